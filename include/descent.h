@@ -1,0 +1,245 @@
+/*
+ * descent.h: the core API of libdescent (optimizers, parameters, groups, specs).
+ *
+ * Conventions (see README.md and docs/):
+ *   - Every fallible function returns dsc_status; DSC_OK == 0, errors are negative.
+ *     After a failure, dsc_last_error() gives a message with the detail, for the
+ *     calling thread ("adam: beta1 must be in [0, 1), got 1.5").
+ *   - Parameters and gradients are borrowed from the caller; optimizer state is
+ *     allocated by the library (64-byte aligned, zeroed) and freed by its destroy.
+ *   - No global mutable state: independent objects may be used from different
+ *     threads at once. One object must not be used by two threads at once.
+ *   - Update rules and defaults follow torch.optim (PyTorch 2.x); see docs/optimizers.md.
+ */
+#ifndef DESCENT_H
+#define DESCENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DSC_VERSION_MAJOR 0
+#define DSC_VERSION_MINOR 1
+#define DSC_VERSION_PATCH 0
+#define DSC_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum dsc_status {
+    DSC_OK = 0,
+    DSC_ERR_ARG = -1,        /* a NULL pointer, a bad index, an argument that cannot work */
+    DSC_ERR_NOMEM = -2,      /* an allocation failed */
+    DSC_ERR_SPEC = -3,       /* a spec string could not be parsed (unknown name or key, syntax) */
+    DSC_ERR_RANGE = -4,      /* a hyperparameter is outside its allowed range */
+    DSC_ERR_NONFINITE = -5,  /* a gradient held NaN or Inf under the "error" policy */
+    DSC_ERR_IO = -6,         /* a file could not be read or written */
+    DSC_ERR_FORMAT = -7,     /* a file or buffer is malformed, truncated or corrupted */
+    DSC_ERR_MISMATCH = -8,   /* shapes, dtypes, names or kinds do not agree */
+    DSC_ERR_UNSUPPORTED = -9 /* valid request this build or kind does not support */
+} dsc_status;
+
+/* A short, static description of a status code ("invalid hyperparameter value"). */
+const char *dsc_status_str(dsc_status st);
+
+/* The detailed message of the last failure on the calling thread ("" if none). */
+const char *dsc_last_error(void);
+
+/* ---------------------------------------------------------------- parameters */
+
+typedef enum dsc_dtype { DSC_F32 = 0, DSC_F64 = 1 } dsc_dtype;
+
+/* Size in bytes of one element of dtype, or 0 for an invalid dtype. */
+size_t dsc_dtype_size(dsc_dtype dt);
+const char *dsc_dtype_name(dsc_dtype dt); /* "f32", "f64" */
+
+enum {
+    DSC_NO_DECAY = 1u << 0 /* weight decay (L2, L1 and decoupled) skips this tensor */
+};
+
+#define DSC_MAX_DIMS 8
+
+/*
+ * One tensor to optimize. data and grad are borrowed: they must stay valid while the
+ * optimizer lives, and hold n elements of dtype. shape is optional (ndim 0 means a
+ * 1-D tensor of n elements); when given, its product must equal n. name must be
+ * unique within an optimizer (checkpoints match tensors by name); NULL gives "p<i>".
+ * group selects the parameter group (0 .. count-1, like torch's param_groups).
+ */
+typedef struct dsc_param {
+    const char *name;
+    void *data;
+    void *grad;
+    size_t n;
+    dsc_dtype dtype;
+    unsigned flags;
+    int ndim;
+    size_t shape[DSC_MAX_DIMS];
+    int group;
+} dsc_param;
+
+/* Marks every tensor of at most one dimension (biases, norm scales) DSC_NO_DECAY. */
+void dsc_params_no_decay_1d(dsc_param *params, size_t count);
+
+/* ---------------------------------------------------------------- optimizers */
+
+typedef enum dsc_kind {
+    DSC_SGD = 0,
+    DSC_ADAGRAD,
+    DSC_RMSPROP,
+    DSC_ADADELTA,
+    DSC_ADAM,
+    DSC_ADAMW,
+    DSC_ADAMAX,
+    DSC_NADAM,
+    DSC_RADAM,
+    DSC_ADABELIEF,
+    DSC_KIND_COUNT /* sentinel */
+} dsc_kind;
+
+/* The spec name of a kind ("adam"), or NULL for an invalid kind. */
+const char *dsc_kind_name(dsc_kind kind);
+/* The kind for a name ("adam"; aliases such as "sgdm" are resolved by the spec parser). */
+dsc_status dsc_kind_from_name(const char *name, dsc_kind *out);
+
+/* What to do when a gradient holds NaN or Inf. */
+typedef enum dsc_nonfinite {
+    DSC_NONFINITE_SKIP = 0,  /* skip the whole step, change nothing, count it (default) */
+    DSC_NONFINITE_ERROR = 1, /* return DSC_ERR_NONFINITE, change nothing */
+    DSC_NONFINITE_IGNORE = 2 /* do not check (fastest; NaN propagates) */
+} dsc_nonfinite;
+
+/*
+ * Hyperparameters of one group. One struct serves every kind; a field a kind does
+ * not use must keep its default. Start from dsc_hparams_default(kind) and change
+ * fields with designated assignments; the spec string parses into the same struct.
+ */
+typedef struct dsc_hparams {
+    dsc_kind kind;
+    double lr;
+    /* regularization, every kind */
+    double weight_decay;        /* L2 (coupled: g += wd*theta), or decoupled (below) */
+    int decoupled_weight_decay; /* theta *= 1 - lr*wd before the update (AdamW) */
+    double l1;                  /* g += l1*sign(theta) */
+    int maximize;               /* ascend instead of descend */
+    /* sgd */
+    double momentum;
+    double dampening;
+    int nesterov;
+    int lr_in_buffer; /* v = mu*v - lr*g; theta += v (Keras/numpy-ml convention) */
+    /* adagrad */
+    double lr_decay;
+    double initial_accumulator_value;
+    /* rmsprop (alpha, momentum, centered), adadelta (rho) */
+    double alpha;
+    int centered;
+    double rho;
+    /* adam family */
+    double beta1;
+    double beta2;
+    double eps;
+    int amsgrad;
+    double momentum_decay; /* nadam */
+    /* training controls (optimizer-wide: taken from the hparams given at create) */
+    double clip_norm;      /* > 0: clip the gradients' global norm to this (0 = off) */
+    double clip_norm_type; /* p of the norm: 2 by default, any p >= 1, or INFINITY */
+    int clip_per_tensor;   /* clip each tensor's norm separately (numpy-ml clip_norm) */
+    double clip_value;     /* > 0: clamp every gradient element to [-v, v] (0 = off) */
+    dsc_nonfinite nonfinite;
+    int64_t max_consecutive_skips; /* > 0: that many skips in a row become an error */
+} dsc_hparams;
+
+/* PyTorch's defaults for kind (lr 1e-3 for Adam, weight_decay 1e-2 for AdamW, ...). */
+dsc_hparams dsc_hparams_default(dsc_kind kind);
+
+/* Checks every field; DSC_ERR_RANGE names the first bad field, its range and value. */
+dsc_status dsc_hparams_validate(const dsc_hparams *hp);
+
+/*
+ * Parses "name" or "name(key=value, ...)" into *out (defaults of the kind for the
+ * keys not given). Keys are PyTorch's names; aliases: learning_rate, betas=(b1,b2),
+ * decay1/decay2, epsilon, rho/decay/decay_rate (RMSprop smoothing); names sgdm, sgdnm,
+ * amsgrad. The result is validated.
+ */
+dsc_status dsc_hparams_parse(const char *spec, dsc_hparams *out);
+
+/* Writes the canonical spec of hp (every non-default key) into buf; returns the
+ * length it needed (like snprintf). */
+size_t dsc_hparams_format(const dsc_hparams *hp, char *buf, size_t size);
+
+typedef struct dsc_optim dsc_optim;
+
+/*
+ * Creates an optimizer over count tensors. Every group named by params[i].group
+ * starts with *hp; change a group's with dsc_optim_set_group_hparams. The optimizer
+ * copies the parameter descriptors (names included) but not the tensors.
+ */
+dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp,
+                            const dsc_param *params, size_t count);
+/* The same from a spec string. */
+dsc_status dsc_optim_create_spec(dsc_optim **out, const char *spec,
+                                 const dsc_param *params, size_t count);
+void dsc_optim_destroy(dsc_optim *opt);
+
+/*
+ * One update of every tensor from its gradient. Returns DSC_OK also when the step
+ * was skipped for a non-finite gradient (see dsc_optim_last_skipped); DSC_ERR_NONFINITE
+ * under the "error" policy or past max_consecutive_skips; nothing changes then.
+ */
+dsc_status dsc_optim_step(dsc_optim *opt);
+/* Sets every gradient to zero. */
+void dsc_optim_zero_grad(dsc_optim *opt);
+
+dsc_kind dsc_optim_kind(const dsc_optim *opt);
+size_t dsc_optim_param_count(const dsc_optim *opt);
+const dsc_param *dsc_optim_param(const dsc_optim *opt, size_t i);
+int dsc_optim_group_count(const dsc_optim *opt);
+
+/* Hyperparameters of a group; setting them validates, and the kind must not change. */
+dsc_status dsc_optim_get_group_hparams(const dsc_optim *opt, int group, dsc_hparams *out);
+dsc_status dsc_optim_set_group_hparams(dsc_optim *opt, int group, const dsc_hparams *hp);
+/* "lr=1e-4, weight_decay=0": keys of the optimizer's kind applied over the group's values. */
+dsc_status dsc_optim_set_group_spec(dsc_optim *opt, int group, const char *keys);
+dsc_status dsc_optim_get_lr(const dsc_optim *opt, int group, double *lr);
+dsc_status dsc_optim_set_lr(dsc_optim *opt, int group, double lr);
+
+/* Updates applied so far (skipped steps do not count). */
+int64_t dsc_optim_step_count(const dsc_optim *opt);
+/* Steps skipped in all, and whether the last call of dsc_optim_step skipped. */
+int64_t dsc_optim_skipped_count(const dsc_optim *opt);
+int dsc_optim_last_skipped(const dsc_optim *opt);
+
+/* The gradient norm the last step measured (of clip_norm_type, 2 without clipping;
+ * NAN when the step measured none: nonfinite=ignore and no clipping). */
+double dsc_optim_grad_norm(const dsc_optim *opt);
+
+/* Bytes of optimizer state allocated (moments and buffers), for memory reports. */
+size_t dsc_optim_state_bytes(const dsc_optim *opt);
+
+/*
+ * State buffers of tensor i, for checkpoints and inspection: names are PyTorch's
+ * ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "sum", "square_avg",
+ * "acc_delta", "grad_avg", "exp_inf", "exp_avg_var"). Each holds n elements of the
+ * tensor's dtype, owned by the optimizer.
+ */
+size_t dsc_optim_state_count(const dsc_optim *opt, size_t i);
+dsc_status dsc_optim_state(const dsc_optim *opt, size_t i, size_t k,
+                           const char **name, void **data);
+
+/* Scalar state of a group beyond the step count (NAdam's "mu_product"), by name. */
+dsc_status dsc_optim_get_scalar(const dsc_optim *opt, int group, const char *name, double *v);
+dsc_status dsc_optim_set_scalar(dsc_optim *opt, int group, const char *name, double v);
+/* Restores counters (for checkpoints). */
+dsc_status dsc_optim_set_counters(dsc_optim *opt, int64_t steps, int64_t skipped,
+                                  int64_t consecutive_skips);
+int64_t dsc_optim_consecutive_skips(const dsc_optim *opt);
+
+/* The scalar reference loop instead of the fast kernels (for tests; default 0). */
+void dsc_optim_use_reference(dsc_optim *opt, int on);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DESCENT_H */

@@ -1,0 +1,58 @@
+/* cli.h: what the subcommands of the descent command share. */
+#ifndef DSC_CLI_H
+#define DSC_CLI_H
+
+#include "descent.h"
+#include "descent_problems.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_EXIT_USAGE 2   /* bad options or specs */
+#define CLI_EXIT_FAIL 1    /* the run itself failed */
+
+/* Prints "descent <cmd>: <message>" as one line on stderr and returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prints the library's last error for a failed status, returns CLI_EXIT_USAGE for
+ * spec and range errors and CLI_EXIT_FAIL otherwise. */
+int cli_lib_error(const char *cmd, dsc_status st);
+
+/* Strict parsers: the whole text must be the value. 0 on success. */
+int cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
+int cli_parse_doubles(const char *text, double *out, size_t max, size_t *count);
+int cli_parse_dtype(const char *text, dsc_dtype *out);
+
+/* One run of an optimizer on a test problem. */
+typedef struct cli_run {
+    const char *problem;   /* spec */
+    const char *optimizer; /* spec */
+    dsc_dtype dtype;
+    int64_t steps;
+    const double *start;   /* NULL: the problem's start */
+    size_t start_len;
+    FILE *trace;           /* NULL or a CSV stream: step,loss,x1,... for steps 0..N */
+    /* results */
+    double loss;
+    double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */
+    size_t dim;
+    int64_t skipped;
+    double seconds;
+    int64_t steps_to[2];   /* first step with loss - f* <= 1e-3 and 1e-6 (-1: never) */
+    double dist;           /* distance to the known minimiser (NAN if none) */
+    char error[256];       /* a failure of the run's own (else see dsc_last_error) */
+} cli_run;
+
+/* Runs it. On failure, report with cli_run_error. */
+dsc_status cli_run_exec(cli_run *r);
+int cli_run_error(const char *cmd, const cli_run *r, dsc_status st);
+void cli_run_free(cli_run *r);
+
+int cmd_optimize(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * run.c: one optimizer on one test problem, the unit that optimize, compare and the
+ * demo share, so their numbers agree. The point lives in the run's dtype; the
+ * gradient is computed in that dtype's arithmetic.
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Loss at the run's point; fills the gradient buffer and copies the point to x. */
+static double evaluate(const dsc_problem *pb, dsc_dtype dt, void *data, void *grad, double *x, size_t dim)
+{
+    if (dt == DSC_F32) {
+        const float *xf = data;
+        for (size_t i = 0; i < dim; i++) x[i] = xf[i];
+        return dsc_problem_eval_f32(pb, xf, grad);
+    }
+    memcpy(x, data, dim * sizeof(double));
+    return dsc_problem_eval(pb, data, grad);
+}
+
+static void trace_row(FILE *f, int64_t step, double loss, const double *x, size_t dim)
+{
+    fprintf(f, "%lld,%.17g", (long long)step, loss);
+    for (size_t i = 0; i < dim; i++) fprintf(f, ",%.17g", x[i]);
+    fputc('\n', f);
+}
+
+static void note_progress(cli_run *r, int64_t step, double loss, double fstar, int known)
+{
+    if (!known) return;
+    static const double tol[2] = {1e-3, 1e-6};
+    for (int k = 0; k < 2; k++)
+        if (r->steps_to[k] < 0 && loss - fstar <= tol[k]) r->steps_to[k] = step;
+}
+
+dsc_status cli_run_exec(cli_run *r)
+{
+    dsc_problem *pb = NULL;
+    dsc_optim *opt = NULL;
+    void *data = NULL, *grad = NULL;
+    double *xstar = NULL;
+    dsc_status st = dsc_problem_create(&pb, r->problem);
+    if (st) return st;
+    size_t dim = dsc_problem_dim(pb), es = dsc_dtype_size(r->dtype);
+    r->dim = dim;
+    r->x = calloc(dim, sizeof *r->x);
+    xstar = calloc(dim, sizeof *xstar);
+    data = calloc(dim, es);
+    grad = calloc(dim, es);
+    if (!r->x || !xstar || !data || !grad) {
+        snprintf(r->error, sizeof r->error, "out of memory for a problem of dimension %zu", dim);
+        st = DSC_ERR_NOMEM;
+        goto done;
+    }
+    if (r->start && r->start_len != dim) {
+        snprintf(r->error, sizeof r->error, "--start has %zu values, %s needs %zu", r->start_len,
+                 dsc_problem_name(pb), dim);
+        st = DSC_ERR_MISMATCH;
+        goto done;
+    }
+    if (r->start) memcpy(r->x, r->start, dim * sizeof(double));
+    else dsc_problem_start(pb, r->x);
+    for (size_t i = 0; i < dim; i++) {
+        if (r->dtype == DSC_F32) ((float *)data)[i] = (float)r->x[i];
+        else ((double *)data)[i] = r->x[i];
+    }
+    dsc_param p = {.name = "x", .data = data, .grad = grad, .n = dim, .dtype = r->dtype};
+    if ((st = dsc_optim_create_spec(&opt, r->optimizer, &p, 1))) goto done;
+    double fstar = 0;
+    int known = dsc_problem_minimum(pb, xstar, &fstar);
+    r->steps_to[0] = r->steps_to[1] = -1;
+    double t0 = now_seconds();
+    double loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
+    if (r->trace) trace_row(r->trace, 0, loss, r->x, dim);
+    note_progress(r, 0, loss, fstar, known);
+    for (int64_t k = 1; k <= r->steps; k++) {
+        if ((st = dsc_optim_step(opt))) goto done;
+        loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
+        if (r->trace) trace_row(r->trace, k, loss, r->x, dim);
+        note_progress(r, k, loss, fstar, known);
+    }
+    r->seconds = now_seconds() - t0;
+    r->loss = loss;
+    r->skipped = dsc_optim_skipped_count(opt);
+    r->dist = NAN;
+    if (known) {
+        double d2 = 0;
+        for (size_t i = 0; i < dim; i++) d2 += (r->x[i] - xstar[i]) * (r->x[i] - xstar[i]);
+        r->dist = sqrt(d2);
+    }
+done:
+    dsc_optim_destroy(opt);
+    dsc_problem_destroy(pb);
+    free(data);
+    free(grad);
+    free(xstar);
+    return st;
+}
+
+void cli_run_free(cli_run *r)
+{
+    free(r->x);
+    r->x = NULL;
+}

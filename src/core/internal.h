@@ -1,0 +1,117 @@
+/*
+ * internal.h: what the library's files share and users never see. Names crossing
+ * files use the doubled prefix dsc__ (stb's convention).
+ */
+#ifndef DSC_INTERNAL_H
+#define DSC_INTERNAL_H
+
+#include "descent.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* ---- errors (status.c) */
+
+/* Records a formatted message for the calling thread and returns st. */
+dsc_status dsc__fail(dsc_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void dsc__clear_error(void);
+
+/* ---- memory (memory.c): 64-byte aligned, zeroed; NULL on failure. */
+void *dsc__alloc(size_t bytes);
+void dsc__free(void *p);
+/* Copies s into fresh memory (malloc); NULL on failure. */
+char *dsc__strdup(const char *s);
+
+/* ---- spec strings (spec.c)
+ * "name(a, key=value, key=(1,2), key=[1,2], sub(x=1))": a name and a list of items
+ * split at top-level commas; each item is positional (key NULL) or keyed. Values are
+ * raw text (trimmed), so each consumer interprets its own keys. */
+#define DSC__SPEC_MAX_ITEMS 32
+#define DSC__SPEC_MAX_TEXT 512
+
+typedef struct dsc__spec_item {
+    char key[64];     /* "" for a positional item */
+    char value[DSC__SPEC_MAX_TEXT];
+} dsc__spec_item;
+
+typedef struct dsc__spec {
+    char name[64];
+    int count;
+    dsc__spec_item items[DSC__SPEC_MAX_ITEMS];
+} dsc__spec;
+
+/* Splits text into a spec; what names the caller in errors is `what` ("optimizer"). */
+dsc_status dsc__spec_split(const char *text, const char *what, dsc__spec *out);
+
+/* Applies "key=value, ..." of hp's kind over hp (dsc_optim_set_group_spec). */
+dsc_status dsc__hparams_apply_keys(dsc_hparams *hp, const char *keys);
+
+/* Value parsers: each fails with a message naming who ("adam"), the key and the text. */
+dsc_status dsc__spec_double(const char *who, const char *key, const char *text, double *out);
+dsc_status dsc__spec_bool(const char *who, const char *key, const char *text, int *out);
+dsc_status dsc__spec_int64(const char *who, const char *key, const char *text, int64_t *out);
+/* "(a, b)" or "[a, b, ...]" (either bracket) into at most max doubles. */
+dsc_status dsc__spec_list(const char *who, const char *key, const char *text,
+                          double *out, int max, int *count);
+
+/* ---- optimizer internals (optimizer.c and the files of src/optim) */
+
+#define DSC__MAX_STATE 4 /* state buffers per tensor, most any kind needs */
+#define DSC__MAX_CONST 12
+
+/* Per-step scalars of one tensor, computed once per step in double. */
+typedef struct dsc__scal {
+    double lr;       /* the group's learning rate for this step */
+    double gscale;   /* gradient multiplier: clip coefficient (1 when none) */
+    double clip_value; /* > 0: clamp the scaled gradient to [-v, v] */
+    double wd;       /* coupled L2 coefficient (0 when decoupled or no-decay) */
+    double l1;       /* L1 coefficient (0 when no-decay) */
+    double decay;    /* decoupled multiplier 1 - lr*wd (1 when none) */
+    int maximize;
+    int first;       /* this is the group's first step (SGD's buffer starts as g) */
+    double c[DSC__MAX_CONST]; /* kind-specific constants (bias corrections, ...) */
+} dsc__scal;
+
+/* Updates n elements: p and g point at the tensor's (or a chunk's) data, st at its
+ * state buffers, all offset alike. */
+typedef void (*dsc__kernel)(const dsc__scal *s, void *p, const void *g, void *const *st,
+                            size_t n);
+
+/* Per-group scalar state that persists across steps (NAdam's mu_product). */
+typedef struct dsc__gstate {
+    double mu_product;
+} dsc__gstate;
+
+/* One optimizer family: its state layout, validation, per-step scalars, kernels. */
+typedef struct dsc__ops {
+    dsc_kind kind;
+    /* number and names of the state buffers a tensor needs under hp */
+    int (*state_names)(const dsc_hparams *hp, const char **names);
+    /* extra checks beyond the common ones (may be NULL) */
+    dsc_status (*validate)(const dsc_hparams *hp);
+    /* kind constants of step t (>= 1) into s->c; may advance gs (called once a step) */
+    void (*prepare)(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s);
+    /* initial value of state buffer k (Adagrad's initial_accumulator_value); NULL: 0 */
+    double (*state_init)(const dsc_hparams *hp, int k);
+    dsc__kernel reference[2]; /* scalar reference loops, by dtype */
+    dsc__kernel fast[2];      /* fused vectorised kernels, by dtype (NULL: use reference) */
+} dsc__ops;
+
+const dsc__ops *dsc__ops_for(dsc_kind kind);
+
+extern const dsc__ops dsc__ops_sgd;
+extern const dsc__ops dsc__ops_adagrad;
+extern const dsc__ops dsc__ops_rmsprop;
+extern const dsc__ops dsc__ops_adadelta;
+extern const dsc__ops dsc__ops_adam;
+extern const dsc__ops dsc__ops_adamw;
+extern const dsc__ops dsc__ops_adamax;
+extern const dsc__ops dsc__ops_nadam;
+extern const dsc__ops dsc__ops_radam;
+extern const dsc__ops dsc__ops_adabelief;
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * optimizer.c: the optimizer object. It owns copies of the parameter descriptors,
+ * the per-tensor state, the groups' hyperparameters and the counters; the update
+ * rules live in src/optim/, one file per family, behind dsc__ops.
+ *
+ * A step is: measure the gradients once (norm for clipping, finiteness for the
+ * non-finite policy), then one fused pass per tensor that applies scaling, clipping,
+ * decay and the update together, with every per-step scalar computed once in double.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tensor {
+    int nstate;
+    const char *state_names[DSC__MAX_STATE];
+    void *state[DSC__MAX_STATE];
+} tensor;
+
+typedef struct group {
+    dsc_hparams hp;
+    dsc__gstate gs;
+} group;
+
+struct dsc_optim {
+    const dsc__ops *ops;
+    size_t count;
+    dsc_param *params; /* copies; names point into owned strings */
+    tensor *tensors;
+    int ngroups;
+    group *groups;
+    dsc_hparams controls; /* optimizer-wide: clipping and the non-finite policy */
+    double *partial;      /* per-tensor gradient norm partials, sized at create */
+    double grad_norm;     /* norm measured by the last step (NAN when none) */
+    int64_t steps, skipped, consecutive;
+    int last_skipped;
+    int use_reference;
+    size_t state_bytes;
+};
+
+/* ---------------------------------------------------------------- create/destroy */
+
+static dsc_status check_param(const dsc_param *p, size_t i)
+{
+    const char *nm = p->name ? p->name : "(unnamed)";
+    if (!p->data || !p->grad)
+        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': data and grad must not be NULL", i, nm);
+    if (p->data == p->grad)
+        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': data and grad must be different buffers", i, nm);
+    if (p->n == 0) return dsc__fail(DSC_ERR_ARG, "param %zu '%s': element count is 0", i, nm);
+    if (!dsc_dtype_size(p->dtype))
+        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': invalid dtype %d", i, nm, (int)p->dtype);
+    if (p->group < 0 || p->group > 1 << 20)
+        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': group must be >= 0, got %d", i, nm, p->group);
+    if (p->name && (!p->name[0] || strlen(p->name) > 200))
+        return dsc__fail(DSC_ERR_ARG, "param %zu: name must have 1 to 200 characters", i);
+    if (p->ndim < 0 || p->ndim > DSC_MAX_DIMS)
+        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': ndim must be in [0, %d], got %d", i, nm,
+                         DSC_MAX_DIMS, p->ndim);
+    if (p->ndim > 0) {
+        size_t prod = 1;
+        for (int d = 0; d < p->ndim; d++) {
+            if (p->shape[d] && prod > SIZE_MAX / p->shape[d])
+                return dsc__fail(DSC_ERR_ARG, "param %zu '%s': shape overflows", i, nm);
+            prod *= p->shape[d];
+        }
+        if (prod != p->n)
+            return dsc__fail(DSC_ERR_MISMATCH, "param %zu '%s': shape holds %zu elements, n is %zu", i,
+                             nm, prod, p->n);
+    }
+    if (p->n > SIZE_MAX / 8 / DSC__MAX_STATE)
+        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': too many elements (%zu)", i, nm, p->n);
+    return DSC_OK;
+}
+
+static dsc_status copy_params(dsc_optim *o, const dsc_param *params, size_t count)
+{
+    int maxg = 0;
+    for (size_t i = 0; i < count; i++) {
+        dsc_status st = check_param(&params[i], i);
+        if (st) return st;
+        if (params[i].group > maxg) maxg = params[i].group;
+    }
+    o->params = calloc(count, sizeof *o->params);
+    if (!o->params) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu params", count);
+    o->count = count;
+    for (size_t i = 0; i < count; i++) {
+        char fallback[32];
+        const char *nm = params[i].name;
+        if (!nm) { snprintf(fallback, sizeof fallback, "p%zu", i); nm = fallback; }
+        o->params[i] = params[i];
+        o->params[i].name = dsc__strdup(nm);
+        if (!o->params[i].name) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
+        if (o->params[i].ndim == 0) { o->params[i].ndim = 1; o->params[i].shape[0] = o->params[i].n; }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(o->params[j].name, nm))
+                return dsc__fail(DSC_ERR_ARG, "params %zu and %zu share the name '%s'", j, i, nm);
+    }
+    o->ngroups = maxg + 1;
+    return DSC_OK;
+}
+
+/* Allocates tensor i's state for its group's hyperparameters, with initial values. */
+static dsc_status alloc_state(dsc_optim *o, size_t i)
+{
+    const dsc_param *p = &o->params[i];
+    const dsc_hparams *hp = &o->groups[p->group].hp;
+    tensor *t = &o->tensors[i];
+    t->nstate = o->ops->state_names(hp, t->state_names);
+    size_t bytes = p->n * dsc_dtype_size(p->dtype);
+    for (int k = 0; k < t->nstate; k++) {
+        t->state[k] = dsc__alloc(bytes);
+        if (!t->state[k])
+            return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of state of '%s'",
+                             bytes, p->name);
+        o->state_bytes += bytes;
+        double init = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
+        if (init == 0.0) continue;
+        for (size_t e = 0; e < p->n; e++) {
+            if (p->dtype == DSC_F32) ((float *)t->state[k])[e] = (float)init;
+            else ((double *)t->state[k])[e] = init;
+        }
+    }
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_param *params,
+                            size_t count)
+{
+    if (!out || !hp || (!params && count)) return dsc__fail(DSC_ERR_ARG, "dsc_optim_create: NULL argument");
+    *out = NULL;
+    if (count == 0) return dsc__fail(DSC_ERR_ARG, "dsc_optim_create: no parameters");
+    dsc_status st = dsc_hparams_validate(hp);
+    if (st) return st;
+    dsc_optim *o = calloc(1, sizeof *o);
+    if (!o) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
+    o->ops = dsc__ops_for(hp->kind);
+    o->controls = *hp;
+    o->grad_norm = NAN;
+    if ((st = copy_params(o, params, count))) goto fail;
+    o->groups = calloc((size_t)o->ngroups, sizeof *o->groups);
+    o->tensors = calloc(count, sizeof *o->tensors);
+    o->partial = calloc(count, sizeof *o->partial);
+    if (!o->groups || !o->tensors || !o->partial) {
+        st = dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
+        goto fail;
+    }
+    for (int g = 0; g < o->ngroups; g++) {
+        o->groups[g].hp = *hp;
+        o->groups[g].gs.mu_product = 1.0;
+    }
+    for (size_t i = 0; i < count; i++)
+        if ((st = alloc_state(o, i))) goto fail;
+    *out = o;
+    return DSC_OK;
+fail:
+    dsc_optim_destroy(o);
+    return st;
+}
+
+dsc_status dsc_optim_create_spec(dsc_optim **out, const char *spec, const dsc_param *params,
+                                 size_t count)
+{
+    if (!out) return dsc__fail(DSC_ERR_ARG, "dsc_optim_create_spec: NULL out");
+    *out = NULL;
+    dsc_hparams hp;
+    dsc_status st = dsc_hparams_parse(spec, &hp);
+    if (st) return st;
+    return dsc_optim_create(out, &hp, params, count);
+}
+
+void dsc_optim_destroy(dsc_optim *o)
+{
+    if (!o) return;
+    for (size_t i = 0; o->params && i < o->count; i++) {
+        free((char *)o->params[i].name);
+        for (int k = 0; o->tensors && k < o->tensors[i].nstate; k++) dsc__free(o->tensors[i].state[k]);
+    }
+    free(o->params);
+    free(o->tensors);
+    free(o->groups);
+    free(o->partial);
+    free(o);
+}
+
+/* ---------------------------------------------------------------- the step */
+
+/* Adds tensor i's contribution to the gradient norm of type p into partial[i]:
+ * sum |g|^p, or max |g| for p = inf. NaN propagates (Inf does too, as Inf). */
+#define MEASURE(T, SFX)                                                          \
+    static double measure_##SFX(const T *g, size_t n, double p)                 \
+    {                                                                            \
+        double acc = 0;                                                          \
+        if (p == 2) {                                                            \
+            for (size_t e = 0; e < n; e++) acc += (double)g[e] * (double)g[e];   \
+        } else if (p == 1) {                                                     \
+            for (size_t e = 0; e < n; e++) acc += fabs((double)g[e]);            \
+        } else if (isinf(p)) {                                                   \
+            for (size_t e = 0; e < n; e++) {                                     \
+                double a = fabs((double)g[e]);                                   \
+                if (a > acc || a != a) acc = a;                                  \
+                if (acc != acc) break;                                           \
+            }                                                                    \
+        } else {                                                                 \
+            for (size_t e = 0; e < n; e++) acc += pow(fabs((double)g[e]), p);    \
+        }                                                                        \
+        return acc;                                                              \
+    }                                                                            \
+    static int all_finite_##SFX(const T *g, size_t n)                           \
+    {                                                                            \
+        for (size_t e = 0; e < n; e++)                                           \
+            if (!isfinite(g[e])) return 0;                                       \
+        return 1;                                                                \
+    }
+MEASURE(float, f32)
+MEASURE(double, f64)
+
+/* Fills partial[] and tells whether every gradient is finite. A partial that is not
+ * finite may still come from finite values (f64 squares overflow): scan to be sure. */
+static int measure_grads(dsc_optim *o, double p)
+{
+    int finite = 1;
+    for (size_t i = 0; i < o->count; i++) {
+        const dsc_param *q = &o->params[i];
+        double v = q->dtype == DSC_F32 ? measure_f32(q->grad, q->n, p) : measure_f64(q->grad, q->n, p);
+        o->partial[i] = v;
+        if (!isfinite(v))
+            finite &= q->dtype == DSC_F32 ? all_finite_f32(q->grad, q->n) : all_finite_f64(q->grad, q->n);
+    }
+    return finite;
+}
+
+static double root(double sum, double p)
+{
+    if (isinf(p) || p == 1) return sum;
+    return p == 2 ? sqrt(sum) : pow(sum, 1.0 / p);
+}
+
+/* PyTorch's clip_grad_norm_ coefficient: max_norm / (norm + 1e-6), used only when < 1. */
+static double clip_coef(double max_norm, double norm)
+{
+    double c = max_norm / (norm + 1e-6);
+    return c < 1.0 ? c : 1.0;
+}
+
+/* Fills the scalar fields every kind shares; the kind's prepare adds its constants. */
+static void base_scalars(const dsc_hparams *hp, const dsc_hparams *ctl, int64_t t, dsc__scal *s)
+{
+    memset(s, 0, sizeof *s);
+    s->lr = hp->lr;
+    s->gscale = 1.0;
+    s->clip_value = ctl->clip_value;
+    s->maximize = hp->maximize;
+    s->first = t == 1;
+    s->l1 = hp->l1;
+    if (hp->decoupled_weight_decay) {
+        s->decay = 1.0 - hp->lr * hp->weight_decay;
+    } else {
+        s->wd = hp->weight_decay;
+        s->decay = 1.0;
+    }
+}
+
+static dsc_status handle_nonfinite(dsc_optim *o)
+{
+    if (o->controls.nonfinite == DSC_NONFINITE_ERROR)
+        return dsc__fail(DSC_ERR_NONFINITE, "%s: non-finite gradient at step %lld; nothing was changed",
+                         dsc_kind_name(o->ops->kind), (long long)o->steps + 1);
+    o->skipped++;
+    o->consecutive++;
+    o->last_skipped = 1;
+    if (o->controls.max_consecutive_skips > 0 && o->consecutive >= o->controls.max_consecutive_skips)
+        return dsc__fail(DSC_ERR_NONFINITE, "%s: %lld consecutive steps skipped for non-finite gradients",
+                         dsc_kind_name(o->ops->kind), (long long)o->consecutive);
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_step(dsc_optim *o)
+{
+    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_step: NULL optimizer");
+    const dsc_hparams *ctl = &o->controls;
+    int clip = ctl->clip_norm > 0;
+    double global_coef = 1.0;
+    o->last_skipped = 0;
+    if (clip || ctl->nonfinite != DSC_NONFINITE_IGNORE) {
+        double p = clip ? ctl->clip_norm_type : 2.0;
+        if (!measure_grads(o, p) && ctl->nonfinite != DSC_NONFINITE_IGNORE) return handle_nonfinite(o);
+        double sum = 0;
+        for (size_t i = 0; i < o->count; i++)
+            sum = isinf(p) ? (o->partial[i] > sum || o->partial[i] != o->partial[i] ? o->partial[i] : sum)
+                           : sum + o->partial[i];
+        o->grad_norm = root(sum, p);
+        if (clip && !ctl->clip_per_tensor) global_coef = clip_coef(ctl->clip_norm, o->grad_norm);
+    }
+    o->consecutive = 0;
+    int64_t t = ++o->steps;
+    for (int g = 0; g < o->ngroups; g++) {
+        group *gr = &o->groups[g];
+        dsc__scal gs;
+        base_scalars(&gr->hp, ctl, t, &gs);
+        o->ops->prepare(&gr->hp, &gr->gs, t, &gs);
+        for (size_t i = 0; i < o->count; i++) {
+            dsc_param *q = &o->params[i];
+            if (q->group != g) continue;
+            dsc__scal s = gs;
+            if (q->flags & DSC_NO_DECAY) { s.wd = 0; s.l1 = 0; s.decay = 1.0; }
+            s.gscale = clip && ctl->clip_per_tensor
+                           ? clip_coef(ctl->clip_norm, root(o->partial[i], ctl->clip_norm_type))
+                           : global_coef;
+            int d = q->dtype == DSC_F64;
+            dsc__kernel k = (o->use_reference || !o->ops->fast[d]) ? o->ops->reference[d] : o->ops->fast[d];
+            k(&s, q->data, q->grad, o->tensors[i].state, q->n);
+        }
+    }
+    return DSC_OK;
+}
+
+void dsc_optim_zero_grad(dsc_optim *o)
+{
+    if (!o) return;
+    for (size_t i = 0; i < o->count; i++)
+        memset(o->params[i].grad, 0, o->params[i].n * dsc_dtype_size(o->params[i].dtype));
+}
+
+/* ---------------------------------------------------------------- accessors */
+
+dsc_kind dsc_optim_kind(const dsc_optim *o) { return o ? o->ops->kind : DSC_KIND_COUNT; }
+size_t dsc_optim_param_count(const dsc_optim *o) { return o ? o->count : 0; }
+const dsc_param *dsc_optim_param(const dsc_optim *o, size_t i)
+{
+    return o && i < o->count ? &o->params[i] : NULL;
+}
+int dsc_optim_group_count(const dsc_optim *o) { return o ? o->ngroups : 0; }
+int64_t dsc_optim_step_count(const dsc_optim *o) { return o ? o->steps : 0; }
+int64_t dsc_optim_skipped_count(const dsc_optim *o) { return o ? o->skipped : 0; }
+int64_t dsc_optim_consecutive_skips(const dsc_optim *o) { return o ? o->consecutive : 0; }
+int dsc_optim_last_skipped(const dsc_optim *o) { return o ? o->last_skipped : 0; }
+double dsc_optim_grad_norm(const dsc_optim *o) { return o ? o->grad_norm : NAN; }
+size_t dsc_optim_state_bytes(const dsc_optim *o) { return o ? o->state_bytes : 0; }
+void dsc_optim_use_reference(dsc_optim *o, int on) { if (o) o->use_reference = on != 0; }
+
+static dsc_status check_group(const dsc_optim *o, int g, const char *fn)
+{
+    if (!o) return dsc__fail(DSC_ERR_ARG, "%s: NULL optimizer", fn);
+    if (g < 0 || g >= o->ngroups)
+        return dsc__fail(DSC_ERR_ARG, "%s: group %d does not exist (the optimizer has %d)", fn, g, o->ngroups);
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_get_group_hparams(const dsc_optim *o, int g, dsc_hparams *out)
+{
+    dsc_status st = check_group(o, g, "dsc_optim_get_group_hparams");
+    if (st) return st;
+    if (!out) return dsc__fail(DSC_ERR_ARG, "dsc_optim_get_group_hparams: NULL out");
+    *out = o->groups[g].hp;
+    return DSC_OK;
+}
+
+/* A group's new hyperparameters must keep the kind, the optimizer-wide controls and
+ * the state layout (the buffers were sized at create). */
+static dsc_status check_compatible(const dsc_optim *o, int g, const dsc_hparams *hp)
+{
+    const char *who = dsc_kind_name(o->ops->kind);
+    if (hp->kind != o->ops->kind)
+        return dsc__fail(DSC_ERR_MISMATCH, "%s: a group cannot change the kind to %s", who,
+                         dsc_kind_name(hp->kind) ? dsc_kind_name(hp->kind) : "an invalid kind");
+    const dsc_hparams *c = &o->controls;
+    if (hp->clip_norm != c->clip_norm || hp->clip_norm_type != c->clip_norm_type ||
+        hp->clip_per_tensor != c->clip_per_tensor || hp->clip_value != c->clip_value ||
+        hp->nonfinite != c->nonfinite || hp->max_consecutive_skips != c->max_consecutive_skips)
+        return dsc__fail(DSC_ERR_ARG, "%s: clipping and the non-finite policy are optimizer-wide; "
+                         "set them when creating the optimizer", who);
+    const char *a[DSC__MAX_STATE], *b[DSC__MAX_STATE];
+    int na = o->ops->state_names(&o->groups[g].hp, a), nb = o->ops->state_names(hp, b);
+    int same = na == nb;
+    for (int k = 0; same && k < na; k++) same = !strcmp(a[k], b[k]);
+    if (!same)
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: this change needs other state buffers (momentum, "
+                         "amsgrad or centered turned on or off); create a new optimizer", who);
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_set_group_hparams(dsc_optim *o, int g, const dsc_hparams *hp)
+{
+    dsc_status st = check_group(o, g, "dsc_optim_set_group_hparams");
+    if (st) return st;
+    if (!hp) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_group_hparams: NULL hparams");
+    if ((st = dsc_hparams_validate(hp))) return st;
+    if ((st = check_compatible(o, g, hp))) return st;
+    o->groups[g].hp = *hp;
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_set_group_spec(dsc_optim *o, int g, const char *keys)
+{
+    dsc_status st = check_group(o, g, "dsc_optim_set_group_spec");
+    if (st) return st;
+    if (!keys) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_group_spec: NULL keys");
+    dsc_hparams hp = o->groups[g].hp;
+    if ((st = dsc__hparams_apply_keys(&hp, keys))) return st;
+    return dsc_optim_set_group_hparams(o, g, &hp);
+}
+
+dsc_status dsc_optim_get_lr(const dsc_optim *o, int g, double *lr)
+{
+    dsc_status st = check_group(o, g, "dsc_optim_get_lr");
+    if (st) return st;
+    if (!lr) return dsc__fail(DSC_ERR_ARG, "dsc_optim_get_lr: NULL out");
+    *lr = o->groups[g].hp.lr;
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_set_lr(dsc_optim *o, int g, double lr)
+{
+    dsc_status st = check_group(o, g, "dsc_optim_set_lr");
+    if (st) return st;
+    dsc_hparams hp = o->groups[g].hp;
+    hp.lr = lr;
+    return dsc_optim_set_group_hparams(o, g, &hp);
+}
+
+size_t dsc_optim_state_count(const dsc_optim *o, size_t i)
+{
+    return o && i < o->count ? (size_t)o->tensors[i].nstate : 0;
+}
+
+dsc_status dsc_optim_state(const dsc_optim *o, size_t i, size_t k, const char **name, void **data)
+{
+    if (!o || i >= o->count || k >= (size_t)o->tensors[i].nstate)
+        return dsc__fail(DSC_ERR_ARG, "dsc_optim_state: no state buffer %zu of tensor %zu", k, i);
+    if (name) *name = o->tensors[i].state_names[k];
+    if (data) *data = o->tensors[i].state[k];
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_get_scalar(const dsc_optim *o, int g, const char *name, double *v)
+{
+    dsc_status st = check_group(o, g, "dsc_optim_get_scalar");
+    if (st) return st;
+    if (!name || !v) return dsc__fail(DSC_ERR_ARG, "dsc_optim_get_scalar: NULL argument");
+    if (strcmp(name, "mu_product")) return dsc__fail(DSC_ERR_ARG, "no scalar state named '%s'", name);
+    *v = o->groups[g].gs.mu_product;
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_set_scalar(dsc_optim *o, int g, const char *name, double v)
+{
+    dsc_status st = check_group(o, g, "dsc_optim_set_scalar");
+    if (st) return st;
+    if (!name) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_scalar: NULL name");
+    if (strcmp(name, "mu_product")) return dsc__fail(DSC_ERR_ARG, "no scalar state named '%s'", name);
+    if (!isfinite(v)) return dsc__fail(DSC_ERR_RANGE, "mu_product must be finite, got %g", v);
+    o->groups[g].gs.mu_product = v;
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_set_counters(dsc_optim *o, int64_t steps, int64_t skipped, int64_t consecutive)
+{
+    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_counters: NULL optimizer");
+    if (steps < 0 || skipped < 0 || consecutive < 0 || consecutive > skipped)
+        return dsc__fail(DSC_ERR_RANGE, "counters must be >= 0 with consecutive <= skipped, got %lld, %lld, %lld",
+                         (long long)steps, (long long)skipped, (long long)consecutive);
+    o->steps = steps;
+    o->skipped = skipped;
+    o->consecutive = consecutive;
+    return DSC_OK;
+}

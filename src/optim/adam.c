@@ -1,0 +1,66 @@
+/*
+ * adam.c: Adam, AdamW and AMSGrad (torch.optim.Adam / AdamW).
+ *   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;  amsgrad: vmax = max(vmax, v)
+ *   p -= (lr / (1-b1^t)) * m / (sqrt(v or vmax) / sqrt(1-b2^t) + eps)
+ * AdamW is the same rule with decoupled decay p *= 1 - lr*wd first (kernel.h).
+ */
+#include "kernel.h"
+
+static int adam_state(const dsc_hparams *hp, const char **names)
+{
+    names[0] = "exp_avg";
+    names[1] = "exp_avg_sq";
+    if (!hp->amsgrad) return 2;
+    names[2] = "max_exp_avg_sq";
+    return 3;
+}
+
+/* c[0..3] moments, c[4] = -lr/bc1, c[5] = sqrt(bc2), c[6] = eps, c[7] = amsgrad */
+static void adam_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
+{
+    (void)gs;
+    DSC__ADAM_CONSTS(hp, s->c);
+    double bc1 = 1.0 - pow(hp->beta1, (double)t);
+    double bc2 = 1.0 - pow(hp->beta2, (double)t);
+    s->c[4] = -(s->lr / bc1);
+    s->c[5] = sqrt(bc2);
+    s->c[6] = hp->eps;
+    s->c[7] = hp->amsgrad;
+}
+
+#define ADAM_REF(T, SFX)                                                      \
+    DSC__KERNEL_BEGIN(adam_ref, T, SFX)                                       \
+    T *m = (T *)st[0], *v = (T *)st[1];                                       \
+    T *vmax = s->c[7] != 0 ? (T *)st[2] : NULL;                               \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];              \
+    const T omb2 = (T)s->c[3], nstep = (T)s->c[4], bc2s = (T)s->c[5];         \
+    const T eps = (T)s->c[6];                                                 \
+    for (size_t i = 0; i < n; i++) {                                          \
+        DSC__GRAD(T, s, p, g, i, d);                                          \
+        DSC__ADAM_MOMENTS(m, v, i, d, b1, omb1, b2, omb2);                    \
+        T vv = v[i];                                                          \
+        if (vmax) {                                                           \
+            vmax[i] = vmax[i] > vv ? vmax[i] : vv;                            \
+            vv = vmax[i];                                                     \
+        }                                                                     \
+        T denom = DSC__SQRT(vv) / bc2s + eps;                                 \
+        p[i] = p[i] + nstep * (m[i] / denom);                                 \
+    }                                                                         \
+    DSC__KERNEL_END
+ADAM_REF(float, f32)
+ADAM_REF(double, f64)
+
+const dsc__ops dsc__ops_adam = {
+    .kind = DSC_ADAM,
+    .state_names = adam_state,
+    .prepare = adam_prepare,
+    .reference = {adam_ref_f32, adam_ref_f64},
+};
+
+/* AdamW differs from Adam only in its defaults (decoupled decay 1e-2). */
+const dsc__ops dsc__ops_adamw = {
+    .kind = DSC_ADAMW,
+    .state_names = adam_state,
+    .prepare = adam_prepare,
+    .reference = {adam_ref_f32, adam_ref_f64},
+};

@@ -1,0 +1,15 @@
+/* registry.c: kind -> update rule. */
+#include "../core/internal.h"
+
+static const dsc__ops *const table[DSC_KIND_COUNT] = {
+    [DSC_SGD] = &dsc__ops_sgd,         [DSC_ADAGRAD] = &dsc__ops_adagrad,
+    [DSC_RMSPROP] = &dsc__ops_rmsprop, [DSC_ADADELTA] = &dsc__ops_adadelta,
+    [DSC_ADAM] = &dsc__ops_adam,       [DSC_ADAMW] = &dsc__ops_adamw,
+    [DSC_ADAMAX] = &dsc__ops_adamax,   [DSC_NADAM] = &dsc__ops_nadam,
+    [DSC_RADAM] = &dsc__ops_radam,     [DSC_ADABELIEF] = &dsc__ops_adabelief,
+};
+
+const dsc__ops *dsc__ops_for(dsc_kind kind)
+{
+    return (unsigned)kind < DSC_KIND_COUNT ? table[kind] : NULL;
+}

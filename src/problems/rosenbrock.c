@@ -1,0 +1,69 @@
+/*
+ * rosenbrock.c: f(x) = sum_{i<n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2,
+ * minimum 0 at (1, ..., 1). Start (-1.5, 0.5) in 2-D (the textbook's), and
+ * alternating -1.5, 0.5 in n-D. Key: n (dimension, >= 2, default 2).
+ */
+#include "problems.h"
+
+#include <math.h>
+#include <string.h>
+
+static dsc_status rosen_configure(dsc_problem *pb, const dsc__spec *sp)
+{
+    pb->dim = 2;
+    for (int i = 0; i < sp->count; i++) {
+        const dsc__spec_item *it = &sp->items[i];
+        if (strcmp(it->key, "n"))
+            return dsc__fail(DSC_ERR_SPEC, "rosenbrock: unknown key '%s' (keys: n)",
+                             it->key[0] ? it->key : it->value);
+        int64_t n;
+        dsc_status st = dsc__spec_int64("rosenbrock", "n", it->value, &n);
+        if (st) return st;
+        if (n < 2 || n > 100000000)
+            return dsc__fail(DSC_ERR_RANGE, "rosenbrock: n must be in [2, 1e8], got %lld", (long long)n);
+        pb->dim = (size_t)n;
+    }
+    return DSC_OK;
+}
+
+static void rosen_start(const dsc_problem *pb, double *x)
+{
+    for (size_t i = 0; i < pb->dim; i++) x[i] = i % 2 == 0 ? -1.5 : 0.5;
+}
+
+static int rosen_minimum(const dsc_problem *pb, double *xstar, double *fstar)
+{
+    if (xstar)
+        for (size_t i = 0; i < pb->dim; i++) xstar[i] = 1.0;
+    if (fstar) *fstar = 0.0;
+    return 1;
+}
+
+#define ROSEN(T, SFX)                                                           \
+    static T rosen_##SFX(const dsc_problem *pb, const T *x, T *grad)           \
+    {                                                                           \
+        size_t n = pb->dim;                                                     \
+        T f = 0;                                                                \
+        if (grad)                                                               \
+            for (size_t i = 0; i < n; i++) grad[i] = 0;                         \
+        for (size_t i = 0; i + 1 < n; i++) {                                    \
+            T a = x[i + 1] - x[i] * x[i], b = (T)1 - x[i];                      \
+            f += (T)100 * a * a + b * b;                                        \
+            if (grad) {                                                         \
+                grad[i] += (T)-400 * x[i] * a - (T)2 * b;                       \
+                grad[i + 1] += (T)200 * a;                                      \
+            }                                                                   \
+        }                                                                       \
+        return f;                                                               \
+    }
+ROSEN(float, f32)
+ROSEN(double, f64)
+
+const dsc__problem_def dsc__problem_rosenbrock = {
+    .name = "rosenbrock",
+    .configure = rosen_configure,
+    .start = rosen_start,
+    .minimum = rosen_minimum,
+    .eval_f64 = rosen_f64,
+    .eval_f32 = rosen_f32,
+};
