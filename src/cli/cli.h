@@ -18,6 +18,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* The same for a failure of the run itself (a file that cannot be written): CLI_EXIT_FAIL. */
+int cli_fail(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* Prints the library's last error for a failed status, returns CLI_EXIT_USAGE for
  * spec and range errors and CLI_EXIT_FAIL otherwise. */
 int cli_lib_error(const char *cmd, dsc_status st);

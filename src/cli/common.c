@@ -7,15 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int report(const char *cmd, int code, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "descent %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return code;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "descent %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int rc = report(cmd, CLI_EXIT_USAGE, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return CLI_EXIT_USAGE;
+    return rc;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = report(cmd, CLI_EXIT_FAIL, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int cli_lib_error(const char *cmd, dsc_status st)

@@ -98,7 +98,7 @@ int cmd_optimize(int argc, char **argv)
     FILE *tf = NULL;
     if (trace) {
         tf = fopen(trace, "w");
-        if (!tf) return cli_usage_error("optimize", "cannot write --trace file '%s'", trace);
+        if (!tf) return cli_fail("optimize", "cannot write --trace file '%s'", trace);
         fprintf(tf, "step,loss");
         r.trace = tf;
     }
@@ -116,7 +116,7 @@ int cmd_optimize(int argc, char **argv)
     dsc_problem_destroy(pb);
     st = cli_run_exec(&r);
     int rc = 0;
-    if (tf && fclose(tf) != 0 && !st) rc = cli_usage_error("optimize", "error writing '%s'", trace);
+    if (tf && fclose(tf) != 0 && !st) rc = cli_fail("optimize", "error writing '%s'", trace);
     if (st) {
         rc = cli_run_error("optimize", &r, st);
     } else if (!rc && json) {
