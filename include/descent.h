@@ -239,6 +239,16 @@ int64_t dsc_optim_consecutive_skips(const dsc_optim *opt);
 /* The scalar reference loop instead of the fast kernels (for tests; default 0). */
 void dsc_optim_use_reference(dsc_optim *opt, int on);
 
+/*
+ * Threads a step uses (OpenMP): every tensor of every group is split across them in
+ * one parallel region, in equal shares of elements. 0 means the OpenMP default
+ * (OMP_NUM_THREADS, else the core count), which is also the default at create. A
+ * build without OpenMP runs on one thread and dsc_optim_threads says 1. Results do
+ * not depend on the thread count. Small steps use fewer threads than set.
+ */
+dsc_status dsc_optim_set_threads(dsc_optim *opt, int threads);
+int dsc_optim_threads(const dsc_optim *opt);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,8 @@ void dsc__clear_error(void);
 
 /* ---- memory (memory.c): 64-byte aligned, zeroed; NULL on failure. */
 void *dsc__alloc(size_t bytes);
+/* The same, not zeroed: the caller writes it first (first-touch page placement). */
+void *dsc__alloc_uninit(size_t bytes);
 void dsc__free(void *p);
 /* Copies s into fresh memory (malloc); NULL on failure. */
 char *dsc__strdup(const char *s);
@@ -102,6 +104,57 @@ typedef struct dsc__ops {
 } dsc__ops;
 
 const dsc__ops *dsc__ops_for(dsc_kind kind);
+
+/* Marks a loop for vectorisation (OpenMP's simd, or -fopenmp-simd without OpenMP). */
+#if defined(_OPENMP) || defined(DSC_OMP_SIMD)
+#define DSC__SIMD _Pragma("omp simd")
+#define DSC__SIMD_SUM(acc) _Pragma("omp simd reduction(+:acc)")
+#else
+#define DSC__SIMD
+#define DSC__SIMD_SUM(acc)
+#endif
+
+/* ---- the parallel step (parallel.c)
+ * Every tensor of every group is one task; a step deals the concatenation of all
+ * tasks' elements out to the threads in equal, cache-line-aligned ranges, so many
+ * small tensors cost per element what one large one does. */
+typedef struct dsc__task {
+    dsc__kernel kernel; /* this step's kernel, set by the step */
+    dsc__scal s;        /* this step's scalars, set by the step */
+    void *p;
+    const void *g;
+    void *const *st;    /* the tensor's state buffers */
+    int nstate;
+    dsc_dtype dtype;
+    size_t n;
+    double init[DSC__MAX_STATE]; /* initial values of the state buffers */
+} dsc__task;
+
+typedef struct dsc__plan {
+    dsc__task *tasks;
+    size_t count;
+    size_t *start;  /* count + 1: first element of each task in the concatenation */
+    size_t *block0; /* count + 1: first measurement block of each task */
+    double *blocks; /* one gradient-norm partial per block */
+    int threads;    /* threads a step may use (>= 1) */
+} dsc__plan;
+
+/* Allocates count tasks for the caller to fill; dsc__plan_finish then sizes the rest. */
+dsc_status dsc__plan_create(dsc__plan *pl, size_t count);
+dsc_status dsc__plan_finish(dsc__plan *pl);
+void dsc__plan_free(dsc__plan *pl);
+/* Threads this build can run (the OpenMP default; 1 without OpenMP). */
+int dsc__threads_available(void);
+/* threads >= 1, or 0 for the default; a build without OpenMP keeps 1. */
+void dsc__plan_set_threads(dsc__plan *pl, int threads);
+/* Writes the state buffers' initial values, each range by the thread that will update
+ * it (first-touch page placement). */
+void dsc__plan_fill_state(const dsc__plan *pl);
+/* partial[i] = sum |g_i|^p (max |g_i| for p = inf) in an order that does not depend on
+ * the thread count; returns whether every gradient is finite. */
+int dsc__plan_measure(dsc__plan *pl, double p, double *partial);
+/* Runs every task's kernel over its elements. */
+void dsc__plan_update(const dsc__plan *pl);
 
 extern const dsc__ops dsc__ops_sgd;
 extern const dsc__ops dsc__ops_adagrad;

@@ -9,12 +9,17 @@
 
 void *dsc__alloc(size_t bytes)
 {
+    void *p = dsc__alloc_uninit(bytes);
+    if (p) memset(p, 0, bytes ? (bytes + DSC__ALIGN - 1) / DSC__ALIGN * DSC__ALIGN : DSC__ALIGN);
+    return p;
+}
+
+void *dsc__alloc_uninit(size_t bytes)
+{
     size_t rounded = (bytes + DSC__ALIGN - 1) / DSC__ALIGN * DSC__ALIGN;
     if (rounded < bytes) return NULL; /* overflow */
     if (rounded == 0) rounded = DSC__ALIGN;
-    void *p = aligned_alloc(DSC__ALIGN, rounded);
-    if (p) memset(p, 0, rounded);
-    return p;
+    return aligned_alloc(DSC__ALIGN, rounded);
 }
 
 void dsc__free(void *p) { free(p); }

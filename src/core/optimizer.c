@@ -34,6 +34,7 @@ struct dsc_optim {
     group *groups;
     dsc_hparams controls; /* optimizer-wide: clipping and the non-finite policy */
     double *partial;      /* per-tensor gradient norm partials, sized at create */
+    dsc__plan plan;       /* the step's tasks and their split over threads (parallel.c) */
     double grad_norm;     /* norm measured by the last step (NAN when none) */
     int64_t steps, skipped, consecutive;
     int last_skipped;
@@ -111,18 +112,17 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
     tensor *t = &o->tensors[i];
     t->nstate = o->ops->state_names(hp, t->state_names);
     size_t bytes = p->n * dsc_dtype_size(p->dtype);
+    dsc__task *task = &o->plan.tasks[i];
+    *task = (dsc__task){.p = p->data, .g = p->grad, .st = t->state, .nstate = t->nstate,
+                        .dtype = p->dtype, .n = p->n};
     for (int k = 0; k < t->nstate; k++) {
-        t->state[k] = dsc__alloc(bytes);
+        /* written by dsc__plan_fill_state, by the threads that will update it */
+        t->state[k] = dsc__alloc_uninit(bytes);
         if (!t->state[k])
             return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of state of '%s'",
                              bytes, p->name);
         o->state_bytes += bytes;
-        double init = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
-        if (init == 0.0) continue;
-        for (size_t e = 0; e < p->n; e++) {
-            if (p->dtype == DSC_F32) ((float *)t->state[k])[e] = (float)init;
-            else ((double *)t->state[k])[e] = init;
-        }
+        task->init[k] = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
     }
     return DSC_OK;
 }
@@ -152,8 +152,11 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
         o->groups[g].hp = *hp;
         o->groups[g].gs.mu_product = 1.0;
     }
+    if ((st = dsc__plan_create(&o->plan, count))) goto fail;
     for (size_t i = 0; i < count; i++)
         if ((st = alloc_state(o, i))) goto fail;
+    if ((st = dsc__plan_finish(&o->plan))) goto fail;
+    dsc__plan_fill_state(&o->plan);
     *out = o;
     return DSC_OK;
 fail:
@@ -183,55 +186,11 @@ void dsc_optim_destroy(dsc_optim *o)
     free(o->tensors);
     free(o->groups);
     free(o->partial);
+    dsc__plan_free(&o->plan);
     free(o);
 }
 
 /* ---------------------------------------------------------------- the step */
-
-/* Adds tensor i's contribution to the gradient norm of type p into partial[i]:
- * sum |g|^p, or max |g| for p = inf. NaN propagates (Inf does too, as Inf). */
-#define MEASURE(T, SFX)                                                          \
-    static double measure_##SFX(const T *g, size_t n, double p)                 \
-    {                                                                            \
-        double acc = 0;                                                          \
-        if (p == 2) {                                                            \
-            for (size_t e = 0; e < n; e++) acc += (double)g[e] * (double)g[e];   \
-        } else if (p == 1) {                                                     \
-            for (size_t e = 0; e < n; e++) acc += fabs((double)g[e]);            \
-        } else if (isinf(p)) {                                                   \
-            for (size_t e = 0; e < n; e++) {                                     \
-                double a = fabs((double)g[e]);                                   \
-                if (a > acc || a != a) acc = a;                                  \
-                if (acc != acc) break;                                           \
-            }                                                                    \
-        } else {                                                                 \
-            for (size_t e = 0; e < n; e++) acc += pow(fabs((double)g[e]), p);    \
-        }                                                                        \
-        return acc;                                                              \
-    }                                                                            \
-    static int all_finite_##SFX(const T *g, size_t n)                           \
-    {                                                                            \
-        for (size_t e = 0; e < n; e++)                                           \
-            if (!isfinite(g[e])) return 0;                                       \
-        return 1;                                                                \
-    }
-MEASURE(float, f32)
-MEASURE(double, f64)
-
-/* Fills partial[] and tells whether every gradient is finite. A partial that is not
- * finite may still come from finite values (f64 squares overflow): scan to be sure. */
-static int measure_grads(dsc_optim *o, double p)
-{
-    int finite = 1;
-    for (size_t i = 0; i < o->count; i++) {
-        const dsc_param *q = &o->params[i];
-        double v = q->dtype == DSC_F32 ? measure_f32(q->grad, q->n, p) : measure_f64(q->grad, q->n, p);
-        o->partial[i] = v;
-        if (!isfinite(v))
-            finite &= q->dtype == DSC_F32 ? all_finite_f32(q->grad, q->n) : all_finite_f64(q->grad, q->n);
-    }
-    return finite;
-}
 
 static double root(double sum, double p)
 {
@@ -287,7 +246,8 @@ dsc_status dsc_optim_step(dsc_optim *o)
     o->last_skipped = 0;
     if (clip || ctl->nonfinite != DSC_NONFINITE_IGNORE) {
         double p = clip ? ctl->clip_norm_type : 2.0;
-        if (!measure_grads(o, p) && ctl->nonfinite != DSC_NONFINITE_IGNORE) return handle_nonfinite(o);
+        if (!dsc__plan_measure(&o->plan, p, o->partial) && ctl->nonfinite != DSC_NONFINITE_IGNORE)
+            return handle_nonfinite(o);
         double sum = 0;
         for (size_t i = 0; i < o->count; i++)
             sum = isinf(p) ? (o->partial[i] > sum || o->partial[i] != o->partial[i] ? o->partial[i] : sum)
@@ -305,16 +265,18 @@ dsc_status dsc_optim_step(dsc_optim *o)
         for (size_t i = 0; i < o->count; i++) {
             dsc_param *q = &o->params[i];
             if (q->group != g) continue;
+            dsc__task *task = &o->plan.tasks[i];
             dsc__scal s = gs;
             if (q->flags & DSC_NO_DECAY) { s.wd = 0; s.l1 = 0; s.decay = 1.0; }
             s.gscale = clip && ctl->clip_per_tensor
                            ? clip_coef(ctl->clip_norm, root(o->partial[i], ctl->clip_norm_type))
                            : global_coef;
             int d = q->dtype == DSC_F64;
-            dsc__kernel k = (o->use_reference || !o->ops->fast[d]) ? o->ops->reference[d] : o->ops->fast[d];
-            k(&s, q->data, q->grad, o->tensors[i].state, q->n);
+            task->s = s;
+            task->kernel = (o->use_reference || !o->ops->fast[d]) ? o->ops->reference[d] : o->ops->fast[d];
         }
     }
+    dsc__plan_update(&o->plan);
     return DSC_OK;
 }
 
@@ -341,6 +303,17 @@ int dsc_optim_last_skipped(const dsc_optim *o) { return o ? o->last_skipped : 0;
 double dsc_optim_grad_norm(const dsc_optim *o) { return o ? o->grad_norm : NAN; }
 size_t dsc_optim_state_bytes(const dsc_optim *o) { return o ? o->state_bytes : 0; }
 void dsc_optim_use_reference(dsc_optim *o, int on) { if (o) o->use_reference = on != 0; }
+int dsc_optim_threads(const dsc_optim *o) { return o ? o->plan.threads : 0; }
+
+dsc_status dsc_optim_set_threads(dsc_optim *o, int threads)
+{
+    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_threads: NULL optimizer");
+    if (threads < 0 || threads > 4096)
+        return dsc__fail(DSC_ERR_RANGE, "threads must be in [0, 4096] (0: the OpenMP default), got %d",
+                         threads);
+    dsc__plan_set_threads(&o->plan, threads);
+    return DSC_OK;
+}
 
 static dsc_status check_group(const dsc_optim *o, int g, const char *fn)
 {

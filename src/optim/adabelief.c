@@ -53,9 +53,41 @@ static void adabelief_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t,
 ADABELIEF_REF(float, f32)
 ADABELIEF_REF(double, f64)
 
+/* Fast variants: AMS = amsgrad, GEN = general gradient prologue (kernel.h). */
+#define ADABELIEF_FAST(T, SFX, AMS, GEN)                                       \
+    DSC__FAST_BEGIN(adabelief_fast_##AMS##GEN##_##SFX, T)                      \
+    T *restrict m = (T *)st[0], *restrict sv = (T *)st[1];                     \
+    T *restrict smax = AMS ? (T *)st[2] : NULL;                                \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
+    const T omb2 = (T)s->c[3], nstep = (T)s->c[4], bc2s = (T)s->c[5];          \
+    const T eps = (T)s->c[6];                                                  \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T mi = m[i] * b1 + omb1 * d;                                           \
+        T r = d - mi;                                                          \
+        T si = sv[i] * b2 + omb2 * r * r;                                      \
+        si = si + eps;                                                         \
+        m[i] = mi;                                                             \
+        sv[i] = si;                                                            \
+        if (AMS) {                                                             \
+            si = smax[i] > si ? smax[i] : si;                                  \
+            smax[i] = si;                                                      \
+        }                                                                      \
+        T denom = DSC__SQRT(si) / bc2s + eps;                                  \
+        p[i] = p[i] + nstep * (mi / denom);                                    \
+    }                                                                          \
+    }
+DSC__VARIANTS2(ADABELIEF_FAST, float, f32)
+DSC__VARIANTS2(ADABELIEF_FAST, double, f64)
+DSC__DISPATCH2(adabelief_fast, f32, s->c[7] != 0)
+DSC__DISPATCH2(adabelief_fast, f64, s->c[7] != 0)
+
 const dsc__ops dsc__ops_adabelief = {
     .kind = DSC_ADABELIEF,
     .state_names = adabelief_state,
     .prepare = adabelief_prepare,
     .reference = {adabelief_ref_f32, adabelief_ref_f64},
+    .fast = {adabelief_fast_f32, adabelief_fast_f64},
 };

@@ -40,9 +40,33 @@ static void adadelta_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, 
 ADADELTA_REF(float, f32)
 ADADELTA_REF(double, f64)
 
+/* Fast variants: GEN = general gradient prologue (kernel.h). */
+#define ADADELTA_FAST(T, SFX, OPT, GEN)                                        \
+    DSC__FAST_BEGIN(adadelta_fast_##OPT##GEN##_##SFX, T)                       \
+    T *restrict v = (T *)st[0], *restrict u = (T *)st[1];                      \
+    const T rho = (T)s->c[0], one_m = (T)s->c[1], eps = (T)s->c[2];            \
+    const T nlr = (T)(-s->lr);                                                 \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T vi = v[i] * rho + one_m * d * d;                                     \
+        v[i] = vi;                                                             \
+        T std = DSC__SQRT(vi + eps);                                           \
+        T delta = DSC__SQRT(u[i] + eps) / std * d;                             \
+        u[i] = u[i] * rho + one_m * delta * delta;                             \
+        p[i] = p[i] + nlr * delta;                                             \
+    }                                                                          \
+    }
+DSC__VARIANTS1(ADADELTA_FAST, float, f32)
+DSC__VARIANTS1(ADADELTA_FAST, double, f64)
+DSC__DISPATCH1(adadelta_fast, f32)
+DSC__DISPATCH1(adadelta_fast, f64)
+
 const dsc__ops dsc__ops_adadelta = {
     .kind = DSC_ADADELTA,
     .state_names = adadelta_state,
     .prepare = adadelta_prepare,
     .reference = {adadelta_ref_f32, adadelta_ref_f64},
+    .fast = {adadelta_fast_f32, adadelta_fast_f64},
 };

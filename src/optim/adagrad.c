@@ -40,10 +40,31 @@ static void adagrad_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, d
 ADAGRAD_REF(float, f32)
 ADAGRAD_REF(double, f64)
 
+/* Fast variants: GEN = general gradient prologue (kernel.h). */
+#define ADAGRAD_FAST(T, SFX, OPT, GEN)                                         \
+    DSC__FAST_BEGIN(adagrad_fast_##OPT##GEN##_##SFX, T)                        \
+    T *restrict sum = (T *)st[0];                                              \
+    const T nclr = (T)s->c[0], eps = (T)s->c[1];                               \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T si = sum[i] + d * d;                                                 \
+        sum[i] = si;                                                           \
+        T std = DSC__SQRT(si) + eps;                                           \
+        p[i] = p[i] + nclr * (d / std);                                        \
+    }                                                                          \
+    }
+DSC__VARIANTS1(ADAGRAD_FAST, float, f32)
+DSC__VARIANTS1(ADAGRAD_FAST, double, f64)
+DSC__DISPATCH1(adagrad_fast, f32)
+DSC__DISPATCH1(adagrad_fast, f64)
+
 const dsc__ops dsc__ops_adagrad = {
     .kind = DSC_ADAGRAD,
     .state_names = adagrad_state,
     .prepare = adagrad_prepare,
     .state_init = adagrad_init,
     .reference = {adagrad_ref_f32, adagrad_ref_f64},
+    .fast = {adagrad_fast_f32, adagrad_fast_f64},
 };

@@ -50,11 +50,41 @@ static void adam_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc_
 ADAM_REF(float, f32)
 ADAM_REF(double, f64)
 
+/* Fast variants: AMS = amsgrad, GEN = general gradient prologue (kernel.h). */
+#define ADAM_FAST(T, SFX, AMS, GEN)                                            \
+    DSC__FAST_BEGIN(adam_fast_##AMS##GEN##_##SFX, T)                           \
+    T *restrict m = (T *)st[0], *restrict v = (T *)st[1];                      \
+    T *restrict vmax = AMS ? (T *)st[2] : NULL;                                \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
+    const T omb2 = (T)s->c[3], nstep = (T)s->c[4], bc2s = (T)s->c[5];          \
+    const T eps = (T)s->c[6];                                                  \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T mi = m[i] * b1 + omb1 * d;                                           \
+        T vi = v[i] * b2 + omb2 * d * d;                                       \
+        m[i] = mi;                                                             \
+        v[i] = vi;                                                             \
+        if (AMS) {                                                             \
+            vi = vmax[i] > vi ? vmax[i] : vi;                                  \
+            vmax[i] = vi;                                                      \
+        }                                                                      \
+        T denom = DSC__SQRT(vi) / bc2s + eps;                                  \
+        p[i] = p[i] + nstep * (mi / denom);                                    \
+    }                                                                          \
+    }
+DSC__VARIANTS2(ADAM_FAST, float, f32)
+DSC__VARIANTS2(ADAM_FAST, double, f64)
+DSC__DISPATCH2(adam_fast, f32, s->c[7] != 0)
+DSC__DISPATCH2(adam_fast, f64, s->c[7] != 0)
+
 const dsc__ops dsc__ops_adam = {
     .kind = DSC_ADAM,
     .state_names = adam_state,
     .prepare = adam_prepare,
     .reference = {adam_ref_f32, adam_ref_f64},
+    .fast = {adam_fast_f32, adam_fast_f64},
 };
 
 /* AdamW differs from Adam only in its defaults (decoupled decay 1e-2). */
@@ -63,4 +93,5 @@ const dsc__ops dsc__ops_adamw = {
     .state_names = adam_state,
     .prepare = adam_prepare,
     .reference = {adam_ref_f32, adam_ref_f64},
+    .fast = {adam_fast_f32, adam_fast_f64},
 };

@@ -37,9 +37,33 @@ static void adamax_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, ds
 ADAMAX_REF(float, f32)
 ADAMAX_REF(double, f64)
 
+/* Fast variants: GEN = general gradient prologue (kernel.h). */
+#define ADAMAX_FAST(T, SFX, OPT, GEN)                                          \
+    DSC__FAST_BEGIN(adamax_fast_##OPT##GEN##_##SFX, T)                         \
+    T *restrict m = (T *)st[0], *restrict u = (T *)st[1];                      \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
+    const T nclr = (T)s->c[4], eps = (T)s->c[5];                               \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T mi = m[i] * b1 + omb1 * d;                                           \
+        m[i] = mi;                                                             \
+        T a = u[i] * b2, b = DSC__ABS(d) + eps;                                \
+        T ui = (a > b || a != a) ? a : b;                                      \
+        u[i] = ui;                                                             \
+        p[i] = p[i] + nclr * (mi / ui);                                        \
+    }                                                                          \
+    }
+DSC__VARIANTS1(ADAMAX_FAST, float, f32)
+DSC__VARIANTS1(ADAMAX_FAST, double, f64)
+DSC__DISPATCH1(adamax_fast, f32)
+DSC__DISPATCH1(adamax_fast, f64)
+
 const dsc__ops dsc__ops_adamax = {
     .kind = DSC_ADAMAX,
     .state_names = adamax_state,
     .prepare = adamax_prepare,
     .reference = {adamax_ref_f32, adamax_ref_f64},
+    .fast = {adamax_fast_f32, adamax_fast_f64},
 };

@@ -56,4 +56,70 @@
 
 #define DSC__KERNEL_END }
 
+/* ---- fast kernels
+ * The same rules as the reference loops, written so the compiler vectorises them:
+ * restrict pointers, and every option a kind has (amsgrad, nesterov, centered, ...)
+ * a compile-time 0/1 of its own variant, so the loops have no branches. The
+ * gradient prologue is either absent (GEN 0: d = g, when every option is off) or
+ * branch-free arithmetic (GEN 1): an option that is off becomes its identity
+ * (scale 1, clip at infinity, sign +1, coefficient 0, decay 1). Each element then
+ * sees the reference's operations in the reference's order (no FMA contraction in
+ * ISO C mode), so the results are equal; GEN 1 may differ only in the sign of an
+ * exact zero (adding 0*p to -0). */
+/* Whether a step needs the general gradient prologue. */
+static inline int dsc__grad_general(const dsc__scal *s)
+{
+    return s->gscale != 1.0 || s->clip_value > 0 || s->maximize || s->wd != 0 || s->l1 != 0 ||
+           s->decay != 1.0;
+}
+
+/* Loop-invariant values of the prologue, for DSC__GRAD_FAST. */
+#define DSC__GRAD_CONSTS(T, s)                                                      \
+    const T gs_ = (T)(s)->gscale, sg_ = (s)->maximize ? (T)-1 : (T)1;              \
+    const T cv_ = (s)->clip_value > 0 ? (T)(s)->clip_value : (T)INFINITY;          \
+    const T ncv_ = -cv_, wd_ = (T)(s)->wd, l1_ = (T)(s)->l1, dc_ = (T)(s)->decay;   \
+    (void)gs_; (void)sg_; (void)ncv_; (void)wd_; (void)l1_; (void)dc_
+
+/* DSC__GRAD without branches (GEN 1) or nothing (GEN 0); p[i] gets the decayed value. */
+#define DSC__GRAD_FAST(T, GEN, p, g, i, out)                              \
+    T out = (g)[i];                                                       \
+    if (GEN) {                                                            \
+        out = out * gs_;                                                  \
+        out = out > cv_ ? cv_ : (out < ncv_ ? ncv_ : out);                \
+        out = out * sg_;                                                  \
+        T p_ = (p)[i];                                                    \
+        out = out + wd_ * p_;                                             \
+        out = out + l1_ * DSC__SIGN(T, p_);                               \
+        (p)[i] = p_ * dc_;                                                \
+    }
+
+/* Declares variant name_VARIANT_SFX of a fast kernel: p, g as restrict T pointers. */
+#define DSC__FAST_BEGIN(name, T)                                                         \
+    static void name(const dsc__scal *s, void *pv, const void *gv, void *const *st,      \
+                     size_t n)                                                           \
+    {                                                                                    \
+        T *restrict p = (T *)pv;                                                         \
+        const T *restrict g = (const T *)gv;                                             \
+        (void)st;
+
+/* Instantiates variant macro M for options 0..1 (or 0 only) and both prologues. */
+#define DSC__VARIANTS1(M, T, SFX) M(T, SFX, 0, 0) M(T, SFX, 0, 1)
+#define DSC__VARIANTS2(M, T, SFX) DSC__VARIANTS1(M, T, SFX) M(T, SFX, 1, 0) M(T, SFX, 1, 1)
+
+/* Defines name_SFX, the fast kernel that picks variant name_<opt><gen>_SFX per call. */
+#define DSC__DISPATCH1(name, SFX)                                                            \
+    static void name##_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st,    \
+                             size_t n)                                                       \
+    {                                                                                        \
+        (dsc__grad_general(s) ? name##_01_##SFX : name##_00_##SFX)(s, p, g, st, n);          \
+    }
+#define DSC__DISPATCH2(name, SFX, opt)                                                       \
+    static void name##_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st,    \
+                             size_t n)                                                       \
+    {                                                                                        \
+        static const dsc__kernel k_[2][2] = {{name##_00_##SFX, name##_01_##SFX},             \
+                                             {name##_10_##SFX, name##_11_##SFX}};            \
+        k_[(opt) ? 1 : 0][dsc__grad_general(s)](s, p, g, st, n);                             \
+    }
+
 #endif

@@ -52,9 +52,35 @@ static void nadam_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc
 NADAM_REF(float, f32)
 NADAM_REF(double, f64)
 
+/* Fast variants: GEN = general gradient prologue (kernel.h). */
+#define NADAM_FAST(T, SFX, OPT, GEN)                                           \
+    DSC__FAST_BEGIN(nadam_fast_##OPT##GEN##_##SFX, T)                          \
+    T *restrict m = (T *)st[0], *restrict v = (T *)st[1];                      \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
+    const T omb2 = (T)s->c[3], cg = (T)s->c[4], cm = (T)s->c[5];               \
+    const T bc2 = (T)s->c[6], eps = (T)s->c[7];                                \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T mi = m[i] * b1 + omb1 * d;                                           \
+        T vi = v[i] * b2 + omb2 * d * d;                                       \
+        m[i] = mi;                                                             \
+        v[i] = vi;                                                             \
+        T denom = DSC__SQRT(vi / bc2) + eps;                                   \
+        T pi = p[i] + cg * (d / denom);                                        \
+        p[i] = pi + cm * (mi / denom);                                         \
+    }                                                                          \
+    }
+DSC__VARIANTS1(NADAM_FAST, float, f32)
+DSC__VARIANTS1(NADAM_FAST, double, f64)
+DSC__DISPATCH1(nadam_fast, f32)
+DSC__DISPATCH1(nadam_fast, f64)
+
 const dsc__ops dsc__ops_nadam = {
     .kind = DSC_NADAM,
     .state_names = nadam_state,
     .prepare = nadam_prepare,
     .reference = {nadam_ref_f32, nadam_ref_f64},
+    .fast = {nadam_fast_f32, nadam_fast_f64},
 };

@@ -56,9 +56,39 @@ static void radam_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc
 RADAM_REF(float, f32)
 RADAM_REF(double, f64)
 
+/* Fast variants: RECT = rectified step, GEN = general gradient prologue (kernel.h). */
+#define RADAM_FAST(T, SFX, RECT, GEN)                                          \
+    DSC__FAST_BEGIN(radam_fast_##RECT##GEN##_##SFX, T)                         \
+    T *restrict m = (T *)st[0], *restrict v = (T *)st[1];                      \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
+    const T omb2 = (T)s->c[3], bc1 = (T)s->c[4], bc2s = (T)s->c[6];            \
+    const T rect = (T)s->c[7], eps = (T)s->c[8], lr = (T)s->lr;                \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T mi = m[i] * b1 + omb1 * d;                                           \
+        T vi = v[i] * b2 + omb2 * d * d;                                       \
+        m[i] = mi;                                                             \
+        v[i] = vi;                                                             \
+        T mhat = mi / bc1;                                                     \
+        if (RECT) {                                                            \
+            T adaptive = (T)1 / (DSC__SQRT(vi) + eps) * bc2s;                  \
+            p[i] = p[i] + (T)(-1) * (mhat * lr * adaptive * rect);             \
+        } else {                                                               \
+            p[i] = p[i] + (T)(-1) * (mhat * lr);                               \
+        }                                                                      \
+    }                                                                          \
+    }
+DSC__VARIANTS2(RADAM_FAST, float, f32)
+DSC__VARIANTS2(RADAM_FAST, double, f64)
+DSC__DISPATCH2(radam_fast, f32, s->c[5] != 0)
+DSC__DISPATCH2(radam_fast, f64, s->c[5] != 0)
+
 const dsc__ops dsc__ops_radam = {
     .kind = DSC_RADAM,
     .state_names = radam_state,
     .prepare = radam_prepare,
     .reference = {radam_ref_f32, radam_ref_f64},
+    .fast = {radam_fast_f32, radam_fast_f64},
 };

@@ -58,9 +58,61 @@ static void rmsprop_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, d
 RMSPROP_REF(float, f32)
 RMSPROP_REF(double, f64)
 
+/* Fast variants: MOM = momentum buffer, CEN = centered, GEN = general gradient
+ * prologue (kernel.h). */
+#define RMSPROP_FAST(T, SFX, MOM, CEN, GEN)                                    \
+    DSC__FAST_BEGIN(rmsprop_fast_##MOM##CEN##GEN##_##SFX, T)                   \
+    T *restrict v = (T *)st[0];                                                \
+    T *restrict b = MOM ? (T *)st[1] : NULL;                                   \
+    T *restrict ga = CEN ? (T *)st[MOM ? 2 : 1] : NULL;                        \
+    const T alpha = (T)s->c[0], one_m = (T)s->c[1], eps = (T)s->c[2];          \
+    const T mu = (T)s->c[3], nlr = (T)(-s->lr);                                \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T vi = v[i] * alpha + one_m * d * d;                                   \
+        v[i] = vi;                                                             \
+        T avg;                                                                 \
+        if (CEN) {                                                             \
+            T gi = ga[i] * alpha + one_m * d;                                  \
+            ga[i] = gi;                                                        \
+            avg = DSC__SQRT(vi + (T)(-1) * gi * gi);                           \
+        } else {                                                               \
+            avg = DSC__SQRT(vi);                                               \
+        }                                                                      \
+        avg = avg + eps;                                                       \
+        if (MOM) {                                                             \
+            T bi = b[i] * mu + d / avg;                                        \
+            b[i] = bi;                                                         \
+            p[i] = p[i] + nlr * bi;                                            \
+        } else {                                                               \
+            p[i] = p[i] + nlr * (d / avg);                                     \
+        }                                                                      \
+    }                                                                          \
+    }
+#define RMSPROP_VARIANTS(T, SFX)                                                          \
+    RMSPROP_FAST(T, SFX, 0, 0, 0) RMSPROP_FAST(T, SFX, 0, 0, 1)                           \
+    RMSPROP_FAST(T, SFX, 0, 1, 0) RMSPROP_FAST(T, SFX, 0, 1, 1)                           \
+    RMSPROP_FAST(T, SFX, 1, 0, 0) RMSPROP_FAST(T, SFX, 1, 0, 1)                           \
+    RMSPROP_FAST(T, SFX, 1, 1, 0) RMSPROP_FAST(T, SFX, 1, 1, 1)                           \
+    static void rmsprop_fast_##SFX(const dsc__scal *s, void *p, const void *g,            \
+                                   void *const *st, size_t n)                             \
+    {                                                                                     \
+        static const dsc__kernel k[2][2][2] = {                                           \
+            {{rmsprop_fast_000_##SFX, rmsprop_fast_001_##SFX},                            \
+             {rmsprop_fast_010_##SFX, rmsprop_fast_011_##SFX}},                           \
+            {{rmsprop_fast_100_##SFX, rmsprop_fast_101_##SFX},                            \
+             {rmsprop_fast_110_##SFX, rmsprop_fast_111_##SFX}}};                          \
+        k[s->c[3] > 0][s->c[4] != 0][dsc__grad_general(s)](s, p, g, st, n);               \
+    }
+RMSPROP_VARIANTS(float, f32)
+RMSPROP_VARIANTS(double, f64)
+
 const dsc__ops dsc__ops_rmsprop = {
     .kind = DSC_RMSPROP,
     .state_names = rmsprop_state,
     .prepare = rmsprop_prepare,
     .reference = {rmsprop_ref_f32, rmsprop_ref_f64},
+    .fast = {rmsprop_fast_f32, rmsprop_fast_f64},
 };

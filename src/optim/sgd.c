@@ -49,9 +49,56 @@ static void sgd_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__
 SGD_REF(float, f32)
 SGD_REF(double, f64)
 
+/* Fast variants: MODE 0 no momentum, 1 PyTorch momentum, 2 PyTorch Nesterov,
+ * 3 lr-in-buffer, 4 lr-in-buffer Nesterov; GEN = general gradient prologue. */
+#define SGD_FAST(T, SFX, MODE, GEN)                                            \
+    DSC__FAST_BEGIN(sgd_fast_##MODE##GEN##_##SFX, T)                           \
+    T *restrict b = MODE ? (T *)st[0] : NULL;                                  \
+    const T mu = (T)s->c[0], damp = (T)s->c[1], lr = (T)s->lr, nlr = -lr;      \
+    const int first = s->first;                                                \
+    (void)mu; (void)damp; (void)first;                                         \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        if (MODE == 0) {                                                       \
+            p[i] = p[i] + nlr * d;                                             \
+        } else if (MODE >= 3) {                                                \
+            T bi = mu * b[i] - lr * d;                                         \
+            b[i] = bi;                                                         \
+            p[i] = p[i] + (MODE == 4 ? mu * bi - lr * d : bi);                 \
+        } else {                                                               \
+            T bi = b[i] * mu + damp * d;                                       \
+            bi = first ? d : bi;                                               \
+            b[i] = bi;                                                         \
+            T u = MODE == 2 ? d + mu * bi : bi;                                \
+            p[i] = p[i] + nlr * u;                                             \
+        }                                                                      \
+    }                                                                          \
+    }
+#define SGD_VARIANTS(T, SFX)                                                              \
+    SGD_FAST(T, SFX, 0, 0) SGD_FAST(T, SFX, 0, 1) SGD_FAST(T, SFX, 1, 0)                  \
+    SGD_FAST(T, SFX, 1, 1) SGD_FAST(T, SFX, 2, 0) SGD_FAST(T, SFX, 2, 1)                  \
+    SGD_FAST(T, SFX, 3, 0) SGD_FAST(T, SFX, 3, 1) SGD_FAST(T, SFX, 4, 0)                  \
+    SGD_FAST(T, SFX, 4, 1)                                                                \
+    static void sgd_fast_##SFX(const dsc__scal *s, void *p, const void *g,                \
+                               void *const *st, size_t n)                                 \
+    {                                                                                     \
+        static const dsc__kernel k[5][2] = {                                              \
+            {sgd_fast_00_##SFX, sgd_fast_01_##SFX}, {sgd_fast_10_##SFX, sgd_fast_11_##SFX}, \
+            {sgd_fast_20_##SFX, sgd_fast_21_##SFX}, {sgd_fast_30_##SFX, sgd_fast_31_##SFX}, \
+            {sgd_fast_40_##SFX, sgd_fast_41_##SFX}};                                      \
+        int nest = s->c[2] != 0;                                                          \
+        int mode = s->c[0] == 0 ? 0 : s->c[3] != 0 ? 3 + nest : 1 + nest;                 \
+        k[mode][dsc__grad_general(s)](s, p, g, st, n);                                    \
+    }
+SGD_VARIANTS(float, f32)
+SGD_VARIANTS(double, f64)
+
 const dsc__ops dsc__ops_sgd = {
     .kind = DSC_SGD,
     .state_names = sgd_state,
     .prepare = sgd_prepare,
     .reference = {sgd_ref_f32, sgd_ref_f64},
+    .fast = {sgd_fast_f32, sgd_fast_f64},
 };
