@@ -60,5 +60,6 @@ void cli_run_free(cli_run *r);
 
 int cmd_optimize(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ typedef struct command {
 static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
     {"demo", cmd_demo, "the textbook comparison of SGD, momentum, RMSprop and Adam"},
+    {"bench", cmd_bench, "time an optimizer step against a plain loop with the same memory traffic"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -108,10 +108,8 @@ const dsc__ops *dsc__ops_for(dsc_kind kind);
 /* Marks a loop for vectorisation (OpenMP's simd, or -fopenmp-simd without OpenMP). */
 #if defined(_OPENMP) || defined(DSC_OMP_SIMD)
 #define DSC__SIMD _Pragma("omp simd")
-#define DSC__SIMD_SUM(acc) _Pragma("omp simd reduction(+:acc)")
 #else
 #define DSC__SIMD
-#define DSC__SIMD_SUM(acc)
 #endif
 
 /* ---- the parallel step (parallel.c)

@@ -177,17 +177,37 @@ void dsc__plan_fill_state(const dsc__plan *pl) { run_shares(pl, fill_range); }
 
 /* ---------------------------------------------------------------- measurement */
 
+/* A sum over n elements in LANES independent partial sums (a fixed order, so
+ * deterministic), which the compiler turns into vectors: one running sum would be
+ * bound by the latency of an add, not by memory. */
+#define LANES 16
+#define LANE_SUM(T, g, n, term, out)                                             \
+    do {                                                                          \
+        double l_[LANES] = {0};                                                   \
+        size_t e_ = 0;                                                            \
+        for (; e_ + LANES <= (n); e_ += LANES)                                    \
+            for (int j_ = 0; j_ < LANES; j_++) {                                  \
+                double x = (double)(g)[e_ + (size_t)j_];                          \
+                l_[j_] += term;                                                   \
+            }                                                                     \
+        for (int j_ = 0; e_ < (n); e_++, j_++) {                                  \
+            double x = (double)(g)[e_];                                           \
+            l_[j_] += term;                                                       \
+        }                                                                         \
+        for (int w_ = LANES / 2; w_ > 0; w_ /= 2)                                 \
+            for (int j_ = 0; j_ < w_; j_++) l_[j_] += l_[j_ + w_];                \
+        out = l_[0];                                                              \
+    } while (0)
+
 /* sum |g|^p, or max |g| for p = inf, of n elements. NaN propagates. */
 #define MEASURE(T, SFX)                                                           \
     static double measure_##SFX(const T *g, size_t n, double p)                  \
     {                                                                             \
         double acc = 0;                                                           \
         if (p == 2) {                                                             \
-            DSC__SIMD_SUM(acc)                                                    \
-            for (size_t e = 0; e < n; e++) acc += (double)g[e] * (double)g[e];    \
+            LANE_SUM(T, g, n, x * x, acc);                                        \
         } else if (p == 1) {                                                      \
-            DSC__SIMD_SUM(acc)                                                    \
-            for (size_t e = 0; e < n; e++) acc += fabs((double)g[e]);             \
+            LANE_SUM(T, g, n, fabs(x), acc);                                      \
         } else if (isinf(p)) {                                                    \
             int nan = 0;                                                          \
             for (size_t e = 0; e < n; e++) {                                      \

@@ -93,10 +93,23 @@ static inline int dsc__grad_general(const dsc__scal *s)
         (p)[i] = p_ * dc_;                                                \
     }
 
+/* On x86-64 with glibc, each fast kernel is compiled twice, for the baseline and for
+ * AVX2, and the loader picks one (an ifunc): the binary runs on any x86-64, and where
+ * AVX2 is present the square roots and divisions go twice as wide, which keeps a
+ * single thread at memory speed. AVX2 brings no FMA, so the results stay the same. */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute) && !defined(DSC_NO_CLONES)
+#if __has_attribute(target_clones)
+#define DSC__CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef DSC__CLONES
+#define DSC__CLONES
+#endif
+
 /* Declares variant name_VARIANT_SFX of a fast kernel: p, g as restrict T pointers. */
 #define DSC__FAST_BEGIN(name, T)                                                         \
-    static void name(const dsc__scal *s, void *pv, const void *gv, void *const *st,      \
-                     size_t n)                                                           \
+    DSC__CLONES static void name(const dsc__scal *s, void *pv, const void *gv,           \
+                                 void *const *st, size_t n)                              \
     {                                                                                    \
         T *restrict p = (T *)pv;                                                         \
         const T *restrict g = (const T *)gv;                                             \

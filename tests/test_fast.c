@@ -1,0 +1,270 @@
+/* test_fast.c: the fast kernels and the parallel step against the scalar reference
+ * loops: every optimizer and option variant, both dtypes, odd sizes, tensors at odd
+ * offsets into one buffer (unaligned heads and tails), several groups, 1 to 4
+ * threads. The fast path must give the reference's values (the sign of an exact
+ * zero aside), and the thread count must not change a single bit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "descent.h"
+
+#define MAXT 4
+
+static const char *const kinds[] = {
+    "sgd(lr=0.1",
+    "sgd(lr=0.1, momentum=0.9",
+    "sgd(lr=0.1, momentum=0.9, nesterov=1",
+    "sgd(lr=0.1, momentum=0.8, dampening=0.3",
+    "sgd(lr=0.1, momentum=0.9, lr_in_buffer=1",
+    "sgd(lr=0.1, momentum=0.9, lr_in_buffer=1, nesterov=1",
+    "adagrad(lr=0.1",
+    "adagrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1",
+    "rmsprop(lr=0.01",
+    "rmsprop(lr=0.01, momentum=0.9",
+    "rmsprop(lr=0.01, centered=1",
+    "rmsprop(lr=0.01, momentum=0.9, centered=1",
+    "adadelta(lr=1",
+    "adam(lr=0.01",
+    "adam(lr=0.01, amsgrad=1",
+    "adamw(lr=0.01",
+    "adamw(lr=0.01, amsgrad=1",
+    "adamax(lr=0.01",
+    "nadam(lr=0.01",
+    "radam(lr=0.01",
+    "adabelief(lr=0.01",
+    "adabelief(lr=0.01, amsgrad=1",
+};
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+
+/* "" keeps the gradient as it is (the fast kernels' plain prologue); the others turn
+ * on every gradient option in some combination (the general prologue). */
+static const char *const options[] = {
+    "",
+    ", weight_decay=0.1, maximize=1, clip_value=0.3",
+    ", weight_decay=0.05, decoupled_weight_decay=1, l1=0.01, clip_norm=1.5",
+    ", l1=0.02, clip_norm=0.5, clip_norm_type=inf, clip_per_tensor=1",
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static const size_t small[] = {1, 7, 65, 1003};
+static const size_t big[] = {1, 7, 65, 1000003};
+#define NTENSORS 4
+
+typedef struct run {
+    dsc_dtype dt;
+    size_t es, total;
+    char *pbuf, *gbuf;
+    dsc_param params[NTENSORS];
+    dsc_optim *opt;
+} run;
+
+/* A value in [-1, 1) from (a, b), every 11th one an exact zero. */
+static double value(uint64_t a, uint64_t b)
+{
+    uint64_t x = a * 0x9E3779B97F4A7C15u ^ (b + 0x632BE59BD9B4E019u);
+    x ^= x >> 31;
+    x *= 0xD6E8FEB86659FD93u;
+    x ^= x >> 29;
+    if (x % 11 == 0) return 0.0;
+    return (double)(x >> 11) / 4503599627370496.0 - 1.0;
+}
+
+static void put(const run *r, char *base, size_t e, double v)
+{
+    if (r->dt == DSC_F32) { float f = (float)v; memcpy(base + e * r->es, &f, sizeof f); }
+    else memcpy(base + e * r->es, &v, sizeof v);
+}
+
+/* Tensor k starts at an odd element offset into one buffer: unaligned heads and tails. */
+static size_t offset_of(const size_t *sizes, int k)
+{
+    size_t off = 1;
+    for (int j = 0; j < k; j++) off += sizes[j] + 2;
+    return off;
+}
+
+static void run_setup(run *r, const char *spec, dsc_dtype dt, const size_t *sizes, int reference,
+                      int threads)
+{
+    memset(r, 0, sizeof *r);
+    r->dt = dt;
+    r->es = dt == DSC_F32 ? 4 : 8;
+    r->total = offset_of(sizes, NTENSORS);
+    r->pbuf = calloc(r->total, r->es);
+    r->gbuf = calloc(r->total + 1, r->es);
+    assert_non_null(r->pbuf);
+    assert_non_null(r->gbuf);
+    for (int k = 0; k < NTENSORS; k++) {
+        size_t off = offset_of(sizes, k);
+        for (size_t e = 0; e < sizes[k]; e++) put(r, r->pbuf, off + e, 2.0 * value((uint64_t)k, e));
+        r->params[k] = (dsc_param){.data = r->pbuf + off * r->es, .grad = r->gbuf + (off + 1) * r->es,
+                                   .n = sizes[k], .dtype = dt, .group = k % 2,
+                                   .flags = k == 1 ? DSC_NO_DECAY : 0};
+    }
+    if (dsc_optim_create_spec(&r->opt, spec, r->params, NTENSORS))
+        fail_msg("%s: %s", spec, dsc_last_error());
+    dsc_optim_use_reference(r->opt, reference);
+    assert_int_equal(dsc_optim_set_threads(r->opt, threads), DSC_OK);
+    double lr;
+    assert_int_equal(dsc_optim_get_lr(r->opt, 0, &lr), DSC_OK);
+    assert_int_equal(dsc_optim_set_lr(r->opt, 1, lr * 0.5), DSC_OK);
+}
+
+static void run_steps(run *r, int steps)
+{
+    for (int t = 0; t < steps; t++) {
+        for (int k = 0; k < NTENSORS; k++)
+            for (size_t e = 0; e < r->params[k].n; e++)
+                put(r, r->params[k].grad, e, value(1000u + (uint64_t)t * 7 + (uint64_t)k, e));
+        assert_int_equal(dsc_optim_step(r->opt), DSC_OK);
+        assert_false(dsc_optim_last_skipped(r->opt));
+    }
+}
+
+static void run_free(run *r)
+{
+    dsc_optim_destroy(r->opt);
+    free(r->pbuf);
+    free(r->gbuf);
+}
+
+static double get(const run *r, const void *base, size_t e)
+{
+    if (r->dt == DSC_F32) { float f; memcpy(&f, (const char *)base + e * r->es, sizeof f); return f; }
+    double d;
+    memcpy(&d, (const char *)base + e * r->es, sizeof d);
+    return d;
+}
+
+/* Equal values (NaN equal to NaN, -0 to +0), or equal bits. */
+static void same(const run *a, const run *b, const void *x, const void *y, size_t n, int bits,
+                 const char *what, const char *spec, int k)
+{
+    if (bits) {
+        if (memcmp(x, y, n * a->es)) fail_msg("%s %s: tensor %d %s differs in bits", spec,
+                                              dsc_dtype_name(a->dt), k, what);
+        return;
+    }
+    for (size_t e = 0; e < n; e++) {
+        double u = get(a, x, e), v = get(b, y, e);
+        if (u != v && !(u != u && v != v))
+            fail_msg("%s %s: tensor %d %s[%zu] = %.17g, reference %.17g", spec, dsc_dtype_name(a->dt),
+                     k, what, e, v, u);
+    }
+}
+
+static void compare(const run *a, const run *b, int bits, const char *spec)
+{
+    for (int k = 0; k < NTENSORS; k++) {
+        size_t n = a->params[k].n;
+        same(a, b, a->params[k].data, b->params[k].data, n, bits, "param", spec, k);
+        size_t ns = dsc_optim_state_count(a->opt, (size_t)k);
+        assert_int_equal(ns, dsc_optim_state_count(b->opt, (size_t)k));
+        for (size_t s = 0; s < ns; s++) {
+            const char *name;
+            void *x, *y;
+            assert_int_equal(dsc_optim_state(a->opt, (size_t)k, s, &name, &x), DSC_OK);
+            assert_int_equal(dsc_optim_state(b->opt, (size_t)k, s, NULL, &y), DSC_OK);
+            same(a, b, x, y, n, bits, name, spec, k);
+        }
+    }
+    double na = dsc_optim_grad_norm(a->opt), nb = dsc_optim_grad_norm(b->opt);
+    if (bits && memcmp(&na, &nb, sizeof na)) fail_msg("%s: grad norm %.17g vs %.17g", spec, na, nb);
+}
+
+/* Every kind and option variant on small odd-sized tensors, 7 steps (RAdam turns
+ * rectified at step 6). */
+static void test_fast_equals_reference(void **state)
+{
+    (void)state;
+    char spec[256];
+    for (size_t i = 0; i < NKINDS; i++)
+        for (size_t o = 0; o < NOPTIONS; o++)
+            for (int d = 0; d < 2; d++) {
+                snprintf(spec, sizeof spec, "%s%s)", kinds[i], options[o]);
+                run ref, fast;
+                run_setup(&ref, spec, (dsc_dtype)d, small, 1, 1);
+                run_setup(&fast, spec, (dsc_dtype)d, small, 0, 1);
+                run_steps(&ref, 7);
+                run_steps(&fast, 7);
+                compare(&ref, &fast, 0, spec);
+                run_free(&ref);
+                run_free(&fast);
+            }
+}
+
+/* A million-element tensor beside small ones, split over 1 to 4 threads: the same
+ * values as the reference, and the same bits whatever the thread count. */
+static void check_threads(const char *spec, dsc_dtype dt)
+{
+    run ref, fast[MAXT];
+    run_setup(&ref, spec, dt, big, 1, 1);
+    run_steps(&ref, 2);
+    for (int t = 0; t < MAXT; t++) {
+        run_setup(&fast[t], spec, dt, big, 0, t + 1);
+        run_steps(&fast[t], 2);
+        if (t == 0) compare(&ref, &fast[0], 0, spec);
+        else compare(&fast[0], &fast[t], 1, spec);
+    }
+    run_free(&ref);
+    for (int t = 0; t < MAXT; t++) run_free(&fast[t]);
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        "sgd(lr=0.1, momentum=0.9, nesterov=1)",
+        "adagrad",
+        "rmsprop(momentum=0.9, centered=1, clip_norm=1)",
+        "adadelta(weight_decay=0.1)",
+        "adam",
+        "adamw(amsgrad=1, clip_norm=2, clip_norm_type=1)",
+        "adamax(maximize=1)",
+        "nadam(l1=0.01)",
+        "radam(clip_value=0.5)",
+        "adabelief(clip_norm=1, clip_norm_type=inf)",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        for (int d = 0; d < 2; d++) check_threads(specs[i], (dsc_dtype)d);
+}
+
+static void test_thread_setting(void **state)
+{
+    (void)state;
+    float p[3] = {1, 2, 3}, g[3] = {0};
+    dsc_param prm = {.data = p, .grad = g, .n = 3, .dtype = DSC_F32};
+    dsc_optim *opt;
+    assert_int_equal(dsc_optim_create_spec(&opt, "adam", &prm, 1), DSC_OK);
+    assert_true(dsc_optim_threads(opt) >= 1);
+    assert_int_equal(dsc_optim_set_threads(opt, -1), DSC_ERR_RANGE);
+    assert_non_null(strstr(dsc_last_error(), "threads"));
+    assert_int_equal(dsc_optim_set_threads(opt, 1), DSC_OK);
+    assert_int_equal(dsc_optim_threads(opt), 1);
+    assert_int_equal(dsc_optim_set_threads(opt, 3), DSC_OK);
+#ifdef _OPENMP
+    assert_int_equal(dsc_optim_threads(opt), 3);
+#endif
+    assert_int_equal(dsc_optim_set_threads(opt, 0), DSC_OK);
+    assert_true(dsc_optim_threads(opt) >= 1);
+    assert_int_equal(dsc_optim_set_threads(NULL, 1), DSC_ERR_ARG);
+    dsc_optim_destroy(opt);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fast_equals_reference),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_thread_setting),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
