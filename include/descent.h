@@ -111,6 +111,14 @@ typedef enum dsc_nonfinite {
     DSC_NONFINITE_IGNORE = 2 /* do not check (fastest; NaN propagates) */
 } dsc_nonfinite;
 
+/* Element type of the optimizer state (moments and buffers). */
+typedef enum dsc_state_dtype {
+    DSC_STATE_PARAM = 0, /* the parameter's dtype (default) */
+    DSC_STATE_BF16 = 1   /* bfloat16, rounded to nearest even: half the state bytes (Adam
+                            20 instead of 28 bytes a step per f32 parameter); adam and
+                            adamw, f32 parameters only */
+} dsc_state_dtype;
+
 /*
  * Hyperparameters of one group. One struct serves every kind; a field a kind does
  * not use must keep its default. Start from dsc_hparams_default(kind) and change
@@ -149,6 +157,7 @@ typedef struct dsc_hparams {
     double clip_value;     /* > 0: clamp every gradient element to [-v, v] (0 = off) */
     dsc_nonfinite nonfinite;
     int64_t max_consecutive_skips; /* > 0: that many skips in a row become an error */
+    dsc_state_dtype state_dtype;   /* optimizer-wide, spec key state_dtype=param|bf16 */
 } dsc_hparams;
 
 /* PyTorch's defaults for kind (lr 1e-3 for Adam, weight_decay 1e-2 for AdamW, ...). */
@@ -225,6 +234,9 @@ size_t dsc_optim_state_bytes(const dsc_optim *opt);
  * tensor's dtype, owned by the optimizer.
  */
 size_t dsc_optim_state_count(const dsc_optim *opt, size_t i);
+/* DSC_STATE_BF16: every state buffer holds n bfloat16 values (uint16_t, the high half
+ * of the f32 bits) instead of elements of the tensor's dtype. */
+dsc_state_dtype dsc_optim_state_dtype(const dsc_optim *opt);
 dsc_status dsc_optim_state(const dsc_optim *opt, size_t i, size_t k,
                            const char **name, void **data);
 

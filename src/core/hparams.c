@@ -64,7 +64,7 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
 
 /* ---------------------------------------------------------------- the key table */
 
-typedef enum { T_DOUBLE, T_BOOL, T_INT64, T_NONFINITE } ftype;
+typedef enum { T_DOUBLE, T_BOOL, T_INT64, T_NONFINITE, T_STATE_DTYPE } ftype;
 
 enum {
     LO_OPEN = 1,   /* lo is excluded */
@@ -109,6 +109,7 @@ static const field fields[] = {
     {"clip_value", T_DOUBLE, OFF(clip_value), K_ALL, 0, INFINITY, HI_OPEN},
     {"nonfinite", T_NONFINITE, OFF(nonfinite), K_ALL, 0, 2, 0},
     {"max_consecutive_skips", T_INT64, OFF(max_consecutive_skips), K_ALL, 0, 9e15, 0},
+    {"state_dtype", T_STATE_DTYPE, OFF(state_dtype), K(DSC_ADAM) | K(DSC_ADAMW), 0, 1, 0},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -126,6 +127,7 @@ static const alias aliases[] = {
 };
 
 static const char *const nonfinite_names[] = {"skip", "error", "ignore"};
+static const char *const state_dtype_names[] = {"param", "bf16"};
 
 static double get_num(const dsc_hparams *hp, const field *f)
 {
@@ -135,6 +137,7 @@ static double get_num(const dsc_hparams *hp, const field *f)
     case T_BOOL: { int v; memcpy(&v, base, sizeof v); return v; }
     case T_INT64: { int64_t v; memcpy(&v, base, sizeof v); return (double)v; }
     case T_NONFINITE: { dsc_nonfinite v; memcpy(&v, base, sizeof v); return (double)v; }
+    case T_STATE_DTYPE: { dsc_state_dtype v; memcpy(&v, base, sizeof v); return (double)v; }
     }
     return 0;
 }
@@ -147,6 +150,7 @@ static void set_num(dsc_hparams *hp, const field *f, double v)
     case T_BOOL: { int i = v != 0; memcpy(base, &i, sizeof i); break; }
     case T_INT64: { int64_t i = (int64_t)v; memcpy(base, &i, sizeof i); break; }
     case T_NONFINITE: { dsc_nonfinite i = (dsc_nonfinite)(int)v; memcpy(base, &i, sizeof i); break; }
+    case T_STATE_DTYPE: { dsc_state_dtype i = (dsc_state_dtype)(int)v; memcpy(base, &i, sizeof i); break; }
     }
 }
 
@@ -182,6 +186,8 @@ static dsc_status check_range(const char *who, const field *f, double v)
     if (f->type == T_BOOL) return dsc__fail(DSC_ERR_RANGE, "%s: %s must be 0 or 1, got %g", who, f->key, v);
     if (f->type == T_NONFINITE)
         return dsc__fail(DSC_ERR_RANGE, "%s: nonfinite must be skip, error or ignore, got %g", who, v);
+    if (f->type == T_STATE_DTYPE)
+        return dsc__fail(DSC_ERR_RANGE, "%s: state_dtype must be param or bf16, got %g", who, v);
     char hi[32];
     if (isinf(f->hi)) snprintf(hi, sizeof hi, "%s", (f->flags & INF_OK) ? "inf]" : "inf)");
     else snprintf(hi, sizeof hi, "%g%c", f->hi, (f->flags & HI_OPEN) ? ')' : ']');
@@ -260,6 +266,10 @@ static dsc_status set_key(dsc_hparams *hp, const char *who, const char *key, con
             if (!strcmp(value, nonfinite_names[i])) { v = i; found = 1; }
         if (!found)
             return dsc__fail(DSC_ERR_SPEC, "%s: nonfinite must be skip, error or ignore, got '%s'", who, value);
+    } else if (f->type == T_STATE_DTYPE) {
+        if (strcmp(value, state_dtype_names[0]) && strcmp(value, state_dtype_names[1]))
+            return dsc__fail(DSC_ERR_SPEC, "%s: state_dtype must be param or bf16, got '%s'", who, value);
+        v = strcmp(value, state_dtype_names[0]) != 0;
     } else if (f->type == T_INT64) {
         int64_t i;
         st = dsc__spec_int64(who, key, value, &i);
@@ -348,6 +358,8 @@ size_t dsc_hparams_format(const dsc_hparams *hp, char *buf, size_t size)
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, v ? "true" : "false");
             else if (f->type == T_NONFINITE)
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, nonfinite_names[(int)v]);
+            else if (f->type == T_STATE_DTYPE)
+                len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, state_dtype_names[(int)v]);
             else
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%.17g", sep, f->key, v);
         }

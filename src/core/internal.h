@@ -9,6 +9,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* ---- errors (status.c) */
 
@@ -101,7 +103,28 @@ typedef struct dsc__ops {
     double (*state_init)(const dsc_hparams *hp, int k);
     dsc__kernel reference[2]; /* scalar reference loops, by dtype */
     dsc__kernel fast[2];      /* fused vectorised kernels, by dtype (NULL: use reference) */
+    /* f32 parameters with bfloat16 state (state_dtype=bf16); NULL: not offered */
+    dsc__kernel reference_bf16;
+    dsc__kernel fast_bf16;
 } dsc__ops;
+
+/* bfloat16 is the high half of an f32's bits; stores round to nearest even, NaN
+ * stays NaN (a quiet one). */
+static inline float dsc__bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint16_t dsc__f32_to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint16_t r = (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+    return f != f ? (uint16_t)0x7FC0 : r;
+}
 
 const dsc__ops *dsc__ops_for(dsc_kind kind);
 
@@ -122,6 +145,7 @@ typedef struct dsc__task {
     void *p;
     const void *g;
     void *const *st;    /* the tensor's state buffers */
+    size_t st_es;       /* bytes of one state element (2 for bf16 state) */
     int nstate;
     dsc_dtype dtype;
     size_t n;

@@ -111,10 +111,14 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
     const dsc_hparams *hp = &o->groups[p->group].hp;
     tensor *t = &o->tensors[i];
     t->nstate = o->ops->state_names(hp, t->state_names);
-    size_t bytes = p->n * dsc_dtype_size(p->dtype);
+    int bf16 = o->controls.state_dtype == DSC_STATE_BF16;
+    if (bf16 && p->dtype != DSC_F32)
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "state_dtype=bf16 needs f32 parameters; '%s' is %s",
+                         p->name, dsc_dtype_name(p->dtype));
+    size_t st_es = bf16 ? 2 : dsc_dtype_size(p->dtype), bytes = p->n * st_es;
     dsc__task *task = &o->plan.tasks[i];
-    *task = (dsc__task){.p = p->data, .g = p->grad, .st = t->state, .nstate = t->nstate,
-                        .dtype = p->dtype, .n = p->n};
+    *task = (dsc__task){.p = p->data, .g = p->grad, .st = t->state, .st_es = st_es,
+                        .nstate = t->nstate, .dtype = p->dtype, .n = p->n};
     for (int k = 0; k < t->nstate; k++) {
         /* written by dsc__plan_fill_state, by the threads that will update it */
         t->state[k] = dsc__alloc_uninit(bytes);
@@ -274,6 +278,7 @@ dsc_status dsc_optim_step(dsc_optim *o)
             int d = q->dtype == DSC_F64;
             task->s = s;
             task->kernel = (o->use_reference || !o->ops->fast[d]) ? o->ops->reference[d] : o->ops->fast[d];
+            if (task->st_es == 2) task->kernel = o->use_reference ? o->ops->reference_bf16 : o->ops->fast_bf16;
         }
     }
     dsc__plan_update(&o->plan);
@@ -304,6 +309,7 @@ double dsc_optim_grad_norm(const dsc_optim *o) { return o ? o->grad_norm : NAN; 
 size_t dsc_optim_state_bytes(const dsc_optim *o) { return o ? o->state_bytes : 0; }
 void dsc_optim_use_reference(dsc_optim *o, int on) { if (o) o->use_reference = on != 0; }
 int dsc_optim_threads(const dsc_optim *o) { return o ? o->plan.threads : 0; }
+dsc_state_dtype dsc_optim_state_dtype(const dsc_optim *o) { return o ? o->controls.state_dtype : DSC_STATE_PARAM; }
 
 dsc_status dsc_optim_set_threads(dsc_optim *o, int threads)
 {
@@ -343,8 +349,9 @@ static dsc_status check_compatible(const dsc_optim *o, int g, const dsc_hparams 
     const dsc_hparams *c = &o->controls;
     if (hp->clip_norm != c->clip_norm || hp->clip_norm_type != c->clip_norm_type ||
         hp->clip_per_tensor != c->clip_per_tensor || hp->clip_value != c->clip_value ||
-        hp->nonfinite != c->nonfinite || hp->max_consecutive_skips != c->max_consecutive_skips)
-        return dsc__fail(DSC_ERR_ARG, "%s: clipping and the non-finite policy are optimizer-wide; "
+        hp->nonfinite != c->nonfinite || hp->max_consecutive_skips != c->max_consecutive_skips ||
+        hp->state_dtype != c->state_dtype)
+        return dsc__fail(DSC_ERR_ARG, "%s: clipping, the non-finite policy and state_dtype are optimizer-wide; "
                          "set them when creating the optimizer", who);
     const char *a[DSC__MAX_STATE], *b[DSC__MAX_STATE];
     int na = o->ops->state_names(&o->groups[g].hp, a), nb = o->ops->state_names(hp, b);

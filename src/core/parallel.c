@@ -153,7 +153,7 @@ static void update_range(const dsc__plan *pl, size_t i, size_t off, size_t len)
     const dsc__task *t = &pl->tasks[i];
     size_t es = esize(t);
     void *st[DSC__MAX_STATE];
-    for (int k = 0; k < t->nstate; k++) st[k] = (char *)t->st[k] + off * es;
+    for (int k = 0; k < t->nstate; k++) st[k] = (char *)t->st[k] + off * t->st_es;
     t->kernel(&t->s, (char *)t->p + off * es, (const char *)t->g + off * es, st, len);
 }
 
@@ -163,7 +163,10 @@ static void fill_range(const dsc__plan *pl, size_t i, size_t off, size_t len)
 {
     const dsc__task *t = &pl->tasks[i];
     for (int k = 0; k < t->nstate; k++) {
-        if (t->dtype == DSC_F32) {
+        if (t->st_es == 2) {
+            uint16_t *b = (uint16_t *)t->st[k] + off, v = dsc__f32_to_bf16((float)t->init[k]);
+            for (size_t e = 0; e < len; e++) b[e] = v;
+        } else if (t->dtype == DSC_F32) {
             float *b = (float *)t->st[k] + off, v = (float)t->init[k];
             for (size_t e = 0; e < len; e++) b[e] = v;
         } else {

@@ -79,12 +79,66 @@ DSC__VARIANTS2(ADAM_FAST, double, f64)
 DSC__DISPATCH2(adam_fast, f32, s->c[7] != 0)
 DSC__DISPATCH2(adam_fast, f64, s->c[7] != 0)
 
+/* bf16 state (state_dtype=bf16, f32 parameters): the moments are computed in f32
+ * from their stored values, used unrounded for this step's update, and stored
+ * rounded to nearest even. The reference loop first, then the fast variants. */
+DSC__KERNEL_BEGIN(adam_ref, float, bf16)
+    uint16_t *m = (uint16_t *)st[0], *v = (uint16_t *)st[1];
+    uint16_t *vmax = s->c[7] != 0 ? (uint16_t *)st[2] : NULL;
+    const float b1 = (float)s->c[0], omb1 = (float)s->c[1], b2 = (float)s->c[2];
+    const float omb2 = (float)s->c[3], nstep = (float)s->c[4], bc2s = (float)s->c[5];
+    const float eps = (float)s->c[6];
+    for (size_t i = 0; i < n; i++) {
+        DSC__GRAD(float, s, p, g, i, d);
+        float mi = dsc__bf16_to_f32(m[i]) * b1 + omb1 * d;
+        float vi = dsc__bf16_to_f32(v[i]) * b2 + omb2 * d * d;
+        m[i] = dsc__f32_to_bf16(mi);
+        v[i] = dsc__f32_to_bf16(vi);
+        if (vmax) {
+            float x = dsc__bf16_to_f32(vmax[i]);
+            vi = x > vi ? x : vi;
+            vmax[i] = dsc__f32_to_bf16(vi);
+        }
+        float denom = sqrtf(vi) / bc2s + eps;
+        p[i] = p[i] + nstep * (mi / denom);
+    }
+DSC__KERNEL_END
+
+#define ADAM_FAST_BF16(T, SFX, AMS, GEN)                                       \
+    DSC__FAST_BEGIN(adam_fast_##AMS##GEN##_##SFX, T)                           \
+    uint16_t *restrict m = (uint16_t *)st[0], *restrict v = (uint16_t *)st[1]; \
+    uint16_t *restrict vmax = AMS ? (uint16_t *)st[2] : NULL;                  \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
+    const T omb2 = (T)s->c[3], nstep = (T)s->c[4], bc2s = (T)s->c[5];          \
+    const T eps = (T)s->c[6];                                                  \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+        T mi = dsc__bf16_to_f32(m[i]) * b1 + omb1 * d;                         \
+        T vi = dsc__bf16_to_f32(v[i]) * b2 + omb2 * d * d;                     \
+        m[i] = dsc__f32_to_bf16(mi);                                           \
+        v[i] = dsc__f32_to_bf16(vi);                                           \
+        if (AMS) {                                                             \
+            T x = dsc__bf16_to_f32(vmax[i]);                                   \
+            vi = x > vi ? x : vi;                                              \
+            vmax[i] = dsc__f32_to_bf16(vi);                                    \
+        }                                                                      \
+        T denom = DSC__SQRT(vi) / bc2s + eps;                                  \
+        p[i] = p[i] + nstep * (mi / denom);                                    \
+    }                                                                          \
+    }
+DSC__VARIANTS2(ADAM_FAST_BF16, float, bf16)
+DSC__DISPATCH2(adam_fast, bf16, s->c[7] != 0)
+
 const dsc__ops dsc__ops_adam = {
     .kind = DSC_ADAM,
     .state_names = adam_state,
     .prepare = adam_prepare,
     .reference = {adam_ref_f32, adam_ref_f64},
     .fast = {adam_fast_f32, adam_fast_f64},
+    .reference_bf16 = adam_ref_bf16,
+    .fast_bf16 = adam_fast_bf16,
 };
 
 /* AdamW differs from Adam only in its defaults (decoupled decay 1e-2). */
@@ -94,4 +148,6 @@ const dsc__ops dsc__ops_adamw = {
     .prepare = adam_prepare,
     .reference = {adam_ref_f32, adam_ref_f64},
     .fast = {adam_fast_f32, adam_fast_f64},
+    .reference_bf16 = adam_ref_bf16,
+    .fast_bf16 = adam_fast_bf16,
 };
