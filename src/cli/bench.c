@@ -29,6 +29,7 @@ typedef struct bench {
     int json;
     /* results */
     int used_threads, nrw, measured;
+    size_t st_es;
     double step_ns, plain_ns, step_min, plain_min; /* per parameter */
     volatile double sink; /* the plain loop's read pass, kept */
 } bench;
@@ -130,10 +131,31 @@ static double median(double *v, int64_t n)
 PLAIN(float, f32)
 PLAIN(double, f64)
 
+/* The same for f32 parameters with bf16 state (two or three 2-byte buffers). */
+static void plain_bf16(void *const *rw, int nrw, const float *restrict g, size_t n)
+{
+    float *restrict a = rw[0];
+    uint16_t *restrict b = rw[1], *restrict c = rw[2], *restrict d = nrw > 3 ? rw[3] : NULL;
+    if (nrw > 3) {
+        for (size_t i = 0; i < n; i++) {
+            a[i] = a[i] * 0.5f + g[i];
+            b[i] = (uint16_t)(b[i] * 3u + 1u);
+            c[i] = (uint16_t)(c[i] * 3u + 1u);
+            d[i] = (uint16_t)(d[i] * 3u + 1u);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        a[i] = a[i] * 0.5f + g[i];
+        b[i] = (uint16_t)(b[i] * 3u + 1u);
+        c[i] = (uint16_t)(c[i] * 3u + 1u);
+    }
+}
+
 typedef struct plain {
     dsc_dtype dtype;
     int nrw, measured, threads;
-    size_t n;
+    size_t n, st_es; /* st_es: bytes of a state element */
     void *rw[MAX_RW];
     const void *g;
 } plain;
@@ -156,9 +178,10 @@ static void plain_update(const plain *pl, size_t b, size_t e)
 {
     size_t es = dsc_dtype_size(pl->dtype);
     void *rw[MAX_RW] = {0};
-    for (int j = 0; j < pl->nrw; j++) rw[j] = (char *)pl->rw[j] + b * es;
+    for (int j = 0; j < pl->nrw; j++) rw[j] = (char *)pl->rw[j] + b * (j ? pl->st_es : es);
     const void *g = (const char *)pl->g + b * es;
-    if (pl->dtype == DSC_F32) plain_f32((float *const *)rw, pl->nrw, g, e - b);
+    if (pl->st_es == 2) plain_bf16(rw, pl->nrw, g, e - b);
+    else if (pl->dtype == DSC_F32) plain_f32((float *const *)rw, pl->nrw, g, e - b);
     else plain_f64((double *const *)rw, pl->nrw, g, e - b);
 }
 
@@ -247,16 +270,21 @@ static int setup(bench *r, buffers *b, plain *pl)
     dsc_optim_get_group_hparams(b->opt, 0, &hp);
     r->used_threads = dsc_optim_threads(b->opt);
     r->nrw = 1 + (int)dsc_optim_state_count(b->opt, 0);
+    r->st_es = dsc_optim_state_dtype(b->opt) == DSC_STATE_BF16 ? 2 : es;
     r->measured = hp.clip_norm > 0 || hp.nonfinite != DSC_NONFINITE_IGNORE;
-    *pl = (plain){.dtype = r->dtype, .nrw = r->nrw, .measured = r->measured,
+    *pl = (plain){.dtype = r->dtype, .nrw = r->nrw, .measured = r->measured, .st_es = r->st_es,
                   .threads = r->used_threads, .n = n, .g = b->g};
     for (int j = 0; j < r->nrw; j++) {
-        b->rw[j] = alloc_buf(n, es);
+        b->rw[j] = alloc_buf(n, j ? r->st_es : es);
         if (!b->rw[j]) return cli_fail("bench", "out of memory for the plain loop's buffers");
         pl->rw[j] = b->rw[j];
     }
     /* written by the threads that will stream them, like the optimizer's state */
-    for (int j = 0; j < r->nrw; j++) fill(r->dtype, b->rw[j], n, 1.0, 3 + (uint64_t)j);
+    fill(r->dtype, b->rw[0], n, 1.0, 3);
+    for (int j = 1; j < r->nrw; j++) {
+        if (r->st_es == 2) memset(b->rw[j], 0, n * 2);
+        else fill(r->dtype, b->rw[j], n, 1.0, 3 + (uint64_t)j);
+    }
     return 0;
 }
 
@@ -294,7 +322,8 @@ static int measure(bench *r)
 static int report(const bench *r)
 {
     size_t es = dsc_dtype_size(r->dtype);
-    double bytes = (double)(es * (size_t)(1 + 2 * r->nrw + r->measured));
+    /* g read (twice when measured), p and each state buffer read and written */
+    double bytes = (double)(es * (size_t)(3 + r->measured) + r->st_es * 2 * (size_t)(r->nrw - 1));
     double frac = r->plain_ns / r->step_ns;
     if (!r->json) {
         printf("%s: %lld %s parameters in %lld tensor%s, %d thread%s, median of %lld steps\n", r->spec,

@@ -77,6 +77,7 @@ typedef struct dsc__scal {
     double decay;    /* decoupled multiplier 1 - lr*wd (1 when none) */
     int maximize;
     int first;       /* this is the group's first step (SGD's buffer starts as g) */
+    size_t offset;   /* index in the tensor of the call's first element (set per call) */
     double c[DSC__MAX_CONST]; /* kind-specific constants (bias corrections, ...) */
 } dsc__scal;
 
@@ -124,6 +125,29 @@ static inline uint16_t dsc__f32_to_bf16(float f)
     memcpy(&u, &f, sizeof u);
     uint16_t r = (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
     return f != f ? (uint16_t)0x7FC0 : r;
+}
+
+/* Rounds up with probability equal to the dropped fraction (r: 16 random bits): a
+ * slow average such as Adam's second moment (beta2 = 0.999 changes it by 0.1 %, under
+ * half a bf16 ulp) then still moves in expectation instead of sticking. */
+static inline uint16_t dsc__f32_to_bf16_stochastic(float f, uint32_t r)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint16_t h = (uint16_t)((u + (r & 0xFFFFu)) >> 16);
+    return f != f ? (uint16_t)0x7FC0 : h;
+}
+
+/* 32 random-looking bits of (index, step): the same for any thread count or run. */
+static inline uint32_t dsc__hash32(uint32_t index, uint32_t step)
+{
+    uint32_t h = index * 0x9E3779B1u ^ step * 0x85EBCA77u;
+    h ^= h >> 15;
+    h *= 0x2C1B3C6Du;
+    h ^= h >> 12;
+    h *= 0x297A2D39u;
+    h ^= h >> 15;
+    return h;
 }
 
 const dsc__ops *dsc__ops_for(dsc_kind kind);

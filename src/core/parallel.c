@@ -154,7 +154,9 @@ static void update_range(const dsc__plan *pl, size_t i, size_t off, size_t len)
     size_t es = esize(t);
     void *st[DSC__MAX_STATE];
     for (int k = 0; k < t->nstate; k++) st[k] = (char *)t->st[k] + off * t->st_es;
-    t->kernel(&t->s, (char *)t->p + off * es, (const char *)t->g + off * es, st, len);
+    dsc__scal s = t->s;
+    s.offset = off;
+    t->kernel(&s, (char *)t->p + off * es, (const char *)t->g + off * es, st, len);
 }
 
 void dsc__plan_update(const dsc__plan *pl) { run_shares(pl, update_range); }

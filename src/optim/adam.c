@@ -15,7 +15,8 @@ static int adam_state(const dsc_hparams *hp, const char **names)
     return 3;
 }
 
-/* c[0..3] moments, c[4] = -lr/bc1, c[5] = sqrt(bc2), c[6] = eps, c[7] = amsgrad */
+/* c[0..3] moments, c[4] = -lr/bc1, c[5] = sqrt(bc2), c[6] = eps, c[7] = amsgrad,
+ * c[8] = t (bf16 state's rounding) */
 static void adam_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
 {
     (void)gs;
@@ -26,6 +27,7 @@ static void adam_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc_
     s->c[5] = sqrt(bc2);
     s->c[6] = hp->eps;
     s->c[7] = hp->amsgrad;
+    s->c[8] = (double)t;
 }
 
 #define ADAM_REF(T, SFX)                                                      \
@@ -80,20 +82,24 @@ DSC__DISPATCH2(adam_fast, f32, s->c[7] != 0)
 DSC__DISPATCH2(adam_fast, f64, s->c[7] != 0)
 
 /* bf16 state (state_dtype=bf16, f32 parameters): the moments are computed in f32
- * from their stored values, used unrounded for this step's update, and stored
- * rounded to nearest even. The reference loop first, then the fast variants. */
+ * from their stored values and used unrounded for this step's update. exp_avg is
+ * stored rounded to nearest even; exp_avg_sq, which beta2 = 0.999 moves by less than
+ * half an ulp, with stochastic rounding from a hash of (element, step), so it neither
+ * sticks nor depends on the thread count. The reference loop first, then the fast
+ * variants. */
 DSC__KERNEL_BEGIN(adam_ref, float, bf16)
     uint16_t *m = (uint16_t *)st[0], *v = (uint16_t *)st[1];
     uint16_t *vmax = s->c[7] != 0 ? (uint16_t *)st[2] : NULL;
     const float b1 = (float)s->c[0], omb1 = (float)s->c[1], b2 = (float)s->c[2];
     const float omb2 = (float)s->c[3], nstep = (float)s->c[4], bc2s = (float)s->c[5];
     const float eps = (float)s->c[6];
+    const uint32_t step = (uint32_t)s->c[8], base = (uint32_t)s->offset;
     for (size_t i = 0; i < n; i++) {
         DSC__GRAD(float, s, p, g, i, d);
         float mi = dsc__bf16_to_f32(m[i]) * b1 + omb1 * d;
         float vi = dsc__bf16_to_f32(v[i]) * b2 + omb2 * d * d;
         m[i] = dsc__f32_to_bf16(mi);
-        v[i] = dsc__f32_to_bf16(vi);
+        v[i] = dsc__f32_to_bf16_stochastic(vi, dsc__hash32(base + (uint32_t)i, step));
         if (vmax) {
             float x = dsc__bf16_to_f32(vmax[i]);
             vi = x > vi ? x : vi;
@@ -111,6 +117,7 @@ DSC__KERNEL_END
     const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
     const T omb2 = (T)s->c[3], nstep = (T)s->c[4], bc2s = (T)s->c[5];          \
     const T eps = (T)s->c[6];                                                  \
+    const uint32_t step = (uint32_t)s->c[8], base = (uint32_t)s->offset;       \
     DSC__GRAD_CONSTS(T, s);                                                    \
     DSC__SIMD                                                                  \
     for (size_t i = 0; i < n; i++) {                                           \
@@ -118,7 +125,7 @@ DSC__KERNEL_END
         T mi = dsc__bf16_to_f32(m[i]) * b1 + omb1 * d;                         \
         T vi = dsc__bf16_to_f32(v[i]) * b2 + omb2 * d * d;                     \
         m[i] = dsc__f32_to_bf16(mi);                                           \
-        v[i] = dsc__f32_to_bf16(vi);                                           \
+        v[i] = dsc__f32_to_bf16_stochastic(vi, dsc__hash32(base + (uint32_t)i, step)); \
         if (AMS) {                                                             \
             T x = dsc__bf16_to_f32(vmax[i]);                                   \
             vi = x > vi ? x : vi;                                              \
