@@ -37,6 +37,17 @@ check 2 optimize --optimizer adam --steps 10 --bogus
 check 2 optimize --optimizer adam --steps 10 extra
 check 2 optimize --optimizer adam --steps
 check 1 optimize --optimizer adam --steps 10 --trace /nonexistent-dir/t.csv
+check 2 bench
+check 2 bench --optimizer adam --params 0
+check 2 bench --optimizer adam --params 10x
+check 2 bench --optimizer adam --params 3 --tensors 4
+check 2 bench --optimizer adam --params 100 --dtype f16
+check 2 bench --optimizer adam --params 100 --threads -1
+check 2 bench --optimizer adam --params 100 --reps 0
+check 2 bench --optimizer nosuch --params 100
+check 2 bench --optimizer 'sgd(state_dtype=bf16)' --params 100
+check 2 bench --optimizer 'adam(state_dtype=bf16)' --params 100 --dtype f64
+check 2 bench --optimizer adam --params 100 extra
 rm -f /tmp/dsc_err.$$
 if [ $fail -ne 0 ]; then echo "$fail CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

@@ -265,7 +265,10 @@ static int setup(bench *r, buffers *b, plain *pl)
     }
     dsc_status st = dsc_optim_create_spec(&b->opt, r->spec, b->params, k);
     if (!st) st = dsc_optim_set_threads(b->opt, (int)r->threads);
-    if (st) return cli_lib_error("bench", st);
+    if (st) { /* bf16 state with f64 parameters is bad input too */
+        int rc = cli_lib_error("bench", st);
+        return st == DSC_ERR_UNSUPPORTED ? CLI_EXIT_USAGE : rc;
+    }
     dsc_hparams hp;
     dsc_optim_get_group_hparams(b->opt, 0, &hp);
     r->used_threads = dsc_optim_threads(b->opt);

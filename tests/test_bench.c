@@ -1,0 +1,71 @@
+/* test_bench.c: descent bench runs every optimizer and reports the bytes a step
+ * moves (the timings themselves are not asserted: no timing in unit tests). */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+/* Runs descent bench with args and --json; the output must be one object. */
+static void bench(const char *args, char *out, size_t size)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "'%s' bench %s --reps 2 --json", DSC_CLI, args);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t len = fread(out, 1, size - 1, f);
+    out[len] = '\0';
+    if (pclose(f) != 0) fail_msg("%s failed: %s", cmd, out);
+    if (out[0] != '{' || !strchr(out, '}')) fail_msg("%s: not one JSON object: %s", cmd, out);
+    static const char *const keys[] = {"\"ns_per_param\":", "\"gb_per_s\":", "\"bytes_per_param\":",
+                                       "\"reference_ns_per_param\":", "\"fraction_of_reference\":"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strstr(out, keys[i])) fail_msg("%s: no %s in %s", cmd, keys[i], out);
+}
+
+static void expect_bytes(const char *args, int bytes)
+{
+    char out[2048], want[64];
+    bench(args, out, sizeof out);
+    snprintf(want, sizeof want, "\"bytes_per_param\":%d,", bytes);
+    if (!strstr(out, want)) fail_msg("bench %s: want %s in %s", args, want, out);
+}
+
+static void test_bytes_per_param(void **state)
+{
+    (void)state;
+    /* Adam: g read, p m v read and written, 4 bytes each: 28; the non-finite check
+     * reads g once more: 32 */
+    expect_bytes("--optimizer 'adam(nonfinite=ignore)' --params 1000", 28);
+    expect_bytes("--optimizer adam --params 1000 --tensors 3", 32);
+    expect_bytes("--optimizer 'adam(nonfinite=ignore)' --params 1000 --dtype f64", 56);
+    expect_bytes("--optimizer 'adam(nonfinite=ignore, state_dtype=bf16)' --params 1000", 20);
+    expect_bytes("--optimizer 'adam(nonfinite=ignore, amsgrad=1, state_dtype=bf16)' --params 1000", 24);
+    expect_bytes("--optimizer 'sgd(nonfinite=ignore)' --params 1000", 12);
+    expect_bytes("--optimizer 'rmsprop(momentum=0.9, centered=1, nonfinite=ignore)' --params 1000", 36);
+}
+
+static void test_every_optimizer(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"sgd", "sgdm", "adagrad", "rmsprop", "adadelta", "adam",
+                                        "adamw", "adamax", "nadam", "radam", "adabelief"};
+    char args[128], out[2048];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        snprintf(args, sizeof args, "--optimizer %s --params 5000 --tensors 7 --threads 2", kinds[i]);
+        bench(args, out, sizeof out);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bytes_per_param),
+        cmocka_unit_test(test_every_optimizer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
