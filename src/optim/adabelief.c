@@ -58,13 +58,10 @@ ADABELIEF_REF(double, f64)
     DSC__FAST_BEGIN(adabelief_fast_##AMS##GEN##_##SFX, T)                      \
     T *restrict m = (T *)st[0], *restrict sv = (T *)st[1];                     \
     T *restrict smax = AMS ? (T *)st[2] : NULL;                                \
-    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
-    const T omb2 = (T)s->c[3], nstep = (T)s->c[4], bc2s = (T)s->c[5];          \
+    DSC__ADAM_FAST_CONSTS(T, s);                                               \
+    const T nstep = (T)s->c[4], bc2s = (T)s->c[5];                             \
     const T eps = (T)s->c[6];                                                  \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
         T mi = m[i] * b1 + omb1 * d;                                           \
         T r = d - mi;                                                          \
         T si = sv[i] * b2 + omb2 * r * r;                                      \

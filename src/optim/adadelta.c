@@ -46,10 +46,7 @@ ADADELTA_REF(double, f64)
     T *restrict v = (T *)st[0], *restrict u = (T *)st[1];                      \
     const T rho = (T)s->c[0], one_m = (T)s->c[1], eps = (T)s->c[2];            \
     const T nlr = (T)(-s->lr);                                                 \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
         T vi = v[i] * rho + one_m * d * d;                                     \
         v[i] = vi;                                                             \
         T std = DSC__SQRT(vi + eps);                                           \

@@ -45,10 +45,7 @@ ADAGRAD_REF(double, f64)
     DSC__FAST_BEGIN(adagrad_fast_##OPT##GEN##_##SFX, T)                        \
     T *restrict sum = (T *)st[0];                                              \
     const T nclr = (T)s->c[0], eps = (T)s->c[1];                               \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
         T si = sum[i] + d * d;                                                 \
         sum[i] = si;                                                           \
         T std = DSC__SQRT(si) + eps;                                           \

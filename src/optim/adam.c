@@ -57,17 +57,11 @@ ADAM_REF(double, f64)
     DSC__FAST_BEGIN(adam_fast_##AMS##GEN##_##SFX, T)                           \
     T *restrict m = (T *)st[0], *restrict v = (T *)st[1];                      \
     T *restrict vmax = AMS ? (T *)st[2] : NULL;                                \
-    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
-    const T omb2 = (T)s->c[3], nstep = (T)s->c[4], bc2s = (T)s->c[5];          \
+    DSC__ADAM_FAST_CONSTS(T, s);                                               \
+    const T nstep = (T)s->c[4], bc2s = (T)s->c[5];                             \
     const T eps = (T)s->c[6];                                                  \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
-        T mi = m[i] * b1 + omb1 * d;                                           \
-        T vi = v[i] * b2 + omb2 * d * d;                                       \
-        m[i] = mi;                                                             \
-        v[i] = vi;                                                             \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
+        DSC__ADAM_FAST_MOMENTS(T, m, v, i, d, mi, vi);                         \
         if (AMS) {                                                             \
             vi = vmax[i] > vi ? vmax[i] : vi;                                  \
             vmax[i] = vi;                                                      \
@@ -114,26 +108,23 @@ DSC__KERNEL_END
     DSC__FAST_BEGIN(adam_fast_##AMS##GEN##_##SFX, T)                           \
     uint16_t *restrict m = (uint16_t *)st[0], *restrict v = (uint16_t *)st[1]; \
     uint16_t *restrict vmax = AMS ? (uint16_t *)st[2] : NULL;                  \
-    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
-    const T omb2 = (T)s->c[3], nstep = (T)s->c[4], bc2s = (T)s->c[5];          \
+    DSC__ADAM_FAST_CONSTS(T, s);                                               \
+    const T nstep = (T)s->c[4], bc2s = (T)s->c[5];                             \
     const T eps = (T)s->c[6];                                                  \
     const uint32_t step = (uint32_t)s->c[8], base = (uint32_t)s->offset;       \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
         T mi = dsc__bf16_to_f32(m[i]) * b1 + omb1 * d;                         \
         T vi = dsc__bf16_to_f32(v[i]) * b2 + omb2 * d * d;                     \
         m[i] = dsc__f32_to_bf16(mi);                                           \
         v[i] = dsc__f32_to_bf16_stochastic(vi, dsc__hash32(base + (uint32_t)i, step)); \
-        if (AMS) {                                                             \
-            T x = dsc__bf16_to_f32(vmax[i]);                                   \
-            vi = x > vi ? x : vi;                                              \
-            vmax[i] = dsc__f32_to_bf16(vi);                                    \
-        }                                                                      \
-        T denom = DSC__SQRT(vi) / bc2s + eps;                                  \
-        p[i] = p[i] + nstep * (mi / denom);                                    \
-    }                                                                          \
+        if (AMS) {                                                                     \
+            T x = dsc__bf16_to_f32(vmax[i]);                                           \
+            vi = x > vi ? x : vi;                                                      \
+            vmax[i] = dsc__f32_to_bf16(vi);                                            \
+        }                                                                              \
+        T denom = DSC__SQRT(vi) / bc2s + eps;                                          \
+        p[i] = p[i] + nstep * (mi / denom);                                            \
+    }                                                                                  \
     }
 DSC__VARIANTS2(ADAM_FAST_BF16, float, bf16)
 DSC__DISPATCH2(adam_fast, bf16, s->c[7] != 0)

@@ -41,12 +41,9 @@ ADAMAX_REF(double, f64)
 #define ADAMAX_FAST(T, SFX, OPT, GEN)                                          \
     DSC__FAST_BEGIN(adamax_fast_##OPT##GEN##_##SFX, T)                         \
     T *restrict m = (T *)st[0], *restrict u = (T *)st[1];                      \
-    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
+    DSC__ADAM_FAST_CONSTS(T, s);                                               \
     const T nclr = (T)s->c[4], eps = (T)s->c[5];                               \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
         T mi = m[i] * b1 + omb1 * d;                                           \
         m[i] = mi;                                                             \
         T a = u[i] * b2, b = DSC__ABS(d) + eps;                                \

@@ -93,6 +93,26 @@ static inline int dsc__grad_general(const dsc__scal *s)
         (p)[i] = p_ * dc_;                                                \
     }
 
+/* Opens a fast kernel's loop over i: the prologue's constants, the simd mark, and
+ * the effective gradient d of element i. */
+#define DSC__FAST_LOOP(T, GEN, d)          \
+    DSC__GRAD_CONSTS(T, s);                \
+    DSC__SIMD                              \
+    for (size_t i = 0; i < n; i++) {       \
+        DSC__GRAD_FAST(T, GEN, p, g, i, d);
+
+/* The Adam family's moment constants c[0..3] as T, and its two moments of element i
+ * updated (m = b1*m + (1-b1)*d, v = b2*v + (1-b2)*d*d) into mi, vi and stored. */
+#define DSC__ADAM_FAST_CONSTS(T, s)                                                  \
+    const T b1 = (T)(s)->c[0], omb1 = (T)(s)->c[1], b2 = (T)(s)->c[2];              \
+    const T omb2 = (T)(s)->c[3];                                                     \
+    (void)omb2
+#define DSC__ADAM_FAST_MOMENTS(T, m, v, i, d, mi, vi) \
+    T mi = (m)[i] * b1 + omb1 * (d);                 \
+    T vi = (v)[i] * b2 + omb2 * (d) * (d);           \
+    (m)[i] = mi;                                      \
+    (v)[i] = vi
+
 /* On x86-64 with glibc, each fast kernel is compiled twice, for the baseline and for
  * AVX2, and the loader picks one (an ifunc): the binary runs on any x86-64, and where
  * AVX2 is present the square roots and divisions go twice as wide, which keeps a

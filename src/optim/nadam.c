@@ -56,17 +56,11 @@ NADAM_REF(double, f64)
 #define NADAM_FAST(T, SFX, OPT, GEN)                                           \
     DSC__FAST_BEGIN(nadam_fast_##OPT##GEN##_##SFX, T)                          \
     T *restrict m = (T *)st[0], *restrict v = (T *)st[1];                      \
-    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
-    const T omb2 = (T)s->c[3], cg = (T)s->c[4], cm = (T)s->c[5];               \
+    DSC__ADAM_FAST_CONSTS(T, s);                                               \
+    const T cg = (T)s->c[4], cm = (T)s->c[5];                                  \
     const T bc2 = (T)s->c[6], eps = (T)s->c[7];                                \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
-        T mi = m[i] * b1 + omb1 * d;                                           \
-        T vi = v[i] * b2 + omb2 * d * d;                                       \
-        m[i] = mi;                                                             \
-        v[i] = vi;                                                             \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
+        DSC__ADAM_FAST_MOMENTS(T, m, v, i, d, mi, vi);                         \
         T denom = DSC__SQRT(vi / bc2) + eps;                                   \
         T pi = p[i] + cg * (d / denom);                                        \
         p[i] = pi + cm * (mi / denom);                                         \

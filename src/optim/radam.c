@@ -60,17 +60,11 @@ RADAM_REF(double, f64)
 #define RADAM_FAST(T, SFX, RECT, GEN)                                          \
     DSC__FAST_BEGIN(radam_fast_##RECT##GEN##_##SFX, T)                         \
     T *restrict m = (T *)st[0], *restrict v = (T *)st[1];                      \
-    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
-    const T omb2 = (T)s->c[3], bc1 = (T)s->c[4], bc2s = (T)s->c[6];            \
+    DSC__ADAM_FAST_CONSTS(T, s);                                               \
+    const T bc1 = (T)s->c[4], bc2s = (T)s->c[6];                               \
     const T rect = (T)s->c[7], eps = (T)s->c[8], lr = (T)s->lr;                \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
-        T mi = m[i] * b1 + omb1 * d;                                           \
-        T vi = v[i] * b2 + omb2 * d * d;                                       \
-        m[i] = mi;                                                             \
-        v[i] = vi;                                                             \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
+        DSC__ADAM_FAST_MOMENTS(T, m, v, i, d, mi, vi);                         \
         T mhat = mi / bc1;                                                     \
         if (RECT) {                                                            \
             T adaptive = (T)1 / (DSC__SQRT(vi) + eps) * bc2s;                  \

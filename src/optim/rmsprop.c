@@ -67,10 +67,7 @@ RMSPROP_REF(double, f64)
     T *restrict ga = CEN ? (T *)st[MOM ? 2 : 1] : NULL;                        \
     const T alpha = (T)s->c[0], one_m = (T)s->c[1], eps = (T)s->c[2];          \
     const T mu = (T)s->c[3], nlr = (T)(-s->lr);                                \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
         T vi = v[i] * alpha + one_m * d * d;                                   \
         v[i] = vi;                                                             \
         T avg;                                                                 \

@@ -57,10 +57,7 @@ SGD_REF(double, f64)
     const T mu = (T)s->c[0], damp = (T)s->c[1], lr = (T)s->lr, nlr = -lr;      \
     const int first = s->first;                                                \
     (void)mu; (void)damp; (void)first;                                         \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
+    DSC__FAST_LOOP(T, GEN, d)                                                  \
         if (MODE == 0) {                                                       \
             p[i] = p[i] + nlr * d;                                             \
         } else if (MODE >= 3) {                                                \
@@ -87,10 +84,10 @@ SGD_REF(double, f64)
         static const dsc__kernel k[5][2] = {                                              \
             {sgd_fast_00_##SFX, sgd_fast_01_##SFX}, {sgd_fast_10_##SFX, sgd_fast_11_##SFX}, \
             {sgd_fast_20_##SFX, sgd_fast_21_##SFX}, {sgd_fast_30_##SFX, sgd_fast_31_##SFX}, \
-            {sgd_fast_40_##SFX, sgd_fast_41_##SFX}};                                      \
-        int nest = s->c[2] != 0;                                                          \
-        int mode = s->c[0] == 0 ? 0 : s->c[3] != 0 ? 3 + nest : 1 + nest;                 \
-        k[mode][dsc__grad_general(s)](s, p, g, st, n);                                    \
+            {sgd_fast_40_##SFX, sgd_fast_41_##SFX}};                                        \
+        int nest = s->c[2] != 0;                                                            \
+        int mode = s->c[0] == 0 ? 0 : s->c[3] != 0 ? 3 + nest : 1 + nest;                   \
+        k[mode][dsc__grad_general(s)](s, p, g, st, n);                                      \
     }
 SGD_VARIANTS(float, f32)
 SGD_VARIANTS(double, f64)
