@@ -138,7 +138,7 @@ static const field fields[] = {
     {"warmup_steps", T_INT64, OFF(warmup_steps), K(DSC_SCHEDULEFREE_ADAMW), 0, 9e15, 0},
     {"r", T_DOUBLE, OFF(r), K(DSC_SCHEDULEFREE_ADAMW), 0, INFINITY, HI_OPEN},
     {"weight_lr_power", T_DOUBLE, OFF(weight_lr_power), K(DSC_SCHEDULEFREE_ADAMW), 0, INFINITY, HI_OPEN},
-    {"ns_steps", T_INT64, OFF(ns_steps), K(DSC_MUON), 1, 100, 0},
+    {"ns_steps", T_INT64, OFF(ns_steps), K(DSC_MUON), 1, 99, 0},
     {"adjust_lr", T_ADJUST, OFF(adjust_lr), K(DSC_MUON), 0, 1, 0},
     {"adamw_lr", T_DOUBLE, OFF(adamw_lr), K(DSC_MUON), 0, INFINITY, LO_OPEN | HI_OPEN},
     {"adamw_beta1", T_DOUBLE, OFF(adamw_beta1), K(DSC_MUON), 0, 1, HI_OPEN},
