@@ -253,14 +253,17 @@ size_t dsc_optim_state_bytes(const dsc_optim *opt);
 /*
  * State buffers of tensor i, for checkpoints and inspection: names are PyTorch's
  * ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "sum", "square_avg",
- * "acc_delta", "grad_avg", "exp_inf", "exp_avg_var"). Each holds n elements of the
- * tensor's dtype, owned by the optimizer.
+ * "acc_delta", "grad_avg", "exp_inf", "exp_avg_var"; schedule-free's "z" and "x";
+ * "lookahead_slow", last, under lookahead). Each holds n elements of the tensor's
+ * dtype, owned by the optimizer. Muon's layout depends on the tensor: 2-D tensors
+ * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq".
  */
 size_t dsc_optim_state_count(const dsc_optim *opt, size_t i);
 dsc_status dsc_optim_state(const dsc_optim *opt, size_t i, size_t k,
                            const char **name, void **data);
 
-/* Scalar state of a group beyond the step count (NAdam's "mu_product"), by name. */
+/* Scalar state of a group beyond the step count, by name: NAdam's "mu_product",
+ * schedule-free's "weight_sum" and "lr_max" (every kind has all three). */
 dsc_status dsc_optim_get_scalar(const dsc_optim *opt, int group, const char *name, double *v);
 dsc_status dsc_optim_set_scalar(dsc_optim *opt, int group, const char *name, double v);
 /* Restores counters (for checkpoints). */

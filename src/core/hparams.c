@@ -155,8 +155,8 @@ typedef struct alias { const char *alias, *key; unsigned kinds; } alias;
 static const alias aliases[] = {
     {"learning_rate", "lr", K_ALL},
     {"epsilon", "eps", K_EPS},
-    {"decay1", "beta1", K_ADAMS},
-    {"decay2", "beta2", K_ADAMS},
+    {"decay1", "beta1", K_BETAS},
+    {"decay2", "beta2", K_BETAS},
     {"rho", "alpha", K(DSC_RMSPROP)},
     {"decay", "alpha", K(DSC_RMSPROP)},
     {"decay_rate", "alpha", K(DSC_RMSPROP)},
