@@ -264,6 +264,9 @@ dsc_status dsc_optim_state(const dsc_optim *opt, size_t i, size_t k,
 
 /* Scalar state of a group beyond the step count, by name: NAdam's "mu_product",
  * schedule-free's "weight_sum" and "lr_max" (every kind has all three). */
+/* The names of the group scalars for k = 0, 1, ... (NULL past the last), so that
+ * checkpoints can save them all. */
+const char *dsc_optim_scalar_name(size_t k);
 dsc_status dsc_optim_get_scalar(const dsc_optim *opt, int group, const char *name, double *v);
 dsc_status dsc_optim_set_scalar(dsc_optim *opt, int group, const char *name, double v);
 /* Restores counters (for checkpoints). */

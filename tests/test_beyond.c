@@ -329,17 +329,20 @@ static void test_schedulefree_modes_and_restore(void **state)
         assert_int_equal(dsc_optim_state(back, 0, k, NULL, &dst), DSC_OK);
         memcpy(dst, src, 3 * sizeof(double));
     }
-    static const char *const scal[] = {"weight_sum", "lr_max"};
-    for (int s = 0; s < 2; s++) {
+    size_t nscal = 0;
+    for (const char *nm; (nm = dsc_optim_scalar_name(nscal)); nscal++) {
         double v;
-        assert_int_equal(dsc_optim_get_scalar(opt, 0, scal[s], &v), DSC_OK);
-        assert_int_equal(dsc_optim_set_scalar(back, 0, scal[s], v), DSC_OK);
+        assert_int_equal(dsc_optim_get_scalar(opt, 0, nm, &v), DSC_OK);
+        assert_int_equal(dsc_optim_set_scalar(back, 0, nm, v), DSC_OK);
     }
+    assert_int_equal(nscal, 3);
     assert_int_equal(dsc_optim_set_counters(back, dsc_optim_step_count(opt), 0, 0), DSC_OK);
     assert_int_equal(dsc_optim_eval_mode(back, 0), DSC_OK);
     assert_int_equal(dsc_optim_eval_mode(opt, 0), DSC_OK);
     for (int i = 0; i < 3; i++) assert_true(p2[i] == y[i] && p[i] == y[i]);
-    /* both continue identically */
+    /* both continue identically, even from garbage in the buffer: the step rebuilds y
+     * from z and x */
+    for (int i = 0; i < 3; i++) p2[i] = -7;
     for (int i = 0; i < 3; i++) g[i] = g2[i] = 0.3 * (i + 1);
     assert_int_equal(dsc_optim_step(opt), DSC_OK);
     assert_int_equal(dsc_optim_step(back), DSC_OK);
@@ -350,13 +353,18 @@ static void test_schedulefree_modes_and_restore(void **state)
 
 /* ---------------------------------------------------------------- specs */
 
-static void parse_bad(const char *spec, dsc_status want, const char *needle)
+/* A spec that must fail: status and a piece of the message. */
+typedef struct bad_spec {
+    const char *spec;
+    dsc_status st;
+    const char *needle; /* NULL: any message */
+} bad_spec;
+
+static void expect_failure(const bad_spec *b, dsc_status got)
 {
-    dsc_hparams hp;
-    dsc_status st = dsc_hparams_parse(spec, &hp);
-    if (st != want) fail_msg("'%s': status %d, want %d (%s)", spec, st, want, dsc_last_error());
-    if (needle && !strstr(dsc_last_error(), needle))
-        fail_msg("'%s': message '%s' lacks '%s'", spec, dsc_last_error(), needle);
+    if (got != b->st) fail_msg("'%s': status %d, want %d (%s)", b->spec, got, b->st, dsc_last_error());
+    if (b->needle && !strstr(dsc_last_error(), b->needle))
+        fail_msg("'%s': message '%s' lacks '%s'", b->spec, dsc_last_error(), b->needle);
 }
 
 static void test_defaults(void **state)
@@ -410,31 +418,37 @@ static void test_format_round_trip(void **state)
 static void test_bad_specs(void **state)
 {
     (void)state;
-    parse_bad("lion(eps=1e-8)", DSC_ERR_SPEC, "unknown key 'eps'");
-    parse_bad("lion(betas=(0.9, 1))", DSC_ERR_RANGE, "beta2 must be in [0, 1)");
-    parse_bad("lamb(decoupled_weight_decay=true)", DSC_ERR_RANGE, "decoupled_weight_decay must be false");
-    parse_bad("lars(trust_coefficient=0)", DSC_ERR_RANGE, "trust_coefficient must be in (0, inf)");
-    parse_bad("lars(momentum=1)", DSC_ERR_RANGE, "momentum must be in [0, 1)");
-    parse_bad("schedulefree_adamw(warmup_steps=-1)", DSC_ERR_RANGE, "warmup_steps");
-    parse_bad("schedulefree_adamw(warmup_steps=1.5)", DSC_ERR_RANGE, "warmup_steps must be an integer");
-    parse_bad("schedulefree_adamw(lookahead_k=2)", DSC_ERR_RANGE, "lookahead does not apply");
-    parse_bad("lookahead(inner=schedulefree_adamw)", DSC_ERR_RANGE, "lookahead does not apply");
-    parse_bad("muon(adjust_lr=spectral)", DSC_ERR_SPEC, "adjust_lr must be original or match_rms_adamw");
-    parse_bad("muon(ns_steps=0)", DSC_ERR_RANGE, "ns_steps must be in [1, 99]");
-    parse_bad("muon(ns_steps=100)", DSC_ERR_RANGE, "ns_steps must be in [1, 99]");
-    parse_bad("muon(adamw_betas=(0.9))", DSC_ERR_SPEC, "adamw_betas must be a pair");
-    parse_bad("muon(adamw_eps=0)", DSC_ERR_RANGE, "adamw_eps must be in (0, inf)");
-    parse_bad("muon(betas=(0.9, 0.9))", DSC_ERR_SPEC, "unknown key 'betas'");
-    parse_bad("adam(ns_steps=3)", DSC_ERR_SPEC, "unknown key 'ns_steps'");
-    parse_bad("lookahead(k=5)", DSC_ERR_SPEC, "inner=SPEC is required");
-    parse_bad("lookahead(inner=adam, k=0)", DSC_ERR_RANGE, "k must be in [1, 1e9]");
-    parse_bad("lookahead(inner=adam, alpha=1.5)", DSC_ERR_RANGE, "alpha must be in (0, 1]");
-    parse_bad("lookahead(inner=adam, alpha=x)", DSC_ERR_SPEC, "alpha must be a number");
-    parse_bad("lookahead(inner=adam, inner=sgd)", DSC_ERR_SPEC, "given twice");
-    parse_bad("lookahead(inner=adam, slow=1)", DSC_ERR_SPEC, "unknown key 'slow'");
-    parse_bad("lookahead(inner=lookahead(inner=adam))", DSC_ERR_SPEC, "already has lookahead");
-    parse_bad("lookahead(inner=nosuch(lr=1))", DSC_ERR_SPEC, "unknown optimizer 'nosuch'");
-    parse_bad("lookahead(inner=adam(beta1=2))", DSC_ERR_RANGE, "beta1 must be in [0, 1)");
+    static const bad_spec bad[] = {
+        {"lion(eps=1e-8)", DSC_ERR_SPEC, "unknown key 'eps'"},
+        {"lion(betas=(0.9, 1))", DSC_ERR_RANGE, "beta2 must be in [0, 1)"},
+        {"lamb(decoupled_weight_decay=true)", DSC_ERR_RANGE, "decoupled_weight_decay must be false"},
+        {"lars(trust_coefficient=0)", DSC_ERR_RANGE, "trust_coefficient must be in (0, inf)"},
+        {"lars(momentum=1)", DSC_ERR_RANGE, "momentum must be in [0, 1)"},
+        {"schedulefree_adamw(warmup_steps=-1)", DSC_ERR_RANGE, "warmup_steps"},
+        {"schedulefree_adamw(warmup_steps=1.5)", DSC_ERR_RANGE, "warmup_steps must be an integer"},
+        {"schedulefree_adamw(lookahead_k=2)", DSC_ERR_RANGE, "lookahead does not apply"},
+        {"lookahead(inner=schedulefree_adamw)", DSC_ERR_RANGE, "lookahead does not apply"},
+        {"muon(adjust_lr=spectral)", DSC_ERR_SPEC, "adjust_lr must be original or match_rms_adamw"},
+        {"muon(ns_steps=0)", DSC_ERR_RANGE, "ns_steps must be in [1, 99]"},
+        {"muon(ns_steps=100)", DSC_ERR_RANGE, "ns_steps must be in [1, 99]"},
+        {"muon(adamw_betas=(0.9))", DSC_ERR_SPEC, "adamw_betas must be a pair"},
+        {"muon(adamw_eps=0)", DSC_ERR_RANGE, "adamw_eps must be in (0, inf)"},
+        {"muon(betas=(0.9, 0.9))", DSC_ERR_SPEC, "unknown key 'betas'"},
+        {"adam(ns_steps=3)", DSC_ERR_SPEC, "unknown key 'ns_steps'"},
+        {"lookahead(k=5)", DSC_ERR_SPEC, "inner=SPEC is required"},
+        {"lookahead(inner=adam, k=0)", DSC_ERR_RANGE, "k must be in [1, 1e9]"},
+        {"lookahead(inner=adam, alpha=1.5)", DSC_ERR_RANGE, "alpha must be in (0, 1]"},
+        {"lookahead(inner=adam, alpha=x)", DSC_ERR_SPEC, "alpha must be a number"},
+        {"lookahead(inner=adam, inner=sgd)", DSC_ERR_SPEC, "given twice"},
+        {"lookahead(inner=adam, slow=1)", DSC_ERR_SPEC, "unknown key 'slow'"},
+        {"lookahead(inner=lookahead(inner=adam))", DSC_ERR_SPEC, "already has lookahead"},
+        {"lookahead(inner=nosuch(lr=1))", DSC_ERR_SPEC, "unknown optimizer 'nosuch'"},
+        {"lookahead(inner=adam(beta1=2))", DSC_ERR_RANGE, "beta1 must be in [0, 1)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dsc_hparams hp;
+        expect_failure(&bad[i], dsc_hparams_parse(bad[i].spec, &hp));
+    }
 }
 
 static void test_group_changes(void **state)
@@ -504,7 +518,7 @@ static void test_average_bad_specs(void **state)
     double p[1] = {1}, g[1];
     dsc_param prm = {.name = "w", .data = p, .grad = g, .n = 1, .dtype = DSC_F32};
     dsc_average *a = NULL;
-    static const struct { const char *spec; dsc_status st; const char *needle; } bad[] = {
+    static const bad_spec bad[] = {
         {"ema(decay=1)", DSC_ERR_RANGE, "decay must be in [0, 1)"},
         {"ema(every=0)", DSC_ERR_RANGE, "every must be >= 1"},
         {"swa(start=-1)", DSC_ERR_RANGE, "start must be >= 0"},
@@ -513,10 +527,7 @@ static void test_average_bad_specs(void **state)
         {"ema(decay=", DSC_ERR_SPEC, NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        dsc_status st = dsc_average_create(&a, bad[i].spec, &prm, 1);
-        if (st != bad[i].st) fail_msg("'%s': status %d (%s)", bad[i].spec, st, dsc_last_error());
-        if (bad[i].needle && !strstr(dsc_last_error(), bad[i].needle))
-            fail_msg("'%s': message '%s'", bad[i].spec, dsc_last_error());
+        expect_failure(&bad[i], dsc_average_create(&a, bad[i].spec, &prm, 1));
         assert_null(a);
     }
     assert_int_equal(dsc_average_create(&a, "ema", &prm, 0), DSC_ERR_ARG);

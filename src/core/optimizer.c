@@ -480,13 +480,20 @@ dsc_status dsc_optim_state(const dsc_optim *o, size_t i, size_t k, const char **
     return DSC_OK;
 }
 
-/* The group scalar called name (NAdam's mu_product, schedule-free's weight_sum and
- * lr_max), or NULL. */
+/* The group scalars (NAdam's mu_product, schedule-free's weight_sum and lr_max). */
+static const char *const scalar_names[] = {"mu_product", "weight_sum", "lr_max"};
+
+const char *dsc_optim_scalar_name(size_t k)
+{
+    return k < sizeof scalar_names / sizeof scalar_names[0] ? scalar_names[k] : NULL;
+}
+
+/* The group scalar called name, or NULL. */
 static double *scalar_ref(dsc__gstate *gs, const char *name)
 {
-    if (!strcmp(name, "mu_product")) return &gs->mu_product;
-    if (!strcmp(name, "weight_sum")) return &gs->weight_sum;
-    if (!strcmp(name, "lr_max")) return &gs->lr_max;
+    double *const refs[] = {&gs->mu_product, &gs->weight_sum, &gs->lr_max};
+    for (size_t k = 0; k < sizeof scalar_names / sizeof scalar_names[0]; k++)
+        if (!strcmp(name, scalar_names[k])) return refs[k];
     return NULL;
 }
 
