@@ -507,6 +507,30 @@ static void test_set_group_spec(void **state)
     dsc_optim_destroy(opt);
 }
 
+/* A group's initial_accumulator_value set before the first step fills its buffers as
+ * if given at create (this was once accepted and ignored); after a step it is refused.
+ * g = 1: group 0 (sum 0 -> 1) moves 0.1*1/1 = 0.1, group 1 (sum 3 -> 4) 0.1*1/2 = 0.05. */
+static void test_group_initial_accumulator(void **state)
+{
+    (void)state;
+    double a[1] = {1}, ga[1] = {1}, b[1] = {1}, gb[1] = {1};
+    dsc_param ps[2] = {f64_param("a", a, ga, 1), f64_param("b", b, gb, 1)};
+    ps[1].group = 1;
+    dsc_optim *opt;
+    assert_int_equal(dsc_optim_create_spec(&opt, "adagrad(lr=0.1, eps=1e-14)", ps, 2), DSC_OK);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "initial_accumulator_value=3"), DSC_OK);
+    CLOSE(state_of(opt, 0, "sum")[0], 0, 0);
+    CLOSE(state_of(opt, 1, "sum")[0], 3, 0);
+    step_ok(opt);
+    CLOSE(a[0], 0.9, 1e-13);
+    CLOSE(b[0], 0.95, 1e-13);
+    CLOSE(state_of(opt, 1, "sum")[0], 4, 0);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "initial_accumulator_value=0"), DSC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(dsc_last_error(), "initial"));
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "lr=0.2"), DSC_OK); /* other keys still may */
+    dsc_optim_destroy(opt);
+}
+
 /* ---------------------------------------------------------------- state buffers */
 
 static void test_state_buffers(void **state)
@@ -859,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_no_decay_1d),
         cmocka_unit_test(test_groups_lr),
         cmocka_unit_test(test_set_group_spec),
+        cmocka_unit_test(test_group_initial_accumulator),
         cmocka_unit_test(test_state_buffers),
         cmocka_unit_test(test_nonfinite_skip),
         cmocka_unit_test(test_nonfinite_error_and_ignore),
