@@ -16,8 +16,14 @@ theta-dependent term makes the trajectory depend on the update itself.
 
 Where torch has no such rule, the script writes it in torch ops:
   - NAdam: PyTorch 2.x's rule. torch 1.13 computes mu_product_next as
-    mu_product * mu * mu_next (mu twice, fixed in 2.0); descent follows 2.x.
-  - AdaBelief: the authors' adabelief-pytorch 0.2 rule with rectify=False.
+    mu_product * mu * mu_next (mu twice, fixed in 2.0); descent follows 2.x. 2.x
+    updates exp_avg with lerp_, 1.13 with mul_/add_ (kept here): rounding only.
+    mu_product is a 0-dim tensor of the default dtype, as in 2.x, so f32 cases
+    round it to float where descent keeps a double (under 1e-7 relative).
+  - AdaBelief: the authors' adabelief-pytorch 0.2 rule with rectify=False and
+    fixed_decay=False (the package defaults to rectify=True, an RAdam-style
+    rectification that descent does not implement). Like the authors, eps is
+    added into the stored exp_avg_var and again to the denominator.
   - descent-only options: l1 (torch gets g + l1*sign(theta)), maximize for
     nadam/radam/adabelief (torch gets -g), decoupled decay for sgd/nadam/radam
     (theta *= 1 - lr*wd before a torch step with weight_decay 0), and sgd's
