@@ -28,6 +28,8 @@ Where torch has no such rule, the script writes it in torch ops:
     nadam/radam/adabelief (torch gets -g), decoupled decay for sgd/nadam/radam
     (theta *= 1 - lr*wd before a torch step with weight_decay 0), and sgd's
     lr_in_buffer (v = mu*v - lr*g; theta += v, Nesterov theta += mu*v - lr*g).
+  - clipping: torch.nn.utils.clip_grad_norm_ (tensor by tensor for
+    clip_per_tensor), then clip_grad_value_, on the gradients before the step.
 
 File format (whitespace-separated tokens; every number is float.hex of the value):
     case NAME DTYPE              start of a case (DTYPE f32 or f64)
@@ -183,13 +185,15 @@ class Case:
     """One run: descent's spec, the torch optimizer that defines it, and emulations."""
 
     def __init__(self, name, spec, make, layout=SINGLE, group1="", l1=0.0, negate=False,
-                 decoupled=0.0, setlr=None):
+                 decoupled=0.0, setlr=None, clip=None, clip_value=0.0):
         self.name, self.spec, self.make, self.layout = name, spec, make, layout
         self.group1 = group1      # descent keys of group 1 (GROUPED layout)
         self.l1 = l1              # emulated l1
         self.negate = negate      # emulated maximize
         self.decoupled = decoupled  # emulated decoupled weight decay
         self.setlr = setlr        # (after step, new lr of group 0)
+        self.clip = clip          # (max_norm, norm_type, per tensor): clip_grad_norm_
+        self.clip_value = clip_value  # clip_grad_value_ (after the norm, as descent)
 
 
 def torch_groups(tensors, layout, group1_lr):
@@ -231,6 +235,10 @@ def cases():
         lambda g: SgdInBuffer(g, lr=0.05, momentum=0.9, nesterov=True))
     add("sgd", "lr_in_buffer_set_lr", "sgd(lr=0.05,momentum=0.9,lr_in_buffer=true)",
         lambda g: SgdInBuffer(g, lr=0.05, momentum=0.9), setlr=(100, 0.01))
+    add("sgd", "clip_norm_inf", "sgd(lr=0.05,momentum=0.9,clip_norm=0.2,clip_norm_type=inf)",
+        lambda g: S(g, lr=0.05, momentum=0.9), clip=(0.2, math.inf, False))
+    add("sgd", "clip_value", "sgd(lr=0.05,momentum=0.9,clip_value=0.1)",
+        lambda g: S(g, lr=0.05, momentum=0.9), clip_value=0.1)
     add("sgd", "groups", "sgd(lr=0.05,momentum=0.9,weight_decay=0.1)",
         lambda g: S(g, lr=0.05, momentum=0.9, weight_decay=0.1), layout=GROUPED, group1="lr=0.02")
     # -- adagrad
@@ -254,6 +262,8 @@ def cases():
         lambda g: RM(g, lr=0.005, alpha=0.9, momentum=0.8, centered=True))
     add("rmsprop", "weight_decay", "rmsprop(weight_decay=0.1)", lambda g: RM(g, weight_decay=0.1))
     add("rmsprop", "maximize", "rmsprop(maximize=true)", lambda g: RM(g, maximize=True))
+    add("rmsprop", "clip_norm_1", "rmsprop(clip_norm=1,clip_norm_type=1)", lambda g: RM(g),
+        clip=(1.0, 1.0, False))
     add("rmsprop", "groups", "rmsprop(momentum=0.5,weight_decay=0.1)",
         lambda g: RM(g, momentum=0.5, weight_decay=0.1), layout=GROUPED, group1="lr=0.003")
     # -- adadelta
@@ -272,6 +282,9 @@ def cases():
         lambda g: Ad(g, lr=0.01, betas=(0.8, 0.99), maximize=True))
     add("adam", "l1", "adam(lr=0.01,l1=0.05)", lambda g: Ad(g, lr=0.01), l1=0.05)
     add("adam", "set_lr", "adam(lr=0.01)", lambda g: Ad(g, lr=0.01), setlr=(100, 0.002))
+    add("adam", "clip_norm", "adam(lr=0.01,clip_norm=0.5)", lambda g: Ad(g, lr=0.01), clip=(0.5, 2.0, False))
+    add("adam", "clip_per_tensor", "adam(lr=0.01,clip_norm=0.3,clip_per_tensor=true)", lambda g: Ad(g, lr=0.01),
+        clip=(0.3, 2.0, True))
     add("adam", "groups", "adam(lr=0.01,weight_decay=0.1)", lambda g: Ad(g, lr=0.01, weight_decay=0.1),
         layout=GROUPED, group1="lr=0.003")
     add("adamw", "default", "adamw", lambda g: AW(g))
@@ -367,6 +380,12 @@ def run(case, dtype, dname):
                 t.grad = g
                 if case.decoupled and decays:
                     t.mul_(1.0 - group_of[id(t)]["lr"] * case.decoupled)
+            if case.clip:
+                max_norm, norm_type, per_tensor = case.clip
+                for ts in ([t] for t in tensors) if per_tensor else [tensors]:
+                    torch.nn.utils.clip_grad_norm_(ts, max_norm, norm_type)
+            if case.clip_value:
+                torch.nn.utils.clip_grad_value_(tensors, case.clip_value)
         opt.step()
         if case.setlr and step == case.setlr[0]:
             opt.param_groups[0]["lr"] = case.setlr[1]
