@@ -760,6 +760,12 @@ static void test_create_errors(void **state)
     ps[1].group = -1;
     create_bad(ps, 2, DSC_ERR_ARG, "group");
     ps[1].group = 0;
+    ps[1].name = "";
+    create_bad(ps, 2, DSC_ERR_ARG, "name");
+    ps[1].name = "v";
+    ps[1].ndim = DSC_MAX_DIMS + 1;
+    create_bad(ps, 2, DSC_ERR_ARG, "ndim");
+    ps[1].ndim = 0;
     /* an invalid hyperparameter is refused with its name */
     hp.beta1 = 1.5;
     assert_int_equal(dsc_optim_create(&opt, &hp, ps, 2), DSC_ERR_RANGE);
@@ -787,6 +793,67 @@ static void test_zero_grad(void **state)
     CLOSE(p[2], 3, 0);
     assert_int_equal(dsc_optim_kind(opt), DSC_SGD);
     dsc_optim_destroy(opt);
+}
+
+/* ---------------------------------------------------------------- fast vs reference */
+
+/* The fused kernels and the scalar reference loop agree on tensors long enough for
+ * vector bodies and tails (1037 = 1024 + 13), in both dtypes, over 30 steps. */
+static void run_kernel(const char *spec, dsc_dtype dt, int reference, void *p, void *g, size_t n)
+{
+    dsc_param q = f64_param("w", p, g, n);
+    q.dtype = dt;
+    dsc_optim *opt;
+    if (dsc_optim_create_spec(&opt, spec, &q, 1)) fail_msg("'%s': %s", spec, dsc_last_error());
+    dsc_optim_use_reference(opt, reference);
+    uint64_t x = 42;
+    for (int t = 0; t < 30; t++) {
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            double u = (double)(x >> 11) * 0x1p-53 - 0.5;
+            if (dt == DSC_F32) ((float *)g)[i] = (float)u + 0.5f * ((float *)p)[i];
+            else ((double *)g)[i] = u + 0.5 * ((double *)p)[i];
+        }
+        step_ok(opt);
+    }
+    dsc_optim_destroy(opt);
+}
+
+static void test_fast_matches_reference(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        "sgd(lr=0.05, momentum=0.9, nesterov=true, weight_decay=0.01)",
+        "sgd(lr=0.05, momentum=0.9, lr_in_buffer=true, l1=0.01)",
+        "adagrad(lr=0.05, lr_decay=0.01)",
+        "rmsprop(momentum=0.9, centered=true)",
+        "adadelta(weight_decay=0.1)",
+        "adam(lr=0.01, amsgrad=true, maximize=true)",
+        "adamw(lr=0.01, clip_norm=1)",
+        "adamax(lr=0.01, clip_value=0.2)",
+        "nadam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=true)",
+        "radam(lr=0.01, betas=(0.9, 0.99))",
+        "adabelief(lr=0.01, amsgrad=true, weight_decay=0.1)",
+    };
+    enum { N = 1037 };
+    static double a64[N], b64[N], g64[N];
+    static float a32[N], b32[N], g32[N];
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        for (int i = 0; i < N; i++) {
+            a64[i] = b64[i] = sin(i * 0.37);
+            a32[i] = b32[i] = (float)a64[i];
+        }
+        run_kernel(specs[s], DSC_F64, 0, a64, g64, N);
+        run_kernel(specs[s], DSC_F64, 1, b64, g64, N);
+        run_kernel(specs[s], DSC_F32, 0, a32, g32, N);
+        run_kernel(specs[s], DSC_F32, 1, b32, g32, N);
+        for (int i = 0; i < N; i++) {
+            if (!(fabs(a64[i] - b64[i]) <= 1e-13 * (fabs(b64[i]) + 1)))
+                fail_msg("%s f64 [%d]: fast %.17g, reference %.17g", specs[s], i, a64[i], b64[i]);
+            if (!(fabs(a32[i] - b32[i]) <= 1e-5f * (fabsf(b32[i]) + 1)))
+                fail_msg("%s f32 [%d]: fast %.9g, reference %.9g", specs[s], i, a32[i], b32[i]);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- threads */
@@ -892,6 +959,7 @@ int main(void)
         cmocka_unit_test(test_clip_value),
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_zero_grad),
+        cmocka_unit_test(test_fast_matches_reference),
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_error_per_thread),
     };
