@@ -105,6 +105,22 @@ static dsc_status copy_params(dsc_optim *o, const dsc_param *params, size_t coun
     return DSC_OK;
 }
 
+/* Sets tensor i's state buffers to their initial values under hp (zero but for
+ * Adagrad's initial_accumulator_value). */
+static void fill_state(dsc_optim *o, size_t i, const dsc_hparams *hp)
+{
+    const dsc_param *p = &o->params[i];
+    tensor *t = &o->tensors[i];
+    for (int k = 0; k < t->nstate; k++) {
+        double init = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
+        if (init == 0.0) continue;
+        for (size_t e = 0; e < p->n; e++) {
+            if (p->dtype == DSC_F32) ((float *)t->state[k])[e] = (float)init;
+            else ((double *)t->state[k])[e] = init;
+        }
+    }
+}
+
 /* The state layout of a tensor under hp: the kind's buffers, then lookahead's. */
 static int layout(const dsc__ops *ops, const dsc_hparams *hp, const dsc_param *p, const char **names)
 {
@@ -143,13 +159,8 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
             return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of state of '%s'",
                              bytes, p->name);
         o->state_bytes += bytes;
-        double init = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
-        if (init == 0.0) continue;
-        for (size_t e = 0; e < p->n; e++) {
-            if (p->dtype == DSC_F32) ((float *)t->state[k])[e] = (float)init;
-            else ((double *)t->state[k])[e] = init;
-        }
     }
+    fill_state(o, i, hp);
     return DSC_OK;
 }
 
@@ -427,6 +438,28 @@ static dsc_status check_compatible(const dsc_optim *o, int g, const dsc_hparams 
     return DSC_OK;
 }
 
+/* A new initial state value (Adagrad's initial_accumulator_value) refills the group's
+ * buffers before the first step, as if the group had been created with it; later it
+ * could only be ignored, so it is refused. */
+static dsc_status reinit_state(dsc_optim *o, int g, const dsc_hparams *hp)
+{
+    if (!o->ops->state_init) return DSC_OK;
+    const dsc_hparams *old = &o->groups[g].hp;
+    int same = 1;
+    for (int k = 0; k < DSC__MAX_STATE; k++) same &= o->ops->state_init(old, k) == o->ops->state_init(hp, k);
+    if (same) return DSC_OK;
+    if (o->steps > 0)
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: the initial state value cannot change after the first "
+                         "step; create a new optimizer", dsc_kind_name(o->ops->kind));
+    for (size_t i = 0; i < o->count; i++)
+        if (o->params[i].group == g) {
+            size_t bytes = o->params[i].n * dsc_dtype_size(o->params[i].dtype);
+            for (int k = 0; k < o->tensors[i].nstate; k++) memset(o->tensors[i].state[k], 0, bytes);
+            fill_state(o, i, hp);
+        }
+    return DSC_OK;
+}
+
 dsc_status dsc_optim_set_group_hparams(dsc_optim *o, int g, const dsc_hparams *hp)
 {
     dsc_status st = check_group(o, g, "dsc_optim_set_group_hparams");
@@ -434,6 +467,7 @@ dsc_status dsc_optim_set_group_hparams(dsc_optim *o, int g, const dsc_hparams *h
     if (!hp) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_group_hparams: NULL hparams");
     if ((st = dsc_hparams_validate(hp))) return st;
     if ((st = check_compatible(o, g, hp))) return st;
+    if ((st = reinit_state(o, g, hp))) return st;
     o->groups[g].hp = *hp;
     return DSC_OK;
 }
