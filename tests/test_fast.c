@@ -42,6 +42,9 @@ static const char *const kinds[] = {
     "radam(lr=0.01",
     "adabelief(lr=0.01",
     "adabelief(lr=0.01, amsgrad=1",
+    "lion(lr=0.01",
+    "schedulefree_adamw(lr=0.01",
+    "schedulefree_adamw(lr=0.01, warmup_steps=3",
     "adam(lr=0.01, state_dtype=bf16",
     "adamw(lr=0.01, amsgrad=1, state_dtype=bf16",
 };
@@ -207,6 +210,8 @@ static void test_fast_equals_reference(void **state)
     for (size_t i = 0; i < NKINDS; i++)
         for (size_t o = 0; o < NOPTIONS; o++)
             for (int d = 0; d < (strstr(kinds[i], "bf16") ? 1 : 2); d++) {
+                /* schedule-free's decay is a term of its update, never decoupled */
+                if (strstr(kinds[i], "schedulefree") && strstr(options[o], "decoupled")) continue;
                 snprintf(spec, sizeof spec, "%s%s)", kinds[i], options[o]);
                 run ref, fast;
                 run_setup(&ref, spec, (dsc_dtype)d, small, 1, 1);
@@ -255,6 +260,11 @@ static void test_threads(void **state)
         "radam(clip_value=0.5)",
         "adabelief(clip_norm=1, clip_norm_type=inf)",
         "adam(state_dtype=bf16, weight_decay=0.1)",
+        "lion(weight_decay=0.1)",
+        "schedulefree_adamw(weight_decay=0.1)",
+        "lamb(clip_norm=1)", /* whole-tensor kinds: one thread, a tensor a call */
+        "lars(momentum=0.9)",
+        "muon",
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
         for (int d = 0; d < (strstr(specs[i], "bf16") ? 1 : 2); d++)

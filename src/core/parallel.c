@@ -128,10 +128,12 @@ static void walk(const dsc__plan *pl, size_t begin, size_t end, range_fn fn)
     }
 }
 
-/* Runs fn over share k of the elements, for each thread k of one parallel region. */
+/* Runs fn over share k of the elements, for each thread k of one parallel region.
+ * Kinds whose kernel needs whole tensors (LAMB's and LARS's norms, Muon's matrix
+ * products on one shared workspace) run on one thread, a tensor a call. */
 static void run_shares(const dsc__plan *pl, range_fn fn)
 {
-    int nt = threads_for(pl, pl->start[pl->count]);
+    int nt = pl->tasks[0].whole ? 1 : threads_for(pl, pl->start[pl->count]);
 #ifdef _OPENMP
     if (nt > 1) {
 #pragma omp parallel num_threads(nt)
