@@ -203,8 +203,10 @@ static double plain_run(const plain *pl)
         return acc;
     }
 #endif
-    if (pl->measured) acc = plain_read(pl, 0, pl->n);
-    plain_update(pl, 0, pl->n);
+    size_t b, e;
+    share(pl, 0, 1, &b, &e);
+    if (pl->measured) acc = plain_read(pl, b, e);
+    plain_update(pl, b, e);
     return acc;
 }
 

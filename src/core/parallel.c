@@ -145,7 +145,7 @@ static void run_shares(const dsc__plan *pl, range_fn fn)
     }
 #endif
     (void)nt;
-    walk(pl, 0, pl->start[pl->count], fn);
+    walk(pl, split(pl, 0, 1), split(pl, 1, 1), fn);
 }
 
 /* ---------------------------------------------------------------- update */
