@@ -161,16 +161,13 @@ static inline uint16_t dsc__f32_to_bf16_stochastic(float f, uint32_t r)
     return f != f ? (uint16_t)0x7FC0 : h;
 }
 
-/* 32 random-looking bits of (index, step): the same for any thread count or run. */
+/* 16 random-looking low bits of (index, step), the same for any thread count or run:
+ * one multiply (Fibonacci hashing) and a fold of the well-mixed high half, cheap
+ * enough to stay hidden under the memory traffic. */
 static inline uint32_t dsc__hash32(uint32_t index, uint32_t step)
 {
-    uint32_t h = index * 0x9E3779B1u ^ step * 0x85EBCA77u;
-    h ^= h >> 15;
-    h *= 0x2C1B3C6Du;
-    h ^= h >> 12;
-    h *= 0x297A2D39u;
-    h ^= h >> 15;
-    return h;
+    uint32_t h = (index + step * 0x632BE5ABu) * 0x9E3779B1u;
+    return h ^ (h >> 16);
 }
 
 const dsc__ops *dsc__ops_for(dsc_kind kind);
