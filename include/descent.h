@@ -124,9 +124,10 @@ typedef enum dsc_muon_adjust {
 /* Element type of the optimizer state (moments and buffers). */
 typedef enum dsc_state_dtype {
     DSC_STATE_PARAM = 0, /* the parameter's dtype (default) */
-    DSC_STATE_BF16 = 1   /* bfloat16, rounded to nearest even: half the state bytes (Adam
-                            20 instead of 28 bytes a step per f32 parameter); adam and
-                            adamw, f32 parameters only */
+    DSC_STATE_BF16 = 1   /* bfloat16: half the state bytes (Adam moves 20 instead of 28
+                            bytes a step per f32 parameter); exp_avg rounded to nearest,
+                            exp_avg_sq stochastically (else beta2 = 0.999 stalls it);
+                            adam and adamw, f32 parameters, no lookahead */
 } dsc_state_dtype;
 
 /*

@@ -71,51 +71,27 @@ static double median(double *v, int64_t n)
 /* ---------------------------------------------------------------- the plain loop */
 
 /* x = x*h + g over n elements for nrw buffers, the same bytes as a step, with the
- * same restrict/simd treatment as the kernels. */
+ * same restrict treatment as the kernels. */
+#define RMW(x) x[i] = x[i] * h + v
+#define PLAIN_LOOP(...)                   \
+    for (size_t i = 0; i < n; i++) {      \
+        const elem v = g[i];              \
+        __VA_ARGS__;                      \
+    }
 #define PLAIN(T, SFX)                                                                    \
     static void plain_##SFX(T *const *rw, int nrw, const T *restrict g, size_t n)       \
     {                                                                                    \
-        const T h = (T)0.5;                                                              \
+        typedef T elem;                                                                  \
+        const elem h = (elem)0.5;                                                        \
         T *restrict a = rw[0], *restrict b = nrw > 1 ? rw[1] : NULL;                     \
         T *restrict c = nrw > 2 ? rw[2] : NULL, *restrict d = nrw > 3 ? rw[3] : NULL;    \
         T *restrict e = nrw > 4 ? rw[4] : NULL;                                          \
         switch (nrw) {                                                                   \
-        case 1:                                                                          \
-            for (size_t i = 0; i < n; i++) a[i] = a[i] * h + g[i];                       \
-            break;                                                                       \
-        case 2:                                                                          \
-            for (size_t i = 0; i < n; i++) {                                             \
-                T x = g[i];                                                              \
-                a[i] = a[i] * h + x;                                                     \
-                b[i] = b[i] * h + x;                                                     \
-            }                                                                            \
-            break;                                                                       \
-        case 3:                                                                          \
-            for (size_t i = 0; i < n; i++) {                                             \
-                T x = g[i];                                                              \
-                a[i] = a[i] * h + x;                                                     \
-                b[i] = b[i] * h + x;                                                     \
-                c[i] = c[i] * h + x;                                                     \
-            }                                                                            \
-            break;                                                                       \
-        case 4:                                                                          \
-            for (size_t i = 0; i < n; i++) {                                             \
-                T x = g[i];                                                              \
-                a[i] = a[i] * h + x;                                                     \
-                b[i] = b[i] * h + x;                                                     \
-                c[i] = c[i] * h + x;                                                     \
-                d[i] = d[i] * h + x;                                                     \
-            }                                                                            \
-            break;                                                                       \
-        default:                                                                         \
-            for (size_t i = 0; i < n; i++) {                                             \
-                T x = g[i];                                                              \
-                a[i] = a[i] * h + x;                                                     \
-                b[i] = b[i] * h + x;                                                     \
-                c[i] = c[i] * h + x;                                                     \
-                d[i] = d[i] * h + x;                                                     \
-                e[i] = e[i] * h + x;                                                     \
-            }                                                                            \
+        case 1: PLAIN_LOOP(RMW(a)); break;                                               \
+        case 2: PLAIN_LOOP(RMW(a); RMW(b)); break;                                       \
+        case 3: PLAIN_LOOP(RMW(a); RMW(b); RMW(c)); break;                               \
+        case 4: PLAIN_LOOP(RMW(a); RMW(b); RMW(c); RMW(d)); break;                       \
+        default: PLAIN_LOOP(RMW(a); RMW(b); RMW(c); RMW(d); RMW(e));                     \
         }                                                                                \
     }                                                                                    \
     static double read_##SFX(const T *restrict g, size_t n)                             \
@@ -132,24 +108,15 @@ PLAIN(float, f32)
 PLAIN(double, f64)
 
 /* The same for f32 parameters with bf16 state (two or three 2-byte buffers). */
+#define RMW16(x) x[i] = (uint16_t)(x[i] * 3u + 1u)
 static void plain_bf16(void *const *rw, int nrw, const float *restrict g, size_t n)
 {
+    typedef float elem;
+    const elem h = 0.5f;
     float *restrict a = rw[0];
     uint16_t *restrict b = rw[1], *restrict c = rw[2], *restrict d = nrw > 3 ? rw[3] : NULL;
-    if (nrw > 3) {
-        for (size_t i = 0; i < n; i++) {
-            a[i] = a[i] * 0.5f + g[i];
-            b[i] = (uint16_t)(b[i] * 3u + 1u);
-            c[i] = (uint16_t)(c[i] * 3u + 1u);
-            d[i] = (uint16_t)(d[i] * 3u + 1u);
-        }
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        a[i] = a[i] * 0.5f + g[i];
-        b[i] = (uint16_t)(b[i] * 3u + 1u);
-        c[i] = (uint16_t)(c[i] * 3u + 1u);
-    }
+    if (nrw > 3) PLAIN_LOOP(RMW(a); RMW16(b); RMW16(c); RMW16(d))
+    else PLAIN_LOOP(RMW(a); RMW16(b); RMW16(c))
 }
 
 typedef struct plain {
@@ -356,12 +323,7 @@ static int report(const bench *r)
     cJSON_AddNumberToObject(o, "fraction_of_reference", frac);
     cJSON_AddNumberToObject(o, "min_ns_per_param", r->step_min);
     cJSON_AddNumberToObject(o, "reference_min_ns_per_param", r->plain_min);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return CLI_EXIT_FAIL;
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return cli_print_json(o);
 }
 
 int cmd_bench(int argc, char **argv)

@@ -28,6 +28,10 @@ int cli_fail(const char *cmd, const char *fmt, ...)
  * spec and range errors and CLI_EXIT_FAIL otherwise. */
 int cli_lib_error(const char *cmd, dsc_status st);
 
+/* Prints o as one line on stdout and deletes it; CLI_EXIT_FAIL when it cannot. */
+struct cJSON;
+int cli_print_json(struct cJSON *o);
+
 /* Strict parsers: the whole text must be the value. 0 on success. */
 int cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
 int cli_parse_doubles(const char *text, double *out, size_t max, size_t *count);
