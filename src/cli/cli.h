@@ -3,6 +3,7 @@
 #define DSC_CLI_H
 
 #include "descent.h"
+#include "descent_checkpoint.h"
 #include "descent_problems.h"
 
 #include <stddef.h>
@@ -42,6 +43,9 @@ typedef struct cli_run {
     const double *start;   /* NULL: the problem's start */
     size_t start_len;
     FILE *trace;           /* NULL or a CSV stream: step,loss,x1,... for steps 0..N */
+    const char *save;      /* NULL or a checkpoint file to write after the last step */
+    const char *resume;    /* NULL or a checkpoint to continue: it sets problem, start,
+                              dtype, optimizer and position (those fields are ignored) */
     /* results */
     double loss;
     double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */
@@ -51,6 +55,8 @@ typedef struct cli_run {
     int64_t steps_to[2];   /* first step with loss - f* <= 1e-3 and 1e-6 (-1: never) */
     double dist;           /* distance to the known minimiser (NAN if none) */
     char error[256];       /* a failure of the run's own (else see dsc_last_error) */
+    int64_t first_step;    /* the optimizer's step count before the run (0 unless resumed) */
+    char *resumed_problem, *resumed_optimizer, *resumed_start; /* from the checkpoint (owned) */
 } cli_run;
 
 /* Runs it. On failure, report with cli_run_error. */
@@ -58,7 +64,15 @@ dsc_status cli_run_exec(cli_run *r);
 int cli_run_error(const char *cmd, const cli_run *r, dsc_status st);
 void cli_run_free(cli_run *r);
 
+/* The checkpoint side of a run (run_checkpoint.c): open r->resume and take the
+ * problem, dtype and optimizer from it; create the optimizer (restored from ck when
+ * not NULL); write r->save. */
+dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out);
+dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out);
+dsc_status cli_run_save(cli_run *r, const dsc_optim *opt);
+
 int cmd_optimize(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

@@ -1,0 +1,60 @@
+/* checkpoint.h: what the files of the checkpoint layer share (internal). */
+#ifndef DSC_CHECKPOINT_INTERNAL_H
+#define DSC_CHECKPOINT_INTERNAL_H
+
+#include "descent_checkpoint.h"
+#include "../core/internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+/* One tensor of a parsed file; name and dtype point into the JSON tree. */
+typedef struct dsc__st_entry {
+    const char *name;
+    const char *dtype;
+    size_t esize;
+    int ndim;
+    size_t shape[DSC_MAX_DIMS];
+    size_t begin, end;
+} dsc__st_entry;
+
+struct dsc_ckpt {
+    unsigned char *owned;      /* the file's bytes when the dsc_ckpt owns them */
+    const unsigned char *data; /* the data section */
+    size_t header_len, data_len;
+    cJSON *root;
+    size_t nt;
+    dsc__st_entry *t;          /* header order */
+    size_t *by_name;           /* indices of t sorted by name */
+    size_t nm;
+    const char **mkey, **mval; /* __metadata__ in file order */
+};
+
+/* Parses and checks buf (borrowed: it must outlive ck) into *ck (zeroed first). */
+dsc_status dsc__ckpt_parse(dsc_ckpt *ck, const unsigned char *buf, size_t len);
+/* Frees what dsc__ckpt_parse allocated (not ck itself, not the bytes). */
+void dsc__ckpt_release(dsc_ckpt *ck);
+/* The index of the tensor named name, or SIZE_MAX. */
+size_t dsc__ckpt_lookup(const dsc_ckpt *ck, const char *name);
+
+/* zlib's CRC-32 of len bytes, continuing crc (0 to start). */
+uint32_t dsc__crc32(uint32_t crc, const void *data, size_t len);
+
+/* A piece of the output: the file is the concatenation of its segments. */
+typedef struct dsc__segment {
+    const void *ptr;
+    size_t len;
+} dsc__segment;
+
+/* The whole file at path, malloc'd into *buf. */
+dsc_status dsc__read_file(const char *path, unsigned char **buf, size_t *len);
+/* Writes the segments to path atomically: temporary file, fsync, rename, fsync dir. */
+dsc_status dsc__write_atomic(const char *path, const dsc__segment *segs, size_t nseg);
+
+/* Rewrites the last error as "<prefix>: <message>", keeping st. */
+dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix);
+
+/* The host stores numbers little-endian (the format's byte order). */
+int dsc__little_endian(void);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * restore.c: a checked file into an optimizer, all or nothing.
+ *
+ * First everything is read and checked into scratch memory (metadata parsed, every
+ * tensor the optimizer needs found with its dtype and shape, no tensor left over);
+ * only then does anything change. Of the changes, only the group hyperparameters
+ * and counters can still be refused (by the core's own checks), so they go first and
+ * are rolled back on refusal; the tensor copies, which cannot fail, go last.
+ */
+#include "checkpoint.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct scratch {
+    int ngroups;
+    dsc_hparams *hp;
+    double *mu;
+    int64_t steps, skipped, consecutive;
+    size_t *src; /* for each (param, state buffer) in order: its tensor in the file */
+    size_t nsrc;
+} scratch;
+
+static void scratch_free(scratch *s)
+{
+    free(s->hp);
+    free(s->mu);
+    free(s->src);
+}
+
+static dsc_status need_meta(const dsc_ckpt *ck, const char *key, const char **out)
+{
+    *out = dsc_ckpt_meta(ck, key);
+    if (!*out) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ lacks '%s'", key);
+    return DSC_OK;
+}
+
+/* A metadata value the spec parsers refuse is a malformed file, not a bad argument. */
+static dsc_status as_format(dsc_status st, const char *key)
+{
+    if (!st) return st;
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "__metadata__ '%s'", key);
+    return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, prefix);
+}
+
+static dsc_status meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out)
+{
+    const char *v;
+    dsc_status st = need_meta(ck, key, &v);
+    if (st) return st;
+    return as_format(dsc__spec_int64("checkpoint", key, v, out), key);
+}
+
+dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out)
+{
+    if (!ck || !out || group < 0) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_hparams: bad argument");
+    char key[64];
+    const char *v;
+    snprintf(key, sizeof key, "group.%d.hparams", group);
+    dsc_status st = need_meta(ck, key, &v);
+    if (st) return st;
+    return as_format(dsc_hparams_parse(v, out), key);
+}
+
+static dsc_status check_identity(const dsc_ckpt *ck, const dsc_optim *opt)
+{
+    const char *v;
+    char want[16];
+    if (!dsc__little_endian())
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "safetensors is little-endian; this host is not");
+    v = dsc_ckpt_meta(ck, "format");
+    if (!v || strcmp(v, DSC_CHECKPOINT_FORMAT))
+        return dsc__fail(DSC_ERR_FORMAT, "not a descent checkpoint (__metadata__ format is '%.40s', want '%s')",
+                         v ? v : "(absent)", DSC_CHECKPOINT_FORMAT);
+    dsc_status st = need_meta(ck, "format_version", &v);
+    if (st) return st;
+    snprintf(want, sizeof want, "%d", DSC_CHECKPOINT_VERSION);
+    if (strcmp(v, want))
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "format_version '%.20s' is not supported (this build reads %s)", v, want);
+    if ((st = need_meta(ck, "checksum", &v))) return st;
+    if ((st = need_meta(ck, "optimizer", &v))) return st;
+    const char *kind = dsc_kind_name(dsc_optim_kind(opt));
+    if (strcmp(v, kind))
+        return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint holds a '%.40s' optimizer, this one is '%s'", v, kind);
+    return DSC_OK;
+}
+
+static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch *s)
+{
+    int64_t n;
+    dsc_status st = meta_int64(ck, "groups", &n);
+    if (st) return st;
+    s->ngroups = dsc_optim_group_count(opt);
+    if (n != s->ngroups)
+        return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint has %lld parameter groups, the optimizer %d", (long long)n,
+                         s->ngroups);
+    s->hp = calloc((size_t)s->ngroups, sizeof *s->hp);
+    s->mu = calloc((size_t)s->ngroups, sizeof *s->mu);
+    if (!s->hp || !s->mu) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    for (int g = 0; g < s->ngroups; g++) {
+        char key[64];
+        const char *v;
+        if ((st = dsc_ckpt_hparams(ck, g, &s->hp[g]))) return st;
+        if (s->hp[g].kind != dsc_optim_kind(opt))
+            return dsc__fail(DSC_ERR_MISMATCH, "group %d of the checkpoint is '%s', the optimizer is '%s'", g,
+                             dsc_kind_name(s->hp[g].kind), dsc_kind_name(dsc_optim_kind(opt)));
+        snprintf(key, sizeof key, "group.%d.mu_product", g);
+        if ((st = need_meta(ck, key, &v))) return st;
+        if ((st = as_format(dsc__spec_double("checkpoint", key, v, &s->mu[g]), key))) return st;
+        if (!isfinite(s->mu[g])) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be finite, got '%s'", key, v);
+    }
+    if ((st = meta_int64(ck, "step", &s->steps)) || (st = meta_int64(ck, "skipped", &s->skipped)) ||
+        (st = meta_int64(ck, "consecutive_skips", &s->consecutive)))
+        return st;
+    if (s->steps < 0 || s->skipped < 0 || s->consecutive < 0 || s->consecutive > s->skipped)
+        return dsc__fail(DSC_ERR_FORMAT, "counters must be >= 0 with consecutive_skips <= skipped, got step %lld, "
+                         "skipped %lld, consecutive_skips %lld", (long long)s->steps, (long long)s->skipped,
+                         (long long)s->consecutive);
+    return DSC_OK;
+}
+
+static void shape_text(char *buf, size_t cap, int ndim, const size_t *shape)
+{
+    size_t len = (size_t)snprintf(buf, cap, "[");
+    for (int d = 0; d < ndim && len < cap; d++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", d ? ", " : "", shape[d]);
+    if (len < cap) snprintf(buf + len, cap - len, "]");
+}
+
+/* The tensor the optimizer calls name, with q's dtype and shape. */
+static dsc_status match(const dsc_ckpt *ck, const char *name, const dsc_param *q, size_t *out)
+{
+    size_t i = dsc__ckpt_lookup(ck, name);
+    if (i == SIZE_MAX) return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the optimizer needs it)", name);
+    const dsc__st_entry *e = &ck->t[i];
+    const char *want = q->dtype == DSC_F32 ? "F32" : "F64";
+    if (strcmp(e->dtype, want))
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is %s in the checkpoint, %s in the optimizer", name, e->dtype,
+                         want);
+    int same = e->ndim == q->ndim;
+    for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == q->shape[d];
+    if (!same) {
+        char a[128], b[128];
+        shape_text(a, sizeof a, e->ndim, e->shape);
+        shape_text(b, sizeof b, q->ndim, q->shape);
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' has shape %s in the checkpoint, %s in the optimizer", name, a, b);
+    }
+    *out = i;
+    return DSC_OK;
+}
+
+static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, scratch *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) n += 1 + dsc_optim_state_count(opt, i);
+    s->src = calloc(n, sizeof *s->src);
+    unsigned char *used = calloc(ck->nt ? ck->nt : 1, 1);
+    dsc_status st = s->src && used ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !st && i < dsc_optim_param_count(opt); i++) {
+        const dsc_param *q = dsc_optim_param(opt, i);
+        char name[300];
+        snprintf(name, sizeof name, "param/%s", q->name);
+        if ((st = match(ck, name, q, &s->src[s->nsrc]))) break;
+        used[s->src[s->nsrc++]] = 1;
+        for (size_t k = 0; !st && k < dsc_optim_state_count(opt, i); k++) {
+            const char *buf;
+            dsc_optim_state(opt, i, k, &buf, NULL);
+            snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
+            if (!(st = match(ck, name, q, &s->src[s->nsrc]))) used[s->src[s->nsrc++]] = 1;
+        }
+    }
+    for (size_t i = 0; !st && i < ck->nt; i++)
+        if (!used[i])
+            st = dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' of the checkpoint matches nothing in the optimizer",
+                           ck->t[i].name);
+    free(used);
+    return st;
+}
+
+/* The refusable changes, undone together when one is refused. */
+static dsc_status commit_scalars(dsc_optim *opt, const scratch *s)
+{
+    scratch old = {.ngroups = s->ngroups};
+    old.hp = calloc((size_t)s->ngroups, sizeof *old.hp);
+    old.mu = calloc((size_t)s->ngroups, sizeof *old.mu);
+    if (!old.hp || !old.mu) {
+        scratch_free(&old);
+        return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    }
+    for (int g = 0; g < s->ngroups; g++) {
+        dsc_optim_get_group_hparams(opt, g, &old.hp[g]);
+        dsc_optim_get_scalar(opt, g, "mu_product", &old.mu[g]);
+    }
+    int64_t steps = dsc_optim_step_count(opt), skipped = dsc_optim_skipped_count(opt),
+            consecutive = dsc_optim_consecutive_skips(opt);
+    dsc_status st = DSC_OK;
+    int g = 0;
+    for (; g < s->ngroups && !st; g++) {
+        st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
+        if (!st) st = dsc_optim_set_scalar(opt, g, "mu_product", s->mu[g]);
+    }
+    int failed_group = st ? g - 1 : -1;
+    if (!st) st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
+    if (st) {
+        char prefix[64];
+        if (failed_group >= 0) snprintf(prefix, sizeof prefix, "group %d", failed_group);
+        else snprintf(prefix, sizeof prefix, "counters");
+        st = dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, prefix);
+        for (int k = 0; k < g; k++) {
+            dsc_optim_set_group_hparams(opt, k, &old.hp[k]);
+            dsc_optim_set_scalar(opt, k, "mu_product", old.mu[k]);
+        }
+        dsc_optim_set_counters(opt, steps, skipped, consecutive);
+    }
+    scratch_free(&old);
+    return st;
+}
+
+static void commit_tensors(const dsc_ckpt *ck, dsc_optim *opt, const scratch *s)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
+        const dsc_param *q = dsc_optim_param(opt, i);
+        const dsc__st_entry *e = &ck->t[s->src[j++]];
+        memcpy(q->data, ck->data + e->begin, e->end - e->begin);
+        for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+            void *dst;
+            dsc_optim_state(opt, i, k, NULL, &dst);
+            e = &ck->t[s->src[j++]];
+            memcpy(dst, ck->data + e->begin, e->end - e->begin);
+        }
+    }
+}
+
+static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt)
+{
+    scratch s;
+    memset(&s, 0, sizeof s);
+    dsc_status st = check_identity(ck, opt);
+    if (!st) st = read_groups(ck, opt, &s);
+    if (!st) st = match_tensors(ck, opt, &s);
+    if (!st) st = commit_scalars(opt, &s);
+    if (!st) commit_tensors(ck, opt, &s);
+    scratch_free(&s);
+    return st;
+}
+
+dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt)
+{
+    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
+    dsc_status st = restore(ck, opt);
+    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
+}
+
+dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
+{
+    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
+    dsc_ckpt ck;
+    dsc_status st = dsc__ckpt_parse(&ck, buf, len);
+    if (!st) {
+        st = restore(&ck, opt);
+        dsc__ckpt_release(&ck);
+    }
+    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
+}
+
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path)
+{
+    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
+    dsc_ckpt *ck;
+    dsc_status st = dsc_ckpt_open(&ck, path);
+    if (st) return st;
+    st = restore(ck, opt);
+    dsc_ckpt_close(ck);
+    if (st) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
+        return dsc__ckpt_prefix(st, prefix);
+    }
+    return DSC_OK;
+}
