@@ -37,6 +37,34 @@ check 2 optimize --optimizer adam --steps 10 --bogus
 check 2 optimize --optimizer adam --steps 10 extra
 check 2 optimize --optimizer adam --steps
 check 1 optimize --optimizer adam --steps 10 --trace /nonexistent-dir/t.csv
+# checkpoints: bad options, missing and damaged files (exit 1, one line, no crash)
+ck=$(mktemp -d)
+"$bin" optimize --optimizer 'adam(lr=1e-2)' --steps 5 --save "$ck/good.st" >/dev/null || { echo "FAIL: cannot save"; fail=$((fail + 1)); }
+size=$(stat -c %s "$ck/good.st")
+head -c 5 "$ck/good.st" >"$ck/short.st"
+head -c 300 "$ck/good.st" >"$ck/cut_header.st"
+head -c $((size - 4)) "$ck/good.st" >"$ck/cut_data.st"
+{ printf '\xff\xff\xff\xff\xff\xff\xff\x7f'; tail -c +9 "$ck/good.st"; } >"$ck/absurd.st"
+{ head -c 8 "$ck/good.st"; printf '{"a":'; tail -c +14 "$ck/good.st"; } >"$ck/json.st"
+cp "$ck/good.st" "$ck/flip.st"
+printf '\x42' | dd of="$ck/flip.st" bs=1 seek=$((size - 2)) conv=notrunc status=none
+: >"$ck/empty.st"
+head -c 4096 /dev/urandom >"$ck/random.st"
+check 2 optimize --resume "$ck/good.st" --steps 5 --optimizer adam
+check 2 optimize --resume "$ck/good.st" --steps 5 --problem rosenbrock
+check 2 optimize --resume "$ck/good.st" --steps 5 --dtype f32
+check 2 optimize --resume "$ck/good.st"
+check 2 optimize --resume
+check 1 optimize --optimizer adam --steps 5 --save /nonexistent-dir/x.st
+check 2 inspect
+check 2 inspect a b
+check 2 inspect --bogus "$ck/good.st"
+for f in nonexistent short cut_header cut_data absurd json flip empty random; do
+  check 1 optimize --resume "$ck/$f.st" --steps 5
+  check 1 inspect "$ck/$f.st"
+done
+check 1 inspect "$ck"
+rm -rf "$ck"
 rm -f /tmp/dsc_err.$$
 if [ $fail -ne 0 ]; then echo "$fail CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

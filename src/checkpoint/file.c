@@ -22,6 +22,7 @@ static dsc_status io_fail(const char *what, const char *path)
     char msg[128];
     int err = errno;
     if (strerror_r(err, msg, sizeof msg)) snprintf(msg, sizeof msg, "error %d", err);
+    if (!path) return dsc__fail(DSC_ERR_IO, "cannot %s it: %s", what, msg);
     return dsc__fail(DSC_ERR_IO, "cannot %s '%.256s': %s", what, path, msg);
 }
 
@@ -30,31 +31,31 @@ dsc_status dsc__read_file(const char *path, unsigned char **buf, size_t *len)
     *buf = NULL;
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return io_fail("open", path);
+    if (fd < 0) return io_fail("open", NULL);
     struct stat sb;
     dsc_status st = DSC_OK;
-    if (fstat(fd, &sb)) st = io_fail("stat", path);
-    else if (!S_ISREG(sb.st_mode)) st = dsc__fail(DSC_ERR_IO, "'%.256s' is not a regular file", path);
+    if (fstat(fd, &sb)) st = io_fail("stat", NULL);
+    else if (!S_ISREG(sb.st_mode)) st = dsc__fail(DSC_ERR_IO, "not a regular file");
     if (st) {
         close(fd);
         return st;
     }
     if ((uintmax_t)sb.st_size > SIZE_MAX - 1) {
         close(fd);
-        return dsc__fail(DSC_ERR_NOMEM, "'%.256s' is too large to read", path);
+        return dsc__fail(DSC_ERR_NOMEM, "too large to read");
     }
     size_t size = (size_t)sb.st_size, got = 0;
     unsigned char *b = malloc(size ? size : 1);
     if (!b) {
         close(fd);
-        return dsc__fail(DSC_ERR_NOMEM, "out of memory for the %zu bytes of '%.256s'", size, path);
+        return dsc__fail(DSC_ERR_NOMEM, "out of memory for its %zu bytes", size);
     }
     while (got < size) {
         ssize_t r = read(fd, b + got, size - got);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
-            st = r < 0 ? io_fail("read", path)
-                                  : dsc__fail(DSC_ERR_IO, "'%.256s' shrank while being read", path);
+            st = r < 0 ? io_fail("read", NULL)
+                                  : dsc__fail(DSC_ERR_IO, "it shrank while being read");
             free(b);
             close(fd);
             return st;

@@ -55,7 +55,7 @@ typedef struct cli_run {
     int64_t steps_to[2];   /* first step with loss - f* <= 1e-3 and 1e-6 (-1: never) */
     double dist;           /* distance to the known minimiser (NAN if none) */
     char error[256];       /* a failure of the run's own (else see dsc_last_error) */
-    int64_t first_step;    /* the optimizer's step count before the run (0 unless resumed) */
+    int64_t first_step;    /* steps (calls, skipped or not) before the run: 0 unless resumed */
     char *resumed_problem, *resumed_optimizer, *resumed_start; /* from the checkpoint (owned) */
 } cli_run;
 

@@ -74,7 +74,7 @@ dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param 
     dsc_status st = dsc_ckpt_hparams(ck, 0, &hp);
     if (!st) st = dsc_optim_create(out, &hp, p, 1);
     if (!st) st = dsc_ckpt_restore(ck, *out);
-    if (!st) r->first_step = dsc_optim_step_count(*out);
+    if (!st) r->first_step = dsc_optim_step_count(*out) + dsc_optim_skipped_count(*out); /* calls, skipped or not */
     return st;
 }
 
