@@ -4,8 +4,10 @@
 # fails, so nothing half-works. Usage: scripts/deps.sh [build|test]
 set -eu
 need=(gcc make cmake pkg-config libcjson-dev)
+need+=(zlib1g-dev) # checkpoints: CRC-32
 if [ "${1:-build}" = test ]; then
   need+=(libcmocka-dev clang)
+  need+=(libclang-rt-14-dev python3) # make fuzz (libFuzzer); the safetensors interop test
 fi
 missing=()
 for p in "${need[@]}"; do
