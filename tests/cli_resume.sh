@@ -40,6 +40,9 @@ for want in 'format                   descent.checkpoint' 'step                 
             'state/x/exp_avg_sq' 'F64      [3]                            24'; do
   grep -qF -- "$want" <<<"$out" || { echo "FAIL: inspect lacks '$want':"; echo "$out"; fail=$((fail+1)); }
 done
+# resuming from a file and saving over it
+"$bin" optimize --resume "$dir/b.st" --steps 3 --save "$dir/b.st" >/dev/null || { echo "FAIL: save over the resumed file"; fail=$((fail+1)); }
+"$bin" inspect "$dir/b.st" | grep -qF 'step                     30' || { echo "FAIL: the file saved over is not at step 30"; fail=$((fail+1)); }
 json=$("$bin" inspect --json "$dir/b.st")
 grep -qF '{"name":"param/x","dtype":"F64","shape":[3],"bytes":24,"data_offsets":[0,24]}' <<<"$json" ||
   { echo "FAIL: inspect --json: $json"; fail=$((fail+1)); }
