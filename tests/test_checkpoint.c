@@ -281,6 +281,16 @@ static void test_metadata_and_layout(void **state)
     dsc_kv dup[] = {{"a", "1"}, {"a", "2"}};
     assert_int_equal(dsc_checkpoint_save_mem(m.opt, dup, 2, NULL, 0, &len2), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "twice"));
+    dsc_kv latin1[] = {{"name", "caf\xe9"}};
+    assert_int_equal(dsc_checkpoint_save_mem(m.opt, latin1, 1, NULL, 0, &len2), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "UTF-8"));
+    /* control characters are escaped by the writer and read back */
+    dsc_kv text[] = {{"note", "two\nlines\tand \xc3\xa9"}};
+    free(buf);
+    buf = save_mem(m.opt, text, 1, &len);
+    assert_int_equal(dsc_ckpt_open_mem(&ck, buf, len), DSC_OK);
+    assert_string_equal(dsc_ckpt_extra(ck, "note"), "two\nlines\tand \xc3\xa9");
+    dsc_ckpt_close(ck);
     free(buf);
     model_free(&m);
 }

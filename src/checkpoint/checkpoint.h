@@ -37,6 +37,9 @@ void dsc__ckpt_release(dsc_ckpt *ck);
 /* The index of the tensor named name, or SIZE_MAX. */
 size_t dsc__ckpt_lookup(const dsc_ckpt *ck, const char *name);
 
+/* Whether s is valid UTF-8 (JSON text must be; cJSON would write any bytes). */
+int dsc__utf8_valid(const char *s);
+
 /* zlib's CRC-32 of len bytes, continuing crc (0 to start). */
 uint32_t dsc__crc32(uint32_t crc, const void *data, size_t len);
 

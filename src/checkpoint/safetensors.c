@@ -59,32 +59,42 @@ dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix)
     return dsc__fail(st, "%s: %s", prefix, msg);
 }
 
-/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF) without raw control
- * characters, which JSON forbids and cJSON would let through. */
+/* The length of the valid UTF-8 sequence at s (at most n bytes), 0 if none: no
+ * overlongs, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c < 0xc2 || c > 0xf4 || len > n) return 0;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t k = 2; k < len; k++)
+        if ((s[k] & 0xc0) != 0x80) return 0;
+    return len;
+}
+
+int dsc__utf8_valid(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0, len; i < n; i += len)
+        if (!(len = utf8_seq((const unsigned char *)s + i, n - i))) return 0;
+    return 1;
+}
+
+/* Strict UTF-8 without raw control characters, which JSON forbids and cJSON would
+ * let through. */
 static dsc_status check_text(const unsigned char *s, size_t n)
 {
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                return dsc__fail(DSC_ERR_FORMAT, "header byte %zu is a control character (0x%02x)", i, c);
-            i++;
-            continue;
-        }
-        size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-        unsigned lo = 0x80, hi = 0xbf;
-        if (c < 0xc2 || c > 0xf4) goto bad;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-        if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) goto bad;
-        for (size_t k = 2; k < len; k++)
-            if ((s[i + k] & 0xc0) != 0x80) goto bad;
-        i += len;
-        continue;
-    bad:
-        return dsc__fail(DSC_ERR_FORMAT, "header byte %zu is not valid UTF-8", i);
+    for (size_t i = 0, len; i < n; i += len) {
+        if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return dsc__fail(DSC_ERR_FORMAT, "header byte %zu is a control character (0x%02x)", i, s[i]);
+        if (!(len = utf8_seq(s + i, n - i)))
+            return dsc__fail(DSC_ERR_FORMAT, "header byte %zu is not valid UTF-8", i);
     }
     return DSC_OK;
 }

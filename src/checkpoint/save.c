@@ -34,6 +34,8 @@ static dsc_status check_extra(const dsc_kv *extra, size_t n)
             return dsc__fail(DSC_ERR_ARG, "checkpoint: extra metadata %zu needs a non-empty key and a value", i);
         if (strlen(extra[i].key) > 200)
             return dsc__fail(DSC_ERR_ARG, "checkpoint: extra metadata key '%.40s...' is longer than 200", extra[i].key);
+        if (!dsc__utf8_valid(extra[i].key) || !dsc__utf8_valid(extra[i].value))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: extra metadata '%.40s' is not valid UTF-8", extra[i].key);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(extra[i].key, extra[j].key))
                 return dsc__fail(DSC_ERR_ARG, "checkpoint: extra metadata key '%s' given twice", extra[i].key);
@@ -158,6 +160,9 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_kv *extra, 
         return dsc__fail(DSC_ERR_UNSUPPORTED, "checkpoint: safetensors is little-endian; this host is not");
     dsc_status st = check_extra(extra, nextra);
     if (st) return st;
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
+        if (!dsc__utf8_valid(dsc_optim_param(opt, i)->name))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: parameter %zu's name is not valid UTF-8", i);
     size_t count = 2;
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) count += 1 + dsc_optim_state_count(opt, i);
     p->segs = calloc(count, sizeof *p->segs);
