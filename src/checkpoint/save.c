@@ -74,10 +74,10 @@ static int add_state_meta(plan *p, const dsc_optim *opt, const dsc_kv *extra, si
         char key[64], spec[1100];
         dsc_hparams hp;
         double mu = 1.0;
-        ok = !dsc_optim_get_group_hparams(opt, g, &hp) && !dsc_optim_get_scalar(opt, g, "mu_product", &mu);
+        if (dsc_optim_get_group_hparams(opt, g, &hp) || dsc_optim_get_scalar(opt, g, "mu_product", &mu)) return 0;
         dsc_hparams_format(&hp, spec, sizeof spec);
         snprintf(key, sizeof key, "group.%d.hparams", g);
-        ok = ok && add_meta(p, key, "%s", spec);
+        ok = add_meta(p, key, "%s", spec);
         snprintf(key, sizeof key, "group.%d.mu_product", g);
         ok = ok && add_meta(p, key, "%.17g", mu);
     }
