@@ -28,6 +28,8 @@ static void print_table(const char *path, const dsc_ckpt *ck)
 {
     printf("%s: safetensors, %zu-byte header, %zu bytes of data, %zu tensors\n", path, dsc_ckpt_header_bytes(ck),
            dsc_ckpt_data_bytes(ck), dsc_ckpt_tensor_count(ck));
+    const char *sum = dsc_ckpt_meta(ck, "checksum");
+    printf("checksum: %s\n", sum ? "verified (the data section matches its crc32)" : "none in the metadata");
     printf("\nmetadata:\n");
     for (size_t i = 0; i < dsc_ckpt_meta_count(ck); i++) {
         const char *k, *v;
@@ -76,6 +78,7 @@ static int print_json(const char *path, const dsc_ckpt *ck)
     cJSON_AddStringToObject(o, "file", path);
     cJSON_AddNumberToObject(o, "header_bytes", (double)dsc_ckpt_header_bytes(ck));
     cJSON_AddNumberToObject(o, "data_bytes", (double)dsc_ckpt_data_bytes(ck));
+    cJSON_AddBoolToObject(o, "checksum_verified", dsc_ckpt_meta(ck, "checksum") != NULL);
     for (size_t i = 0; i < dsc_ckpt_meta_count(ck); i++) {
         const char *k, *v;
         dsc_ckpt_meta_at(ck, i, &k, &v);
