@@ -432,7 +432,7 @@ static void test_damaged_files(void **state)
     refuse_edit(&fx, "\"checksum\":", "\"checksun\":", DSC_ERR_FORMAT, "lacks 'checksum'");
     refuse_edit(&fx, "\"step\":\"8\"", "\"step\":\"8x\"", DSC_ERR_FORMAT, "'step'");
     refuse_edit(&fx, "\"skipped\":\"1\"", "\"skipped\":\"-1\"", DSC_ERR_FORMAT, "counters");
-    refuse_edit(&fx, "\"optimizer\":\"adam\"", "\"optimizer\":\"sgd\"", DSC_ERR_MISMATCH, "'sgd' optimizer");
+    refuse_edit(&fx, "\"optimizer\":\"adam\"", "\"optimizer\":\"sgd\"", DSC_ERR_MISMATCH, "holds optimizer 'sgd'");
     refuse_edit(&fx, "\"groups\":\"2\"", "\"groups\":\"3\"", DSC_ERR_MISMATCH, "3 parameter groups");
     refuse_edit(&fx, "adam(lr=0.01)", "adam(lr=-1)", DSC_ERR_FORMAT, "group.0.hparams");
     refuse_edit(&fx, "adam(lr=0.01)", "sgd(lr=0.01)", DSC_ERR_MISMATCH, "group 0 of the checkpoint is 'sgd'");
@@ -534,6 +534,28 @@ static void test_file_errors(void **state)
     for (struct dirent *e; (e = readdir(dir));) assert_null(strstr(e->d_name, ".tmp."));
     closedir(dir);
     assert_int_equal(dsc_checkpoint_load(m.opt, path), DSC_OK);
+    /* the file opened for inspection: metadata in file order */
+    dsc_ckpt *ck;
+    assert_int_equal(dsc_ckpt_open(&ck, path), DSC_OK);
+    const char *key, *value;
+    assert_int_equal(dsc_ckpt_meta_at(ck, 0, &key, &value), DSC_OK);
+    assert_string_equal(key, "format");
+    assert_string_equal(value, "descent.checkpoint");
+    assert_int_equal(dsc_ckpt_meta_at(ck, dsc_ckpt_meta_count(ck) - 1, &key, &value), DSC_OK);
+    assert_string_equal(key, "checksum");
+    assert_int_equal(dsc_ckpt_meta_at(ck, dsc_ckpt_meta_count(ck), &key, &value), DSC_ERR_ARG);
+    assert_int_equal(dsc_ckpt_tensor_count(ck), 6);
+    dsc_ckpt_tensor t;
+    assert_int_equal(dsc_ckpt_tensor_at(ck, 0, &t), DSC_OK);
+    assert_string_equal(t.name, "param/layer.w");
+    assert_int_equal(dsc_ckpt_tensor_at(ck, 6, &t), DSC_ERR_ARG);
+    /* a checkpoint of another kind does not restore, and says so */
+    dsc_optim *sgd;
+    assert_int_equal(dsc_optim_create_spec(&sgd, "sgd", m.p, 2), DSC_OK);
+    assert_int_equal(dsc_ckpt_restore(ck, sgd), DSC_ERR_MISMATCH);
+    assert_non_null(strstr(dsc_last_error(), "holds optimizer 'adam', this one is 'sgd'"));
+    dsc_optim_destroy(sgd);
+    dsc_ckpt_close(ck);
     model_free(&m);
 }
 

@@ -84,7 +84,7 @@ static dsc_status check_identity(const dsc_ckpt *ck, const dsc_optim *opt)
     if ((st = need_meta(ck, "optimizer", &v))) return st;
     const char *kind = dsc_kind_name(dsc_optim_kind(opt));
     if (strcmp(v, kind))
-        return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint holds a '%.40s' optimizer, this one is '%s'", v, kind);
+        return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint holds optimizer '%.40s', this one is '%s'", v, kind);
     return DSC_OK;
 }
 
