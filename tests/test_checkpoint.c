@@ -175,6 +175,13 @@ static const char *const specs[] = {
     "adabelief(lr=0.01)",
     "adabelief(lr=0.01, amsgrad=true)",
     "sgd(lr=0.05, maximize=true)",
+    "lion(lr=1e-3, weight_decay=0.1)",
+    "lamb(lr=0.01)",
+    "lars(lr=0.01, momentum=0.9)",
+    "schedulefree_adamw(lr=0.01, warmup_steps=5)",
+    "muon(lr=0.02)",
+    "adam(lr=0.01, lookahead_k=5)",
+    "sgd(lr=0.01, momentum=0.9, lookahead_k=3, lookahead_alpha=0.5)",
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
@@ -293,6 +300,33 @@ static void test_metadata_and_layout(void **state)
     dsc_ckpt_close(ck);
     free(buf);
     model_free(&m);
+}
+
+/* Schedule-free saved in eval mode: the restored optimizer is in eval mode with the
+ * same parameters, and back in training mode it is the original in training mode. */
+static void test_eval_mode_is_restored(void **state)
+{
+    (void)state;
+    model a, b;
+    int64_t call = 0;
+    model_init(&a, "schedulefree_adamw(lr=0.01)", DSC_F64, 1.0);
+    model_init(&b, "schedulefree_adamw(lr=0.01)", DSC_F64, -1.0);
+    run_steps(&a, 9, &call);
+    assert_int_equal(dsc_optim_eval_mode(a.opt, 1), DSC_OK);
+    size_t len;
+    unsigned char *buf = save_mem(a.opt, NULL, 0, &len);
+    assert_int_equal(dsc_checkpoint_load_mem(b.opt, buf, len), DSC_OK);
+    assert_true(dsc_optim_in_eval_mode(b.opt));
+    snapshot sa = take(a.opt), sb = take(b.opt);
+    assert_same(&sa, &sb, "eval mode");
+    assert_int_equal(dsc_optim_eval_mode(a.opt, 0), DSC_OK);
+    assert_int_equal(dsc_optim_eval_mode(b.opt, 0), DSC_OK);
+    sa = take(a.opt);
+    sb = take(b.opt);
+    assert_same(&sa, &sb, "back in training mode");
+    free(buf);
+    model_free(&a);
+    model_free(&b);
 }
 
 /* ---------------------------------------------------------------- damaged files */
@@ -647,6 +681,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_is_bit_exact),
         cmocka_unit_test(test_metadata_and_layout),
+        cmocka_unit_test(test_eval_mode_is_restored),
         cmocka_unit_test(test_truncated_files),
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_missing_and_extra_state),

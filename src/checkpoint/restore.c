@@ -14,10 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The group scalars every kind has (dsc_optim_scalar_name), at most. */
+#define MAX_SCALARS 8
+
 typedef struct scratch {
     int ngroups;
+    size_t nscalars;
     dsc_hparams *hp;
-    double *mu;
+    double *scalars; /* ngroups x nscalars */
+    int eval_mode;
     int64_t steps, skipped, consecutive;
     size_t *src; /* for each (param, state buffer) in order: its tensor in the file */
     size_t nsrc;
@@ -26,7 +31,7 @@ typedef struct scratch {
 static void scratch_free(scratch *s)
 {
     free(s->hp);
-    free(s->mu);
+    free(s->scalars);
     free(s->src);
 }
 
@@ -41,8 +46,8 @@ static dsc_status need_meta(const dsc_ckpt *ck, const char *key, const char **ou
 static dsc_status as_format(dsc_status st, const char *key)
 {
     if (!st) return st;
-    char prefix[96];
-    snprintf(prefix, sizeof prefix, "__metadata__ '%s'", key);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "__metadata__ '%.96s'", key);
     return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, prefix);
 }
 
@@ -97,21 +102,29 @@ static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch 
     if (n != s->ngroups)
         return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint has %lld parameter groups, the optimizer %d", (long long)n,
                          s->ngroups);
+    while (s->nscalars < MAX_SCALARS && dsc_optim_scalar_name(s->nscalars)) s->nscalars++;
     s->hp = calloc((size_t)s->ngroups, sizeof *s->hp);
-    s->mu = calloc((size_t)s->ngroups, sizeof *s->mu);
-    if (!s->hp || !s->mu) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    s->scalars = calloc((size_t)s->ngroups * s->nscalars + 1, sizeof *s->scalars);
+    if (!s->hp || !s->scalars) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
     for (int g = 0; g < s->ngroups; g++) {
-        char key[64];
-        const char *v;
         if ((st = dsc_ckpt_hparams(ck, g, &s->hp[g]))) return st;
         if (s->hp[g].kind != dsc_optim_kind(opt))
             return dsc__fail(DSC_ERR_MISMATCH, "group %d of the checkpoint is '%s', the optimizer is '%s'", g,
                              dsc_kind_name(s->hp[g].kind), dsc_kind_name(dsc_optim_kind(opt)));
-        snprintf(key, sizeof key, "group.%d.mu_product", g);
-        if ((st = need_meta(ck, key, &v))) return st;
-        if ((st = as_format(dsc__spec_double("checkpoint", key, v, &s->mu[g]), key))) return st;
-        if (!isfinite(s->mu[g])) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be finite, got '%s'", key, v);
+        for (size_t k = 0; k < s->nscalars; k++) {
+            char key[96];
+            const char *v;
+            double *out = &s->scalars[(size_t)g * s->nscalars + k];
+            snprintf(key, sizeof key, "group.%d.%s", g, dsc_optim_scalar_name(k));
+            if ((st = need_meta(ck, key, &v))) return st;
+            if ((st = as_format(dsc__spec_double("checkpoint", key, v, out), key))) return st;
+            if (!isfinite(*out)) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be finite, got '%s'", key, v);
+        }
     }
+    const char *eval = dsc_ckpt_meta(ck, "eval_mode"); /* absent: training mode */
+    if (eval && strcmp(eval, "0") && strcmp(eval, "1"))
+        return dsc__fail(DSC_ERR_FORMAT, "__metadata__ 'eval_mode' must be 0 or 1, got '%.20s'", eval);
+    s->eval_mode = eval && !strcmp(eval, "1");
     if ((st = meta_int64(ck, "step", &s->steps)) || (st = meta_int64(ck, "skipped", &s->skipped)) ||
         (st = meta_int64(ck, "consecutive_skips", &s->consecutive)))
         return st;
@@ -180,28 +193,35 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, scratc
     return st;
 }
 
+/* A group's hyperparameters and scalars from s. */
+static dsc_status set_group(dsc_optim *opt, int g, const scratch *s)
+{
+    dsc_status st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
+    for (size_t k = 0; !st && k < s->nscalars; k++)
+        st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), s->scalars[(size_t)g * s->nscalars + k]);
+    return st;
+}
+
 /* The refusable changes, undone together when one is refused. */
 static dsc_status commit_scalars(dsc_optim *opt, const scratch *s)
 {
-    scratch old = {.ngroups = s->ngroups};
+    scratch old = {.ngroups = s->ngroups, .nscalars = s->nscalars};
     old.hp = calloc((size_t)s->ngroups, sizeof *old.hp);
-    old.mu = calloc((size_t)s->ngroups, sizeof *old.mu);
-    if (!old.hp || !old.mu) {
+    old.scalars = calloc((size_t)s->ngroups * s->nscalars + 1, sizeof *old.scalars);
+    if (!old.hp || !old.scalars) {
         scratch_free(&old);
         return dsc__fail(DSC_ERR_NOMEM, "out of memory");
     }
     for (int g = 0; g < s->ngroups; g++) {
         dsc_optim_get_group_hparams(opt, g, &old.hp[g]);
-        dsc_optim_get_scalar(opt, g, "mu_product", &old.mu[g]);
+        for (size_t k = 0; k < s->nscalars; k++)
+            dsc_optim_get_scalar(opt, g, dsc_optim_scalar_name(k), &old.scalars[(size_t)g * s->nscalars + k]);
     }
     int64_t steps = dsc_optim_step_count(opt), skipped = dsc_optim_skipped_count(opt),
             consecutive = dsc_optim_consecutive_skips(opt);
     dsc_status st = DSC_OK;
     int g = 0;
-    for (; g < s->ngroups && !st; g++) {
-        st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
-        if (!st) st = dsc_optim_set_scalar(opt, g, "mu_product", s->mu[g]);
-    }
+    for (; g < s->ngroups && !st; g++) st = set_group(opt, g, s);
     int failed_group = st ? g - 1 : -1;
     if (!st) st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
     if (st) {
@@ -209,10 +229,7 @@ static dsc_status commit_scalars(dsc_optim *opt, const scratch *s)
         if (failed_group >= 0) snprintf(prefix, sizeof prefix, "group %d", failed_group);
         else snprintf(prefix, sizeof prefix, "counters");
         st = dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, prefix);
-        for (int k = 0; k < g; k++) {
-            dsc_optim_set_group_hparams(opt, k, &old.hp[k]);
-            dsc_optim_set_scalar(opt, k, "mu_product", old.mu[k]);
-        }
+        for (int k = 0; k < g; k++) set_group(opt, k, &old);
         dsc_optim_set_counters(opt, steps, skipped, consecutive);
     }
     scratch_free(&old);
@@ -244,6 +261,8 @@ static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt)
     if (!st) st = match_tensors(ck, opt, &s);
     if (!st) st = commit_scalars(opt, &s);
     if (!st) commit_tensors(ck, opt, &s);
+    /* rebuilds the parameters of the saved mode from the state (schedule-free) */
+    if (!st) dsc_optim_eval_mode(opt, s.eval_mode);
     scratch_free(&s);
     return st;
 }

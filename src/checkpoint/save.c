@@ -70,16 +70,21 @@ static int add_state_meta(plan *p, const dsc_optim *opt, const dsc_kv *extra, si
              add_meta(p, "step", "%" PRId64, dsc_optim_step_count(opt)) &&
              add_meta(p, "skipped", "%" PRId64, dsc_optim_skipped_count(opt)) &&
              add_meta(p, "consecutive_skips", "%" PRId64, dsc_optim_consecutive_skips(opt));
+    ok = ok && add_meta(p, "eval_mode", "%d", dsc_optim_in_eval_mode(opt));
     for (int g = 0; ok && g < dsc_optim_group_count(opt); g++) {
-        char key[64], spec[1100];
+        char key[96], spec[1100];
         dsc_hparams hp;
-        double mu = 1.0;
-        if (dsc_optim_get_group_hparams(opt, g, &hp) || dsc_optim_get_scalar(opt, g, "mu_product", &mu)) return 0;
+        if (dsc_optim_get_group_hparams(opt, g, &hp)) return 0;
         dsc_hparams_format(&hp, spec, sizeof spec);
         snprintf(key, sizeof key, "group.%d.hparams", g);
         ok = add_meta(p, key, "%s", spec);
-        snprintf(key, sizeof key, "group.%d.mu_product", g);
-        ok = ok && add_meta(p, key, "%.17g", mu);
+        const char *name;
+        for (size_t k = 0; ok && (name = dsc_optim_scalar_name(k)); k++) {
+            double v;
+            if (dsc_optim_get_scalar(opt, g, name, &v)) return 0;
+            snprintf(key, sizeof key, "group.%d.%s", g, name);
+            ok = add_meta(p, key, "%.17g", v);
+        }
     }
     for (size_t i = 0; ok && i < nextra; i++) {
         char key[256];
