@@ -193,44 +193,50 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, scratc
     return st;
 }
 
-/* A group's hyperparameters and scalars from s. */
-static dsc_status set_group(dsc_optim *opt, int g, const scratch *s)
+/* Puts the scalar state of s into opt; *what names the part that was refused. */
+static dsc_status apply(dsc_optim *opt, const scratch *s, char *what, size_t cap)
 {
-    dsc_status st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
-    for (size_t k = 0; !st && k < s->nscalars; k++)
-        st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), s->scalars[(size_t)g * s->nscalars + k]);
-    return st;
+    dsc_status st = DSC_OK;
+    for (int g = 0; g < s->ngroups && !st; g++) {
+        snprintf(what, cap, "group %d", g);
+        st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
+        for (size_t k = 0; !st && k < s->nscalars; k++)
+            st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), s->scalars[(size_t)g * s->nscalars + k]);
+    }
+    if (st) return st;
+    snprintf(what, cap, "counters");
+    return dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
+}
+
+/* The scalar state of opt, to undo a refused apply. */
+static dsc_status take_old(const dsc_optim *opt, const scratch *s, scratch *old)
+{
+    memset(old, 0, sizeof *old);
+    old->ngroups = s->ngroups;
+    old->nscalars = s->nscalars;
+    old->hp = calloc((size_t)s->ngroups, sizeof *old->hp);
+    old->scalars = calloc((size_t)s->ngroups * s->nscalars + 1, sizeof *old->scalars);
+    if (!old->hp || !old->scalars) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    for (int g = 0; g < s->ngroups; g++) {
+        dsc_optim_get_group_hparams(opt, g, &old->hp[g]);
+        for (size_t k = 0; k < s->nscalars; k++)
+            dsc_optim_get_scalar(opt, g, dsc_optim_scalar_name(k), &old->scalars[(size_t)g * s->nscalars + k]);
+    }
+    old->steps = dsc_optim_step_count(opt);
+    old->skipped = dsc_optim_skipped_count(opt);
+    old->consecutive = dsc_optim_consecutive_skips(opt);
+    return DSC_OK;
 }
 
 /* The refusable changes, undone together when one is refused. */
 static dsc_status commit_scalars(dsc_optim *opt, const scratch *s)
 {
-    scratch old = {.ngroups = s->ngroups, .nscalars = s->nscalars};
-    old.hp = calloc((size_t)s->ngroups, sizeof *old.hp);
-    old.scalars = calloc((size_t)s->ngroups * s->nscalars + 1, sizeof *old.scalars);
-    if (!old.hp || !old.scalars) {
-        scratch_free(&old);
-        return dsc__fail(DSC_ERR_NOMEM, "out of memory");
-    }
-    for (int g = 0; g < s->ngroups; g++) {
-        dsc_optim_get_group_hparams(opt, g, &old.hp[g]);
-        for (size_t k = 0; k < s->nscalars; k++)
-            dsc_optim_get_scalar(opt, g, dsc_optim_scalar_name(k), &old.scalars[(size_t)g * s->nscalars + k]);
-    }
-    int64_t steps = dsc_optim_step_count(opt), skipped = dsc_optim_skipped_count(opt),
-            consecutive = dsc_optim_consecutive_skips(opt);
-    dsc_status st = DSC_OK;
-    int g = 0;
-    for (; g < s->ngroups && !st; g++) st = set_group(opt, g, s);
-    int failed_group = st ? g - 1 : -1;
-    if (!st) st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
-    if (st) {
-        char prefix[64];
-        if (failed_group >= 0) snprintf(prefix, sizeof prefix, "group %d", failed_group);
-        else snprintf(prefix, sizeof prefix, "counters");
-        st = dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, prefix);
-        for (int k = 0; k < g; k++) set_group(opt, k, &old);
-        dsc_optim_set_counters(opt, steps, skipped, consecutive);
+    scratch old;
+    char what[64];
+    dsc_status st = take_old(opt, s, &old);
+    if (!st && (st = apply(opt, s, what, sizeof what))) {
+        st = dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, what);
+        apply(opt, &old, what, sizeof what);
     }
     scratch_free(&old);
     return st;
