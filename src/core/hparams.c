@@ -48,6 +48,7 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     hp.momentum_decay = 4e-3;
     hp.clip_norm_type = 2.0;
     hp.nonfinite = DSC_NONFINITE_SKIP;
+    hp.accumulate = 1;
     switch (kind) {
     case DSC_ADAGRAD: hp.lr = 1e-2; hp.eps = 1e-10; break;
     case DSC_RMSPROP: hp.lr = 1e-2; break;
@@ -109,6 +110,7 @@ static const field fields[] = {
     {"clip_value", T_DOUBLE, OFF(clip_value), K_ALL, 0, INFINITY, HI_OPEN},
     {"nonfinite", T_NONFINITE, OFF(nonfinite), K_ALL, 0, 2, 0},
     {"max_consecutive_skips", T_INT64, OFF(max_consecutive_skips), K_ALL, 0, 9e15, 0},
+    {"accumulate", T_INT64, OFF(accumulate), K_ALL, 1, 1e9, 0},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
