@@ -37,6 +37,7 @@ int cli_parse_dtype(const char *text, dsc_dtype *out);
 typedef struct cli_run {
     const char *problem;   /* spec */
     const char *optimizer; /* spec */
+    const char *schedule;  /* NULL or a schedule spec for every group */
     dsc_dtype dtype;
     int64_t steps;
     const double *start;   /* NULL: the problem's start */
@@ -60,5 +61,6 @@ void cli_run_free(cli_run *r);
 
 int cmd_optimize(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 
 #endif

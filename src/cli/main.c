@@ -12,6 +12,7 @@ typedef struct command {
 static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
     {"demo", cmd_demo, "the textbook comparison of SGD, momentum, RMSprop and Adam"},
+    {"schedule", cmd_schedule, "print the learning rates a schedule gives"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
