@@ -19,7 +19,6 @@ static const dsc__sched_key cosine_keys[] = {
 static void cosine_start(dsc_sched *s, int closed)
 {
     double eta = s->p[1];
-    s->pos = 0;
     s->lr = closed ? eta + (s->base - eta) * (1 + cos(DSC__PI * 0.0 / s->p[0])) / 2 : s->base;
 }
 
@@ -36,7 +35,11 @@ static void cosine_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_cosine = {
-    "cosine", cosine_keys, 2, 0, 0, 0, 0, 0, cosine_start, 0, cosine_advance,
+    .name = "cosine",
+    .keys = cosine_keys,
+    .nkeys = DSC__NKEYS(cosine_keys),
+    .start = cosine_start,
+    .advance = cosine_advance,
 };
 
 /* ---------------------------------------------------------------- CosineAnnealingWarmRestarts */
@@ -59,7 +62,6 @@ static void restarts_rate(dsc_sched *s)
 static void restarts_start(dsc_sched *s, int closed)
 {
     (void)closed;
-    s->pos = 0;
     s->st[T_CUR] = 0;
     s->st[T_I] = s->p[0];
     restarts_rate(s);
@@ -77,8 +79,14 @@ static void restarts_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_cosine_restarts = {
-    "cosine_restarts", restarts_keys, 3, 0, restarts_state, restarts_flags, 2, 0,
-    restarts_start, 0, restarts_advance,
+    .name = "cosine_restarts",
+    .keys = restarts_keys,
+    .nkeys = DSC__NKEYS(restarts_keys),
+    .state_names = restarts_state,
+    .state_flags = restarts_flags,
+    .nstate = DSC__NKEYS(restarts_flags),
+    .start = restarts_start,
+    .advance = restarts_advance,
 };
 
 /* ---------------------------------------------------------------- OneCycleLR */
@@ -147,13 +155,6 @@ static void onecycle_rate(dsc_sched *s)
     }
 }
 
-static void onecycle_start(dsc_sched *s, int closed)
-{
-    (void)closed;
-    s->pos = 0;
-    onecycle_rate(s);
-}
-
 static dsc_status onecycle_can_step(const dsc_sched *s)
 {
     if ((double)(s->pos + 1) > s->p[OC_TOTAL])
@@ -162,15 +163,13 @@ static dsc_status onecycle_can_step(const dsc_sched *s)
     return DSC_OK;
 }
 
-static void onecycle_advance(dsc_sched *s, double loss)
-{
-    (void)loss;
-    onecycle_rate(s);
-}
-
 const dsc__sched_kind dsc__sched_onecycle = {
-    "onecycle", onecycle_keys, 7, 0, 0, 0, 0, onecycle_check, onecycle_start, onecycle_can_step,
-    onecycle_advance,
+    .name = "onecycle",
+    .keys = onecycle_keys,
+    .nkeys = DSC__NKEYS(onecycle_keys),
+    .check = onecycle_check,
+    .can_step = onecycle_can_step,
+    .rate = onecycle_rate,
 };
 
 /* ---------------------------------------------------------------- CyclicLR */
@@ -204,19 +203,10 @@ static void cyclic_rate(dsc_sched *s)
     s->lr = s->p[CY_BASE] + height * f;
 }
 
-static void cyclic_start(dsc_sched *s, int closed)
-{
-    (void)closed;
-    s->pos = 0;
-    cyclic_rate(s);
-}
-
-static void cyclic_advance(dsc_sched *s, double loss)
-{
-    (void)loss;
-    cyclic_rate(s);
-}
-
 const dsc__sched_kind dsc__sched_cyclic = {
-    "cyclic", cyclic_keys, 6, 0, 0, 0, 0, cyclic_check, cyclic_start, 0, cyclic_advance,
+    .name = "cyclic",
+    .keys = cyclic_keys,
+    .nkeys = DSC__NKEYS(cyclic_keys),
+    .check = cyclic_check,
+    .rate = cyclic_rate,
 };

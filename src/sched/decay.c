@@ -22,7 +22,6 @@ static const dsc__sched_key step_keys[] = {
 
 static void step_start(dsc_sched *s, int closed)
 {
-    s->pos = 0;
     s->lr = closed ? s->base * pow(s->p[1], 0.0) : s->base;
 }
 
@@ -33,7 +32,11 @@ static void step_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_step = {
-    "step", step_keys, 2, 0, 0, 0, 0, 0, step_start, 0, step_advance,
+    .name = "step",
+    .keys = step_keys,
+    .nkeys = DSC__NKEYS(step_keys),
+    .start = step_start,
+    .advance = step_advance,
 };
 
 /* ---------------------------------------------------------------- MultiStepLR */
@@ -54,7 +57,6 @@ static int milestone_count(const dsc_sched *s, int64_t pos)
 static void multistep_start(dsc_sched *s, int closed)
 {
     int c = milestone_count(s, 0);
-    s->pos = 0;
     s->lr = (c || closed) ? s->base * pow(s->p[1], c) : s->base;
 }
 
@@ -66,7 +68,11 @@ static void multistep_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_multistep = {
-    "multistep", multistep_keys, 2, 0, 0, 0, 0, 0, multistep_start, 0, multistep_advance,
+    .name = "multistep",
+    .keys = multistep_keys,
+    .nkeys = DSC__NKEYS(multistep_keys),
+    .start = multistep_start,
+    .advance = multistep_advance,
 };
 
 /* ---------------------------------------------------------------- ExponentialLR */
@@ -77,7 +83,6 @@ static const dsc__sched_key exponential_keys[] = {
 
 static void exponential_start(dsc_sched *s, int closed)
 {
-    s->pos = 0;
     s->lr = closed ? s->base * pow(s->p[0], 0.0) : s->base;
 }
 
@@ -88,7 +93,11 @@ static void exponential_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_exponential = {
-    "exponential", exponential_keys, 1, 0, 0, 0, 0, 0, exponential_start, 0, exponential_advance,
+    .name = "exponential",
+    .keys = exponential_keys,
+    .nkeys = DSC__NKEYS(exponential_keys),
+    .start = exponential_start,
+    .advance = exponential_advance,
 };
 
 /* ---------------------------------------------------------------- LinearLR */
@@ -103,7 +112,6 @@ static const dsc__sched_key linear_keys[] = {
 static void linear_start(dsc_sched *s, int closed)
 {
     double sf = s->p[0], ef = s->p[1], n = s->p[2];
-    s->pos = 0;
     s->lr = closed ? s->base * (sf + (ef - sf) * 0.0 / n) : s->base * sf;
 }
 
@@ -116,7 +124,11 @@ static void linear_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_linear = {
-    "linear", linear_keys, 3, 0, 0, 0, 0, 0, linear_start, 0, linear_advance,
+    .name = "linear",
+    .keys = linear_keys,
+    .nkeys = DSC__NKEYS(linear_keys),
+    .start = linear_start,
+    .advance = linear_advance,
 };
 
 /* ---------------------------------------------------------------- ConstantLR */
@@ -130,7 +142,6 @@ static const dsc__sched_key constant_keys[] = {
 static void constant_start(dsc_sched *s, int closed)
 {
     double f = s->p[0], n = s->p[1];
-    s->pos = 0;
     s->lr = closed ? s->base * (f + (double)(0 >= n) * (1 - f)) : s->base * f;
 }
 
@@ -141,7 +152,11 @@ static void constant_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_constant = {
-    "constant", constant_keys, 2, 0, 0, 0, 0, 0, constant_start, 0, constant_advance,
+    .name = "constant",
+    .keys = constant_keys,
+    .nkeys = DSC__NKEYS(constant_keys),
+    .start = constant_start,
+    .advance = constant_advance,
 };
 
 /* ---------------------------------------------------------------- PolynomialLR */
@@ -153,7 +168,6 @@ static const dsc__sched_key polynomial_keys[] = {
 
 static void polynomial_start(dsc_sched *s, int closed)
 {
-    s->pos = 0;
     s->lr = closed ? s->base * pow(1.0 - 0.0 / s->p[0], s->p[1]) : s->base;
 }
 
@@ -167,7 +181,11 @@ static void polynomial_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_polynomial = {
-    "polynomial", polynomial_keys, 2, 0, 0, 0, 0, 0, polynomial_start, 0, polynomial_advance,
+    .name = "polynomial",
+    .keys = polynomial_keys,
+    .nkeys = DSC__NKEYS(polynomial_keys),
+    .start = polynomial_start,
+    .advance = polynomial_advance,
 };
 
 /* ---------------------------------------------------------------- numpy-ml ExponentialScheduler
@@ -187,21 +205,11 @@ static void stages_rate(dsc_sched *s)
     s->lr = s->base * pow(s->p[0], stage);
 }
 
-static void stages_start(dsc_sched *s, int closed)
-{
-    (void)closed;
-    s->pos = 0;
-    stages_rate(s);
-}
-
-static void stages_advance(dsc_sched *s, double loss)
-{
-    (void)loss;
-    stages_rate(s);
-}
-
 const dsc__sched_kind dsc__sched_exponential_stages = {
-    "exponential_stages", stages_keys, 3, 0, 0, 0, 0, 0, stages_start, 0, stages_advance,
+    .name = "exponential_stages",
+    .keys = stages_keys,
+    .nkeys = DSC__NKEYS(stages_keys),
+    .rate = stages_rate,
 };
 
 /* ---------------------------------------------------------------- numpy-ml NoamScheduler
@@ -221,19 +229,9 @@ static void noam_rate(dsc_sched *s)
     s->lr = s->p[2] * (pow(s->p[0], -0.5) * (b < a ? b : a));
 }
 
-static void noam_start(dsc_sched *s, int closed)
-{
-    (void)closed;
-    s->pos = 0;
-    noam_rate(s);
-}
-
-static void noam_advance(dsc_sched *s, double loss)
-{
-    (void)loss;
-    noam_rate(s);
-}
-
 const dsc__sched_kind dsc__sched_noam = {
-    "noam", noam_keys, 3, 0, 0, 0, 0, 0, noam_start, 0, noam_advance,
+    .name = "noam",
+    .keys = noam_keys,
+    .nkeys = DSC__NKEYS(noam_keys),
+    .rate = noam_rate,
 };

@@ -31,7 +31,6 @@ enum { BEST, NUM_BAD, COOLDOWN };
 static void plateau_start(dsc_sched *s, int closed)
 {
     (void)closed;
-    s->pos = 0;
     s->lr = s->base;
     s->st[BEST] = s->p[PL_MODE] == 0 ? INF : -INF;
     s->st[NUM_BAD] = 0;
@@ -68,8 +67,15 @@ static void plateau_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_plateau = {
-    "plateau", plateau_keys, 8, 1, plateau_state, plateau_flags, 3, 0, plateau_start, 0,
-    plateau_advance,
+    .name = "plateau",
+    .keys = plateau_keys,
+    .nkeys = DSC__NKEYS(plateau_keys),
+    .needs_loss = 1,
+    .state_names = plateau_state,
+    .state_flags = plateau_flags,
+    .nstate = DSC__NKEYS(plateau_flags),
+    .start = plateau_start,
+    .advance = plateau_advance,
 };
 
 /* ---------------------------------------------------------------- KingScheduler */
@@ -95,7 +101,6 @@ static dsc_status king_check(dsc_sched *s)
 static void king_start(dsc_sched *s, int closed)
 {
     (void)closed;
-    s->pos = 0;
     s->lr = s->base;
     s->nhist = 0;
 }
@@ -179,5 +184,11 @@ static void king_advance(dsc_sched *s, double loss)
 }
 
 const dsc__sched_kind dsc__sched_king = {
-    "king", king_keys, 2, 1, 0, 0, 0, king_check, king_start, 0, king_advance,
+    .name = "king",
+    .keys = king_keys,
+    .nkeys = DSC__NKEYS(king_keys),
+    .needs_loss = 1,
+    .check = king_check,
+    .start = king_start,
+    .advance = king_advance,
 };

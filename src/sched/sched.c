@@ -185,7 +185,7 @@ dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *te
         dsc__sched_free(s);
         return st;
     }
-    kind->start(s, 0);
+    dsc__sched_start(s, 0);
     *out = s;
     return DSC_OK;
 }
@@ -237,10 +237,18 @@ dsc_status dsc__sched_can_step(const dsc_sched *s)
     return s->kind->can_step ? s->kind->can_step(s) : DSC_OK;
 }
 
+void dsc__sched_start(dsc_sched *s, int closed)
+{
+    s->pos = 0;
+    if (s->kind->rate) s->kind->rate(s);
+    else s->kind->start(s, closed);
+}
+
 void dsc__sched_advance(dsc_sched *s, double loss)
 {
     s->pos++;
-    s->kind->advance(s, loss);
+    if (s->kind->rate) s->kind->rate(s);
+    else s->kind->advance(s, loss);
 }
 
 dsc_status dsc_sched_step_loss(dsc_sched *s, double loss)

@@ -15,6 +15,8 @@
 #define DSC__SCHED_MAX_CHILDREN 8
 #define DSC__SCHED_MAX_MILESTONES 32
 
+#define DSC__NKEYS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 /* math.pi, the double nearest pi (M_PI is not C11) */
 #define DSC__PI 3.141592653589793
 
@@ -72,13 +74,16 @@ struct dsc__sched_kind {
     int nstate;
     /* checks across keys after parsing (may be NULL) */
     dsc_status (*check)(dsc_sched *s);
-    /* the rate at position 0: closed = 0 as a fresh PyTorch scheduler computes it,
+    /* the rate at position 0 (pos is 0): closed = 0 as a fresh PyTorch scheduler computes it,
      * 1 as scheduler.step(0) does (SequentialLR at a milestone: the closed form) */
     void (*start)(dsc_sched *s, int closed);
     /* whether one more step is allowed (may be NULL: always) */
     dsc_status (*can_step)(const dsc_sched *s);
     /* the rate after pos was incremented, from the previous rate and the loss */
     void (*advance)(dsc_sched *s, double loss);
+    /* for the kinds whose rate is a function of the position alone (onecycle, cyclic,
+     * noam, exponential_stages): set instead of start and advance */
+    void (*rate)(dsc_sched *s);
 };
 
 extern const dsc__sched_kind dsc__sched_step, dsc__sched_multistep, dsc__sched_exponential,
@@ -89,5 +94,7 @@ extern const dsc__sched_kind dsc__sched_step, dsc__sched_multistep, dsc__sched_e
 /* Parses spec (already split) into a fresh schedule; sched.c. */
 dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *text, double base);
 void dsc__sched_free(dsc_sched *s);
+/* Puts s at position 0 (closed: as scheduler.step(0) does; see start). */
+void dsc__sched_start(dsc_sched *s, int closed);
 
 #endif

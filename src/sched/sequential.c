@@ -54,8 +54,7 @@ static int active(const dsc_sched *s, int64_t pos)
 static void sequential_start(dsc_sched *s, int closed)
 {
     (void)closed;
-    s->pos = 0;
-    s->child[0]->kind->start(s->child[0], 0);
+    dsc__sched_start(s->child[0], 0);
     s->lr = s->child[0]->lr;
 }
 
@@ -70,12 +69,17 @@ static void sequential_advance(dsc_sched *s, double loss)
 {
     int k = active(s, s->pos);
     dsc_sched *c = s->child[k];
-    if (k > 0 && s->ms[k - 1] == s->pos) c->kind->start(c, 1);
+    if (k > 0 && s->ms[k - 1] == s->pos) dsc__sched_start(c, 1);
     else dsc__sched_advance(c, loss);
     s->lr = c->lr;
 }
 
 const dsc__sched_kind dsc__sched_sequential = {
-    "sequential", sequential_keys, 1, 0, 0, 0, 0, sequential_check, sequential_start,
-    sequential_can_step, sequential_advance,
+    .name = "sequential",
+    .keys = sequential_keys,
+    .nkeys = DSC__NKEYS(sequential_keys),
+    .check = sequential_check,
+    .start = sequential_start,
+    .can_step = sequential_can_step,
+    .advance = sequential_advance,
 };
