@@ -335,7 +335,9 @@ dsc_status dsc_sched_set_history(dsc_sched *s, const double *values, size_t len)
  * Attaches a schedule to group (or every group, for -1); the optimizer owns one
  * instance per group, over the group's lr as base (the base of the schedule it
  * replaces, if any), and sets the group's lr to the schedule's rate now and after
- * every update. spec NULL detaches. A skipped step does not advance the schedule.
+ * every update. spec NULL detaches (the group keeps its current rate). A skipped step,
+ * or a call that only accumulates, does not advance the schedule. dsc_optim_set_lr on a
+ * scheduled group holds only until the next update.
  */
 dsc_status dsc_optim_set_schedule(dsc_optim *opt, int group, const char *spec);
 /* The schedule of group (NULL if none), owned by the optimizer: for its state. */
