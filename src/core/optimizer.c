@@ -335,7 +335,7 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
     double global_coef = 1.0;
     o->last_skipped = 0;
     o->last_updated = 0;
-    /* training controls (optimizer_controls.h): schedules that need a loss or cannot
+    /* training controls (section above): schedules that need a loss or cannot
      * step fail here; with accumulate=K only the K-th call goes on, with the mean */
     int update = 0;
     dsc_status st = controls_begin(o, have_loss, loss, &update);
