@@ -157,7 +157,8 @@ def main():
     blob = struct.pack("<2d", *x)
     scratch = {"format": "descent.checkpoint", "format_version": "1", "optimizer": "sgd", "groups": "1",
                "group.0.hparams": "sgd(lr=0.001)", "group.0.mu_product": "1", "group.0.weight_sum": "0",
-               "group.0.lr_max": "0", "step": "0", "skipped": "0",
+               "group.0.lr_max": "0", "accumulate.count": "0", "accumulate.loss_sum": "0",
+               "step": "0", "skipped": "0",
                "consecutive_skips": "0", "extra.problem": "rosenbrock", "checksum": "crc32:%08x" % zlib.crc32(blob)}
     write_safetensors(p("scratch.st"), {"param/x": ("F64", [2], blob)}, scratch)
     got = descent("optimize", "--resume", p("scratch.st"), "--steps", "1", "--json")

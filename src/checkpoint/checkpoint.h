@@ -55,6 +55,28 @@ dsc_status dsc__read_file(const char *path, unsigned char **buf, size_t *len);
 /* Writes the segments to path atomically: temporary file, fsync, rename, fsync dir. */
 dsc_status dsc__write_atomic(const char *path, const dsc__segment *segs, size_t nseg);
 
+/* ---- schedules and accumulation (schedule.c) */
+
+/* A group's schedule as data: spec (NULL: none), base, named state, loss history. */
+typedef struct dsc__sched_snap {
+    char *spec;
+    double base;
+    size_t n;
+    char **names;
+    double *values;
+    size_t nhist;
+    double *hist;
+} dsc__sched_snap;
+
+void dsc__sched_snap_free(dsc__sched_snap *s);
+dsc_status dsc__sched_snap_take(const dsc_optim *opt, int g, dsc__sched_snap *s);
+/* Makes group g's schedule the one of s (detaching any); NULL spec: none. */
+dsc_status dsc__sched_snap_apply(dsc_optim *opt, int g, const dsc__sched_snap *s);
+/* The groups' schedules and the accumulation window into meta; 0 when out of memory. */
+int dsc__ckpt_save_schedules(cJSON *meta, const dsc_optim *opt);
+/* The saved schedules of ngroups groups, checked on scratch schedules. */
+dsc_status dsc__ckpt_read_schedules(const dsc_ckpt *ck, int ngroups, dsc__sched_snap *snaps);
+
 /* Rewrites the last error as "<prefix>: <message>", keeping st. */
 dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix);
 

@@ -24,12 +24,17 @@ typedef struct scratch {
     double *scalars; /* ngroups x nscalars */
     int eval_mode;
     int64_t steps, skipped, consecutive;
+    dsc__sched_snap *sched; /* per group */
+    int64_t accum_count;
+    double accum_loss;
     size_t *src; /* for each (param, state buffer) in order: its tensor in the file */
     size_t nsrc;
 } scratch;
 
 static void scratch_free(scratch *s)
 {
+    for (int g = 0; s->sched && g < s->ngroups; g++) dsc__sched_snap_free(&s->sched[g]);
+    free(s->sched);
     free(s->hp);
     free(s->scalars);
     free(s->src);
@@ -105,7 +110,8 @@ static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch 
     while (s->nscalars < MAX_SCALARS && dsc_optim_scalar_name(s->nscalars)) s->nscalars++;
     s->hp = calloc((size_t)s->ngroups, sizeof *s->hp);
     s->scalars = calloc((size_t)s->ngroups * s->nscalars + 1, sizeof *s->scalars);
-    if (!s->hp || !s->scalars) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    s->sched = calloc((size_t)s->ngroups, sizeof *s->sched);
+    if (!s->hp || !s->scalars || !s->sched) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
     for (int g = 0; g < s->ngroups; g++) {
         if ((st = dsc_ckpt_hparams(ck, g, &s->hp[g]))) return st;
         if (s->hp[g].kind != dsc_optim_kind(opt))
@@ -126,7 +132,14 @@ static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch 
         return dsc__fail(DSC_ERR_FORMAT, "__metadata__ 'eval_mode' must be 0 or 1, got '%.20s'", eval);
     s->eval_mode = eval && !strcmp(eval, "1");
     if ((st = meta_int64(ck, "step", &s->steps)) || (st = meta_int64(ck, "skipped", &s->skipped)) ||
-        (st = meta_int64(ck, "consecutive_skips", &s->consecutive)))
+        (st = meta_int64(ck, "consecutive_skips", &s->consecutive)) ||
+        (st = meta_int64(ck, "accumulate.count", &s->accum_count)) ||
+        (st = dsc__ckpt_read_schedules(ck, s->ngroups, s->sched)))
+        return st;
+    const char *v;
+    if ((st = need_meta(ck, "accumulate.loss_sum", &v)) ||
+        (st = as_format(dsc__spec_double("checkpoint", "accumulate.loss_sum", v, &s->accum_loss),
+                        "accumulate.loss_sum")))
         return st;
     if (s->steps < 0 || s->skipped < 0 || s->consecutive < 0 || s->consecutive > s->skipped)
         return dsc__fail(DSC_ERR_FORMAT, "counters must be >= 0 with consecutive_skips <= skipped, got step %lld, "
@@ -197,6 +210,11 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, scratc
 static dsc_status apply(dsc_optim *opt, const scratch *s, char *what, size_t cap)
 {
     dsc_status st = DSC_OK;
+    /* schedules first: attaching one sets the group's rate, which the hparams then fix */
+    for (int g = 0; g < s->ngroups && !st; g++) {
+        snprintf(what, cap, "group %d's schedule", g);
+        st = dsc__sched_snap_apply(opt, g, &s->sched[g]);
+    }
     for (int g = 0; g < s->ngroups && !st; g++) {
         snprintf(what, cap, "group %d", g);
         st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
@@ -205,7 +223,10 @@ static dsc_status apply(dsc_optim *opt, const scratch *s, char *what, size_t cap
     }
     if (st) return st;
     snprintf(what, cap, "counters");
-    return dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
+    st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
+    if (st) return st;
+    snprintf(what, cap, "accumulation");
+    return dsc_optim_set_accum(opt, s->accum_count, s->accum_loss);
 }
 
 /* The scalar state of opt, to undo a refused apply. */
@@ -216,8 +237,11 @@ static dsc_status take_old(const dsc_optim *opt, const scratch *s, scratch *old)
     old->nscalars = s->nscalars;
     old->hp = calloc((size_t)s->ngroups, sizeof *old->hp);
     old->scalars = calloc((size_t)s->ngroups * s->nscalars + 1, sizeof *old->scalars);
-    if (!old->hp || !old->scalars) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    old->sched = calloc((size_t)s->ngroups, sizeof *old->sched);
+    if (!old->hp || !old->scalars || !old->sched) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
     for (int g = 0; g < s->ngroups; g++) {
+        dsc_status st = dsc__sched_snap_take(opt, g, &old->sched[g]);
+        if (st) return st;
         dsc_optim_get_group_hparams(opt, g, &old->hp[g]);
         for (size_t k = 0; k < s->nscalars; k++)
             dsc_optim_get_scalar(opt, g, dsc_optim_scalar_name(k), &old->scalars[(size_t)g * s->nscalars + k]);
@@ -225,6 +249,7 @@ static dsc_status take_old(const dsc_optim *opt, const scratch *s, scratch *old)
     old->steps = dsc_optim_step_count(opt);
     old->skipped = dsc_optim_skipped_count(opt);
     old->consecutive = dsc_optim_consecutive_skips(opt);
+    dsc_optim_get_accum(opt, &old->accum_count, &old->accum_loss);
     return DSC_OK;
 }
 

@@ -86,6 +86,7 @@ static int add_state_meta(plan *p, const dsc_optim *opt, const dsc_kv *extra, si
             ok = add_meta(p, key, "%.17g", v);
         }
     }
+    ok = ok && dsc__ckpt_save_schedules(p->meta, opt);
     for (size_t i = 0; ok && i < nextra; i++) {
         char key[256];
         snprintf(key, sizeof key, "extra.%s", extra[i].key);

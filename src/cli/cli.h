@@ -38,6 +38,7 @@ int cli_parse_dtype(const char *text, dsc_dtype *out);
 typedef struct cli_run {
     const char *problem;   /* spec */
     const char *optimizer; /* spec */
+    const char *schedule;  /* NULL or a schedule spec for every group */
     dsc_dtype dtype;
     int64_t steps;
     const double *start;   /* NULL: the problem's start */
@@ -56,7 +57,8 @@ typedef struct cli_run {
     double dist;           /* distance to the known minimiser (NAN if none) */
     char error[256];       /* a failure of the run's own (else see dsc_last_error) */
     int64_t first_step;    /* steps (calls, skipped or not) before the run: 0 unless resumed */
-    char *resumed_problem, *resumed_optimizer, *resumed_start; /* from the checkpoint (owned) */
+    char *resumed_problem, *resumed_optimizer, *resumed_start, *resumed_schedule; /* from the
+                              checkpoint (owned) */
 } cli_run;
 
 /* Runs it. On failure, report with cli_run_error. */
@@ -74,5 +76,6 @@ dsc_status cli_run_save(cli_run *r, const dsc_optim *opt);
 int cmd_optimize(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 
 #endif

@@ -34,7 +34,7 @@ static void print_table(const char *path, const dsc_ckpt *ck)
     for (size_t i = 0; i < dsc_ckpt_meta_count(ck); i++) {
         const char *k, *v;
         dsc_ckpt_meta_at(ck, i, &k, &v);
-        printf("  %-24s %s\n", k, v);
+        printf("  %-32s %s\n", k, v);
     }
     printf("\n  %-40s %-8s %-20s %12s\n", "tensor", "dtype", "shape", "bytes");
     for (size_t i = 0; i < dsc_ckpt_tensor_count(ck); i++) {

@@ -13,6 +13,7 @@ static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
     {"demo", cmd_demo, "the textbook comparison of SGD, momentum, RMSprop and Adam"},
     {"inspect", cmd_inspect, "the metadata and tensors of a checkpoint (safetensors)"},
+    {"schedule", cmd_schedule, "print the learning rates a schedule gives"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,7 +1,7 @@
 /*
  * optimize.c: descent optimize --problem NAME [--start=X1,X2] --steps N
- *                              --optimizer SPEC [--dtype f32|f64] [--trace FILE.csv] [--json]
- *                              [--save FILE]
+ *                              --optimizer SPEC [--schedule SPEC] [--dtype f32|f64]
+ *                              [--trace FILE.csv] [--json] [--save FILE]
  *             descent optimize --resume FILE --steps N [--save FILE] [--trace FILE.csv] [--json]
  */
 #include "cli.h"
@@ -18,12 +18,15 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: descent optimize --problem NAME [--start=X1,X2,...] --steps N --optimizer SPEC\n"
-            "                        [--dtype f32|f64] [--trace FILE.csv] [--json] [--save FILE]\n"
+            "                        [--schedule SPEC] [--dtype f32|f64] [--trace FILE.csv] [--json]\n"
+            "                        [--save FILE]\n"
             "       descent optimize --resume FILE --steps N [--save FILE] [--trace FILE.csv] [--json]\n"
             "  --problem    test function (default rosenbrock), e.g. rosenbrock(n=10)\n"
             "  --start      start point (default: the problem's, (-1.5, 0.5) for rosenbrock)\n"
             "  --steps      number of optimizer steps (>= 0)\n"
             "  --optimizer  spec, e.g. 'adam(lr=1e-2)' or 'sgd(lr=1e-3, momentum=0.9)'\n"
+            "  --schedule   learning-rate schedule of every group, e.g. 'cosine(T_max=100)'\n"
+            "               (see descent schedule --help); plateau and king watch the loss\n"
             "  --dtype      f32 or f64 (default f64)\n"
             "  --trace      write step,loss,x1,x2,... for steps 0..N to a CSV file\n"
             "  --json       print one JSON object on stdout\n"
@@ -32,7 +35,7 @@ static void help(FILE *f)
             "               come from it; N more steps end on the bits of one uninterrupted run\n");
 }
 
-static int print_json(const cli_run *r, const char *problem, const char *optimizer)
+static int print_json(const cli_run *r, const char *problem, const char *optimizer, const char *schedule)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *x = cJSON_CreateDoubleArray(r->x, (int)r->dim);
@@ -46,6 +49,7 @@ static int print_json(const cli_run *r, const char *problem, const char *optimiz
     else cJSON_AddNullToObject(o, "loss");
     cJSON_AddItemToObject(o, "x", x);
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
+    if (schedule) cJSON_AddStringToObject(o, "schedule", schedule);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text) return CLI_EXIT_FAIL;
@@ -61,10 +65,12 @@ int cmd_optimize(int argc, char **argv)
         {"steps", required_argument, 0, 'n'},   {"optimizer", required_argument, 0, 'o'},
         {"dtype", required_argument, 0, 'd'},   {"trace", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
-        {"save", required_argument, 0, 'S'},    {"resume", required_argument, 0, 'R'},
+        {"schedule", required_argument, 0, 'S'},
+        {"save", required_argument, 0, 'W'},    {"resume", required_argument, 0, 'R'},
         {0, 0, 0, 0},
     };
-    const char *problem = "rosenbrock", *optimizer = NULL, *trace = NULL, *save = NULL, *resume = NULL;
+    const char *problem = "rosenbrock", *optimizer = NULL, *trace = NULL, *schedule = NULL;
+    const char *save = NULL, *resume = NULL;
     const char *fixed = NULL; /* an option --resume replaces */
     static double start[MAX_START];
     size_t start_len = 0;
@@ -88,12 +94,13 @@ int cmd_optimize(int argc, char **argv)
                 return cli_usage_error("optimize", "--steps must be an integer >= 0, got '%s'", optarg);
             break;
         case 'o': optimizer = optarg; fixed = "--optimizer"; break;
+        case 'S': schedule = optarg; fixed = "--schedule"; break;
         case 'd':
             if (cli_parse_dtype(optarg, &dtype))
                 return cli_usage_error("optimize", "--dtype must be f32 or f64, got '%s'", optarg);
             fixed = "--dtype";
             break;
-        case 'S': save = optarg; break;
+        case 'W': save = optarg; break;
         case 'R': resume = optarg; break;
         case 't': trace = optarg; break;
         case 'j': json = 1; break;
@@ -104,12 +111,12 @@ int cmd_optimize(int argc, char **argv)
     }
     if (optind < argc) return cli_usage_error("optimize", "unexpected argument '%s'", argv[optind]);
     if (resume && fixed)
-        return cli_usage_error("optimize", "--resume takes the problem, start, dtype and optimizer from the "
-                               "checkpoint; drop %s", fixed);
+        return cli_usage_error("optimize", "--resume takes the problem, start, dtype, optimizer and schedule "
+                               "from the checkpoint; drop %s", fixed);
     if (!optimizer && !resume) return cli_usage_error("optimize", "--optimizer is required, e.g. --optimizer 'adam(lr=1e-2)'");
     if (steps < 0) return cli_usage_error("optimize", "--steps is required");
 
-    cli_run r = {.problem = problem, .optimizer = optimizer, .dtype = dtype, .steps = steps,
+    cli_run r = {.problem = problem, .optimizer = optimizer, .schedule = schedule, .dtype = dtype, .steps = steps,
                  .start = have_start ? start : NULL, .start_len = start_len, .save = save, .resume = resume};
     FILE *tf = NULL;
     if (trace) {
@@ -123,7 +130,7 @@ int cmd_optimize(int argc, char **argv)
     if (st) {
         rc = cli_run_error("optimize", &r, st);
     } else if (!rc && json) {
-        rc = print_json(&r, r.problem, r.optimizer);
+        rc = print_json(&r, r.problem, r.optimizer, r.schedule);
     } else if (!rc) {
         printf("%s on %s, %s, %lld steps: loss %.6g at (", r.optimizer, r.problem, dsc_dtype_name(r.dtype),
                (long long)steps, r.loss);

@@ -96,7 +96,7 @@ dsc_status cli_run_exec(cli_run *r)
     if (r->trace) trace_row(r->trace, k0, loss, r->x, dim);
     note_progress(r, k0, loss, fstar, known);
     for (int64_t k = k0 + 1; k <= k0 + r->steps; k++) {
-        if ((st = dsc_optim_step(opt))) goto done;
+        if ((st = dsc_optim_step_loss(opt, loss))) goto done;
         loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
         if (r->trace) trace_row(r->trace, k, loss, r->x, dim);
         note_progress(r, k, loss, fstar, known);
@@ -131,6 +131,7 @@ void cli_run_free(cli_run *r)
     free(r->resumed_problem);
     free(r->resumed_optimizer);
     free(r->resumed_start);
+    free(r->resumed_schedule);
     r->x = NULL;
-    r->resumed_problem = r->resumed_optimizer = r->resumed_start = NULL;
+    r->resumed_problem = r->resumed_optimizer = r->resumed_start = r->resumed_schedule = NULL;
 }

@@ -41,6 +41,7 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out)
     if (st) return st;
     dsc_ckpt_tensor x;
     const char *problem = dsc_ckpt_extra(ck, "problem"), *start = dsc_ckpt_extra(ck, "start");
+    const char *schedule = dsc_ckpt_meta(ck, "group.0.schedule");
     dsc_hparams hp;
     char spec[1100];
     if (!problem) st = resume_fail(r, "no extra.problem in its metadata (not written by descent optimize)");
@@ -53,10 +54,13 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out)
         r->resumed_problem = copy_text(problem);
         r->resumed_optimizer = copy_text(spec);
         r->resumed_start = start ? copy_text(start) : NULL;
-        if (!r->resumed_problem || !r->resumed_optimizer || (start && !r->resumed_start))
+        r->resumed_schedule = schedule ? copy_text(schedule) : NULL;
+        if (!r->resumed_problem || !r->resumed_optimizer || (start && !r->resumed_start) ||
+            (schedule && !r->resumed_schedule))
             st = resume_fail(r, "out of memory");
         r->problem = r->resumed_problem;
         r->optimizer = r->resumed_optimizer;
+        r->schedule = r->resumed_schedule; /* for the report: the restore attaches it */
         r->start = NULL;
     }
     if (st) {
@@ -69,12 +73,22 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out)
 
 dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out)
 {
-    if (!ck) return dsc_optim_create_spec(out, r->optimizer, p, 1);
+    dsc_status st;
+    if (!ck) {
+        st = dsc_optim_create_spec(out, r->optimizer, p, 1);
+        if (!st && r->schedule) st = dsc_optim_set_schedule(*out, -1, r->schedule);
+        return st;
+    }
     dsc_hparams hp;
-    dsc_status st = dsc_ckpt_hparams(ck, 0, &hp);
+    st = dsc_ckpt_hparams(ck, 0, &hp);
     if (!st) st = dsc_optim_create(out, &hp, p, 1);
     if (!st) st = dsc_ckpt_restore(ck, *out);
-    if (!st) r->first_step = dsc_optim_step_count(*out) + dsc_optim_skipped_count(*out); /* calls, skipped or not */
+    if (!st) { /* the calls so far: updates of K micro-batches, the window's, the skipped */
+        int64_t window;
+        dsc_optim_get_accum(*out, &window, NULL);
+        int64_t K = hp.accumulate > 1 ? hp.accumulate : 1;
+        r->first_step = dsc_optim_step_count(*out) * K + window + dsc_optim_skipped_count(*out);
+    }
     return st;
 }
 
