@@ -86,17 +86,27 @@ static void gradients(model *m, int64_t step)
     }
 }
 
+/* A loss for the loss-driven schedules: any deterministic function of the step will do. */
+static double loss_of(const model *m)
+{
+    double sum = 0;
+    for (size_t i = 0; i < NW; i++) sum += m->dt == DSC_F32 ? ((float *)m->w)[i] : ((double *)m->w)[i];
+    return sum * sum;
+}
+
 static void run_steps(model *m, int calls, int64_t *call)
 {
     for (int s = 0; s < calls; s++) {
+        double loss = loss_of(m);
         gradients(m, ++*call);
-        assert_int_equal(dsc_optim_step(m->opt), DSC_OK);
+        dsc_status st = dsc_optim_step_loss(m->opt, loss);
+        if (st) fail_msg("step %lld: %s", (long long)*call, dsc_last_error());
     }
 }
 
 /* Everything a checkpoint carries, to compare bits. */
 typedef struct snapshot {
-    unsigned char bytes[4096];
+    unsigned char bytes[16384];
     size_t len;
 } snapshot;
 
@@ -122,15 +132,37 @@ static snapshot take(const dsc_optim *opt)
     }
     int64_t c[3] = {dsc_optim_step_count(opt), dsc_optim_skipped_count(opt), dsc_optim_consecutive_skips(opt)};
     put(&s, c, sizeof c);
+    int64_t window;
+    double loss_sum;
+    dsc_optim_get_accum(opt, &window, &loss_sum);
+    put(&s, &window, sizeof window);
+    put(&s, &loss_sum, sizeof loss_sum);
     for (int g = 0; g < dsc_optim_group_count(opt); g++) {
         dsc_hparams hp;
-        double mu;
         dsc_optim_get_group_hparams(opt, g, &hp);
-        dsc_optim_get_scalar(opt, g, "mu_product", &mu);
         char spec[1024];
         dsc_hparams_format(&hp, spec, sizeof spec);
         put(&s, spec, strlen(spec) + 1);
-        put(&s, &mu, sizeof mu);
+        const char *name;
+        for (size_t k = 0; (name = dsc_optim_scalar_name(k)); k++) {
+            double v;
+            dsc_optim_get_scalar(opt, g, name, &v);
+            put(&s, &v, sizeof v);
+        }
+        const dsc_sched *sc = dsc_optim_schedule(opt, g);
+        if (!sc) continue;
+        double base = dsc_sched_base_lr(sc);
+        put(&s, dsc_sched_spec(sc), strlen(dsc_sched_spec(sc)) + 1);
+        put(&s, &base, sizeof base);
+        for (size_t k = 0; k < dsc_sched_state_count(sc); k++) {
+            double v;
+            dsc_sched_get_state(sc, k, &name, &v);
+            put(&s, name, strlen(name) + 1);
+            put(&s, &v, sizeof v);
+        }
+        const double *hist;
+        size_t nhist = dsc_sched_history(sc, &hist);
+        if (nhist) put(&s, hist, nhist * sizeof *hist);
     }
     return s;
 }
@@ -227,6 +259,60 @@ static void test_resume_is_bit_exact(void **state)
     for (size_t i = 0; i < NSPECS; i++) {
         resume_case(specs[i], DSC_F32, (int)(i % 2), tmpdir);
         resume_case(specs[i], DSC_F64, (int)((i + 1) % 2), tmpdir);
+    }
+}
+
+/* The same with a schedule on every group (and accumulation in one case); the optimizer
+ * restored into has no schedule, or another one: the checkpoint's replaces it. */
+static const char *const schedules[] = {
+    "cosine(T_max=40)",
+    "step(step_size=7, gamma=0.5)",
+    "onecycle(max_lr=0.05, total_steps=40)",
+    "plateau(patience=2, factor=0.5)",
+    "king(patience=4)",
+    "cosine_restarts(T_0=7, T_mult=2)",
+    "sequential(linear(total_iters=5), cosine(T_max=35), milestones=[5])",
+    "cyclic(max_lr=0.05, step_size_up=4, mode=exp_range, gamma=0.9)",
+    "noam(model_dim=16, warmup_steps=5)",
+    "exponential_stages(decay=0.5, stage_length=6, staircase=true)",
+};
+
+static void sched_case(const char *spec, const char *sched, dsc_dtype dt, const char *other)
+{
+    model straight, first, second;
+    int64_t call = 0;
+    model_init(&straight, spec, dt, 1.0);
+    assert_int_equal(dsc_optim_set_schedule(straight.opt, -1, sched), DSC_OK);
+    run_steps(&straight, 40, &call);
+    snapshot want = take(straight.opt);
+    call = 0;
+    model_init(&first, spec, dt, 1.0);
+    assert_int_equal(dsc_optim_set_schedule(first.opt, -1, sched), DSC_OK);
+    run_steps(&first, 17, &call);
+    size_t len;
+    unsigned char *buf = save_mem(first.opt, NULL, 0, &len);
+    model_free(&first);
+    model_init(&second, spec, dt, -2.5);
+    if (other) assert_int_equal(dsc_optim_set_schedule(second.opt, 0, other), DSC_OK);
+    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("%s, %s: %s", spec, sched, dsc_last_error());
+    assert_non_null(dsc_optim_schedule(second.opt, 1));
+    run_steps(&second, 23, &call);
+    snapshot got = take(second.opt);
+    char what[300];
+    snprintf(what, sizeof what, "%s with %s, %s", spec, sched, dsc_dtype_name(dt));
+    assert_same(&want, &got, what);
+    model_free(&straight);
+    model_free(&second);
+    free(buf);
+}
+
+static void test_resume_with_schedules_is_bit_exact(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof schedules / sizeof schedules[0]; i++) {
+        sched_case("adam(lr=0.01)", schedules[i], DSC_F32, NULL);
+        sched_case("sgd(lr=0.05, momentum=0.9)", schedules[i], DSC_F64, "step(step_size=2)");
+        sched_case("nadam(lr=0.01, accumulate=3)", schedules[i], DSC_F64, NULL);
     }
 }
 
@@ -389,10 +475,11 @@ static void refuse_edit(fixture *fx, const char *from, const char *to, dsc_statu
     free(f);
 }
 
-static void fixture_init(fixture *fx, const char *spec)
+static void fixture_init(fixture *fx, const char *spec, const char *sched)
 {
     int64_t call = 0;
     model_init(&fx->m, spec, DSC_F32, 1.0);
+    if (sched) assert_int_equal(dsc_optim_set_schedule(fx->m.opt, -1, sched), DSC_OK);
     run_steps(&fx->m, 9, &call);
     fx->good = save_mem(fx->m.opt, NULL, 0, &fx->len);
     run_steps(&fx->m, 3, &call); /* the optimizer has moved on from the file */
@@ -409,7 +496,7 @@ static void test_truncated_files(void **state)
 {
     (void)state;
     fixture fx;
-    fixture_init(&fx, "adam(lr=0.01)");
+    fixture_init(&fx, "adam(lr=0.01)", NULL);
     for (size_t cut = 0; cut < fx.len; cut++) {
         size_t n = 0;
         for (int i = 7; i >= 0; i--) n = n << 8 | fx.good[i];
@@ -430,7 +517,7 @@ static void test_damaged_files(void **state)
 {
     (void)state;
     fixture fx;
-    fixture_init(&fx, "adam(lr=0.01)");
+    fixture_init(&fx, "adam(lr=0.01)", NULL);
     unsigned char *bad = malloc(fx.len);
     memcpy(bad, fx.good, fx.len);
     /* absurd header lengths */
@@ -481,12 +568,45 @@ static void test_damaged_files(void **state)
     fixture_free(&fx);
 }
 
+static void test_damaged_schedules(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_init(&fx, "adam(lr=0.01)", "king(patience=3)");
+    /* the optimizer has moved on to another schedule: a failed load must keep it */
+    assert_int_equal(dsc_optim_set_schedule(fx.m.opt, 0, "step(step_size=3)"), DSC_OK);
+    int64_t call = 20;
+    run_steps(&fx.m, 2, &call);
+    refuse_edit(&fx, "\"group.0.schedule\":\"king(patience=3)\"", "\"group.0.schedule\":\"kong(patience=3)\"",
+                DSC_ERR_FORMAT, "'group.0.schedule'");
+    refuse_edit(&fx, "\"group.0.schedule\":\"king(patience=3)\"", "\"group.0.schedule\":\"king(patience=0)\"",
+                DSC_ERR_FORMAT, "'group.0.schedule'");
+    refuse_edit(&fx, "\"group.0.schedule.state.position\":\"8\"", "\"group.0.schedule.state.position\":\"-1\"",
+                DSC_ERR_FORMAT, "group.0.schedule.state.position");
+    refuse_edit(&fx, "\"group.0.schedule.state.position\":", "\"group.0.schedule.state.pos\":", DSC_ERR_FORMAT,
+                "lacks 'group.0.schedule.state.position'");
+    refuse_edit(&fx, "\"group.0.schedule.base_lr\":", "\"group.0.schedule.base\":", DSC_ERR_FORMAT,
+                "lacks 'group.0.schedule.base_lr'");
+    refuse_edit(&fx, "\"group.1.schedule.history\":\"", "\"group.1.schedule.history\":\"x,", DSC_ERR_FORMAT,
+                "group.1.schedule.history");
+    refuse_edit(&fx, "\"group.1.schedule.history\":\"", "\"group.1.schedule.history\":\"1,2,3,4,", DSC_ERR_FORMAT,
+                "at most 6");
+    refuse_edit(&fx, "\"accumulate.count\":\"0\"", "\"accumulate.count\":\"1\"", DSC_ERR_MISMATCH, "accumulation");
+    /* group 1 refused after group 0's schedule was replaced: it comes back */
+    refuse_edit(&fx, "adam(lr=0.0030000000000000001)", "adam(lr=0.0030000000000000001, clip_norm=1)",
+                DSC_ERR_MISMATCH, "group 1");
+    /* and the file as it is loads, with its schedule */
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len), DSC_OK);
+    assert_string_equal(dsc_sched_spec(dsc_optim_schedule(fx.m.opt, 0)), "king(patience=3)");
+    fixture_free(&fx);
+}
+
 static void test_missing_and_extra_state(void **state)
 {
     (void)state;
     fixture with, without;
-    fixture_init(&with, "adam(lr=0.01, amsgrad=true)");
-    fixture_init(&without, "adam(lr=0.01)");
+    fixture_init(&with, "adam(lr=0.01, amsgrad=true)", NULL);
+    fixture_init(&without, "adam(lr=0.01)", NULL);
     /* amsgrad's max_exp_avg_sq has nowhere to go; and the other way it is missing */
     size_t len;
     unsigned char *f = edit(with.good, with.len, "amsgrad=true", "amsgrad=false", &len);
@@ -680,10 +800,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_is_bit_exact),
+        cmocka_unit_test(test_resume_with_schedules_is_bit_exact),
         cmocka_unit_test(test_metadata_and_layout),
         cmocka_unit_test(test_eval_mode_is_restored),
         cmocka_unit_test(test_truncated_files),
         cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_damaged_schedules),
         cmocka_unit_test(test_missing_and_extra_state),
         cmocka_unit_test(test_foreign_layouts),
         cmocka_unit_test(test_file_errors),
