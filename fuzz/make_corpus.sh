@@ -12,6 +12,10 @@ mkdir -p "$out"
   --save "$out/amsgrad_n3.st" >/dev/null
 "$bin" optimize --optimizer 'rmsprop(centered=true, momentum=0.5)' --dtype f32 --steps 2 --start=0.5,0.25 \
   --save "$out/rmsprop_f32.st" >/dev/null
+"$bin" optimize --optimizer 'adam(lr=1e-2, accumulate=2)' --schedule 'king(patience=2)' --steps 7 \
+  --save "$out/king_accumulate.st" >/dev/null
+"$bin" optimize --optimizer 'schedulefree_adamw(lr=1e-2)' --schedule 'sequential(linear(total_iters=2), cosine(T_max=5), milestones=[2])' \
+  --steps 4 --save "$out/schedulefree_sequential.st" >/dev/null
 good=$out/adam_f64.st
 head -c 100 "$good" >"$out/truncated_header.st"
 head -c $(($(stat -c %s "$good") - 3)) "$good" >"$out/truncated_data.st"

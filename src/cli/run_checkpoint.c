@@ -52,7 +52,9 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out)
         dsc_hparams_format(&hp, spec, sizeof spec);
         r->dtype = strcmp(x.dtype, "F32") ? DSC_F64 : DSC_F32;
         r->resumed_problem = copy_text(problem);
-        r->resumed_optimizer = copy_text(spec);
+        /* what the user typed, if the file says: the group's lr may be a schedule's by now */
+        const char *typed = dsc_ckpt_extra(ck, "optimizer");
+        r->resumed_optimizer = copy_text(typed ? typed : spec);
         r->resumed_start = start ? copy_text(start) : NULL;
         r->resumed_schedule = schedule ? copy_text(schedule) : NULL;
         if (!r->resumed_problem || !r->resumed_optimizer || (start && !r->resumed_start) ||
