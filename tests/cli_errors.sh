@@ -92,6 +92,7 @@ head -c 4096 /dev/urandom >"$ck/random.st"
 check 2 optimize --resume "$ck/good.st" --steps 5 --optimizer adam
 check 2 optimize --resume "$ck/good.st" --steps 5 --problem rosenbrock
 check 2 optimize --resume "$ck/good.st" --steps 5 --dtype f32
+check 2 optimize --resume "$ck/good.st" --steps 5 --schedule 'cosine(T_max=5)'
 check 2 optimize --resume "$ck/good.st"
 check 2 optimize --resume
 check 1 optimize --optimizer adam --steps 5 --save /nonexistent-dir/x.st
