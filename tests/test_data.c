@@ -255,6 +255,8 @@ static void test_npy_malformed(void **state)
     npy_bad(write_text("c.npy", "not numpy at all"), yp, DSC_ERR_FORMAT, "bad magic");
     npy_bad(write_file("c.npy", "\x93NUMPY\x01\x00\xff\x00{", 11), yp, DSC_ERR_FORMAT, "header is truncated");
     npy_bad(write_file("c.npy", "", 0), yp, DSC_ERR_FORMAT, "bad magic");
+    npy_bad(write_file("c.npy", "\x93NUMPY\x02\x00\x10\x00", 10), yp, DSC_ERR_FORMAT, "header is truncated");
+    npy_bad(write_file("c.npy", "\x93NUMPY\x09\x00\x10\x00", 10), yp, DSC_ERR_UNSUPPORTED, "format version 9");
     npy_bad("/nonexistent.npy", yp, DSC_ERR_IO, "cannot open");
 }
 

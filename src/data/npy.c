@@ -118,6 +118,7 @@ static dsc_status header(const unsigned char *buf, size_t len, const char *name,
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s is not a .npy file (bad magic)", name);
     size_t lenbytes = buf[6] == 1 ? 2 : buf[6] == 2 || buf[6] == 3 ? 4 : 0;
     if (!lenbytes) return dsc__fail(DSC_ERR_UNSUPPORTED, "npy: %s: format version %d", name, buf[6]);
+    if (len < 8 + lenbytes) return dsc__fail(DSC_ERR_FORMAT, "npy: %s: header is truncated", name);
     size_t n = (size_t)load_le(buf + 8, lenbytes), start = 8 + lenbytes;
     if (len < start || n > len - start)
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s: header is truncated", name);
