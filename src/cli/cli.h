@@ -42,6 +42,7 @@ typedef struct cli_run {
     const double *start;   /* NULL: the problem's start */
     size_t start_len;
     FILE *trace;           /* NULL or a CSV stream: step,loss,x1,... for steps 0..N */
+    int record;            /* keep losses (and path, for 2-D problems) in memory */
     /* results */
     double loss;
     double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */
@@ -49,7 +50,10 @@ typedef struct cli_run {
     int64_t skipped;
     double seconds;
     int64_t steps_to[2];   /* first step with loss - f* <= 1e-3 and 1e-6 (-1: never) */
-    double dist;           /* distance to the known minimiser (NAN if none) */
+    double dist;           /* distance to the nearest known minimiser (NAN if none) */
+    double fstar;          /* the known minimum (NAN if none) */
+    double *losses;        /* record: steps + 1 losses, step 0 first (malloc'd) */
+    double *path;          /* record, 2-D problems: steps + 1 x values, then steps + 1 y (malloc'd) */
     char error[256];       /* a failure of the run's own (else see dsc_last_error) */
 } cli_run;
 
@@ -60,5 +64,6 @@ void cli_run_free(cli_run *r);
 
 int cmd_optimize(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif

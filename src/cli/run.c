@@ -44,6 +44,25 @@ static void note_progress(cli_run *r, int64_t step, double loss, double fstar, i
         if (r->steps_to[k] < 0 && loss - fstar <= tol[k]) r->steps_to[k] = step;
 }
 
+/* The loss of every step, and the point of every step for 2-D problems (plots). */
+static dsc_status record_alloc(cli_run *r)
+{
+    size_t rows = (size_t)r->steps + 1;
+    r->losses = malloc(rows * sizeof *r->losses);
+    if (r->dim == 2) r->path = malloc(rows * 2 * sizeof *r->path);
+    if (!r->losses || (r->dim == 2 && !r->path)) {
+        snprintf(r->error, sizeof r->error, "out of memory recording %lld steps", (long long)r->steps);
+        return DSC_ERR_NOMEM;
+    }
+    return DSC_OK;
+}
+
+static void record_row(cli_run *r, int64_t step, double loss)
+{
+    r->losses[step] = loss;
+    if (r->path) r->path[step] = r->x[0], r->path[r->steps + 1 + step] = r->x[1];
+}
+
 dsc_status cli_run_exec(cli_run *r)
 {
     dsc_problem *pb = NULL;
@@ -79,26 +98,26 @@ dsc_status cli_run_exec(cli_run *r)
     if ((st = dsc_optim_create_spec(&opt, r->optimizer, &p, 1))) goto done;
     double fstar = 0;
     int known = dsc_problem_minimum(pb, xstar, &fstar);
+    if (r->record && (st = record_alloc(r))) goto done;
     r->steps_to[0] = r->steps_to[1] = -1;
     double t0 = now_seconds();
     double loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
     if (r->trace) trace_row(r->trace, 0, loss, r->x, dim);
+    if (r->record) record_row(r, 0, loss);
     note_progress(r, 0, loss, fstar, known);
     for (int64_t k = 1; k <= r->steps; k++) {
         if ((st = dsc_optim_step(opt))) goto done;
         loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
         if (r->trace) trace_row(r->trace, k, loss, r->x, dim);
+        if (r->record) record_row(r, k, loss);
         note_progress(r, k, loss, fstar, known);
     }
     r->seconds = now_seconds() - t0;
     r->loss = loss;
     r->skipped = dsc_optim_skipped_count(opt);
+    r->fstar = known ? fstar : NAN;
     r->dist = NAN;
-    if (known) {
-        double d2 = 0;
-        for (size_t i = 0; i < dim; i++) d2 += (r->x[i] - xstar[i]) * (r->x[i] - xstar[i]);
-        r->dist = sqrt(d2);
-    }
+    if (known) dsc_problem_nearest_minimum(pb, r->x, xstar, NULL, &r->dist);
 done:
     dsc_optim_destroy(opt);
     dsc_problem_destroy(pb);
@@ -111,5 +130,7 @@ done:
 void cli_run_free(cli_run *r)
 {
     free(r->x);
-    r->x = NULL;
+    free(r->losses);
+    free(r->path);
+    r->x = r->losses = r->path = NULL;
 }

@@ -5,25 +5,13 @@
  */
 #include "problems.h"
 
-#include <math.h>
-#include <string.h>
-
 static dsc_status rosen_configure(dsc_problem *pb, const dsc__spec *sp)
 {
-    pb->dim = 2;
-    for (int i = 0; i < sp->count; i++) {
-        const dsc__spec_item *it = &sp->items[i];
-        if (strcmp(it->key, "n"))
-            return dsc__fail(DSC_ERR_SPEC, "rosenbrock: unknown key '%s' (keys: n)",
-                             it->key[0] ? it->key : it->value);
-        int64_t n;
-        dsc_status st = dsc__spec_int64("rosenbrock", "n", it->value, &n);
-        if (st) return st;
-        if (n < 2 || n > 100000000)
-            return dsc__fail(DSC_ERR_RANGE, "rosenbrock: n must be in [2, 1e8], got %lld", (long long)n);
-        pb->dim = (size_t)n;
-    }
-    return DSC_OK;
+    static const dsc__problem_key keys[] = {{"n", 2, 2, 1e8, 1}};
+    double n;
+    dsc_status st = dsc__problem_keys("rosenbrock", sp, keys, 1, &n, NULL, NULL);
+    pb->dim = (size_t)n;
+    return st;
 }
 
 static void rosen_start(const dsc_problem *pb, double *x)
@@ -31,8 +19,9 @@ static void rosen_start(const dsc_problem *pb, double *x)
     for (size_t i = 0; i < pb->dim; i++) x[i] = i % 2 == 0 ? -1.5 : 0.5;
 }
 
-static int rosen_minimum(const dsc_problem *pb, double *xstar, double *fstar)
+static size_t rosen_minima(const dsc_problem *pb, size_t k, double *xstar, double *fstar)
 {
+    if (k > 0) return 1;
     if (xstar)
         for (size_t i = 0; i < pb->dim; i++) xstar[i] = 1.0;
     if (fstar) *fstar = 0.0;
@@ -63,7 +52,7 @@ const dsc__problem_def dsc__problem_rosenbrock = {
     .name = "rosenbrock",
     .configure = rosen_configure,
     .start = rosen_start,
-    .minimum = rosen_minimum,
+    .minima = rosen_minima,
     .eval_f64 = rosen_f64,
     .eval_f32 = rosen_f32,
 };

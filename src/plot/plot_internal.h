@@ -1,0 +1,34 @@
+/* plot_internal.h: what the files of the plot layer share. */
+#ifndef DSC_PLOT_INTERNAL_H
+#define DSC_PLOT_INTERNAL_H
+
+#include "descent_plot.h"
+#include "../core/internal.h"
+
+/* cmap0 indices set by plot.c: white background, black ink, grey grid lines, contour
+ * lines, then the series colours (cycled). */
+#define DSC__PLOT_BG 0
+#define DSC__PLOT_INK 1
+#define DSC__PLOT_GRID 2
+#define DSC__PLOT_CONTOUR 3
+#define DSC__PLOT_FIRST 4
+#define DSC__PLOT_NCOLORS 10
+
+int dsc__plot_color(size_t series);
+
+/* Whether y (and x) of a point may be drawn on the panel's axes. */
+int dsc__plot_usable(double v, int log_axis);
+
+/* Draws one series as polylines broken at unusable points, in log10 where asked. */
+void dsc__plot_polyline(const dsc_plot_series *s, int logx, int logy);
+
+/* The viewport for a panel (room for labels) and its title and axis labels. */
+void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double ymin, double ymax);
+
+/* A legend of the labelled series inside the viewport, at position (PL_POSITION_*). */
+void dsc__plot_legend(const dsc_plot_series *series, size_t count, int position);
+
+void dsc__plot_lines(const dsc_plot_panel *p);
+void dsc__plot_contour(const dsc_plot_panel *p);
+
+#endif
