@@ -16,6 +16,8 @@
 extern "C" {
 #endif
 
+/* The legend of a lines panel goes in the corner the curves cross least. */
+
 /* One curve: n points (x[i], y[i]); x NULL means 0, 1, ..., n-1 (steps). Points
  * that are not finite, or not positive on a log axis, break the line. */
 typedef struct dsc_plot_series {
@@ -36,7 +38,6 @@ typedef struct dsc_plot_panel {
     const dsc_plot_series *series; /* lines, or paths over the contour */
     size_t count;
     int logx, logy;                /* lines: log10 axes */
-    int legend_top;                /* lines: legend top right (else bottom left) */
     /* contour: z[j * nx + i] is the value at (xmin + i (xmax - xmin) / (nx - 1), ymin + j ...) */
     const double *z;
     size_t nx, ny;

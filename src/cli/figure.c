@@ -7,13 +7,15 @@
  */
 #include "figure.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define GRID 201
 
-/* y of the loss panel: f - f* when the minimum is known, else f. */
+/* y of the loss panel: f - f* when the minimum is known, else f. A gap below the
+ * rounding of f* is drawn at that rounding level: the run has arrived. */
 static int fill_losses(cli_figure *cf, const cli_run *runs, size_t count)
 {
     size_t rows = (size_t)runs[0].steps + 1;
@@ -23,6 +25,7 @@ static int fill_losses(cli_figure *cf, const cli_run *runs, size_t count)
     for (size_t r = 0; r < count; r++)
         for (size_t i = 0; i < rows; i++) {
             double v = runs[r].losses[i] - (known ? runs[r].fstar : 0.0);
+            if (known) v = fmax(v, DBL_EPSILON * fmax(1.0, fabs(runs[r].fstar)));
             cf->curves[r * rows + i] = v;
             if (!(v > 0) && isfinite(v) && !known) positive = 0;
         }
@@ -75,6 +78,26 @@ static void collect_marks(cli_figure *cf, const dsc_problem *pb)
         dsc_problem_minimum_k(pb, k, &cf->marks[2 * cf->nmarks++], NULL);
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Log-spaced levels when walls dwarf the floor (most of the grid lies in the lowest
+ * 5 % of the range: Rosenbrock's valley), even ones otherwise (the mixture's wells on
+ * a plateau). */
+static int wants_log_levels(const double *z, size_t n)
+{
+    double *sorted = malloc(n * sizeof *sorted);
+    if (!sorted) return 1;
+    memcpy(sorted, z, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_value);
+    double lo = sorted[0], mid = sorted[n / 2], hi = sorted[n - 1];
+    free(sorted);
+    return mid - lo < 0.05 * (hi - lo);
+}
+
 static int fill_contour(cli_figure *cf, const dsc_problem *pb, const cli_run *runs, size_t count)
 {
     double box[4];
@@ -99,7 +122,8 @@ static int fill_contour(cli_figure *cf, const dsc_problem *pb, const cli_run *ru
     cf->panels[1] = (dsc_plot_panel){
         .kind = DSC_PLOT_CONTOUR, .title = cf->path_title, .xlabel = "x#d1", .ylabel = "x#d2",
         .series = cf->paths, .count = count, .z = cf->z, .nx = GRID, .ny = GRID, .xmin = box[0],
-        .xmax = box[1], .ymin = box[2], .ymax = box[3], .logz = 1, .start = cf->start,
+        .xmax = box[1], .ymin = box[2], .ymax = box[3], .logz = wants_log_levels(cf->z, GRID * GRID),
+        .start = cf->start,
         .marks = cf->marks, .nmarks = cf->nmarks};
     return 0;
 }

@@ -91,6 +91,6 @@ void dsc__plot_legend(const dsc_plot_series *series, size_t count, int position)
     if (!n) return;
     PLFLT lw, lh;
     pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position | PL_POSITION_INSIDE,
-             0.02, 0.02, 0.06, DSC__PLOT_BG, DSC__PLOT_INK, 1, 0, 0, n, opts, 0.6, 0.8, 1.8, 0.0, ink,
+             0.02, 0.02, 0.05, DSC__PLOT_VEIL, DSC__PLOT_GRID, 1, 0, 0, n, opts, 0.6, 0.75, 1.8, 0.0, ink,
              (PLCHAR_MATRIX)text, NULL, NULL, NULL, NULL, colors, styles, widths, NULL, NULL, NULL, NULL);
 }

@@ -27,6 +27,32 @@ static void range(const dsc_plot_panel *p, int axis_y, double *lo, double *hi)
     if (*hi - *lo < 1e-12 * fmax(1.0, fabs(*hi))) *lo -= 0.5, *hi += 0.5;
 }
 
+/* The corner of the viewport the curves cross least, for the legend: the share of
+ * points inside a box of the legend's rough size in each corner. */
+static int legend_corner(const dsc_plot_panel *p, const double win[4])
+{
+    static const int corners[4] = {PL_POSITION_BOTTOM | PL_POSITION_LEFT, PL_POSITION_TOP | PL_POSITION_RIGHT,
+                                   PL_POSITION_TOP | PL_POSITION_LEFT, PL_POSITION_BOTTOM | PL_POSITION_RIGHT};
+    double w = 0.55, h = fmin(0.9, 0.07 * (double)p->count + 0.05);
+    size_t hits[4] = {0, 0, 0, 0};
+    for (size_t s = 0; s < p->count; s++)
+        for (size_t i = 0; i < p->series[s].n; i++) {
+            const dsc_plot_series *ser = &p->series[s];
+            double x = ser->x ? ser->x[i] : (double)i, y = ser->y[i];
+            if (!dsc__plot_usable(x, p->logx) || !dsc__plot_usable(y, p->logy)) continue;
+            double u = ((p->logx ? log10(x) : x) - win[0]) / (win[1] - win[0]);
+            double v = ((p->logy ? log10(y) : y) - win[2]) / (win[3] - win[2]);
+            hits[0] += u < w && v < h;
+            hits[1] += u > 1 - w && v > 1 - h;
+            hits[2] += u < w && v > 1 - h;
+            hits[3] += u > 1 - w && v < h;
+        }
+    int best = 0;
+    for (int c = 1; c < 4; c++)
+        if (hits[c] < hits[best]) best = c;
+    return corners[best];
+}
+
 void dsc__plot_lines(const dsc_plot_panel *p)
 {
     double xmin, xmax, ymin, ymax;
@@ -39,8 +65,6 @@ void dsc__plot_lines(const dsc_plot_panel *p)
         dsc__plot_polyline(&p->series[s], p->logx, p->logy);
     }
     plwidth(1.0);
-    /* curves fall from the top left: the bottom left is the emptiest corner of a
-     * decreasing curve's panel, the top right of an increasing one's */
-    dsc__plot_legend(p->series, p->count, p->legend_top ? PL_POSITION_TOP | PL_POSITION_RIGHT
-                                                          : PL_POSITION_BOTTOM | PL_POSITION_LEFT);
+    double win[4] = {xmin, xmax, ymin, ymax};
+    dsc__plot_legend(p->series, p->count, legend_corner(p, win));
 }

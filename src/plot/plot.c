@@ -86,6 +86,7 @@ static void set_palette(void)
     plscol0(DSC__PLOT_INK, 0, 0, 0);
     plscol0(DSC__PLOT_GRID, 210, 210, 210);
     plscol0(DSC__PLOT_CONTOUR, 150, 150, 150);
+    plscol0a(DSC__PLOT_VEIL, 255, 255, 255, 0.8);
     for (int i = 0; i < DSC__PLOT_NCOLORS; i++)
         plscol0(DSC__PLOT_FIRST + i, palette[i][0], palette[i][1], palette[i][2]);
 }

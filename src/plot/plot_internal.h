@@ -6,12 +6,13 @@
 #include "../core/internal.h"
 
 /* cmap0 indices set by plot.c: white background, black ink, grey grid lines, contour
- * lines, then the series colours (cycled). */
+ * lines, the legend's veil, then the series colours (cycled). */
 #define DSC__PLOT_BG 0
 #define DSC__PLOT_INK 1
 #define DSC__PLOT_GRID 2
 #define DSC__PLOT_CONTOUR 3
-#define DSC__PLOT_FIRST 4
+#define DSC__PLOT_VEIL 4 /* translucent white behind legends: curves show through */
+#define DSC__PLOT_FIRST 5
 #define DSC__PLOT_NCOLORS 10
 
 int dsc__plot_color(size_t series);
