@@ -4,8 +4,8 @@
 # fails, so nothing half-works. Usage: scripts/deps.sh [build|test]
 set -eu
 need=(gcc make cmake pkg-config libcjson-dev zlib1g-dev)
-# figures (descent compare --plot, descent demo)
-need+=(libplplot-dev plplot-driver-cairo)
+# figures (descent compare --plot, descent demo); CBLAS for descent paths
+need+=(libplplot-dev plplot-driver-cairo libopenblas-dev)
 if [ "${1:-build}" = test ]; then
   need+=(libcmocka-dev clang)
 fi

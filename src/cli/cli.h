@@ -65,5 +65,6 @@ void cli_run_free(cli_run *r);
 int cmd_optimize(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_paths(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ typedef struct command {
 static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
     {"compare", cmd_compare, "run several optimizers on a test function: a table and a figure"},
+    {"paths", cmd_paths, "lasso and ridge regularization paths of a linear model on a CSV"},
     {"demo", cmd_demo, "the textbook comparisons, with figures under out/"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

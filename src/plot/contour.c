@@ -44,7 +44,7 @@ void dsc__plot_contour(const dsc_plot_panel *p)
     if (!(hi > lo)) hi = lo + 1;
     PLFLT levels[NLEVELS + 1];
     for (int k = 0; k <= NLEVELS; k++) levels[k] = lo + (hi - lo) * k / NLEVELS;
-    dsc__plot_frame(p, p->xmin, p->xmax, p->ymin, p->ymax);
+    dsc__plot_frame(p, p->xmin, p->xmax, p->ymin, p->ymax, 0.96);
     set_colormap();
     plshades((PLFLT_MATRIX)grid, (PLINT)p->nx, (PLINT)p->ny, NULL, p->xmin, p->xmax, p->ymin, p->ymax, levels,
              NLEVELS + 1, 0, DSC__PLOT_CONTOUR, 0.5, plfill, 1, NULL, NULL);

@@ -50,12 +50,12 @@ static double log_tick(int log_axis, double lo, double hi)
     return decades <= 7 ? 1 : ceil(decades / 7);
 }
 
-void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double ymin, double ymax)
+void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double ymin, double ymax, double right)
 {
     double xt = log_tick(p->logx, xmin, xmax), yt = log_tick(p->logy, ymin, ymax);
     plslabelfunc(label_decade, NULL);
     plschr(0, 0.8);
-    plvpor(0.15, 0.96, 0.13, 0.90);
+    plvpor(0.15, right, 0.13, 0.90);
     plwind(xmin, xmax, ymin, ymax);
     plcol0(DSC__PLOT_GRID);
     plwidth(0.5);
@@ -90,7 +90,8 @@ void dsc__plot_legend(const dsc_plot_series *series, size_t count, int position)
     }
     if (!n) return;
     PLFLT lw, lh;
-    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position | PL_POSITION_INSIDE,
-             0.02, 0.02, 0.05, DSC__PLOT_VEIL, DSC__PLOT_GRID, 1, 0, 0, n, opts, 0.6, 0.75, 1.8, 0.0, ink,
+    int inside = !(position & PL_POSITION_OUTSIDE);
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position | (inside ? PL_POSITION_INSIDE : 0),
+             inside ? 0.02 : 0.015, 0.02, 0.05, DSC__PLOT_VEIL, DSC__PLOT_GRID, 1, 0, 0, n, opts, 0.6, 0.75, 1.8, 0.0, ink,
              (PLCHAR_MATRIX)text, NULL, NULL, NULL, NULL, colors, styles, widths, NULL, NULL, NULL, NULL);
 }

@@ -58,7 +58,11 @@ void dsc__plot_lines(const dsc_plot_panel *p)
     double xmin, xmax, ymin, ymax;
     range(p, 0, &xmin, &xmax);
     range(p, 1, &ymin, &ymax);
-    dsc__plot_frame(p, xmin, xmax, ymin, ymax);
+    /* many series (a path's features): the legend beside the panel, not over it */
+    size_t labelled = 0;
+    for (size_t s = 0; s < p->count; s++) labelled += p->series[s].label != NULL;
+    int beside = labelled > 6;
+    dsc__plot_frame(p, xmin, xmax, ymin, ymax, beside ? 0.80 : 0.96);
     for (size_t s = 0; s < p->count; s++) {
         plcol0(dsc__plot_color(s));
         plwidth(2.0);
@@ -66,5 +70,6 @@ void dsc__plot_lines(const dsc_plot_panel *p)
     }
     plwidth(1.0);
     double win[4] = {xmin, xmax, ymin, ymax};
-    dsc__plot_legend(p->series, p->count, legend_corner(p, win));
+    dsc__plot_legend(p->series, p->count,
+                     beside ? PL_POSITION_RIGHT | PL_POSITION_OUTSIDE : legend_corner(p, win));
 }

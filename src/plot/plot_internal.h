@@ -23,10 +23,12 @@ int dsc__plot_usable(double v, int log_axis);
 /* Draws one series as polylines broken at unusable points, in log10 where asked. */
 void dsc__plot_polyline(const dsc_plot_series *s, int logx, int logy);
 
-/* The viewport for a panel (room for labels) and its title and axis labels. */
-void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double ymin, double ymax);
+/* The viewport for a panel (room for labels, its right edge at right in [0, 1] of
+ * the subpage) and its title and axis labels. */
+void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double ymin, double ymax, double right);
 
-/* A legend of the labelled series inside the viewport, at position (PL_POSITION_*). */
+/* A legend of the labelled series at position (PL_POSITION_*): inside the viewport,
+ * or beside it when position has PL_POSITION_OUTSIDE. */
 void dsc__plot_legend(const dsc_plot_series *series, size_t count, int position);
 
 void dsc__plot_lines(const dsc_plot_panel *p);
