@@ -37,6 +37,39 @@ check 2 optimize --optimizer adam --steps 10 --bogus
 check 2 optimize --optimizer adam --steps 10 extra
 check 2 optimize --optimizer adam --steps
 check 1 optimize --optimizer adam --steps 10 --trace /nonexistent-dir/t.csv
+# compare
+check 2 compare --steps 10
+check 2 compare --optimizer adam
+check 2 compare --optimizer adam --steps x
+check 2 compare --optimizer adam --optimizer 'adam(beta1=2)' --steps 10
+check 2 compare --optimizer adam --steps 10 --problem 'quadratic(cond=0)'
+check 2 compare --optimizer adam --steps 10 --problem 'linreg(d=0)'
+check 2 compare --optimizer adam --steps 10 --problem 'beale(n=3)'
+check 2 compare --optimizer adam --steps 10 --start=1,2,3
+check 2 compare --optimizer adam --steps 10 --plot out.gif
+check 2 compare --optimizer adam --steps 10 --plot
+check 2 compare --optimizer adam --steps 10 --dtype f8
+check 2 compare --optimizer adam --steps 10 stray
+check 2 compare $(for i in $(seq 17); do printf -- '--optimizer adam '; done) --steps 1
+check 1 compare --optimizer adam --steps 10 --plot /nonexistent-dir/c.png
+check 1 compare --optimizer adam --steps 10 --problem 'linreg(data=/nonexistent.csv)'
+# paths
+check 2 paths --penalty l1
+check 2 paths --data data.csv
+check 2 paths --data data.csv --penalty l3
+check 2 paths --data data.csv --penalty l1 --lambdas 1:0.1:5
+check 2 paths --data data.csv --penalty l1 --lambdas 0:1:5
+check 2 paths --data data.csv --penalty l1 --lambdas 1e-3:1e3
+check 2 paths --data data.csv --penalty l1 --lambdas 1e-3:1e3:0
+check 2 paths --data data.csv --penalty l1 --lambdas 1e-3:1e3:5x
+check 2 paths --data data.csv --penalty l1 --plot p.jpg
+check 2 paths --data data.csv --penalty l1 --bogus
+check 1 paths --data /nonexistent.csv --penalty l1
+check 1 paths --data "$(dirname "$0")/../data/diabetes.csv" --penalty l1 --lambdas 1:10:3 --plot /nonexistent-dir/p.png
+printf 'a,b\n1,x\n' > /tmp/dsc_bad.$$.csv
+check 1 paths --data /tmp/dsc_bad.$$.csv --penalty l2
+check 1 compare --optimizer adam --steps 10 --problem "linreg(data=/tmp/dsc_bad.$$.csv)"
+rm -f /tmp/dsc_bad.$$.csv
 rm -f /tmp/dsc_err.$$
 if [ $fail -ne 0 ]; then echo "$fail CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

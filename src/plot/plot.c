@@ -114,6 +114,8 @@ dsc_status dsc_plot_save(const dsc_plot_figure *fig, const char *path)
     plssub((PLINT)fig->count, 1);
     plinit();
     plfontld(1);
+    /* one text size whatever the page and panel count (PLplot scales it with both) */
+    plschr(5.5, 1.0);
     for (size_t k = 0; k < fig->count; k++) {
         pladv(0);
         if (fig->panels[k].kind == DSC_PLOT_LINES) dsc__plot_lines(&fig->panels[k]);
