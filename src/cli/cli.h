@@ -5,6 +5,7 @@
 #include "descent.h"
 #include "descent_problems.h"
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,10 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 /* Prints the library's last error for a failed status, returns CLI_EXIT_USAGE for
  * spec and range errors and CLI_EXIT_FAIL otherwise. */
 int cli_lib_error(const char *cmd, dsc_status st);
+
+/* Prints o unformatted as one line on stdout and deletes it; CLI_EXIT_FAIL when it
+ * cannot be printed (out of memory), else 0. */
+int cli_print_json(cJSON *o);
 
 /* Strict parsers: the whole text must be the value. 0 on success. */
 int cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);

@@ -90,12 +90,7 @@ static int print_json(const cli_compare *c, const cli_run *runs, cJSON *figure)
     for (size_t i = 0; i < c->count; i++) cJSON_AddItemToArray(arr, run_json(c, i, &runs[i]));
     cJSON_AddItemToObject(o, "runs", arr);
     if (figure) cJSON_AddItemToObject(o, "plot", figure);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return CLI_EXIT_FAIL;
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return cli_print_json(o);
 }
 
 /* Draws the figure; its description for --json into *desc. */

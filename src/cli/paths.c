@@ -234,12 +234,7 @@ static int print_json(const char *file, const dsc_dataset *ds, const model *m, c
             cJSON_AddItemToArray(panels, pn);
         }
     }
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return CLI_EXIT_FAIL;
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return cli_print_json(o);
 }
 
 /* One panel per path, one line per feature: coefficient against lambda (log axis). */

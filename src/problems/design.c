@@ -29,7 +29,7 @@ static double normal(uint64_t *s)
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
-static dsc_status alloc_design(dsc__design *ds, size_t n, size_t d)
+dsc_status dsc__design_alloc(dsc__design *ds, size_t n, size_t d)
 {
     ds->n = n, ds->d = d;
     ds->x = malloc(n * d * sizeof *ds->x);
@@ -78,7 +78,8 @@ void dsc__design_destroy(dsc_problem *pb)
     pb->data = NULL;
 }
 
-dsc_status dsc__design_configure(const char *who, dsc_problem *pb, const dsc__spec *sp, int logistic)
+dsc_status dsc__design_configure(const char *who, dsc_problem *pb, const dsc__spec *sp, int logistic,
+                                 void (*solve)(const dsc_problem *pb, dsc__design *ds))
 {
     static const dsc__problem_key keys[] = {
         {"n", 200, 1, 1e7, 1}, {"d", 5, 1, 1000, 1}, {"seed", 1, 0, 9007199254740992.0, 1}};
@@ -92,12 +93,14 @@ dsc_status dsc__design_configure(const char *who, dsc_problem *pb, const dsc__sp
     if (file) {
         st = dsc__design_load(who, ds, file, logistic);
     } else {
-        st = alloc_design(ds, (size_t)v[0], (size_t)v[1]);
+        st = dsc__design_alloc(ds, (size_t)v[0], (size_t)v[1]);
         if (!st) generate(ds, (uint64_t)v[2], logistic);
     }
     if (st) return st;
     fill_floats(ds);
     pb->dim = ds->d + 1;
+    solve(pb, ds);
+    if (ds->known) ds->fstar = pb->def->eval_f64(pb, ds->xstar, NULL);
     return DSC_OK;
 }
 

@@ -15,7 +15,11 @@ typedef struct dsc__design {
 
 /* Keys n, d, seed (a generated dataset) or data=FILE.csv (features, then the target
  * in the last column; features standardized). logistic: 0/1 targets. */
-dsc_status dsc__design_configure(const char *who, dsc_problem *pb, const dsc__spec *sp, int logistic);
+/* solve looks for the minimiser (ds->xstar, ds->known); f* is then taken there. */
+dsc_status dsc__design_configure(const char *who, dsc_problem *pb, const dsc__spec *sp, int logistic,
+                                 void (*solve)(const dsc_problem *pb, dsc__design *ds));
+/* n x d data, targets and a zeroed minimiser (d + 1 values). */
+dsc_status dsc__design_alloc(dsc__design *ds, size_t n, size_t d);
 dsc_status dsc__design_load(const char *who, dsc__design *ds, const char *path, int logistic);
 void dsc__design_destroy(dsc_problem *pb);
 void dsc__design_start(const dsc_problem *pb, double *x);

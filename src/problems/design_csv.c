@@ -13,17 +13,9 @@ static dsc_status copy_standardized(const char *who, dsc__design *ds, const dsc_
     size_t n = dsc_dataset_rows(set), d = dsc_dataset_cols(set);
     const double *x = dsc_dataset_x(set), *y = dsc_dataset_y(set);
     double *mean = malloc(d * sizeof *mean), *std = malloc(d * sizeof *std);
-    ds->n = n, ds->d = d;
-    ds->x = malloc(n * d * sizeof *ds->x);
-    ds->xf = malloc(n * d * sizeof *ds->xf);
-    ds->y = malloc(n * sizeof *ds->y);
-    ds->yf = malloc(n * sizeof *ds->yf);
-    ds->xstar = calloc(d + 1, sizeof *ds->xstar);
-    dsc_status st = DSC_OK;
-    if (!mean || !std || !ds->x || !ds->xf || !ds->y || !ds->yf || !ds->xstar) {
-        st = dsc__fail(DSC_ERR_NOMEM, "%s: out of memory for %zu x %zu data", who, n, d);
-        goto done;
-    }
+    dsc_status st = dsc__design_alloc(ds, n, d);
+    if (!st && (!mean || !std)) st = dsc__fail(DSC_ERR_NOMEM, "%s: out of memory for %zu x %zu data", who, n, d);
+    if (st) goto done;
     dsc_dataset_moments(set, mean, std);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < d; j++) ds->x[i * d + j] = (x[i * d + j] - mean[j]) / std[j];

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 
 /* [X 1]^T [X 1] / n and [X 1]^T y / n, solved by Cholesky. */
-static void solve_normal(dsc__design *ds)
+static void solve_normal(const dsc_problem *pb, dsc__design *ds)
 {
+    (void)pb;
     size_t m = ds->d + 1;
     double *a = calloc(m * m, sizeof *a);
     if (!a) return;
@@ -50,12 +51,7 @@ LINREG(double, f64, x, y)
 
 static dsc_status linreg_configure(dsc_problem *pb, const dsc__spec *sp)
 {
-    dsc_status st = dsc__design_configure("linreg", pb, sp, 0);
-    if (st) return st;
-    dsc__design *ds = pb->data;
-    solve_normal(ds);
-    if (ds->known) ds->fstar = linreg_f64(pb, ds->xstar, NULL);
-    return DSC_OK;
+    return dsc__design_configure("linreg", pb, sp, 0, solve_normal);
 }
 
 const dsc__problem_def dsc__problem_linreg = {

@@ -72,19 +72,14 @@ static void newton(const dsc_problem *pb, dsc__design *ds)
     }
     free(h);
     free(g);
+    /* Newton's "minimum" of separable data is a point far out where the loss has
+     * all but vanished; a real one leaves the overlapping rows' loss */
+    if (ds->known && !(logreg_f64(pb, ds->xstar, NULL) > 1e-8)) ds->known = 0;
 }
 
 static dsc_status logreg_configure(dsc_problem *pb, const dsc__spec *sp)
 {
-    dsc_status st = dsc__design_configure("logreg", pb, sp, 1);
-    if (st) return st;
-    dsc__design *ds = pb->data;
-    newton(pb, ds);
-    if (ds->known) ds->fstar = logreg_f64(pb, ds->xstar, NULL);
-    /* Newton's "minimum" of separable data is a point far out where the loss has
-     * all but vanished; a real one leaves the overlapping rows' loss */
-    if (ds->known && !(ds->fstar > 1e-8)) ds->known = 0;
-    return DSC_OK;
+    return dsc__design_configure("logreg", pb, sp, 1, newton);
 }
 
 const dsc__problem_def dsc__problem_logreg = {

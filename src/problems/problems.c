@@ -154,6 +154,24 @@ dsc_status dsc__problem_keys(const char *who, const dsc__spec *sp, const dsc__pr
     return DSC_OK;
 }
 
+dsc_status dsc__problem_dim_key(const char *who, dsc_problem *pb, const dsc__spec *sp, double min_n)
+{
+    const dsc__problem_key keys[] = {{"n", 2, min_n, 1e8, 1}};
+    double n;
+    dsc_status st = dsc__problem_keys(who, sp, keys, 1, &n, NULL, NULL);
+    pb->dim = (size_t)n;
+    return st;
+}
+
+size_t dsc__problem_point_minimum(const dsc_problem *pb, double value, size_t k, double *xstar, double *fstar)
+{
+    if (k > 0) return 1;
+    if (xstar)
+        for (size_t i = 0; i < pb->dim; i++) xstar[i] = value;
+    if (fstar) *fstar = 0.0;
+    return 1;
+}
+
 /* The gradient's Jacobian by central differences, then x -= H^-1 g (2x2, Cramer). */
 void dsc__problem_newton2(const dsc_problem *pb, double *x)
 {

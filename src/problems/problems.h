@@ -47,6 +47,12 @@ dsc_status dsc__problem_keys(const char *who, const dsc__spec *sp, const dsc__pr
  * analytic gradient (Hessian by central differences of it); for tabulated minima. */
 void dsc__problem_newton2(const dsc_problem *pb, double *x);
 
+/* The one key n (the dimension, default 2, at least min_n) of the n-D problems. */
+dsc_status dsc__problem_dim_key(const char *who, dsc_problem *pb, const dsc__spec *sp, double min_n);
+
+/* The single minimum 0 at (value, ..., value) (rosenbrock 1, rastrigin and quadratic 0). */
+size_t dsc__problem_point_minimum(const dsc_problem *pb, double value, size_t k, double *xstar, double *fstar);
+
 /* The fixed 2-D problems (plane.c): dim 2 and no keys; minimisers from a table of
  * (x, y) pairs, the global one first, each with f evaluated there. */
 dsc_status dsc__problem_plane(const char *who, dsc_problem *pb, const dsc__spec *sp);

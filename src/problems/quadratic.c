@@ -25,11 +25,7 @@ static void quad_start(const dsc_problem *pb, double *x)
 
 static size_t quad_minima(const dsc_problem *pb, size_t k, double *xstar, double *fstar)
 {
-    if (k > 0) return 1;
-    if (xstar)
-        for (size_t i = 0; i < pb->dim; i++) xstar[i] = 0.0;
-    if (fstar) *fstar = 0.0;
-    return 1;
+    return dsc__problem_point_minimum(pb, 0.0, k, xstar, fstar);
 }
 
 #define QUAD(T, SFX)                                                            \

@@ -9,11 +9,7 @@
 
 static dsc_status rastrigin_configure(dsc_problem *pb, const dsc__spec *sp)
 {
-    static const dsc__problem_key keys[] = {{"n", 2, 1, 1e8, 1}};
-    double n;
-    dsc_status st = dsc__problem_keys("rastrigin", sp, keys, 1, &n, NULL, NULL);
-    pb->dim = (size_t)n;
-    return st;
+    return dsc__problem_dim_key("rastrigin", pb, sp, 1);
 }
 
 static void rastrigin_start(const dsc_problem *pb, double *x)
@@ -23,11 +19,7 @@ static void rastrigin_start(const dsc_problem *pb, double *x)
 
 static size_t rastrigin_minima(const dsc_problem *pb, size_t k, double *xstar, double *fstar)
 {
-    if (k > 0) return 1;
-    if (xstar)
-        for (size_t i = 0; i < pb->dim; i++) xstar[i] = 0.0;
-    if (fstar) *fstar = 0.0;
-    return 1;
+    return dsc__problem_point_minimum(pb, 0.0, k, xstar, fstar);
 }
 
 #define TWO_PI 6.283185307179586476925286766559

@@ -7,11 +7,7 @@
 
 static dsc_status rosen_configure(dsc_problem *pb, const dsc__spec *sp)
 {
-    static const dsc__problem_key keys[] = {{"n", 2, 2, 1e8, 1}};
-    double n;
-    dsc_status st = dsc__problem_keys("rosenbrock", sp, keys, 1, &n, NULL, NULL);
-    pb->dim = (size_t)n;
-    return st;
+    return dsc__problem_dim_key("rosenbrock", pb, sp, 2);
 }
 
 static void rosen_start(const dsc_problem *pb, double *x)
@@ -21,11 +17,7 @@ static void rosen_start(const dsc_problem *pb, double *x)
 
 static size_t rosen_minima(const dsc_problem *pb, size_t k, double *xstar, double *fstar)
 {
-    if (k > 0) return 1;
-    if (xstar)
-        for (size_t i = 0; i < pb->dim; i++) xstar[i] = 1.0;
-    if (fstar) *fstar = 0.0;
-    return 1;
+    return dsc__problem_point_minimum(pb, 1.0, k, xstar, fstar);
 }
 
 #define ROSEN(T, SFX)                                                           \
