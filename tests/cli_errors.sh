@@ -55,6 +55,7 @@ check 2 compare --optimizer adam --steps 10 --problem 'beale(n=3)'
 check 2 compare --optimizer adam --steps 10 --start=1,2,3
 check 2 compare --optimizer adam --steps 10 --plot out.gif
 check 2 compare --optimizer adam --steps 10 --plot
+check 2 compare --optimizer adam --steps 1000000000 --plot out.png
 check 2 compare --optimizer adam --steps 10 --dtype f8
 check 2 compare --optimizer adam --steps 10 stray
 check 2 compare $(for i in $(seq 17); do printf -- '--optimizer adam '; done) --steps 1

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define MAX_START 4096
+#define CLI_PLOT_MAX_STEPS 10000000
 
 static void help(FILE *f)
 {
@@ -46,7 +47,9 @@ static void print_table(const cli_compare *c, const cli_run *runs)
            "to 1e-6", "time (ms)");
     for (size_t i = 0; i < c->count; i++) {
         const cli_run *r = &runs[i];
-        printf("%-*s %12.5g %10.4g", (int)w, c->labels[i], r->loss, r->dist);
+        printf("%-*s %12.5g", (int)w, c->labels[i], r->loss);
+        if (isnan(r->dist)) printf(" %10s", "-"); /* no known minimum */
+        else printf(" %10.4g", r->dist);
         print_steps(r->steps_to[0]);
         print_steps(r->steps_to[1]);
         printf(" %10.3f\n", 1e3 * r->seconds);
@@ -111,6 +114,9 @@ int cli_compare_run(const char *cmd, const cli_compare *c)
 {
     if (c->plot && !dsc_plot_device(c->plot))
         return cli_usage_error(cmd, "--plot file must end in .png, .svg or .pdf, got '%s'", c->plot);
+    if (c->plot && c->steps > CLI_PLOT_MAX_STEPS) /* every step of every run is kept for the figure */
+        return cli_usage_error(cmd, "--plot draws at most %d steps, got --steps %lld", CLI_PLOT_MAX_STEPS,
+                               (long long)c->steps);
     cli_run *runs = calloc(c->count, sizeof *runs);
     if (!runs) return cli_fail(cmd, "out of memory");
     int rc = 0;
