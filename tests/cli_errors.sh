@@ -44,6 +44,38 @@ check 2 optimize --optimizer adam --steps 10 --bogus
 check 2 optimize --optimizer adam --steps 10 extra
 check 2 optimize --optimizer adam --steps
 check 1 optimize --optimizer adam --steps 10 --trace /nonexistent-dir/t.csv
+check 2 optimize --optimizer adam --steps 10 --schedule 'nosuch'
+check 2 optimize --optimizer adam --steps 10 --schedule 'cosine'
+check 2 optimize --optimizer adam --steps 10 --schedule 'onecycle(total_steps=5)'
+check 2 optimize --optimizer adam --steps 10 --schedule
+check 1 optimize --optimizer 'sgd(nonfinite=error)' --steps 3 --start=1e200,1e200
+check 2 schedule
+check 2 schedule --lr 0.1 --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0 --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --lr abc --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 0
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5x
+check 2 schedule --schedule 'cosine(T_max=5' --lr 0.1 --steps 5
+check 2 schedule --schedule 'cosine(T_max=0)' --lr 0.1 --steps 5
+check 2 schedule --schedule 'cosine(T_max=5, bogus=1)' --lr 0.1 --steps 5
+check 2 schedule --schedule 'nosuch' --lr 0.1 --steps 5
+check 2 schedule --schedule 'step' --lr 0.1 --steps 5
+check 2 schedule --schedule 'multistep(milestones=3)' --lr 0.1 --steps 5
+check 2 schedule --schedule 'sequential(linear, cosine(T_max=5))' --lr 0.1 --steps 5
+check 2 schedule --schedule 'onecycle(total_steps=4, pct_start=0.5)' --lr 0.1 --steps 10
+check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5
+check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses /nonexistent-dir/losses.txt
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --bogus
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 extra
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps
+losses=/tmp/dsc_losses.$$
+printf '1\n0.5\n' >"$losses"
+check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses "$losses"
+printf '1\n0.5\nabc\n0.2\n' >"$losses"
+check 2 schedule --schedule 'king(patience=2)' --lr 0.1 --steps 5 --losses "$losses"
+rm -f "$losses"
 # compare
 check 2 compare --steps 10
 check 2 compare --optimizer adam

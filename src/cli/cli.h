@@ -42,6 +42,7 @@ int cli_parse_dtype(const char *text, dsc_dtype *out);
 typedef struct cli_run {
     const char *problem;   /* spec */
     const char *optimizer; /* spec */
+    const char *schedule;  /* NULL or a schedule spec for every group */
     dsc_dtype dtype;
     int64_t steps;
     const double *start;   /* NULL: the problem's start */
@@ -71,5 +72,6 @@ int cmd_optimize(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_paths(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 
 #endif

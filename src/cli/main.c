@@ -14,6 +14,7 @@ static const command commands[] = {
     {"compare", cmd_compare, "run several optimizers on a test function: a table and a figure"},
     {"paths", cmd_paths, "lasso and ridge regularization paths of a linear model on a CSV"},
     {"demo", cmd_demo, "the textbook comparisons, with figures under out/"},
+    {"schedule", cmd_schedule, "print the learning rates a schedule gives"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

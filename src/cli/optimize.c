@@ -1,6 +1,7 @@
 /*
  * optimize.c: descent optimize --problem NAME [--start=X1,X2] --steps N
- *                              --optimizer SPEC [--dtype f32|f64] [--trace FILE.csv] [--json]
+ *                              --optimizer SPEC [--schedule SPEC] [--dtype f32|f64]
+ *                              [--trace FILE.csv] [--json]
  */
 #include "cli.h"
 
@@ -16,17 +17,19 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: descent optimize --problem NAME [--start=X1,X2,...] --steps N --optimizer SPEC\n"
-            "                        [--dtype f32|f64] [--trace FILE.csv] [--json]\n"
+            "                        [--schedule SPEC] [--dtype f32|f64] [--trace FILE.csv] [--json]\n"
             "  --problem    test function (default rosenbrock), e.g. rosenbrock(n=10)\n"
             "  --start      start point (default: the problem's, (-1.5, 0.5) for rosenbrock)\n"
             "  --steps      number of optimizer steps (>= 0)\n"
             "  --optimizer  spec, e.g. 'adam(lr=1e-2)' or 'sgd(lr=1e-3, momentum=0.9)'\n"
+            "  --schedule   learning-rate schedule of every group, e.g. 'cosine(T_max=100)'\n"
+            "               (see descent schedule --help); plateau and king watch the loss\n"
             "  --dtype      f32 or f64 (default f64)\n"
             "  --trace      write step,loss,x1,x2,... for steps 0..N to a CSV file\n"
             "  --json       print one JSON object on stdout\n");
 }
 
-static int print_json(const cli_run *r, const char *problem, const char *optimizer)
+static int print_json(const cli_run *r, const char *problem, const char *optimizer, const char *schedule)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *x = cJSON_CreateDoubleArray(r->x, (int)r->dim);
@@ -39,6 +42,7 @@ static int print_json(const cli_run *r, const char *problem, const char *optimiz
     else cJSON_AddNullToObject(o, "loss");
     cJSON_AddItemToObject(o, "x", x);
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
+    if (schedule) cJSON_AddStringToObject(o, "schedule", schedule);
     return cli_print_json(o);
 }
 
@@ -49,9 +53,10 @@ int cmd_optimize(int argc, char **argv)
         {"steps", required_argument, 0, 'n'},   {"optimizer", required_argument, 0, 'o'},
         {"dtype", required_argument, 0, 'd'},   {"trace", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
+        {"schedule", required_argument, 0, 'S'},
         {0, 0, 0, 0},
     };
-    const char *problem = "rosenbrock", *optimizer = NULL, *trace = NULL;
+    const char *problem = "rosenbrock", *optimizer = NULL, *trace = NULL, *schedule = NULL;
     static double start[MAX_START];
     size_t start_len = 0;
     int have_start = 0, json = 0;
@@ -73,6 +78,7 @@ int cmd_optimize(int argc, char **argv)
                 return cli_usage_error("optimize", "--steps must be an integer >= 0, got '%s'", optarg);
             break;
         case 'o': optimizer = optarg; break;
+        case 'S': schedule = optarg; break;
         case 'd':
             if (cli_parse_dtype(optarg, &dtype))
                 return cli_usage_error("optimize", "--dtype must be f32 or f64, got '%s'", optarg);
@@ -88,7 +94,7 @@ int cmd_optimize(int argc, char **argv)
     if (!optimizer) return cli_usage_error("optimize", "--optimizer is required, e.g. --optimizer 'adam(lr=1e-2)'");
     if (steps < 0) return cli_usage_error("optimize", "--steps is required");
 
-    cli_run r = {.problem = problem, .optimizer = optimizer, .dtype = dtype, .steps = steps,
+    cli_run r = {.problem = problem, .optimizer = optimizer, .schedule = schedule, .dtype = dtype, .steps = steps,
                  .start = have_start ? start : NULL, .start_len = start_len};
     FILE *tf = NULL;
     if (trace) {
@@ -115,7 +121,7 @@ int cmd_optimize(int argc, char **argv)
     if (st) {
         rc = cli_run_error("optimize", &r, st);
     } else if (!rc && json) {
-        rc = print_json(&r, problem, optimizer);
+        rc = print_json(&r, problem, optimizer, schedule);
     } else if (!rc) {
         printf("%s on %s, %s, %lld steps: loss %.6g at (", optimizer, problem, dsc_dtype_name(dtype),
                (long long)steps, r.loss);

@@ -96,6 +96,7 @@ dsc_status cli_run_exec(cli_run *r)
     }
     dsc_param p = {.name = "x", .data = data, .grad = grad, .n = dim, .dtype = r->dtype};
     if ((st = dsc_optim_create_spec(&opt, r->optimizer, &p, 1))) goto done;
+    if (r->schedule && (st = dsc_optim_set_schedule(opt, -1, r->schedule))) goto done;
     double fstar = 0;
     int known = dsc_problem_minimum(pb, xstar, &fstar);
     if (r->record && (st = record_alloc(r))) goto done;
@@ -106,7 +107,7 @@ dsc_status cli_run_exec(cli_run *r)
     if (r->record) record_row(r, 0, loss);
     note_progress(r, 0, loss, fstar, known);
     for (int64_t k = 1; k <= r->steps; k++) {
-        if ((st = dsc_optim_step(opt))) goto done;
+        if ((st = dsc_optim_step_loss(opt, loss))) goto done;
         loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
         if (r->trace) trace_row(r->trace, k, loss, r->x, dim);
         if (r->record) record_row(r, k, loss);
