@@ -77,6 +77,8 @@ printf '1\n0.5\nabc\n0.2\n' >"$losses"
 check 2 schedule --schedule 'king(patience=2)' --lr 0.1 --steps 5 --losses "$losses"
 rm -f "$losses"
 # compare
+check 2 compare --problem rosenbrock --steps 10 --optimizer adam --schedule 'nosuch'
+check 2 compare --problem rosenbrock --steps 10 --optimizer adam --schedule
 check 2 compare --steps 10
 check 2 compare --optimizer adam
 check 2 compare --optimizer adam --steps x

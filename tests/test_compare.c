@@ -149,11 +149,41 @@ static void test_f32_and_nearest_minimum(void **state)
     cJSON_Delete(o);
 }
 
+/* --schedule reaches every run: the same numbers as optimize with that schedule, and
+ * not those of the constant rate. */
+static void test_schedule_applies_to_every_run(void **state)
+{
+    (void)state;
+    const char *sched = "cosine(T_max=300, eta_min=1e-4)";
+    char args[512];
+    snprintf(args, sizeof args, "compare --problem rosenbrock --steps 300 --optimizer 'adam(lr=1e-2)' "
+             "--optimizer 'sgd(lr=1e-3, momentum=0.9)' --schedule '%s' --json", sched);
+    cJSON *o = run_json(args);
+    assert_string_equal(cJSON_GetObjectItem(o, "schedule")->valuestring, sched);
+    const cJSON *runs = cJSON_GetObjectItem(o, "runs");
+    assert_int_equal(cJSON_GetArraySize(runs), 2);
+    for (int r = 0; r < 2; r++) {
+        const cJSON *row = cJSON_GetArrayItem(runs, r);
+        const char *spec = cJSON_GetObjectItem(row, "optimizer")->valuestring;
+        snprintf(args, sizeof args, "optimize --problem rosenbrock --steps 300 --optimizer '%s' --schedule '%s' --json",
+                 spec, sched);
+        cJSON *alone = run_json(args);
+        assert_true(num(row, "loss") == num(alone, "loss"));
+        cJSON_Delete(alone);
+        snprintf(args, sizeof args, "optimize --problem rosenbrock --steps 300 --optimizer '%s' --json", spec);
+        cJSON *constant = run_json(args);
+        assert_true(num(row, "loss") != num(constant, "loss"));
+        cJSON_Delete(constant);
+    }
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rosenbrock_table_is_optimize),
         cmocka_unit_test(test_f32_and_nearest_minimum),
+        cmocka_unit_test(test_schedule_applies_to_every_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

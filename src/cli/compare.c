@@ -1,6 +1,7 @@
 /*
  * compare.c: descent compare --problem NAME [--start=X1,X2] --steps N
- *            --optimizer SPEC [--optimizer SPEC ...] [--dtype f32|f64] [--plot FILE] [--json]
+ *            --optimizer SPEC [--optimizer SPEC ...] [--schedule SPEC] [--dtype f32|f64]
+ *            [--plot FILE] [--json]
  * Every optimizer runs from the same start through cli_run (the unit behind
  * descent optimize, so the numbers agree); a table or one JSON object, and a figure.
  */
@@ -19,7 +20,8 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: descent compare --problem NAME [--start=X1,X2,...] --steps N\n"
-            "                       --optimizer SPEC [--optimizer SPEC ...] [--dtype f32|f64]\n"
+            "                       --optimizer SPEC [--optimizer SPEC ...] [--schedule SPEC]\n"
+            "                       [--dtype f32|f64]\n"
             "                       [--plot FILE.png|.svg|.pdf] [--json]\n"
             "  --problem    test function (default rosenbrock): rosenbrock(n=N), beale, booth,\n"
             "               himmelblau, rastrigin(n=N), quadratic(n=N, cond=C), gaussians,\n"
@@ -27,6 +29,7 @@ static void help(FILE *f)
             "  --start      start point (default: the problem's)\n"
             "  --steps      number of optimizer steps (>= 0)\n"
             "  --optimizer  spec, repeated for each optimizer to compare (at most %d)\n"
+            "  --schedule   learning-rate schedule for every optimizer, e.g. 'cosine(T_max=1000)'\n"
             "  --dtype      f32 or f64 (default f64)\n"
             "  --plot       draw loss against step (and, in 2-D, the paths over a contour)\n"
             "  --json       print one JSON object on stdout\n",
@@ -88,6 +91,7 @@ static int print_json(const cli_compare *c, const cli_run *runs, cJSON *figure)
     cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
     cJSON_AddStringToObject(o, "problem", c->problem);
     cJSON_AddStringToObject(o, "dtype", dsc_dtype_name(c->dtype));
+    if (c->schedule) cJSON_AddStringToObject(o, "schedule", c->schedule);
     cJSON_AddNumberToObject(o, "steps", (double)c->steps);
     add_number(o, "fstar", runs[0].fstar);
     for (size_t i = 0; i < c->count; i++) cJSON_AddItemToArray(arr, run_json(c, i, &runs[i]));
@@ -121,7 +125,8 @@ int cli_compare_run(const char *cmd, const cli_compare *c)
     if (!runs) return cli_fail(cmd, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < c->count && !rc; i++) {
-        runs[i] = (cli_run){.problem = c->problem, .optimizer = c->specs[i], .dtype = c->dtype,
+        runs[i] = (cli_run){.problem = c->problem, .optimizer = c->specs[i], .schedule = c->schedule,
+                            .dtype = c->dtype,
                             .steps = c->steps, .start = c->start, .start_len = c->start_len,
                             .record = c->plot != NULL};
         dsc_status st = cli_run_exec(&runs[i]);
@@ -143,7 +148,7 @@ int cmd_compare(int argc, char **argv)
         {"steps", required_argument, 0, 'n'},   {"optimizer", required_argument, 0, 'o'},
         {"dtype", required_argument, 0, 'd'},   {"plot", required_argument, 0, 'P'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
+        {"schedule", required_argument, 0, 'S'}, {0, 0, 0, 0},
     };
     static double start[MAX_START];
     const char *specs[CLI_FIGURE_MAX_RUNS];
@@ -173,6 +178,7 @@ int cmd_compare(int argc, char **argv)
                 return cli_usage_error("compare", "--dtype must be f32 or f64, got '%s'", optarg);
             break;
         case 'P': c.plot = optarg; break;
+        case 'S': c.schedule = optarg; break;
         case 'j': c.json = 1; break;
         case 'h': help(stdout); return 0;
         case ':': return cli_usage_error("compare", "option '%s' needs a value", argv[optind - 1]);

@@ -12,6 +12,7 @@ typedef struct cli_compare {
     size_t start_len;
     const char *const *labels; /* count names for the table and legend */
     const char *const *specs;  /* count optimizer specs */
+    const char *schedule;      /* NULL or a schedule spec applied to every run */
     size_t count;
     const char *plot;  /* NULL or the figure's file */
     int json;
