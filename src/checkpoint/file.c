@@ -26,7 +26,7 @@ static dsc_status io_fail(const char *what, const char *path)
     return dsc__fail(DSC_ERR_IO, "cannot %s '%.256s': %s", what, path, msg);
 }
 
-dsc_status dsc__read_file(const char *path, unsigned char **buf, size_t *len)
+dsc_status dsc__ckpt_read_file(const char *path, unsigned char **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;

@@ -28,7 +28,7 @@ dsc_status dsc_ckpt_open(dsc_ckpt **out, const char *path)
     *out = NULL;
     unsigned char *bytes;
     size_t len;
-    dsc_status st = dsc__read_file(path, &bytes, &len);
+    dsc_status st = dsc__ckpt_read_file(path, &bytes, &len);
     if (!st) st = open_owned(out, bytes, len);
     if (st) {
         char prefix[300];
