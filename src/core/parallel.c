@@ -184,71 +184,26 @@ void dsc__plan_fill_state(const dsc__plan *pl) { run_shares(pl, fill_range); }
 
 /* ---------------------------------------------------------------- measurement */
 
-/* A sum over n elements in LANES independent partial sums (a fixed order, so
- * deterministic), which the compiler turns into vectors: one running sum would be
- * bound by the latency of an add, not by memory. */
-#define LANES 16
-#define LANE_SUM(T, g, n, term, out)                                             \
-    do {                                                                          \
-        double l_[LANES] = {0};                                                   \
-        size_t e_ = 0;                                                            \
-        for (; e_ + LANES <= (n); e_ += LANES)                                    \
-            for (int j_ = 0; j_ < LANES; j_++) {                                  \
-                double x = (double)(g)[e_ + (size_t)j_];                          \
-                l_[j_] += term;                                                   \
-            }                                                                     \
-        for (int j_ = 0; e_ < (n); e_++, j_++) {                                  \
-            double x = (double)(g)[e_];                                           \
-            l_[j_] += term;                                                       \
-        }                                                                         \
-        for (int w_ = LANES / 2; w_ > 0; w_ /= 2)                                 \
-            for (int j_ = 0; j_ < w_; j_++) l_[j_] += l_[j_ + w_];                \
-        out = l_[0];                                                              \
-    } while (0)
-
-/* sum |g|^p, or max |g| for p = inf, of n elements. NaN propagates. */
-#define MEASURE(T, SFX)                                                           \
-    static double measure_##SFX(const T *g, size_t n, double p)                  \
-    {                                                                             \
-        double acc = 0;                                                           \
-        if (p == 2) {                                                             \
-            LANE_SUM(T, g, n, x * x, acc);                                        \
-        } else if (p == 1) {                                                      \
-            LANE_SUM(T, g, n, fabs(x), acc);                                      \
-        } else if (isinf(p)) {                                                    \
-            int nan = 0;                                                          \
-            for (size_t e = 0; e < n; e++) {                                      \
-                double a = fabs((double)g[e]);                                    \
-                acc = a > acc ? a : acc;                                          \
-                nan |= a != a;                                                    \
-            }                                                                     \
-            if (nan) acc = NAN;                                                   \
-        } else {                                                                  \
-            for (size_t e = 0; e < n; e++) acc += pow(fabs((double)g[e]), p);     \
-        }                                                                         \
-        return acc;                                                               \
-    }                                                                             \
-    static int all_finite_##SFX(const T *g, size_t n)                            \
-    {                                                                             \
-        for (size_t e = 0; e < n; e++)                                            \
-            if (!isfinite(g[e])) return 0;                                        \
-        return 1;                                                                 \
-    }
-MEASURE(float, f32)
-MEASURE(double, f64)
+/* Block b of task t: its first gradient element and its length. */
+static const void *block_at(const dsc__task *t, size_t b, size_t *len)
+{
+    size_t off = b * BLOCK;
+    *len = t->n - off < BLOCK ? t->n - off : BLOCK;
+    return (const char *)t->g + off * esize(t);
+}
 
 static double block_value(const dsc__task *t, size_t b, double p)
 {
-    size_t off = b * BLOCK, len = t->n - off < BLOCK ? t->n - off : BLOCK;
-    return t->dtype == DSC_F32 ? measure_f32((const float *)t->g + off, len, p)
-                               : measure_f64((const double *)t->g + off, len, p);
+    size_t len;
+    const void *g = block_at(t, b, &len);
+    return dsc__grad_partial(t->dtype, g, len, p);
 }
 
 static int block_finite(const dsc__task *t, size_t b)
 {
-    size_t off = b * BLOCK, len = t->n - off < BLOCK ? t->n - off : BLOCK;
-    return t->dtype == DSC_F32 ? all_finite_f32((const float *)t->g + off, len)
-                               : all_finite_f64((const double *)t->g + off, len);
+    size_t len;
+    const void *g = block_at(t, b, &len);
+    return dsc__grad_finite(t->dtype, g, len);
 }
 
 /* Blocks [begin, end) into pl->blocks. */
@@ -267,7 +222,7 @@ static double combine(const dsc__plan *pl, size_t i, double p, int *finite)
     double acc = 0;
     for (size_t b = pl->block0[i]; b < pl->block0[i + 1]; b++) {
         double v = pl->blocks[b];
-        acc = isinf(p) ? (v > acc || v != v ? v : acc) : acc + v;
+        acc = dsc__norm_combine(acc, v, p);
         if (!isfinite(v) && *finite) *finite = block_finite(&pl->tasks[i], b - pl->block0[i]);
     }
     return acc;
