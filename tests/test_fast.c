@@ -52,9 +52,10 @@ static const char *const kinds[] = {
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
 /* "" keeps the gradient as it is (the fast kernels' plain prologue); the others turn
- * on every gradient option in some combination (the general prologue). */
+ * on the gradient options in some combination (the cheap and the full prologue). */
 static const char *const options[] = {
     "",
+    ", weight_decay=0.1, maximize=1, clip_norm=2", /* the cheap options only */
     ", weight_decay=0.1, maximize=1, clip_value=0.3",
     ", weight_decay=0.05, decoupled_weight_decay=1, l1=0.01, clip_norm=1.5",
     ", l1=0.02, clip_norm=0.5, clip_norm_type=inf, clip_per_tensor=1",

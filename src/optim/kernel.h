@@ -79,16 +79,18 @@ static inline dsc_status dsc__check_decay_in_update(const dsc_hparams *hp)
  * restrict pointers, and every option a kind has (amsgrad, nesterov, centered, ...)
  * a compile-time 0/1 of its own variant, so the loops have no branches. The
  * gradient prologue is either absent (GEN 0: d = g, when every option is off) or
- * branch-free arithmetic (GEN 1): an option that is off becomes its identity
+ * branch-free arithmetic: GEN 1 for the cheap options (clipping coefficient,
+ * maximize, L2, decoupled decay: one multiply or add each), GEN 2 adds the compares
+ * of clip_value and L1. An option that is off becomes its identity
  * (scale 1, clip at infinity, sign +1, coefficient 0, decay 1). Each element then
  * sees the reference's operations in the reference's order (no FMA contraction in
- * ISO C mode), so the results are equal; GEN 1 may differ only in the sign of an
+ * ISO C mode), so the results are equal; GEN 1 and 2 may differ only in the sign of an
  * exact zero (adding 0*p to -0). */
 /* Whether a step needs the general gradient prologue. */
 static inline int dsc__grad_general(const dsc__scal *s)
 {
-    return s->gscale != 1.0 || s->clip_value > 0 || s->maximize || s->wd != 0 || s->l1 != 0 ||
-           s->decay != 1.0;
+    if (s->clip_value > 0 || s->l1 != 0) return 2;
+    return s->gscale != 1.0 || s->maximize || s->wd != 0 || s->decay != 1.0;
 }
 
 /* Loop-invariant values of the prologue, for DSC__GRAD_FAST. */
@@ -98,16 +100,16 @@ static inline int dsc__grad_general(const dsc__scal *s)
     const T ncv_ = -cv_, wd_ = (T)(s)->wd, l1_ = (T)(s)->l1, dc_ = (T)(s)->decay;   \
     (void)gs_; (void)sg_; (void)ncv_; (void)wd_; (void)l1_; (void)dc_
 
-/* DSC__GRAD without branches (GEN 1) or nothing (GEN 0); p[i] gets the decayed value. */
+/* DSC__GRAD without branches (GEN 1, 2) or nothing (GEN 0); p[i] gets the decayed value. */
 #define DSC__GRAD_FAST(T, GEN, p, g, i, out)                              \
     T out = (g)[i];                                                       \
     if (GEN) {                                                            \
         out = out * gs_;                                                  \
-        out = out > cv_ ? cv_ : (out < ncv_ ? ncv_ : out);                \
+        if (GEN == 2) out = out > cv_ ? cv_ : (out < ncv_ ? ncv_ : out);  \
         out = out * sg_;                                                  \
         T p_ = (p)[i];                                                    \
         out = out + wd_ * p_;                                             \
-        out = out + l1_ * DSC__SIGN(T, p_);                               \
+        if (GEN == 2) out = out + l1_ * DSC__SIGN(T, p_);                 \
         (p)[i] = p_ * dc_;                                                \
     }
 
@@ -153,23 +155,26 @@ static inline int dsc__grad_general(const dsc__scal *s)
         const T *restrict g = (const T *)gv;                                             \
         (void)st;
 
-/* Instantiates variant macro M for options 0..1 (or 0 only) and both prologues. */
-#define DSC__VARIANTS1(M, T, SFX) M(T, SFX, 0, 0) M(T, SFX, 0, 1)
-#define DSC__VARIANTS2(M, T, SFX) DSC__VARIANTS1(M, T, SFX) M(T, SFX, 1, 0) M(T, SFX, 1, 1)
+/* Instantiates variant macro M for options 0..1 (or 0 only) and the three prologues. */
+#define DSC__VARIANTS1(M, T, SFX) M(T, SFX, 0, 0) M(T, SFX, 0, 1) M(T, SFX, 0, 2)
+#define DSC__VARIANTS2(M, T, SFX) \
+    DSC__VARIANTS1(M, T, SFX) M(T, SFX, 1, 0) M(T, SFX, 1, 1) M(T, SFX, 1, 2)
 
 /* Defines name_SFX, the fast kernel that picks variant name_<opt><gen>_SFX per call. */
 #define DSC__DISPATCH1(name, SFX)                                                            \
     static void name##_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st,    \
                              size_t n)                                                       \
     {                                                                                        \
-        (dsc__grad_general(s) ? name##_01_##SFX : name##_00_##SFX)(s, p, g, st, n);          \
+        static const dsc__kernel k_[3] = {name##_00_##SFX, name##_01_##SFX, name##_02_##SFX}; \
+        k_[dsc__grad_general(s)](s, p, g, st, n);                                            \
     }
 #define DSC__DISPATCH2(name, SFX, opt)                                                       \
     static void name##_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st,    \
                              size_t n)                                                       \
     {                                                                                        \
-        static const dsc__kernel k_[2][2] = {{name##_00_##SFX, name##_01_##SFX},             \
-                                             {name##_10_##SFX, name##_11_##SFX}};            \
+        static const dsc__kernel k_[2][3] = {                                                \
+            {name##_00_##SFX, name##_01_##SFX, name##_02_##SFX},                             \
+            {name##_10_##SFX, name##_11_##SFX, name##_12_##SFX}};                            \
         k_[(opt) ? 1 : 0][dsc__grad_general(s)](s, p, g, st, n);                             \
     }
 

@@ -88,19 +88,21 @@ RMSPROP_REF(double, f64)
         }                                                                      \
     }                                                                          \
     }
+#define RMSPROP_GENS(T, SFX, MOM, CEN)                                                    \
+    RMSPROP_FAST(T, SFX, MOM, CEN, 0) RMSPROP_FAST(T, SFX, MOM, CEN, 1)                   \
+    RMSPROP_FAST(T, SFX, MOM, CEN, 2)
+#define RMSPROP_K(SFX, MOM, CEN)                                                          \
+    {rmsprop_fast_##MOM##CEN##0_##SFX, rmsprop_fast_##MOM##CEN##1_##SFX,                   \
+     rmsprop_fast_##MOM##CEN##2_##SFX}
 #define RMSPROP_VARIANTS(T, SFX)                                                          \
-    RMSPROP_FAST(T, SFX, 0, 0, 0) RMSPROP_FAST(T, SFX, 0, 0, 1)                           \
-    RMSPROP_FAST(T, SFX, 0, 1, 0) RMSPROP_FAST(T, SFX, 0, 1, 1)                           \
-    RMSPROP_FAST(T, SFX, 1, 0, 0) RMSPROP_FAST(T, SFX, 1, 0, 1)                           \
-    RMSPROP_FAST(T, SFX, 1, 1, 0) RMSPROP_FAST(T, SFX, 1, 1, 1)                           \
+    RMSPROP_GENS(T, SFX, 0, 0) RMSPROP_GENS(T, SFX, 0, 1)                                 \
+    RMSPROP_GENS(T, SFX, 1, 0) RMSPROP_GENS(T, SFX, 1, 1)                                 \
     static void rmsprop_fast_##SFX(const dsc__scal *s, void *p, const void *g,            \
                                    void *const *st, size_t n)                             \
     {                                                                                     \
-        static const dsc__kernel k[2][2][2] = {                                           \
-            {{rmsprop_fast_000_##SFX, rmsprop_fast_001_##SFX},                            \
-             {rmsprop_fast_010_##SFX, rmsprop_fast_011_##SFX}},                           \
-            {{rmsprop_fast_100_##SFX, rmsprop_fast_101_##SFX},                            \
-             {rmsprop_fast_110_##SFX, rmsprop_fast_111_##SFX}}};                          \
+        static const dsc__kernel k[2][2][3] = {                                           \
+            {RMSPROP_K(SFX, 0, 0), RMSPROP_K(SFX, 0, 1)},                                 \
+            {RMSPROP_K(SFX, 1, 0), RMSPROP_K(SFX, 1, 1)}};                                \
         k[s->c[3] > 0][s->c[4] != 0][dsc__grad_general(s)](s, p, g, st, n);               \
     }
 RMSPROP_VARIANTS(float, f32)

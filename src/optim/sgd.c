@@ -73,21 +73,19 @@ SGD_REF(double, f64)
         }                                                                      \
     }                                                                          \
     }
+#define SGD_GENS(T, SFX, MODE) SGD_FAST(T, SFX, MODE, 0) SGD_FAST(T, SFX, MODE, 1) SGD_FAST(T, SFX, MODE, 2)
+#define SGD_K(SFX, MODE) {sgd_fast_##MODE##0_##SFX, sgd_fast_##MODE##1_##SFX, sgd_fast_##MODE##2_##SFX}
 #define SGD_VARIANTS(T, SFX)                                                              \
-    SGD_FAST(T, SFX, 0, 0) SGD_FAST(T, SFX, 0, 1) SGD_FAST(T, SFX, 1, 0)                  \
-    SGD_FAST(T, SFX, 1, 1) SGD_FAST(T, SFX, 2, 0) SGD_FAST(T, SFX, 2, 1)                  \
-    SGD_FAST(T, SFX, 3, 0) SGD_FAST(T, SFX, 3, 1) SGD_FAST(T, SFX, 4, 0)                  \
-    SGD_FAST(T, SFX, 4, 1)                                                                \
+    SGD_GENS(T, SFX, 0) SGD_GENS(T, SFX, 1) SGD_GENS(T, SFX, 2) SGD_GENS(T, SFX, 3)       \
+    SGD_GENS(T, SFX, 4)                                                                   \
     static void sgd_fast_##SFX(const dsc__scal *s, void *p, const void *g,                \
                                void *const *st, size_t n)                                 \
     {                                                                                     \
-        static const dsc__kernel k[5][2] = {                                              \
-            {sgd_fast_00_##SFX, sgd_fast_01_##SFX}, {sgd_fast_10_##SFX, sgd_fast_11_##SFX}, \
-            {sgd_fast_20_##SFX, sgd_fast_21_##SFX}, {sgd_fast_30_##SFX, sgd_fast_31_##SFX}, \
-            {sgd_fast_40_##SFX, sgd_fast_41_##SFX}};                                        \
-        int nest = s->c[2] != 0;                                                            \
-        int mode = s->c[0] == 0 ? 0 : s->c[3] != 0 ? 3 + nest : 1 + nest;                   \
-        k[mode][dsc__grad_general(s)](s, p, g, st, n);                                      \
+        static const dsc__kernel k[5][3] = {SGD_K(SFX, 0), SGD_K(SFX, 1), SGD_K(SFX, 2),  \
+                                            SGD_K(SFX, 3), SGD_K(SFX, 4)};                \
+        int nest = s->c[2] != 0;                                                          \
+        int mode = s->c[0] == 0 ? 0 : s->c[3] != 0 ? 3 + nest : 1 + nest;                 \
+        k[mode][dsc__grad_general(s)](s, p, g, st, n);                                    \
     }
 SGD_VARIANTS(float, f32)
 SGD_VARIANTS(double, f64)
