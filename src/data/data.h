@@ -14,9 +14,14 @@ struct dsc_dataset {
     char *target;   /* target name */
 };
 
-/* A dataset with zeroed x and y and names "<prefix><j>"; target named target_name. */
+/* A dataset with names "<prefix><j>", its target named target_name, and zeroed x and
+ * y when values (else NULL, for dsc__dataset_adopt). */
 dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
-                            const char *target_name);
+                            const char *target_name, int values);
+
+/* Replaces ds's x and y by the malloc'd arrays *x and *y (of its size) and takes
+ * them over (*x and *y become NULL). */
+void dsc__dataset_adopt(dsc_dataset *ds, double **x, double **y);
 
 /* Reads a whole file into malloc'd memory (NUL-terminated; len excludes the NUL). */
 dsc_status dsc__read_file(const char *who, const char *path, unsigned char **buf, size_t *len);
