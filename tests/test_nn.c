@@ -42,6 +42,17 @@ static dsc_mlp *make(const size_t *sizes, int count, dsc_activation hidden, dsc_
     return m;
 }
 
+/* Fits m on ds for epochs of batch rows with the default fit settings. */
+static dsc_history *fit(dsc_mlp *m, const dsc_dataset *ds, int64_t epochs, size_t batch)
+{
+    dsc_fit_config fc = dsc_fit_config_default();
+    fc.epochs = epochs;
+    fc.batch_size = batch;
+    dsc_history *h;
+    OK(dsc_mlp_fit(m, ds, &fc, &h));
+    return h;
+}
+
 /* Central differences on every parameter against the analytic gradient. */
 static void grad_check(dsc_mlp *m, const double *x, const double *y, size_t n, const char *what)
 {
@@ -216,11 +227,7 @@ static void test_xor(void **state)
     const size_t sizes[] = {2, 8, 1};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_TANH, DSC_F32, 11);
     OK(dsc_mlp_compile(m, "adam(lr=0.05)", DSC_LOSS_BCE));
-    dsc_fit_config fc = dsc_fit_config_default();
-    fc.epochs = 300;
-    fc.batch_size = 4;
-    dsc_history *h;
-    OK(dsc_mlp_fit(m, ds, &fc, &h));
+    dsc_history *h = fit(m, ds, 300, 4);
     double loss, acc, p[4];
     OK(dsc_mlp_evaluate(m, ds, &loss, &acc));
     assert_true(acc == 1.0);
@@ -248,11 +255,7 @@ static void test_digits_held_out(void **state)
     const size_t sizes[] = {64, 64, 10};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_RELU, DSC_F32, 0);
     OK(dsc_mlp_compile(m, "adam(lr=1e-3)", DSC_LOSS_SOFTMAX_CE));
-    dsc_fit_config fc = dsc_fit_config_default();
-    fc.epochs = 30;
-    fc.batch_size = 32;
-    dsc_history *h;
-    OK(dsc_mlp_fit(m, train, &fc, &h));
+    dsc_history *h = fit(m, train, 30, 32);
     double loss, acc;
     OK(dsc_mlp_evaluate(m, test, &loss, &acc));
     if (!(acc >= 0.95)) fail_msg("digits held-out accuracy %.4f < 0.95", acc);
@@ -336,9 +339,7 @@ static void test_regression_diabetes(void **state)
     const size_t sizes[] = {10, 16, 1};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_RELU, DSC_F64, 1);
     OK(dsc_mlp_compile(m, "adam(lr=1e-2)", DSC_LOSS_MSE));
-    dsc_fit_config fc = dsc_fit_config_default();
-    fc.epochs = 40;
-    OK(dsc_mlp_fit(m, train, &fc, NULL));
+    dsc_history_destroy(fit(m, train, 40, 32));
     double loss, r2, pred;
     OK(dsc_mlp_evaluate(m, test, &loss, &r2));
     if (!(r2 > 0.3)) fail_msg("diabetes R^2 %.3f", r2);

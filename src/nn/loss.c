@@ -8,24 +8,10 @@
 #include "nn.h"
 
 #include <math.h>
-#include <string.h>
 
 static const char *const names[DSC_LOSS_COUNT] = {"mse", "bce", "softmax_ce"};
 
-const char *dsc_loss_name(dsc_loss loss)
-{
-    return (unsigned)loss < DSC_LOSS_COUNT ? names[loss] : NULL;
-}
-
-dsc_status dsc_loss_from_name(const char *name, dsc_loss *out)
-{
-    for (int i = 0; name && i < DSC_LOSS_COUNT; i++)
-        if (!strcmp(name, names[i])) {
-            *out = (dsc_loss)i;
-            return DSC_OK;
-        }
-    return dsc__fail(DSC_ERR_SPEC, "loss: unknown name '%s' (mse, bce, softmax_ce)", name ? name : "(null)");
-}
+DSC__NAMED_ENUM(dsc_loss, dsc_loss_name, dsc_loss_from_name, names, DSC_LOSS_COUNT, "loss")
 
 #define LOSS_KERNELS(T, SFX)                                                                  \
     static void mse_##SFX(const T *z, const double *y, size_t n, size_t k, T *d, double scale, \
