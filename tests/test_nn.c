@@ -133,6 +133,15 @@ static void test_gradients_every_loss(void **state)
     OK(dsc_mlp_set_standardization(m, (const double[]){0.1, -0.2, 0.3}, (const double[]){2, 0.5, 1.5}));
     OK(dsc_mlp_set_target_scaling(m, 0.4, 1.7));
     grad_check(m, gx, g_real, 6, "mse standardized");
+    double mean[3], sd[3], ym, ys;
+    assert_int_equal(dsc_mlp_get_standardization(m, mean, sd), 1);
+    assert_true(mean[1] == -0.2 && sd[1] == 0.5);
+    assert_float_equal(sd[2], 1.5, 1e-15);
+    dsc_mlp_get_target_scaling(m, &ym, &ys);
+    assert_true(ym == 0.4 && ys == 1.7);
+    OK(dsc_mlp_set_standardization(m, NULL, NULL));
+    assert_int_equal(dsc_mlp_get_standardization(m, mean, sd), 0);
+    assert_int_equal(dsc_mlp_set_standardization(m, mean, (const double[]){1, 0, 1}), DSC_ERR_RANGE);
     dsc_mlp_destroy(m);
 }
 
