@@ -75,7 +75,7 @@ int train_print_table(const train_opts *o, const train_result *r)
         printf("\n");
     }
     double samples = (double)r->train_rows * (double)h->count;
-    printf("\n%zu epochs in %.2f s (%.0f samples/s)%s\n", h->count, h->seconds, samples / h->seconds,
+    printf("\n%zu epochs in %.3g s (%.0f samples/s)%s\n", h->count, h->seconds, samples / h->seconds,
            h->stopped_early ? ", stopped early" : "");
     if (h->best_epoch) printf("best validation loss at epoch %lld\n", (long long)h->best_epoch);
     return 0;
