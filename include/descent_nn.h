@@ -144,6 +144,8 @@ typedef struct dsc_history {
     int64_t best_epoch;  /* epoch of the lowest validation loss (0 without validation) */
     int stopped_early;
     double seconds;      /* whole fit */
+    size_t train_rows;   /* rows trained on per epoch (after the validation split) */
+    size_t val_rows;     /* rows validated on (0 without validation) */
 } dsc_history;
 
 void dsc_history_destroy(dsc_history *h);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "descent_nn.h"
+#include "nn/nn.h" /* dropout masks: the internal passes */
 
 #define OK(call)                                                        \
     do {                                                                \
@@ -329,6 +330,8 @@ static void test_reproducible_and_early_stopping(void **state)
         assert_true(h[0]->epochs[e].val_loss == h[1]->epochs[e].val_loss);
     }
     const dsc_history *g = h[0];
+    assert_int_equal(g->train_rows + g->val_rows, 178);
+    assert_int_equal(g->val_rows, 53); /* stratified: round(0.3 * 59, 71, 48) = 18 + 21 + 14 */
     assert_true(g->best_epoch >= 1);
     double best = g->epochs[g->best_epoch - 1].val_loss;
     for (size_t e = 0; e < g->count; e++) assert_true(g->epochs[e].val_loss >= best);
@@ -413,6 +416,49 @@ static void test_params_and_init(void **state)
     }
 }
 
+/* Inverted dropout: masks of 0 and 1/(1-p) at about rate p, applied in the forward
+ * pass; a unit dropped for the only row gets no gradient into its weights. */
+static void test_dropout_masks(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {4, 400, 1};
+    dsc_mlp_config c = dsc_mlp_config_default(sizes, 3);
+    c.dropout = 0.25;
+    c.dtype = DSC_F64;
+    c.hidden = DSC_ACT_TANH;
+    dsc_mlp *m;
+    OK(dsc_mlp_create(&m, &c));
+    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_MSE));
+    OK(dsc__mlp_reserve(m, 1));
+    const double x[4] = {0.5, -1, 2, 0.1}, y[1] = {3};
+    dsc__mlp_gather(m, x, y, NULL, 1);
+    const double *z = dsc__mlp_forward(m, 1, 1);
+    dsc__tally t = {0};
+    dsc__loss_eval(DSC_LOSS_MSE, DSC_F64, z, m->ybuf, 1, 1, m->delta[0], 1.0, &t);
+    dsc__mlp_backward(m, 1, 1);
+    const dsc__layer *l = &m->layer[0];
+    const double *a = l->a, *h = l->h, *mask = l->mask, *gw = dsc_mlp_grad(m);
+    const double *gb = (const double *)dsc_mlp_grad(m) + l->b_off;
+    size_t dropped = 0;
+    for (size_t j = 0; j < 400; j++) {
+        assert_true(mask[j] == 0 || mask[j] == 1 / 0.75);
+        assert_true(h[j] == a[j] * mask[j]);
+        if (mask[j] != 0) continue;
+        dropped++;
+        assert_true(gb[j] == 0);
+        for (size_t i = 0; i < 4; i++) assert_true(gw[j * 4 + i] == 0);
+    }
+    assert_true(dropped > 70 && dropped < 130); /* 100 expected */
+    assert_true(gb[0] != 0 || mask[0] == 0);
+    /* evaluation ignores the masks: the output equals the one with dropout off */
+    double p1, p2;
+    OK(dsc_mlp_predict(m, x, 1, &p1));
+    dsc__mlp_gather(m, x, NULL, NULL, 1);
+    p2 = *(const double *)dsc__mlp_forward(m, 1, 0);
+    assert_true(p1 == p2);
+    dsc_mlp_destroy(m);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -464,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_reproducible_and_early_stopping),
         cmocka_unit_test(test_regression_diabetes),
         cmocka_unit_test(test_params_and_init),
+        cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
