@@ -48,12 +48,16 @@ DSC__NAMED_ENUM(dsc_loss, dsc_loss_name, dsc_loss_from_name, names, DSC_LOSS_COU
             const T *zr = z + r * k;                                                          \
             double mx = zr[0], se = 0;                                                        \
             for (size_t j = 1; j < k; j++) mx = zr[j] > mx ? zr[j] : mx;                      \
-            for (size_t j = 0; j < k; j++) se += exp((double)zr[j] - mx);                     \
+            T *dr = d ? d + r * k : NULL; /* holds the exponentials, then the gradient */     \
+            for (size_t j = 0; j < k; j++) {                                                  \
+                double e = exp((double)zr[j] - mx);                                           \
+                se += e;                                                                      \
+                if (dr) dr[j] = (T)e;                                                         \
+            }                                                                                 \
             size_t c = (size_t)y[r];                                                          \
             sum += mx + log(se) - (double)zr[c];                                              \
-            if (!d) continue;                                                                 \
-            for (size_t j = 0; j < k; j++)                                                    \
-                d[r * k + j] = (T)(scale * (exp((double)zr[j] - mx) / se - (j == c)));        \
+            for (size_t j = 0; dr && j < k; j++)                                              \
+                dr[j] = (T)(scale * ((double)dr[j] / se - (j == c)));                         \
         }                                                                                     \
         t->loss += sum;                                                                       \
     }                                                                                         \
