@@ -3,8 +3,10 @@
 #define DSC_CLI_H
 
 #include "descent.h"
+#include "descent_checkpoint.h"
 #include "descent_problems.h"
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +30,10 @@ int cli_fail(const char *cmd, const char *fmt, ...)
  * spec and range errors and CLI_EXIT_FAIL otherwise. */
 int cli_lib_error(const char *cmd, dsc_status st);
 
+/* Prints o unformatted as one line on stdout and deletes it; CLI_EXIT_FAIL when it
+ * cannot be printed (out of memory), else 0. */
+int cli_print_json(cJSON *o);
+
 /* Strict parsers: the whole text must be the value. 0 on success. */
 int cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
 int cli_parse_doubles(const char *text, double *out, size_t max, size_t *count);
@@ -37,11 +43,16 @@ int cli_parse_dtype(const char *text, dsc_dtype *out);
 typedef struct cli_run {
     const char *problem;   /* spec */
     const char *optimizer; /* spec */
+    const char *schedule;  /* NULL or a schedule spec for every group */
     dsc_dtype dtype;
     int64_t steps;
     const double *start;   /* NULL: the problem's start */
     size_t start_len;
     FILE *trace;           /* NULL or a CSV stream: step,loss,x1,... for steps 0..N */
+    const char *save;      /* NULL or a checkpoint file to write after the last step */
+    const char *resume;    /* NULL or a checkpoint to continue: it sets problem, start,
+                              dtype, optimizer and position (those fields are ignored) */
+    int record;            /* keep losses (and path, for 2-D problems) in memory */
     /* results */
     double loss;
     double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */
@@ -49,14 +60,27 @@ typedef struct cli_run {
     int64_t skipped;
     double seconds;
     int64_t steps_to[2];   /* first step with loss - f* <= 1e-3 and 1e-6 (-1: never) */
-    double dist;           /* distance to the known minimiser (NAN if none) */
+    double dist;           /* distance to the nearest known minimiser (NAN if none) */
+    double fstar;          /* the known minimum (NAN if none) */
+    double *losses;        /* record: steps + 1 losses, step 0 first (malloc'd) */
+    double *path;          /* record, 2-D problems: steps + 1 x values, then steps + 1 y (malloc'd) */
     char error[256];       /* a failure of the run's own (else see dsc_last_error) */
+    int64_t first_step;    /* steps (calls, skipped or not) before the run: 0 unless resumed */
+    char *resumed_problem, *resumed_optimizer, *resumed_start, *resumed_schedule; /* from the
+                              checkpoint (owned) */
 } cli_run;
 
 /* Runs it. On failure, report with cli_run_error. */
 dsc_status cli_run_exec(cli_run *r);
 int cli_run_error(const char *cmd, const cli_run *r, dsc_status st);
 void cli_run_free(cli_run *r);
+
+/* The checkpoint side of a run (run_checkpoint.c): open r->resume and take the
+ * problem, dtype and optimizer from it; create the optimizer (restored from ck when
+ * not NULL); write r->save. */
+dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out);
+dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out);
+dsc_status cli_run_save(cli_run *r, const dsc_optim *opt);
 
 /* Re-executes the command once with OPENBLAS_CORETYPE set when OpenBLAS chose
  * generic kernels for a CPU with AVX2/AVX-512 (blas_env.c). */
@@ -65,5 +89,9 @@ void cli_prefer_fast_blas(char **argv);
 int cmd_optimize(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_paths(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 
 #endif

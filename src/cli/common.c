@@ -1,6 +1,7 @@
 /* common.c: error reporting and strict option parsing for the subcommands. */
 #include "cli.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -75,8 +76,19 @@ int cli_parse_dtype(const char *text, dsc_dtype *out)
     return -1;
 }
 
+int cli_print_json(cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text) return CLI_EXIT_FAIL;
+    puts(text);
+    cJSON_free(text);
+    return 0;
+}
+
 int cli_run_error(const char *cmd, const cli_run *r, dsc_status st)
 {
+    if (r->error[0] && (st == DSC_ERR_FORMAT || st == DSC_ERR_NOMEM)) return cli_fail(cmd, "%s", r->error);
     if (r->error[0]) return cli_usage_error(cmd, "%s", r->error);
     return cli_lib_error(cmd, st);
 }
