@@ -91,12 +91,13 @@ void *dsc_mlp_data(dsc_mlp *m);
 void *dsc_mlp_grad(dsc_mlp *m);
 
 /*
- * Chooses the optimizer (a spec, see dsc_hparams_parse) and the loss. Biases are
- * excluded from weight decay. The cross-entropy losses take logits: they need a linear
- * output activation; mse and bce need one output. May be called again to restart
- * the optimizer state.
+ * Chooses the optimizer (a spec, see dsc_hparams_parse), an optional learning-rate
+ * schedule (a spec, see dsc_sched_create; NULL for none) that advances once per batch,
+ * and the loss. Biases are excluded from weight decay. The cross-entropy losses take
+ * logits: they need a linear output activation; mse and bce need one output. May be
+ * called again to restart the optimizer state.
  */
-dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, dsc_loss loss);
+dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, const char *schedule, dsc_loss loss);
 dsc_optim *dsc_mlp_optimizer(dsc_mlp *m); /* NULL before compile */
 dsc_loss dsc_mlp_loss(const dsc_mlp *m);
 

@@ -130,14 +130,19 @@ static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, d
     const double *x = dsc_dataset_x(r->train), *y = dsc_dataset_y(r->train);
     if (c->shuffle) dsc__rng_shuffle(rng, r->order, n);
     dsc__tally t = {0};
+    /* plateau-like schedules follow the batch loss, measured before the step */
+    const dsc_sched *sched = dsc_optim_schedule(m->opt, 0);
+    int loss_driven = sched && dsc_sched_needs_loss(sched);
     for (size_t s = 0; s < n; s += c->batch_size) {
         size_t b = n - s < c->batch_size ? n - s : c->batch_size;
+        double before = t.loss;
         dsc__mlp_gather(m, x, y, r->order + s, b);
         const void *z = dsc__mlp_forward(m, b, 1);
         dsc__loss_metric(m->loss, m->cfg.dtype, z, m->ybuf, b, k, m->y_mean, m->y_std, &t);
         dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, b, k, m->delta[0], 1.0 / (double)b, &t);
         dsc__mlp_backward(m, b, 1);
-        dsc_status st = dsc_optim_step(m->opt);
+        dsc_status st = loss_driven ? dsc_optim_step_loss(m->opt, (t.loss - before) / (double)b)
+                                    : dsc_optim_step(m->opt);
         if (st != DSC_OK) return st;
         if (c->on_batch) c->on_batch(s + b, n, t.loss / (double)t.rows, c->user);
     }
