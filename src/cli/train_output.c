@@ -153,12 +153,7 @@ int train_print_json(const train_opts *o, const train_result *r)
         add_num(b, "threads", bi.threads);
     }
     cJSON_AddItemToObject(j, "history", history_json(h, cls));
-    char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!text) return CLI_EXIT_FAIL;
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return cli_print_json(j);
 }
 
 int train_write_history(FILE *f, const dsc_history *h, int cls)
