@@ -6,6 +6,7 @@ set -eu
 need=(gcc make cmake pkg-config libcjson-dev)
 if [ "${1:-build}" = test ]; then
   need+=(libcmocka-dev clang)
+  need+=(libopenmpi-dev openmpi-bin) # the dist layer and its mpirun tests
 fi
 missing=()
 for p in "${need[@]}"; do

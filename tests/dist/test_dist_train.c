@@ -1,0 +1,158 @@
+/*
+ * test_dist_train.c (under mpirun -np 2, 3 and 4): training a linear regression on N
+ * ranks, plain data-parallel and ZeRO-1, against the same training in one process:
+ * the same data and seed give the same parameters and loss to float rounding,
+ * because the global batch is split across the ranks, not multiplied. Groups, no-decay
+ * tensors, global and per-tensor clipping and the non-finite policy are all exercised,
+ * with shards that cut the tensors at odd places.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "regression.h"
+
+#define STEPS 30
+#define BATCH 10 /* 5+5, 4+3+3, 3+3+2+2: uneven shares on 3 and 4 ranks */
+#define TOL 2e-5 /* float rounding of sums taken in another order, over 30 steps */
+
+static reg_data data;
+
+typedef struct run {
+    reg_model m;
+    double loss;
+    int64_t skipped;
+    size_t state_bytes;
+} run;
+
+/* Group 1 (the bias) gets its own learning rate, as torch's param_groups. */
+static dsc_status set_bias_lr(dsc_optim *opt, dsc_dist *d)
+{
+    if (d) return dsc_dist_set_lr(d, 1, 0.02);
+    return dsc_optim_set_lr(opt, 1, 0.02);
+}
+
+static void one_process(const char *spec, run *r, int nan_step)
+{
+    dsc_optim *opt;
+    reg_init(&r->m, 3);
+    if (dsc_optim_create_spec(&opt, spec, r->m.tensors, 2)) fail_msg("%s", dsc_last_error());
+    assert_int_equal(set_bias_lr(opt, NULL), DSC_OK);
+    r->loss = reg_train_local(opt, &r->m, &data, 0, STEPS, BATCH, nan_step);
+    r->skipped = dsc_optim_skipped_count(opt);
+    r->state_bytes = dsc_optim_state_bytes(opt);
+    dsc_optim_destroy(opt);
+}
+
+static void on_ranks(const char *spec, int zero, run *r, int nan_step)
+{
+    dsc_hparams hp;
+    assert_int_equal(dsc_hparams_parse(spec, &hp), DSC_OK);
+    dsc_dist_config cfg = dsc_dist_config_default();
+    cfg.zero = zero;
+    cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the global batch */
+    cfg.bucket_bytes = 13 * sizeof(float);
+    reg_init(&r->m, 3);
+    dsc_dist *d;
+    if (dsc_dist_create(&d, MPI_COMM_WORLD, &hp, r->m.tensors, 2, &cfg)) fail_msg("%s", dsc_last_error());
+    assert_int_equal(set_bias_lr(NULL, d), DSC_OK);
+    r->loss = reg_train_dist(d, &r->m, &data, 0, STEPS, BATCH, nan_step);
+    r->skipped = dsc_dist_skipped_count(d);
+    r->state_bytes = dsc_dist_state_bytes(d);
+    assert_int_equal(dsc_dist_step_count(d), STEPS - r->skipped);
+    dsc_dist_destroy(d);
+}
+
+static void compare(const char *spec, int nan_step)
+{
+    run ref, dp, zr;
+    one_process(spec, &ref, nan_step);
+    on_ranks(spec, 0, &dp, nan_step);
+    on_ranks(spec, 1, &zr, nan_step);
+    if (!isfinite(ref.loss) || !isfinite(dp.loss) || !isfinite(zr.loss))
+        fail_msg("%s: a run failed (%s)", spec, dsc_last_error());
+    /* the model learns: the runs are not trivially equal */
+    assert_true(reg_max_diff(ref.m.param, (float[REG_N]){0}, REG_N) > 0.1);
+    double e_dp = reg_max_diff(ref.m.param, dp.m.param, REG_N);
+    double e_zr = reg_max_diff(dp.m.param, zr.m.param, REG_N);
+    if (e_dp > TOL || e_zr > TOL) fail_msg("%s: data-parallel off by %g, ZeRO off by %g", spec, e_dp, e_zr);
+    assert_float_equal(dp.loss, ref.loss, 1e-5 * ref.loss);
+    assert_float_equal(zr.loss, ref.loss, 1e-5 * ref.loss);
+    assert_int_equal(dp.skipped, ref.skipped);
+    assert_int_equal(zr.skipped, ref.skipped);
+}
+
+static void test_adamw_with_groups(void **state)
+{
+    (void)state;
+    compare("adamw(lr=0.05, weight_decay=0.1)", -1);
+}
+
+static void test_sgd_nesterov(void **state)
+{
+    (void)state;
+    compare("sgd(lr=0.1, momentum=0.9, nesterov=true)", -1);
+}
+
+static void test_global_clipping(void **state)
+{
+    (void)state;
+    compare("adam(lr=0.05, clip_norm=0.5)", -1);
+    compare("rmsprop(lr=0.01, clip_norm=0.3, clip_norm_type=1)", -1);
+    compare("sgd(lr=0.1, momentum=0.5, clip_norm=0.2, clip_norm_type=inf)", -1);
+}
+
+static void test_per_tensor_clipping(void **state)
+{
+    (void)state;
+    compare("adam(lr=0.05, clip_norm=0.2, clip_per_tensor=true)", -1);
+}
+
+/* A NaN on the last rank alone: every rank skips that step, as one process would. */
+static void test_nonfinite_skips_everywhere(void **state)
+{
+    (void)state;
+    compare("adam(lr=0.05)", 7);
+    run r;
+    on_ranks("adam(lr=0.05)", 1, &r, 7);
+    assert_int_equal(r.skipped, 1);
+}
+
+/* ZeRO-1: each rank holds about 1/N of the optimizer state, and together all of it. */
+static void test_zero_state_is_sharded(void **state)
+{
+    (void)state;
+    int N;
+    MPI_Comm_size(MPI_COMM_WORLD, &N);
+    run ref, zr;
+    one_process("adam", &ref, -1);
+    on_ranks("adam", 1, &zr, -1);
+    assert_int_equal(ref.state_bytes, 2 * REG_N * sizeof(float));
+    unsigned long mine = zr.state_bytes, sum = 0, most = 0;
+    MPI_Allreduce(&mine, &sum, 1, MPI_UNSIGNED_LONG, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(&mine, &most, 1, MPI_UNSIGNED_LONG, MPI_MAX, MPI_COMM_WORLD);
+    assert_int_equal(sum, ref.state_bytes);
+    assert_int_equal(most, 2 * ((REG_N + (size_t)N - 1) / (size_t)N) * sizeof(float));
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    reg_make_data(&data, 11);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_adamw_with_groups),
+        cmocka_unit_test(test_sgd_nesterov),
+        cmocka_unit_test(test_global_clipping),
+        cmocka_unit_test(test_per_tensor_clipping),
+        cmocka_unit_test(test_nonfinite_skips_everywhere),
+        cmocka_unit_test(test_zero_state_is_sharded),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    MPI_Finalize();
+    return failed;
+}

@@ -1,0 +1,24 @@
+# Included from tests/CMakeLists.txt when MPI is found: one cmocka program per
+# tests/dist/test_dist_*.c, each launched by mpirun on the rank counts listed.
+set(DSC_MPI_ENV OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1)
+set(DSC_DIST_RANKS_test_dist_collectives 2 3)
+set(DSC_DIST_RANKS_test_dist_train 2 3 4)
+set(DSC_DIST_RANKS_test_dist_state 2 3)
+
+add_library(dsc_test_regression STATIC ${CMAKE_CURRENT_SOURCE_DIR}/dist/regression.c)
+target_link_libraries(dsc_test_regression PUBLIC descent_dist)
+target_include_directories(dsc_test_regression PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/dist)
+
+file(GLOB DSC_DIST_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/dist/test_dist_*.c)
+foreach(src ${DSC_DIST_TEST_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE dsc_test_regression PkgConfig::CMOCKA)
+  foreach(np ${DSC_DIST_RANKS_${name}})
+    add_test(NAME ${name}_np${np}
+      COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} --oversubscribe ${MPIEXEC_PREFLAGS}
+              $<TARGET_FILE:${name}> ${MPIEXEC_POSTFLAGS})
+    set_tests_properties(${name}_np${np} PROPERTIES ENVIRONMENT "${DSC_MPI_ENV}" TIMEOUT 120
+      PROCESSORS ${np})
+  endforeach()
+endforeach()
