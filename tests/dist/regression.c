@@ -88,6 +88,19 @@ double reg_train_dist(dsc_dist *d, reg_model *m, const reg_data *data, int first
     return loss;
 }
 
+dsc_dist *reg_dist(const char *spec, int zero, reg_model *m)
+{
+    dsc_hparams hp;
+    if (dsc_hparams_parse(spec, &hp) != DSC_OK) return NULL;
+    dsc_dist_config cfg = dsc_dist_config_default();
+    cfg.zero = zero;
+    cfg.reduce = DSC_DIST_SUM;
+    cfg.bucket_bytes = 13 * sizeof(float);
+    dsc_dist *d = NULL;
+    dsc_dist_create(&d, MPI_COMM_WORLD, &hp, m->tensors, 2, &cfg);
+    return d;
+}
+
 double reg_max_diff(const float *a, const float *b, size_t n)
 {
     double worst = 0;

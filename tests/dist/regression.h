@@ -49,6 +49,10 @@ double reg_train_local(dsc_optim *opt, reg_model *m, const reg_data *data, int f
 double reg_train_dist(dsc_dist *d, reg_model *m, const reg_data *data, int first, int steps, size_t batch,
                       int nan_step);
 
+/* A context over m for spec: sum of shares already divided by the global batch, and
+ * 13-float buckets that cut both tensors. NULL on failure (see dsc_last_error). */
+dsc_dist *reg_dist(const char *spec, int zero, reg_model *m);
+
 /* Largest |a[i] - b[i]| over n floats. */
 double reg_max_diff(const float *a, const float *b, size_t n);
 

@@ -4,11 +4,7 @@
  * anywhere; the non-blocking path; the parameter broadcast; layouts that must be
  * refused on every rank. Gradients are small integers, so every result is exact.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "mpitest.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +94,8 @@ static dsc_dist *make(flat *f, size_t n, dsc_dtype dt, int zero, dsc_dist_reduce
     return d;
 }
 
-static void test_allreduce_odd_sizes(void **state)
+DIST_TEST(test_allreduce_odd_sizes)
 {
-    (void)state;
     int N = world_size();
     for (int red = 0; red < 2; red++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -137,9 +132,8 @@ static void check_zero_sgd(dsc_dtype dt, size_t bucket_bytes)
     }
 }
 
-static void test_reduce_scatter_allgather_odd_sizes(void **state)
+DIST_TEST(test_reduce_scatter_allgather_odd_sizes)
 {
-    (void)state;
     check_zero_sgd(DSC_F32, 44);
     check_zero_sgd(DSC_F64, 24);
     check_zero_sgd(DSC_F32, (size_t)25 << 20); /* one bucket */
@@ -147,9 +141,8 @@ static void test_reduce_scatter_allgather_odd_sizes(void **state)
 
 /* Tensors reported ready last to first start their buckets early; the result is the
  * blocking one. */
-static void test_tensor_ready_overlaps(void **state)
+DIST_TEST(test_tensor_ready_overlaps)
 {
-    (void)state;
     int N = world_size();
     for (int zero = 0; zero < 2; zero++) {
         flat f;
@@ -172,9 +165,8 @@ static void test_tensor_ready_overlaps(void **state)
 }
 
 /* More ranks than elements: the last ranks own nothing and still take part. */
-static void test_empty_shards(void **state)
+DIST_TEST(test_empty_shards)
 {
-    (void)state;
     flat f;
     dsc_dist *d = make(&f, 1, DSC_F32, 1, DSC_DIST_MEAN, 44, "adam(lr=0.5)");
     size_t lo, hi;
@@ -205,9 +197,8 @@ static void expect_refused(dsc_param *t, size_t count, const dsc_dist_config *cf
     if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
 }
 
-static void test_bad_layouts_fail_everywhere(void **state)
+DIST_TEST(test_bad_layouts_fail_everywhere)
 {
-    (void)state;
     float p[8], g[8];
     double pd[8], gd[8];
     dsc_param t[2] = {{.name = "a", .data = p, .grad = g, .n = 3, .dtype = DSC_F32},
@@ -230,17 +221,9 @@ static void test_bad_layouts_fail_everywhere(void **state)
     expect_refused(t, 2, NULL, DSC_ERR_ARG, world_rank() == 1 ? "contiguous" : "another rank failed");
 }
 
-int main(int argc, char **argv)
-{
-    MPI_Init(&argc, &argv);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_allreduce_odd_sizes),
-        cmocka_unit_test(test_reduce_scatter_allgather_odd_sizes),
-        cmocka_unit_test(test_tensor_ready_overlaps),
-        cmocka_unit_test(test_empty_shards),
-        cmocka_unit_test(test_bad_layouts_fail_everywhere),
-    };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    MPI_Finalize();
-    return failed;
-}
+DIST_MAIN((void)0,
+          DIST_CASE(test_allreduce_odd_sizes),
+          DIST_CASE(test_reduce_scatter_allgather_odd_sizes),
+          DIST_CASE(test_tensor_ready_overlaps),
+          DIST_CASE(test_empty_shards),
+          DIST_CASE(test_bad_layouts_fail_everywhere))

@@ -6,11 +6,7 @@
  * tensors, global and per-tensor clipping and the non-finite policy are all exercised,
  * with shards that cut the tensors at odd places.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "mpitest.h"
 
 #include <math.h>
 #include <string.h>
@@ -51,15 +47,9 @@ static void one_process(const char *spec, run *r, int nan_step)
 
 static void on_ranks(const char *spec, int zero, run *r, int nan_step)
 {
-    dsc_hparams hp;
-    assert_int_equal(dsc_hparams_parse(spec, &hp), DSC_OK);
-    dsc_dist_config cfg = dsc_dist_config_default();
-    cfg.zero = zero;
-    cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the global batch */
-    cfg.bucket_bytes = 13 * sizeof(float);
     reg_init(&r->m, 3);
-    dsc_dist *d;
-    if (dsc_dist_create(&d, MPI_COMM_WORLD, &hp, r->m.tensors, 2, &cfg)) fail_msg("%s", dsc_last_error());
+    dsc_dist *d = reg_dist(spec, zero, &r->m);
+    if (!d) fail_msg("%s", dsc_last_error());
     assert_int_equal(set_bias_lr(NULL, d), DSC_OK);
     r->loss = reg_train_dist(d, &r->m, &data, 0, STEPS, BATCH, nan_step);
     r->skipped = dsc_dist_skipped_count(d);
@@ -87,36 +77,31 @@ static void compare(const char *spec, int nan_step)
     assert_int_equal(zr.skipped, ref.skipped);
 }
 
-static void test_adamw_with_groups(void **state)
+DIST_TEST(test_adamw_with_groups)
 {
-    (void)state;
     compare("adamw(lr=0.05, weight_decay=0.1)", -1);
 }
 
-static void test_sgd_nesterov(void **state)
+DIST_TEST(test_sgd_nesterov)
 {
-    (void)state;
     compare("sgd(lr=0.1, momentum=0.9, nesterov=true)", -1);
 }
 
-static void test_global_clipping(void **state)
+DIST_TEST(test_global_clipping)
 {
-    (void)state;
     compare("adam(lr=0.05, clip_norm=0.5)", -1);
     compare("rmsprop(lr=0.01, clip_norm=0.3, clip_norm_type=1)", -1);
     compare("sgd(lr=0.1, momentum=0.5, clip_norm=0.2, clip_norm_type=inf)", -1);
 }
 
-static void test_per_tensor_clipping(void **state)
+DIST_TEST(test_per_tensor_clipping)
 {
-    (void)state;
     compare("adam(lr=0.05, clip_norm=0.2, clip_per_tensor=true)", -1);
 }
 
 /* A NaN on the last rank alone: every rank skips that step, as one process would. */
-static void test_nonfinite_skips_everywhere(void **state)
+DIST_TEST(test_nonfinite_skips_everywhere)
 {
-    (void)state;
     compare("adam(lr=0.05)", 7);
     run r;
     on_ranks("adam(lr=0.05)", 1, &r, 7);
@@ -124,9 +109,8 @@ static void test_nonfinite_skips_everywhere(void **state)
 }
 
 /* ZeRO-1: each rank holds about 1/N of the optimizer state, and together all of it. */
-static void test_zero_state_is_sharded(void **state)
+DIST_TEST(test_zero_state_is_sharded)
 {
-    (void)state;
     int N;
     MPI_Comm_size(MPI_COMM_WORLD, &N);
     run ref, zr;
@@ -140,19 +124,10 @@ static void test_zero_state_is_sharded(void **state)
     assert_int_equal(most, 2 * ((REG_N + (size_t)N - 1) / (size_t)N) * sizeof(float));
 }
 
-int main(int argc, char **argv)
-{
-    MPI_Init(&argc, &argv);
-    reg_make_data(&data, 11);
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_adamw_with_groups),
-        cmocka_unit_test(test_sgd_nesterov),
-        cmocka_unit_test(test_global_clipping),
-        cmocka_unit_test(test_per_tensor_clipping),
-        cmocka_unit_test(test_nonfinite_skips_everywhere),
-        cmocka_unit_test(test_zero_state_is_sharded),
-    };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    MPI_Finalize();
-    return failed;
-}
+DIST_MAIN(reg_make_data(&data, 11),
+          DIST_CASE(test_adamw_with_groups),
+          DIST_CASE(test_sgd_nesterov),
+          DIST_CASE(test_global_clipping),
+          DIST_CASE(test_per_tensor_clipping),
+          DIST_CASE(test_nonfinite_skips_everywhere),
+          DIST_CASE(test_zero_state_is_sharded))

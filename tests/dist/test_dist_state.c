@@ -1,0 +1,161 @@
+/*
+ * test_dist_state.c (under mpirun -np 2 and 3): checkpoints across rank counts. A run
+ * on N ranks (sharded or not) gathers its complete state into one single-process
+ * optimizer that resumes alone; a single-process state scatters onto N ranks that
+ * resume together; both end where 20 uninterrupted steps in one process end. The
+ * state covers parameters, every buffer, the counters, NAdam's mu_product and the
+ * groups' hyperparameters (the bias group's own learning rate).
+ */
+#include "mpitest.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "regression.h"
+
+#define HALF 10
+#define BATCH 9
+#define TOL 2e-5
+
+static reg_data data;
+
+static const char *const specs[] = {
+    "nadam(lr=0.05)",
+    "adamw(lr=0.05, weight_decay=0.1, amsgrad=true)",
+    "sgd(lr=0.1, momentum=0.9)",
+    "adam(lr=0.05, clip_norm=0.3)",
+};
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+static int rank0(void)
+{
+    int r;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r == 0;
+}
+
+/* A single-process optimizer over m (seeded differently: the state must arrive). */
+static dsc_optim *single(const char *spec, reg_model *m, unsigned seed)
+{
+    dsc_optim *opt = NULL;
+    reg_init(m, seed);
+    if (dsc_optim_create_spec(&opt, spec, m->tensors, 2)) fail_msg("%s", dsc_last_error());
+    return opt;
+}
+
+/* 2 * HALF steps in one process, the bias group at lr 0.02. */
+static void reference(const char *spec, reg_model *m, double *mu)
+{
+    dsc_optim *opt = single(spec, m, 3);
+    assert_int_equal(dsc_optim_set_lr(opt, 1, 0.02), DSC_OK);
+    reg_train_local(opt, m, &data, 0, 2 * HALF, BATCH, -1);
+    assert_int_equal(dsc_optim_get_scalar(opt, 0, "mu_product", mu), DSC_OK);
+    dsc_optim_destroy(opt);
+}
+
+static void check_close(const char *spec, const reg_model *got, const reg_model *want)
+{
+    double e = reg_max_diff(got->param, want->param, REG_N);
+    if (e > TOL) fail_msg("%s: off by %g", spec, e);
+}
+
+static void gather_then_resume(int zero)
+{
+    for (size_t s = 0; s < NSPECS; s++) {
+        reg_model ref, m, fm;
+        double mu_ref, mu;
+        reference(specs[s], &ref, &mu_ref);
+        reg_init(&m, 3);
+        dsc_dist *d = reg_dist(specs[s], zero, &m);
+        assert_non_null(d);
+        assert_int_equal(dsc_dist_set_lr(d, 1, 0.02), DSC_OK);
+        reg_train_dist(d, &m, &data, 0, HALF, BATCH, -1);
+        dsc_optim *full = rank0() ? single(specs[s], &fm, 5) : NULL;
+        assert_int_equal(dsc_dist_gather_state(d, full), DSC_OK);
+        dsc_dist_destroy(d);
+        if (!full) continue;
+        assert_int_equal(dsc_optim_step_count(full), HALF);
+        double lr;
+        assert_int_equal(dsc_optim_get_lr(full, 1, &lr), DSC_OK);
+        assert_true(lr == 0.02);
+        reg_train_local(full, &fm, &data, HALF, HALF, BATCH, -1);
+        check_close(specs[s], &fm, &ref);
+        assert_int_equal(dsc_optim_get_scalar(full, 0, "mu_product", &mu), DSC_OK);
+        assert_float_equal(mu, mu_ref, 1e-12);
+        dsc_optim_destroy(full);
+    }
+}
+
+static void scatter_then_resume(int zero)
+{
+    for (size_t s = 0; s < NSPECS; s++) {
+        reg_model ref, m, fm;
+        double mu_ref;
+        reference(specs[s], &ref, &mu_ref);
+        dsc_optim *full = NULL;
+        if (rank0()) {
+            full = single(specs[s], &fm, 3);
+            assert_int_equal(dsc_optim_set_lr(full, 1, 0.02), DSC_OK);
+            reg_train_local(full, &fm, &data, 0, HALF, BATCH, -1);
+        }
+        reg_init(&m, 6);
+        dsc_dist *d = reg_dist(specs[s], zero, &m);
+        assert_non_null(d);
+        assert_int_equal(dsc_dist_scatter_state(d, full), DSC_OK);
+        assert_int_equal(dsc_dist_step_count(d), HALF);
+        reg_train_dist(d, &m, &data, HALF, HALF, BATCH, -1);
+        check_close(specs[s], &m, &ref);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+    }
+}
+
+DIST_TEST(test_sharded_state_resumes_in_one_process)
+{
+    gather_then_resume(1);
+}
+
+DIST_TEST(test_replicated_state_resumes_in_one_process)
+{
+    gather_then_resume(0);
+}
+
+DIST_TEST(test_one_process_state_resumes_sharded)
+{
+    scatter_then_resume(1);
+}
+
+DIST_TEST(test_one_process_state_resumes_replicated)
+{
+    scatter_then_resume(0);
+}
+
+/* A wrong optimizer at rank 0 fails on every rank and changes nothing. */
+DIST_TEST(test_mismatch_fails_everywhere)
+{
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model m, fm;
+        reg_init(&m, 3);
+        dsc_dist *d = reg_dist("adam", zero, &m);
+        assert_non_null(d);
+        dsc_optim *full = rank0() ? single("sgd(momentum=0.9)", &fm, 5) : NULL;
+        reg_model before = m, fbefore;
+        if (full) fbefore = fm;
+        assert_int_equal(dsc_dist_gather_state(d, full), DSC_ERR_MISMATCH);
+        assert_int_equal(dsc_dist_scatter_state(d, full), DSC_ERR_MISMATCH);
+        if (rank0()) assert_non_null(strstr(dsc_last_error(), "the optimizer is sgd, the run is adam"));
+        else assert_non_null(strstr(dsc_last_error(), "another rank failed"));
+        assert_int_equal(dsc_dist_gather_state(d, NULL), DSC_ERR_ARG);
+        assert_memory_equal(m.param, before.param, sizeof m.param);
+        if (full) assert_memory_equal(fm.param, fbefore.param, sizeof fm.param);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+    }
+}
+
+DIST_MAIN(reg_make_data(&data, 17),
+          DIST_CASE(test_sharded_state_resumes_in_one_process),
+          DIST_CASE(test_replicated_state_resumes_in_one_process),
+          DIST_CASE(test_one_process_state_resumes_sharded),
+          DIST_CASE(test_one_process_state_resumes_replicated),
+          DIST_CASE(test_mismatch_fails_everywhere))
