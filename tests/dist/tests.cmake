@@ -1,6 +1,12 @@
 # Included from tests/CMakeLists.txt when MPI is found: one cmocka program per
 # tests/dist/test_dist_*.c, each launched by mpirun on the rank counts listed.
 set(DSC_MPI_ENV OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1)
+if(DSC_SANITIZE)
+  # Open MPI keeps memory past MPI_Finalize: suppress stacks through its libraries
+  # (full stacks, so they are recognised), and report every leak of ours.
+  list(APPEND DSC_MPI_ENV ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0
+       LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/dist/lsan.supp)
+endif()
 set(DSC_DIST_RANKS_test_dist_collectives 2 3)
 set(DSC_DIST_RANKS_test_dist_train 2 3 4)
 set(DSC_DIST_RANKS_test_dist_state 2 3)
