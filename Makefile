@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 
-.PHONY: all build demo test asan install clean deps deps-test
+.PHONY: all build demo test asan install clean deps deps-test fuzz-data
 
 all: build
 
@@ -33,6 +33,19 @@ asan: deps-test
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DDSC_SANITIZE=ON
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer on each dataset parser for FUZZ_SECONDS each (clang, ASan + UBSan).
+FUZZ_SECONDS ?= 10
+FUZZ_SOURCES = $(wildcard src/data/*.c) src/core/status.c src/core/memory.c
+fuzz-data: deps-test
+	mkdir -p $(BUILD)-fuzz
+	set -e; for t in csv npy idx; do \
+	  clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
+	    -Iinclude -Isrc fuzz/fuzz_$$t.c $(FUZZ_SOURCES) -lz -lm -o $(BUILD)-fuzz/fuzz_$$t; \
+	  rm -rf $(BUILD)-fuzz/corpus_$$t && cp -r fuzz/corpus/$$t $(BUILD)-fuzz/corpus_$$t; \
+	  $(BUILD)-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)-fuzz/crash_$$t- $(BUILD)-fuzz/corpus_$$t; \
+	done
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -96,6 +96,11 @@ typedef enum dsc_kind {
     DSC_NADAM,
     DSC_RADAM,
     DSC_ADABELIEF,
+    DSC_LION,               /* Chen et al. 2023 (google/automl lion) */
+    DSC_LAMB,               /* You et al. 2019, layer-wise trust ratio over Adam */
+    DSC_LARS,               /* You et al. 2017, layer-wise trust ratio over SGD momentum */
+    DSC_SCHEDULEFREE_ADAMW, /* Defazio et al. 2024 (facebookresearch/schedule_free) */
+    DSC_MUON,               /* torch.optim.Muon on 2-D tensors, AdamW on the others */
     DSC_KIND_COUNT /* sentinel */
 } dsc_kind;
 
@@ -110,6 +115,12 @@ typedef enum dsc_nonfinite {
     DSC_NONFINITE_ERROR = 1, /* return DSC_ERR_NONFINITE, change nothing */
     DSC_NONFINITE_IGNORE = 2 /* do not check (fastest; NaN propagates) */
 } dsc_nonfinite;
+
+/* Muon's learning-rate adjustment for an A x B matrix (torch.optim.Muon adjust_lr_fn). */
+typedef enum dsc_muon_adjust {
+    DSC_MUON_ORIGINAL = 0,       /* lr * sqrt(max(1, A/B)) (Keller Jordan's) */
+    DSC_MUON_MATCH_RMS_ADAMW = 1 /* lr * 0.2 * sqrt(max(A, B)) (Moonlight's) */
+} dsc_muon_adjust;
 
 /*
  * Hyperparameters of one group. One struct serves every kind; a field a kind does
@@ -149,6 +160,27 @@ typedef struct dsc_hparams {
     double clip_value;     /* > 0: clamp every gradient element to [-v, v] (0 = off) */
     dsc_nonfinite nonfinite;
     int64_t max_consecutive_skips; /* > 0: that many skips in a row become an error */
+    /* lamb */
+    int bias_correction; /* Adam's bias corrections in the direction (default 1) */
+    /* lars */
+    double trust_coefficient; /* eta of ratio = eta |p| / (|g| + wd |p| + eps) */
+    /* schedulefree_adamw */
+    int64_t warmup_steps;   /* linear warm-up of lr over these steps */
+    double r;               /* polynomial weighting power of the average */
+    double weight_lr_power; /* weights of the average are lr_max^power */
+    /* muon: 2-D tensors use momentum, nesterov, eps (Newton-Schulz), lr and
+     * weight_decay; every other tensor uses AdamW with the adamw_* values */
+    int64_t ns_steps;
+    dsc_muon_adjust adjust_lr;
+    double adamw_lr;
+    double adamw_beta1;
+    double adamw_beta2;
+    double adamw_eps;
+    double adamw_weight_decay;
+    /* lookahead, around any kind (Zhang et al. 2019): when lookahead_k > 0, every
+     * lookahead_k steps slow += alpha (p - slow) and p = slow */
+    int64_t lookahead_k;
+    double lookahead_alpha;
 } dsc_hparams;
 
 /* PyTorch's defaults for kind (lr 1e-3 for Adam, weight_decay 1e-2 for AdamW, ...). */
@@ -221,14 +253,20 @@ size_t dsc_optim_state_bytes(const dsc_optim *opt);
 /*
  * State buffers of tensor i, for checkpoints and inspection: names are PyTorch's
  * ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "sum", "square_avg",
- * "acc_delta", "grad_avg", "exp_inf", "exp_avg_var"). Each holds n elements of the
- * tensor's dtype, owned by the optimizer.
+ * "acc_delta", "grad_avg", "exp_inf", "exp_avg_var"; schedule-free's "z" and "x";
+ * "lookahead_slow", last, under lookahead). Each holds n elements of the tensor's
+ * dtype, owned by the optimizer. Muon's layout depends on the tensor: 2-D tensors
+ * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq".
  */
 size_t dsc_optim_state_count(const dsc_optim *opt, size_t i);
 dsc_status dsc_optim_state(const dsc_optim *opt, size_t i, size_t k,
                            const char **name, void **data);
 
-/* Scalar state of a group beyond the step count (NAdam's "mu_product"), by name. */
+/* Scalar state of a group beyond the step count, by name: NAdam's "mu_product",
+ * schedule-free's "weight_sum" and "lr_max" (every kind has all three). */
+/* The names of the group scalars for k = 0, 1, ... (NULL past the last), so that
+ * checkpoints can save them all. */
+const char *dsc_optim_scalar_name(size_t k);
 dsc_status dsc_optim_get_scalar(const dsc_optim *opt, int group, const char *name, double *v);
 dsc_status dsc_optim_set_scalar(dsc_optim *opt, int group, const char *name, double v);
 /* Restores counters (for checkpoints). */
@@ -238,6 +276,45 @@ int64_t dsc_optim_consecutive_skips(const dsc_optim *opt);
 
 /* The scalar reference loop instead of the fast kernels (for tests; default 0). */
 void dsc_optim_use_reference(dsc_optim *opt, int on);
+
+/*
+ * Training and evaluation parameters (Schedule-Free keeps both). eval != 0 writes the
+ * evaluation point x into the caller's parameter buffers; eval == 0 writes the
+ * training point y = beta1 x + (1 - beta1) z back. Both are rebuilt from the state
+ * (z and x, which checkpoints hold), never from what the buffers held, so switching
+ * is idempotent and a restored optimizer can rebuild either. dsc_optim_step fails in
+ * eval mode. Kinds without two points accept the switch and change nothing.
+ */
+dsc_status dsc_optim_eval_mode(dsc_optim *opt, int eval);
+int dsc_optim_in_eval_mode(const dsc_optim *opt);
+
+/* ---------------------------------------------------------------- weight averaging */
+
+/*
+ * An average of the parameters, kept in its own buffers (torch.optim.swa_utils):
+ *   "ema(decay=0.999, every=1, start=0)": avg += (1 - decay) (p - avg)
+ *   "swa(start=0, every=1)":              avg += (p - avg) / (n + 1), n folded so far
+ * dsc_average_update is called once after each optimizer step; its t-th call folds the
+ * parameters in when t >= start and t % every == 0. The first fold copies them. Until
+ * then the average holds the parameters as they were at create.
+ */
+typedef struct dsc_average dsc_average;
+
+dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_param *params,
+                              size_t count);
+void dsc_average_destroy(dsc_average *avg);
+dsc_status dsc_average_update(dsc_average *avg);
+/* Copies tensor i's average into dst (n elements of its dtype). */
+dsc_status dsc_average_copy_to(const dsc_average *avg, size_t i, void *dst);
+/* Exchanges parameters and averages (evaluate with the average); again to undo.
+ * dsc_average_update fails while swapped. */
+dsc_status dsc_average_swap(dsc_average *avg);
+int dsc_average_swapped(const dsc_average *avg);
+/* For checkpoints: tensor i's buffer (named "ema" or "swa") and the two counters. */
+dsc_status dsc_average_buffer(const dsc_average *avg, size_t i, const char **name, void **data);
+int64_t dsc_average_updates(const dsc_average *avg);  /* calls of update */
+int64_t dsc_average_averaged(const dsc_average *avg); /* folds so far */
+dsc_status dsc_average_set_counters(dsc_average *avg, int64_t updates, int64_t averaged);
 
 #ifdef __cplusplus
 }

@@ -89,6 +89,9 @@ dsc_status dsc_dist_wait(dsc_dist *d);
  * every rank takes the same decision (skip, error, step).
  */
 dsc_status dsc_dist_step(dsc_dist *d);
+/* Collective. dsc_optim_eval_mode on every rank (Schedule-Free's evaluation point x
+ * into the parameters, or back with eval 0); with zero the slices are all-gathered. */
+dsc_status dsc_dist_eval_mode(dsc_dist *d, int eval);
 /* Sets the local gradient buffer to zero. */
 void dsc_dist_zero_grad(dsc_dist *d);
 

@@ -3,7 +3,7 @@
 # As root (or with sudo) it runs apt-get; otherwise it prints the exact command and
 # fails, so nothing half-works. Usage: scripts/deps.sh [build|test]
 set -eu
-need=(gcc make cmake pkg-config libcjson-dev)
+need=(gcc make cmake pkg-config libcjson-dev libopenblas-dev zlib1g-dev)
 if [ "${1:-build}" = test ]; then
   need+=(libcmocka-dev clang)
   need+=(libopenmpi-dev openmpi-bin) # the dist layer and its mpirun tests

@@ -33,6 +33,13 @@ check 2 optimize --optimizer 'adam(lr=)' --steps 10
 check 2 optimize --optimizer 'adam(lr=0.1' --steps 10
 check 2 optimize --optimizer 'nosuch' --steps 10
 check 2 optimize --optimizer 'sgd(nesterov=true)' --steps 10
+check 2 optimize --optimizer 'lion(eps=1)' --steps 10
+check 2 optimize --optimizer 'lamb(decoupled_weight_decay=true)' --steps 10
+check 2 optimize --optimizer 'muon(adjust_lr=x)' --steps 10
+check 2 optimize --optimizer 'muon(ns_steps=0)' --steps 10
+check 2 optimize --optimizer 'lookahead(k=5)' --steps 10
+check 2 optimize --optimizer 'lookahead(inner=adam(lr=0), k=5)' --steps 10
+check 2 optimize --optimizer 'lookahead(inner=schedulefree_adamw)' --steps 10
 check 2 optimize --optimizer adam --steps 10 --bogus
 check 2 optimize --optimizer adam --steps 10 extra
 check 2 optimize --optimizer adam --steps

@@ -58,7 +58,12 @@ dsc_status cli_run_exec(cli_run *r);
 int cli_run_error(const char *cmd, const cli_run *r, dsc_status st);
 void cli_run_free(cli_run *r);
 
+/* Re-executes the command once with OPENBLAS_CORETYPE set when OpenBLAS chose
+ * generic kernels for a CPU with AVX2/AVX-512 (blas_env.c). */
+void cli_prefer_fast_blas(char **argv);
+
 int cmd_optimize(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ typedef struct command {
 static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
     {"demo", cmd_demo, "the textbook comparison of SGD, momentum, RMSprop and Adam"},
+    {"train", cmd_train, "train an MLP on a dataset (CSV, NPY, IDX)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -23,6 +24,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    cli_prefer_fast_blas(argv);
     if (argc < 2) {
         fprintf(stderr, "descent: missing command (try descent --help)\n");
         return CLI_EXIT_USAGE;

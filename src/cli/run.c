@@ -91,6 +91,9 @@ dsc_status cli_run_exec(cli_run *r)
         note_progress(r, k, loss, fstar, known);
     }
     r->seconds = now_seconds() - t0;
+    /* report the evaluation point: schedule-free's x (other kinds: the same point) */
+    if ((st = dsc_optim_eval_mode(opt, 1))) goto done;
+    if (dsc_optim_kind(opt) == DSC_SCHEDULEFREE_ADAMW) loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
     r->loss = loss;
     r->skipped = dsc_optim_skipped_count(opt);
     r->dist = NAN;

@@ -12,11 +12,14 @@
 #define K(kind) (1u << (kind))
 #define K_ALL ((1u << DSC_KIND_COUNT) - 1u)
 #define K_ADAMS (K(DSC_ADAM) | K(DSC_ADAMW) | K(DSC_ADAMAX) | K(DSC_NADAM) | K(DSC_RADAM) | K(DSC_ADABELIEF))
-#define K_EPS (K_ADAMS | K(DSC_ADAGRAD) | K(DSC_RMSPROP) | K(DSC_ADADELTA))
+#define K_EPS (K_ADAMS | K(DSC_ADAGRAD) | K(DSC_RMSPROP) | K(DSC_ADADELTA) | K(DSC_LAMB) | K(DSC_LARS) | \
+               K(DSC_SCHEDULEFREE_ADAMW) | K(DSC_MUON))
+#define K_BETAS (K_ADAMS | K(DSC_LION) | K(DSC_LAMB) | K(DSC_SCHEDULEFREE_ADAMW))
 
 static const char *const kind_names[DSC_KIND_COUNT] = {
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
     "adamax", "nadam", "radam", "adabelief",
+    "lion", "lamb", "lars", "schedulefree_adamw", "muon",
 };
 
 const char *dsc_kind_name(dsc_kind kind)
@@ -31,7 +34,8 @@ dsc_status dsc_kind_from_name(const char *name, dsc_kind *out)
         if (!strcmp(name, kind_names[k])) { *out = (dsc_kind)k; return DSC_OK; }
     return dsc__fail(DSC_ERR_SPEC,
                      "unknown optimizer '%s' (known: sgd, sgdm, sgdnm, adagrad, rmsprop, adadelta, "
-                     "adam, adamw, amsgrad, adamax, nadam, radam, adabelief)", name);
+                     "adam, adamw, amsgrad, adamax, nadam, radam, adabelief, lion, lamb, lars, "
+                     "schedulefree_adamw, muon, lookahead(inner=...))", name);
 }
 
 dsc_hparams dsc_hparams_default(dsc_kind kind)
@@ -48,6 +52,15 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     hp.momentum_decay = 4e-3;
     hp.clip_norm_type = 2.0;
     hp.nonfinite = DSC_NONFINITE_SKIP;
+    hp.bias_correction = 1;
+    hp.trust_coefficient = 1e-3;
+    hp.weight_lr_power = 2.0;
+    hp.ns_steps = 5;
+    hp.adamw_lr = 3e-4;
+    hp.adamw_beta1 = 0.9;
+    hp.adamw_beta2 = 0.95;
+    hp.adamw_eps = 1e-10;
+    hp.lookahead_alpha = 0.5;
     switch (kind) {
     case DSC_ADAGRAD: hp.lr = 1e-2; hp.eps = 1e-10; break;
     case DSC_RMSPROP: hp.lr = 1e-2; break;
@@ -57,6 +70,17 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     case DSC_NADAM: hp.lr = 2e-3; break;
     /* adabelief-pytorch 0.2: eps 1e-16, weight_decouple=True */
     case DSC_ADABELIEF: hp.eps = 1e-16; hp.decoupled_weight_decay = 1; break;
+    /* google/automl lion_pytorch.py */
+    case DSC_LION: hp.lr = 1e-4; hp.beta2 = 0.99; hp.decoupled_weight_decay = 1; break;
+    /* NVIDIA apex FusedLAMB and timm Lamb */
+    case DSC_LAMB: hp.eps = 1e-6; hp.weight_decay = 1e-2; break;
+    /* timm Lars (lr 1, trust 1e-3, eps 1e-8); momentum 0.9 as in the paper */
+    case DSC_LARS: hp.lr = 1.0; hp.momentum = 0.9; break;
+    /* facebookresearch/schedule_free AdamWScheduleFree */
+    case DSC_SCHEDULEFREE_ADAMW: hp.lr = 2.5e-3; break;
+    /* torch.optim.Muon */
+    case DSC_MUON: hp.momentum = 0.95; hp.nesterov = 1; hp.eps = 1e-7; hp.weight_decay = 0.1;
+        hp.decoupled_weight_decay = 1; break;
     default: break;
     }
     return hp;
@@ -64,7 +88,7 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
 
 /* ---------------------------------------------------------------- the key table */
 
-typedef enum { T_DOUBLE, T_BOOL, T_INT64, T_NONFINITE } ftype;
+typedef enum { T_DOUBLE, T_BOOL, T_INT64, T_NONFINITE, T_ADJUST } ftype;
 
 enum {
     LO_OPEN = 1,   /* lo is excluded */
@@ -85,17 +109,17 @@ typedef struct field {
 
 static const field fields[] = {
     {"lr", T_DOUBLE, OFF(lr), K_ALL, 0, INFINITY, LO_OPEN | HI_OPEN},
-    {"momentum", T_DOUBLE, OFF(momentum), K(DSC_SGD) | K(DSC_RMSPROP), 0, 1, HI_OPEN},
+    {"momentum", T_DOUBLE, OFF(momentum), K(DSC_SGD) | K(DSC_RMSPROP) | K(DSC_LARS) | K(DSC_MUON), 0, 1, HI_OPEN},
     {"dampening", T_DOUBLE, OFF(dampening), K(DSC_SGD), 0, 1, 0},
-    {"nesterov", T_BOOL, OFF(nesterov), K(DSC_SGD), 0, 1, 0},
+    {"nesterov", T_BOOL, OFF(nesterov), K(DSC_SGD) | K(DSC_MUON), 0, 1, 0},
     {"lr_in_buffer", T_BOOL, OFF(lr_in_buffer), K(DSC_SGD), 0, 1, 0},
     {"lr_decay", T_DOUBLE, OFF(lr_decay), K(DSC_ADAGRAD), 0, INFINITY, HI_OPEN},
     {"initial_accumulator_value", T_DOUBLE, OFF(initial_accumulator_value), K(DSC_ADAGRAD), 0, INFINITY, HI_OPEN},
     {"alpha", T_DOUBLE, OFF(alpha), K(DSC_RMSPROP), 0, 1, 0},
     {"centered", T_BOOL, OFF(centered), K(DSC_RMSPROP), 0, 1, 0},
     {"rho", T_DOUBLE, OFF(rho), K(DSC_ADADELTA), 0, 1, 0},
-    {"beta1", T_DOUBLE, OFF(beta1), K_ADAMS, 0, 1, HI_OPEN},
-    {"beta2", T_DOUBLE, OFF(beta2), K_ADAMS, 0, 1, HI_OPEN},
+    {"beta1", T_DOUBLE, OFF(beta1), K_BETAS, 0, 1, HI_OPEN},
+    {"beta2", T_DOUBLE, OFF(beta2), K_BETAS, 0, 1, HI_OPEN},
     {"eps", T_DOUBLE, OFF(eps), K_EPS, 0, INFINITY, LO_OPEN | HI_OPEN},
     {"amsgrad", T_BOOL, OFF(amsgrad), K(DSC_ADAM) | K(DSC_ADAMW) | K(DSC_ADABELIEF), 0, 1, 0},
     {"momentum_decay", T_DOUBLE, OFF(momentum_decay), K(DSC_NADAM), 0, INFINITY, HI_OPEN},
@@ -109,6 +133,20 @@ static const field fields[] = {
     {"clip_value", T_DOUBLE, OFF(clip_value), K_ALL, 0, INFINITY, HI_OPEN},
     {"nonfinite", T_NONFINITE, OFF(nonfinite), K_ALL, 0, 2, 0},
     {"max_consecutive_skips", T_INT64, OFF(max_consecutive_skips), K_ALL, 0, 9e15, 0},
+    {"bias_correction", T_BOOL, OFF(bias_correction), K(DSC_LAMB), 0, 1, 0},
+    {"trust_coefficient", T_DOUBLE, OFF(trust_coefficient), K(DSC_LARS), 0, INFINITY, LO_OPEN | HI_OPEN},
+    {"warmup_steps", T_INT64, OFF(warmup_steps), K(DSC_SCHEDULEFREE_ADAMW), 0, 9e15, 0},
+    {"r", T_DOUBLE, OFF(r), K(DSC_SCHEDULEFREE_ADAMW), 0, INFINITY, HI_OPEN},
+    {"weight_lr_power", T_DOUBLE, OFF(weight_lr_power), K(DSC_SCHEDULEFREE_ADAMW), 0, INFINITY, HI_OPEN},
+    {"ns_steps", T_INT64, OFF(ns_steps), K(DSC_MUON), 1, 99, 0},
+    {"adjust_lr", T_ADJUST, OFF(adjust_lr), K(DSC_MUON), 0, 1, 0},
+    {"adamw_lr", T_DOUBLE, OFF(adamw_lr), K(DSC_MUON), 0, INFINITY, LO_OPEN | HI_OPEN},
+    {"adamw_beta1", T_DOUBLE, OFF(adamw_beta1), K(DSC_MUON), 0, 1, HI_OPEN},
+    {"adamw_beta2", T_DOUBLE, OFF(adamw_beta2), K(DSC_MUON), 0, 1, HI_OPEN},
+    {"adamw_eps", T_DOUBLE, OFF(adamw_eps), K(DSC_MUON), 0, INFINITY, LO_OPEN | HI_OPEN},
+    {"adamw_weight_decay", T_DOUBLE, OFF(adamw_weight_decay), K(DSC_MUON), 0, INFINITY, HI_OPEN},
+    {"lookahead_k", T_INT64, OFF(lookahead_k), K_ALL, 0, 1e9, 0},
+    {"lookahead_alpha", T_DOUBLE, OFF(lookahead_alpha), K_ALL, 0, 1, LO_OPEN},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -117,15 +155,24 @@ typedef struct alias { const char *alias, *key; unsigned kinds; } alias;
 static const alias aliases[] = {
     {"learning_rate", "lr", K_ALL},
     {"epsilon", "eps", K_EPS},
-    {"decay1", "beta1", K_ADAMS},
-    {"decay2", "beta2", K_ADAMS},
+    {"decay1", "beta1", K_BETAS},
+    {"decay2", "beta2", K_BETAS},
     {"rho", "alpha", K(DSC_RMSPROP)},
     {"decay", "alpha", K(DSC_RMSPROP)},
     {"decay_rate", "alpha", K(DSC_RMSPROP)},
     {"norm_type", "clip_norm_type", K_ALL},
+    {"trust_coeff", "trust_coefficient", K(DSC_LARS)},
+    {"adjust_lr_fn", "adjust_lr", K(DSC_MUON)},
 };
 
 static const char *const nonfinite_names[] = {"skip", "error", "ignore"};
+static const char *const adjust_names[] = {"original", "match_rms_adamw"};
+
+/* The value names of an enum-typed field. */
+static const char *const *enum_names(ftype t)
+{
+    return t == T_ADJUST ? adjust_names : nonfinite_names;
+}
 
 static double get_num(const dsc_hparams *hp, const field *f)
 {
@@ -135,6 +182,7 @@ static double get_num(const dsc_hparams *hp, const field *f)
     case T_BOOL: { int v; memcpy(&v, base, sizeof v); return v; }
     case T_INT64: { int64_t v; memcpy(&v, base, sizeof v); return (double)v; }
     case T_NONFINITE: { dsc_nonfinite v; memcpy(&v, base, sizeof v); return (double)v; }
+    case T_ADJUST: { dsc_muon_adjust v; memcpy(&v, base, sizeof v); return (double)v; }
     }
     return 0;
 }
@@ -147,6 +195,7 @@ static void set_num(dsc_hparams *hp, const field *f, double v)
     case T_BOOL: { int i = v != 0; memcpy(base, &i, sizeof i); break; }
     case T_INT64: { int64_t i = (int64_t)v; memcpy(base, &i, sizeof i); break; }
     case T_NONFINITE: { dsc_nonfinite i = (dsc_nonfinite)(int)v; memcpy(base, &i, sizeof i); break; }
+    case T_ADJUST: { dsc_muon_adjust i = (dsc_muon_adjust)(int)v; memcpy(base, &i, sizeof i); break; }
     }
 }
 
@@ -162,8 +211,8 @@ static void list_keys(dsc_kind kind, char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = '\0';
-    if (kind != DSC_SGD && kind != DSC_ADAGRAD && kind != DSC_RMSPROP && kind != DSC_ADADELTA)
-        len += (size_t)snprintf(buf + len, size - len, "betas, ");
+    if (K(kind) & K_BETAS) len += (size_t)snprintf(buf + len, size - len, "betas, ");
+    if (kind == DSC_MUON) len += (size_t)snprintf(buf + len, size - len, "adamw_betas, ");
     for (size_t i = 0; i < NFIELDS && len < size; i++)
         if (fields[i].kinds & K(kind))
             len += (size_t)snprintf(buf + len, size - len, "%s%s", fields[i].key,
@@ -182,6 +231,8 @@ static dsc_status check_range(const char *who, const field *f, double v)
     if (f->type == T_BOOL) return dsc__fail(DSC_ERR_RANGE, "%s: %s must be 0 or 1, got %g", who, f->key, v);
     if (f->type == T_NONFINITE)
         return dsc__fail(DSC_ERR_RANGE, "%s: nonfinite must be skip, error or ignore, got %g", who, v);
+    if (f->type == T_ADJUST)
+        return dsc__fail(DSC_ERR_RANGE, "%s: adjust_lr must be original or match_rms_adamw, got %g", who, v);
     char hi[32];
     if (isinf(f->hi)) snprintf(hi, sizeof hi, "%s", (f->flags & INF_OK) ? "inf]" : "inf)");
     else snprintf(hi, sizeof hi, "%g%c", f->hi, (f->flags & HI_OPEN) ? ')' : ']');
@@ -222,22 +273,29 @@ dsc_status dsc_hparams_validate(const dsc_hparams *hp)
 
 /* ---------------------------------------------------------------- parsing */
 
+/* "betas=(b1, b2)" into the fields k1 and k2 ("beta1", "beta2"). */
+static dsc_status set_pair(dsc_hparams *hp, const char *who, const char *key, const char *value,
+                           const char *k1, const char *k2)
+{
+    double b[2];
+    int n;
+    dsc_status st = dsc__spec_list(who, key, value, b, 2, &n);
+    if (st) return st;
+    if (n != 2) return dsc__fail(DSC_ERR_SPEC, "%s: %s must be a pair (%s, %s), got '%s'", who, key, k1, k2, value);
+    const field *f1 = find_field(k1), *f2 = find_field(k2);
+    if ((st = check_range(who, f1, b[0]))) return st;
+    if ((st = check_range(who, f2, b[1]))) return st;
+    set_num(hp, f1, b[0]);
+    set_num(hp, f2, b[1]);
+    return DSC_OK;
+}
+
 static dsc_status set_key(dsc_hparams *hp, const char *who, const char *key, const char *value)
 {
     char keys[512];
-    if (!strcmp(key, "betas") && (hp->kind == DSC_ADAM || hp->kind == DSC_ADAMW || hp->kind == DSC_ADAMAX ||
-                                  hp->kind == DSC_NADAM || hp->kind == DSC_RADAM || hp->kind == DSC_ADABELIEF)) {
-        double b[2];
-        int n;
-        dsc_status st = dsc__spec_list(who, key, value, b, 2, &n);
-        if (st) return st;
-        if (n != 2) return dsc__fail(DSC_ERR_SPEC, "%s: betas must be a pair (beta1, beta2), got '%s'", who, value);
-        if ((st = check_range(who, find_field("beta1"), b[0]))) return st;
-        if ((st = check_range(who, find_field("beta2"), b[1]))) return st;
-        hp->beta1 = b[0];
-        hp->beta2 = b[1];
-        return DSC_OK;
-    }
+    if (!strcmp(key, "betas") && (K(hp->kind) & K_BETAS)) return set_pair(hp, who, key, value, "beta1", "beta2");
+    if (!strcmp(key, "adamw_betas") && hp->kind == DSC_MUON)
+        return set_pair(hp, who, key, value, "adamw_beta1", "adamw_beta2");
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(key, aliases[i].alias) && (aliases[i].kinds & K(hp->kind))) {
             key = aliases[i].key;
@@ -254,10 +312,12 @@ static dsc_status set_key(dsc_hparams *hp, const char *who, const char *key, con
         int b;
         st = dsc__spec_bool(who, key, value, &b);
         v = b;
-    } else if (f->type == T_NONFINITE) {
+    } else if (f->type == T_NONFINITE || f->type == T_ADJUST) {
         int found = 0;
-        for (int i = 0; i < 3; i++)
-            if (!strcmp(value, nonfinite_names[i])) { v = i; found = 1; }
+        for (int i = 0; i <= (int)f->hi; i++)
+            if (!strcmp(value, enum_names(f->type)[i])) { v = i; found = 1; }
+        if (!found && f->type == T_ADJUST)
+            return dsc__fail(DSC_ERR_SPEC, "%s: adjust_lr must be original or match_rms_adamw, got '%s'", who, value);
         if (!found)
             return dsc__fail(DSC_ERR_SPEC, "%s: nonfinite must be skip, error or ignore, got '%s'", who, value);
     } else if (f->type == T_INT64) {
@@ -290,6 +350,43 @@ static dsc_status apply_items(dsc_hparams *hp, const dsc__spec *sp)
     return dsc_hparams_validate(hp);
 }
 
+/* "lookahead(inner=SPEC, k=5, alpha=0.5)": the inner kind with lookahead_k and
+ * lookahead_alpha set (Lookahead is a wrapper, not a kind of its own). */
+static dsc_status parse_lookahead(const dsc__spec *sp, dsc_hparams *out)
+{
+    const char *inner = NULL;
+    int64_t k = 5;
+    double alpha = 0.5;
+    dsc_status st = DSC_OK;
+    for (int i = 0; i < sp->count && !st; i++) {
+        const dsc__spec_item *it = &sp->items[i];
+        for (int j = 0; j < i; j++)
+            if (!strcmp(sp->items[j].key, it->key))
+                return dsc__fail(DSC_ERR_SPEC, "lookahead: key '%s' given twice", it->key);
+        if (!strcmp(it->key, "inner")) inner = it->value;
+        else if (!strcmp(it->key, "k")) st = dsc__spec_int64("lookahead", "k", it->value, &k);
+        else if (!strcmp(it->key, "alpha")) st = dsc__spec_double("lookahead", "alpha", it->value, &alpha);
+        else
+            return dsc__fail(DSC_ERR_SPEC, "lookahead: unknown key '%s' (keys: inner, k, alpha)",
+                             it->key[0] ? it->key : it->value);
+    }
+    if (st) return st;
+    if (!inner)
+        return dsc__fail(DSC_ERR_SPEC, "lookahead: inner=SPEC is required, e.g. lookahead(inner=adam(lr=1e-3), k=5)");
+    if (k < 1 || k > 1000000000)
+        return dsc__fail(DSC_ERR_RANGE, "lookahead: k must be in [1, 1e9], got %lld", (long long)k);
+    if (!(alpha > 0 && alpha <= 1))
+        return dsc__fail(DSC_ERR_RANGE, "lookahead: alpha must be in (0, 1], got %.17g", alpha);
+    dsc_hparams hp;
+    if ((st = dsc_hparams_parse(inner, &hp))) return st;
+    if (hp.lookahead_k > 0) return dsc__fail(DSC_ERR_SPEC, "lookahead: the inner optimizer already has lookahead");
+    hp.lookahead_k = k;
+    hp.lookahead_alpha = alpha;
+    if ((st = dsc_hparams_validate(&hp))) return st;
+    *out = hp;
+    return DSC_OK;
+}
+
 dsc_status dsc_hparams_parse(const char *spec, dsc_hparams *out)
 {
     if (!spec || !out) return dsc__fail(DSC_ERR_ARG, "dsc_hparams_parse: NULL argument");
@@ -297,6 +394,7 @@ dsc_status dsc_hparams_parse(const char *spec, dsc_hparams *out)
     dsc_status st = dsc__spec_split(spec, "optimizer", &sp);
     if (st) return st;
     dsc_hparams hp;
+    if (!strcmp(sp.name, "lookahead")) return parse_lookahead(&sp, out);
     if (!strcmp(sp.name, "sgdm") || !strcmp(sp.name, "sgdnm")) {
         hp = dsc_hparams_default(DSC_SGD);
         hp.momentum = 0.9;
@@ -329,8 +427,23 @@ dsc_status dsc__hparams_apply_keys(dsc_hparams *hp, const char *keys)
     return DSC_OK;
 }
 
+/* A lookahead spec is written as the wrapper around the inner kind's spec. */
+static size_t format_lookahead(const dsc_hparams *hp, char *buf, size_t size)
+{
+    char inner[1024], tmp[1100];
+    dsc_hparams plain = *hp;
+    plain.lookahead_k = 0;
+    plain.lookahead_alpha = dsc_hparams_default(hp->kind).lookahead_alpha;
+    dsc_hparams_format(&plain, inner, sizeof inner);
+    int len = snprintf(tmp, sizeof tmp, "lookahead(inner=%s, k=%lld, alpha=%.17g)", inner,
+                       (long long)hp->lookahead_k, hp->lookahead_alpha);
+    if (buf && size) snprintf(buf, size, "%s", tmp);
+    return len > 0 ? (size_t)len : 0;
+}
+
 size_t dsc_hparams_format(const dsc_hparams *hp, char *buf, size_t size)
 {
+    if (hp && dsc_kind_name(hp->kind) && hp->lookahead_k > 0) return format_lookahead(hp, buf, size);
     char tmp[1024];
     size_t len = 0;
     const char *name = hp ? dsc_kind_name(hp->kind) : NULL;
@@ -346,8 +459,8 @@ size_t dsc_hparams_format(const dsc_hparams *hp, char *buf, size_t size)
             const char *sep = n++ ? ", " : "(";
             if (f->type == T_BOOL)
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, v ? "true" : "false");
-            else if (f->type == T_NONFINITE)
-                len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, nonfinite_names[(int)v]);
+            else if (f->type == T_NONFINITE || f->type == T_ADJUST)
+                len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, enum_names(f->type)[(int)v]);
             else
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%.17g", sep, f->key, v);
         }

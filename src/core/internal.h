@@ -74,6 +74,11 @@ typedef struct dsc__scal {
     int maximize;
     int first;       /* this is the group's first step (SGD's buffer starts as g) */
     double c[DSC__MAX_CONST]; /* kind-specific constants (bias corrections, ...) */
+    /* set by the driver for each tensor: kinds that need more than the constants read
+     * them (Muon: the shape and the fallback AdamW values) */
+    const dsc_hparams *hp;  /* the tensor's group hyperparameters */
+    const dsc_param *param; /* the tensor (shape, flags); ndim >= 1 */
+    void *scratch;          /* ops->scratch_elems elements of the tensor's dtype */
 } dsc__scal;
 
 /* Updates n elements: p and g point at the tensor's (or a chunk's) data, st at its
@@ -84,6 +89,8 @@ typedef void (*dsc__kernel)(const dsc__scal *s, void *p, const void *g, void *co
 /* Per-group scalar state that persists across steps (NAdam's mu_product). */
 typedef struct dsc__gstate {
     double mu_product;
+    double weight_sum; /* schedule-free: sum of the averaging weights (starts at 0) */
+    double lr_max;     /* schedule-free: largest warmed-up lr so far (starts at 0) */
 } dsc__gstate;
 
 /* One optimizer family: its state layout, validation, per-step scalars, kernels. */
@@ -99,6 +106,22 @@ typedef struct dsc__ops {
     double (*state_init)(const dsc_hparams *hp, int k);
     dsc__kernel reference[2]; /* scalar reference loops, by dtype */
     dsc__kernel fast[2];      /* fused vectorised kernels, by dtype (NULL: use reference) */
+    /* Hooks of the kinds beyond the per-element rules (all optional):
+     * whole_tensor: the kernel needs the whole tensor in one call (per-tensor norms of
+     *   LAMB/LARS, Muon's matrix products): a driver that splits large tensors into
+     *   chunks must not split these.
+     * tensor_state: the layout of one tensor when it depends on the tensor (Muon: 2-D
+     *   tensors keep a momentum buffer, the others Adam's moments); replaces
+     *   state_names for allocation, while state_names still describes hp's layout.
+     * scratch_elems: elements of workspace a tensor's kernel needs; the optimizer
+     *   allocates the largest once at create and passes it as s->scratch (no
+     *   allocation in a step).
+     * place: writes the evaluation (eval 1) or training (eval 0) point of a tensor into
+     *   its parameter buffer from the state (schedule-free's x and y), by dtype. */
+    int whole_tensor;
+    int (*tensor_state)(const dsc_hparams *hp, const dsc_param *p, const char **names);
+    size_t (*scratch_elems)(const dsc_hparams *hp, const dsc_param *p);
+    void (*place[2])(const dsc_hparams *hp, void *p, void *const *st, size_t n, int eval);
 } dsc__ops;
 
 const dsc__ops *dsc__ops_for(dsc_kind kind);
@@ -113,5 +136,18 @@ extern const dsc__ops dsc__ops_adamax;
 extern const dsc__ops dsc__ops_nadam;
 extern const dsc__ops dsc__ops_radam;
 extern const dsc__ops dsc__ops_adabelief;
+extern const dsc__ops dsc__ops_lion;
+extern const dsc__ops dsc__ops_lamb;
+extern const dsc__ops dsc__ops_lars;
+extern const dsc__ops dsc__ops_schedulefree_adamw;
+extern const dsc__ops dsc__ops_muon;
+
+/* ---- lookahead (lookahead.c): slow weights around any kind, driven by optimizer.c.
+ * The slow buffer is the last state buffer of a tensor ("lookahead_slow"). */
+#define DSC__LOOKAHEAD_STATE "lookahead_slow"
+/* Before the first step: slow = p. After step t with t % k == 0: p = slow + alpha (p -
+ * slow), slow = p. */
+void dsc__lookahead_start(const dsc_param *p, void *slow);
+void dsc__lookahead_sync(const dsc_param *p, void *slow, double alpha);
 
 #endif

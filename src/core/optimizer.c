@@ -39,6 +39,8 @@ struct dsc_optim {
     int last_skipped;
     int use_reference;
     size_t state_bytes;
+    void *scratch; /* ops->scratch_elems workspace, shared by the tensors' kernels */
+    int eval_mode; /* dsc_optim_eval_mode */
 };
 
 /* ---------------------------------------------------------------- create/destroy */
@@ -103,20 +105,13 @@ static dsc_status copy_params(dsc_optim *o, const dsc_param *params, size_t coun
     return DSC_OK;
 }
 
-/* Allocates tensor i's state for its group's hyperparameters, with initial values. */
-static dsc_status alloc_state(dsc_optim *o, size_t i)
+/* Sets tensor i's state buffers to their initial values under hp (zero but for
+ * Adagrad's initial_accumulator_value). */
+static void fill_state(dsc_optim *o, size_t i, const dsc_hparams *hp)
 {
     const dsc_param *p = &o->params[i];
-    const dsc_hparams *hp = &o->groups[p->group].hp;
     tensor *t = &o->tensors[i];
-    t->nstate = o->ops->state_names(hp, t->state_names);
-    size_t bytes = p->n * dsc_dtype_size(p->dtype);
     for (int k = 0; k < t->nstate; k++) {
-        t->state[k] = dsc__alloc(bytes);
-        if (!t->state[k])
-            return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of state of '%s'",
-                             bytes, p->name);
-        o->state_bytes += bytes;
         double init = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
         if (init == 0.0) continue;
         for (size_t e = 0; e < p->n; e++) {
@@ -124,6 +119,48 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
             else ((double *)t->state[k])[e] = init;
         }
     }
+}
+
+/* The state layout of a tensor under hp: the kind's buffers, then lookahead's. */
+static int layout(const dsc__ops *ops, const dsc_hparams *hp, const dsc_param *p, const char **names)
+{
+    int n = ops->tensor_state ? ops->tensor_state(hp, p, names) : ops->state_names(hp, names);
+    if (hp->lookahead_k > 0) names[n++] = DSC__LOOKAHEAD_STATE;
+    return n;
+}
+
+/* The largest workspace any tensor's kernel needs, allocated once. */
+static dsc_status alloc_scratch(dsc_optim *o)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; o->ops->scratch_elems && i < o->count; i++) {
+        const dsc_param *p = &o->params[i];
+        size_t b = o->ops->scratch_elems(&o->groups[p->group].hp, p) * dsc_dtype_size(p->dtype);
+        if (b > bytes) bytes = b;
+    }
+    if (!bytes) return DSC_OK;
+    o->scratch = dsc__alloc(bytes);
+    if (!o->scratch) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of workspace", bytes);
+    o->state_bytes += bytes;
+    return DSC_OK;
+}
+
+/* Allocates tensor i's state for its group's hyperparameters, with initial values. */
+static dsc_status alloc_state(dsc_optim *o, size_t i)
+{
+    const dsc_param *p = &o->params[i];
+    const dsc_hparams *hp = &o->groups[p->group].hp;
+    tensor *t = &o->tensors[i];
+    t->nstate = layout(o->ops, hp, p, t->state_names);
+    size_t bytes = p->n * dsc_dtype_size(p->dtype);
+    for (int k = 0; k < t->nstate; k++) {
+        t->state[k] = dsc__alloc(bytes);
+        if (!t->state[k])
+            return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of state of '%s'",
+                             bytes, p->name);
+        o->state_bytes += bytes;
+    }
+    fill_state(o, i, hp);
     return DSC_OK;
 }
 
@@ -154,6 +191,7 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
     }
     for (size_t i = 0; i < count; i++)
         if ((st = alloc_state(o, i))) goto fail;
+    if ((st = alloc_scratch(o))) goto fail;
     *out = o;
     return DSC_OK;
 fail:
@@ -183,6 +221,7 @@ void dsc_optim_destroy(dsc_optim *o)
     free(o->tensors);
     free(o->groups);
     free(o->partial);
+    dsc__free(o->scratch);
     free(o);
 }
 
@@ -281,6 +320,9 @@ static dsc_status handle_nonfinite(dsc_optim *o)
 dsc_status dsc_optim_step(dsc_optim *o)
 {
     if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_step: NULL optimizer");
+    if (o->eval_mode && o->ops->place[0])
+        return dsc__fail(DSC_ERR_ARG, "%s: step in eval mode; call dsc_optim_eval_mode(opt, 0) first",
+                         dsc_kind_name(o->ops->kind));
     const dsc_hparams *ctl = &o->controls;
     int clip = ctl->clip_norm > 0;
     double global_coef = 1.0;
@@ -310,9 +352,16 @@ dsc_status dsc_optim_step(dsc_optim *o)
             s.gscale = clip && ctl->clip_per_tensor
                            ? clip_coef(ctl->clip_norm, root(o->partial[i], ctl->clip_norm_type))
                            : global_coef;
+            s.hp = &gr->hp;
+            s.param = q;
+            s.scratch = o->scratch;
             int d = q->dtype == DSC_F64;
+            tensor *ts = &o->tensors[i];
+            void *slow = gr->hp.lookahead_k > 0 ? ts->state[ts->nstate - 1] : NULL;
+            if (slow && t == 1) dsc__lookahead_start(q, slow);
             dsc__kernel k = (o->use_reference || !o->ops->fast[d]) ? o->ops->reference[d] : o->ops->fast[d];
-            k(&s, q->data, q->grad, o->tensors[i].state, q->n);
+            k(&s, q->data, q->grad, ts->state, q->n);
+            if (slow && t % gr->hp.lookahead_k == 0) dsc__lookahead_sync(q, slow, gr->hp.lookahead_alpha);
         }
     }
     return DSC_OK;
@@ -374,12 +423,40 @@ static dsc_status check_compatible(const dsc_optim *o, int g, const dsc_hparams 
         return dsc__fail(DSC_ERR_ARG, "%s: clipping and the non-finite policy are optimizer-wide; "
                          "set them when creating the optimizer", who);
     const char *a[DSC__MAX_STATE], *b[DSC__MAX_STATE];
-    int na = o->ops->state_names(&o->groups[g].hp, a), nb = o->ops->state_names(hp, b);
-    int same = na == nb;
-    for (int k = 0; same && k < na; k++) same = !strcmp(a[k], b[k]);
+    int same = 1;
+    for (size_t i = 0; same && i < o->count; i++) {
+        if (o->params[i].group != g) continue;
+        int na = layout(o->ops, &o->groups[g].hp, &o->params[i], a);
+        int nb = layout(o->ops, hp, &o->params[i], b);
+        same = na == nb;
+        for (int k = 0; same && k < na; k++) same = !strcmp(a[k], b[k]);
+    }
+
     if (!same)
         return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: this change needs other state buffers (momentum, "
-                         "amsgrad or centered turned on or off); create a new optimizer", who);
+                         "amsgrad, centered or lookahead turned on or off); create a new optimizer", who);
+    return DSC_OK;
+}
+
+/* A new initial state value (Adagrad's initial_accumulator_value) refills the group's
+ * buffers before the first step, as if the group had been created with it; later it
+ * could only be ignored, so it is refused. */
+static dsc_status reinit_state(dsc_optim *o, int g, const dsc_hparams *hp)
+{
+    if (!o->ops->state_init) return DSC_OK;
+    const dsc_hparams *old = &o->groups[g].hp;
+    int same = 1;
+    for (int k = 0; k < DSC__MAX_STATE; k++) same &= o->ops->state_init(old, k) == o->ops->state_init(hp, k);
+    if (same) return DSC_OK;
+    if (o->steps > 0)
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: the initial state value cannot change after the first "
+                         "step; create a new optimizer", dsc_kind_name(o->ops->kind));
+    for (size_t i = 0; i < o->count; i++)
+        if (o->params[i].group == g) {
+            size_t bytes = o->params[i].n * dsc_dtype_size(o->params[i].dtype);
+            for (int k = 0; k < o->tensors[i].nstate; k++) memset(o->tensors[i].state[k], 0, bytes);
+            fill_state(o, i, hp);
+        }
     return DSC_OK;
 }
 
@@ -390,6 +467,7 @@ dsc_status dsc_optim_set_group_hparams(dsc_optim *o, int g, const dsc_hparams *h
     if (!hp) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_group_hparams: NULL hparams");
     if ((st = dsc_hparams_validate(hp))) return st;
     if ((st = check_compatible(o, g, hp))) return st;
+    if ((st = reinit_state(o, g, hp))) return st;
     o->groups[g].hp = *hp;
     return DSC_OK;
 }
@@ -436,13 +514,31 @@ dsc_status dsc_optim_state(const dsc_optim *o, size_t i, size_t k, const char **
     return DSC_OK;
 }
 
+/* The group scalars (NAdam's mu_product, schedule-free's weight_sum and lr_max). */
+static const char *const scalar_names[] = {"mu_product", "weight_sum", "lr_max"};
+
+const char *dsc_optim_scalar_name(size_t k)
+{
+    return k < sizeof scalar_names / sizeof scalar_names[0] ? scalar_names[k] : NULL;
+}
+
+/* The group scalar called name, or NULL. */
+static double *scalar_ref(dsc__gstate *gs, const char *name)
+{
+    double *const refs[] = {&gs->mu_product, &gs->weight_sum, &gs->lr_max};
+    for (size_t k = 0; k < sizeof scalar_names / sizeof scalar_names[0]; k++)
+        if (!strcmp(name, scalar_names[k])) return refs[k];
+    return NULL;
+}
+
 dsc_status dsc_optim_get_scalar(const dsc_optim *o, int g, const char *name, double *v)
 {
     dsc_status st = check_group(o, g, "dsc_optim_get_scalar");
     if (st) return st;
     if (!name || !v) return dsc__fail(DSC_ERR_ARG, "dsc_optim_get_scalar: NULL argument");
-    if (strcmp(name, "mu_product")) return dsc__fail(DSC_ERR_ARG, "no scalar state named '%s'", name);
-    *v = o->groups[g].gs.mu_product;
+    double *ref = scalar_ref(&o->groups[g].gs, name);
+    if (!ref) return dsc__fail(DSC_ERR_ARG, "no scalar state named '%s'", name);
+    *v = *ref;
     return DSC_OK;
 }
 
@@ -451,9 +547,10 @@ dsc_status dsc_optim_set_scalar(dsc_optim *o, int g, const char *name, double v)
     dsc_status st = check_group(o, g, "dsc_optim_set_scalar");
     if (st) return st;
     if (!name) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_scalar: NULL name");
-    if (strcmp(name, "mu_product")) return dsc__fail(DSC_ERR_ARG, "no scalar state named '%s'", name);
-    if (!isfinite(v)) return dsc__fail(DSC_ERR_RANGE, "mu_product must be finite, got %g", v);
-    o->groups[g].gs.mu_product = v;
+    double *ref = scalar_ref(&o->groups[g].gs, name);
+    if (!ref) return dsc__fail(DSC_ERR_ARG, "no scalar state named '%s'", name);
+    if (!isfinite(v)) return dsc__fail(DSC_ERR_RANGE, "%s must be finite, got %g", name, v);
+    *ref = v;
     return DSC_OK;
 }
 
@@ -468,3 +565,18 @@ dsc_status dsc_optim_set_counters(dsc_optim *o, int64_t steps, int64_t skipped, 
     o->consecutive = consecutive;
     return DSC_OK;
 }
+
+dsc_status dsc_optim_eval_mode(dsc_optim *o, int eval)
+{
+    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_eval_mode: NULL optimizer");
+    o->eval_mode = eval != 0;
+    /* before the first step x = y = the parameters as given: nothing to write */
+    for (size_t i = 0; o->ops->place[0] && o->steps > 0 && i < o->count; i++) {
+        dsc_param *q = &o->params[i];
+        o->ops->place[q->dtype == DSC_F64](&o->groups[q->group].hp, q->data, o->tensors[i].state, q->n,
+                                            o->eval_mode);
+    }
+    return DSC_OK;
+}
+
+int dsc_optim_in_eval_mode(const dsc_optim *o) { return o ? o->eval_mode : 0; }

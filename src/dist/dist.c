@@ -291,6 +291,15 @@ dsc_status dsc_dist_step(dsc_dist *d)
     return st;
 }
 
+dsc_status dsc_dist_eval_mode(dsc_dist *d, int eval)
+{
+    if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_eval_mode: NULL context");
+    dsc_status st = d->opt ? dsc_optim_eval_mode(d->opt, eval) : DSC_OK;
+    if ((st = dsc__dist_agree(d, st)) || !d->cfg.zero) return st;
+    /* each rank wrote the point of its own slice */
+    return dsc__zero_gather_params(d);
+}
+
 void dsc_dist_zero_grad(dsc_dist *d)
 {
     if (d) memset(d->gbase, 0, d->n * d->esize);

@@ -69,6 +69,8 @@ dsc_status dsc__dist_complete(dsc_dist *d);
 dsc_status dsc__zero_setup(dsc_dist *d);
 void dsc__zero_free(dsc_dist *d);
 dsc_status dsc__zero_step(dsc_dist *d);
+/* Collective: every rank's slice of the parameters to every rank. */
+dsc_status dsc__zero_gather_params(dsc_dist *d);
 
 /* Names an MPI failure: "who: MPI_Xxx failed: <MPI's message>". */
 dsc_status dsc__mpi_fail(int rc, const char *who, const char *call);

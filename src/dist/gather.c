@@ -15,11 +15,10 @@
 
 enum { TO_FULL, FROM_FULL };
 
-/* The state buffers every tensor has (the layout is uniform: all groups start alike). */
-static int state_names(const dsc_dist *d, const char **names)
-{
-    return dsc__ops_for(d->hp.kind)->state_names(&d->hp, names);
-}
+/* The local state layout full must match at tensor i: the tensor's own without zero
+ * (Muon's depends on the tensor), the first view's with zero (a sharded kind's layout
+ * is one for all; rank 0's shard is never empty). */
+static size_t ref_tensor(const dsc_dist *d, size_t i) { return d->cfg.zero ? 0 : i; }
 
 static const char *param_name(const dsc_dist *d, size_t i, char *buf, size_t size)
 {
@@ -38,8 +37,6 @@ static dsc_status check_full(const dsc_dist *d, const dsc_optim *full)
     if (dsc_optim_param_count(full) != d->count || dsc_optim_group_count(full) != d->ngroups)
         return dsc__fail(DSC_ERR_MISMATCH, "dist: the optimizer has %zu tensors in %d groups, the run %zu in %d",
                          dsc_optim_param_count(full), dsc_optim_group_count(full), d->count, d->ngroups);
-    const char *want[DSC__MAX_STATE];
-    int ns = state_names(d, want);
     for (size_t i = 0; i < d->count; i++) {
         const dsc_param *p = dsc_optim_param(full, i);
         char buf[32];
@@ -47,15 +44,17 @@ static dsc_status check_full(const dsc_dist *d, const dsc_optim *full)
         if (strcmp(p->name, nm) || p->n != d->params[i].n || p->dtype != d->dtype)
             return dsc__fail(DSC_ERR_MISMATCH, "dist: tensor %zu is '%s' of %zu %s, the run's is '%s' of %zu %s", i,
                              p->name, p->n, dsc_dtype_name(p->dtype), nm, d->params[i].n, dsc_dtype_name(d->dtype));
-        if ((int)dsc_optim_state_count(full, i) != ns)
-            return dsc__fail(DSC_ERR_MISMATCH, "dist: tensor '%s' has %zu state buffers, the run %d", nm,
+        size_t ns = dsc_optim_state_count(d->opt, ref_tensor(d, i));
+        if (dsc_optim_state_count(full, i) != ns)
+            return dsc__fail(DSC_ERR_MISMATCH, "dist: tensor '%s' has %zu state buffers, the run %zu", nm,
                              dsc_optim_state_count(full, i), ns);
-        for (int k = 0; k < ns; k++) {
-            const char *name;
-            dsc_optim_state(full, i, (size_t)k, &name, NULL);
-            if (strcmp(name, want[k]))
-                return dsc__fail(DSC_ERR_MISMATCH, "dist: tensor '%s' state %d is '%s', the run's is '%s'", nm, k,
-                                 name, want[k]);
+        for (size_t k = 0; k < ns; k++) {
+            const char *name, *want;
+            dsc_optim_state(full, i, k, &name, NULL);
+            dsc_optim_state(d->opt, ref_tensor(d, i), k, &want, NULL);
+            if (strcmp(name, want))
+                return dsc__fail(DSC_ERR_MISMATCH, "dist: tensor '%s' state %zu is '%s', the run's is '%s'", nm, k,
+                                 name, want);
         }
     }
     return DSC_OK;
@@ -124,6 +123,7 @@ static dsc_status move_replicas(dsc_dist *d, const dsc_optim *full, int k, int d
 {
     for (size_t i = 0; i < d->count; i++) {
         void *mine, *theirs;
+        if ((size_t)k >= dsc_optim_state_count(d->opt, i)) continue;
         dsc_optim_state(d->opt, i, (size_t)k, NULL, &mine);
         size_t n = d->params[i].n;
         if (d->rank == 0 && full != d->opt) {
@@ -141,8 +141,12 @@ static dsc_status move_replicas(dsc_dist *d, const dsc_optim *full, int k, int d
 
 static dsc_status move_state(dsc_dist *d, const dsc_optim *full, int dir)
 {
-    const char *names[DSC__MAX_STATE];
-    int ns = state_names(d, names);
+    /* rank 0 knows the layout (a rank with an empty shard has no optimizer) */
+    int ns = d->rank == 0 ? (int)dsc_optim_state_count(d->opt, 0) : 0;
+    for (size_t i = 0; !d->cfg.zero && i < d->count; i++)
+        if ((int)dsc_optim_state_count(d->opt, i) > ns) ns = (int)dsc_optim_state_count(d->opt, i);
+    int rc = MPI_Bcast(&ns, 1, MPI_INT, 0, d->comm);
+    if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
     if (!d->cfg.zero) {
         dsc_status st = DSC_OK;
         for (int k = 0; k < ns && !st; k++) st = move_replicas(d, full, k, dir);
@@ -162,11 +166,20 @@ static dsc_status move_state(dsc_dist *d, const dsc_optim *full, int dir)
 
 /* ---------------------------------------------------------------- counters, groups, parameters */
 
-/* A group's hyperparameters and scalar state, as one message. */
+#define MAX_SCALARS 8
+
+/* A group's hyperparameters and scalar state (dsc_optim_scalar_name), as one message. */
 typedef struct group_msg {
     dsc_hparams hp;
-    double mu_product;
+    double scalar[MAX_SCALARS];
 } group_msg;
+
+static void read_group(const dsc_optim *opt, int g, group_msg *m)
+{
+    dsc_optim_get_group_hparams(opt, g, &m->hp);
+    for (size_t k = 0; k < MAX_SCALARS && dsc_optim_scalar_name(k); k++)
+        dsc_optim_get_scalar(opt, g, dsc_optim_scalar_name(k), &m->scalar[k]);
+}
 
 /* hp with the clipping and non-finite controls that opt was created with. */
 static dsc_status set_group(dsc_optim *opt, int g, const group_msg *m)
@@ -180,7 +193,9 @@ static dsc_status set_group(dsc_optim *opt, int g, const group_msg *m)
     hp.nonfinite = cur.nonfinite;
     hp.max_consecutive_skips = cur.max_consecutive_skips;
     dsc_status st = dsc_optim_set_group_hparams(opt, g, &hp);
-    return st ? st : dsc_optim_set_scalar(opt, g, "mu_product", m->mu_product);
+    for (size_t k = 0; !st && k < MAX_SCALARS && dsc_optim_scalar_name(k); k++)
+        st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), m->scalar[k]);
+    return st;
 }
 
 static int has_group(const dsc_optim *opt, int g) { return opt && g < dsc_optim_group_count(opt); }
@@ -194,11 +209,9 @@ static dsc_status gather_groups(dsc_dist *d, dsc_optim *full)
         int rc = MPI_Allreduce(&mine, &owner, 1, MPI_INT, MPI_MIN, d->comm);
         if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Allreduce");
         if (owner == d->size) continue; /* a group no tensor names: its defaults stand */
-        group_msg m = {.mu_product = 1};
-        if (d->rank == owner) {
-            dsc_optim_get_group_hparams(d->opt, g, &m.hp);
-            dsc_optim_get_scalar(d->opt, g, "mu_product", &m.mu_product);
-        }
+        group_msg m;
+        memset(&m, 0, sizeof m);
+        if (d->rank == owner) read_group(d->opt, g, &m);
         rc = MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, owner, d->comm);
         if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
         if (d->rank == 0) st = set_group(full, g, &m);
@@ -220,10 +233,7 @@ static dsc_status scatter_groups(dsc_dist *d, const dsc_optim *full)
     for (int g = 0; g < d->ngroups && !st; g++) {
         group_msg m;
         memset(&m, 0, sizeof m);
-        if (d->rank == 0) {
-            dsc_optim_get_group_hparams(full, g, &m.hp);
-            dsc_optim_get_scalar(full, g, "mu_product", &m.mu_product);
-        }
+        if (d->rank == 0) read_group(full, g, &m);
         rc = MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, 0, d->comm);
         if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
         if (has_group(d->opt, g)) st = set_group(d->opt, g, &m);

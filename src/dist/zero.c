@@ -71,6 +71,11 @@ static dsc_hparams shard_hparams(const dsc_hparams *hp)
 
 dsc_status dsc__zero_setup(dsc_dist *d)
 {
+    const dsc__ops *ops = dsc__ops_for(d->hp.kind);
+    if (ops->whole_tensor || ops->tensor_state)
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "dist: %s needs whole tensors (per-tensor norms or matrix "
+                         "products), which zero splits across ranks; use plain data-parallel (zero=0)",
+                         dsc_kind_name(d->hp.kind));
     size_t N = (size_t)d->size;
     d->bounds = malloc((N + 1) * sizeof *d->bounds);
     d->counts = malloc(d->nbuckets * N * sizeof *d->counts);
@@ -219,7 +224,7 @@ static dsc_status clip_shard(dsc_dist *d, int *skip)
 }
 
 /* Every rank's updated slice to every rank, one in-place all-gather per bucket. */
-static dsc_status gather_params(dsc_dist *d)
+dsc_status dsc__zero_gather_params(dsc_dist *d)
 {
     size_t N = (size_t)d->size;
     for (size_t b = 0; b < d->nbuckets; b++) {
@@ -245,5 +250,5 @@ dsc_status dsc__zero_step(dsc_dist *d)
     if (d->opt && (st = dsc_optim_step(d->opt))) return st;
     d->steps++;
     d->consecutive = 0;
-    return gather_params(d);
+    return dsc__zero_gather_params(d);
 }

@@ -45,6 +45,24 @@
     (c)[2] = (hp)->beta2;       \
     (c)[3] = 1.0 - (hp)->beta2
 
+/* For rules whose weight decay is a term of the update (LAMB, LARS, schedule-free):
+ * the scalars without the coupled L2 term, which the rule applies itself as s->wd
+ * (0 for DSC_NO_DECAY tensors). */
+static inline dsc__scal dsc__without_l2(const dsc__scal *s)
+{
+    dsc__scal q = *s;
+    q.wd = 0;
+    return q;
+}
+
+/* Their validation: the decay term cannot also be decoupled. */
+static inline dsc_status dsc__check_decay_in_update(const dsc_hparams *hp)
+{
+    if (!hp->decoupled_weight_decay) return DSC_OK;
+    return dsc__fail(DSC_ERR_RANGE, "%s: weight_decay is a term of the update; decoupled_weight_decay must be false",
+                     dsc_kind_name(hp->kind));
+}
+
 /* Declares a kernel for type T: p, g and the state buffers as T pointers. */
 #define DSC__KERNEL_BEGIN(name, T, SFX)                                                     \
     static void name##_##SFX(const dsc__scal *s, void *pv, const void *gv, void *const *st, \

@@ -7,6 +7,9 @@ static const dsc__ops *const table[DSC_KIND_COUNT] = {
     [DSC_ADAM] = &dsc__ops_adam,       [DSC_ADAMW] = &dsc__ops_adamw,
     [DSC_ADAMAX] = &dsc__ops_adamax,   [DSC_NADAM] = &dsc__ops_nadam,
     [DSC_RADAM] = &dsc__ops_radam,     [DSC_ADABELIEF] = &dsc__ops_adabelief,
+    [DSC_LION] = &dsc__ops_lion,       [DSC_LAMB] = &dsc__ops_lamb,
+    [DSC_LARS] = &dsc__ops_lars,       [DSC_SCHEDULEFREE_ADAMW] = &dsc__ops_schedulefree_adamw,
+    [DSC_MUON] = &dsc__ops_muon,
 };
 
 const dsc__ops *dsc__ops_for(dsc_kind kind)

@@ -77,6 +77,16 @@ static void compare(const char *spec, int nan_step)
     assert_int_equal(zr.skipped, ref.skipped);
 }
 
+/* Plain data-parallel alone, for the kinds zero cannot shard. */
+static void compare_dp_only(const char *spec)
+{
+    run ref, dp;
+    one_process(spec, &ref, -1);
+    on_ranks(spec, 0, &dp, -1);
+    double e = reg_max_diff(ref.m.param, dp.m.param, REG_N);
+    if (!(e <= TOL)) fail_msg("%s: data-parallel off by %g", spec, e);
+}
+
 DIST_TEST(test_adamw_with_groups)
 {
     compare("adamw(lr=0.05, weight_decay=0.1)", -1);
@@ -97,6 +107,53 @@ DIST_TEST(test_global_clipping)
 DIST_TEST(test_per_tensor_clipping)
 {
     compare("adam(lr=0.05, clip_norm=0.2, clip_per_tensor=true)", -1);
+}
+
+/* Kinds beyond the Adam family that zero shards: every rule is element-wise. */
+DIST_TEST(test_newer_elementwise_kinds)
+{
+    compare("lion(lr=0.01, weight_decay=0.1)", -1);
+    compare("lookahead(inner=adam(lr=0.05), k=4, alpha=0.5)", -1);
+    compare("schedulefree_adamw(lr=0.05, warmup_steps=3)", -1);
+}
+
+/* Schedule-Free's evaluation point x, written by each rank for its slice and gathered. */
+DIST_TEST(test_eval_mode_gathers_the_point)
+{
+    const char *spec = "schedulefree_adamw(lr=0.05)";
+    run ref, zr;
+    dsc_optim *opt;
+    reg_init(&ref.m, 3);
+    assert_int_equal(dsc_optim_create_spec(&opt, spec, ref.m.tensors, 2), DSC_OK);
+    reg_train_local(opt, &ref.m, &data, 0, STEPS, BATCH, -1);
+    assert_int_equal(dsc_optim_eval_mode(opt, 1), DSC_OK);
+    reg_init(&zr.m, 3);
+    dsc_dist *d = reg_dist(spec, 1, &zr.m);
+    assert_non_null(d);
+    reg_train_dist(d, &zr.m, &data, 0, STEPS, BATCH, -1);
+    float train_point[REG_N];
+    memcpy(train_point, zr.m.param, sizeof train_point);
+    assert_int_equal(dsc_dist_eval_mode(d, 1), DSC_OK);
+    assert_true(reg_max_diff(zr.m.param, ref.m.param, REG_N) <= TOL);
+    assert_true(reg_max_diff(zr.m.param, train_point, REG_N) > 1e-3); /* x is not y */
+    assert_int_equal(dsc_dist_eval_mode(d, 0), DSC_OK);
+    assert_true(reg_max_diff(zr.m.param, train_point, REG_N) <= 1e-6);
+    dsc_dist_destroy(d);
+    dsc_optim_destroy(opt);
+}
+
+/* Kinds that need whole tensors cannot be sharded; data-parallel takes them. */
+DIST_TEST(test_zero_refuses_whole_tensor_kinds)
+{
+    static const char *const kinds[] = {"lamb", "lars", "muon"};
+    for (int k = 0; k < 3; k++) {
+        reg_model m;
+        reg_init(&m, 3);
+        assert_null(reg_dist(kinds[k], 1, &m));
+        assert_non_null(strstr(dsc_last_error(), "needs whole tensors"));
+    }
+    compare_dp_only("lamb(lr=0.01)");
+    compare_dp_only("muon(lr=0.02)");
 }
 
 /* A NaN on the last rank alone: every rank skips that step, as one process would. */
@@ -129,5 +186,8 @@ DIST_MAIN(reg_make_data(&data, 11),
           DIST_CASE(test_sgd_nesterov),
           DIST_CASE(test_global_clipping),
           DIST_CASE(test_per_tensor_clipping),
+          DIST_CASE(test_newer_elementwise_kinds),
+          DIST_CASE(test_eval_mode_gathers_the_point),
+          DIST_CASE(test_zero_refuses_whole_tensor_kinds),
           DIST_CASE(test_nonfinite_skips_everywhere),
           DIST_CASE(test_zero_state_is_sharded))

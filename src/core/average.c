@@ -1,0 +1,168 @@
+/*
+ * average.c: weight averaging in buffers of its own (torch.optim.swa_utils'
+ * AveragedModel): an exponential moving average (get_ema_multi_avg_fn) or the
+ * uniform SWA average. The first fold copies the parameters, as AveragedModel does
+ * when n_averaged is 0; later folds apply
+ *   ema: avg += (1 - decay) (p - avg)        swa: avg += (p - avg) / (n + 1)
+ * The buffers start as a copy of the parameters (AveragedModel deep-copies the model),
+ * so the average is usable before the first fold.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { AVG_EMA, AVG_SWA } avg_kind;
+
+struct dsc_average {
+    avg_kind kind;
+    double decay;
+    int64_t every, start;
+    int64_t updates, averaged;
+    int swapped;
+    size_t count;
+    dsc_param *params; /* borrowed data pointers; names not kept */
+    void **avg;
+};
+
+/* "ema(decay=0.999, every=1, start=0)" or "swa(start=0, every=1)" */
+static dsc_status parse(dsc_average *a, const char *spec)
+{
+    dsc__spec sp;
+    dsc_status st = dsc__spec_split(spec, "average", &sp);
+    if (st) return st;
+    if (!strcmp(sp.name, "ema")) a->kind = AVG_EMA;
+    else if (!strcmp(sp.name, "swa")) a->kind = AVG_SWA;
+    else return dsc__fail(DSC_ERR_SPEC, "unknown average '%s' (known: ema, swa)", sp.name);
+    const char *who = sp.name;
+    a->decay = 0.999;
+    a->every = 1;
+    for (int i = 0; i < sp.count && !st; i++) {
+        const dsc__spec_item *it = &sp.items[i];
+        if (!strcmp(it->key, "decay") && a->kind == AVG_EMA) st = dsc__spec_double(who, "decay", it->value, &a->decay);
+        else if (!strcmp(it->key, "every")) st = dsc__spec_int64(who, "every", it->value, &a->every);
+        else if (!strcmp(it->key, "start")) st = dsc__spec_int64(who, "start", it->value, &a->start);
+        else
+            return dsc__fail(DSC_ERR_SPEC, "%s: unknown key '%s' (keys: %s)", who, it->key[0] ? it->key : it->value,
+                             a->kind == AVG_EMA ? "decay, every, start" : "every, start");
+    }
+    if (st) return st;
+    if (!(a->decay >= 0 && a->decay < 1))
+        return dsc__fail(DSC_ERR_RANGE, "ema: decay must be in [0, 1), got %.17g", a->decay);
+    if (a->every < 1) return dsc__fail(DSC_ERR_RANGE, "%s: every must be >= 1, got %lld", who, (long long)a->every);
+    if (a->start < 0) return dsc__fail(DSC_ERR_RANGE, "%s: start must be >= 0, got %lld", who, (long long)a->start);
+    return DSC_OK;
+}
+
+dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_param *params, size_t count)
+{
+    if (!out || !spec || (!params && count)) return dsc__fail(DSC_ERR_ARG, "dsc_average_create: NULL argument");
+    *out = NULL;
+    if (!count) return dsc__fail(DSC_ERR_ARG, "dsc_average_create: no parameters");
+    for (size_t i = 0; i < count; i++)
+        if (!params[i].data || !params[i].n || !dsc_dtype_size(params[i].dtype))
+            return dsc__fail(DSC_ERR_ARG, "dsc_average_create: param %zu needs data, n > 0 and a valid dtype", i);
+    dsc_average *a = calloc(1, sizeof *a);
+    if (!a) return dsc__fail(DSC_ERR_NOMEM, "average: out of memory");
+    dsc_status st = parse(a, spec);
+    if (!st) {
+        a->params = calloc(count, sizeof *a->params);
+        a->avg = calloc(count, sizeof *a->avg);
+        if (!a->params || !a->avg) st = dsc__fail(DSC_ERR_NOMEM, "average: out of memory");
+    }
+    for (size_t i = 0; !st && i < count; i++) {
+        a->params[i] = params[i];
+        a->params[i].name = NULL;
+        a->count = i + 1;
+        size_t bytes = params[i].n * dsc_dtype_size(params[i].dtype);
+        if (!(a->avg[i] = dsc__alloc(bytes))) st = dsc__fail(DSC_ERR_NOMEM, "average: out of memory for %zu bytes", bytes);
+        else memcpy(a->avg[i], params[i].data, bytes);
+    }
+    if (st) {
+        dsc_average_destroy(a);
+        return st;
+    }
+    *out = a;
+    return DSC_OK;
+}
+
+void dsc_average_destroy(dsc_average *a)
+{
+    if (!a) return;
+    for (size_t i = 0; a->avg && i < a->count; i++) dsc__free(a->avg[i]);
+    free(a->avg);
+    free(a->params);
+    free(a);
+}
+
+/* avg += w (p - avg), with w = 1 - decay (ema) or 1 / (n + 1) (swa). */
+#define FOLD(T, SFX)                                                 \
+    static void fold_##SFX(T *avg, const T *p, size_t n, T w)        \
+    {                                                                \
+        for (size_t i = 0; i < n; i++) avg[i] = avg[i] + w * (p[i] - avg[i]); \
+    }
+FOLD(float, f32)
+FOLD(double, f64)
+
+dsc_status dsc_average_update(dsc_average *a)
+{
+    if (!a) return dsc__fail(DSC_ERR_ARG, "dsc_average_update: NULL average");
+    if (a->swapped) return dsc__fail(DSC_ERR_ARG, "dsc_average_update: the average is swapped in; swap back first");
+    int64_t t = ++a->updates;
+    if (t < a->start || t % a->every != 0) return DSC_OK;
+    double w = a->averaged == 0 ? 1.0 : a->kind == AVG_EMA ? 1.0 - a->decay : 1.0 / (double)(a->averaged + 1);
+    for (size_t i = 0; i < a->count; i++) {
+        const dsc_param *p = &a->params[i];
+        if (a->averaged == 0) memcpy(a->avg[i], p->data, p->n * dsc_dtype_size(p->dtype));
+        else if (p->dtype == DSC_F32) fold_f32(a->avg[i], p->data, p->n, (float)w);
+        else fold_f64(a->avg[i], p->data, p->n, w);
+    }
+    a->averaged++;
+    return DSC_OK;
+}
+
+dsc_status dsc_average_copy_to(const dsc_average *a, size_t i, void *dst)
+{
+    if (!a || !dst || i >= a->count) return dsc__fail(DSC_ERR_ARG, "dsc_average_copy_to: NULL argument or no tensor %zu", i);
+    memcpy(dst, a->swapped ? a->params[i].data : a->avg[i], a->params[i].n * dsc_dtype_size(a->params[i].dtype));
+    return DSC_OK;
+}
+
+dsc_status dsc_average_swap(dsc_average *a)
+{
+    if (!a) return dsc__fail(DSC_ERR_ARG, "dsc_average_swap: NULL average");
+    for (size_t i = 0; i < a->count; i++) {
+        unsigned char *p = a->params[i].data, *q = a->avg[i];
+        size_t bytes = a->params[i].n * dsc_dtype_size(a->params[i].dtype);
+        for (size_t b = 0; b < bytes; b++) {
+            unsigned char t = p[b];
+            p[b] = q[b];
+            q[b] = t;
+        }
+    }
+    a->swapped = !a->swapped;
+    return DSC_OK;
+}
+
+int dsc_average_swapped(const dsc_average *a) { return a ? a->swapped : 0; }
+int64_t dsc_average_updates(const dsc_average *a) { return a ? a->updates : 0; }
+int64_t dsc_average_averaged(const dsc_average *a) { return a ? a->averaged : 0; }
+
+dsc_status dsc_average_buffer(const dsc_average *a, size_t i, const char **name, void **data)
+{
+    if (!a || i >= a->count) return dsc__fail(DSC_ERR_ARG, "dsc_average_buffer: no tensor %zu", i);
+    if (name) *name = a->kind == AVG_EMA ? "ema" : "swa";
+    if (data) *data = a->swapped ? a->params[i].data : a->avg[i]; /* where the average is now */
+    return DSC_OK;
+}
+
+dsc_status dsc_average_set_counters(dsc_average *a, int64_t updates, int64_t averaged)
+{
+    if (!a) return dsc__fail(DSC_ERR_ARG, "dsc_average_set_counters: NULL average");
+    if (updates < 0 || averaged < 0 || averaged > updates)
+        return dsc__fail(DSC_ERR_RANGE, "average counters must be >= 0 with averaged <= updates, got %lld, %lld",
+                         (long long)updates, (long long)averaged);
+    a->updates = updates;
+    a->averaged = averaged;
+    return DSC_OK;
+}

@@ -1,0 +1,35 @@
+/*
+ * lookahead.c: Lookahead (Zhang et al. 2019, michaelrzhang/lookahead) around any
+ * kind. The inner rule takes k fast steps; then the slow weights move alpha of the
+ * way towards the fast ones and the fast weights restart from there:
+ *   slow += alpha (p - slow);  p = slow
+ * The slow weights are the tensor's last state buffer, so checkpoints carry them,
+ * and the fast-step count is the optimizer's step count modulo k (nothing else to
+ * save). They start as the parameters at the first step, not at create, so callers
+ * may initialise their parameters after creating the optimizer.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+void dsc__lookahead_start(const dsc_param *p, void *slow)
+{
+    memcpy(slow, p->data, p->n * dsc_dtype_size(p->dtype));
+}
+
+#define SYNC(T, SFX)                                                   \
+    static void sync_##SFX(T *p, T *slow, size_t n, T alpha)           \
+    {                                                                  \
+        for (size_t i = 0; i < n; i++) {                               \
+            slow[i] = slow[i] + alpha * (p[i] - slow[i]);              \
+            p[i] = slow[i];                                            \
+        }                                                              \
+    }
+SYNC(float, f32)
+SYNC(double, f64)
+
+void dsc__lookahead_sync(const dsc_param *p, void *slow, double alpha)
+{
+    if (p->dtype == DSC_F32) sync_f32(p->data, slow, p->n, (float)alpha);
+    else sync_f64(p->data, slow, p->n, alpha);
+}

@@ -1,0 +1,54 @@
+/* data.h: what the loaders share (internal). The parsers work on memory so the
+ * fuzz targets in fuzz/ drive them without files. */
+#ifndef DSC_DATA_INTERNAL_H
+#define DSC_DATA_INTERNAL_H
+
+#include "descent_data.h"
+#include "../core/internal.h"
+
+struct dsc_dataset {
+    size_t rows, cols;
+    double *x;      /* rows*cols, row-major */
+    double *y;      /* rows */
+    char **names;   /* cols feature names */
+    char *target;   /* target name */
+};
+
+/* A dataset with names "<prefix><j>", its target named target_name, and zeroed x and
+ * y when values (else NULL, for dsc__dataset_adopt). */
+dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
+                            const char *target_name, int values);
+
+/* Replaces ds's x and y by the malloc'd arrays *x and *y (of its size) and takes
+ * them over (*x and *y become NULL). */
+void dsc__dataset_adopt(dsc_dataset *ds, double **x, double **y);
+
+/* Reads a whole file into malloc'd memory (NUL-terminated; len excludes the NUL). */
+dsc_status dsc__read_file(const char *who, const char *path, unsigned char **buf, size_t *len);
+
+/* Parsers of in-memory files; `name` appears in messages. */
+dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const char *name,
+                          const char *target);
+
+/* One .npy array: shape (at most 2 dims used) and values converted to double. */
+typedef struct dsc__npy {
+    int ndim;
+    size_t shape[2];
+    size_t count;
+    double *values; /* malloc'd */
+} dsc__npy;
+dsc_status dsc__npy_parse(dsc__npy *out, const unsigned char *buf, size_t len, const char *name);
+
+/* One IDX array: dims and values converted to double. */
+typedef struct dsc__idx {
+    int ndim;
+    size_t dims[8];
+    size_t count;
+    double *values; /* malloc'd */
+} dsc__idx;
+/* Parses an IDX file, gunzipping it first when it starts with the gzip magic; at most
+ * max_bytes of decompressed data are accepted (a guard against decompression bombs). */
+dsc_status dsc__idx_parse(dsc__idx *out, const unsigned char *buf, size_t len, const char *name,
+                          size_t max_bytes);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * fit.c: the training loop. Everything it needs (batch buffers, the shuffled order,
+ * the history, a copy of the best weights) is allocated before the first epoch; the
+ * loop itself only gathers, runs the passes and steps the optimizer on the
+ * contiguous parameter buffer.
+ */
+#include "nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+dsc_fit_config dsc_fit_config_default(void)
+{
+    return (dsc_fit_config){
+        .epochs = 10, .batch_size = 32, .shuffle = 1, .restore_best = 1, .standardize = 1,
+    };
+}
+
+void dsc_history_destroy(dsc_history *h)
+{
+    if (!h) return;
+    free(h->epochs);
+    free(h);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static dsc_status check_config(const dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *c)
+{
+    if (!m || !ds || !c) return dsc__fail(DSC_ERR_ARG, "mlp_fit: model, data and config must not be NULL");
+    if (!m->opt) return dsc__fail(DSC_ERR_ARG, "mlp_fit: compile the model first");
+    if (c->epochs < 1) return dsc__fail(DSC_ERR_RANGE, "mlp_fit: epochs must be >= 1, got %lld", (long long)c->epochs);
+    if (c->batch_size < 1 || c->batch_size > ((size_t)1 << 24))
+        return dsc__fail(DSC_ERR_RANGE, "mlp_fit: batch_size must be in [1, 2^24], got %zu", c->batch_size);
+    if (!(c->val_split >= 0 && c->val_split < 1))
+        return dsc__fail(DSC_ERR_RANGE, "mlp_fit: val_split must be in [0, 1), got %g", c->val_split);
+    if (c->val && c->val_split > 0)
+        return dsc__fail(DSC_ERR_ARG, "mlp_fit: give a validation set or val_split, not both");
+    if (c->patience < 0)
+        return dsc__fail(DSC_ERR_RANGE, "mlp_fit: patience must be >= 0, got %lld", (long long)c->patience);
+    if (c->patience > 0 && !c->val && c->val_split == 0)
+        return dsc__fail(DSC_ERR_ARG, "mlp_fit: early stopping (patience) needs validation data");
+    for (const dsc_dataset *d = ds; d; d = d == ds ? c->val : NULL)
+        if (dsc_dataset_cols(d) != m->cfg.sizes[0])
+            return dsc__fail(DSC_ERR_MISMATCH, "mlp_fit: the data has %zu features, the network %zu inputs",
+                             dsc_dataset_cols(d), m->cfg.sizes[0]);
+    dsc_status st = dsc__check_targets(m, "mlp_fit", dsc_dataset_y(ds), dsc_dataset_rows(ds));
+    if (st == DSC_OK && c->val) st = dsc__check_targets(m, "mlp_fit", dsc_dataset_y(c->val), dsc_dataset_rows(c->val));
+    return st;
+}
+
+/* Sets the standardization from the training split: inputs, and targets for mse. */
+static dsc_status standardize(dsc_mlp *m, const dsc_dataset *train)
+{
+    size_t c = dsc_dataset_cols(train), n = dsc_dataset_rows(train);
+    double *mean = malloc(c * sizeof *mean), *sd = malloc(c * sizeof *sd);
+    dsc_status st = DSC_OK;
+    if (!mean || !sd) st = dsc__fail(DSC_ERR_NOMEM, "mlp_fit: out of memory");
+    if (st == DSC_OK) {
+        dsc_dataset_moments(train, mean, sd);
+        st = dsc_mlp_set_standardization(m, mean, sd);
+    }
+    free(mean);
+    free(sd);
+    if (st != DSC_OK || m->loss != DSC_LOSS_MSE) return st;
+    const double *y = dsc_dataset_y(train);
+    double ym = 0, yv = 0;
+    for (size_t i = 0; i < n; i++) ym += y[i] / (double)n;
+    for (size_t i = 0; i < n; i++) yv += (y[i] - ym) * (y[i] - ym) / (double)n;
+    return dsc_mlp_set_target_scaling(m, ym, yv > 0 ? sqrt(yv) : 1);
+}
+
+/* What a fit owns while it runs. */
+typedef struct fit_run {
+    dsc_dataset *train_part, *val_part; /* from val_split, else NULL */
+    const dsc_dataset *train, *val;
+    size_t *order;
+    void *best;                          /* parameters of the best epoch (early stopping) */
+    dsc_history *hist;
+} fit_run;
+
+static void fit_free(fit_run *r)
+{
+    dsc_dataset_destroy(r->train_part);
+    dsc_dataset_destroy(r->val_part);
+    free(r->order);
+    dsc__free(r->best);
+    dsc_history_destroy(r->hist);
+}
+
+static dsc_status fit_prepare(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *c, fit_run *r)
+{
+    dsc_status st = DSC_OK;
+    r->train = ds;
+    r->val = c->val;
+    if (c->val_split > 0) {
+        size_t classes = m->loss == DSC_LOSS_MSE ? 0 : dsc_dataset_classes(ds);
+        st = dsc_dataset_split(ds, c->val_split, c->seed, classes, &r->train_part, &r->val_part);
+        r->train = r->train_part;
+        r->val = r->val_part;
+    }
+    if (st == DSC_OK && c->standardize) st = standardize(m, r->train);
+    if (st == DSC_OK) st = dsc__mlp_reserve(m, c->batch_size);
+    if (st != DSC_OK) return st;
+    size_t n = dsc_dataset_rows(r->train);
+    r->order = malloc(n * sizeof *r->order);
+    r->hist = calloc(1, sizeof *r->hist);
+    if (r->hist) r->hist->epochs = calloc((size_t)c->epochs, sizeof *r->hist->epochs);
+    if (c->patience > 0) r->best = dsc__alloc(m->nweights * m->esize);
+    if (!r->order || !r->hist || !r->hist->epochs || (c->patience > 0 && !r->best))
+        return dsc__fail(DSC_ERR_NOMEM, "mlp_fit: out of memory");
+    for (size_t i = 0; i < n; i++) r->order[i] = i;
+    return DSC_OK;
+}
+
+/* One pass over the training data; fills the epoch's training figures. */
+static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, dsc__rng *rng,
+                              dsc_epoch *e)
+{
+    size_t n = dsc_dataset_rows(r->train), k = m->cfg.sizes[m->nlayers];
+    const double *x = dsc_dataset_x(r->train), *y = dsc_dataset_y(r->train);
+    if (c->shuffle) dsc__rng_shuffle(rng, r->order, n);
+    dsc__tally t = {0};
+    for (size_t s = 0; s < n; s += c->batch_size) {
+        size_t b = n - s < c->batch_size ? n - s : c->batch_size;
+        dsc__mlp_gather(m, x, y, r->order + s, b);
+        const void *z = dsc__mlp_forward(m, b, 1);
+        dsc__loss_metric(m->loss, m->cfg.dtype, z, m->ybuf, b, k, m->y_mean, m->y_std, &t);
+        dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, b, k, m->delta[0], 1.0 / (double)b, &t);
+        dsc__mlp_backward(m, b, 1);
+        dsc_status st = dsc_optim_step(m->opt);
+        if (st != DSC_OK) return st;
+        if (c->on_batch) c->on_batch(s + b, n, t.loss / (double)t.rows, c->user);
+    }
+    e->train_loss = t.loss / (double)t.rows;
+    e->train_metric = dsc__tally_metric(m->loss, &t);
+    return DSC_OK;
+}
+
+/* Early stopping: remembers the best epoch; returns 1 when patience has run out. */
+static int should_stop(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, const dsc_epoch *e,
+                       double *best_loss)
+{
+    if (!r->val) return 0;
+    if (e->val_loss < *best_loss || r->hist->best_epoch == 0) {
+        *best_loss = e->val_loss;
+        r->hist->best_epoch = e->epoch;
+        if (r->best) memcpy(r->best, m->data, m->nweights * m->esize);
+        return 0;
+    }
+    return c->patience > 0 && e->epoch - r->hist->best_epoch >= c->patience;
+}
+
+dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *cfg,
+                       dsc_history **hist)
+{
+    dsc_status st = check_config(m, ds, cfg);
+    if (st != DSC_OK) return st;
+    fit_run r = {0};
+    if ((st = fit_prepare(m, ds, cfg, &r)) != DSC_OK) {
+        fit_free(&r);
+        return st;
+    }
+    dsc__rng shuffle_rng;
+    dsc__rng_seed(&shuffle_rng, cfg->seed);
+    dsc__rng_seed(&m->rng, cfg->seed ^ 0xd50b0a7d50b0a7ull); /* dropout masks */
+    double start = now(), best_loss = INFINITY;
+    int64_t skipped0 = dsc_optim_skipped_count(m->opt);
+    for (int64_t ep = 1; ep <= cfg->epochs; ep++) {
+        double t0 = now();
+        dsc_epoch *e = &r.hist->epochs[r.hist->count];
+        e->epoch = ep;
+        if ((st = train_epoch(m, cfg, &r, &shuffle_rng, e)) != DSC_OK) break;
+        e->val_loss = e->val_metric = NAN;
+        if (r.val) {
+            dsc__tally t;
+            dsc__mlp_tally(m, r.val, &t);
+            e->val_loss = t.loss / (double)t.rows;
+            e->val_metric = dsc__tally_metric(m->loss, &t);
+        }
+        dsc_optim_get_lr(m->opt, 0, &e->lr);
+        e->skipped = dsc_optim_skipped_count(m->opt) - skipped0;
+        e->seconds = now() - t0;
+        r.hist->count++;
+        if (cfg->on_epoch) cfg->on_epoch(e, cfg->user);
+        if (should_stop(m, cfg, &r, e, &best_loss)) {
+            r.hist->stopped_early = 1;
+            break;
+        }
+    }
+    if (st == DSC_OK && r.best && cfg->restore_best) memcpy(m->data, r.best, m->nweights * m->esize);
+    r.hist->seconds = now() - start;
+    if (st == DSC_OK && hist) {
+        *hist = r.hist;
+        r.hist = NULL;
+    }
+    fit_free(&r);
+    return st;
+}

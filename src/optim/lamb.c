@@ -1,0 +1,64 @@
+/*
+ * lamb.c: LAMB (You et al. 2019, Algorithm 2), as NVIDIA apex FusedLAMB computes it
+ * with use_nvlamb (the trust ratio on every tensor):
+ *   m, v as Adam;  u = (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps) + wd*p
+ *   ratio = |p| / |u|  (1 when either norm is 0);  p -= lr * ratio * u
+ * norms per tensor (L2 over the whole tensor). bias_correction=false drops the
+ * two corrections (cybertronai/pytorch-lamb). Two passes: moments and norms, then
+ * the update, recomputing u from the new moments rather than storing it.
+ */
+#include "kernel.h"
+
+static int lamb_state(const dsc_hparams *hp, const char **names)
+{
+    (void)hp;
+    names[0] = "exp_avg";
+    names[1] = "exp_avg_sq";
+    return 2;
+}
+
+/* c[0..3] moments, c[4] = 1-b1^t, c[5] = 1-b2^t (1 without correction), c[6] = eps */
+static void lamb_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
+{
+    (void)gs;
+    DSC__ADAM_CONSTS(hp, s->c);
+    s->c[4] = hp->bias_correction ? 1.0 - pow(hp->beta1, (double)t) : 1.0;
+    s->c[5] = hp->bias_correction ? 1.0 - pow(hp->beta2, (double)t) : 1.0;
+    s->c[6] = hp->eps;
+}
+
+#define LAMB_DIR(i) (m[i] / bc1) / (DSC__SQRT(v[i] / bc2) + eps) + wd * p[i]
+
+#define LAMB_REF(T, SFX)                                                      \
+    DSC__KERNEL_BEGIN(lamb_ref, T, SFX)                                       \
+    T *m = (T *)st[0], *v = (T *)st[1];                                       \
+    const dsc__scal q = dsc__without_l2(s);                                   \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];              \
+    const T omb2 = (T)s->c[3], bc1 = (T)s->c[4], bc2 = (T)s->c[5];            \
+    const T eps = (T)s->c[6], wd = (T)s->wd;                                  \
+    double pn = 0, un = 0;                                                    \
+    for (size_t i = 0; i < n; i++) {                                          \
+        DSC__GRAD(T, &q, p, g, i, d);                                         \
+        DSC__ADAM_MOMENTS(m, v, i, d, b1, omb1, b2, omb2);                    \
+        T u = LAMB_DIR(i);                                                    \
+        pn += (double)p[i] * (double)p[i];                                    \
+        un += (double)u * (double)u;                                          \
+    }                                                                         \
+    double ratio = pn > 0 && un > 0 ? sqrt(pn) / sqrt(un) : 1.0;              \
+    const T step = (T)(-(s->lr * ratio));                                     \
+    for (size_t i = 0; i < n; i++) {                                          \
+        T u = LAMB_DIR(i);                                                    \
+        p[i] = p[i] + step * u;                                               \
+    }                                                                         \
+    DSC__KERNEL_END
+LAMB_REF(float, f32)
+LAMB_REF(double, f64)
+
+const dsc__ops dsc__ops_lamb = {
+    .kind = DSC_LAMB,
+    .state_names = lamb_state,
+    .validate = dsc__check_decay_in_update,
+    .prepare = lamb_prepare,
+    .reference = {lamb_ref_f32, lamb_ref_f64},
+    .whole_tensor = 1,
+};

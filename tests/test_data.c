@@ -1,0 +1,444 @@
+/* test_data.c: the dataset loaders (CSV, NPY, IDX) on valid files and on every kind of
+ * malformed file, the bundled datasets, splits and column statistics. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "descent_data.h"
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dsc_test_data_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes len bytes to a file in the temp dir; returns its path (static storage, two
+ * slots so a test can hold a features and a targets path). */
+static const char *write_file(const char *name, const void *data, size_t len)
+{
+    static char paths[2][320];
+    static int slot;
+    char *p = paths[slot++ & 1];
+    snprintf(p, 320, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+    return p;
+}
+
+static const char *write_text(const char *name, const char *text)
+{
+    return write_file(name, text, strlen(text));
+}
+
+static dsc_dataset *csv_ok(const char *text, const char *target)
+{
+    dsc_dataset *ds = NULL;
+    dsc_status st = dsc_dataset_load_csv(&ds, write_text("ok.csv", text), target);
+    if (st != DSC_OK) fail_msg("csv failed: %s", dsc_last_error());
+    return ds;
+}
+
+static void csv_bad(const char *text, const char *target, dsc_status want, const char *needle)
+{
+    dsc_dataset *ds = NULL;
+    dsc_status st = dsc_dataset_load_csv(&ds, write_text("bad.csv", text), target);
+    if (st != want) fail_msg("'%s': status %d, want %d (%s)", text, st, want, dsc_last_error());
+    if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
+    assert_null(ds);
+}
+
+static void test_csv_valid(void **state)
+{
+    (void)state;
+    dsc_dataset *ds = csv_ok("a, b ,y\n1,2,0\n3,4.5,1\n", NULL);
+    assert_int_equal(dsc_dataset_rows(ds), 2);
+    assert_int_equal(dsc_dataset_cols(ds), 2);
+    assert_string_equal(dsc_dataset_feature_name(ds, 0), "a");
+    assert_string_equal(dsc_dataset_feature_name(ds, 1), "b");
+    assert_null(dsc_dataset_feature_name(ds, 2));
+    assert_string_equal(dsc_dataset_target_name(ds), "y");
+    const double *x = dsc_dataset_x(ds), *y = dsc_dataset_y(ds);
+    assert_true(x[0] == 1 && x[1] == 2 && x[2] == 3 && x[3] == 4.5 && y[0] == 0 && y[1] == 1);
+    dsc_dataset_destroy(ds);
+
+    /* target by name, CRLF, quotes, blank lines, no final newline */
+    ds = csv_ok("\"t\",u,v\r\n7,\"-1e-3\",2\r\n\r\n8,0x10,3", "t");
+    assert_int_equal(dsc_dataset_rows(ds), 2);
+    assert_string_equal(dsc_dataset_target_name(ds), "t");
+    assert_string_equal(dsc_dataset_feature_name(ds, 0), "u");
+    x = dsc_dataset_x(ds);
+    y = dsc_dataset_y(ds);
+    assert_true(y[0] == 7 && y[1] == 8 && x[0] == -1e-3 && x[1] == 2 && x[2] == 16 && x[3] == 3);
+    dsc_dataset_destroy(ds);
+    ds = csv_ok("a,b\n1,2\n", "last");
+    assert_true(dsc_dataset_y(ds)[0] == 2);
+    dsc_dataset_destroy(ds);
+}
+
+static void test_csv_malformed(void **state)
+{
+    (void)state;
+    csv_bad("", NULL, DSC_ERR_FORMAT, "is empty");
+    csv_bad("  \n\r\n\n", NULL, DSC_ERR_FORMAT, "is empty");
+    csv_bad("a,b\n", NULL, DSC_ERR_FORMAT, "no data rows");
+    csv_bad("a,b\n\n  \n", NULL, DSC_ERR_FORMAT, "no data rows");
+    csv_bad("only\n1\n", NULL, DSC_ERR_FORMAT, "at least 2 columns");
+    csv_bad("a,,c\n1,2,3\n", NULL, DSC_ERR_FORMAT, "line 1, column 2: empty column name");
+    csv_bad("a,b,c\n1,2,3\n4,5\n", NULL, DSC_ERR_FORMAT, "line 3 has 2 fields, the header has 3");
+    csv_bad("a,b,c\n1,2,3,4\n", NULL, DSC_ERR_FORMAT, "line 2 has 4 fields, the header has 3");
+    csv_bad("a,b,c\n1,2,3\n4,abc,6\n", NULL, DSC_ERR_FORMAT, "line 3, column 2: 'abc' is not a finite number");
+    csv_bad("a,b,c\n1,2,3\n4,5,six\n", NULL, DSC_ERR_FORMAT, "line 3, column 3: 'six'");
+    csv_bad("a,b,c\n1,,3\n", NULL, DSC_ERR_FORMAT, "line 2, column 2: empty cell");
+    csv_bad("a,b\n1,nan\n", NULL, DSC_ERR_FORMAT, "line 2, column 2: 'nan' is not a finite number");
+    csv_bad("a,b\n1,inf\n", NULL, DSC_ERR_FORMAT, "'inf'");
+    csv_bad("a,b\n1,2x\n", NULL, DSC_ERR_FORMAT, "'2x'");
+    csv_bad("\n\na,b\n1,2\n3\n", NULL, DSC_ERR_FORMAT, "line 5 has 1 fields");
+    csv_bad("a,b\n1,2\n", "nosuch", DSC_ERR_ARG, "no column named 'nosuch'");
+
+    dsc_dataset *ds = NULL;
+    assert_int_equal(dsc_dataset_load_csv(&ds, "/nonexistent/x.csv", NULL), DSC_ERR_IO);
+    assert_non_null(strstr(dsc_last_error(), "/nonexistent/x.csv"));
+    assert_int_equal(dsc_dataset_load_csv(&ds, tmpdir, NULL), DSC_ERR_IO); /* a directory */
+    assert_int_equal(dsc_dataset_load_csv(NULL, "x", NULL), DSC_ERR_ARG);
+    assert_int_equal(dsc_dataset_load_csv(&ds, NULL, NULL), DSC_ERR_ARG);
+}
+
+static dsc_dataset *bundled(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/../data/%s", DSC_TEST_DATA, name);
+    dsc_dataset *ds = NULL;
+    if (dsc_dataset_load_csv(&ds, path, NULL) != DSC_OK) fail_msg("%s: %s", path, dsc_last_error());
+    return ds;
+}
+
+static void test_bundled_datasets(void **state)
+{
+    (void)state;
+    static const struct { const char *file; size_t rows, cols, classes; } want[] = {
+        {"digits.csv", 1797, 64, 10}, {"breast_cancer.csv", 569, 30, 2}, {"iris.csv", 150, 4, 3},
+        {"wine.csv", 178, 13, 3},     {"diabetes.csv", 442, 10, 0},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        dsc_dataset *ds = bundled(want[i].file);
+        assert_int_equal(dsc_dataset_rows(ds), want[i].rows);
+        assert_int_equal(dsc_dataset_cols(ds), want[i].cols);
+        assert_int_equal(dsc_dataset_classes(ds), want[i].classes);
+        dsc_dataset_destroy(ds);
+    }
+    dsc_dataset *iris = bundled("iris.csv");
+    assert_string_equal(dsc_dataset_feature_name(iris, 0), "sepal_length_(cm)");
+    assert_string_equal(dsc_dataset_target_name(iris), "label");
+    assert_true(dsc_dataset_x(iris)[0] == 5.1 && dsc_dataset_x(iris)[3] == 0.2);
+    dsc_dataset_destroy(iris);
+}
+
+/* ---- npy */
+
+/* A .npy file of version 1.0: magic, header padded to 64 bytes, then data. */
+static size_t npy_bytes(unsigned char *out, const char *dict, const void *data, size_t len)
+{
+    size_t dl = strlen(dict), hl = (10 + dl + 1 + 63) / 64 * 64 - 10;
+    memcpy(out, "\x93NUMPY\x01\x00", 8);
+    out[8] = (unsigned char)(hl & 0xff);
+    out[9] = (unsigned char)(hl >> 8);
+    memset(out + 10, ' ', hl);
+    memcpy(out + 10, dict, dl);
+    out[10 + hl - 1] = '\n';
+    memcpy(out + 10 + hl, data, len);
+    return 10 + hl + len;
+}
+
+static const char *npy_file(const char *name, const char *dict, const void *data, size_t len)
+{
+    static unsigned char buf[4096];
+    size_t n = npy_bytes(buf, dict, data, len);
+    return write_file(name, buf, n);
+}
+
+static void npy_bad(const char *xp, const char *yp, dsc_status want, const char *needle)
+{
+    dsc_dataset *ds = NULL;
+    dsc_status st = dsc_dataset_load_npy(&ds, xp, yp);
+    if (st != want) fail_msg("status %d, want %d (%s)", st, want, dsc_last_error());
+    if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
+    assert_null(ds);
+}
+
+static void test_npy(void **state)
+{
+    (void)state;
+    const double xs[6] = {1, 2, 3, 4, 5, -6.5};
+    const int64_t ys[3] = {0, 2, -1};
+    const char *xp = npy_file("x.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", xs, sizeof xs);
+    const char *yp = npy_file("y.npy", "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", ys, sizeof ys);
+    dsc_dataset *ds = NULL;
+    assert_int_equal(dsc_dataset_load_npy(&ds, xp, yp), DSC_OK);
+    assert_int_equal(dsc_dataset_rows(ds), 3);
+    assert_int_equal(dsc_dataset_cols(ds), 2);
+    assert_true(dsc_dataset_x(ds)[5] == -6.5 && dsc_dataset_y(ds)[1] == 2 && dsc_dataset_y(ds)[2] == -1);
+    dsc_dataset_destroy(ds);
+
+    const float xf[4] = {0.5f, 1.5f, 2.5f, 3.5f};
+    const unsigned char yu[2] = {7, 255};
+    xp = npy_file("xf.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", xf, sizeof xf);
+    yp = npy_file("yu.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1), }", yu, sizeof yu);
+    assert_int_equal(dsc_dataset_load_npy(&ds, xp, yp), DSC_OK);
+    assert_true(dsc_dataset_x(ds)[3] == 3.5 && dsc_dataset_y(ds)[0] == 7 && dsc_dataset_y(ds)[1] == 255);
+    dsc_dataset_destroy(ds);
+
+    const int16_t xi[2] = {-3, 300};
+    xp = npy_file("xi.npy", "{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }", xi, sizeof xi);
+    yp = npy_file("yu.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", yu, sizeof yu);
+    assert_int_equal(dsc_dataset_load_npy(&ds, xp, yp), DSC_OK);
+    assert_int_equal(dsc_dataset_cols(ds), 1);
+    assert_true(dsc_dataset_x(ds)[0] == -3 && dsc_dataset_x(ds)[1] == 300);
+    dsc_dataset_destroy(ds);
+}
+
+static void test_npy_malformed(void **state)
+{
+    (void)state;
+    const double xs[6] = {1, 2, 3, 4, 5, 6};
+    const double nan2[2] = {1, NAN};
+    const char *yp = npy_file("y.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", xs, 24);
+    const char *xp;
+    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", xs, sizeof xs);
+    npy_bad(xp, yp, DSC_ERR_MISMATCH, "has 2 rows but");
+    xp = npy_file("a.npy", "{'descr': '>f8', 'fortran_order': False, 'shape': (3, 2), }", xs, sizeof xs);
+    npy_bad(xp, yp, DSC_ERR_UNSUPPORTED, "big-endian");
+    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': True, 'shape': (3, 2), }", xs, sizeof xs);
+    npy_bad(xp, yp, DSC_ERR_UNSUPPORTED, "Fortran order");
+    xp = npy_file("a.npy", "{'descr': '<c16', 'fortran_order': False, 'shape': (3, 1), }", xs, 48);
+    npy_bad(xp, yp, DSC_ERR_UNSUPPORTED, "unsupported dtype '<c16'");
+    xp = npy_file("a.npy", "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 1), }", xs, 6);
+    npy_bad(xp, yp, DSC_ERR_UNSUPPORTED, "unsupported dtype");
+    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", xs, 40);
+    npy_bad(xp, yp, DSC_ERR_FORMAT, "needs 48 bytes of data, the file has 40");
+    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3, 2), }", xs, 48);
+    npy_bad(xp, yp, DSC_ERR_FORMAT, "want 1 or 2");
+    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", xs, 8);
+    npy_bad(xp, yp, DSC_ERR_FORMAT, "0 dimensions");
+    xp = npy_file("a.npy", "{'fortran_order': False, 'shape': (3, 2), }", xs, 48);
+    npy_bad(xp, yp, DSC_ERR_FORMAT, "no 'descr'");
+    xp = npy_file("a.npy", "{'descr': '<f8', 'shape': (3, 2), }", xs, 48);
+    npy_bad(xp, yp, DSC_ERR_FORMAT, "no 'fortran_order'");
+    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }", nan2, 16);
+    npy_bad(xp, npy_file("b.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", xs, 16),
+            DSC_ERR_FORMAT, "not finite");
+    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", xs, 48);
+    npy_bad(xp, npy_file("b.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", xs, 48),
+            DSC_ERR_MISMATCH, "targets must be 1-D");
+    npy_bad(write_text("c.npy", "not numpy at all"), yp, DSC_ERR_FORMAT, "bad magic");
+    npy_bad(write_file("c.npy", "\x93NUMPY\x01\x00\xff\x00{", 11), yp, DSC_ERR_FORMAT, "header is truncated");
+    npy_bad(write_file("c.npy", "", 0), yp, DSC_ERR_FORMAT, "bad magic");
+    npy_bad(write_file("c.npy", "\x93NUMPY\x02\x00\x10\x00", 10), yp, DSC_ERR_FORMAT, "header is truncated");
+    npy_bad(write_file("c.npy", "\x93NUMPY\x09\x00\x10\x00", 10), yp, DSC_ERR_UNSUPPORTED, "format version 9");
+    npy_bad("/nonexistent.npy", yp, DSC_ERR_IO, "cannot open");
+}
+
+/* ---- idx */
+
+static size_t idx_bytes(unsigned char *out, unsigned type, const uint32_t *dims, unsigned nd,
+                        const unsigned char *data, size_t len)
+{
+    out[0] = out[1] = 0;
+    out[2] = (unsigned char)type;
+    out[3] = (unsigned char)nd;
+    for (unsigned i = 0; i < nd; i++)
+        for (int b = 0; b < 4; b++) out[4 + 4 * i + b] = (unsigned char)(dims[i] >> (24 - 8 * b));
+    memcpy(out + 4 + 4 * nd, data, len);
+    return 4 + 4 * nd + len;
+}
+
+static const char *idx_gz(const char *name, const unsigned char *raw, size_t len)
+{
+    static char path[320];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    gzFile g = gzopen(path, "wb");
+    assert_non_null(g);
+    assert_int_equal(gzwrite(g, raw, (unsigned)len), (int)len);
+    gzclose(g);
+    return path;
+}
+
+static void idx_bad(const char *xp, const char *yp, dsc_status want, const char *needle)
+{
+    dsc_dataset *ds = NULL;
+    dsc_status st = dsc_dataset_load_idx(&ds, xp, yp);
+    if (st != want) fail_msg("status %d, want %d (%s)", st, want, dsc_last_error());
+    if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
+    assert_null(ds);
+}
+
+static void test_idx(void **state)
+{
+    (void)state;
+    unsigned char img[64], lab[64];
+    const unsigned char pix[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255};
+    const unsigned char labels[3] = {1, 0, 9};
+    size_t ni = idx_bytes(img, 0x08, (const uint32_t[]){3, 2, 2}, 3, pix, 12);
+    size_t nl = idx_bytes(lab, 0x08, (const uint32_t[]){3}, 1, labels, 3);
+    char xp[320];
+    snprintf(xp, sizeof xp, "%s", write_file("img.idx", img, ni));
+    const char *yp = write_file("lab.idx", lab, nl);
+    dsc_dataset *ds = NULL;
+    assert_int_equal(dsc_dataset_load_idx(&ds, xp, yp), DSC_OK);
+    assert_int_equal(dsc_dataset_rows(ds), 3);
+    assert_int_equal(dsc_dataset_cols(ds), 4);
+    assert_true(dsc_dataset_x(ds)[11] == 255 && dsc_dataset_x(ds)[5] == 5 && dsc_dataset_y(ds)[2] == 9);
+    assert_string_equal(dsc_dataset_target_name(ds), "label");
+    dsc_dataset_destroy(ds);
+
+    /* the same, gzip-compressed */
+    snprintf(xp, sizeof xp, "%s", idx_gz("img.idx.gz", img, ni));
+    assert_int_equal(dsc_dataset_load_idx(&ds, xp, idx_gz("lab.idx.gz", lab, nl)), DSC_OK);
+    assert_int_equal(dsc_dataset_rows(ds), 3);
+    assert_true(dsc_dataset_x(ds)[11] == 255 && dsc_dataset_y(ds)[0] == 1);
+    dsc_dataset_destroy(ds);
+
+    /* big-endian int16 and float64 element types */
+    const unsigned char s16[4] = {0xff, 0xfe, 0x01, 0x00};
+    ni = idx_bytes(img, 0x0B, (const uint32_t[]){2, 1}, 2, s16, 4);
+    snprintf(xp, sizeof xp, "%s", write_file("s16.idx", img, ni));
+    nl = idx_bytes(lab, 0x08, (const uint32_t[]){2}, 1, labels, 2);
+    assert_int_equal(dsc_dataset_load_idx(&ds, xp, write_file("lab2.idx", lab, nl)), DSC_OK);
+    assert_true(dsc_dataset_x(ds)[0] == -2 && dsc_dataset_x(ds)[1] == 256);
+    dsc_dataset_destroy(ds);
+}
+
+static void test_idx_malformed(void **state)
+{
+    (void)state;
+    unsigned char img[64], lab[64];
+    const unsigned char pix[12] = {0};
+    const unsigned char labels[4] = {1, 0, 9, 3};
+    size_t ni = idx_bytes(img, 0x08, (const uint32_t[]){3, 2, 2}, 3, pix, 12);
+    char xp[320];
+    snprintf(xp, sizeof xp, "%s", write_file("img.idx", img, ni));
+    size_t nl = idx_bytes(lab, 0x08, (const uint32_t[]){4}, 1, labels, 4);
+    idx_bad(xp, write_file("lab.idx", lab, nl), DSC_ERR_MISMATCH, "has 3 images but");
+    nl = idx_bytes(lab, 0x08, (const uint32_t[]){3, 1}, 2, labels, 3);
+    idx_bad(xp, write_file("lab.idx", lab, nl), DSC_ERR_MISMATCH, "labels must have 1 dimension");
+    nl = idx_bytes(lab, 0x08, (const uint32_t[]){3}, 1, labels, 2);
+    idx_bad(xp, write_file("lab.idx", lab, nl), DSC_ERR_FORMAT, "need 3 bytes of data, the file has 2");
+    nl = idx_bytes(lab, 0x07, (const uint32_t[]){3}, 1, labels, 3);
+    idx_bad(xp, write_file("lab.idx", lab, nl), DSC_ERR_FORMAT, "unknown element type 0x07");
+    nl = idx_bytes(lab, 0x08, (const uint32_t[]){3}, 0, labels, 0);
+    idx_bad(xp, write_file("lab.idx", lab, nl), DSC_ERR_FORMAT, "0 dimensions");
+    idx_bad(xp, write_file("lab.idx", "\x00\x00\x08\x02\x00", 5), DSC_ERR_FORMAT, "header is truncated");
+    idx_bad(xp, write_text("lab.idx", "PK\x03\x04"), DSC_ERR_FORMAT, "bad magic");
+    idx_bad(xp, write_file("lab.idx", "\x1f\x8b\x08\x00\x00\x00", 6), DSC_ERR_FORMAT, "corrupt or truncated gzip");
+    /* a gzip file cut in half */
+    nl = idx_bytes(lab, 0x08, (const uint32_t[]){3}, 1, labels, 3);
+    const char *gz = idx_gz("lab.gz", lab, nl);
+    FILE *f = fopen(gz, "rb");
+    unsigned char cut[256];
+    size_t n = fread(cut, 1, sizeof cut, f);
+    fclose(f);
+    idx_bad(xp, write_file("cut.gz", cut, n / 2), DSC_ERR_FORMAT, "corrupt or truncated gzip");
+    idx_bad(xp, "/nonexistent.idx", DSC_ERR_IO, "cannot open");
+}
+
+/* ---- splits and statistics */
+
+static void test_split_stratified(void **state)
+{
+    (void)state;
+    /* 100 rows: 80 of class 0, 20 of class 1; x holds the row index */
+    double x[100], y[100];
+    for (int i = 0; i < 100; i++) {
+        x[i] = i;
+        y[i] = i % 5 == 0;
+    }
+    dsc_dataset *ds, *train, *test, *train2, *test2;
+    assert_int_equal(dsc_dataset_create(&ds, 100, 1, x, y), DSC_OK);
+    assert_int_equal(dsc_dataset_classes(ds), 2);
+    assert_int_equal(dsc_dataset_split(ds, 0.25, 42, 2, &train, &test), DSC_OK);
+    assert_int_equal(dsc_dataset_rows(test), 25);
+    assert_int_equal(dsc_dataset_rows(train), 75);
+    int seen[100] = {0}, ones = 0;
+    for (size_t i = 0; i < 25; i++) {
+        seen[(int)dsc_dataset_x(test)[i]]++;
+        ones += dsc_dataset_y(test)[i] == 1;
+    }
+    for (size_t i = 0; i < 75; i++) seen[(int)dsc_dataset_x(train)[i]]++;
+    for (int i = 0; i < 100; i++) assert_int_equal(seen[i], 1); /* a partition */
+    assert_int_equal(ones, 5);                                  /* 25 % of the 20 */
+    /* same seed, same split; another seed, another */
+    assert_int_equal(dsc_dataset_split(ds, 0.25, 42, 2, &train2, &test2), DSC_OK);
+    assert_memory_equal(dsc_dataset_x(test), dsc_dataset_x(test2), 25 * sizeof(double));
+    dsc_dataset_destroy(train2);
+    dsc_dataset_destroy(test2);
+    assert_int_equal(dsc_dataset_split(ds, 0.25, 43, 0, &train2, &test2), DSC_OK);
+    assert_int_equal(dsc_dataset_rows(test2), 25);
+    assert_memory_not_equal(dsc_dataset_x(test), dsc_dataset_x(test2), 25 * sizeof(double));
+    dsc_dataset_destroy(train2);
+    dsc_dataset_destroy(test2);
+
+    assert_int_equal(dsc_dataset_split(ds, 1.0, 1, 0, &train2, &test2), DSC_ERR_RANGE);
+    assert_int_equal(dsc_dataset_split(ds, 0.001, 1, 0, &train2, &test2), DSC_ERR_RANGE);
+    assert_int_equal(dsc_dataset_split(ds, 0.5, 1, 1, &train2, &test2), DSC_ERR_ARG); /* label 1 >= 1 class */
+    dsc_dataset_destroy(train);
+    dsc_dataset_destroy(test);
+    dsc_dataset_destroy(ds);
+}
+
+static void test_moments_and_subset(void **state)
+{
+    (void)state;
+    const double x[6] = {1, 5, 3, 5, 5, 5}, y[3] = {0, 1, 2};
+    dsc_dataset *ds, *sub;
+    assert_int_equal(dsc_dataset_create(&ds, 3, 2, x, y), DSC_OK);
+    double mean[2], sd[2];
+    dsc_dataset_moments(ds, mean, sd);
+    assert_true(mean[0] == 3 && mean[1] == 5);
+    assert_float_equal(sd[0], sqrt(8.0 / 3), 1e-15);
+    assert_true(sd[1] == 1); /* a constant column */
+    assert_int_equal(dsc_dataset_subset(ds, (const size_t[]){2, 0, 2}, 3, &sub), DSC_OK);
+    assert_true(dsc_dataset_x(sub)[0] == 5 && dsc_dataset_x(sub)[2] == 1 && dsc_dataset_y(sub)[2] == 2);
+    dsc_dataset_destroy(sub);
+    assert_int_equal(dsc_dataset_subset(ds, (const size_t[]){3}, 1, &sub), DSC_ERR_ARG);
+    assert_int_equal(dsc_dataset_create(&sub, 0, 2, x, y), DSC_ERR_ARG);
+    /* non-integer or too many distinct targets: regression */
+    const double yr[3] = {0, 0.5, 1};
+    assert_int_equal(dsc_dataset_create(&sub, 3, 2, x, yr), DSC_OK);
+    assert_int_equal(dsc_dataset_classes(sub), 0);
+    dsc_dataset_destroy(sub);
+    dsc_dataset_destroy(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_valid),        cmocka_unit_test(test_csv_malformed),
+        cmocka_unit_test(test_bundled_datasets), cmocka_unit_test(test_npy),
+        cmocka_unit_test(test_npy_malformed),    cmocka_unit_test(test_idx),
+        cmocka_unit_test(test_idx_malformed),    cmocka_unit_test(test_split_stratified),
+        cmocka_unit_test(test_moments_and_subset),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
