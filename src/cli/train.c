@@ -180,10 +180,12 @@ typedef struct train_run {
     dsc_dataset *all, *train, *test;
     dsc_mlp *model;
     dsc_history *hist;
+    FILE *history; /* opened before training, so a bad path fails at once */
 } train_run;
 
 static void run_free(train_run *r)
 {
+    if (r->history) fclose(r->history);
     dsc_history_destroy(r->hist);
     dsc_mlp_destroy(r->model);
     if (r->train != r->all) dsc_dataset_destroy(r->train);
@@ -233,6 +235,8 @@ static dsc_status test_scores(train_run *r, train_result *res)
 static int run(const train_opts *o, train_run *r)
 {
     int usage;
+    if (o->history && !(r->history = fopen(o->history, "w")))
+        return cli_fail(CMD, "cannot write the history to %s", o->history);
     dsc_status st = load(o, &r->all, &usage);
     if (usage) return usage;
     if (st != DSC_OK) return cli_lib_error(CMD, st);
@@ -261,7 +265,7 @@ static int run(const train_opts *o, train_run *r)
                         .train_rows = dsc_dataset_rows(r->train) - (size_t)llround(o->val_split * (double)dsc_dataset_rows(r->train)),
                         .test_rows = dsc_dataset_rows(r->test)};
     if ((st = test_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
-    if (o->history && train_write_history(o->history, r->hist, classes > 0))
+    if (r->history && (train_write_history(r->history, r->hist, classes > 0) || fflush(r->history)))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
     return o->json ? train_print_json(o, &res) : train_print_table(o, &res);
 }

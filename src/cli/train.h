@@ -42,7 +42,7 @@ double train_now(void);
 
 int train_print_table(const train_opts *o, const train_result *r);
 int train_print_json(const train_opts *o, const train_result *r);
-/* 0 on success; -1 when the file cannot be written. */
-int train_write_history(const char *path, const dsc_history *h, int classify);
+/* 0 on success; -1 when the stream reports an error. */
+int train_write_history(FILE *f, const dsc_history *h, int classify);
 
 #endif

@@ -157,10 +157,8 @@ int train_print_json(const train_opts *o, const train_result *r)
     return 0;
 }
 
-int train_write_history(const char *path, const dsc_history *h, int cls)
+int train_write_history(FILE *f, const dsc_history *h, int cls)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
     fprintf(f, "epoch,train_loss,%s,val_loss,%s,lr,skipped,seconds\n", cls ? "train_accuracy" : "train_r2",
             cls ? "val_accuracy" : "val_r2");
     for (size_t i = 0; i < h->count; i++) {
@@ -168,5 +166,5 @@ int train_write_history(const char *path, const dsc_history *h, int cls)
         fprintf(f, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%lld,%.6f\n", (long long)e->epoch, e->train_loss,
                 e->train_metric, e->val_loss, e->val_metric, e->lr, (long long)e->skipped, e->seconds);
     }
-    return fclose(f) ? -1 : 0;
+    return ferror(f) ? -1 : 0;
 }

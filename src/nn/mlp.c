@@ -146,7 +146,7 @@ void dsc_mlp_destroy(dsc_mlp *m)
     dsc__free(m->data);
     dsc__free(m->grad);
     free(m->mean);
-    free(m->std);
+    free(m->inv_std);
     free(m);
 }
 
@@ -212,19 +212,19 @@ dsc_status dsc_mlp_set_standardization(dsc_mlp *m, const double *mean, const dou
     size_t n = m->cfg.sizes[0];
     if (!mean || !std) {
         free(m->mean);
-        free(m->std);
-        m->mean = m->std = NULL;
+        free(m->inv_std);
+        m->mean = m->inv_std = NULL;
         return DSC_OK;
     }
     for (size_t j = 0; j < n; j++)
-        if (!isfinite(mean[j]) || !(std[j] > 0 && isfinite(std[j])))
+        if (!isfinite(mean[j]) || !(std[j] > 0 && isfinite(std[j]) && isfinite(1 / std[j])))
             return dsc__fail(DSC_ERR_RANGE, "mlp: std[%zu] must be finite and > 0 (mean finite), got %g (mean %g)", j,
                              std[j], mean[j]);
     if (!m->mean) m->mean = malloc(n * sizeof(double));
-    if (!m->std) m->std = malloc(n * sizeof(double));
-    if (!m->mean || !m->std) return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory");
+    if (!m->inv_std) m->inv_std = malloc(n * sizeof(double));
+    if (!m->mean || !m->inv_std) return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory");
     memcpy(m->mean, mean, n * sizeof(double));
-    memcpy(m->std, std, n * sizeof(double));
+    for (size_t j = 0; j < n; j++) m->inv_std[j] = 1 / std[j]; /* gather multiplies */
     return DSC_OK;
 }
 

@@ -65,7 +65,7 @@ struct dsc_mlp {
     dsc_optim *opt;
     dsc_loss loss;
     /* standardization */
-    double *mean, *std;  /* NULL: none */
+    double *mean, *inv_std; /* NULL: none */
     double y_mean, y_std;
 };
 

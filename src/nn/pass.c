@@ -18,7 +18,7 @@
             const double *row = x + (idx ? idx[r] : r) * c;                              \
             T *o = out + r * c;                                                          \
             if (m->mean)                                                                 \
-                for (size_t j = 0; j < c; j++) o[j] = (T)((row[j] - m->mean[j]) / m->std[j]); \
+                for (size_t j = 0; j < c; j++) o[j] = (T)((row[j] - m->mean[j]) * m->inv_std[j]); \
             else                                                                         \
                 for (size_t j = 0; j < c; j++) o[j] = (T)row[j];                         \
         }                                                                                \
