@@ -127,6 +127,9 @@ int train_print_json(const train_opts *o, const train_result *r)
     cJSON_AddStringToObject(j, "dtype", dsc_dtype_name(c->dtype));
     add_num(j, "epochs", (double)h->count);
     add_num(j, "batch", (double)o->batch);
+    add_num(j, "ranks", (double)r->ranks);
+    cJSON_AddBoolToObject(j, "zero", o->zero && r->ranks > 1);
+    add_num(j, "optimizer_state_bytes", (double)r->state_bytes);
     add_num(j, "train_loss", last->train_loss);
     add_num(j, cls ? "train_accuracy" : "train_r2", last->train_metric);
     add_num(j, "val_loss", last->val_loss);

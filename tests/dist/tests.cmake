@@ -28,3 +28,8 @@ foreach(src ${DSC_DIST_TEST_SOURCES})
       PROCESSORS ${np})
   endforeach()
 endforeach()
+
+# descent train under mpirun against one process.
+add_test(NAME cli_train_mpi COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/dist/cli_train_mpi.sh $<TARGET_FILE:descent_cli>
+  ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}/data)
+set_tests_properties(cli_train_mpi PROPERTIES ENVIRONMENT "${DSC_MPI_ENV}" TIMEOUT 300 PROCESSORS 3)

@@ -1,0 +1,86 @@
+/*
+ * train_dist.c: descent train under mpirun. Every rank loads the same data and runs
+ * the same seeded fit; the fit's parallel hooks give each rank its share of every
+ * batch and hand the gradient to the dist layer (all-reduce, or reduce-scatter with
+ * --zero), which steps the weights identically everywhere. Rank 0 alone prints.
+ */
+#include "train_dist.h"
+
+#include "descent_dist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct train_dist {
+    dsc_dist *dist;
+    dsc_fit_parallel par;
+};
+
+/* Open MPI, MPICH and PMIx launchers each set one of these in every process. */
+static int under_mpirun(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+dsc_status train_dist_start(train_dist **td, int *rank, int *size)
+{
+    *td = NULL;
+    *rank = 0;
+    *size = 1;
+    if (!under_mpirun()) return DSC_OK;
+    if (MPI_Init(NULL, NULL) != MPI_SUCCESS) return DSC_ERR_IO;
+    *td = calloc(1, sizeof **td);
+    if (!*td) {
+        MPI_Finalize();
+        return DSC_ERR_NOMEM;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, size);
+    (*td)->par.rank = *rank;
+    (*td)->par.size = *size;
+    if (*rank != 0 && (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)))
+        return DSC_ERR_IO;
+    return DSC_OK;
+}
+
+static dsc_status hook_step(void *ctx) { return dsc_dist_step(ctx); }
+
+static dsc_status hook_sum(void *ctx, double *v, size_t n)
+{
+    (void)ctx;
+    int rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? DSC_OK : DSC_ERR_IO;
+}
+
+static int64_t hook_skipped(void *ctx) { return dsc_dist_skipped_count(ctx); }
+
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, int zero, dsc_fit_config *fc)
+{
+    dsc_hparams hp;
+    dsc_status st = dsc_hparams_parse(spec, &hp);
+    if (st != DSC_OK) return st;
+    dsc_dist_config cfg = dsc_dist_config_default();
+    cfg.zero = zero;
+    cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the whole batch */
+    st = dsc_dist_create(&td->dist, MPI_COMM_WORLD, &hp, dsc_mlp_params(m), dsc_mlp_param_count(m), &cfg);
+    if (st != DSC_OK) return st;
+    char plain[64];
+    snprintf(plain, sizeof plain, "sgd(lr=%.17g)", hp.lr);
+    if ((st = dsc_mlp_compile(m, plain, dsc_mlp_loss(m))) != DSC_OK) return st;
+    td->par.step = hook_step;
+    td->par.sum = hook_sum;
+    td->par.skipped = hook_skipped;
+    td->par.ctx = td->dist;
+    fc->parallel = &td->par;
+    return DSC_OK;
+}
+
+size_t train_dist_state_bytes(const train_dist *td) { return dsc_dist_state_bytes(td->dist); }
+
+void train_dist_end(train_dist *td)
+{
+    if (!td) return;
+    dsc_dist_destroy(td->dist);
+    free(td);
+    MPI_Finalize();
+}
