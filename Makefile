@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 
-.PHONY: all build demo test asan install clean deps deps-test fuzz-data
+.PHONY: all build demo test asan fuzz install clean deps deps-test fuzz-data
 
 all: build
 
@@ -47,8 +47,18 @@ fuzz-data: deps-test
 	    -artifact_prefix=$(BUILD)-fuzz/crash_$$t- $(BUILD)-fuzz/corpus_$$t; \
 	done
 
+# The checkpoint loader under libFuzzer + ASan + UBSan for FUZZ_SECONDS, starting from
+# the committed seed corpus (new inputs go to $(BUILD)-fuzz/corpus, not into the repo).
+FUZZ_SECONDS ?= 30
+fuzz: deps-test
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DDSC_FUZZ=ON -DDSC_TESTS=OFF
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_checkpoint
+	mkdir -p $(BUILD)-fuzz/corpus
+	ASAN_OPTIONS=detect_leaks=1 $(BUILD)-fuzz/fuzz_checkpoint -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+		-print_final_stats=1 $(BUILD)-fuzz/corpus fuzz/corpus/checkpoint
+
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan out
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz out

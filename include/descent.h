@@ -181,6 +181,8 @@ typedef struct dsc_hparams {
      * lookahead_k steps slow += alpha (p - slow) and p = slow */
     int64_t lookahead_k;
     double lookahead_alpha;
+    int64_t accumulate;            /* K >= 1: update once every K calls of dsc_optim_step,
+                                      with the mean of the K gradients (default 1) */
 } dsc_hparams;
 
 /* PyTorch's defaults for kind (lr 1e-3 for Adam, weight_decay 1e-2 for AdamW, ...). */
@@ -315,6 +317,111 @@ dsc_status dsc_average_buffer(const dsc_average *avg, size_t i, const char **nam
 int64_t dsc_average_updates(const dsc_average *avg);  /* calls of update */
 int64_t dsc_average_averaged(const dsc_average *avg); /* folds so far */
 dsc_status dsc_average_set_counters(dsc_average *avg, int64_t updates, int64_t averaged);
+/* ---------------------------------------------------------------- gradient accumulation
+ * With accumulate=K, each call of dsc_optim_step adds the gradients into a buffer the
+ * optimizer owns (state buffer "grad_accum" of every tensor, listed last by
+ * dsc_optim_state); the K-th call updates once with their mean. Clipping, weight decay,
+ * the step counter and the schedule act once per update. A micro-batch with a
+ * non-finite gradient is skipped under the skip policy and does not count toward K. */
+
+/* Whether the last call of dsc_optim_step applied an update (0 while accumulating,
+ * after a skip or an error). */
+int dsc_optim_last_updated(const dsc_optim *opt);
+/* Micro-batches accumulated in the current window and the sum of their losses
+ * (dsc_optim_step_loss), for checkpoints; set restores them (0 <= count < K). */
+dsc_status dsc_optim_get_accum(const dsc_optim *opt, int64_t *count, double *loss_sum);
+dsc_status dsc_optim_set_accum(dsc_optim *opt, int64_t count, double loss_sum);
+
+/* ---------------------------------------------------------------- gradient clipping
+ * Standalone versions of what the optimizer's clip_* keys do inside dsc_optim_step;
+ * they change the caller's gradients in place, like torch.nn.utils. */
+
+/* Scales every gradient by max_norm / (total + 1e-6) when that is < 1, where total is
+ * the norm of order norm_type (> 0, or INFINITY) of all gradients together
+ * (torch.nn.utils.clip_grad_norm_). *total_norm (may be NULL) gets the norm measured.
+ * A non-finite total leaves the gradients unchanged and returns DSC_ERR_NONFINITE
+ * (torch's error_if_nonfinite=True). */
+dsc_status dsc_clip_grad_norm(const dsc_param *params, size_t count, double max_norm,
+                              double norm_type, double *total_norm);
+/* The same coefficient per tensor, from each tensor's own norm (numpy-ml's clip_norm);
+ * norms (may be NULL) gets count norms. Non-finite norms leave their tensor unchanged. */
+dsc_status dsc_clip_grad_norm_per_tensor(const dsc_param *params, size_t count, double max_norm,
+                                         double norm_type, double *norms);
+/* Clamps every gradient element to [-clip_value, clip_value]; NaN stays NaN
+ * (torch.nn.utils.clip_grad_value_). */
+dsc_status dsc_clip_grad_value(const dsc_param *params, size_t count, double clip_value);
+
+/* ---------------------------------------------------------------- schedules
+ * A schedule answers the learning rate of the next step. Its position counts its
+ * steps; the rate it gives at position t-1 is the one used at optimizer step t, as
+ * PyTorch's get_last_lr() after t-1 calls of scheduler.step(). Specs use PyTorch's
+ * names and defaults (numpy-ml's for noam, exponential_stages and king):
+ *
+ *   step(step_size, gamma=0.1)               multistep(milestones=[...], gamma=0.1)
+ *   exponential(gamma)                       cosine(T_max, eta_min=0)
+ *   cosine_restarts(T_0, T_mult=1, eta_min=0)
+ *   linear(start_factor=1/3, end_factor=1, total_iters=5)
+ *   constant(factor=1/3, total_iters=5)      polynomial(total_iters=5, power=1)
+ *   onecycle(max_lr=base, total_steps, pct_start=0.3, anneal_strategy=cos|linear,
+ *            div_factor=25, final_div_factor=1e4, three_phase=false)
+ *   cyclic(base_lr=base, max_lr, step_size_up=2000, step_size_down=step_size_up,
+ *          mode=triangular|triangular2|exp_range, gamma=1)
+ *   plateau(mode=min|max, factor=0.1, patience=10, threshold=1e-4,
+ *           threshold_mode=rel|abs, cooldown=0, min_lr=0, eps=1e-8)      loss-driven
+ *   sequential(SPEC, SPEC, ..., milestones=[...])   (PyTorch's SequentialLR)
+ *   noam(model_dim=512, warmup_steps=4000, scale_factor=1)
+ *   exponential_stages(decay=0.1, stage_length=500, staircase=false)
+ *   king(patience=1000, decay=0.99)                                    loss-driven
+ *
+ * Keys without a default are required. See docs in README ("Schedules"). */
+typedef struct dsc_sched dsc_sched;
+
+/* Creates a schedule from spec over the base learning rate base_lr (> 0). */
+dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr);
+void dsc_sched_destroy(dsc_sched *s);
+
+/* The rate of the next step (step dsc_sched_position + 1). */
+double dsc_sched_lr(const dsc_sched *s);
+int64_t dsc_sched_position(const dsc_sched *s);
+double dsc_sched_base_lr(const dsc_sched *s);
+const char *dsc_sched_spec(const dsc_sched *s); /* the spec it was created from */
+/* 1 for the kinds that need a loss per step (plateau, king). */
+int dsc_sched_needs_loss(const dsc_sched *s);
+
+/* One step (PyTorch's scheduler.step()). Loss-driven kinds need dsc_sched_step_loss,
+ * which takes the loss observed after the step (ignored by the other kinds).
+ * onecycle fails past total_steps, as PyTorch does; nothing changes then. */
+dsc_status dsc_sched_step(dsc_sched *s);
+dsc_status dsc_sched_step_loss(dsc_sched *s, double loss);
+
+/*
+ * State for checkpoints: named scalars ("position", "lr", plateau's "best",
+ * "num_bad_epochs", "cooldown_counter", cosine_restarts' "T_cur", "T_i"; a sequential's
+ * children prefixed "0.", "1.", ...) and King's loss history. Restore into a schedule
+ * created from the same spec and base; set checks each value.
+ */
+size_t dsc_sched_state_count(const dsc_sched *s);
+dsc_status dsc_sched_get_state(const dsc_sched *s, size_t k, const char **name, double *value);
+dsc_status dsc_sched_set_state(dsc_sched *s, const char *name, double value);
+/* King's loss history (oldest first; 0 values for the other kinds). */
+size_t dsc_sched_history(const dsc_sched *s, const double **values);
+dsc_status dsc_sched_set_history(dsc_sched *s, const double *values, size_t len);
+
+/*
+ * Attaches a schedule to group (or every group, for -1); the optimizer owns one
+ * instance per group, over the group's lr as base (the base of the schedule it
+ * replaces, if any), and sets the group's lr to the schedule's rate now and after
+ * every update. spec NULL detaches (the group keeps its current rate). A skipped step,
+ * or a call that only accumulates, does not advance the schedule. dsc_optim_set_lr on a
+ * scheduled group holds only until the next update.
+ */
+dsc_status dsc_optim_set_schedule(dsc_optim *opt, int group, const char *spec);
+/* The schedule of group (NULL if none), owned by the optimizer: for its state. */
+dsc_sched *dsc_optim_schedule(const dsc_optim *opt, int group);
+/* dsc_optim_step with the loss observed before it (at the current parameters), for
+ * loss-driven schedules (needed then: dsc_optim_step fails); with accumulate=K they
+ * receive the mean of the K losses. */
+dsc_status dsc_optim_step_loss(dsc_optim *opt, double loss);
 
 #ifdef __cplusplus
 }

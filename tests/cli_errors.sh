@@ -44,6 +44,66 @@ check 2 optimize --optimizer adam --steps 10 --bogus
 check 2 optimize --optimizer adam --steps 10 extra
 check 2 optimize --optimizer adam --steps
 check 1 optimize --optimizer adam --steps 10 --trace /nonexistent-dir/t.csv
+check 2 optimize --optimizer adam --steps 10 --schedule 'nosuch'
+check 2 optimize --optimizer adam --steps 10 --schedule 'cosine'
+check 2 optimize --optimizer adam --steps 10 --schedule 'onecycle(total_steps=5)'
+check 2 optimize --optimizer adam --steps 10 --schedule
+check 1 optimize --optimizer 'sgd(nonfinite=error)' --steps 3 --start=1e200,1e200
+check 2 schedule
+check 2 schedule --lr 0.1 --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0 --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --lr abc --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 0
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5x
+check 2 schedule --schedule 'cosine(T_max=5' --lr 0.1 --steps 5
+check 2 schedule --schedule 'cosine(T_max=0)' --lr 0.1 --steps 5
+check 2 schedule --schedule 'cosine(T_max=5, bogus=1)' --lr 0.1 --steps 5
+check 2 schedule --schedule 'nosuch' --lr 0.1 --steps 5
+check 2 schedule --schedule 'step' --lr 0.1 --steps 5
+check 2 schedule --schedule 'multistep(milestones=3)' --lr 0.1 --steps 5
+check 2 schedule --schedule 'sequential(linear, cosine(T_max=5))' --lr 0.1 --steps 5
+check 2 schedule --schedule 'onecycle(total_steps=4, pct_start=0.5)' --lr 0.1 --steps 10
+check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5
+check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses /nonexistent-dir/losses.txt
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --bogus
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 extra
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps
+losses=/tmp/dsc_losses.$$
+printf '1\n0.5\n' >"$losses"
+check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses "$losses"
+printf '1\n0.5\nabc\n0.2\n' >"$losses"
+check 2 schedule --schedule 'king(patience=2)' --lr 0.1 --steps 5 --losses "$losses"
+rm -f "$losses"
+# checkpoints: bad options, missing and damaged files (exit 1, one line, no crash)
+ck=$(mktemp -d)
+"$bin" optimize --optimizer 'adam(lr=1e-2)' --steps 5 --save "$ck/good.st" >/dev/null || { echo "FAIL: cannot save"; fail=$((fail + 1)); }
+size=$(stat -c %s "$ck/good.st")
+head -c 5 "$ck/good.st" >"$ck/short.st"
+head -c 300 "$ck/good.st" >"$ck/cut_header.st"
+head -c $((size - 4)) "$ck/good.st" >"$ck/cut_data.st"
+{ printf '\xff\xff\xff\xff\xff\xff\xff\x7f'; tail -c +9 "$ck/good.st"; } >"$ck/absurd.st"
+{ head -c 8 "$ck/good.st"; printf '{"a":'; tail -c +14 "$ck/good.st"; } >"$ck/json.st"
+cp "$ck/good.st" "$ck/flip.st"
+printf '\x42' | dd of="$ck/flip.st" bs=1 seek=$((size - 2)) conv=notrunc status=none
+: >"$ck/empty.st"
+head -c 4096 /dev/urandom >"$ck/random.st"
+check 2 optimize --resume "$ck/good.st" --steps 5 --optimizer adam
+check 2 optimize --resume "$ck/good.st" --steps 5 --problem rosenbrock
+check 2 optimize --resume "$ck/good.st" --steps 5 --dtype f32
+check 2 optimize --resume "$ck/good.st"
+check 2 optimize --resume
+check 1 optimize --optimizer adam --steps 5 --save /nonexistent-dir/x.st
+check 2 inspect
+check 2 inspect a b
+check 2 inspect --bogus "$ck/good.st"
+for f in nonexistent short cut_header cut_data absurd json flip empty random; do
+  check 1 optimize --resume "$ck/$f.st" --steps 5
+  check 1 inspect "$ck/$f.st"
+done
+check 1 inspect "$ck"
+rm -rf "$ck"
 rm -f /tmp/dsc_err.$$
 if [ $fail -ne 0 ]; then echo "$fail CLI error checks failed"; exit 1; fi
 echo "all CLI error checks passed"

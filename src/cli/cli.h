@@ -3,6 +3,7 @@
 #define DSC_CLI_H
 
 #include "descent.h"
+#include "descent_checkpoint.h"
 #include "descent_problems.h"
 
 #include <stddef.h>
@@ -37,11 +38,15 @@ int cli_parse_dtype(const char *text, dsc_dtype *out);
 typedef struct cli_run {
     const char *problem;   /* spec */
     const char *optimizer; /* spec */
+    const char *schedule;  /* NULL or a schedule spec for every group */
     dsc_dtype dtype;
     int64_t steps;
     const double *start;   /* NULL: the problem's start */
     size_t start_len;
     FILE *trace;           /* NULL or a CSV stream: step,loss,x1,... for steps 0..N */
+    const char *save;      /* NULL or a checkpoint file to write after the last step */
+    const char *resume;    /* NULL or a checkpoint to continue: it sets problem, start,
+                              dtype, optimizer and position (those fields are ignored) */
     /* results */
     double loss;
     double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */
@@ -51,6 +56,9 @@ typedef struct cli_run {
     int64_t steps_to[2];   /* first step with loss - f* <= 1e-3 and 1e-6 (-1: never) */
     double dist;           /* distance to the known minimiser (NAN if none) */
     char error[256];       /* a failure of the run's own (else see dsc_last_error) */
+    int64_t first_step;    /* steps (calls, skipped or not) before the run: 0 unless resumed */
+    char *resumed_problem, *resumed_optimizer, *resumed_start, *resumed_schedule; /* from the
+                              checkpoint (owned) */
 } cli_run;
 
 /* Runs it. On failure, report with cli_run_error. */
@@ -62,8 +70,17 @@ void cli_run_free(cli_run *r);
  * generic kernels for a CPU with AVX2/AVX-512 (blas_env.c). */
 void cli_prefer_fast_blas(char **argv);
 
+/* The checkpoint side of a run (run_checkpoint.c): open r->resume and take the
+ * problem, dtype and optimizer from it; create the optimizer (restored from ck when
+ * not NULL); write r->save. */
+dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out);
+dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out);
+dsc_status cli_run_save(cli_run *r, const dsc_optim *opt);
+
 int cmd_optimize(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 
 #endif

@@ -77,6 +77,7 @@ int cli_parse_dtype(const char *text, dsc_dtype *out)
 
 int cli_run_error(const char *cmd, const cli_run *r, dsc_status st)
 {
+    if (r->error[0] && (st == DSC_ERR_FORMAT || st == DSC_ERR_NOMEM)) return cli_fail(cmd, "%s", r->error);
     if (r->error[0]) return cli_usage_error(cmd, "%s", r->error);
     return cli_lib_error(cmd, st);
 }

@@ -13,6 +13,8 @@ static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
     {"demo", cmd_demo, "the textbook comparison of SGD, momentum, RMSprop and Adam"},
     {"train", cmd_train, "train an MLP on a dataset (CSV, NPY, IDX)"},
+    {"inspect", cmd_inspect, "the metadata and tensors of a checkpoint (safetensors)"},
+    {"schedule", cmd_schedule, "print the learning rates a schedule gives"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,6 +1,8 @@
 /*
  * optimize.c: descent optimize --problem NAME [--start=X1,X2] --steps N
- *                              --optimizer SPEC [--dtype f32|f64] [--trace FILE.csv] [--json]
+ *                              --optimizer SPEC [--schedule SPEC] [--dtype f32|f64]
+ *                              [--trace FILE.csv] [--json] [--save FILE]
+ *             descent optimize --resume FILE --steps N [--save FILE] [--trace FILE.csv] [--json]
  */
 #include "cli.h"
 
@@ -16,17 +18,24 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: descent optimize --problem NAME [--start=X1,X2,...] --steps N --optimizer SPEC\n"
-            "                        [--dtype f32|f64] [--trace FILE.csv] [--json]\n"
+            "                        [--schedule SPEC] [--dtype f32|f64] [--trace FILE.csv] [--json]\n"
+            "                        [--save FILE]\n"
+            "       descent optimize --resume FILE --steps N [--save FILE] [--trace FILE.csv] [--json]\n"
             "  --problem    test function (default rosenbrock), e.g. rosenbrock(n=10)\n"
             "  --start      start point (default: the problem's, (-1.5, 0.5) for rosenbrock)\n"
             "  --steps      number of optimizer steps (>= 0)\n"
             "  --optimizer  spec, e.g. 'adam(lr=1e-2)' or 'sgd(lr=1e-3, momentum=0.9)'\n"
+            "  --schedule   learning-rate schedule of every group, e.g. 'cosine(T_max=100)'\n"
+            "               (see descent schedule --help); plateau and king watch the loss\n"
             "  --dtype      f32 or f64 (default f64)\n"
             "  --trace      write step,loss,x1,x2,... for steps 0..N to a CSV file\n"
-            "  --json       print one JSON object on stdout\n");
+            "  --json       print one JSON object on stdout\n"
+            "  --save       write a checkpoint (safetensors) after the last step\n"
+            "  --resume     continue from a checkpoint: problem, start, dtype, optimizer and position\n"
+            "               come from it; N more steps end on the bits of one uninterrupted run\n");
 }
 
-static int print_json(const cli_run *r, const char *problem, const char *optimizer)
+static int print_json(const cli_run *r, const char *problem, const char *optimizer, const char *schedule)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *x = cJSON_CreateDoubleArray(r->x, (int)r->dim);
@@ -35,10 +44,12 @@ static int print_json(const cli_run *r, const char *problem, const char *optimiz
     cJSON_AddStringToObject(o, "optimizer", optimizer);
     cJSON_AddStringToObject(o, "dtype", dsc_dtype_name(r->dtype));
     cJSON_AddNumberToObject(o, "steps", (double)r->steps);
+    cJSON_AddNumberToObject(o, "step", (double)(r->first_step + r->steps));
     if (isfinite(r->loss)) cJSON_AddNumberToObject(o, "loss", r->loss);
     else cJSON_AddNullToObject(o, "loss");
     cJSON_AddItemToObject(o, "x", x);
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
+    if (schedule) cJSON_AddStringToObject(o, "schedule", schedule);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text) return CLI_EXIT_FAIL;
@@ -54,9 +65,13 @@ int cmd_optimize(int argc, char **argv)
         {"steps", required_argument, 0, 'n'},   {"optimizer", required_argument, 0, 'o'},
         {"dtype", required_argument, 0, 'd'},   {"trace", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
+        {"schedule", required_argument, 0, 'S'},
+        {"save", required_argument, 0, 'W'},    {"resume", required_argument, 0, 'R'},
         {0, 0, 0, 0},
     };
-    const char *problem = "rosenbrock", *optimizer = NULL, *trace = NULL;
+    const char *problem = "rosenbrock", *optimizer = NULL, *trace = NULL, *schedule = NULL;
+    const char *save = NULL, *resume = NULL;
+    const char *fixed = NULL; /* an option --resume replaces */
     static double start[MAX_START];
     size_t start_len = 0;
     int have_start = 0, json = 0;
@@ -67,21 +82,26 @@ int cmd_optimize(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p': problem = optarg; break;
+        case 'p': problem = optarg; fixed = "--problem"; break;
         case 's':
             if (cli_parse_doubles(optarg, start, MAX_START, &start_len))
                 return cli_usage_error("optimize", "--start must be finite numbers separated by commas, got '%s'", optarg);
             have_start = 1;
+            fixed = "--start";
             break;
         case 'n':
             if (cli_parse_int64(optarg, 0, INT64_C(1000000000000), &steps))
                 return cli_usage_error("optimize", "--steps must be an integer >= 0, got '%s'", optarg);
             break;
-        case 'o': optimizer = optarg; break;
+        case 'o': optimizer = optarg; fixed = "--optimizer"; break;
+        case 'S': schedule = optarg; fixed = "--schedule"; break;
         case 'd':
             if (cli_parse_dtype(optarg, &dtype))
                 return cli_usage_error("optimize", "--dtype must be f32 or f64, got '%s'", optarg);
+            fixed = "--dtype";
             break;
+        case 'W': save = optarg; break;
+        case 'R': resume = optarg; break;
         case 't': trace = optarg; break;
         case 'j': json = 1; break;
         case 'h': help(stdout); return 0;
@@ -90,43 +110,34 @@ int cmd_optimize(int argc, char **argv)
         }
     }
     if (optind < argc) return cli_usage_error("optimize", "unexpected argument '%s'", argv[optind]);
-    if (!optimizer) return cli_usage_error("optimize", "--optimizer is required, e.g. --optimizer 'adam(lr=1e-2)'");
+    if (resume && fixed)
+        return cli_usage_error("optimize", "--resume takes the problem, start, dtype, optimizer and schedule "
+                               "from the checkpoint; drop %s", fixed);
+    if (!optimizer && !resume) return cli_usage_error("optimize", "--optimizer is required, e.g. --optimizer 'adam(lr=1e-2)'");
     if (steps < 0) return cli_usage_error("optimize", "--steps is required");
 
-    cli_run r = {.problem = problem, .optimizer = optimizer, .dtype = dtype, .steps = steps,
-                 .start = have_start ? start : NULL, .start_len = start_len};
+    cli_run r = {.problem = problem, .optimizer = optimizer, .schedule = schedule, .dtype = dtype, .steps = steps,
+                 .start = have_start ? start : NULL, .start_len = start_len, .save = save, .resume = resume};
     FILE *tf = NULL;
     if (trace) {
         tf = fopen(trace, "w");
         if (!tf) return cli_fail("optimize", "cannot write --trace file '%s'", trace);
-        fprintf(tf, "step,loss");
         r.trace = tf;
     }
-    /* the header needs the dimension: write x1..xn once the problem is known */
-    dsc_problem *pb = NULL;
-    dsc_status st = dsc_problem_create(&pb, problem);
-    if (st) {
-        if (tf) fclose(tf);
-        return cli_lib_error("optimize", st);
-    }
-    if (tf) {
-        for (size_t i = 1; i <= dsc_problem_dim(pb); i++) fprintf(tf, ",x%zu", i);
-        fputc('\n', tf);
-    }
-    dsc_problem_destroy(pb);
-    st = cli_run_exec(&r);
+    dsc_status st = cli_run_exec(&r);
     int rc = 0;
     if (tf && fclose(tf) != 0 && !st) rc = cli_fail("optimize", "error writing '%s'", trace);
     if (st) {
         rc = cli_run_error("optimize", &r, st);
     } else if (!rc && json) {
-        rc = print_json(&r, problem, optimizer);
+        rc = print_json(&r, r.problem, r.optimizer, r.schedule);
     } else if (!rc) {
-        printf("%s on %s, %s, %lld steps: loss %.6g at (", optimizer, problem, dsc_dtype_name(dtype),
+        printf("%s on %s, %s, %lld steps: loss %.6g at (", r.optimizer, r.problem, dsc_dtype_name(r.dtype),
                (long long)steps, r.loss);
         for (size_t i = 0; i < r.dim && i < 8; i++) printf("%s%.6g", i ? ", " : "", r.x[i]);
         printf("%s)", r.dim > 8 ? ", ..." : "");
         if (r.skipped) printf(", %lld steps skipped (non-finite gradient)", (long long)r.skipped);
+        if (resume) printf(", resumed at step %lld", (long long)r.first_step);
         printf("\n");
     }
     cli_run_free(&r);

@@ -50,8 +50,13 @@ dsc_status cli_run_exec(cli_run *r)
     dsc_optim *opt = NULL;
     void *data = NULL, *grad = NULL;
     double *xstar = NULL;
-    dsc_status st = dsc_problem_create(&pb, r->problem);
-    if (st) return st;
+    dsc_ckpt *ck = NULL;
+    dsc_status st = r->resume ? cli_run_open_resume(r, &ck) : DSC_OK;
+    if (!st) st = dsc_problem_create(&pb, r->problem);
+    if (st) {
+        dsc_ckpt_close(ck);
+        return st;
+    }
     size_t dim = dsc_problem_dim(pb), es = dsc_dtype_size(r->dtype);
     r->dim = dim;
     r->x = calloc(dim, sizeof *r->x);
@@ -69,6 +74,11 @@ dsc_status cli_run_exec(cli_run *r)
         st = DSC_ERR_MISMATCH;
         goto done;
     }
+    if (r->trace) {
+        fprintf(r->trace, "step,loss");
+        for (size_t i = 1; i <= dim; i++) fprintf(r->trace, ",x%zu", i);
+        fputc('\n', r->trace);
+    }
     if (r->start) memcpy(r->x, r->start, dim * sizeof(double));
     else dsc_problem_start(pb, r->x);
     for (size_t i = 0; i < dim; i++) {
@@ -76,21 +86,24 @@ dsc_status cli_run_exec(cli_run *r)
         else ((double *)data)[i] = r->x[i];
     }
     dsc_param p = {.name = "x", .data = data, .grad = grad, .n = dim, .dtype = r->dtype};
-    if ((st = dsc_optim_create_spec(&opt, r->optimizer, &p, 1))) goto done;
+    if ((st = cli_run_create_optim(r, ck, &p, &opt))) goto done;
     double fstar = 0;
     int known = dsc_problem_minimum(pb, xstar, &fstar);
     r->steps_to[0] = r->steps_to[1] = -1;
     double t0 = now_seconds();
     double loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
-    if (r->trace) trace_row(r->trace, 0, loss, r->x, dim);
-    note_progress(r, 0, loss, fstar, known);
-    for (int64_t k = 1; k <= r->steps; k++) {
-        if ((st = dsc_optim_step(opt))) goto done;
+    int64_t k0 = r->first_step;
+    if (r->trace) trace_row(r->trace, k0, loss, r->x, dim);
+    note_progress(r, k0, loss, fstar, known);
+    for (int64_t k = k0 + 1; k <= k0 + r->steps; k++) {
+        if ((st = dsc_optim_step_loss(opt, loss))) goto done;
         loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
         if (r->trace) trace_row(r->trace, k, loss, r->x, dim);
         note_progress(r, k, loss, fstar, known);
     }
     r->seconds = now_seconds() - t0;
+    /* saved before the switch below: a checkpoint holds the training point */
+    if (r->save && (st = cli_run_save(r, opt))) goto done;
     /* report the evaluation point: schedule-free's x (other kinds: the same point) */
     if ((st = dsc_optim_eval_mode(opt, 1))) goto done;
     if (dsc_optim_kind(opt) == DSC_SCHEDULEFREE_ADAMW) loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
@@ -103,6 +116,7 @@ dsc_status cli_run_exec(cli_run *r)
         r->dist = sqrt(d2);
     }
 done:
+    dsc_ckpt_close(ck);
     dsc_optim_destroy(opt);
     dsc_problem_destroy(pb);
     free(data);
@@ -114,5 +128,10 @@ done:
 void cli_run_free(cli_run *r)
 {
     free(r->x);
+    free(r->resumed_problem);
+    free(r->resumed_optimizer);
+    free(r->resumed_start);
+    free(r->resumed_schedule);
     r->x = NULL;
+    r->resumed_problem = r->resumed_optimizer = r->resumed_start = r->resumed_schedule = NULL;
 }

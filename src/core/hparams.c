@@ -61,6 +61,7 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     hp.adamw_beta2 = 0.95;
     hp.adamw_eps = 1e-10;
     hp.lookahead_alpha = 0.5;
+    hp.accumulate = 1;
     switch (kind) {
     case DSC_ADAGRAD: hp.lr = 1e-2; hp.eps = 1e-10; break;
     case DSC_RMSPROP: hp.lr = 1e-2; break;
@@ -147,6 +148,7 @@ static const field fields[] = {
     {"adamw_weight_decay", T_DOUBLE, OFF(adamw_weight_decay), K(DSC_MUON), 0, INFINITY, HI_OPEN},
     {"lookahead_k", T_INT64, OFF(lookahead_k), K_ALL, 0, 1e9, 0},
     {"lookahead_alpha", T_DOUBLE, OFF(lookahead_alpha), K_ALL, 0, 1, LO_OPEN},
+    {"accumulate", T_INT64, OFF(accumulate), K_ALL, 1, 1e9, 0},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

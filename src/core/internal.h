@@ -58,6 +58,25 @@ dsc_status dsc__spec_int64(const char *who, const char *key, const char *text, i
 dsc_status dsc__spec_list(const char *who, const char *key, const char *text,
                           double *out, int max, int *count);
 
+/* ---- gradient norms and clipping (clip.c), shared by the step and dsc_clip_*
+ * partial: sum |g|^p over n elements, or max |g| for p = inf (NaN propagates);
+ * combine adds partials (max for inf); root turns a sum into the norm. */
+double dsc__grad_partial(dsc_dtype dt, const void *g, size_t n, double p);
+int dsc__grad_finite(dsc_dtype dt, const void *g, size_t n);
+void dsc__grad_scale(dsc_dtype dt, void *g, size_t n, double c);
+double dsc__norm_combine(double acc, double partial, double p);
+double dsc__norm_root(double sum, double p);
+/* PyTorch's clip_grad_norm_ coefficient: max_norm / (norm + 1e-6), capped at 1. */
+double dsc__clip_coef(double max_norm, double norm);
+
+/* ---- gradient accumulation (accumulate.c): acc += g, elementwise in the dtype */
+void dsc__grad_accumulate(dsc_dtype dt, void *acc, const void *g, size_t n);
+
+/* ---- schedules (src/sched), as the optimizer steps them: the check that a step may
+ * happen (onecycle ends), then the step itself, which cannot fail after the check. */
+dsc_status dsc__sched_can_step(const dsc_sched *s);
+void dsc__sched_advance(dsc_sched *s, double loss);
+
 /* ---- optimizer internals (optimizer.c and the files of src/optim) */
 
 #define DSC__MAX_STATE 4 /* state buffers per tensor, most any kind needs */

@@ -18,6 +18,7 @@ typedef struct tensor {
     int nstate;
     const char *state_names[DSC__MAX_STATE];
     void *state[DSC__MAX_STATE];
+    void *accum; /* accumulate > 1: the sum of this window's gradients ("grad_accum") */
 } tensor;
 
 typedef struct group {
@@ -41,7 +42,94 @@ struct dsc_optim {
     size_t state_bytes;
     void *scratch; /* ops->scratch_elems workspace, shared by the tensors' kernels */
     int eval_mode; /* dsc_optim_eval_mode */
+    /* training controls: per-group schedules, gradient accumulation */
+    dsc_sched **sched;     /* one per group, NULL where none */
+    int64_t accum_count;   /* micro-batches in the current window */
+    double accum_loss;     /* the sum of their losses */
+    int last_updated;
 };
+
+/* ---------------------------------------------------------------- training controls
+ * Gradient accumulation and schedules: what dsc_optim_step does once per real update
+ * around the update itself (controls_begin before, controls_end after). */
+
+/* The gradient the update reads: the caller's, or the window's mean when accumulating. */
+static const void *grad_of(const dsc_optim *o, size_t i)
+{
+    return o->tensors[i].accum ? o->tensors[i].accum : o->params[i].grad;
+}
+
+static dsc_status alloc_accum(dsc_optim *o, size_t i)
+{
+    if (o->controls.accumulate <= 1) return DSC_OK;
+    size_t bytes = o->params[i].n * dsc_dtype_size(o->params[i].dtype);
+    o->tensors[i].accum = dsc__alloc(bytes);
+    if (!o->tensors[i].accum)
+        return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for the accumulation buffer of '%s'",
+                         o->params[i].name);
+    o->state_bytes += bytes;
+    return DSC_OK;
+}
+
+static void accum_reset(dsc_optim *o)
+{
+    for (size_t i = 0; i < o->count && o->controls.accumulate > 1; i++)
+        memset(o->tensors[i].accum, 0, o->params[i].n * dsc_dtype_size(o->params[i].dtype));
+    o->accum_count = 0;
+    o->accum_loss = 0;
+}
+
+static dsc_status handle_nonfinite(dsc_optim *o);
+
+/* Before the update: the schedules can take it (a loss where they need one, onecycle
+ * within total_steps), and with accumulate=K this call's gradients join the window;
+ * *update tells whether this call updates (the K-th finite micro-batch). */
+static dsc_status controls_begin(dsc_optim *o, int have_loss, double loss, int *update)
+{
+    int64_t K = o->controls.accumulate;
+    int last = K <= 1 || o->accum_count + 1 >= K;
+    for (int g = 0; g < o->ngroups; g++) {
+        dsc_sched *sc = o->sched[g];
+        if (!sc) continue;
+        if (dsc_sched_needs_loss(sc) && !have_loss)
+            return dsc__fail(DSC_ERR_ARG, "group %d: its schedule needs the loss of every step "
+                             "(dsc_optim_step_loss)", g);
+        dsc_status st = last ? dsc__sched_can_step(sc) : DSC_OK;
+        if (st) return st;
+    }
+    *update = K <= 1;
+    if (K <= 1) {
+        o->accum_loss = loss;
+        return DSC_OK;
+    }
+    if (o->controls.nonfinite != DSC_NONFINITE_IGNORE)
+        for (size_t i = 0; i < o->count; i++)
+            if (!dsc__grad_finite(o->params[i].dtype, o->params[i].grad, o->params[i].n))
+                return handle_nonfinite(o); /* this micro-batch is left out of the window */
+    for (size_t i = 0; i < o->count; i++)
+        dsc__grad_accumulate(o->params[i].dtype, o->tensors[i].accum, o->params[i].grad, o->params[i].n);
+    o->accum_loss += loss;
+    o->consecutive = 0;
+    if (++o->accum_count < K) return DSC_OK;
+    for (size_t i = 0; i < o->count; i++) /* the window's sum becomes its mean */
+        dsc__grad_scale(o->params[i].dtype, o->tensors[i].accum, o->params[i].n, 1.0 / (double)K);
+    *update = 1;
+    return DSC_OK;
+}
+
+/* After the update: schedules advance (with the window's mean loss), the window clears. */
+static void controls_end(dsc_optim *o)
+{
+    int64_t K = o->controls.accumulate > 1 ? o->controls.accumulate : 1;
+    double loss = o->accum_loss / (double)K;
+    for (int g = 0; g < o->ngroups; g++) {
+        if (!o->sched[g]) continue;
+        dsc__sched_advance(o->sched[g], loss);
+        o->groups[g].hp.lr = dsc_sched_lr(o->sched[g]);
+    }
+    if (K > 1) accum_reset(o);
+    o->last_updated = 1;
+}
 
 /* ---------------------------------------------------------------- create/destroy */
 
@@ -181,7 +269,8 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
     o->groups = calloc((size_t)o->ngroups, sizeof *o->groups);
     o->tensors = calloc(count, sizeof *o->tensors);
     o->partial = calloc(count, sizeof *o->partial);
-    if (!o->groups || !o->tensors || !o->partial) {
+    o->sched = calloc((size_t)o->ngroups, sizeof *o->sched);
+    if (!o->groups || !o->tensors || !o->partial || !o->sched) {
         st = dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
         goto fail;
     }
@@ -190,7 +279,7 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
         o->groups[g].gs.mu_product = 1.0;
     }
     for (size_t i = 0; i < count; i++)
-        if ((st = alloc_state(o, i))) goto fail;
+        if ((st = alloc_state(o, i)) || (st = alloc_accum(o, i))) goto fail;
     if ((st = alloc_scratch(o))) goto fail;
     *out = o;
     return DSC_OK;
@@ -216,7 +305,10 @@ void dsc_optim_destroy(dsc_optim *o)
     for (size_t i = 0; o->params && i < o->count; i++) {
         free((char *)o->params[i].name);
         for (int k = 0; o->tensors && k < o->tensors[i].nstate; k++) dsc__free(o->tensors[i].state[k]);
+        if (o->tensors) dsc__free(o->tensors[i].accum);
     }
+    for (int g = 0; o->sched && g < o->ngroups; g++) dsc_sched_destroy(o->sched[g]);
+    free(o->sched);
     free(o->params);
     free(o->tensors);
     free(o->groups);
@@ -227,62 +319,18 @@ void dsc_optim_destroy(dsc_optim *o)
 
 /* ---------------------------------------------------------------- the step */
 
-/* Adds tensor i's contribution to the gradient norm of type p into partial[i]:
- * sum |g|^p, or max |g| for p = inf. NaN propagates (Inf does too, as Inf). */
-#define MEASURE(T, SFX)                                                          \
-    static double measure_##SFX(const T *g, size_t n, double p)                 \
-    {                                                                            \
-        double acc = 0;                                                          \
-        if (p == 2) {                                                            \
-            for (size_t e = 0; e < n; e++) acc += (double)g[e] * (double)g[e];   \
-        } else if (p == 1) {                                                     \
-            for (size_t e = 0; e < n; e++) acc += fabs((double)g[e]);            \
-        } else if (isinf(p)) {                                                   \
-            for (size_t e = 0; e < n; e++) {                                     \
-                double a = fabs((double)g[e]);                                   \
-                if (a > acc || a != a) acc = a;                                  \
-                if (acc != acc) break;                                           \
-            }                                                                    \
-        } else {                                                                 \
-            for (size_t e = 0; e < n; e++) acc += pow(fabs((double)g[e]), p);    \
-        }                                                                        \
-        return acc;                                                              \
-    }                                                                            \
-    static int all_finite_##SFX(const T *g, size_t n)                           \
-    {                                                                            \
-        for (size_t e = 0; e < n; e++)                                           \
-            if (!isfinite(g[e])) return 0;                                       \
-        return 1;                                                                \
-    }
-MEASURE(float, f32)
-MEASURE(double, f64)
-
-/* Fills partial[] and tells whether every gradient is finite. A partial that is not
- * finite may still come from finite values (f64 squares overflow): scan to be sure. */
+/* Fills partial[] (clip.c) and tells whether every gradient is finite. A partial that
+ * is not finite may still come from finite values (f64 squares overflow): scan to be sure. */
 static int measure_grads(dsc_optim *o, double p)
 {
     int finite = 1;
     for (size_t i = 0; i < o->count; i++) {
         const dsc_param *q = &o->params[i];
-        double v = q->dtype == DSC_F32 ? measure_f32(q->grad, q->n, p) : measure_f64(q->grad, q->n, p);
+        double v = dsc__grad_partial(q->dtype, grad_of(o, i), q->n, p);
         o->partial[i] = v;
-        if (!isfinite(v))
-            finite &= q->dtype == DSC_F32 ? all_finite_f32(q->grad, q->n) : all_finite_f64(q->grad, q->n);
+        if (!isfinite(v)) finite &= dsc__grad_finite(q->dtype, grad_of(o, i), q->n);
     }
     return finite;
-}
-
-static double root(double sum, double p)
-{
-    if (isinf(p) || p == 1) return sum;
-    return p == 2 ? sqrt(sum) : pow(sum, 1.0 / p);
-}
-
-/* PyTorch's clip_grad_norm_ coefficient: max_norm / (norm + 1e-6), used only when < 1. */
-static double clip_coef(double max_norm, double norm)
-{
-    double c = max_norm / (norm + 1e-6);
-    return c < 1.0 ? c : 1.0;
 }
 
 /* Fills the scalar fields every kind shares; the kind's prepare adds its constants. */
@@ -317,7 +365,7 @@ static dsc_status handle_nonfinite(dsc_optim *o)
     return DSC_OK;
 }
 
-dsc_status dsc_optim_step(dsc_optim *o)
+static dsc_status step(dsc_optim *o, int have_loss, double loss)
 {
     if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_step: NULL optimizer");
     if (o->eval_mode && o->ops->place[0])
@@ -327,15 +375,22 @@ dsc_status dsc_optim_step(dsc_optim *o)
     int clip = ctl->clip_norm > 0;
     double global_coef = 1.0;
     o->last_skipped = 0;
+    o->last_updated = 0;
+    /* training controls (section above): schedules that need a loss or cannot
+     * step fail here; with accumulate=K only the K-th call goes on, with the mean */
+    int update = 0;
+    dsc_status st = controls_begin(o, have_loss, loss, &update);
+    if (st || !update) return st;
     if (clip || ctl->nonfinite != DSC_NONFINITE_IGNORE) {
         double p = clip ? ctl->clip_norm_type : 2.0;
-        if (!measure_grads(o, p) && ctl->nonfinite != DSC_NONFINITE_IGNORE) return handle_nonfinite(o);
+        if (!measure_grads(o, p) && ctl->nonfinite != DSC_NONFINITE_IGNORE) {
+            accum_reset(o); /* a window whose mean overflowed is dropped with the step */
+            return handle_nonfinite(o);
+        }
         double sum = 0;
-        for (size_t i = 0; i < o->count; i++)
-            sum = isinf(p) ? (o->partial[i] > sum || o->partial[i] != o->partial[i] ? o->partial[i] : sum)
-                           : sum + o->partial[i];
-        o->grad_norm = root(sum, p);
-        if (clip && !ctl->clip_per_tensor) global_coef = clip_coef(ctl->clip_norm, o->grad_norm);
+        for (size_t i = 0; i < o->count; i++) sum = dsc__norm_combine(sum, o->partial[i], p);
+        o->grad_norm = dsc__norm_root(sum, p);
+        if (clip && !ctl->clip_per_tensor) global_coef = dsc__clip_coef(ctl->clip_norm, o->grad_norm);
     }
     o->consecutive = 0;
     int64_t t = ++o->steps;
@@ -350,7 +405,7 @@ dsc_status dsc_optim_step(dsc_optim *o)
             dsc__scal s = gs;
             if (q->flags & DSC_NO_DECAY) { s.wd = 0; s.l1 = 0; s.decay = 1.0; }
             s.gscale = clip && ctl->clip_per_tensor
-                           ? clip_coef(ctl->clip_norm, root(o->partial[i], ctl->clip_norm_type))
+                           ? dsc__clip_coef(ctl->clip_norm, dsc__norm_root(o->partial[i], ctl->clip_norm_type))
                            : global_coef;
             s.hp = &gr->hp;
             s.param = q;
@@ -360,12 +415,17 @@ dsc_status dsc_optim_step(dsc_optim *o)
             void *slow = gr->hp.lookahead_k > 0 ? ts->state[ts->nstate - 1] : NULL;
             if (slow && t == 1) dsc__lookahead_start(q, slow);
             dsc__kernel k = (o->use_reference || !o->ops->fast[d]) ? o->ops->reference[d] : o->ops->fast[d];
-            k(&s, q->data, q->grad, ts->state, q->n);
+            k(&s, q->data, grad_of(o, i), ts->state, q->n);
             if (slow && t % gr->hp.lookahead_k == 0) dsc__lookahead_sync(q, slow, gr->hp.lookahead_alpha);
         }
     }
+    /* once per real update: clear the window, advance the schedules */
+    controls_end(o);
     return DSC_OK;
 }
+
+dsc_status dsc_optim_step(dsc_optim *o) { return step(o, 0, NAN); }
+dsc_status dsc_optim_step_loss(dsc_optim *o, double loss) { return step(o, 1, loss); }
 
 void dsc_optim_zero_grad(dsc_optim *o)
 {
@@ -419,8 +479,9 @@ static dsc_status check_compatible(const dsc_optim *o, int g, const dsc_hparams 
     const dsc_hparams *c = &o->controls;
     if (hp->clip_norm != c->clip_norm || hp->clip_norm_type != c->clip_norm_type ||
         hp->clip_per_tensor != c->clip_per_tensor || hp->clip_value != c->clip_value ||
-        hp->nonfinite != c->nonfinite || hp->max_consecutive_skips != c->max_consecutive_skips)
-        return dsc__fail(DSC_ERR_ARG, "%s: clipping and the non-finite policy are optimizer-wide; "
+        hp->nonfinite != c->nonfinite || hp->max_consecutive_skips != c->max_consecutive_skips ||
+        hp->accumulate != c->accumulate)
+        return dsc__fail(DSC_ERR_ARG, "%s: clipping, accumulation and the non-finite policy are optimizer-wide; "
                          "set them when creating the optimizer", who);
     const char *a[DSC__MAX_STATE], *b[DSC__MAX_STATE];
     int same = 1;
@@ -502,15 +563,16 @@ dsc_status dsc_optim_set_lr(dsc_optim *o, int g, double lr)
 
 size_t dsc_optim_state_count(const dsc_optim *o, size_t i)
 {
-    return o && i < o->count ? (size_t)o->tensors[i].nstate : 0;
+    return o && i < o->count ? (size_t)o->tensors[i].nstate + (o->tensors[i].accum != NULL) : 0;
 }
 
 dsc_status dsc_optim_state(const dsc_optim *o, size_t i, size_t k, const char **name, void **data)
 {
-    if (!o || i >= o->count || k >= (size_t)o->tensors[i].nstate)
+    if (!o || i >= o->count || k >= dsc_optim_state_count(o, i))
         return dsc__fail(DSC_ERR_ARG, "dsc_optim_state: no state buffer %zu of tensor %zu", k, i);
-    if (name) *name = o->tensors[i].state_names[k];
-    if (data) *data = o->tensors[i].state[k];
+    int acc = k == (size_t)o->tensors[i].nstate; /* the accumulation buffer comes last */
+    if (name) *name = acc ? "grad_accum" : o->tensors[i].state_names[k];
+    if (data) *data = acc ? o->tensors[i].accum : o->tensors[i].state[k];
     return DSC_OK;
 }
 
@@ -580,3 +642,62 @@ dsc_status dsc_optim_eval_mode(dsc_optim *o, int eval)
 }
 
 int dsc_optim_in_eval_mode(const dsc_optim *o) { return o ? o->eval_mode : 0; }
+
+/* ---------------------------------------------------------------- schedules, accumulation */
+
+int dsc_optim_last_updated(const dsc_optim *o) { return o ? o->last_updated : 0; }
+
+dsc_sched *dsc_optim_schedule(const dsc_optim *o, int g)
+{
+    return o && g >= 0 && g < o->ngroups ? o->sched[g] : NULL;
+}
+
+dsc_status dsc_optim_set_schedule(dsc_optim *o, int group, const char *spec)
+{
+    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_schedule: NULL optimizer");
+    if (group != -1) {
+        dsc_status st = check_group(o, group, "dsc_optim_set_schedule");
+        if (st) return st;
+    }
+    int lo = group < 0 ? 0 : group, hi = group < 0 ? o->ngroups : group + 1;
+    dsc_sched *made[64];
+    dsc_sched **fresh = hi - lo <= 64 ? made : calloc((size_t)(hi - lo), sizeof *fresh);
+    if (!fresh) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
+    dsc_status st = DSC_OK;
+    int n = 0;
+    /* create every instance first, so that a bad spec changes nothing */
+    for (int g = lo; g < hi && spec && !st; g++, n++) {
+        double base = o->sched[g] ? dsc_sched_base_lr(o->sched[g]) : o->groups[g].hp.lr;
+        st = dsc_sched_create(&fresh[g - lo], spec, base);
+    }
+    for (int g = lo; g < hi && !st; g++) {
+        dsc_sched_destroy(o->sched[g]); /* detached, the group keeps the rate it has */
+        o->sched[g] = spec ? fresh[g - lo] : NULL;
+        if (spec) o->groups[g].hp.lr = dsc_sched_lr(o->sched[g]);
+    }
+    if (st)
+        for (int k = 0; k < n - 1; k++) dsc_sched_destroy(fresh[k]);
+    if (fresh != made) free(fresh);
+    return st;
+}
+
+dsc_status dsc_optim_get_accum(const dsc_optim *o, int64_t *count, double *loss_sum)
+{
+    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_get_accum: NULL optimizer");
+    if (count) *count = o->accum_count;
+    if (loss_sum) *loss_sum = o->controls.accumulate > 1 ? o->accum_loss : 0;
+    return DSC_OK;
+}
+
+dsc_status dsc_optim_set_accum(dsc_optim *o, int64_t count, double loss_sum)
+{
+    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_accum: NULL optimizer");
+    int64_t K = o->controls.accumulate > 1 ? o->controls.accumulate : 1;
+    if (count < 0 || count >= K)
+        return dsc__fail(DSC_ERR_RANGE, "accumulation count must be in [0, %lld), got %lld", (long long)K,
+                         (long long)count);
+    if (isnan(loss_sum)) return dsc__fail(DSC_ERR_RANGE, "accumulated loss must be a number, got NaN");
+    o->accum_count = count;
+    o->accum_loss = loss_sum;
+    return DSC_OK;
+}

@@ -1,0 +1,70 @@
+/*
+ * fuzz_checkpoint.c: the checkpoint loader under libFuzzer (make fuzz). Any bytes go
+ * through the whole reading path: parse and check the file, walk what it holds, and
+ * restore it into optimizers, one made from the file's own metadata (so that valid
+ * inputs reach the commit) and one fixed. The loader must refuse bad input with a
+ * status, never crash, leak or read out of bounds (ASan, UBSan).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "descent_checkpoint.h"
+
+/* Touches every byte the file says a tensor has: ASan checks the bounds. */
+static unsigned walk(const dsc_ckpt *ck)
+{
+    unsigned sum = 0;
+    for (size_t i = 0; i < dsc_ckpt_meta_count(ck); i++) {
+        const char *k, *v;
+        dsc_ckpt_meta_at(ck, i, &k, &v);
+        sum += (unsigned)strlen(k) + (unsigned)strlen(v);
+    }
+    for (size_t i = 0; i < dsc_ckpt_tensor_count(ck); i++) {
+        dsc_ckpt_tensor t;
+        dsc_ckpt_tensor_at(ck, i, &t);
+        const unsigned char *b = t.data;
+        for (size_t j = 0; j < t.end - t.begin; j++) sum += b[j];
+        dsc_ckpt_tensor u;
+        if (dsc_ckpt_find(ck, t.name, &u) == DSC_OK) sum += (unsigned)u.ndim;
+    }
+    return sum;
+}
+
+/* An optimizer of the file's kind over its tensor "param/x", restored from it. */
+static void restore_own(const dsc_ckpt *ck)
+{
+    dsc_hparams hp;
+    dsc_ckpt_tensor t;
+    if (dsc_ckpt_hparams(ck, 0, &hp) || dsc_ckpt_find(ck, "param/x", &t)) return;
+    if (strcmp(t.dtype, "F32") && strcmp(t.dtype, "F64")) return;
+    size_t n = t.elem_size ? (t.end - t.begin) / t.elem_size : 0;
+    if (n == 0 || n > 64 || t.ndim != 1) return;
+    double data[64] = {0}, grad[64] = {0};
+    dsc_param p = {.name = "x", .data = data, .grad = grad, .n = n,
+                   .dtype = strcmp(t.dtype, "F32") ? DSC_F64 : DSC_F32};
+    dsc_optim *opt;
+    if (dsc_optim_create(&opt, &hp, &p, 1)) return;
+    if (dsc_ckpt_restore(ck, opt) == DSC_OK) dsc_optim_step(opt);
+    dsc_optim_destroy(opt);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
+{
+    dsc_ckpt *ck;
+    if (dsc_ckpt_open_mem(&ck, bytes, size) == DSC_OK) {
+        volatile unsigned sink = walk(ck);
+        (void)sink;
+        restore_own(ck);
+        dsc_ckpt_close(ck);
+    }
+    double x[2] = {0, 0}, g[2] = {0, 0};
+    dsc_param p = {.name = "x", .data = x, .grad = g, .n = 2, .dtype = DSC_F64};
+    dsc_optim *opt;
+    if (dsc_optim_create_spec(&opt, "adam(lr=0.01)", &p, 1) == DSC_OK) {
+        dsc_checkpoint_load_mem(opt, bytes, size);
+        dsc_optim_destroy(opt);
+    }
+    return 0;
+}

@@ -1,0 +1,125 @@
+/*
+ * descent_checkpoint.h: optimizer checkpoints as safetensors files (the checkpoint layer
+ * of libdescent; it depends on the core, cJSON and zlib).
+ *
+ * A checkpoint is a standard safetensors file: an 8-byte little-endian header length,
+ * a JSON header, then the raw little-endian tensor bytes. Python, Rust and JavaScript
+ * read it without our code. Tensors are keyed by name, never by position:
+ *
+ *   param/<name>            the parameter values (restored into the caller's buffers)
+ *   state/<name>/<buffer>   each state buffer: exp_avg, exp_avg_sq, max_exp_avg_sq,
+ *                           momentum_buffer, sum, square_avg, acc_delta, grad_avg, ...
+ *
+ * The header's "__metadata__" (string -> string) holds:
+ *
+ *   format=descent.checkpoint, format_version=1, descent_version
+ *   optimizer               the kind ("adam")
+ *   groups                  the number of parameter groups
+ *   group.<g>.hparams       the group's canonical spec (dsc_hparams_format, %.17g)
+ *   group.<g>.mu_product    NAdam's running product (every kind; 1 where unused)
+ *   step, skipped, consecutive_skips
+ *                           the counters; descent keeps ONE step count per optimizer,
+ *                           not one per tensor as torch.optim does
+ *   extra.<key>             the caller's own strings (problem, RNG state, epoch, ...)
+ *   checksum                "crc32:xxxxxxxx", zlib's CRC-32 of the whole data section
+ *
+ * Doubles are printed with %.17g, so every value reads back to the same bits, and a
+ * resumed run continues on exactly the bits of an uninterrupted one.
+ *
+ * Loading checks everything (the header length, the JSON, every dtype, shape and
+ * offset, that the offsets tile the data section without gaps or overlap, the
+ * checksum, that every tensor the optimizer needs is present and no other is) before
+ * it changes anything: a failed load leaves the optimizer untouched.
+ *
+ * Saving to a path is atomic: a temporary file in the same directory, fsync, rename
+ * over the target, fsync of the directory. A crash mid-save leaves the previous
+ * checkpoint intact (and at worst a stray "<path>.tmp.*" file).
+ */
+#ifndef DESCENT_CHECKPOINT_H
+#define DESCENT_CHECKPOINT_H
+
+#include "descent.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DSC_CHECKPOINT_FORMAT "descent.checkpoint"
+#define DSC_CHECKPOINT_VERSION 1
+/* The safetensors reference implementation refuses larger headers, and so do we. */
+#define DSC_CHECKPOINT_MAX_HEADER (100u << 20)
+
+/* One string of caller metadata, stored as "extra.<key>". */
+typedef struct dsc_kv {
+    const char *key;
+    const char *value;
+} dsc_kv;
+
+/* ---------------------------------------------------------------- save */
+
+/* Writes opt (its parameters, state, hyperparameters and counters) and nextra caller
+ * strings to path, atomically. */
+dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra,
+                               size_t nextra);
+
+/* The same into caller memory. *len receives the size the checkpoint needs; with buf
+ * NULL nothing else happens (a size query); with cap < *len it is DSC_ERR_ARG. */
+dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, size_t nextra,
+                                   void *buf, size_t cap, size_t *len);
+
+/* ---------------------------------------------------------------- load */
+
+/* Restores opt, created over parameters of the same names, dtypes and shapes and of
+ * the same kind, from a checkpoint: parameter values, state, every group's
+ * hyperparameters, counters. On any failure opt is unchanged. */
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path);
+dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len);
+
+/* ---------------------------------------------------------------- inspect */
+
+/* A checked safetensors file in memory: any valid safetensors file opens (also one
+ * another program wrote, of any standard dtype); only a descent checkpoint restores. */
+typedef struct dsc_ckpt dsc_ckpt;
+
+/* Reads and checks path (or a copy of buf): the structure, and the checksum when the
+ * metadata has one. */
+dsc_status dsc_ckpt_open(dsc_ckpt **out, const char *path);
+dsc_status dsc_ckpt_open_mem(dsc_ckpt **out, const void *buf, size_t len);
+void dsc_ckpt_close(dsc_ckpt *ck);
+
+/* Metadata in file order; dsc_ckpt_meta gives a key's value or NULL. */
+size_t dsc_ckpt_meta_count(const dsc_ckpt *ck);
+dsc_status dsc_ckpt_meta_at(const dsc_ckpt *ck, size_t i, const char **key, const char **value);
+const char *dsc_ckpt_meta(const dsc_ckpt *ck, const char *key);
+/* A caller string saved with the checkpoint (the value of "extra.<key>") or NULL. */
+const char *dsc_ckpt_extra(const dsc_ckpt *ck, const char *key);
+
+typedef struct dsc_ckpt_tensor {
+    const char *name;
+    const char *dtype;   /* the safetensors name: "F32", "F64", "BF16", "I64", ... */
+    size_t elem_size;    /* bytes per element */
+    int ndim;            /* 0 for a scalar */
+    size_t shape[DSC_MAX_DIMS];
+    size_t begin, end;   /* data_offsets, relative to the start of the data section */
+    const void *data;    /* end - begin bytes owned by the dsc_ckpt; not aligned */
+} dsc_ckpt_tensor;
+
+/* Tensors in header order, or by name. */
+size_t dsc_ckpt_tensor_count(const dsc_ckpt *ck);
+dsc_status dsc_ckpt_tensor_at(const dsc_ckpt *ck, size_t i, dsc_ckpt_tensor *out);
+dsc_status dsc_ckpt_find(const dsc_ckpt *ck, const char *name, dsc_ckpt_tensor *out);
+
+/* Bytes of the JSON header (padding included) and of the data section. */
+size_t dsc_ckpt_header_bytes(const dsc_ckpt *ck);
+size_t dsc_ckpt_data_bytes(const dsc_ckpt *ck);
+
+/* The hyperparameters saved for a group, to create an optimizer to restore into. */
+dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out);
+
+/* dsc_checkpoint_load from an open file. */
+dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DESCENT_CHECKPOINT_H */

@@ -1,0 +1,86 @@
+/* checkpoint.h: what the files of the checkpoint layer share (internal). */
+#ifndef DSC_CHECKPOINT_INTERNAL_H
+#define DSC_CHECKPOINT_INTERNAL_H
+
+#include "descent_checkpoint.h"
+#include "../core/internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+/* One tensor of a parsed file; name and dtype point into the JSON tree. */
+typedef struct dsc__st_entry {
+    const char *name;
+    const char *dtype;
+    size_t esize;
+    int ndim;
+    size_t shape[DSC_MAX_DIMS];
+    size_t begin, end;
+} dsc__st_entry;
+
+struct dsc_ckpt {
+    unsigned char *owned;      /* the file's bytes when the dsc_ckpt owns them */
+    const unsigned char *data; /* the data section */
+    size_t header_len, data_len;
+    cJSON *root;
+    size_t nt;
+    dsc__st_entry *t;          /* header order */
+    size_t *by_name;           /* indices of t sorted by name */
+    size_t nm;
+    const char **mkey, **mval; /* __metadata__ in file order */
+};
+
+/* Parses and checks buf (borrowed: it must outlive ck) into *ck (zeroed first). */
+dsc_status dsc__ckpt_parse(dsc_ckpt *ck, const unsigned char *buf, size_t len);
+/* Frees what dsc__ckpt_parse allocated (not ck itself, not the bytes). */
+void dsc__ckpt_release(dsc_ckpt *ck);
+/* The index of the tensor named name, or SIZE_MAX. */
+size_t dsc__ckpt_lookup(const dsc_ckpt *ck, const char *name);
+
+/* Whether s is valid UTF-8 (JSON text must be; cJSON would write any bytes). */
+int dsc__utf8_valid(const char *s);
+
+/* zlib's CRC-32 of len bytes, continuing crc (0 to start). */
+uint32_t dsc__crc32(uint32_t crc, const void *data, size_t len);
+
+/* A piece of the output: the file is the concatenation of its segments. */
+typedef struct dsc__segment {
+    const void *ptr;
+    size_t len;
+} dsc__segment;
+
+/* The whole file at path, malloc'd into *buf (messages leave the naming of the file
+ * to the caller). */
+dsc_status dsc__ckpt_read_file(const char *path, unsigned char **buf, size_t *len);
+/* Writes the segments to path atomically: temporary file, fsync, rename, fsync dir. */
+dsc_status dsc__write_atomic(const char *path, const dsc__segment *segs, size_t nseg);
+
+/* ---- schedules and accumulation (schedule.c) */
+
+/* A group's schedule as data: spec (NULL: none), base, named state, loss history. */
+typedef struct dsc__sched_snap {
+    char *spec;
+    double base;
+    size_t n;
+    char **names;
+    double *values;
+    size_t nhist;
+    double *hist;
+} dsc__sched_snap;
+
+void dsc__sched_snap_free(dsc__sched_snap *s);
+dsc_status dsc__sched_snap_take(const dsc_optim *opt, int g, dsc__sched_snap *s);
+/* Makes group g's schedule the one of s (detaching any); NULL spec: none. */
+dsc_status dsc__sched_snap_apply(dsc_optim *opt, int g, const dsc__sched_snap *s);
+/* The groups' schedules and the accumulation window into meta; 0 when out of memory. */
+int dsc__ckpt_save_schedules(cJSON *meta, const dsc_optim *opt);
+/* The saved schedules of ngroups groups, checked on scratch schedules. */
+dsc_status dsc__ckpt_read_schedules(const dsc_ckpt *ck, int ngroups, dsc__sched_snap *snaps);
+
+/* Rewrites the last error as "<prefix>: <message>", keeping st. */
+dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix);
+
+/* The host stores numbers little-endian (the format's byte order). */
+int dsc__little_endian(void);
+
+#endif

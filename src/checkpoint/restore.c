@@ -1,0 +1,334 @@
+/*
+ * restore.c: a checked file into an optimizer, all or nothing.
+ *
+ * First everything is read and checked into scratch memory (metadata parsed, every
+ * tensor the optimizer needs found with its dtype and shape, no tensor left over);
+ * only then does anything change. Of the changes, only the group hyperparameters
+ * and counters can still be refused (by the core's own checks), so they go first and
+ * are rolled back on refusal; the tensor copies, which cannot fail, go last.
+ */
+#include "checkpoint.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The group scalars every kind has (dsc_optim_scalar_name), at most. */
+#define MAX_SCALARS 8
+
+typedef struct scratch {
+    int ngroups;
+    size_t nscalars;
+    dsc_hparams *hp;
+    double *scalars; /* ngroups x nscalars */
+    int eval_mode;
+    int64_t steps, skipped, consecutive;
+    dsc__sched_snap *sched; /* per group */
+    int64_t accum_count;
+    double accum_loss;
+    size_t *src; /* for each (param, state buffer) in order: its tensor in the file */
+    size_t nsrc;
+} scratch;
+
+static void scratch_free(scratch *s)
+{
+    for (int g = 0; s->sched && g < s->ngroups; g++) dsc__sched_snap_free(&s->sched[g]);
+    free(s->sched);
+    free(s->hp);
+    free(s->scalars);
+    free(s->src);
+}
+
+static dsc_status need_meta(const dsc_ckpt *ck, const char *key, const char **out)
+{
+    *out = dsc_ckpt_meta(ck, key);
+    if (!*out) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ lacks '%s'", key);
+    return DSC_OK;
+}
+
+/* A metadata value the spec parsers refuse is a malformed file, not a bad argument. */
+static dsc_status as_format(dsc_status st, const char *key)
+{
+    if (!st) return st;
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "__metadata__ '%.96s'", key);
+    return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, prefix);
+}
+
+static dsc_status meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out)
+{
+    const char *v;
+    dsc_status st = need_meta(ck, key, &v);
+    if (st) return st;
+    return as_format(dsc__spec_int64("checkpoint", key, v, out), key);
+}
+
+dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out)
+{
+    if (!ck || !out || group < 0) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_hparams: bad argument");
+    char key[64];
+    const char *v;
+    snprintf(key, sizeof key, "group.%d.hparams", group);
+    dsc_status st = need_meta(ck, key, &v);
+    if (st) return st;
+    return as_format(dsc_hparams_parse(v, out), key);
+}
+
+static dsc_status check_identity(const dsc_ckpt *ck, const dsc_optim *opt)
+{
+    const char *v;
+    char want[16];
+    if (!dsc__little_endian())
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "safetensors is little-endian; this host is not");
+    v = dsc_ckpt_meta(ck, "format");
+    if (!v || strcmp(v, DSC_CHECKPOINT_FORMAT))
+        return dsc__fail(DSC_ERR_FORMAT, "not a descent checkpoint (__metadata__ format is '%.40s', want '%s')",
+                         v ? v : "(absent)", DSC_CHECKPOINT_FORMAT);
+    dsc_status st = need_meta(ck, "format_version", &v);
+    if (st) return st;
+    snprintf(want, sizeof want, "%d", DSC_CHECKPOINT_VERSION);
+    if (strcmp(v, want))
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "format_version '%.20s' is not supported (this build reads %s)", v, want);
+    if ((st = need_meta(ck, "checksum", &v))) return st;
+    if ((st = need_meta(ck, "optimizer", &v))) return st;
+    const char *kind = dsc_kind_name(dsc_optim_kind(opt));
+    if (strcmp(v, kind))
+        return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint holds optimizer '%.40s', this one is '%s'", v, kind);
+    return DSC_OK;
+}
+
+static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch *s)
+{
+    int64_t n;
+    dsc_status st = meta_int64(ck, "groups", &n);
+    if (st) return st;
+    s->ngroups = dsc_optim_group_count(opt);
+    if (n != s->ngroups)
+        return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint has %lld parameter groups, the optimizer %d", (long long)n,
+                         s->ngroups);
+    while (s->nscalars < MAX_SCALARS && dsc_optim_scalar_name(s->nscalars)) s->nscalars++;
+    s->hp = calloc((size_t)s->ngroups, sizeof *s->hp);
+    s->scalars = calloc((size_t)s->ngroups * s->nscalars + 1, sizeof *s->scalars);
+    s->sched = calloc((size_t)s->ngroups, sizeof *s->sched);
+    if (!s->hp || !s->scalars || !s->sched) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    for (int g = 0; g < s->ngroups; g++) {
+        if ((st = dsc_ckpt_hparams(ck, g, &s->hp[g]))) return st;
+        if (s->hp[g].kind != dsc_optim_kind(opt))
+            return dsc__fail(DSC_ERR_MISMATCH, "group %d of the checkpoint is '%s', the optimizer is '%s'", g,
+                             dsc_kind_name(s->hp[g].kind), dsc_kind_name(dsc_optim_kind(opt)));
+        for (size_t k = 0; k < s->nscalars; k++) {
+            char key[96];
+            const char *v;
+            double *out = &s->scalars[(size_t)g * s->nscalars + k];
+            snprintf(key, sizeof key, "group.%d.%s", g, dsc_optim_scalar_name(k));
+            if ((st = need_meta(ck, key, &v))) return st;
+            if ((st = as_format(dsc__spec_double("checkpoint", key, v, out), key))) return st;
+            if (!isfinite(*out)) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be finite, got '%s'", key, v);
+        }
+    }
+    const char *eval = dsc_ckpt_meta(ck, "eval_mode"); /* absent: training mode */
+    if (eval && strcmp(eval, "0") && strcmp(eval, "1"))
+        return dsc__fail(DSC_ERR_FORMAT, "__metadata__ 'eval_mode' must be 0 or 1, got '%.20s'", eval);
+    s->eval_mode = eval && !strcmp(eval, "1");
+    if ((st = meta_int64(ck, "step", &s->steps)) || (st = meta_int64(ck, "skipped", &s->skipped)) ||
+        (st = meta_int64(ck, "consecutive_skips", &s->consecutive)) ||
+        (st = meta_int64(ck, "accumulate.count", &s->accum_count)) ||
+        (st = dsc__ckpt_read_schedules(ck, s->ngroups, s->sched)))
+        return st;
+    const char *v;
+    if ((st = need_meta(ck, "accumulate.loss_sum", &v)) ||
+        (st = as_format(dsc__spec_double("checkpoint", "accumulate.loss_sum", v, &s->accum_loss),
+                        "accumulate.loss_sum")))
+        return st;
+    if (s->steps < 0 || s->skipped < 0 || s->consecutive < 0 || s->consecutive > s->skipped)
+        return dsc__fail(DSC_ERR_FORMAT, "counters must be >= 0 with consecutive_skips <= skipped, got step %lld, "
+                         "skipped %lld, consecutive_skips %lld", (long long)s->steps, (long long)s->skipped,
+                         (long long)s->consecutive);
+    return DSC_OK;
+}
+
+static void shape_text(char *buf, size_t cap, int ndim, const size_t *shape)
+{
+    size_t len = (size_t)snprintf(buf, cap, "[");
+    for (int d = 0; d < ndim && len < cap; d++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", d ? ", " : "", shape[d]);
+    if (len < cap) snprintf(buf + len, cap - len, "]");
+}
+
+/* The tensor the optimizer calls name, with q's dtype and shape. */
+static dsc_status match(const dsc_ckpt *ck, const char *name, const dsc_param *q, size_t *out)
+{
+    size_t i = dsc__ckpt_lookup(ck, name);
+    if (i == SIZE_MAX) return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the optimizer needs it)", name);
+    const dsc__st_entry *e = &ck->t[i];
+    const char *want = q->dtype == DSC_F32 ? "F32" : "F64";
+    if (strcmp(e->dtype, want))
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is %s in the checkpoint, %s in the optimizer", name, e->dtype,
+                         want);
+    int same = e->ndim == q->ndim;
+    for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == q->shape[d];
+    if (!same) {
+        char a[128], b[128];
+        shape_text(a, sizeof a, e->ndim, e->shape);
+        shape_text(b, sizeof b, q->ndim, q->shape);
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' has shape %s in the checkpoint, %s in the optimizer", name, a, b);
+    }
+    *out = i;
+    return DSC_OK;
+}
+
+static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, scratch *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) n += 1 + dsc_optim_state_count(opt, i);
+    s->src = calloc(n, sizeof *s->src);
+    unsigned char *used = calloc(ck->nt ? ck->nt : 1, 1);
+    dsc_status st = s->src && used ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !st && i < dsc_optim_param_count(opt); i++) {
+        const dsc_param *q = dsc_optim_param(opt, i);
+        char name[300];
+        snprintf(name, sizeof name, "param/%s", q->name);
+        if ((st = match(ck, name, q, &s->src[s->nsrc]))) break;
+        used[s->src[s->nsrc++]] = 1;
+        for (size_t k = 0; !st && k < dsc_optim_state_count(opt, i); k++) {
+            const char *buf;
+            dsc_optim_state(opt, i, k, &buf, NULL);
+            snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
+            if (!(st = match(ck, name, q, &s->src[s->nsrc]))) used[s->src[s->nsrc++]] = 1;
+        }
+    }
+    for (size_t i = 0; !st && i < ck->nt; i++)
+        if (!used[i])
+            st = dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' of the checkpoint matches nothing in the optimizer",
+                           ck->t[i].name);
+    free(used);
+    return st;
+}
+
+/* Puts the scalar state of s into opt; *what names the part that was refused. */
+static dsc_status apply(dsc_optim *opt, const scratch *s, char *what, size_t cap)
+{
+    dsc_status st = DSC_OK;
+    /* schedules first: attaching one sets the group's rate, which the hparams then fix */
+    for (int g = 0; g < s->ngroups && !st; g++) {
+        snprintf(what, cap, "group %d's schedule", g);
+        st = dsc__sched_snap_apply(opt, g, &s->sched[g]);
+    }
+    for (int g = 0; g < s->ngroups && !st; g++) {
+        snprintf(what, cap, "group %d", g);
+        st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
+        for (size_t k = 0; !st && k < s->nscalars; k++)
+            st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), s->scalars[(size_t)g * s->nscalars + k]);
+    }
+    if (st) return st;
+    snprintf(what, cap, "counters");
+    st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
+    if (st) return st;
+    snprintf(what, cap, "accumulation");
+    return dsc_optim_set_accum(opt, s->accum_count, s->accum_loss);
+}
+
+/* The scalar state of opt, to undo a refused apply. */
+static dsc_status take_old(const dsc_optim *opt, const scratch *s, scratch *old)
+{
+    memset(old, 0, sizeof *old);
+    old->ngroups = s->ngroups;
+    old->nscalars = s->nscalars;
+    old->hp = calloc((size_t)s->ngroups, sizeof *old->hp);
+    old->scalars = calloc((size_t)s->ngroups * s->nscalars + 1, sizeof *old->scalars);
+    old->sched = calloc((size_t)s->ngroups, sizeof *old->sched);
+    if (!old->hp || !old->scalars || !old->sched) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    for (int g = 0; g < s->ngroups; g++) {
+        dsc_status st = dsc__sched_snap_take(opt, g, &old->sched[g]);
+        if (st) return st;
+        dsc_optim_get_group_hparams(opt, g, &old->hp[g]);
+        for (size_t k = 0; k < s->nscalars; k++)
+            dsc_optim_get_scalar(opt, g, dsc_optim_scalar_name(k), &old->scalars[(size_t)g * s->nscalars + k]);
+    }
+    old->steps = dsc_optim_step_count(opt);
+    old->skipped = dsc_optim_skipped_count(opt);
+    old->consecutive = dsc_optim_consecutive_skips(opt);
+    dsc_optim_get_accum(opt, &old->accum_count, &old->accum_loss);
+    return DSC_OK;
+}
+
+/* The refusable changes, undone together when one is refused. */
+static dsc_status commit_scalars(dsc_optim *opt, const scratch *s)
+{
+    scratch old;
+    char what[64];
+    dsc_status st = take_old(opt, s, &old);
+    if (!st && (st = apply(opt, s, what, sizeof what))) {
+        st = dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, what);
+        apply(opt, &old, what, sizeof what);
+    }
+    scratch_free(&old);
+    return st;
+}
+
+static void commit_tensors(const dsc_ckpt *ck, dsc_optim *opt, const scratch *s)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
+        const dsc_param *q = dsc_optim_param(opt, i);
+        const dsc__st_entry *e = &ck->t[s->src[j++]];
+        memcpy(q->data, ck->data + e->begin, e->end - e->begin);
+        for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+            void *dst;
+            dsc_optim_state(opt, i, k, NULL, &dst);
+            e = &ck->t[s->src[j++]];
+            memcpy(dst, ck->data + e->begin, e->end - e->begin);
+        }
+    }
+}
+
+static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt)
+{
+    scratch s;
+    memset(&s, 0, sizeof s);
+    dsc_status st = check_identity(ck, opt);
+    if (!st) st = read_groups(ck, opt, &s);
+    if (!st) st = match_tensors(ck, opt, &s);
+    if (!st) st = commit_scalars(opt, &s);
+    if (!st) commit_tensors(ck, opt, &s);
+    /* rebuilds the parameters of the saved mode from the state (schedule-free) */
+    if (!st) dsc_optim_eval_mode(opt, s.eval_mode);
+    scratch_free(&s);
+    return st;
+}
+
+dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt)
+{
+    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
+    dsc_status st = restore(ck, opt);
+    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
+}
+
+dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
+{
+    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
+    dsc_ckpt ck;
+    dsc_status st = dsc__ckpt_parse(&ck, buf, len);
+    if (!st) {
+        st = restore(&ck, opt);
+        dsc__ckpt_release(&ck);
+    }
+    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
+}
+
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path)
+{
+    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
+    dsc_ckpt *ck;
+    dsc_status st = dsc_ckpt_open(&ck, path);
+    if (st) return st;
+    st = restore(ck, opt);
+    dsc_ckpt_close(ck);
+    if (st) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
+        return dsc__ckpt_prefix(st, prefix);
+    }
+    return DSC_OK;
+}

@@ -1,0 +1,353 @@
+/*
+ * safetensors.c: reading the safetensors format, treating every byte as hostile.
+ *
+ *   [u64 little-endian N][N bytes of UTF-8 JSON, padded with spaces][data section]
+ *
+ * The JSON maps each tensor name to {"dtype", "shape", "data_offsets": [begin, end]}
+ * (offsets relative to the data section) and may hold "__metadata__", a map of
+ * strings. Every number is checked before use: the header length against the file,
+ * each shape and dtype against its byte range (with overflow checks), and the ranges
+ * against each other: together they must tile the data section exactly, with no
+ * gap and no overlap (as the specification requires, so no bytes hide in a file).
+ */
+#include "checkpoint.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+typedef struct dtype_info {
+    const char *name;
+    size_t size;
+} dtype_info;
+
+/* The specification's byte-sized dtypes (sub-byte ones such as F4 are not read). */
+static const dtype_info dtypes[] = {
+    {"BOOL", 1}, {"U8", 1}, {"I8", 1}, {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"F8_E8M0", 1},
+    {"I16", 2}, {"U16", 2}, {"F16", 2}, {"BF16", 2},
+    {"I32", 4}, {"U32", 4}, {"F32", 4},
+    {"I64", 8}, {"U64", 8}, {"F64", 8},
+};
+
+int dsc__little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+uint32_t dsc__crc32(uint32_t crc, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uLong c = crc;
+    while (len) { /* zlib takes at most a uInt at a time */
+        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
+        c = crc32(c, p, chunk);
+        p += chunk;
+        len -= chunk;
+    }
+    return (uint32_t)c;
+}
+
+dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s", dsc_last_error());
+    return dsc__fail(st, "%s: %s", prefix, msg);
+}
+
+/* The length of the valid UTF-8 sequence at s (at most n bytes), 0 if none: no
+ * overlongs, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c < 0xc2 || c > 0xf4 || len > n) return 0;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t k = 2; k < len; k++)
+        if ((s[k] & 0xc0) != 0x80) return 0;
+    return len;
+}
+
+int dsc__utf8_valid(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0, len; i < n; i += len)
+        if (!(len = utf8_seq((const unsigned char *)s + i, n - i))) return 0;
+    return 1;
+}
+
+/* Strict UTF-8 without raw control characters, which JSON forbids and cJSON would
+ * let through. */
+static dsc_status check_text(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0, len; i < n; i += len) {
+        if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return dsc__fail(DSC_ERR_FORMAT, "header byte %zu is a control character (0x%02x)", i, s[i]);
+        if (!(len = utf8_seq(s + i, n - i)))
+            return dsc__fail(DSC_ERR_FORMAT, "header byte %zu is not valid UTF-8", i);
+    }
+    return DSC_OK;
+}
+
+/* A JSON number that is an exact integer in [0, 2^53] (what a double holds exactly). */
+static int json_size(const cJSON *v, size_t *out)
+{
+    if (!cJSON_IsNumber(v)) return 0;
+    double d = v->valuedouble;
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d) return 0;
+    if ((uint64_t)d > SIZE_MAX) return 0;
+    *out = (size_t)d;
+    return 1;
+}
+
+static const dtype_info *find_dtype(const char *name)
+{
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (!strcmp(dtypes[i].name, name)) return &dtypes[i];
+    return NULL;
+}
+
+/* Only dtype, shape and data_offsets, each once. */
+static dsc_status check_entry_keys(const cJSON *obj, const char *name)
+{
+    int seen[3] = {0, 0, 0};
+    static const char *const keys[3] = {"dtype", "shape", "data_offsets"};
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        int k = 0;
+        while (k < 3 && strcmp(c->string, keys[k])) k++;
+        if (k == 3) return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': unknown field '%s'", name, c->string);
+        if (seen[k]++) return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': field '%s' given twice", name, c->string);
+    }
+    for (int k = 0; k < 3; k++)
+        if (!seen[k]) return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': missing field '%s'", name, keys[k]);
+    return DSC_OK;
+}
+
+static dsc_status parse_shape(const cJSON *shape, dsc__st_entry *e, size_t *count)
+{
+    if (!cJSON_IsArray(shape))
+        return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': shape must be an array of integers", e->name);
+    int nd = cJSON_GetArraySize(shape);
+    if (nd > DSC_MAX_DIMS)
+        return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': %d dimensions, at most %d are supported", e->name, nd,
+                         DSC_MAX_DIMS);
+    e->ndim = nd;
+    size_t n = 1, d = 0;
+    int overflow = 0;
+    for (const cJSON *c = shape->child; c; c = c->next, d++) {
+        if (!json_size(c, &e->shape[d]))
+            return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': shape entries must be integers >= 0", e->name);
+        if (e->shape[d] && n > SIZE_MAX / e->shape[d]) overflow = 1;
+        else n *= e->shape[d];
+    }
+    if (overflow && n != 0) return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': shape overflows", e->name);
+    *count = overflow ? 0 : n;
+    return DSC_OK;
+}
+
+static dsc_status parse_entry(const cJSON *obj, size_t data_len, dsc__st_entry *e)
+{
+    e->name = obj->string;
+    if (!cJSON_IsObject(obj)) return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': entry must be an object", e->name);
+    dsc_status st = check_entry_keys(obj, e->name);
+    if (st) return st;
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(obj, "dtype");
+    const dtype_info *info = cJSON_IsString(dt) ? find_dtype(dt->valuestring) : NULL;
+    if (!info)
+        return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': unknown dtype %s%s%s", e->name, cJSON_IsString(dt) ? "'" : "",
+                         cJSON_IsString(dt) ? dt->valuestring : "(not a string)", cJSON_IsString(dt) ? "'" : "");
+    e->dtype = info->name;
+    e->esize = info->size;
+    size_t count = 0;
+    if ((st = parse_shape(cJSON_GetObjectItemCaseSensitive(obj, "shape"), e, &count))) return st;
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(obj, "data_offsets");
+    if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 || !json_size(off->child, &e->begin) ||
+        !json_size(off->child->next, &e->end) || e->begin > e->end)
+        return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': data_offsets must be [begin, end] with 0 <= begin <= end",
+                         e->name);
+    if (count > SIZE_MAX / e->esize)
+        return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': shape overflows", e->name);
+    if (e->end - e->begin != count * e->esize)
+        return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': data_offsets [%zu, %zu] hold %zu bytes, dtype %s and its "
+                         "shape need %zu", e->name, e->begin, e->end, e->end - e->begin, e->dtype, count * e->esize);
+    if (e->end > data_len)
+        return dsc__fail(DSC_ERR_FORMAT, "tensor '%s': data_offsets end %zu is past the data section (%zu bytes): "
+                         "truncated file?", e->name, e->end, data_len);
+    return DSC_OK;
+}
+
+static dsc_status parse_metadata(dsc_ckpt *ck, const cJSON *meta)
+{
+    if (!cJSON_IsObject(meta)) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ must be an object of strings");
+    size_t n = (size_t)cJSON_GetArraySize(meta);
+    ck->mkey = calloc(n ? n : 1, sizeof *ck->mkey);
+    ck->mval = calloc(n ? n : 1, sizeof *ck->mval);
+    if (!ck->mkey || !ck->mval) return dsc__fail(DSC_ERR_NOMEM, "out of memory for %zu metadata keys", n);
+    for (const cJSON *c = meta->child; c; c = c->next) {
+        if (!cJSON_IsString(c))
+            return dsc__fail(DSC_ERR_FORMAT, "__metadata__ value of '%s' must be a string", c->string);
+        ck->mkey[ck->nm] = c->string;
+        ck->mval[ck->nm++] = c->valuestring;
+    }
+    return DSC_OK;
+}
+
+/* qsort has no context argument: compare through a struct that carries it. */
+typedef struct keyed {
+    const char *name;
+    size_t begin, end, index;
+} keyed;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const keyed *)a)->name, ((const keyed *)b)->name);
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+/* Names unique; offsets tile [0, data_len) exactly. Fills ck->by_name. */
+static dsc_status check_layout(dsc_ckpt *ck)
+{
+    keyed *k = malloc((ck->nt ? ck->nt : 1) * sizeof *k);
+    ck->by_name = malloc((ck->nt ? ck->nt : 1) * sizeof *ck->by_name);
+    if (!k || !ck->by_name) {
+        free(k);
+        return dsc__fail(DSC_ERR_NOMEM, "out of memory for %zu tensors", ck->nt);
+    }
+    for (size_t i = 0; i < ck->nt; i++) k[i] = (keyed){ck->t[i].name, ck->t[i].begin, ck->t[i].end, i};
+    dsc_status st = DSC_OK;
+    qsort(k, ck->nt, sizeof *k, by_name);
+    for (size_t i = 0; i < ck->nt; i++) {
+        ck->by_name[i] = k[i].index;
+        if (i && !strcmp(k[i - 1].name, k[i].name) && !st)
+            st = dsc__fail(DSC_ERR_FORMAT, "tensor '%s' appears twice", k[i].name);
+    }
+    qsort(k, ck->nt, sizeof *k, by_offset);
+    size_t at = 0;
+    for (size_t i = 0; i < ck->nt && !st; i++) {
+        if (k[i].begin < at)
+            st = dsc__fail(DSC_ERR_FORMAT, "tensors '%s' and '%s' overlap in the data section", k[i - 1].name,
+                           k[i].name);
+        else if (k[i].begin > at)
+            st = dsc__fail(DSC_ERR_FORMAT, "%zu bytes before tensor '%s' belong to no tensor", k[i].begin - at,
+                           k[i].name);
+        at = k[i].end;
+    }
+    if (!st && at != ck->data_len)
+        st = dsc__fail(DSC_ERR_FORMAT, "the last %zu bytes of the data section belong to no tensor", ck->data_len - at);
+    free(k);
+    return st;
+}
+
+static dsc_status parse_json(dsc_ckpt *ck, const char *text, size_t n)
+{
+    const char *end = NULL;
+    ck->root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
+    if (!ck->root) {
+        size_t at = end && end >= text && end <= text + n ? (size_t)(end - text) : 0;
+        return dsc__fail(DSC_ERR_FORMAT, "malformed JSON header near byte %zu of %zu", at, n);
+    }
+    for (const char *p = end; p < text + n; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            return dsc__fail(DSC_ERR_FORMAT, "unexpected text after the JSON header at byte %zu", (size_t)(p - text));
+    if (!cJSON_IsObject(ck->root)) return dsc__fail(DSC_ERR_FORMAT, "the JSON header must be an object");
+    size_t count = (size_t)cJSON_GetArraySize(ck->root);
+    ck->t = calloc(count ? count : 1, sizeof *ck->t);
+    if (!ck->t) return dsc__fail(DSC_ERR_NOMEM, "out of memory for %zu tensors", count);
+    const cJSON *meta = NULL;
+    for (const cJSON *c = ck->root->child; c; c = c->next) {
+        dsc_status st;
+        if (!strcmp(c->string, "__metadata__")) {
+            if (meta) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ appears twice");
+            meta = c;
+            if ((st = parse_metadata(ck, c))) return st;
+        } else if ((st = parse_entry(c, ck->data_len, &ck->t[ck->nt++]))) {
+            return st;
+        }
+    }
+    return DSC_OK;
+}
+
+static dsc_status check_checksum(const dsc_ckpt *ck)
+{
+    const char *sum = dsc_ckpt_meta(ck, "checksum");
+    if (!sum) return DSC_OK;
+    int ok = !strncmp(sum, "crc32:", 6) && strlen(sum) == 14;
+    for (int i = 6; ok && i < 14; i++) ok = isxdigit((unsigned char)sum[i]) != 0;
+    if (!ok) return dsc__fail(DSC_ERR_FORMAT, "checksum must be crc32:<8 hex digits>, got '%.40s'", sum);
+    unsigned long want = strtoul(sum + 6, NULL, 16);
+    uint32_t got = dsc__crc32(0, ck->data, ck->data_len);
+    if (got != (uint32_t)want)
+        return dsc__fail(DSC_ERR_FORMAT, "checksum mismatch: the data section is corrupted (stored crc32:%08lx, "
+                         "computed crc32:%08lx)", want, (unsigned long)got);
+    return DSC_OK;
+}
+
+dsc_status dsc__ckpt_parse(dsc_ckpt *ck, const unsigned char *buf, size_t len)
+{
+    memset(ck, 0, sizeof *ck);
+    if (len < 8)
+        return dsc__fail(DSC_ERR_FORMAT, "%zu bytes is too short for a safetensors file (truncated?)", len);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
+    if (n > DSC_CHECKPOINT_MAX_HEADER)
+        return dsc__fail(DSC_ERR_FORMAT, "header length %llu is absurd (the limit is %u bytes)",
+                         (unsigned long long)n, DSC_CHECKPOINT_MAX_HEADER);
+    if (n > len - 8)
+        return dsc__fail(DSC_ERR_FORMAT, "header length %llu runs past the end of the %zu-byte file (truncated?)",
+                         (unsigned long long)n, len);
+    if (n < 2 || buf[8] != '{')
+        return dsc__fail(DSC_ERR_FORMAT, "the header must be a JSON object starting with '{'");
+    ck->header_len = (size_t)n;
+    ck->data = buf + 8 + n;
+    ck->data_len = len - 8 - (size_t)n;
+    dsc_status st = check_text(buf + 8, (size_t)n);
+    if (!st) st = parse_json(ck, (const char *)buf + 8, (size_t)n);
+    if (!st) st = check_layout(ck);
+    if (!st) st = check_checksum(ck);
+    if (st) dsc__ckpt_release(ck);
+    return st;
+}
+
+void dsc__ckpt_release(dsc_ckpt *ck)
+{
+    cJSON_Delete(ck->root);
+    free(ck->t);
+    free(ck->by_name);
+    free(ck->mkey);
+    free(ck->mval);
+    ck->root = NULL;
+    ck->t = NULL;
+    ck->by_name = NULL;
+    ck->mkey = ck->mval = NULL;
+    ck->nt = ck->nm = 0;
+}
+
+size_t dsc__ckpt_lookup(const dsc_ckpt *ck, const char *name)
+{
+    size_t lo = 0, hi = ck->nt;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ck->t[ck->by_name[mid]].name, name);
+        if (!c) return ck->by_name[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return SIZE_MAX;
+}

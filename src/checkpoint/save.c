@@ -1,0 +1,222 @@
+/*
+ * save.c: an optimizer to safetensors bytes. The file is planned as a list of
+ * segments (length, header, then each tensor's bytes straight from the optimizer's
+ * buffers), so a save copies nothing and memory and file output share one layout.
+ */
+#include "checkpoint.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct plan {
+    cJSON *root, *meta;
+    char *header;          /* the JSON, padded with spaces */
+    unsigned char len8[8]; /* its length, little-endian */
+    dsc__segment *segs;
+    size_t nseg, total;
+    uint32_t crc;
+} plan;
+
+static void plan_free(plan *p)
+{
+    cJSON_Delete(p->root);
+    free(p->header);
+    free(p->segs);
+}
+
+static dsc_status check_extra(const dsc_kv *extra, size_t n)
+{
+    if (n && !extra) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL extra metadata with count %zu", n);
+    for (size_t i = 0; i < n; i++) {
+        if (!extra[i].key || !extra[i].key[0] || !extra[i].value)
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: extra metadata %zu needs a non-empty key and a value", i);
+        if (strlen(extra[i].key) > 200)
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: extra metadata key '%.40s...' is longer than 200", extra[i].key);
+        if (!dsc__utf8_valid(extra[i].key) || !dsc__utf8_valid(extra[i].value))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: extra metadata '%.40s' is not valid UTF-8", extra[i].key);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(extra[i].key, extra[j].key))
+                return dsc__fail(DSC_ERR_ARG, "checkpoint: extra metadata key '%s' given twice", extra[i].key);
+    }
+    return DSC_OK;
+}
+
+static int add_meta(plan *p, const char *key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int add_meta(plan *p, const char *key, const char *fmt, ...)
+{
+    char value[1100];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof value, fmt, ap);
+    va_end(ap);
+    return cJSON_AddStringToObject(p->meta, key, value) != NULL;
+}
+
+/* Everything but the tensors and the checksum. */
+static int add_state_meta(plan *p, const dsc_optim *opt, const dsc_kv *extra, size_t nextra)
+{
+    int ok = add_meta(p, "format", "%s", DSC_CHECKPOINT_FORMAT) &&
+             add_meta(p, "format_version", "%d", DSC_CHECKPOINT_VERSION) &&
+             add_meta(p, "descent_version", "%s", DSC_VERSION_STRING) &&
+             add_meta(p, "optimizer", "%s", dsc_kind_name(dsc_optim_kind(opt))) &&
+             add_meta(p, "groups", "%d", dsc_optim_group_count(opt)) &&
+             add_meta(p, "step", "%" PRId64, dsc_optim_step_count(opt)) &&
+             add_meta(p, "skipped", "%" PRId64, dsc_optim_skipped_count(opt)) &&
+             add_meta(p, "consecutive_skips", "%" PRId64, dsc_optim_consecutive_skips(opt));
+    ok = ok && add_meta(p, "eval_mode", "%d", dsc_optim_in_eval_mode(opt));
+    for (int g = 0; ok && g < dsc_optim_group_count(opt); g++) {
+        char key[96], spec[1100];
+        dsc_hparams hp;
+        if (dsc_optim_get_group_hparams(opt, g, &hp)) return 0;
+        dsc_hparams_format(&hp, spec, sizeof spec);
+        snprintf(key, sizeof key, "group.%d.hparams", g);
+        ok = add_meta(p, key, "%s", spec);
+        const char *name;
+        for (size_t k = 0; ok && (name = dsc_optim_scalar_name(k)); k++) {
+            double v;
+            if (dsc_optim_get_scalar(opt, g, name, &v)) return 0;
+            snprintf(key, sizeof key, "group.%d.%s", g, name);
+            ok = add_meta(p, key, "%.17g", v);
+        }
+    }
+    ok = ok && dsc__ckpt_save_schedules(p->meta, opt);
+    for (size_t i = 0; ok && i < nextra; i++) {
+        char key[256];
+        snprintf(key, sizeof key, "extra.%s", extra[i].key);
+        ok = cJSON_AddStringToObject(p->meta, key, extra[i].value) != NULL;
+    }
+    return ok;
+}
+
+/* One tensor: its header entry and its segment. */
+static int add_tensor(plan *p, const char *name, const dsc_param *q, const void *data)
+{
+    size_t bytes = q->n * dsc_dtype_size(q->dtype);
+    cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray(), *off = cJSON_CreateArray();
+    int ok = e && shape && off;
+    for (int d = 0; ok && d < q->ndim; d++) ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)q->shape[d]));
+    ok = ok && cJSON_AddItemToArray(off, cJSON_CreateNumber((double)p->total)) &&
+         cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(p->total + bytes)));
+    ok = ok && cJSON_AddStringToObject(e, "dtype", q->dtype == DSC_F32 ? "F32" : "F64");
+    if (ok) {
+        cJSON_AddItemToObject(e, "shape", shape);
+        cJSON_AddItemToObject(e, "data_offsets", off);
+        shape = off = NULL;
+        cJSON_AddItemToObject(p->root, name, e);
+        e = NULL;
+        p->segs[p->nseg++] = (dsc__segment){data, bytes};
+        p->total += bytes;
+        p->crc = dsc__crc32(p->crc, data, bytes);
+    }
+    cJSON_Delete(e);
+    cJSON_Delete(shape);
+    cJSON_Delete(off);
+    return ok;
+}
+
+static int add_tensors(plan *p, const dsc_optim *opt)
+{
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
+        const dsc_param *q = dsc_optim_param(opt, i);
+        char name[300];
+        snprintf(name, sizeof name, "param/%s", q->name);
+        if (!add_tensor(p, name, q, q->data)) return 0;
+        for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+            const char *buf;
+            void *data;
+            dsc_optim_state(opt, i, k, &buf, &data);
+            snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
+            if (!add_tensor(p, name, q, data)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* The JSON, padded with spaces so the data section starts 8-byte aligned (the
+ * reference writer does the same, and readers may map tensors in place). */
+static int finish_header(plan *p)
+{
+    char *json = cJSON_PrintUnformatted(p->root);
+    if (!json) return 0;
+    size_t n = strlen(json), padded = n + (8 - (8 + n) % 8) % 8;
+    p->header = malloc(padded);
+    if (p->header) {
+        memcpy(p->header, json, n);
+        memset(p->header + n, ' ', padded - n);
+        for (int i = 0; i < 8; i++) p->len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+        p->segs[0] = (dsc__segment){p->len8, 8};
+        p->segs[1] = (dsc__segment){p->header, padded};
+    }
+    cJSON_free(json);
+    return p->header != NULL;
+}
+
+static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_kv *extra, size_t nextra)
+{
+    memset(p, 0, sizeof *p);
+    if (!opt) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL optimizer");
+    if (!dsc__little_endian())
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "checkpoint: safetensors is little-endian; this host is not");
+    dsc_status st = check_extra(extra, nextra);
+    if (st) return st;
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
+        if (!dsc__utf8_valid(dsc_optim_param(opt, i)->name))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: parameter %zu's name is not valid UTF-8", i);
+    size_t count = 2;
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) count += 1 + dsc_optim_state_count(opt, i);
+    p->segs = calloc(count, sizeof *p->segs);
+    p->root = cJSON_CreateObject();
+    p->meta = cJSON_CreateObject();
+    p->nseg = 2;
+    int ok = p->segs && p->root && p->meta;
+    if (ok) cJSON_AddItemToObject(p->root, "__metadata__", p->meta);
+    else cJSON_Delete(p->meta);
+    ok = ok && add_state_meta(p, opt, extra, nextra) && add_tensors(p, opt) &&
+         add_meta(p, "checksum", "crc32:%08" PRIx32, p->crc) && finish_header(p);
+    if (!ok) {
+        plan_free(p);
+        return dsc__fail(DSC_ERR_NOMEM, "checkpoint: out of memory");
+    }
+    p->total += 8 + p->segs[1].len;
+    return DSC_OK;
+}
+
+dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, size_t nextra, void *buf,
+                                   size_t cap, size_t *len)
+{
+    if (!len) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save_mem: NULL len");
+    plan p;
+    dsc_status st = make_plan(&p, opt, extra, nextra);
+    if (st) return st;
+    *len = p.total;
+    if (buf && cap < p.total) {
+        st = dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save_mem: the buffer holds %zu bytes, the checkpoint needs %zu",
+                       cap, p.total);
+    } else if (buf) {
+        unsigned char *out = buf;
+        for (size_t i = 0; i < p.nseg; i++) {
+            if (p.segs[i].len) memcpy(out, p.segs[i].ptr, p.segs[i].len);
+            out += p.segs[i].len;
+        }
+    }
+    plan_free(&p);
+    return st;
+}
+
+dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra)
+{
+    if (!path || !path[0]) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save: empty path");
+    plan p;
+    dsc_status st = make_plan(&p, opt, extra, nextra);
+    if (st) return st;
+    st = dsc__write_atomic(path, p.segs, p.nseg);
+    plan_free(&p);
+    return st;
+}

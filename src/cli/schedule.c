@@ -1,0 +1,153 @@
+/*
+ * schedule.c: descent schedule --schedule SPEC --lr BASE --steps N [--losses FILE] [--json]
+ * Prints the learning rate used at steps 1..N; loss-driven kinds read the loss observed
+ * after each step from FILE (one per line; N-1 are needed).
+ */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_STEPS INT64_C(10000000)
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: descent schedule --schedule SPEC --lr BASE --steps N [--losses FILE] [--json]\n"
+            "  --schedule  spec, e.g. 'cosine(T_max=100)' or\n"
+            "              'sequential(linear(start_factor=0.1, total_iters=5), cosine(T_max=95), milestones=[5])'\n"
+            "  --lr        base learning rate (> 0)\n"
+            "  --steps     number of steps (1 to 10000000)\n"
+            "  --losses    file with the loss after each step, one per line (plateau, king)\n"
+            "  --json      print {\"lr\": [...]} on stdout\n"
+            "kinds: step multistep exponential cosine cosine_restarts linear constant polynomial\n"
+            "       onecycle cyclic plateau sequential noam exponential_stages king\n");
+}
+
+/* Reads one number per line (blank lines skipped) into a growing array. */
+static int read_losses(const char *path, double **out, size_t *count)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return cli_usage_error("schedule", "cannot read --losses file '%s': %s", path, strerror(errno));
+    char line[256];
+    size_t n = 0, cap = 0, lineno = 0;
+    double *v = NULL;
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = line, *end;
+        while (*s == ' ' || *s == '\t') s++;
+        if (*s == '\n' || *s == '\r' || *s == '\0') continue;
+        double x = strtod(s, &end);
+        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
+        if (end == s || *end) {
+            rc = cli_usage_error("schedule", "line %zu of '%s' is not a number", lineno, path);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            double *nv = realloc(v, cap * sizeof *v);
+            if (!nv) { rc = cli_fail("schedule", "out of memory reading '%s'", path); break; }
+            v = nv;
+        }
+        v[n++] = x;
+    }
+    fclose(f);
+    if (rc) { free(v); return rc; }
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+/* The rates of steps 1..n into lr; fails like the library does (onecycle's end). */
+static int compute(dsc_sched *s, int64_t n, const double *losses, double *lr)
+{
+    for (int64_t t = 0; t < n; t++) {
+        lr[t] = dsc_sched_lr(s);
+        if (t + 1 == n) break;
+        dsc_status st = losses ? dsc_sched_step_loss(s, losses[t]) : dsc_sched_step(s);
+        if (st) return cli_lib_error("schedule", st);
+    }
+    return 0;
+}
+
+static int print(const double *lr, int64_t n, int json)
+{
+    if (!json) {
+        for (int64_t t = 0; t < n; t++) printf("%lld %.17g\n", (long long)t + 1, lr[t]);
+        return 0;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_CreateDoubleArray(lr, (int)n);
+    if (!o || !a) { cJSON_Delete(o); cJSON_Delete(a); return cli_fail("schedule", "out of memory"); }
+    cJSON_AddItemToObject(o, "lr", a);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text) return cli_fail("schedule", "out of memory");
+    puts(text);
+    cJSON_free(text);
+    return 0;
+}
+
+int cmd_schedule(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"schedule", required_argument, 0, 's'}, {"lr", required_argument, 0, 'l'},
+        {"steps", required_argument, 0, 'n'},    {"losses", required_argument, 0, 'L'},
+        {"json", no_argument, 0, 'j'},           {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *spec = NULL, *loss_path = NULL;
+    double base = NAN;
+    int64_t steps = -1;
+    int json = 0, c;
+    size_t nb;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': spec = optarg; break;
+        case 'l':
+            if (cli_parse_doubles(optarg, &base, 1, &nb) || !(base > 0))
+                return cli_usage_error("schedule", "--lr must be a number > 0, got '%s'", optarg);
+            break;
+        case 'n':
+            if (cli_parse_int64(optarg, 1, MAX_STEPS, &steps))
+                return cli_usage_error("schedule", "--steps must be an integer in [1, %lld], got '%s'",
+                                       (long long)MAX_STEPS, optarg);
+            break;
+        case 'L': loss_path = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': help(stdout); return 0;
+        case ':': return cli_usage_error("schedule", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("schedule", "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("schedule", "unexpected argument '%s'", argv[optind]);
+    if (!spec) return cli_usage_error("schedule", "--schedule is required, e.g. --schedule 'cosine(T_max=100)'");
+    if (isnan(base)) return cli_usage_error("schedule", "--lr is required");
+    if (steps < 0) return cli_usage_error("schedule", "--steps is required");
+    dsc_sched *s = NULL;
+    dsc_status st = dsc_sched_create(&s, spec, base);
+    if (st) return cli_lib_error("schedule", st);
+    double *losses = NULL, *lr = NULL;
+    size_t nloss = 0;
+    int rc = 0;
+    if (loss_path) rc = read_losses(loss_path, &losses, &nloss);
+    else if (dsc_sched_needs_loss(s))
+        rc = cli_usage_error("schedule", "%s needs the loss of every step: give --losses FILE", spec);
+    if (!rc && losses && nloss < (size_t)(steps - 1))
+        rc = cli_usage_error("schedule", "--losses has %zu values, %lld steps need %lld (one per step but "
+                             "the last)", nloss, (long long)steps, (long long)steps - 1);
+    if (!rc && !(lr = malloc((size_t)steps * sizeof *lr))) rc = cli_fail("schedule", "out of memory");
+    if (!rc) rc = compute(s, steps, losses, lr);
+    if (!rc) rc = print(lr, steps, json);
+    free(lr);
+    free(losses);
+    dsc_sched_destroy(s);
+    return rc;
+}

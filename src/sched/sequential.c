@@ -1,0 +1,85 @@
+/*
+ * sequential.c: PyTorch's SequentialLR. Child k runs from milestone k-1; at a milestone
+ * PyTorch calls child.step(0), which restarts the child at the closed form of
+ * position 0, so a child never sees the rate its predecessor left. Children are given
+ * as positional specs: sequential(linear(start_factor=0.1, total_iters=5),
+ * cosine(T_max=95), milestones=[5]).
+ */
+#include "sched_internal.h"
+
+#include <string.h>
+
+static const dsc__sched_key sequential_keys[] = {
+    {"milestones", 0, 1, 9e15, SK_REQUIRED | SK_LIST, 0},
+};
+
+/* Builds the children from the positional items of the spec in s->spec. */
+static dsc_status sequential_check(dsc_sched *s)
+{
+    dsc__spec sp;
+    dsc_status st = dsc__spec_split(s->spec, "schedule", &sp);
+    if (st) return st;
+    for (int i = 0; i < sp.count; i++) {
+        if (sp.items[i].key[0]) continue;
+        if (s->nchild == DSC__SCHED_MAX_CHILDREN)
+            return dsc__fail(DSC_ERR_SPEC, "sequential: at most %d schedules", DSC__SCHED_MAX_CHILDREN);
+        dsc__spec csp;
+        if ((st = dsc__spec_split(sp.items[i].value, "schedule", &csp))) return st;
+        dsc_sched *c;
+        if ((st = dsc__sched_build(&c, &csp, sp.items[i].value, s->base))) return st;
+        s->child[s->nchild++] = c;
+        if (c->kind->needs_loss || c->kind == &dsc__sched_sequential)
+            return dsc__fail(DSC_ERR_SPEC, "sequential: %s cannot be a child (PyTorch's SequentialLR "
+                             "steps its children without a loss or an epoch)", c->kind->name);
+    }
+    if (s->nchild == 0) return dsc__fail(DSC_ERR_SPEC, "sequential: give the schedules as positional items");
+    if (s->nms != s->nchild - 1)
+        return dsc__fail(DSC_ERR_SPEC, "sequential: %d schedules need %d milestones, got %d", s->nchild,
+                         s->nchild - 1, s->nms);
+    for (int i = 1; i < s->nms; i++)
+        if (s->ms[i] <= s->ms[i - 1])
+            return dsc__fail(DSC_ERR_SPEC, "sequential: milestones must increase, got %lld after %lld",
+                             (long long)s->ms[i], (long long)s->ms[i - 1]);
+    return DSC_OK;
+}
+
+/* The child active at position pos: bisect_right(milestones, pos). */
+static int active(const dsc_sched *s, int64_t pos)
+{
+    int k = 0;
+    while (k < s->nms && s->ms[k] <= pos) k++;
+    return k;
+}
+
+static void sequential_start(dsc_sched *s, int closed)
+{
+    (void)closed;
+    dsc__sched_start(s->child[0], 0);
+    s->lr = s->child[0]->lr;
+}
+
+static dsc_status sequential_can_step(const dsc_sched *s)
+{
+    int k = active(s, s->pos + 1);
+    if (k > 0 && s->ms[k - 1] == s->pos + 1) return DSC_OK; /* a restart always works */
+    return dsc__sched_can_step(s->child[k]);
+}
+
+static void sequential_advance(dsc_sched *s, double loss)
+{
+    int k = active(s, s->pos);
+    dsc_sched *c = s->child[k];
+    if (k > 0 && s->ms[k - 1] == s->pos) dsc__sched_start(c, 1);
+    else dsc__sched_advance(c, loss);
+    s->lr = c->lr;
+}
+
+const dsc__sched_kind dsc__sched_sequential = {
+    .name = "sequential",
+    .keys = sequential_keys,
+    .nkeys = DSC__NKEYS(sequential_keys),
+    .check = sequential_check,
+    .start = sequential_start,
+    .can_step = sequential_can_step,
+    .advance = sequential_advance,
+};

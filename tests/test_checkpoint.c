@@ -1,0 +1,815 @@
+/* test_checkpoint.c: checkpoints. Resuming is bit-exact for every optimizer (17 steps,
+ * save, load into a fresh optimizer, 23 steps == 40 straight steps, f32 and f64);
+ * every kind of damaged or mismatched file is refused with a message naming what is
+ * wrong and leaves the optimizer untouched; saving is atomic under SIGKILL. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "descent.h"
+#include "descent_checkpoint.h"
+
+/* ---------------------------------------------------------------- a small model */
+
+#define NW 12
+#define NB 5
+
+typedef struct model {
+    dsc_dtype dt;
+    void *w, *gw, *b, *gb;
+    dsc_param p[2];
+    dsc_optim *opt;
+} model;
+
+static void model_init(model *m, const char *spec, dsc_dtype dt, double seed)
+{
+    size_t es = dsc_dtype_size(dt);
+    memset(m, 0, sizeof *m);
+    m->dt = dt;
+    m->w = calloc(NW, es);
+    m->gw = calloc(NW, es);
+    m->b = calloc(NB, es);
+    m->gb = calloc(NB, es);
+    assert_non_null(m->w);
+    assert_non_null(m->b);
+    for (size_t i = 0; i < NW + NB; i++) {
+        double v = seed * cos(0.7 * (double)i);
+        void *d = i < NW ? m->w : m->b;
+        size_t k = i < NW ? i : i - NW;
+        if (dt == DSC_F32) ((float *)d)[k] = (float)v;
+        else ((double *)d)[k] = v;
+    }
+    m->p[0] = (dsc_param){.name = "layer.w", .data = m->w, .grad = m->gw, .n = NW, .dtype = dt, .ndim = 2,
+                          .shape = {3, 4}};
+    m->p[1] = (dsc_param){.name = "layer.b", .data = m->b, .grad = m->gb, .n = NB, .dtype = dt,
+                          .flags = DSC_NO_DECAY, .group = 1};
+    dsc_status st = dsc_optim_create_spec(&m->opt, spec, m->p, 2);
+    if (st) fail_msg("%s: %s", spec, dsc_last_error());
+    assert_int_equal(dsc_optim_set_group_spec(m->opt, 1, "lr=0.003"), DSC_OK);
+}
+
+static void model_free(model *m)
+{
+    dsc_optim_destroy(m->opt);
+    free(m->w);
+    free(m->gw);
+    free(m->b);
+    free(m->gb);
+}
+
+/* g = (p - c) + 0.1 p^3, and a NaN at step 5 so that a skipped step is in the state. */
+static void gradients(model *m, int64_t step)
+{
+    for (size_t i = 0; i < NW + NB; i++) {
+        int f = m->dt == DSC_F32;
+        void *d = i < NW ? m->w : m->b, *g = i < NW ? m->gw : m->gb;
+        size_t k = i < NW ? i : i - NW;
+        double p = f ? ((float *)d)[k] : ((double *)d)[k];
+        double v = (p - 0.3 * sin((double)i + 1)) + 0.1 * p * p * p;
+        if (step == 5 && i == 0) v = NAN;
+        if (f) ((float *)g)[k] = (float)v;
+        else ((double *)g)[k] = v;
+    }
+}
+
+/* A loss for the loss-driven schedules: any deterministic function of the step will do. */
+static double loss_of(const model *m)
+{
+    double sum = 0;
+    for (size_t i = 0; i < NW; i++) sum += m->dt == DSC_F32 ? ((float *)m->w)[i] : ((double *)m->w)[i];
+    return sum * sum;
+}
+
+static void run_steps(model *m, int calls, int64_t *call)
+{
+    for (int s = 0; s < calls; s++) {
+        double loss = loss_of(m);
+        gradients(m, ++*call);
+        dsc_status st = dsc_optim_step_loss(m->opt, loss);
+        if (st) fail_msg("step %lld: %s", (long long)*call, dsc_last_error());
+    }
+}
+
+/* Everything a checkpoint carries, to compare bits. */
+typedef struct snapshot {
+    unsigned char bytes[16384];
+    size_t len;
+} snapshot;
+
+static void put(snapshot *s, const void *p, size_t n)
+{
+    assert_true(s->len + n <= sizeof s->bytes);
+    memcpy(s->bytes + s->len, p, n);
+    s->len += n;
+}
+
+static snapshot take(const dsc_optim *opt)
+{
+    snapshot s = {.len = 0};
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
+        const dsc_param *q = dsc_optim_param(opt, i);
+        size_t bytes = q->n * dsc_dtype_size(q->dtype);
+        put(&s, q->data, bytes);
+        for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+            void *d;
+            dsc_optim_state(opt, i, k, NULL, &d);
+            put(&s, d, bytes);
+        }
+    }
+    int64_t c[3] = {dsc_optim_step_count(opt), dsc_optim_skipped_count(opt), dsc_optim_consecutive_skips(opt)};
+    put(&s, c, sizeof c);
+    int64_t window;
+    double loss_sum;
+    dsc_optim_get_accum(opt, &window, &loss_sum);
+    put(&s, &window, sizeof window);
+    put(&s, &loss_sum, sizeof loss_sum);
+    for (int g = 0; g < dsc_optim_group_count(opt); g++) {
+        dsc_hparams hp;
+        dsc_optim_get_group_hparams(opt, g, &hp);
+        char spec[1024];
+        dsc_hparams_format(&hp, spec, sizeof spec);
+        put(&s, spec, strlen(spec) + 1);
+        const char *name;
+        for (size_t k = 0; (name = dsc_optim_scalar_name(k)); k++) {
+            double v;
+            dsc_optim_get_scalar(opt, g, name, &v);
+            put(&s, &v, sizeof v);
+        }
+        const dsc_sched *sc = dsc_optim_schedule(opt, g);
+        if (!sc) continue;
+        double base = dsc_sched_base_lr(sc);
+        put(&s, dsc_sched_spec(sc), strlen(dsc_sched_spec(sc)) + 1);
+        put(&s, &base, sizeof base);
+        for (size_t k = 0; k < dsc_sched_state_count(sc); k++) {
+            double v;
+            dsc_sched_get_state(sc, k, &name, &v);
+            put(&s, name, strlen(name) + 1);
+            put(&s, &v, sizeof v);
+        }
+        const double *hist;
+        size_t nhist = dsc_sched_history(sc, &hist);
+        if (nhist) put(&s, hist, nhist * sizeof *hist);
+    }
+    return s;
+}
+
+static void assert_same(const snapshot *a, const snapshot *b, const char *what)
+{
+    if (a->len != b->len || memcmp(a->bytes, b->bytes, a->len)) fail_msg("%s: the bits differ", what);
+}
+
+static unsigned char *save_mem(const dsc_optim *opt, const dsc_kv *kv, size_t nkv, size_t *len)
+{
+    dsc_status st = dsc_checkpoint_save_mem(opt, kv, nkv, NULL, 0, len);
+    if (st) fail_msg("size query: %s", dsc_last_error());
+    unsigned char *buf = malloc(*len);
+    assert_non_null(buf);
+    size_t len2;
+    if ((st = dsc_checkpoint_save_mem(opt, kv, nkv, buf, *len, &len2))) fail_msg("save: %s", dsc_last_error());
+    assert_int_equal(len2, *len);
+    return buf;
+}
+
+/* ---------------------------------------------------------------- resume matrix */
+
+static const char *const specs[] = {
+    "sgd(lr=0.05)",
+    "sgd(lr=0.05, momentum=0.9, nesterov=true)",
+    "sgd(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01)",
+    "sgd(lr=0.05, momentum=0.9, lr_in_buffer=true)",
+    "adagrad(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)",
+    "rmsprop(lr=0.01, momentum=0.5, centered=true)",
+    "rmsprop(lr=0.01)",
+    "adadelta",
+    "adam(lr=0.01, amsgrad=true, weight_decay=0.01)",
+    "adam(lr=0.01, clip_norm=0.5, l1=0.001)",
+    "adam(lr=0.01, clip_norm=0.5, clip_norm_type=inf, clip_per_tensor=true)",
+    "adamw(lr=0.01)",
+    "adamw(lr=0.01, amsgrad=true, clip_value=0.1)",
+    "adamax(lr=0.01)",
+    "nadam(lr=0.01)",
+    "nadam(lr=0.01, momentum_decay=0.01, weight_decay=0.01)",
+    "radam(lr=0.01)",
+    "adabelief(lr=0.01)",
+    "adabelief(lr=0.01, amsgrad=true)",
+    "sgd(lr=0.05, maximize=true)",
+    "lion(lr=1e-3, weight_decay=0.1)",
+    "lamb(lr=0.01)",
+    "lars(lr=0.01, momentum=0.9)",
+    "schedulefree_adamw(lr=0.01, warmup_steps=5)",
+    "muon(lr=0.02)",
+    "adam(lr=0.01, lookahead_k=5)",
+    "sgd(lr=0.01, momentum=0.9, lookahead_k=3, lookahead_alpha=0.5)",
+};
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+static void resume_case(const char *spec, dsc_dtype dt, int via_file, const char *dir)
+{
+    model straight, first, second;
+    int64_t call = 0;
+    model_init(&straight, spec, dt, 1.0);
+    run_steps(&straight, 40, &call);
+    snapshot want = take(straight.opt);
+
+    call = 0;
+    model_init(&first, spec, dt, 1.0);
+    run_steps(&first, 17, &call);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char path[512];
+    snprintf(path, sizeof path, "%s/resume.safetensors", dir);
+    if (via_file) assert_int_equal(dsc_checkpoint_save(first.opt, path, NULL, 0), DSC_OK);
+    else buf = save_mem(first.opt, NULL, 0, &len);
+    model_free(&first);
+
+    model_init(&second, spec, dt, -2.5); /* other values everywhere: all must be restored */
+    dsc_status st = via_file ? dsc_checkpoint_load(second.opt, path) : dsc_checkpoint_load_mem(second.opt, buf, len);
+    if (st) fail_msg("%s %s: load: %s", spec, dsc_dtype_name(dt), dsc_last_error());
+    assert_int_equal(dsc_optim_step_count(second.opt), 16); /* 17 calls, one skipped */
+    assert_int_equal(dsc_optim_skipped_count(second.opt), 1);
+    run_steps(&second, 23, &call);
+    snapshot got = take(second.opt);
+    char what[200];
+    snprintf(what, sizeof what, "%s %s", spec, dsc_dtype_name(dt));
+    assert_same(&want, &got, what);
+    model_free(&straight);
+    model_free(&second);
+    free(buf);
+}
+
+static char tmpdir[256];
+
+static void test_resume_is_bit_exact(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NSPECS; i++) {
+        resume_case(specs[i], DSC_F32, (int)(i % 2), tmpdir);
+        resume_case(specs[i], DSC_F64, (int)((i + 1) % 2), tmpdir);
+    }
+}
+
+/* The same with a schedule on every group (and accumulation in one case); the optimizer
+ * restored into has no schedule, or another one: the checkpoint's replaces it. */
+static const char *const schedules[] = {
+    "cosine(T_max=40)",
+    "step(step_size=7, gamma=0.5)",
+    "onecycle(max_lr=0.05, total_steps=40)",
+    "plateau(patience=2, factor=0.5)",
+    "king(patience=4)",
+    "cosine_restarts(T_0=7, T_mult=2)",
+    "sequential(linear(total_iters=5), cosine(T_max=35), milestones=[5])",
+    "cyclic(max_lr=0.05, step_size_up=4, mode=exp_range, gamma=0.9)",
+    "noam(model_dim=16, warmup_steps=5)",
+    "exponential_stages(decay=0.5, stage_length=6, staircase=true)",
+};
+
+static void sched_case(const char *spec, const char *sched, dsc_dtype dt, const char *other)
+{
+    model straight, first, second;
+    int64_t call = 0;
+    model_init(&straight, spec, dt, 1.0);
+    assert_int_equal(dsc_optim_set_schedule(straight.opt, -1, sched), DSC_OK);
+    run_steps(&straight, 40, &call);
+    snapshot want = take(straight.opt);
+    call = 0;
+    model_init(&first, spec, dt, 1.0);
+    assert_int_equal(dsc_optim_set_schedule(first.opt, -1, sched), DSC_OK);
+    run_steps(&first, 17, &call);
+    size_t len;
+    unsigned char *buf = save_mem(first.opt, NULL, 0, &len);
+    model_free(&first);
+    model_init(&second, spec, dt, -2.5);
+    if (other) assert_int_equal(dsc_optim_set_schedule(second.opt, 0, other), DSC_OK);
+    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("%s, %s: %s", spec, sched, dsc_last_error());
+    assert_non_null(dsc_optim_schedule(second.opt, 1));
+    run_steps(&second, 23, &call);
+    snapshot got = take(second.opt);
+    char what[300];
+    snprintf(what, sizeof what, "%s with %s, %s", spec, sched, dsc_dtype_name(dt));
+    assert_same(&want, &got, what);
+    model_free(&straight);
+    model_free(&second);
+    free(buf);
+}
+
+static void test_resume_with_schedules_is_bit_exact(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof schedules / sizeof schedules[0]; i++) {
+        sched_case("adam(lr=0.01)", schedules[i], DSC_F32, NULL);
+        sched_case("sgd(lr=0.05, momentum=0.9)", schedules[i], DSC_F64, "step(step_size=2)");
+        sched_case("nadam(lr=0.01, accumulate=3)", schedules[i], DSC_F64, NULL);
+    }
+}
+
+/* ---------------------------------------------------------------- layout and metadata */
+
+static void test_metadata_and_layout(void **state)
+{
+    (void)state;
+    model m;
+    int64_t call = 0;
+    model_init(&m, "nadam(lr=0.01)", DSC_F32, 1.0);
+    run_steps(&m, 7, &call);
+    dsc_kv kv[] = {{"rng", "pcg64:123456789"}, {"epoch", "3"}};
+    size_t len;
+    unsigned char *buf = save_mem(m.opt, kv, 2, &len);
+    /* header length: little-endian, data section 8-byte aligned */
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
+    assert_int_equal((8 + n) % 8, 0);
+    assert_int_equal(buf[8], '{');
+    dsc_ckpt *ck;
+    assert_int_equal(dsc_ckpt_open_mem(&ck, buf, len), DSC_OK);
+    assert_int_equal(dsc_ckpt_header_bytes(ck), n);
+    /* w, b and the two moments of each */
+    assert_int_equal(dsc_ckpt_tensor_count(ck), 6);
+    assert_int_equal(dsc_ckpt_data_bytes(ck), 3 * (NW + NB) * 4);
+    dsc_ckpt_tensor t;
+    assert_int_equal(dsc_ckpt_find(ck, "param/layer.w", &t), DSC_OK);
+    assert_string_equal(t.dtype, "F32");
+    assert_int_equal(t.ndim, 2);
+    assert_int_equal(t.shape[0], 3);
+    assert_int_equal(t.shape[1], 4);
+    assert_memory_equal(t.data, m.w, NW * 4);
+    assert_int_equal(dsc_ckpt_find(ck, "state/layer.b/exp_avg_sq", &t), DSC_OK);
+    assert_int_equal(t.ndim, 1);
+    assert_int_equal(t.shape[0], NB);
+    assert_int_equal(dsc_ckpt_find(ck, "state/layer.b/momentum_buffer", &t), DSC_ERR_MISMATCH);
+    assert_string_equal(dsc_ckpt_meta(ck, "format"), "descent.checkpoint");
+    assert_string_equal(dsc_ckpt_meta(ck, "optimizer"), "nadam");
+    assert_string_equal(dsc_ckpt_meta(ck, "groups"), "2");
+    assert_string_equal(dsc_ckpt_meta(ck, "step"), "6");
+    assert_string_equal(dsc_ckpt_meta(ck, "skipped"), "1");
+    assert_string_equal(dsc_ckpt_meta(ck, "group.1.hparams"), "nadam(lr=0.0030000000000000001)");
+    assert_string_equal(dsc_ckpt_extra(ck, "rng"), "pcg64:123456789");
+    assert_string_equal(dsc_ckpt_extra(ck, "epoch"), "3");
+    assert_null(dsc_ckpt_extra(ck, "nothing"));
+    /* mu_product reads back to the same double */
+    double mu, saved = strtod(dsc_ckpt_meta(ck, "group.0.mu_product"), NULL);
+    dsc_optim_get_scalar(m.opt, 0, "mu_product", &mu);
+    assert_true(mu == saved && mu != 1.0);
+    dsc_hparams hp;
+    assert_int_equal(dsc_ckpt_hparams(ck, 1, &hp), DSC_OK);
+    assert_true(hp.kind == DSC_NADAM && hp.lr == 0.003);
+    dsc_ckpt_close(ck);
+    /* a buffer too small is refused; two equal extra keys too */
+    size_t len2;
+    assert_int_equal(dsc_checkpoint_save_mem(m.opt, NULL, 0, buf, 10, &len2), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "needs"));
+    dsc_kv dup[] = {{"a", "1"}, {"a", "2"}};
+    assert_int_equal(dsc_checkpoint_save_mem(m.opt, dup, 2, NULL, 0, &len2), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "twice"));
+    dsc_kv latin1[] = {{"name", "caf\xe9"}};
+    assert_int_equal(dsc_checkpoint_save_mem(m.opt, latin1, 1, NULL, 0, &len2), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "UTF-8"));
+    /* control characters are escaped by the writer and read back */
+    dsc_kv text[] = {{"note", "two\nlines\tand \xc3\xa9"}};
+    free(buf);
+    buf = save_mem(m.opt, text, 1, &len);
+    assert_int_equal(dsc_ckpt_open_mem(&ck, buf, len), DSC_OK);
+    assert_string_equal(dsc_ckpt_extra(ck, "note"), "two\nlines\tand \xc3\xa9");
+    dsc_ckpt_close(ck);
+    free(buf);
+    model_free(&m);
+}
+
+/* Schedule-free saved in eval mode: the restored optimizer is in eval mode with the
+ * same parameters, and back in training mode it is the original in training mode. */
+static void test_eval_mode_is_restored(void **state)
+{
+    (void)state;
+    model a, b;
+    int64_t call = 0;
+    model_init(&a, "schedulefree_adamw(lr=0.01)", DSC_F64, 1.0);
+    model_init(&b, "schedulefree_adamw(lr=0.01)", DSC_F64, -1.0);
+    run_steps(&a, 9, &call);
+    assert_int_equal(dsc_optim_eval_mode(a.opt, 1), DSC_OK);
+    size_t len;
+    unsigned char *buf = save_mem(a.opt, NULL, 0, &len);
+    assert_int_equal(dsc_checkpoint_load_mem(b.opt, buf, len), DSC_OK);
+    assert_true(dsc_optim_in_eval_mode(b.opt));
+    snapshot sa = take(a.opt), sb = take(b.opt);
+    assert_same(&sa, &sb, "eval mode");
+    assert_int_equal(dsc_optim_eval_mode(a.opt, 0), DSC_OK);
+    assert_int_equal(dsc_optim_eval_mode(b.opt, 0), DSC_OK);
+    sa = take(a.opt);
+    sb = take(b.opt);
+    assert_same(&sa, &sb, "back in training mode");
+    free(buf);
+    model_free(&a);
+    model_free(&b);
+}
+
+/* ---------------------------------------------------------------- damaged files */
+
+/* A safetensors file from a header text and a data section. */
+static unsigned char *build(const char *json, const void *data, size_t dlen, size_t *len)
+{
+    size_t n = strlen(json);
+    unsigned char *f = malloc(8 + n + dlen + 1);
+    assert_non_null(f);
+    for (int i = 0; i < 8; i++) f[i] = (unsigned char)((uint64_t)n >> (8 * i));
+    memcpy(f + 8, json, n);
+    if (dlen) memcpy(f + 8 + n, data, dlen);
+    *len = 8 + n + dlen;
+    return f;
+}
+
+/* file with the first `from` in its header replaced by `to`. */
+static unsigned char *edit(const unsigned char *file, size_t len, const char *from, const char *to, size_t *out)
+{
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | file[i];
+    char *h = malloc(n + 1 + strlen(to));
+    char *json = malloc(n + 1 + strlen(to));
+    memcpy(h, file + 8, n);
+    h[n] = '\0';
+    char *at = strstr(h, from);
+    if (!at) fail_msg("'%s' is not in the header", from);
+    size_t pre = (size_t)(at - h);
+    memcpy(json, h, pre);
+    strcpy(json + pre, to);
+    strcat(json, at + strlen(from));
+    unsigned char *f = build(json, file + 8 + n, len - 8 - n, out);
+    free(h);
+    free(json);
+    return f;
+}
+
+typedef struct fixture {
+    model m;
+    unsigned char *good;
+    size_t len;
+} fixture;
+
+static void refuse(fixture *fx, const unsigned char *buf, size_t len, dsc_status want, const char *needle)
+{
+    snapshot before = take(fx->m.opt);
+    dsc_status st = dsc_checkpoint_load_mem(fx->m.opt, buf, len);
+    if (st != want) fail_msg("want status %d for '%s', got %d: %s", want, needle, st, dsc_last_error());
+    if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
+    snapshot after = take(fx->m.opt);
+    assert_same(&before, &after, needle);
+}
+
+static void refuse_edit(fixture *fx, const char *from, const char *to, dsc_status want, const char *needle)
+{
+    size_t len;
+    unsigned char *f = edit(fx->good, fx->len, from, to, &len);
+    refuse(fx, f, len, want, needle);
+    free(f);
+}
+
+static void fixture_init(fixture *fx, const char *spec, const char *sched)
+{
+    int64_t call = 0;
+    model_init(&fx->m, spec, DSC_F32, 1.0);
+    if (sched) assert_int_equal(dsc_optim_set_schedule(fx->m.opt, -1, sched), DSC_OK);
+    run_steps(&fx->m, 9, &call);
+    fx->good = save_mem(fx->m.opt, NULL, 0, &fx->len);
+    run_steps(&fx->m, 3, &call); /* the optimizer has moved on from the file */
+    assert_int_equal(dsc_optim_set_lr(fx->m.opt, 0, 0.02), DSC_OK);
+}
+
+static void fixture_free(fixture *fx)
+{
+    free(fx->good);
+    model_free(&fx->m);
+}
+
+static void test_truncated_files(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_init(&fx, "adam(lr=0.01)", NULL);
+    for (size_t cut = 0; cut < fx.len; cut++) {
+        size_t n = 0;
+        for (int i = 7; i >= 0; i--) n = n << 8 | fx.good[i];
+        const char *needle = cut < 8 ? "too short" : cut < 8 + n ? "runs past the end" : "truncated";
+        snapshot before = take(fx.m.opt);
+        dsc_status st = dsc_checkpoint_load_mem(fx.m.opt, fx.good, cut);
+        if (st != DSC_ERR_FORMAT) fail_msg("cut at %zu: status %d (%s)", cut, st, dsc_last_error());
+        if (!strstr(dsc_last_error(), needle)) fail_msg("cut at %zu: '%s' lacks '%s'", cut, dsc_last_error(), needle);
+        snapshot after = take(fx.m.opt);
+        assert_same(&before, &after, "truncated");
+    }
+    /* and the whole file loads */
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len), DSC_OK);
+    fixture_free(&fx);
+}
+
+static void test_damaged_files(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_init(&fx, "adam(lr=0.01)", NULL);
+    unsigned char *bad = malloc(fx.len);
+    memcpy(bad, fx.good, fx.len);
+    /* absurd header lengths */
+    bad[7] = 0x80;
+    refuse(&fx, bad, fx.len, DSC_ERR_FORMAT, "absurd");
+    memcpy(bad, fx.good, 8);
+    bad[3] = 0x01; /* 16 MiB: under the limit, past the end */
+    refuse(&fx, bad, fx.len, DSC_ERR_FORMAT, "runs past the end");
+    memcpy(bad, fx.good, 8);
+    /* one flipped bit in the data: the checksum */
+    bad[fx.len - 3] ^= 0x10;
+    refuse(&fx, bad, fx.len, DSC_ERR_FORMAT, "checksum mismatch");
+    free(bad);
+    /* malformed JSON, and JSON of the wrong shape */
+    refuse_edit(&fx, "\"format\":", "\"format\" ", DSC_ERR_FORMAT, "malformed JSON");
+    refuse_edit(&fx, "\"dtype\":\"F32\"", "\"dtype\":\"F32\",}", DSC_ERR_FORMAT, "malformed JSON");
+    refuse_edit(&fx, "\"groups\":\"2\"", "\"groups\":2", DSC_ERR_FORMAT, "must be a string");
+    refuse_edit(&fx, "\"dtype\":\"F32\"", "\"dtype\":\"F31\"", DSC_ERR_FORMAT, "unknown dtype 'F31'");
+    refuse_edit(&fx, "\"shape\":[3,4]", "\"shape\":[3,-4]", DSC_ERR_FORMAT, "integers >= 0");
+    refuse_edit(&fx, "\"shape\":[3,4]", "\"shape\":[3,4.5]", DSC_ERR_FORMAT, "integers >= 0");
+    refuse_edit(&fx, "\"shape\":[3,4]", "\"shape\":[3,5]", DSC_ERR_FORMAT, "hold 48 bytes");
+    refuse_edit(&fx, "\"shape\":[3,4]", "\"shape\":[3,4],\"extra\":1", DSC_ERR_FORMAT, "unknown field 'extra'");
+    refuse_edit(&fx, "\"data_offsets\":[0,48]", "\"data_offsets\":[48,0]", DSC_ERR_FORMAT, "begin <= end");
+    refuse_edit(&fx, "\"data_offsets\":[48,96]", "\"data_offsets\":[40,88]", DSC_ERR_FORMAT, "overlap");
+    refuse_edit(&fx, "\"state/layer.b/exp_avg\"", "\"state/layer.w/exp_avg\"", DSC_ERR_FORMAT, "appears twice");
+    refuse_edit(&fx, "\"optimizer\":\"adam\"", "\"optimizer\":\"ad\001am\"", DSC_ERR_FORMAT, "control character");
+    refuse_edit(&fx, "\"optimizer\":\"adam\"", "\"optimizer\":\"ad\xc3\x28m\"", DSC_ERR_FORMAT, "UTF-8");
+    refuse_edit(&fx, "{", "[{", DSC_ERR_FORMAT, "starting with '{'");
+    /* a valid file of the wrong content */
+    refuse_edit(&fx, "\"format\":\"descent.checkpoint\"", "\"format\":\"pt\"", DSC_ERR_FORMAT, "not a descent checkpoint");
+    refuse_edit(&fx, "\"format_version\":\"1\"", "\"format_version\":\"9\"", DSC_ERR_UNSUPPORTED, "format_version");
+    refuse_edit(&fx, "\"step\":", "\"steps\":", DSC_ERR_FORMAT, "lacks 'step'");
+    refuse_edit(&fx, "\"checksum\":", "\"checksun\":", DSC_ERR_FORMAT, "lacks 'checksum'");
+    refuse_edit(&fx, "\"step\":\"8\"", "\"step\":\"8x\"", DSC_ERR_FORMAT, "'step'");
+    refuse_edit(&fx, "\"skipped\":\"1\"", "\"skipped\":\"-1\"", DSC_ERR_FORMAT, "counters");
+    refuse_edit(&fx, "\"optimizer\":\"adam\"", "\"optimizer\":\"sgd\"", DSC_ERR_MISMATCH, "holds optimizer 'sgd'");
+    refuse_edit(&fx, "\"groups\":\"2\"", "\"groups\":\"3\"", DSC_ERR_MISMATCH, "3 parameter groups");
+    refuse_edit(&fx, "adam(lr=0.01)", "adam(lr=-1)", DSC_ERR_FORMAT, "group.0.hparams");
+    refuse_edit(&fx, "adam(lr=0.01)", "sgd(lr=0.01)", DSC_ERR_MISMATCH, "group 0 of the checkpoint is 'sgd'");
+    refuse_edit(&fx, "\"group.0.mu_product\":\"1\"", "\"group.0.mu_product\":\"inf\"", DSC_ERR_FORMAT, "finite");
+    refuse_edit(&fx, "\"param/layer.w\"", "\"param/layer.v\"", DSC_ERR_MISMATCH, "'param/layer.w' is missing");
+    refuse_edit(&fx, "\"dtype\":\"F32\"", "\"dtype\":\"I32\"", DSC_ERR_MISMATCH, "I32 in the checkpoint");
+    refuse_edit(&fx, "\"shape\":[3,4]", "\"shape\":[4,3]", DSC_ERR_MISMATCH, "shape [4, 3] in the checkpoint, [3, 4]");
+    refuse_edit(&fx, "\"shape\":[3,4]", "\"shape\":[12]", DSC_ERR_MISMATCH, "shape [12]");
+    /* group 1 refused after group 0 was applied: group 0 must be rolled back too */
+    refuse_edit(&fx, "adam(lr=0.0030000000000000001)", "adam(lr=0.0030000000000000001, clip_norm=1)",
+                DSC_ERR_MISMATCH, "group 1");
+    fixture_free(&fx);
+}
+
+static void test_damaged_schedules(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_init(&fx, "adam(lr=0.01)", "king(patience=3)");
+    /* the optimizer has moved on to another schedule: a failed load must keep it */
+    assert_int_equal(dsc_optim_set_schedule(fx.m.opt, 0, "step(step_size=3)"), DSC_OK);
+    int64_t call = 20;
+    run_steps(&fx.m, 2, &call);
+    refuse_edit(&fx, "\"group.0.schedule\":\"king(patience=3)\"", "\"group.0.schedule\":\"kong(patience=3)\"",
+                DSC_ERR_FORMAT, "'group.0.schedule'");
+    refuse_edit(&fx, "\"group.0.schedule\":\"king(patience=3)\"", "\"group.0.schedule\":\"king(patience=0)\"",
+                DSC_ERR_FORMAT, "'group.0.schedule'");
+    refuse_edit(&fx, "\"group.0.schedule.state.position\":\"8\"", "\"group.0.schedule.state.position\":\"-1\"",
+                DSC_ERR_FORMAT, "group.0.schedule.state.position");
+    refuse_edit(&fx, "\"group.0.schedule.state.position\":", "\"group.0.schedule.state.pos\":", DSC_ERR_FORMAT,
+                "lacks 'group.0.schedule.state.position'");
+    refuse_edit(&fx, "\"group.0.schedule.base_lr\":", "\"group.0.schedule.base\":", DSC_ERR_FORMAT,
+                "lacks 'group.0.schedule.base_lr'");
+    refuse_edit(&fx, "\"group.1.schedule.history\":\"", "\"group.1.schedule.history\":\"x,", DSC_ERR_FORMAT,
+                "group.1.schedule.history");
+    refuse_edit(&fx, "\"group.1.schedule.history\":\"", "\"group.1.schedule.history\":\"1,2,3,4,", DSC_ERR_FORMAT,
+                "at most 6");
+    refuse_edit(&fx, "\"accumulate.count\":\"0\"", "\"accumulate.count\":\"1\"", DSC_ERR_MISMATCH, "accumulation");
+    /* group 1 refused after group 0's schedule was replaced: it comes back */
+    refuse_edit(&fx, "adam(lr=0.0030000000000000001)", "adam(lr=0.0030000000000000001, clip_norm=1)",
+                DSC_ERR_MISMATCH, "group 1");
+    /* and the file as it is loads, with its schedule */
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len), DSC_OK);
+    assert_string_equal(dsc_sched_spec(dsc_optim_schedule(fx.m.opt, 0)), "king(patience=3)");
+    fixture_free(&fx);
+}
+
+static void test_missing_and_extra_state(void **state)
+{
+    (void)state;
+    fixture with, without;
+    fixture_init(&with, "adam(lr=0.01, amsgrad=true)", NULL);
+    fixture_init(&without, "adam(lr=0.01)", NULL);
+    /* amsgrad's max_exp_avg_sq has nowhere to go; and the other way it is missing */
+    size_t len;
+    unsigned char *f = edit(with.good, with.len, "amsgrad=true", "amsgrad=false", &len);
+    refuse(&without, f, len, DSC_ERR_MISMATCH, "'state/layer.w/max_exp_avg_sq' of the checkpoint matches nothing");
+    free(f);
+    refuse(&with, without.good, without.len, DSC_ERR_MISMATCH, "'state/layer.w/max_exp_avg_sq' is missing");
+    fixture_free(&with);
+    fixture_free(&without);
+}
+
+static void test_foreign_layouts(void **state)
+{
+    (void)state;
+    float d[4] = {1, 2, 3, 4};
+    size_t len;
+    dsc_ckpt *ck;
+    struct { const char *json; size_t dlen; dsc_status want; const char *needle; } cases[] = {
+        {"{}", 0, DSC_OK, ""},
+        {"{\"__metadata__\":{\"a\":\"b\"}}    ", 0, DSC_OK, ""},
+        {"{\"s\":{\"dtype\":\"BF16\",\"shape\":[],\"data_offsets\":[0,2]},"
+         "\"z\":{\"dtype\":\"I64\",\"shape\":[0,7],\"data_offsets\":[2,2]},"
+         "\"t\":{\"dtype\":\"U8\",\"shape\":[2,1],\"data_offsets\":[2,4]}}", 4, DSC_OK, ""},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 16, DSC_ERR_FORMAT, "belong to no tensor"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 16, DSC_ERR_FORMAT, "before tensor 'a'"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 8, DSC_ERR_FORMAT, "past the data"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}} x", 16, DSC_ERR_FORMAT, "after the JSON"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[9007199254740992,9007199254740992],\"data_offsets\":[0,16]}}", 16,
+         DSC_ERR_FORMAT, "overflows"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, DSC_ERR_FORMAT,
+         "dimensions"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, DSC_ERR_FORMAT, "missing field 'data_offsets'"},
+        {"{\"a\":[1]}", 0, DSC_ERR_FORMAT, "must be an object"},
+        {"{\"__metadata__\":{\"checksum\":\"crc32:zz\"}}", 0, DSC_ERR_FORMAT, "8 hex digits"},
+        {"{\"__metadata__\":{},\"__metadata__\":{}}", 0, DSC_ERR_FORMAT, "twice"},
+        {"{\"a\":1e400}", 0, DSC_ERR_FORMAT, "must be an object"},
+        {"{\"a\":\"\\ud800\"", 0, DSC_ERR_FORMAT, "malformed JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char *f = build(cases[i].json, d, cases[i].dlen, &len);
+        dsc_status st = dsc_ckpt_open_mem(&ck, f, len);
+        if (st != cases[i].want || !strstr(dsc_last_error(), cases[i].needle))
+            fail_msg("case %zu: status %d (%s), want %d '%s'", i, st, dsc_last_error(), cases[i].want, cases[i].needle);
+        if (!st) {
+            assert_int_equal(dsc_ckpt_data_bytes(ck), cases[i].dlen);
+            dsc_ckpt_close(ck);
+        }
+        free(f);
+    }
+    /* a valid foreign file opens, but is not a checkpoint to restore */
+    model m;
+    model_init(&m, "sgd", DSC_F32, 1.0);
+    unsigned char *f = build("{\"param/layer.w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", d, 16,
+                             &len);
+    assert_int_equal(dsc_checkpoint_load_mem(m.opt, f, len), DSC_ERR_FORMAT);
+    assert_non_null(strstr(dsc_last_error(), "not a descent checkpoint"));
+    free(f);
+    model_free(&m);
+}
+
+/* ---------------------------------------------------------------- files */
+
+static void test_file_errors(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, "adam", DSC_F64, 1.0);
+    assert_int_equal(dsc_checkpoint_save(m.opt, "/nonexistent-dir/x.safetensors", NULL, 0), DSC_ERR_IO);
+    assert_non_null(strstr(dsc_last_error(), "/nonexistent-dir/x.safetensors"));
+    assert_int_equal(dsc_checkpoint_load(m.opt, "/nonexistent-dir/x.safetensors"), DSC_ERR_IO);
+    assert_non_null(strstr(dsc_last_error(), "cannot open"));
+    assert_int_equal(dsc_checkpoint_load(m.opt, tmpdir), DSC_ERR_IO);
+    assert_non_null(strstr(dsc_last_error(), "not a regular file"));
+    /* a save replaces the file; no temporary stays behind */
+    char path[512];
+    snprintf(path, sizeof path, "%s/replace.safetensors", tmpdir);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    DIR *dir = opendir(tmpdir);
+    for (struct dirent *e; (e = readdir(dir));) assert_null(strstr(e->d_name, ".tmp."));
+    closedir(dir);
+    assert_int_equal(dsc_checkpoint_load(m.opt, path), DSC_OK);
+    /* the file opened for inspection: metadata in file order */
+    dsc_ckpt *ck;
+    assert_int_equal(dsc_ckpt_open(&ck, path), DSC_OK);
+    const char *key, *value;
+    assert_int_equal(dsc_ckpt_meta_at(ck, 0, &key, &value), DSC_OK);
+    assert_string_equal(key, "format");
+    assert_string_equal(value, "descent.checkpoint");
+    assert_int_equal(dsc_ckpt_meta_at(ck, dsc_ckpt_meta_count(ck) - 1, &key, &value), DSC_OK);
+    assert_string_equal(key, "checksum");
+    assert_int_equal(dsc_ckpt_meta_at(ck, dsc_ckpt_meta_count(ck), &key, &value), DSC_ERR_ARG);
+    assert_int_equal(dsc_ckpt_tensor_count(ck), 6);
+    dsc_ckpt_tensor t;
+    assert_int_equal(dsc_ckpt_tensor_at(ck, 0, &t), DSC_OK);
+    assert_string_equal(t.name, "param/layer.w");
+    assert_int_equal(dsc_ckpt_tensor_at(ck, 6, &t), DSC_ERR_ARG);
+    /* a checkpoint of another kind does not restore, and says so */
+    dsc_optim *sgd;
+    assert_int_equal(dsc_optim_create_spec(&sgd, "sgd", m.p, 2), DSC_OK);
+    assert_int_equal(dsc_ckpt_restore(ck, sgd), DSC_ERR_MISMATCH);
+    assert_non_null(strstr(dsc_last_error(), "holds optimizer 'adam', this one is 'sgd'"));
+    dsc_optim_destroy(sgd);
+    dsc_ckpt_close(ck);
+    model_free(&m);
+}
+
+/* Is there a temporary file of a save in progress in dir? */
+static int save_in_progress(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int found = 0;
+    for (struct dirent *e; d && (e = readdir(d));) found |= strstr(e->d_name, ".tmp.") != NULL;
+    if (d) closedir(d);
+    return found;
+}
+
+#define BIG (1u << 20)
+
+/* A child saves a large checkpoint over and over, each time with other values; the
+ * parent kills it with SIGKILL while a save is in progress. The file must still be
+ * one whole, earlier checkpoint. */
+static void test_kill_mid_save_keeps_old_file(void **state)
+{
+    (void)state;
+    char dir[300], path[400];
+    snprintf(dir, sizeof dir, "%s/kill", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/big.safetensors", dir);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        float *x = malloc(BIG * sizeof *x), *g = calloc(BIG, sizeof *g);
+        dsc_param p = {.name = "x", .data = x, .grad = g, .n = BIG, .dtype = DSC_F32};
+        dsc_optim *opt;
+        if (!x || !g || dsc_optim_create_spec(&opt, "adam", &p, 1)) _exit(3);
+        for (int k = 1;; k++) {
+            for (size_t i = 0; i < BIG; i++) x[i] = (float)k;
+            if (dsc_checkpoint_save(opt, path, NULL, 0)) _exit(4);
+            if (write(fds[1], "s", 1) != 1) _exit(5);
+        }
+    }
+    close(fds[1]);
+    char c;
+    for (int k = 0; k < 2; k++) assert_int_equal(read(fds[0], &c, 1), 1);
+    int seen = 0;
+    for (int tries = 0; tries < 200000 && !seen; tries++) {
+        seen = save_in_progress(dir);
+        if (!seen) {
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(fds[0]);
+    assert_true(WIFSIGNALED(status));
+    assert_true(seen);
+    float *x = malloc(BIG * sizeof *x), *g = calloc(BIG, sizeof *g);
+    dsc_param p = {.name = "x", .data = x, .grad = g, .n = BIG, .dtype = DSC_F32};
+    dsc_optim *opt;
+    assert_int_equal(dsc_optim_create_spec(&opt, "adam", &p, 1), DSC_OK);
+    if (dsc_checkpoint_load(opt, path)) fail_msg("after the kill: %s", dsc_last_error());
+    assert_true(x[0] >= 2);
+    for (size_t i = 0; i < BIG; i++)
+        if (x[i] != x[0]) fail_msg("element %zu is %g, element 0 is %g: a torn file", i, x[i], x[0]);
+    dsc_optim_destroy(opt);
+    free(x);
+    free(g);
+}
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dsc_test_checkpoint.XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resume_is_bit_exact),
+        cmocka_unit_test(test_resume_with_schedules_is_bit_exact),
+        cmocka_unit_test(test_metadata_and_layout),
+        cmocka_unit_test(test_eval_mode_is_restored),
+        cmocka_unit_test(test_truncated_files),
+        cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_damaged_schedules),
+        cmocka_unit_test(test_missing_and_extra_state),
+        cmocka_unit_test(test_foreign_layouts),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_kill_mid_save_keeps_old_file),
+    };
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}

@@ -1,0 +1,344 @@
+/* test_sched.c: learning-rate schedules: every kind against PyTorch's lr_scheduler (and
+ * numpy-ml's formulas) step by step, from tests/golden/schedules.txt; state save and
+ * restore mid-run; bad specs; schedules attached to an optimizer, skipped steps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "descent.h"
+
+#define MAX_STEPS 256
+
+typedef struct golden {
+    char spec[512];
+    double base;
+    int steps;
+    int nloss;
+    double loss[MAX_STEPS];
+    double lr[MAX_STEPS];
+} golden;
+
+/* Parses "a,b,c" or "a b c" into out; returns the count. */
+static int parse_numbers(char *text, const char *sep, double *out, int max)
+{
+    int n = 0;
+    for (char *tok = strtok(text, sep); tok && n < max; tok = strtok(NULL, sep)) out[n++] = strtod(tok, NULL);
+    return n;
+}
+
+static int read_golden(FILE *f, golden *g)
+{
+    static char line[65536];
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n') continue;
+        char *field[5];
+        char *s = line;
+        for (int i = 0; i < 5; i++) {
+            field[i] = s;
+            char *tab = strchr(s, '\t');
+            if (i < 4) {
+                if (!tab) fail_msg("malformed golden line: %s", line);
+                *tab = '\0';
+                s = tab + 1;
+            }
+        }
+        if (strlen(field[0]) >= sizeof g->spec) fail_msg("golden spec too long: %s", field[0]);
+        memcpy(g->spec, field[0], strlen(field[0]) + 1);
+        g->base = strtod(field[1], NULL);
+        g->steps = atoi(field[2]);
+        g->nloss = strcmp(field[3], "-") ? parse_numbers(field[3], ",", g->loss, MAX_STEPS) : 0;
+        int n = parse_numbers(field[4], " \n", g->lr, MAX_STEPS);
+        if (n != g->steps) fail_msg("%s: %d rates for %d steps", g->spec, n, g->steps);
+        return 1;
+    }
+    return 0;
+}
+
+static void check_close(const char *spec, int t, double got, double want)
+{
+    if (got == want) return;
+    if (fabs(got - want) <= 1e-12 * fabs(want)) return;
+    fail_msg("%s: step %d: lr %.17g, PyTorch %.17g", spec, t, got, want);
+}
+
+static dsc_sched *make(const char *spec, double base)
+{
+    dsc_sched *s = NULL;
+    if (dsc_sched_create(&s, spec, base) != DSC_OK) fail_msg("'%s': %s", spec, dsc_last_error());
+    return s;
+}
+
+static void advance(dsc_sched *s, const golden *g, int t)
+{
+    dsc_status st = g->nloss ? dsc_sched_step_loss(s, g->loss[t]) : dsc_sched_step(s);
+    if (st) fail_msg("%s: step %d failed: %s", g->spec, t + 1, dsc_last_error());
+}
+
+static void test_golden_sequences(void **state)
+{
+    (void)state;
+    FILE *f = fopen(DSC_TEST_DATA "/golden/schedules.txt", "r");
+    assert_non_null(f);
+    golden *g = malloc(sizeof *g);
+    assert_non_null(g);
+    int cases = 0;
+    const char *seen[] = {"step(", "multistep", "exponential(", "cosine(", "cosine_restarts", "linear",
+                          "constant", "polynomial", "onecycle", "cyclic", "plateau", "sequential",
+                          "noam", "exponential_stages", "king"};
+    int found[15] = {0};
+    while (read_golden(f, g)) {
+        dsc_sched *s = make(g->spec, g->base);
+        for (int t = 0; t < g->steps; t++) {
+            check_close(g->spec, t + 1, dsc_sched_lr(s), g->lr[t]);
+            assert_int_equal(dsc_sched_position(s), t);
+            if (t + 1 < g->steps) advance(s, g, t);
+        }
+        for (int k = 0; k < 15; k++) found[k] |= !strncmp(g->spec, seen[k], strlen(seen[k]));
+        dsc_sched_destroy(s);
+        cases++;
+    }
+    fclose(f);
+    free(g);
+    assert_true(cases >= 40);
+    for (int k = 0; k < 15; k++)
+        if (!found[k]) fail_msg("no golden case for %s", seen[k]);
+}
+
+/* Saving the state halfway and restoring it into a fresh schedule continues the same
+ * sequence, for every golden case. */
+static void test_state_roundtrip(void **state)
+{
+    (void)state;
+    FILE *f = fopen(DSC_TEST_DATA "/golden/schedules.txt", "r");
+    assert_non_null(f);
+    golden *g = malloc(sizeof *g);
+    assert_non_null(g);
+    while (read_golden(f, g)) {
+        dsc_sched *a = make(g->spec, g->base);
+        int half = g->steps / 2;
+        for (int t = 0; t < half; t++) advance(a, g, t);
+        dsc_sched *b = make(g->spec, g->base);
+        for (size_t k = 0; k < dsc_sched_state_count(a); k++) {
+            const char *name;
+            double v;
+            assert_int_equal(dsc_sched_get_state(a, k, &name, &v), DSC_OK);
+            if (dsc_sched_set_state(b, name, v)) fail_msg("%s: set %s: %s", g->spec, name, dsc_last_error());
+        }
+        const double *h;
+        size_t nh = dsc_sched_history(a, &h);
+        assert_int_equal(dsc_sched_set_history(b, h, nh), DSC_OK);
+        for (int t = half; t < g->steps; t++) {
+            check_close(g->spec, t + 1, dsc_sched_lr(b), g->lr[t]);
+            if (t + 1 < g->steps) advance(b, g, t);
+        }
+        dsc_sched_destroy(a);
+        dsc_sched_destroy(b);
+    }
+    fclose(f);
+    free(g);
+}
+
+static void test_state_names(void **state)
+{
+    (void)state;
+    dsc_sched *s = make("plateau", 0.1);
+    const char *name;
+    double v;
+    assert_int_equal(dsc_sched_state_count(s), 5);
+    assert_int_equal(dsc_sched_get_state(s, 2, &name, &v), DSC_OK);
+    assert_string_equal(name, "best");
+    assert_true(isinf(v) && v > 0);
+    assert_int_equal(dsc_sched_set_state(s, "num_bad_epochs", -1), DSC_ERR_RANGE);
+    assert_non_null(strstr(dsc_last_error(), "num_bad_epochs"));
+    assert_int_equal(dsc_sched_set_state(s, "position", 1.5), DSC_ERR_RANGE);
+    assert_int_equal(dsc_sched_set_state(s, "nosuch", 1), DSC_ERR_ARG);
+    assert_int_equal(dsc_sched_get_state(s, 5, &name, &v), DSC_ERR_ARG);
+    dsc_sched_destroy(s);
+    s = make("sequential(linear, cosine_restarts(T_0=4), milestones=[5])", 0.1);
+    assert_int_equal(dsc_sched_state_count(s), 2 + 2 + 4);
+    assert_int_equal(dsc_sched_get_state(s, 7, &name, &v), DSC_OK);
+    assert_string_equal(name, "1.T_i");
+    assert_true(v == 4);
+    assert_int_equal(dsc_sched_set_state(s, "1.T_i", 0), DSC_ERR_RANGE);
+    dsc_sched_destroy(s);
+    s = make("king(patience=3)", 0.1);
+    double hist[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_int_equal(dsc_sched_set_history(s, hist, 6), DSC_OK); /* ceil(1.1 * 4) + 1 */
+    assert_int_equal(dsc_sched_set_history(s, hist, 7), DSC_ERR_RANGE);
+    dsc_sched_destroy(s);
+}
+
+static void bad(const char *spec, dsc_status want, const char *needle)
+{
+    dsc_sched *s = (dsc_sched *)&s;
+    dsc_status st = dsc_sched_create(&s, spec, 0.1);
+    if (st != want) fail_msg("'%s': status %d, want %d (%s)", spec, st, want, dsc_last_error());
+    assert_null(s);
+    if (!strstr(dsc_last_error(), needle))
+        fail_msg("'%s': message '%s' lacks '%s'", spec, dsc_last_error(), needle);
+}
+
+static void test_bad_specs(void **state)
+{
+    (void)state;
+    bad("", DSC_ERR_SPEC, "empty");
+    bad("nosuch", DSC_ERR_SPEC, "unknown schedule 'nosuch'");
+    bad("step", DSC_ERR_SPEC, "step: step_size is required");
+    bad("step(step_size=0)", DSC_ERR_RANGE, "step: step_size must be in [1");
+    bad("step(step_size=2.5)", DSC_ERR_RANGE, "step_size must be an integer");
+    bad("step(step_size=2, gamma=-1)", DSC_ERR_RANGE, "gamma must be in (0");
+    bad("step(step_size=2, step_size=3)", DSC_ERR_SPEC, "given twice");
+    bad("step(step_size=2, gama=0.5)", DSC_ERR_SPEC, "unknown key 'gama' (keys: step_size, gamma)");
+    bad("step(2)", DSC_ERR_SPEC, "expected key=value");
+    bad("exponential(gamma=abc)", DSC_ERR_SPEC, "gamma must be a number, got 'abc'");
+    bad("multistep(milestones=3)", DSC_ERR_SPEC, "milestones must be a list");
+    bad("multistep(milestones=[1, 2.5])", DSC_ERR_RANGE, "milestones must hold integers");
+    bad("cosine(T_max=10", DSC_ERR_SPEC, "missing ')'");
+    bad("linear(start_factor=0)", DSC_ERR_RANGE, "start_factor must be in (0, 1]");
+    bad("constant(factor=1.5)", DSC_ERR_RANGE, "factor must be in (0, 1]");
+    bad("plateau(mode=median)", DSC_ERR_SPEC, "mode must be one of min,max, got 'median'");
+    bad("plateau(factor=1)", DSC_ERR_RANGE, "factor must be in [0, 1)");
+    bad("cyclic(base_lr=0.1)", DSC_ERR_SPEC, "cyclic: max_lr is required");
+    bad("cyclic(max_lr=1, mode=triangle)", DSC_ERR_SPEC, "triangular,triangular2,exp_range");
+    bad("onecycle(max_lr=1)", DSC_ERR_SPEC, "total_steps is required");
+    bad("onecycle(total_steps=3)", DSC_ERR_RANGE, "leaves phase 1 without steps");
+    bad("onecycle(total_steps=10, three_phase=maybe)", DSC_ERR_SPEC, "three_phase must be true");
+    bad("king(patience=1)", DSC_ERR_RANGE, "patience must be in [2");
+    bad("sequential(linear, cosine(T_max=5))", DSC_ERR_SPEC, "milestones is required");
+    bad("sequential(linear, cosine(T_max=5), milestones=[])", DSC_ERR_SPEC, "2 schedules need 1 milestones, got 0");
+    bad("sequential(linear, cosine(T_max=5), step(step_size=1), milestones=[5, 3])", DSC_ERR_SPEC,
+        "milestones must increase");
+    bad("sequential(linear, plateau, milestones=[3])", DSC_ERR_SPEC, "plateau cannot be a child");
+    bad("sequential(linear, cosine(T_max=0), milestones=[3])", DSC_ERR_RANGE, "T_max must be in [1");
+    bad("sequential(milestones=[])", DSC_ERR_SPEC, "positional");
+    dsc_sched *s;
+    assert_int_equal(dsc_sched_create(&s, "step(step_size=1)", 0), DSC_ERR_RANGE);
+    assert_int_equal(dsc_sched_create(&s, "step(step_size=1)", NAN), DSC_ERR_RANGE);
+    assert_int_equal(dsc_sched_create(NULL, "step", 1), DSC_ERR_ARG);
+}
+
+static void test_stepping_rules(void **state)
+{
+    (void)state;
+    dsc_sched *s = make("plateau", 0.1);
+    assert_true(dsc_sched_needs_loss(s));
+    assert_int_equal(dsc_sched_step(s), DSC_ERR_ARG);
+    assert_int_equal(dsc_sched_position(s), 0);
+    dsc_sched_destroy(s);
+    /* onecycle ends where PyTorch raises: the rate of step total_steps + 1 exists, no more */
+    s = make("onecycle(max_lr=1, total_steps=5, pct_start=0.5)", 0.1);
+    for (int t = 0; t < 5; t++) assert_int_equal(dsc_sched_step(s), DSC_OK);
+    double lr = dsc_sched_lr(s);
+    assert_int_equal(dsc_sched_step(s), DSC_ERR_RANGE);
+    assert_non_null(strstr(dsc_last_error(), "total_steps is 5"));
+    assert_true(dsc_sched_lr(s) == lr && dsc_sched_position(s) == 5);
+    assert_string_equal(dsc_sched_spec(s), "onecycle(max_lr=1, total_steps=5, pct_start=0.5)");
+    dsc_sched_destroy(s);
+}
+
+/* ---------------------------------------------------------------- attached to an optimizer */
+
+static void test_optimizer_schedule(void **state)
+{
+    (void)state;
+    double x[2] = {1, 2}, g[2] = {1, 1}, y[1] = {3}, gy[1] = {1};
+    dsc_param p[2] = {
+        {.name = "x", .data = x, .grad = g, .n = 2, .dtype = DSC_F64, .group = 0},
+        {.name = "y", .data = y, .grad = gy, .n = 1, .dtype = DSC_F64, .group = 1},
+    };
+    dsc_optim *o;
+    assert_int_equal(dsc_optim_create_spec(&o, "sgd(lr=0.5)", p, 2), DSC_OK);
+    assert_int_equal(dsc_optim_set_group_spec(o, 1, "lr=0.1"), DSC_OK);
+    assert_int_equal(dsc_optim_set_schedule(o, 0, "step(step_size=2, gamma=0.5)"), DSC_OK);
+    assert_int_equal(dsc_optim_set_schedule(o, 0, "nosuch"), DSC_ERR_SPEC);
+    assert_int_equal(dsc_optim_set_schedule(o, 2, "linear"), DSC_ERR_ARG);
+    assert_null(dsc_optim_schedule(o, 1));
+    /* group 0: 0.5, 0.5, 0.25, 0.25; group 1 keeps 0.1 */
+    const double want[4] = {0.5, 0.5, 0.25, 0.25};
+    double x0 = x[0];
+    for (int t = 0; t < 4; t++) {
+        double lr;
+        assert_int_equal(dsc_optim_get_lr(o, 0, &lr), DSC_OK);
+        assert_true(lr == want[t]);
+        assert_int_equal(dsc_optim_step(o), DSC_OK);
+        x0 -= want[t];
+        assert_true(x[0] == x0);
+        assert_true(dsc_optim_last_updated(o));
+    }
+    assert_true(fabs(y[0] - (3 - 0.4)) < 1e-15);
+    /* a NaN in one element of one tensor: the step is skipped, the schedule stays */
+    g[1] = NAN;
+    assert_int_equal(dsc_optim_step(o), DSC_OK);
+    assert_true(dsc_optim_last_skipped(o) && !dsc_optim_last_updated(o));
+    assert_int_equal(dsc_sched_position(dsc_optim_schedule(o, 0)), 4);
+    assert_true(x[0] == x0);
+    g[1] = 1;
+    double lr;
+    assert_int_equal(dsc_optim_get_lr(o, 0, &lr), DSC_OK);
+    assert_true(lr == 0.125);
+    /* every group, replacing: the base stays the first schedule's (PyTorch's initial_lr) */
+    assert_int_equal(dsc_optim_set_schedule(o, -1, "exponential(gamma=0.5)"), DSC_OK);
+    assert_true(dsc_sched_base_lr(dsc_optim_schedule(o, 0)) == 0.5);
+    assert_true(dsc_sched_base_lr(dsc_optim_schedule(o, 1)) == 0.1);
+    assert_int_equal(dsc_optim_step(o), DSC_OK);
+    assert_int_equal(dsc_optim_get_lr(o, 1, &lr), DSC_OK);
+    assert_true(lr == 0.05);
+    assert_int_equal(dsc_optim_set_schedule(o, -1, NULL), DSC_OK);
+    assert_null(dsc_optim_schedule(o, 0));
+    dsc_optim_destroy(o);
+}
+
+static void test_optimizer_loss_schedule(void **state)
+{
+    (void)state;
+    double x[1] = {0}, g[1] = {1};
+    dsc_param p = {.name = "x", .data = x, .grad = g, .n = 1, .dtype = DSC_F64};
+    dsc_optim *o;
+    assert_int_equal(dsc_optim_create_spec(&o, "sgd(lr=1)", &p, 1), DSC_OK);
+    assert_int_equal(dsc_optim_set_schedule(o, 0, "plateau(patience=1, factor=0.5)"), DSC_OK);
+    assert_int_equal(dsc_optim_step(o), DSC_ERR_ARG);
+    assert_true(x[0] == 0);
+    /* losses 1, 1, 1: the second is bad (1 bad), the third makes 2 > patience */
+    double want[4] = {1, 1, 1, 0.5};
+    for (int t = 0; t < 4; t++) {
+        double lr;
+        dsc_optim_get_lr(o, 0, &lr);
+        assert_true(lr == want[t]);
+        assert_int_equal(dsc_optim_step_loss(o, 1.0), DSC_OK);
+    }
+    dsc_optim_destroy(o);
+}
+
+/* A onecycle past its end fails before the update: nothing changes. */
+static void test_optimizer_schedule_end(void **state)
+{
+    (void)state;
+    double x[1] = {0}, g[1] = {1};
+    dsc_param p = {.name = "x", .data = x, .grad = g, .n = 1, .dtype = DSC_F64};
+    dsc_optim *o;
+    assert_int_equal(dsc_optim_create_spec(&o, "sgd(lr=1)", &p, 1), DSC_OK);
+    assert_int_equal(dsc_optim_set_schedule(o, 0, "onecycle(total_steps=4, pct_start=0.5)"), DSC_OK);
+    for (int t = 0; t < 4; t++) assert_int_equal(dsc_optim_step(o), DSC_OK);
+    double before = x[0];
+    assert_int_equal(dsc_optim_step(o), DSC_ERR_RANGE);
+    assert_true(x[0] == before && dsc_optim_step_count(o) == 4);
+    dsc_optim_destroy(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_sequences),    cmocka_unit_test(test_state_roundtrip),
+        cmocka_unit_test(test_state_names),         cmocka_unit_test(test_bad_specs),
+        cmocka_unit_test(test_stepping_rules),      cmocka_unit_test(test_optimizer_schedule),
+        cmocka_unit_test(test_optimizer_loss_schedule), cmocka_unit_test(test_optimizer_schedule_end),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
