@@ -19,6 +19,7 @@
 #define DESCENT_DIST_H
 
 #include "descent.h"
+#include "descent_checkpoint.h"
 
 #include <mpi.h>
 
@@ -92,6 +93,12 @@ dsc_status dsc_dist_step(dsc_dist *d);
 /* Collective. dsc_optim_eval_mode on every rank (Schedule-Free's evaluation point x
  * into the parameters, or back with eval 0); with zero the slices are all-gathered. */
 dsc_status dsc_dist_eval_mode(dsc_dist *d, int eval);
+/* dsc_dist_step for loss-driven schedules (dsc_optim_step_loss): pass the global
+ * loss, the same on every rank. */
+dsc_status dsc_dist_step_loss(dsc_dist *d, double loss);
+/* Attaches a schedule to a group (-1: all) on every rank (dsc_optim_set_schedule);
+ * call on every rank. */
+dsc_status dsc_dist_set_schedule(dsc_dist *d, int group, const char *spec);
 /* Sets the local gradient buffer to zero. */
 void dsc_dist_zero_grad(dsc_dist *d);
 
@@ -121,6 +128,16 @@ dsc_status dsc_dist_set_lr(dsc_dist *d, int group, double lr);
  */
 dsc_status dsc_dist_gather_state(dsc_dist *d, dsc_optim *full);
 dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full);
+
+/*
+ * The same through checkpoint files (descent_checkpoint.h). Collective; path and
+ * extra are used at rank 0. save writes one complete checkpoint that
+ * dsc_checkpoint_load resumes in one process (rank 0 holds the whole optimizer state
+ * for the while); load reads a checkpoint of one process or of any number of ranks
+ * and scatters it. A failure at rank 0 fails on every rank, changing nothing.
+ */
+dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra);
+dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);
 
 #ifdef __cplusplus
 }

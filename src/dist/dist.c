@@ -159,18 +159,31 @@ dsc_status dsc__dist_broadcast_params(dsc_dist *d)
     return DSC_OK;
 }
 
+/* The descriptors' names are the caller's: keep copies (checkpoints match by name). */
+static dsc_status copy_names(dsc_dist *d)
+{
+    int ok = 1;
+    for (size_t i = 0; i < d->count; i++) {
+        const char *nm = d->params[i].name;
+        d->params[i].name = NULL; /* never the caller's: destroy frees them */
+        if (ok && nm) ok = (d->params[i].name = dsc__strdup(nm)) != NULL;
+    }
+    return ok ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "dist: out of memory");
+}
+
 static dsc_status setup(dsc_dist *d, const dsc_param *params, size_t count)
 {
     dsc_status st = check_config(&d->cfg, dsc_dtype_size(params[0].dtype) ? dsc_dtype_size(params[0].dtype) : 1);
     if (!st) st = dsc_hparams_validate(&d->hp);
     d->count = count;
-    d->params = malloc(count * sizeof *d->params);
+    d->params = calloc(count, sizeof *d->params);
     d->offsets = malloc((count + 1) * sizeof *d->offsets);
     if (!st && (!d->params || !d->offsets)) st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory");
     if (!st) {
         memcpy(d->params, params, count * sizeof *params);
-        st = check_layout(d, params, count);
+        st = copy_names(d);
     }
+    if (!st) st = check_layout(d, params, count);
     if (!st) d->mtype = d->dtype == DSC_F32 ? MPI_FLOAT : MPI_DOUBLE;
     if (!st) st = alloc_buckets(d);
     if ((st = dsc__dist_agree(d, st))) return st;
@@ -222,6 +235,7 @@ void dsc_dist_destroy(dsc_dist *d)
     if (d->req) MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
     dsc__zero_free(d);
     dsc_optim_destroy(d->opt);
+    for (size_t i = 0; d->params && i < d->count; i++) free((char *)d->params[i].name);
     free(d->params);
     free(d->offsets);
     free(d->req);
@@ -277,13 +291,13 @@ dsc_status dsc_dist_wait(dsc_dist *d)
     return st ? st : done;
 }
 
-dsc_status dsc_dist_step(dsc_dist *d)
+static dsc_status step(dsc_dist *d, const double *loss)
 {
     dsc_status st = dsc_dist_wait(d);
     if (st) return st;
-    if (d->cfg.zero) return dsc__zero_step(d);
+    if (d->cfg.zero) return dsc__zero_step(d, loss);
     /* identical gradients on every rank: the same checks, the same decision */
-    st = dsc_optim_step(d->opt);
+    st = loss ? dsc_optim_step_loss(d->opt, *loss) : dsc_optim_step(d->opt);
     d->steps = dsc_optim_step_count(d->opt);
     d->skipped = dsc_optim_skipped_count(d->opt);
     d->consecutive = dsc_optim_consecutive_skips(d->opt);
@@ -298,6 +312,24 @@ dsc_status dsc_dist_eval_mode(dsc_dist *d, int eval)
     if ((st = dsc__dist_agree(d, st)) || !d->cfg.zero) return st;
     /* each rank wrote the point of its own slice */
     return dsc__zero_gather_params(d);
+}
+
+dsc_status dsc_dist_step(dsc_dist *d) { return step(d, NULL); }
+dsc_status dsc_dist_step_loss(dsc_dist *d, double loss) { return step(d, &loss); }
+
+dsc_status dsc_dist_set_schedule(dsc_dist *d, int group, const char *spec)
+{
+    if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_set_schedule: NULL context");
+    if (group < -1 || group >= d->ngroups)
+        return dsc__fail(DSC_ERR_ARG, "dsc_dist_set_schedule: group %d does not exist (the model has %d; -1: all)",
+                         group, d->ngroups);
+    /* checked here too, so a rank whose slice lacks the group fails like the others */
+    dsc_sched *probe = NULL;
+    dsc_status st = spec ? dsc_sched_create(&probe, spec, d->hp.lr > 0 ? d->hp.lr : 1) : DSC_OK;
+    dsc_sched_destroy(probe);
+    if (st || !d->opt) return st;
+    if (group == -1) return dsc_optim_set_schedule(d->opt, -1, spec);
+    return group < dsc_optim_group_count(d->opt) ? dsc_optim_set_schedule(d->opt, group, spec) : DSC_OK;
 }
 
 void dsc_dist_zero_grad(dsc_dist *d)

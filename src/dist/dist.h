@@ -68,9 +68,14 @@ dsc_status dsc__dist_complete(dsc_dist *d);
 /* zero.c: the sharded optimizer and its step. */
 dsc_status dsc__zero_setup(dsc_dist *d);
 void dsc__zero_free(dsc_dist *d);
-dsc_status dsc__zero_step(dsc_dist *d);
+/* loss: NULL, or the loss for loss-driven schedules */
+dsc_status dsc__zero_step(dsc_dist *d, const double *loss);
 /* Collective: every rank's slice of the parameters to every rank. */
 dsc_status dsc__zero_gather_params(dsc_dist *d);
+
+/* schedule.c: group g's schedule of opt as bytes (malloc'd), and back onto opt. */
+dsc_status dsc__dist_pack_schedule(const dsc_optim *opt, int g, unsigned char **out, size_t *len);
+dsc_status dsc__dist_apply_schedule(dsc_optim *opt, int g, unsigned char *buf, size_t len);
 
 /* Names an MPI failure: "who: MPI_Xxx failed: <MPI's message>". */
 dsc_status dsc__mpi_fail(int rc, const char *who, const char *call);

@@ -192,6 +192,7 @@ static dsc_status set_group(dsc_optim *opt, int g, const group_msg *m)
     hp.clip_value = cur.clip_value;
     hp.nonfinite = cur.nonfinite;
     hp.max_consecutive_skips = cur.max_consecutive_skips;
+    hp.accumulate = cur.accumulate;
     dsc_status st = dsc_optim_set_group_hparams(opt, g, &hp);
     for (size_t k = 0; !st && k < MAX_SCALARS && dsc_optim_scalar_name(k); k++)
         st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), m->scalar[k]);
@@ -200,11 +201,35 @@ static dsc_status set_group(dsc_optim *opt, int g, const group_msg *m)
 
 static int has_group(const dsc_optim *opt, int g) { return opt && g < dsc_optim_group_count(opt); }
 
+/* Group g's schedule, packed from src at rank `from`, to every rank; applied to dst
+ * where dst is not NULL. Sent in fixed chunks, so a rank that cannot hold it still
+ * takes part (and fails afterwards). */
+static dsc_status move_schedule(dsc_dist *d, int g, int from, const dsc_optim *src, dsc_optim *dst)
+{
+    unsigned char *buf = NULL, chunk[4096];
+    size_t len = 0;
+    dsc_status st = d->rank == from ? dsc__dist_pack_schedule(src, g, &buf, &len) : DSC_OK;
+    unsigned long long n = len;
+    int rc = MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, from, d->comm);
+    if (d->rank != from && n && !(buf = malloc((size_t)n)))
+        st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for a schedule");
+    for (size_t off = 0; rc == MPI_SUCCESS && off < n; off += sizeof chunk) {
+        size_t c = n - off < sizeof chunk ? (size_t)n - off : sizeof chunk;
+        if (d->rank == from) memcpy(chunk, buf + off, c);
+        rc = MPI_Bcast(chunk, (int)c, MPI_BYTE, from, d->comm);
+        if (buf && d->rank != from) memcpy(buf + off, chunk, c);
+    }
+    if (rc != MPI_SUCCESS) st = dsc__mpi_fail(rc, "dist", "MPI_Bcast");
+    if (!st && n && dst) st = dsc__dist_apply_schedule(dst, g, buf, (size_t)n);
+    free(buf);
+    return st;
+}
+
 /* Each group from the first rank whose optimizer has it, to rank 0's full. */
 static dsc_status gather_groups(dsc_dist *d, dsc_optim *full)
 {
-    dsc_status st = DSC_OK;
-    for (int g = 0; g < d->ngroups && !st; g++) {
+    dsc_status st = DSC_OK; /* the first failure; every rank still takes part in every group */
+    for (int g = 0; g < d->ngroups; g++) {
         int mine = has_group(d->opt, g) ? d->rank : d->size, owner;
         int rc = MPI_Allreduce(&mine, &owner, 1, MPI_INT, MPI_MIN, d->comm);
         if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Allreduce");
@@ -214,7 +239,10 @@ static dsc_status gather_groups(dsc_dist *d, dsc_optim *full)
         if (d->rank == owner) read_group(d->opt, g, &m);
         rc = MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, owner, d->comm);
         if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
-        if (d->rank == 0) st = set_group(full, g, &m);
+        /* the schedule first: attaching one sets the rate, which the hparams then fix */
+        dsc_status s2 = move_schedule(d, g, owner, d->opt, d->rank == 0 && !st ? full : NULL);
+        if (!s2 && !st && d->rank == 0) s2 = set_group(full, g, &m);
+        if (!st) st = s2;
     }
     if (!st && d->rank == 0) st = dsc_optim_set_counters(full, d->steps, d->skipped, d->consecutive);
     return st;
@@ -230,13 +258,16 @@ static dsc_status scatter_groups(dsc_dist *d, const dsc_optim *full)
     if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
     d->steps = c[0], d->skipped = c[1], d->consecutive = c[2];
     dsc_status st = d->opt ? dsc_optim_set_counters(d->opt, c[0], c[1], c[2]) : DSC_OK;
-    for (int g = 0; g < d->ngroups && !st; g++) {
+    for (int g = 0; g < d->ngroups; g++) { /* every rank takes part in every group */
         group_msg m;
         memset(&m, 0, sizeof m);
         if (d->rank == 0) read_group(full, g, &m);
         rc = MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, 0, d->comm);
         if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
-        if (has_group(d->opt, g)) st = set_group(d->opt, g, &m);
+        int mine = has_group(d->opt, g) && !st;
+        dsc_status s2 = move_schedule(d, g, 0, full, mine ? d->opt : NULL);
+        if (!s2 && mine) s2 = set_group(d->opt, g, &m);
+        if (!st) st = s2;
     }
     return st;
 }
@@ -253,9 +284,8 @@ dsc_status dsc_dist_gather_state(dsc_dist *d, dsc_optim *full)
     dsc_status st = dsc__dist_agree(d, d->rank == 0 ? check_full(d, full) : DSC_OK);
     if (st) return st;
     if (d->rank == 0) copy_params(d, full, TO_FULL);
-    st = move_state(d, full, TO_FULL);
-    if (!st) st = gather_groups(d, full);
-    return dsc__dist_agree(d, st);
+    if ((st = dsc__dist_agree(d, move_state(d, full, TO_FULL)))) return st;
+    return dsc__dist_agree(d, gather_groups(d, full));
 }
 
 dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full)
@@ -264,8 +294,7 @@ dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full)
     dsc_status st = dsc__dist_agree(d, d->rank == 0 ? check_full(d, full) : DSC_OK);
     if (st) return st;
     if (d->rank == 0) copy_params(d, full, FROM_FULL);
-    st = dsc__dist_broadcast_params(d);
-    if (!st) st = move_state(d, full, FROM_FULL);
-    if (!st) st = scatter_groups(d, full);
-    return dsc__dist_agree(d, st);
+    if ((st = dsc__dist_broadcast_params(d))) return st;
+    if ((st = dsc__dist_agree(d, move_state(d, full, FROM_FULL)))) return st;
+    return dsc__dist_agree(d, scatter_groups(d, full));
 }

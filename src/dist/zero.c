@@ -76,6 +76,10 @@ dsc_status dsc__zero_setup(dsc_dist *d)
         return dsc__fail(DSC_ERR_UNSUPPORTED, "dist: %s needs whole tensors (per-tensor norms or matrix "
                          "products), which zero splits across ranks; use plain data-parallel (zero=0)",
                          dsc_kind_name(d->hp.kind));
+    if (d->hp.accumulate > 1)
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "dist: zero steps every call; accumulate the micro-batches' "
+                         "gradients before dsc_dist_step (accumulate must be 1, got %lld)",
+                         (long long)d->hp.accumulate);
     size_t N = (size_t)d->size;
     d->bounds = malloc((N + 1) * sizeof *d->bounds);
     d->counts = malloc(d->nbuckets * N * sizeof *d->counts);
@@ -242,12 +246,12 @@ dsc_status dsc__zero_gather_params(dsc_dist *d)
     return rc == MPI_SUCCESS ? DSC_OK : dsc__mpi_fail(rc, "dist", "MPI_Waitall");
 }
 
-dsc_status dsc__zero_step(dsc_dist *d)
+dsc_status dsc__zero_step(dsc_dist *d, const double *loss)
 {
     int skip;
     dsc_status st = clip_shard(d, &skip);
     if (st || skip) return st;
-    if (d->opt && (st = dsc_optim_step(d->opt))) return st;
+    if (d->opt && (st = loss ? dsc_optim_step_loss(d->opt, *loss) : dsc_optim_step(d->opt))) return st;
     d->steps++;
     d->consecutive = 0;
     return dsc__zero_gather_params(d);

@@ -9,6 +9,7 @@
 #include "mpitest.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "regression.h"
@@ -144,6 +145,84 @@ DIST_TEST(test_one_process_state_resumes_replicated)
     scatter_then_resume(0);
 }
 
+/* ---- checkpoint files, with a schedule attached to every group */
+
+#define SCHED "cosine(T_max=15, eta_min=0.001)"
+
+/* The reference again, scheduled, and where it stood after HALF steps (a file). */
+static void scheduled_reference(const char *spec, reg_model *end, const char *half_path)
+{
+    dsc_optim *opt = single(spec, end, 3);
+    assert_int_equal(dsc_optim_set_schedule(opt, -1, SCHED), DSC_OK);
+    reg_train_local(opt, end, &data, 0, HALF, BATCH, -1);
+    if (half_path) assert_int_equal(dsc_checkpoint_save(opt, half_path, NULL, 0), DSC_OK);
+    reg_train_local(opt, end, &data, HALF, HALF, BATCH, -1);
+    dsc_optim_destroy(opt);
+}
+
+static void path_for(char *buf, size_t size, const char *what)
+{
+    int size_ranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &size_ranks);
+    snprintf(buf, size, "%s/dsc_dist_%s_np%d.safetensors", DSC_TEST_TMP, what, size_ranks);
+}
+
+/* N ranks save one file; one process resumes it. */
+DIST_TEST(test_checkpoint_file_resumes_in_one_process)
+{
+    char path[256];
+    path_for(path, sizeof path, "save");
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model ref, m, fm;
+        scheduled_reference("adam(lr=0.05)", &ref, NULL);
+        reg_init(&m, 3);
+        dsc_dist *d = reg_dist("adam(lr=0.05)", zero, &m);
+        assert_non_null(d);
+        assert_int_equal(dsc_dist_set_schedule(d, -1, SCHED), DSC_OK);
+        reg_train_dist(d, &m, &data, 0, HALF, BATCH, -1);
+        dsc_kv extra = {"epoch", "3"};
+        assert_int_equal(dsc_dist_checkpoint_save(d, path, &extra, 1), DSC_OK);
+        dsc_dist_destroy(d);
+        if (!rank0()) continue;
+        dsc_optim *opt = single("adam", &fm, 5); /* everything comes from the file */
+        if (dsc_checkpoint_load(opt, path)) fail_msg("%s", dsc_last_error());
+        assert_non_null(dsc_optim_schedule(opt, 0));
+        reg_train_local(opt, &fm, &data, HALF, HALF, BATCH, -1);
+        check_close("scheduled adam", &fm, &ref);
+        dsc_optim_destroy(opt);
+        remove(path);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* One process saves; N ranks resume the file. */
+DIST_TEST(test_one_process_file_resumes_on_ranks)
+{
+    char path[256];
+    path_for(path, sizeof path, "load");
+    reg_model ref;
+    if (rank0()) scheduled_reference("adamw(lr=0.05, weight_decay=0.1)", &ref, path);
+    MPI_Bcast(ref.param, REG_N, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model m;
+        reg_init(&m, 6);
+        dsc_dist *d = reg_dist("adamw", zero, &m);
+        assert_non_null(d);
+        if (dsc_dist_checkpoint_load(d, path)) fail_msg("%s", dsc_last_error());
+        assert_int_equal(dsc_dist_step_count(d), HALF);
+        reg_train_dist(d, &m, &data, HALF, HALF, BATCH, -1);
+        check_close("scheduled adamw", &m, &ref);
+        dsc_dist_destroy(d);
+    }
+    /* a file that is not there fails on every rank */
+    reg_model m;
+    reg_init(&m, 6);
+    dsc_dist *d = reg_dist("adamw", 1, &m);
+    if (rank0()) remove(path);
+    assert_int_equal(dsc_dist_checkpoint_load(d, path), DSC_ERR_IO);
+    dsc_dist_destroy(d);
+}
+
 /* A wrong optimizer at rank 0 fails on every rank and changes nothing. */
 DIST_TEST(test_mismatch_fails_everywhere)
 {
@@ -172,4 +251,6 @@ DIST_MAIN(reg_make_data(&data, 17),
           DIST_CASE(test_replicated_state_resumes_in_one_process),
           DIST_CASE(test_one_process_state_resumes_sharded),
           DIST_CASE(test_one_process_state_resumes_replicated),
+          DIST_CASE(test_checkpoint_file_resumes_in_one_process),
+          DIST_CASE(test_one_process_file_resumes_on_ranks),
           DIST_CASE(test_mismatch_fails_everywhere))

@@ -20,6 +20,7 @@ foreach(src ${DSC_DIST_TEST_SOURCES})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
   target_link_libraries(${name} PRIVATE dsc_test_regression PkgConfig::CMOCKA)
+  target_compile_definitions(${name} PRIVATE DSC_TEST_TMP="${CMAKE_CURRENT_BINARY_DIR}")
   foreach(np ${DSC_DIST_RANKS_${name}})
     add_test(NAME ${name}_np${np}
       COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} --oversubscribe ${MPIEXEC_PREFLAGS}
