@@ -19,7 +19,7 @@ typedef struct writer {
 
 static void put(writer *w, const void *p, size_t n)
 {
-    if (w->failed) return;
+    if (w->failed || n == 0) return;
     if (w->len + n > w->cap) {
         size_t cap = (w->len + n) * 2 + 64;
         unsigned char *b = realloc(w->buf, cap);
