@@ -34,7 +34,7 @@ static void bucket_layout(dsc_dist *d)
 }
 
 /* One view per tensor piece inside [lo, hi), keeping the tensor's name, group and flags. */
-static dsc_status make_views(dsc_dist *d, char (*names)[32])
+static void make_views(dsc_dist *d, char (*names)[32])
 {
     for (size_t i = 0; i < d->count; i++) {
         size_t t0 = d->offsets[i], t1 = d->offsets[i + 1];
@@ -54,7 +54,6 @@ static dsc_status make_views(dsc_dist *d, char (*names)[32])
                          .group = p->group};
         d->npieces++;
     }
-    return DSC_OK;
 }
 
 /* The shard's hyperparameters: clipping and the non-finite policy move to the
@@ -103,7 +102,7 @@ dsc_status dsc__zero_setup(dsc_dist *d)
     dsc_status st = DSC_OK;
     d->shard_grad = dsc__alloc((d->hi - d->lo) * d->esize);
     if (!d->shard_grad) st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the gradient shard");
-    if (!st) st = make_views(d, names);
+    if (!st) make_views(d, names);
     dsc_hparams h = shard_hparams(&d->hp);
     if (!st && d->npieces) st = dsc_optim_create(&d->opt, &h, d->views, d->npieces);
     free(names);

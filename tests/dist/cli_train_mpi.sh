@@ -39,6 +39,12 @@ for np in 2 3; do
     fi
   done
 done
+# a last batch of one row (120 % 7): ranks 1 and 2 have none and still take part
+small=(train --data "$data/iris.csv" --layers 8 --epochs 2 --batch 7 --seed 5 --quiet --json)
+a=$("$bin" "${small[@]}" 2>/dev/null)
+b=$(timeout 120 "$mpiexec" --oversubscribe -np 3 "$bin" "${small[@]}" --zero 2>/dev/null)
+close "$(num test_loss "$b")" "$(num test_loss "$a")" ||
+  { echo "FAIL: batch 7 on 3 ranks: test_loss $(num test_loss "$b") vs $(num test_loss "$a")"; fail=$((fail + 1)); }
 # a bad spec fails on every rank; only rank 0 says so, once
 timeout 60 "$mpiexec" --oversubscribe -np 2 "$bin" train --data "$data/iris.csv" --optimizer 'adam(lr=-1)' \
   >"$tmp/out" 2>"$tmp/err"
