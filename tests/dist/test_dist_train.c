@@ -156,6 +156,60 @@ DIST_TEST(test_zero_refuses_whole_tensor_kinds)
     compare_dp_only("muon(lr=0.02)");
 }
 
+/* A loss-driven schedule sees the global loss on every rank (dsc_dist_step_loss): the
+ * learning rate drops at the same steps as in one process. A large lr makes the loss
+ * stall, so the plateau fires. */
+DIST_TEST(test_loss_driven_schedule)
+{
+    const char *spec = "sgd(lr=0.9, momentum=0.9)", *sched = "plateau(patience=1, factor=0.5)";
+    reg_model ref, m;
+    dsc_optim *opt;
+    reg_init(&ref, 3);
+    assert_int_equal(dsc_optim_create_spec(&opt, spec, ref.tensors, 2), DSC_OK);
+    assert_int_equal(dsc_optim_set_schedule(opt, -1, sched), DSC_OK);
+    reg_init(&m, 3);
+    dsc_dist *d = reg_dist(spec, 1, &m);
+    assert_non_null(d);
+    assert_int_equal(dsc_dist_set_schedule(d, -1, sched), DSC_OK);
+    assert_int_equal(dsc_dist_set_schedule(d, 0, "nosuch"), DSC_ERR_SPEC);
+    int rank = dsc_dist_rank(d), size = dsc_dist_size(d);
+    size_t lo, hi;
+    dsc_dist_split(BATCH, rank, size, &lo, &hi);
+    for (int s = 0; s < STEPS; s++) {
+        memset(ref.grad, 0, sizeof ref.grad);
+        double loss = reg_grad(&ref, &data, s, BATCH, 0, BATCH);
+        assert_int_equal(dsc_optim_step_loss(opt, loss), DSC_OK);
+        dsc_dist_zero_grad(d);
+        double mine = reg_grad(&m, &data, s, BATCH, lo, hi), all;
+        MPI_Allreduce(&mine, &all, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        assert_int_equal(dsc_dist_step_loss(d, all), DSC_OK);
+    }
+    double lr_ref, lr = -1;
+    dsc_optim_get_lr(opt, 0, &lr_ref);
+    if (dsc_dist_optim(d)) dsc_optim_get_lr(dsc_dist_optim(d), 0, &lr);
+    assert_true(lr_ref < 0.9 && lr == lr_ref); /* it fired, and at the same steps */
+    double e = reg_max_diff(m.param, ref.param, REG_N);
+    if (!(e <= TOL)) fail_msg("plateau: off by %g", e);
+    dsc_dist_destroy(d);
+    dsc_optim_destroy(opt);
+}
+
+/* The share each rank gets: contiguous, the first total % size one larger. */
+DIST_TEST(test_split)
+{
+    static const size_t want[4][2] = {{0, 3}, {3, 6}, {6, 8}, {8, 10}};
+    for (int r = 0; r < 4; r++) {
+        size_t lo, hi;
+        dsc_dist_split(10, r, 4, &lo, &hi);
+        assert_true(lo == want[r][0] && hi == want[r][1]);
+    }
+    size_t lo = 7, hi = 7;
+    dsc_dist_split(10, 4, 4, &lo, &hi);
+    assert_true(lo == 0 && hi == 0);
+    dsc_dist_split(2, 2, 3, &lo, &hi);
+    assert_true(lo == 2 && hi == 2);
+}
+
 /* A NaN on the last rank alone: every rank skips that step, as one process would. */
 DIST_TEST(test_nonfinite_skips_everywhere)
 {
@@ -189,5 +243,7 @@ DIST_MAIN(reg_make_data(&data, 11),
           DIST_CASE(test_newer_elementwise_kinds),
           DIST_CASE(test_eval_mode_gathers_the_point),
           DIST_CASE(test_zero_refuses_whole_tensor_kinds),
+          DIST_CASE(test_loss_driven_schedule),
+          DIST_CASE(test_split),
           DIST_CASE(test_nonfinite_skips_everywhere),
           DIST_CASE(test_zero_state_is_sharded))
