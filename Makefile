@@ -47,15 +47,16 @@ fuzz-data: deps-test
 	    -artifact_prefix=$(BUILD)-fuzz/crash_$$t- $(BUILD)-fuzz/corpus_$$t; \
 	done
 
-# The checkpoint loader under libFuzzer + ASan + UBSan for FUZZ_SECONDS, starting from
-# the committed seed corpus (new inputs go to $(BUILD)-fuzz/corpus, not into the repo).
-FUZZ_SECONDS ?= 30
-fuzz: deps-test
+# The checkpoint loader under libFuzzer + ASan + UBSan for FUZZ_CHECKPOINT_SECONDS, from
+# the committed seed corpus (new inputs go to $(BUILD)-fuzz/corpus, not into the repo);
+# then the dataset parsers (fuzz-data).
+FUZZ_CHECKPOINT_SECONDS ?= 30
+fuzz: deps-test fuzz-data
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DDSC_FUZZ=ON -DDSC_TESTS=OFF
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_checkpoint
 	mkdir -p $(BUILD)-fuzz/corpus
-	ASAN_OPTIONS=detect_leaks=1 $(BUILD)-fuzz/fuzz_checkpoint -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
-		-print_final_stats=1 $(BUILD)-fuzz/corpus fuzz/corpus/checkpoint
+	ASAN_OPTIONS=detect_leaks=1 $(BUILD)-fuzz/fuzz_checkpoint -max_total_time=$(FUZZ_CHECKPOINT_SECONDS) \
+		-max_len=16384 -print_final_stats=1 $(BUILD)-fuzz/corpus fuzz/corpus/checkpoint
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -16,10 +16,17 @@
  *   optimizer               the kind ("adam")
  *   groups                  the number of parameter groups
  *   group.<g>.hparams       the group's canonical spec (dsc_hparams_format, %.17g)
- *   group.<g>.mu_product    NAdam's running product (every kind; 1 where unused)
+ *   group.<g>.<scalar>      every group scalar (dsc_optim_scalar_name: NAdam's
+ *                           mu_product, schedule-free's weight_sum and lr_max)
+ *   group.<g>.schedule      the group's schedule spec, when it has one, with
+ *                           .base_lr, .state.<name> (position, lr, ...) and .history
  *   step, skipped, consecutive_skips
  *                           the counters; descent keeps ONE step count per optimizer,
  *                           not one per tensor as torch.optim does
+ *   accumulate.count, accumulate.loss_sum
+ *                           the gradient-accumulation window (its buffer is the state
+ *                           tensor grad_accum)
+ *   eval_mode               1 when saved in eval mode (schedule-free's x in the params)
  *   extra.<key>             the caller's own strings (problem, RNG state, epoch, ...)
  *   checksum                "crc32:xxxxxxxx", zlib's CRC-32 of the whole data section
  *
@@ -71,7 +78,9 @@ dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, si
 
 /* Restores opt, created over parameters of the same names, dtypes and shapes and of
  * the same kind, from a checkpoint: parameter values, state, every group's
- * hyperparameters, counters. On any failure opt is unchanged. */
+ * hyperparameters, scalars and schedule (attached as saved, replacing or removing the
+ * group's own), counters, accumulation window, eval mode. On any failure opt is
+ * unchanged. */
 dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path);
 dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len);
 

@@ -3,8 +3,9 @@
 # As root (or with sudo) it runs apt-get; otherwise it prints the exact command and
 # fails, so nothing half-works. Usage: scripts/deps.sh [build|test]
 set -eu
-need=(gcc make cmake pkg-config libcjson-dev libopenblas-dev)
-need+=(zlib1g-dev) # checkpoints: CRC-32
+need=(gcc make cmake pkg-config libcjson-dev zlib1g-dev libopenblas-dev)
+# figures (descent compare --plot, descent demo)
+need+=(libplplot-dev plplot-driver-cairo)
 if [ "${1:-build}" = test ]; then
   need+=(libcmocka-dev clang)
   need+=(libclang-rt-14-dev python3) # make fuzz (libFuzzer); the safetensors interop test

@@ -76,6 +76,42 @@ check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses "$losses"
 printf '1\n0.5\nabc\n0.2\n' >"$losses"
 check 2 schedule --schedule 'king(patience=2)' --lr 0.1 --steps 5 --losses "$losses"
 rm -f "$losses"
+# compare
+check 2 compare --problem rosenbrock --steps 10 --optimizer adam --schedule 'nosuch'
+check 2 compare --problem rosenbrock --steps 10 --optimizer adam --schedule
+check 2 compare --steps 10
+check 2 compare --optimizer adam
+check 2 compare --optimizer adam --steps x
+check 2 compare --optimizer adam --optimizer 'adam(beta1=2)' --steps 10
+check 2 compare --optimizer adam --steps 10 --problem 'quadratic(cond=0)'
+check 2 compare --optimizer adam --steps 10 --problem 'linreg(d=0)'
+check 2 compare --optimizer adam --steps 10 --problem 'beale(n=3)'
+check 2 compare --optimizer adam --steps 10 --start=1,2,3
+check 2 compare --optimizer adam --steps 10 --plot out.gif
+check 2 compare --optimizer adam --steps 10 --plot
+check 2 compare --optimizer adam --steps 1000000000 --plot out.png
+check 2 compare --optimizer adam --steps 10 --dtype f8
+check 2 compare --optimizer adam --steps 10 stray
+check 2 compare $(for i in $(seq 17); do printf -- '--optimizer adam '; done) --steps 1
+check 1 compare --optimizer adam --steps 10 --plot /nonexistent-dir/c.png
+check 1 compare --optimizer adam --steps 10 --problem 'linreg(data=/nonexistent.csv)'
+# paths
+check 2 paths --penalty l1
+check 2 paths --data data.csv
+check 2 paths --data data.csv --penalty l3
+check 2 paths --data data.csv --penalty l1 --lambdas 1:0.1:5
+check 2 paths --data data.csv --penalty l1 --lambdas 0:1:5
+check 2 paths --data data.csv --penalty l1 --lambdas 1e-3:1e3
+check 2 paths --data data.csv --penalty l1 --lambdas 1e-3:1e3:0
+check 2 paths --data data.csv --penalty l1 --lambdas 1e-3:1e3:5x
+check 2 paths --data data.csv --penalty l1 --plot p.jpg
+check 2 paths --data data.csv --penalty l1 --bogus
+check 1 paths --data /nonexistent.csv --penalty l1
+check 1 paths --data "$(dirname "$0")/../data/diabetes.csv" --penalty l1 --lambdas 1:10:3 --plot /nonexistent-dir/p.png
+printf 'a,b\n1,x\n' > /tmp/dsc_bad.$$.csv
+check 1 paths --data /tmp/dsc_bad.$$.csv --penalty l2
+check 1 compare --optimizer adam --steps 10 --problem "linreg(data=/tmp/dsc_bad.$$.csv)"
+rm -f /tmp/dsc_bad.$$.csv
 # checkpoints: bad options, missing and damaged files (exit 1, one line, no crash)
 ck=$(mktemp -d)
 "$bin" optimize --optimizer 'adam(lr=1e-2)' --steps 5 --save "$ck/good.st" >/dev/null || { echo "FAIL: cannot save"; fail=$((fail + 1)); }
@@ -92,6 +128,7 @@ head -c 4096 /dev/urandom >"$ck/random.st"
 check 2 optimize --resume "$ck/good.st" --steps 5 --optimizer adam
 check 2 optimize --resume "$ck/good.st" --steps 5 --problem rosenbrock
 check 2 optimize --resume "$ck/good.st" --steps 5 --dtype f32
+check 2 optimize --resume "$ck/good.st" --steps 5 --schedule 'cosine(T_max=5)'
 check 2 optimize --resume "$ck/good.st"
 check 2 optimize --resume
 check 1 optimize --optimizer adam --steps 5 --save /nonexistent-dir/x.st

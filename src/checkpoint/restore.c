@@ -3,9 +3,10 @@
  *
  * First everything is read and checked into scratch memory (metadata parsed, every
  * tensor the optimizer needs found with its dtype and shape, no tensor left over);
- * only then does anything change. Of the changes, only the group hyperparameters
- * and counters can still be refused (by the core's own checks), so they go first and
- * are rolled back on refusal; the tensor copies, which cannot fail, go last.
+ * only then does anything change. Of the changes, the schedules, group
+ * hyperparameters, counters and accumulation window can still be refused by the
+ * core's own checks, so they go first and are all put back on a refusal; the tensor
+ * copies, which cannot fail, go last.
  */
 #include "checkpoint.h"
 
@@ -127,6 +128,13 @@ static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch 
             if (!isfinite(*out)) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be finite, got '%s'", key, v);
         }
     }
+    return DSC_OK;
+}
+
+/* The optimizer-wide state: mode, counters, accumulation window; and the schedules. */
+static dsc_status read_counters(const dsc_ckpt *ck, scratch *s)
+{
+    dsc_status st;
     const char *eval = dsc_ckpt_meta(ck, "eval_mode"); /* absent: training mode */
     if (eval && strcmp(eval, "0") && strcmp(eval, "1"))
         return dsc__fail(DSC_ERR_FORMAT, "__metadata__ 'eval_mode' must be 0 or 1, got '%.20s'", eval);
@@ -289,6 +297,7 @@ static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt)
     memset(&s, 0, sizeof s);
     dsc_status st = check_identity(ck, opt);
     if (!st) st = read_groups(ck, opt, &s);
+    if (!st) st = read_counters(ck, &s);
     if (!st) st = match_tensors(ck, opt, &s);
     if (!st) st = commit_scalars(opt, &s);
     if (!st) commit_tensors(ck, opt, &s);

@@ -6,6 +6,7 @@
 #include "descent_checkpoint.h"
 #include "descent_problems.h"
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,10 @@ int cli_fail(const char *cmd, const char *fmt, ...)
  * spec and range errors and CLI_EXIT_FAIL otherwise. */
 int cli_lib_error(const char *cmd, dsc_status st);
 
+/* Prints o unformatted as one line on stdout and deletes it; CLI_EXIT_FAIL when it
+ * cannot be printed (out of memory), else 0. */
+int cli_print_json(cJSON *o);
+
 /* Strict parsers: the whole text must be the value. 0 on success. */
 int cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
 int cli_parse_doubles(const char *text, double *out, size_t max, size_t *count);
@@ -47,6 +52,7 @@ typedef struct cli_run {
     const char *save;      /* NULL or a checkpoint file to write after the last step */
     const char *resume;    /* NULL or a checkpoint to continue: it sets problem, start,
                               dtype, optimizer and position (those fields are ignored) */
+    int record;            /* keep losses (and path, for 2-D problems) in memory */
     /* results */
     double loss;
     double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */
@@ -54,7 +60,10 @@ typedef struct cli_run {
     int64_t skipped;
     double seconds;
     int64_t steps_to[2];   /* first step with loss - f* <= 1e-3 and 1e-6 (-1: never) */
-    double dist;           /* distance to the known minimiser (NAN if none) */
+    double dist;           /* distance to the nearest known minimiser (NAN if none) */
+    double fstar;          /* the known minimum (NAN if none) */
+    double *losses;        /* record: steps + 1 losses, step 0 first (malloc'd) */
+    double *path;          /* record, 2-D problems: steps + 1 x values, then steps + 1 y (malloc'd) */
     char error[256];       /* a failure of the run's own (else see dsc_last_error) */
     int64_t first_step;    /* steps (calls, skipped or not) before the run: 0 unless resumed */
     char *resumed_problem, *resumed_optimizer, *resumed_start, *resumed_schedule; /* from the
@@ -81,6 +90,8 @@ int cmd_optimize(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_paths(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 
 #endif

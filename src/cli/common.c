@@ -1,6 +1,7 @@
 /* common.c: error reporting and strict option parsing for the subcommands. */
 #include "cli.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -73,6 +74,16 @@ int cli_parse_dtype(const char *text, dsc_dtype *out)
     if (!strcmp(text, "f32") || !strcmp(text, "float32")) { *out = DSC_F32; return 0; }
     if (!strcmp(text, "f64") || !strcmp(text, "float64")) { *out = DSC_F64; return 0; }
     return -1;
+}
+
+int cli_print_json(cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text) return CLI_EXIT_FAIL;
+    puts(text);
+    cJSON_free(text);
+    return 0;
 }
 
 int cli_run_error(const char *cmd, const cli_run *r, dsc_status st)

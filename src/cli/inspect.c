@@ -4,7 +4,6 @@
  */
 #include "cli.h"
 
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -91,12 +90,7 @@ static int print_json(const char *path, const dsc_ckpt *ck)
         cJSON_AddItemToArray(tensors, tensor_json(&t));
     }
     cJSON_AddItemToObject(o, "tensors", tensors);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return cli_fail("inspect", "out of memory");
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return cli_print_json(o) ? cli_fail("inspect", "out of memory") : 0;
 }
 
 int cmd_inspect(int argc, char **argv)

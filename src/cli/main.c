@@ -11,7 +11,9 @@ typedef struct command {
 
 static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
-    {"demo", cmd_demo, "the textbook comparison of SGD, momentum, RMSprop and Adam"},
+    {"compare", cmd_compare, "run several optimizers on a test function: a table and a figure"},
+    {"paths", cmd_paths, "lasso and ridge regularization paths of a linear model on a CSV"},
+    {"demo", cmd_demo, "the textbook comparisons, with figures under out/"},
     {"train", cmd_train, "train an MLP on a dataset (CSV, NPY, IDX)"},
     {"inspect", cmd_inspect, "the metadata and tensors of a checkpoint (safetensors)"},
     {"schedule", cmd_schedule, "print the learning rates a schedule gives"},

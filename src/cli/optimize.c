@@ -50,12 +50,7 @@ static int print_json(const cli_run *r, const char *problem, const char *optimiz
     cJSON_AddItemToObject(o, "x", x);
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
     if (schedule) cJSON_AddStringToObject(o, "schedule", schedule);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return CLI_EXIT_FAIL;
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return cli_print_json(o);
 }
 
 int cmd_optimize(int argc, char **argv)

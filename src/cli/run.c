@@ -44,6 +44,25 @@ static void note_progress(cli_run *r, int64_t step, double loss, double fstar, i
         if (r->steps_to[k] < 0 && loss - fstar <= tol[k]) r->steps_to[k] = step;
 }
 
+/* The loss of every step, and the point of every step for 2-D problems (plots). */
+static dsc_status record_alloc(cli_run *r)
+{
+    size_t rows = (size_t)r->steps + 1;
+    r->losses = malloc(rows * sizeof *r->losses);
+    if (r->dim == 2) r->path = malloc(rows * 2 * sizeof *r->path);
+    if (!r->losses || (r->dim == 2 && !r->path)) {
+        snprintf(r->error, sizeof r->error, "out of memory recording %lld steps", (long long)r->steps);
+        return DSC_ERR_NOMEM;
+    }
+    return DSC_OK;
+}
+
+static void record_row(cli_run *r, int64_t step, double loss)
+{
+    r->losses[step] = loss;
+    if (r->path) r->path[step] = r->x[0], r->path[r->steps + 1 + step] = r->x[1];
+}
+
 dsc_status cli_run_exec(cli_run *r)
 {
     dsc_problem *pb = NULL;
@@ -89,16 +108,19 @@ dsc_status cli_run_exec(cli_run *r)
     if ((st = cli_run_create_optim(r, ck, &p, &opt))) goto done;
     double fstar = 0;
     int known = dsc_problem_minimum(pb, xstar, &fstar);
+    if (r->record && (st = record_alloc(r))) goto done;
     r->steps_to[0] = r->steps_to[1] = -1;
     double t0 = now_seconds();
     double loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
     int64_t k0 = r->first_step;
     if (r->trace) trace_row(r->trace, k0, loss, r->x, dim);
+    if (r->record) record_row(r, 0, loss);
     note_progress(r, k0, loss, fstar, known);
     for (int64_t k = k0 + 1; k <= k0 + r->steps; k++) {
         if ((st = dsc_optim_step_loss(opt, loss))) goto done;
         loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
         if (r->trace) trace_row(r->trace, k, loss, r->x, dim);
+        if (r->record) record_row(r, k - k0, loss);
         note_progress(r, k, loss, fstar, known);
     }
     r->seconds = now_seconds() - t0;
@@ -109,12 +131,9 @@ dsc_status cli_run_exec(cli_run *r)
     if (dsc_optim_kind(opt) == DSC_SCHEDULEFREE_ADAMW) loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
     r->loss = loss;
     r->skipped = dsc_optim_skipped_count(opt);
+    r->fstar = known ? fstar : NAN;
     r->dist = NAN;
-    if (known) {
-        double d2 = 0;
-        for (size_t i = 0; i < dim; i++) d2 += (r->x[i] - xstar[i]) * (r->x[i] - xstar[i]);
-        r->dist = sqrt(d2);
-    }
+    if (known) dsc_problem_nearest_minimum(pb, r->x, xstar, NULL, &r->dist);
 done:
     dsc_ckpt_close(ck);
     dsc_optim_destroy(opt);
@@ -128,10 +147,12 @@ done:
 void cli_run_free(cli_run *r)
 {
     free(r->x);
+    free(r->losses);
+    free(r->path);
     free(r->resumed_problem);
     free(r->resumed_optimizer);
     free(r->resumed_start);
     free(r->resumed_schedule);
-    r->x = NULL;
+    r->x = r->losses = r->path = NULL;
     r->resumed_problem = r->resumed_optimizer = r->resumed_start = r->resumed_schedule = NULL;
 }

@@ -5,25 +5,9 @@
  */
 #include "problems.h"
 
-#include <math.h>
-#include <string.h>
-
 static dsc_status rosen_configure(dsc_problem *pb, const dsc__spec *sp)
 {
-    pb->dim = 2;
-    for (int i = 0; i < sp->count; i++) {
-        const dsc__spec_item *it = &sp->items[i];
-        if (strcmp(it->key, "n"))
-            return dsc__fail(DSC_ERR_SPEC, "rosenbrock: unknown key '%s' (keys: n)",
-                             it->key[0] ? it->key : it->value);
-        int64_t n;
-        dsc_status st = dsc__spec_int64("rosenbrock", "n", it->value, &n);
-        if (st) return st;
-        if (n < 2 || n > 100000000)
-            return dsc__fail(DSC_ERR_RANGE, "rosenbrock: n must be in [2, 1e8], got %lld", (long long)n);
-        pb->dim = (size_t)n;
-    }
-    return DSC_OK;
+    return dsc__problem_dim_key("rosenbrock", pb, sp, 2);
 }
 
 static void rosen_start(const dsc_problem *pb, double *x)
@@ -31,12 +15,9 @@ static void rosen_start(const dsc_problem *pb, double *x)
     for (size_t i = 0; i < pb->dim; i++) x[i] = i % 2 == 0 ? -1.5 : 0.5;
 }
 
-static int rosen_minimum(const dsc_problem *pb, double *xstar, double *fstar)
+static size_t rosen_minima(const dsc_problem *pb, size_t k, double *xstar, double *fstar)
 {
-    if (xstar)
-        for (size_t i = 0; i < pb->dim; i++) xstar[i] = 1.0;
-    if (fstar) *fstar = 0.0;
-    return 1;
+    return dsc__problem_point_minimum(pb, 1.0, k, xstar, fstar);
 }
 
 #define ROSEN(T, SFX)                                                           \
@@ -63,7 +44,7 @@ const dsc__problem_def dsc__problem_rosenbrock = {
     .name = "rosenbrock",
     .configure = rosen_configure,
     .start = rosen_start,
-    .minimum = rosen_minimum,
+    .minima = rosen_minima,
     .eval_f64 = rosen_f64,
     .eval_f32 = rosen_f32,
 };

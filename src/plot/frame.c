@@ -1,0 +1,97 @@
+/* frame.c: what every panel draws: the viewport and axes, polylines, the legend. */
+#include "plot_internal.h"
+
+#include <math.h>
+#include <plplot.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int dsc__plot_usable(double v, int log_axis) { return isfinite(v) && (!log_axis || v > 0); }
+
+void dsc__plot_polyline(const dsc_plot_series *s, int logx, int logy)
+{
+    PLFLT *px = malloc(s->n * sizeof *px), *py = malloc(s->n * sizeof *py);
+    if (!px || !py) {
+        free(px);
+        free(py);
+        return;
+    }
+    size_t run = 0;
+    for (size_t i = 0; i <= s->n; i++) {
+        double x = i < s->n ? (s->x ? s->x[i] : (double)i) : NAN, y = i < s->n ? s->y[i] : NAN;
+        if (i < s->n && dsc__plot_usable(x, logx) && dsc__plot_usable(y, logy)) {
+            px[run] = logx ? log10(x) : x;
+            py[run] = logy ? log10(y) : y;
+            run++;
+            continue;
+        }
+        if (run > 1) plline((PLINT)run, px, py);
+        else if (run == 1) plstring(1, px, py, "•"); /* a lone point stays visible */
+        run = 0;
+    }
+    free(px);
+    free(py);
+}
+
+/* Log axes are drawn on log10 values with labels 10^k at whole k only, and major
+ * ticks every so many decades, so long ranges do not crowd the labels. */
+static void label_decade(PLINT axis, PLFLT value, char *label, PLINT length, PLPointer data)
+{
+    (void)axis;
+    (void)data;
+    if (fabs(value - round(value)) < 1e-9) snprintf(label, (size_t)length, "10#u%d#d", (int)round(value));
+    else label[0] = '\0';
+}
+
+static double log_tick(int log_axis, double lo, double hi)
+{
+    if (!log_axis) return 0;
+    double decades = hi - lo;
+    return decades <= 7 ? 1 : ceil(decades / 7);
+}
+
+void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double ymin, double ymax, double right)
+{
+    double xt = log_tick(p->logx, xmin, xmax), yt = log_tick(p->logy, ymin, ymax);
+    plslabelfunc(label_decade, NULL);
+    plschr(0, 0.8);
+    plvpor(0.15, right, 0.13, 0.90);
+    plwind(xmin, xmax, ymin, ymax);
+    plcol0(DSC__PLOT_GRID);
+    plwidth(0.5);
+    plbox("g", xt, 0, "g", yt, 0);
+    plcol0(DSC__PLOT_INK);
+    plwidth(1.0);
+    plbox(p->logx ? "bcnsto" : "bcnst", xt, p->logx ? 1 : 0, p->logy ? "bcnstvo" : "bcnstv", yt, p->logy ? 1 : 0);
+    plschr(0, 0.95);
+    plmtex("b", 2.6, 0.5, 0.5, p->xlabel ? p->xlabel : "");
+    plmtex("l", p->logy ? 4.6 : 4.0, 0.5, 0.5, p->ylabel ? p->ylabel : "");
+    plschr(0, 1.1);
+    plmtex("t", 1.0, 0.5, 0.5, p->title ? p->title : "");
+    plschr(0, 0.8);
+}
+
+void dsc__plot_legend(const dsc_plot_series *series, size_t count, int position)
+{
+    enum { MAX = 32 };
+    PLINT opts[MAX], colors[MAX], styles[MAX], ink[MAX];
+    PLFLT widths[MAX];
+    const char *text[MAX];
+    PLINT n = 0;
+    for (size_t i = 0; i < count && n < MAX; i++) {
+        if (!series[i].label) continue;
+        opts[n] = PL_LEGEND_LINE;
+        colors[n] = dsc__plot_color(i);
+        styles[n] = 1;
+        widths[n] = 2.5;
+        ink[n] = DSC__PLOT_INK;
+        text[n] = series[i].label;
+        n++;
+    }
+    if (!n) return;
+    PLFLT lw, lh;
+    int inside = !(position & PL_POSITION_OUTSIDE);
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, position | (inside ? PL_POSITION_INSIDE : 0),
+             inside ? 0.02 : 0.015, 0.02, 0.05, DSC__PLOT_VEIL, DSC__PLOT_GRID, 1, 0, 0, n, opts, 0.6, 0.75, 1.8, 0.0, ink,
+             (PLCHAR_MATRIX)text, NULL, NULL, NULL, NULL, colors, styles, widths, NULL, NULL, NULL, NULL);
+}

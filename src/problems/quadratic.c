@@ -1,0 +1,52 @@
+/*
+ * quadratic.c: f(x) = 1/2 sum_i c_i x_i^2 with curvatures c_i log-spaced from 1 to
+ * cond (c_i = cond^(i/(n-1))), so cond is the Hessian's condition number: the plain
+ * test of how an optimizer copes with ill-conditioning. Minimum 0 at the origin;
+ * start (1, ..., 1). Keys: n (dimension, default 2), cond (>= 1, default 100).
+ */
+#include "problems.h"
+
+#include <math.h>
+
+static dsc_status quad_configure(dsc_problem *pb, const dsc__spec *sp)
+{
+    static const dsc__problem_key keys[] = {{"n", 2, 1, 1e8, 1}, {"cond", 100, 1, 1e12, 0}};
+    double v[2];
+    dsc_status st = dsc__problem_keys("quadratic", sp, keys, 2, v, NULL, NULL);
+    pb->dim = (size_t)v[0];
+    pb->param[0] = log(v[1]) / (pb->dim > 1 ? (double)(pb->dim - 1) : 1.0); /* log-spacing */
+    return st;
+}
+
+static void quad_start(const dsc_problem *pb, double *x)
+{
+    for (size_t i = 0; i < pb->dim; i++) x[i] = 1.0;
+}
+
+static size_t quad_minima(const dsc_problem *pb, size_t k, double *xstar, double *fstar)
+{
+    return dsc__problem_point_minimum(pb, 0.0, k, xstar, fstar);
+}
+
+#define QUAD(T, SFX)                                                            \
+    static T quad_##SFX(const dsc_problem *pb, const T *x, T *grad)            \
+    {                                                                           \
+        T f = 0;                                                                \
+        for (size_t i = 0; i < pb->dim; i++) {                                  \
+            T c = (T)exp(pb->param[0] * (double)i);                             \
+            f += (T)0.5 * c * x[i] * x[i];                                      \
+            if (grad) grad[i] = c * x[i];                                       \
+        }                                                                       \
+        return f;                                                               \
+    }
+QUAD(float, f32)
+QUAD(double, f64)
+
+const dsc__problem_def dsc__problem_quadratic = {
+    .name = "quadratic",
+    .configure = quad_configure,
+    .start = quad_start,
+    .minima = quad_minima,
+    .eval_f64 = quad_f64,
+    .eval_f32 = quad_f32,
+};
