@@ -107,6 +107,10 @@ dsc_loss dsc_mlp_loss(const dsc_mlp *m);
  */
 dsc_status dsc_mlp_set_standardization(dsc_mlp *m, const double *mean, const double *std);
 dsc_status dsc_mlp_set_target_scaling(dsc_mlp *m, double y_mean, double y_std);
+/* The standardization in use (inputs values each): 1 when set (mean and std filled,
+ * either may be NULL), 0 when inputs pass unchanged. */
+int dsc_mlp_get_standardization(const dsc_mlp *m, double *mean, double *std);
+void dsc_mlp_get_target_scaling(const dsc_mlp *m, double *y_mean, double *y_std);
 
 /*
  * The loss of n rows (features x, n x inputs, targets y) and its gradient in the
@@ -140,6 +144,8 @@ typedef struct dsc_history {
     int64_t best_epoch;  /* epoch of the lowest validation loss (0 without validation) */
     int stopped_early;
     double seconds;      /* whole fit */
+    size_t train_rows;   /* rows trained on per epoch (after the validation split) */
+    size_t val_rows;     /* rows validated on (0 without validation) */
 } dsc_history;
 
 void dsc_history_destroy(dsc_history *h);

@@ -68,5 +68,17 @@ done
 a=$("$bin" train --data "$iris" --epochs 2 --seed 7 --quiet --json | sed 's/"seconds":[^,]*//g; s/"samples_per_second":[^,]*//')
 b=$("$bin" train --data "$iris" --epochs 2 --seed 7 --quiet --json | sed 's/"seconds":[^,]*//g; s/"samples_per_second":[^,]*//')
 [ "$a" = "$b" ] || { echo "FAIL: same seed, different runs"; fail=$((fail + 1)); }
+# OpenBLAS on generic kernels (played by a preloaded shim): one re-execution with
+# OPENBLAS_CORETYPE set for a CPU with AVX2/AVX-512; a user's own setting is kept
+if [ -n "${3:-}" ] && grep -qw avx2 /proc/cpuinfo; then
+  want=Haswell
+  grep -qw avx512f /proc/cpuinfo && want=SkylakeX
+  core=$(env -u OPENBLAS_CORETYPE -u DSC_BLAS_REEXEC LD_PRELOAD="$3" "$bin" train --data "$iris" --epochs 1 --quiet --json |
+         sed 's/.*"core":"\([^"]*\)".*/\1/')
+  [ "$core" = "$want" ] || { echo "FAIL: re-exec core '$core', want $want"; fail=$((fail + 1)); }
+  core=$(OPENBLAS_CORETYPE=Atom LD_PRELOAD="$3" "$bin" train --data "$iris" --epochs 1 --quiet --json |
+         sed 's/.*"core":"\([^"]*\)".*/\1/')
+  [ "$core" = "Atom" ] || { echo "FAIL: the user's OPENBLAS_CORETYPE was replaced by '$core'"; fail=$((fail + 1)); }
+fi
 [ "$fail" -eq 0 ] && echo "cli_train: all checks passed"
 exit "$fail"

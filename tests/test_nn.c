@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "descent_nn.h"
+#include "nn/nn.h" /* dropout masks: the internal passes */
 
 #define OK(call)                                                        \
     do {                                                                \
@@ -40,6 +41,17 @@ static dsc_mlp *make(const size_t *sizes, int count, dsc_activation hidden, dsc_
     dsc_mlp *m;
     OK(dsc_mlp_create(&m, &c));
     return m;
+}
+
+/* Fits m on ds for epochs of batch rows with the default fit settings. */
+static dsc_history *fit(dsc_mlp *m, const dsc_dataset *ds, int64_t epochs, size_t batch)
+{
+    dsc_fit_config fc = dsc_fit_config_default();
+    fc.epochs = epochs;
+    fc.batch_size = batch;
+    dsc_history *h;
+    OK(dsc_mlp_fit(m, ds, &fc, &h));
+    return h;
 }
 
 /* Central differences on every parameter against the analytic gradient. */
@@ -122,6 +134,15 @@ static void test_gradients_every_loss(void **state)
     OK(dsc_mlp_set_standardization(m, (const double[]){0.1, -0.2, 0.3}, (const double[]){2, 0.5, 1.5}));
     OK(dsc_mlp_set_target_scaling(m, 0.4, 1.7));
     grad_check(m, gx, g_real, 6, "mse standardized");
+    double mean[3], sd[3], ym, ys;
+    assert_int_equal(dsc_mlp_get_standardization(m, mean, sd), 1);
+    assert_true(mean[1] == -0.2 && sd[1] == 0.5);
+    assert_float_equal(sd[2], 1.5, 1e-15);
+    dsc_mlp_get_target_scaling(m, &ym, &ys);
+    assert_true(ym == 0.4 && ys == 1.7);
+    OK(dsc_mlp_set_standardization(m, NULL, NULL));
+    assert_int_equal(dsc_mlp_get_standardization(m, mean, sd), 0);
+    assert_int_equal(dsc_mlp_set_standardization(m, mean, (const double[]){1, 0, 1}), DSC_ERR_RANGE);
     dsc_mlp_destroy(m);
 }
 
@@ -216,11 +237,7 @@ static void test_xor(void **state)
     const size_t sizes[] = {2, 8, 1};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_TANH, DSC_F32, 11);
     OK(dsc_mlp_compile(m, "adam(lr=0.05)", DSC_LOSS_BCE));
-    dsc_fit_config fc = dsc_fit_config_default();
-    fc.epochs = 300;
-    fc.batch_size = 4;
-    dsc_history *h;
-    OK(dsc_mlp_fit(m, ds, &fc, &h));
+    dsc_history *h = fit(m, ds, 300, 4);
     double loss, acc, p[4];
     OK(dsc_mlp_evaluate(m, ds, &loss, &acc));
     assert_true(acc == 1.0);
@@ -248,11 +265,7 @@ static void test_digits_held_out(void **state)
     const size_t sizes[] = {64, 64, 10};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_RELU, DSC_F32, 0);
     OK(dsc_mlp_compile(m, "adam(lr=1e-3)", DSC_LOSS_SOFTMAX_CE));
-    dsc_fit_config fc = dsc_fit_config_default();
-    fc.epochs = 30;
-    fc.batch_size = 32;
-    dsc_history *h;
-    OK(dsc_mlp_fit(m, train, &fc, &h));
+    dsc_history *h = fit(m, train, 30, 32);
     double loss, acc;
     OK(dsc_mlp_evaluate(m, test, &loss, &acc));
     if (!(acc >= 0.95)) fail_msg("digits held-out accuracy %.4f < 0.95", acc);
@@ -317,6 +330,8 @@ static void test_reproducible_and_early_stopping(void **state)
         assert_true(h[0]->epochs[e].val_loss == h[1]->epochs[e].val_loss);
     }
     const dsc_history *g = h[0];
+    assert_int_equal(g->train_rows + g->val_rows, 178);
+    assert_int_equal(g->val_rows, 53); /* stratified: round(0.3 * 59, 71, 48) = 18 + 21 + 14 */
     assert_true(g->best_epoch >= 1);
     double best = g->epochs[g->best_epoch - 1].val_loss;
     for (size_t e = 0; e < g->count; e++) assert_true(g->epochs[e].val_loss >= best);
@@ -336,9 +351,7 @@ static void test_regression_diabetes(void **state)
     const size_t sizes[] = {10, 16, 1};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_RELU, DSC_F64, 1);
     OK(dsc_mlp_compile(m, "adam(lr=1e-2)", DSC_LOSS_MSE));
-    dsc_fit_config fc = dsc_fit_config_default();
-    fc.epochs = 40;
-    OK(dsc_mlp_fit(m, train, &fc, NULL));
+    dsc_history_destroy(fit(m, train, 40, 32));
     double loss, r2, pred;
     OK(dsc_mlp_evaluate(m, test, &loss, &r2));
     if (!(r2 > 0.3)) fail_msg("diabetes R^2 %.3f", r2);
@@ -403,6 +416,49 @@ static void test_params_and_init(void **state)
     }
 }
 
+/* Inverted dropout: masks of 0 and 1/(1-p) at about rate p, applied in the forward
+ * pass; a unit dropped for the only row gets no gradient into its weights. */
+static void test_dropout_masks(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {4, 400, 1};
+    dsc_mlp_config c = dsc_mlp_config_default(sizes, 3);
+    c.dropout = 0.25;
+    c.dtype = DSC_F64;
+    c.hidden = DSC_ACT_TANH;
+    dsc_mlp *m;
+    OK(dsc_mlp_create(&m, &c));
+    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_MSE));
+    OK(dsc__mlp_reserve(m, 1));
+    const double x[4] = {0.5, -1, 2, 0.1}, y[1] = {3};
+    dsc__mlp_gather(m, x, y, NULL, 1);
+    const double *z = dsc__mlp_forward(m, 1, 1);
+    dsc__tally t = {0};
+    dsc__loss_eval(DSC_LOSS_MSE, DSC_F64, z, m->ybuf, 1, 1, m->delta[0], 1.0, &t);
+    dsc__mlp_backward(m, 1, 1);
+    const dsc__layer *l = &m->layer[0];
+    const double *a = l->a, *h = l->h, *mask = l->mask, *gw = dsc_mlp_grad(m);
+    const double *gb = (const double *)dsc_mlp_grad(m) + l->b_off;
+    size_t dropped = 0;
+    for (size_t j = 0; j < 400; j++) {
+        assert_true(mask[j] == 0 || mask[j] == 1 / 0.75);
+        assert_true(h[j] == a[j] * mask[j]);
+        if (mask[j] != 0) continue;
+        dropped++;
+        assert_true(gb[j] == 0);
+        for (size_t i = 0; i < 4; i++) assert_true(gw[j * 4 + i] == 0);
+    }
+    assert_true(dropped > 70 && dropped < 130); /* 100 expected */
+    assert_true(gb[0] != 0 || mask[0] == 0);
+    /* evaluation ignores the masks: the output equals the one with dropout off */
+    double p1, p2;
+    OK(dsc_mlp_predict(m, x, 1, &p1));
+    dsc__mlp_gather(m, x, NULL, NULL, 1);
+    p2 = *(const double *)dsc__mlp_forward(m, 1, 0);
+    assert_true(p1 == p2);
+    dsc_mlp_destroy(m);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -454,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_reproducible_and_early_stopping),
         cmocka_unit_test(test_regression_diabetes),
         cmocka_unit_test(test_params_and_init),
+        cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -275,7 +275,7 @@ static int run(const train_opts *o, train_run *r)
     if ((st = dsc_mlp_fit(r->model, r->train, &fc, &r->hist)) != DSC_OK) return cli_lib_error(CMD, st);
     train_result res = {.model = r->model, .hist = r->hist, .rows = dsc_dataset_rows(r->all),
                         .cols = dsc_dataset_cols(r->all), .classes = classes,
-                        .train_rows = dsc_dataset_rows(r->train) - (size_t)llround(o->val_split * (double)dsc_dataset_rows(r->train)),
+                        .train_rows = r->hist->train_rows,
                         .test_rows = dsc_dataset_rows(r->test), .ranks = r->ranks,
                         .state_bytes = dsc_optim_state_bytes(dsc_mlp_optimizer(r->model))};
 #ifdef DSC_HAVE_MPI

@@ -75,7 +75,7 @@ int train_print_table(const train_opts *o, const train_result *r)
         printf("\n");
     }
     double samples = (double)r->train_rows * (double)h->count;
-    printf("\n%zu epochs in %.2f s (%.0f samples/s)%s\n", h->count, h->seconds, samples / h->seconds,
+    printf("\n%zu epochs in %.3g s (%.0f samples/s)%s\n", h->count, h->seconds, samples / h->seconds,
            h->stopped_early ? ", stopped early" : "");
     if (h->best_epoch) printf("best validation loss at epoch %lld\n", (long long)h->best_epoch);
     return 0;
@@ -87,6 +87,15 @@ static void add_num(cJSON *o, const char *key, double v)
     else cJSON_AddNullToObject(o, key);
 }
 
+/* The losses and metrics of an epoch (accuracy or R^2 by the task). */
+static void add_scores(cJSON *o, const dsc_epoch *e, int cls)
+{
+    add_num(o, "train_loss", e->train_loss);
+    add_num(o, cls ? "train_accuracy" : "train_r2", e->train_metric);
+    add_num(o, "val_loss", e->val_loss);
+    add_num(o, cls ? "val_accuracy" : "val_r2", e->val_metric);
+}
+
 static cJSON *history_json(const dsc_history *h, int cls)
 {
     cJSON *a = cJSON_CreateArray();
@@ -95,10 +104,7 @@ static cJSON *history_json(const dsc_history *h, int cls)
         cJSON *o = cJSON_CreateObject();
         if (!o) break;
         add_num(o, "epoch", (double)e->epoch);
-        add_num(o, "train_loss", e->train_loss);
-        add_num(o, cls ? "train_accuracy" : "train_r2", e->train_metric);
-        add_num(o, "val_loss", e->val_loss);
-        add_num(o, cls ? "val_accuracy" : "val_r2", e->val_metric);
+        add_scores(o, e, cls);
         add_num(o, "lr", e->lr);
         add_num(o, "skipped", (double)e->skipped);
         add_num(o, "seconds", e->seconds);
@@ -130,10 +136,7 @@ int train_print_json(const train_opts *o, const train_result *r)
     add_num(j, "ranks", (double)r->ranks);
     cJSON_AddBoolToObject(j, "zero", o->zero && r->ranks > 1);
     add_num(j, "optimizer_state_bytes", (double)r->state_bytes);
-    add_num(j, "train_loss", last->train_loss);
-    add_num(j, cls ? "train_accuracy" : "train_r2", last->train_metric);
-    add_num(j, "val_loss", last->val_loss);
-    add_num(j, cls ? "val_accuracy" : "val_r2", last->val_metric);
+    add_scores(j, last, cls);
     add_num(j, "test_loss", r->test_loss);
     if (cls) add_num(j, "test_accuracy", r->test_metric);
     else {

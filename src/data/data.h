@@ -19,9 +19,10 @@ struct dsc_dataset {
 dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
                             const char *target_name, int values);
 
-/* Replaces ds's x and y by the malloc'd arrays *x and *y (of its size) and takes
- * them over (*x and *y become NULL). */
-void dsc__dataset_adopt(dsc_dataset *ds, double **x, double **y);
+/* A dataset (as dsc__dataset_new) that takes over the malloc'd arrays *x (rows*cols)
+ * and *y (rows) instead of copying them; on success *x and *y become NULL. */
+dsc_status dsc__dataset_adopt(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
+                              const char *target_name, double **x, double **y);
 
 /* Reads a whole file into malloc'd memory (NUL-terminated; len excludes the NUL). */
 dsc_status dsc__read_file(const char *who, const char *path, unsigned char **buf, size_t *len);

@@ -35,13 +35,15 @@ dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const c
     return DSC_OK;
 }
 
-void dsc__dataset_adopt(dsc_dataset *ds, double **x, double **y)
+dsc_status dsc__dataset_adopt(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
+                              const char *target_name, double **x, double **y)
 {
-    dsc__free(ds->x);
-    dsc__free(ds->y);
-    ds->x = *x;
-    ds->y = *y;
+    dsc_status st = dsc__dataset_new(out, rows, cols, prefix, target_name, 0);
+    if (st != DSC_OK) return st;
+    (*out)->x = *x;
+    (*out)->y = *y;
     *x = *y = NULL;
+    return DSC_OK;
 }
 
 void dsc_dataset_destroy(dsc_dataset *ds)

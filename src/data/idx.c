@@ -166,10 +166,7 @@ dsc_status dsc_dataset_load_idx(dsc_dataset **out, const char *images_path,
     size_t cols = x.dims[0] ? x.count / x.dims[0] : 0;
     if (st == DSC_OK && (x.dims[0] == 0 || cols == 0))
         st = dsc__fail(DSC_ERR_FORMAT, "idx: %s holds no images", images_path);
-    if (st == DSC_OK) st = dsc__dataset_new(out, x.dims[0], cols, "pixel", "label", 0);
-    if (st == DSC_OK) { /* hand the parsed arrays over instead of copying them */
-        dsc__dataset_adopt(*out, &x.values, &y.values);
-    }
+    if (st == DSC_OK) st = dsc__dataset_adopt(out, x.dims[0], cols, "pixel", "label", &x.values, &y.values);
     free(x.values);
     free(y.values);
     return st;

@@ -195,10 +195,7 @@ dsc_status dsc_dataset_load_npy(dsc_dataset **out, const char *features_path,
     dsc_status st = load_one(features_path, &x);
     if (st == DSC_OK) st = load_one(targets_path, &y);
     if (st == DSC_OK) st = check_pair(&x, &y, features_path, targets_path);
-    if (st == DSC_OK) st = dsc__dataset_new(out, x.shape[0], x.shape[1], "x", "y", 0);
-    if (st == DSC_OK) { /* hand the parsed arrays over instead of copying them */
-        dsc__dataset_adopt(*out, &x.values, &y.values);
-    }
+    if (st == DSC_OK) st = dsc__dataset_adopt(out, x.shape[0], x.shape[1], "x", "y", &x.values, &y.values);
     free(x.values);
     free(y.values);
     return st;

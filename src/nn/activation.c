@@ -7,28 +7,12 @@
 #include "nn.h"
 
 #include <math.h>
-#include <string.h>
 
 static const char *const names[DSC_ACT_COUNT] = {
     "linear", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "softmax",
 };
 
-const char *dsc_activation_name(dsc_activation act)
-{
-    return (unsigned)act < DSC_ACT_COUNT ? names[act] : NULL;
-}
-
-dsc_status dsc_activation_from_name(const char *name, dsc_activation *out)
-{
-    for (int i = 0; name && i < DSC_ACT_COUNT; i++)
-        if (!strcmp(name, names[i])) {
-            *out = (dsc_activation)i;
-            return DSC_OK;
-        }
-    return dsc__fail(DSC_ERR_SPEC,
-                     "activation: unknown name '%s' (linear, relu, leaky_relu, elu, selu, tanh, sigmoid, softmax)",
-                     name ? name : "(null)");
-}
+DSC__NAMED_ENUM(dsc_activation, dsc_activation_name, dsc_activation_from_name, names, DSC_ACT_COUNT, "activation")
 
 /* SELU's constants (Klambauer et al. 2017) */
 #define SELU_L 1.0507009873554804934193349852946

@@ -120,6 +120,8 @@ static dsc_status fit_prepare(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_c
     if (!r->order || !r->hist || !r->hist->epochs || (c->patience > 0 && !r->best))
         return dsc__fail(DSC_ERR_NOMEM, "mlp_fit: out of memory");
     for (size_t i = 0; i < n; i++) r->order[i] = i;
+    r->hist->train_rows = n;
+    r->hist->val_rows = r->val ? dsc_dataset_rows(r->val) : 0;
     return DSC_OK;
 }
 

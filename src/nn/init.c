@@ -12,22 +12,7 @@ static const char *const names[DSC_INIT_COUNT] = {
     "auto", "he_normal", "he_uniform", "xavier_normal", "xavier_uniform",
 };
 
-const char *dsc_init_name(dsc_init init)
-{
-    return (unsigned)init < DSC_INIT_COUNT ? names[init] : NULL;
-}
-
-dsc_status dsc_init_from_name(const char *name, dsc_init *out)
-{
-    for (int i = 0; name && i < DSC_INIT_COUNT; i++)
-        if (!strcmp(name, names[i])) {
-            *out = (dsc_init)i;
-            return DSC_OK;
-        }
-    return dsc__fail(DSC_ERR_SPEC,
-                     "init: unknown name '%s' (auto, he_normal, he_uniform, xavier_normal, xavier_uniform)",
-                     name ? name : "(null)");
-}
+DSC__NAMED_ENUM(dsc_init, dsc_init_name, dsc_init_from_name, names, DSC_INIT_COUNT, "init")
 
 static dsc_init resolve(dsc_init init, dsc_activation act)
 {

@@ -8,24 +8,10 @@
 #include "nn.h"
 
 #include <math.h>
-#include <string.h>
 
 static const char *const names[DSC_LOSS_COUNT] = {"mse", "bce", "softmax_ce"};
 
-const char *dsc_loss_name(dsc_loss loss)
-{
-    return (unsigned)loss < DSC_LOSS_COUNT ? names[loss] : NULL;
-}
-
-dsc_status dsc_loss_from_name(const char *name, dsc_loss *out)
-{
-    for (int i = 0; name && i < DSC_LOSS_COUNT; i++)
-        if (!strcmp(name, names[i])) {
-            *out = (dsc_loss)i;
-            return DSC_OK;
-        }
-    return dsc__fail(DSC_ERR_SPEC, "loss: unknown name '%s' (mse, bce, softmax_ce)", name ? name : "(null)");
-}
+DSC__NAMED_ENUM(dsc_loss, dsc_loss_name, dsc_loss_from_name, names, DSC_LOSS_COUNT, "loss")
 
 #define LOSS_KERNELS(T, SFX)                                                                  \
     static void mse_##SFX(const T *z, const double *y, size_t n, size_t k, T *d, double scale, \
@@ -62,12 +48,16 @@ dsc_status dsc_loss_from_name(const char *name, dsc_loss *out)
             const T *zr = z + r * k;                                                          \
             double mx = zr[0], se = 0;                                                        \
             for (size_t j = 1; j < k; j++) mx = zr[j] > mx ? zr[j] : mx;                      \
-            for (size_t j = 0; j < k; j++) se += exp((double)zr[j] - mx);                     \
+            T *dr = d ? d + r * k : NULL; /* holds the exponentials, then the gradient */     \
+            for (size_t j = 0; j < k; j++) {                                                  \
+                double e = exp((double)zr[j] - mx);                                           \
+                se += e;                                                                      \
+                if (dr) dr[j] = (T)e;                                                         \
+            }                                                                                 \
             size_t c = (size_t)y[r];                                                          \
             sum += mx + log(se) - (double)zr[c];                                              \
-            if (!d) continue;                                                                 \
-            for (size_t j = 0; j < k; j++)                                                    \
-                d[r * k + j] = (T)(scale * (exp((double)zr[j] - mx) / se - (j == c)));        \
+            for (size_t j = 0; dr && j < k; j++)                                              \
+                dr[j] = (T)(scale * ((double)dr[j] / se - (j == c)));                         \
         }                                                                                     \
         t->loss += sum;                                                                       \
     }                                                                                         \

@@ -238,3 +238,19 @@ dsc_status dsc_mlp_set_target_scaling(dsc_mlp *m, double y_mean, double y_std)
     m->y_std = y_std;
     return DSC_OK;
 }
+
+int dsc_mlp_get_standardization(const dsc_mlp *m, double *mean, double *std)
+{
+    if (!m || !m->mean) return 0;
+    for (size_t j = 0; j < m->cfg.sizes[0]; j++) {
+        if (mean) mean[j] = m->mean[j];
+        if (std) std[j] = 1 / m->inv_std[j];
+    }
+    return 1;
+}
+
+void dsc_mlp_get_target_scaling(const dsc_mlp *m, double *y_mean, double *y_std)
+{
+    if (y_mean) *y_mean = m ? m->y_mean : 0;
+    if (y_std) *y_std = m ? m->y_std : 1;
+}

@@ -6,6 +6,22 @@
 #include "../core/internal.h"
 #include "../core/rng.h"
 
+/* ---- names (names.c): the index of name in names[0..count-1], or DSC_ERR_SPEC with a
+ * message listing them. */
+dsc_status dsc__name_index(const char *who, const char *const *names, int count, const char *name,
+                           int *out);
+
+/* Defines the public name and from-name functions of an enum T over table[count]. */
+#define DSC__NAMED_ENUM(T, name_fn, from_fn, table, count, who)                    \
+    const char *name_fn(T v) { return (unsigned)v < (unsigned)(count) ? table[v] : NULL; } \
+    dsc_status from_fn(const char *name, T *out)                                 \
+    {                                                                            \
+        int i_;                                                                  \
+        dsc_status st_ = dsc__name_index(who, table, count, name, &i_);          \
+        if (st_ == DSC_OK) *out = (T)i_;                                         \
+        return st_;                                                              \
+    }
+
 /* ---- activations (activation.c): in place over n rows of k units. */
 typedef struct dsc__act_params {
     double leaky_slope, elu_alpha;
