@@ -50,7 +50,9 @@ typedef struct dsc_dist dsc_dist;
  * caller's traffic never mixes with ours) and the optimizer with *hp: over every
  * tensor, or with cfg->zero over views of this rank's slice. Broadcasts the parameters
  * from rank 0. cfg NULL means the defaults. Every rank must pass the same tensors,
- * hp and cfg.
+ * hp and cfg (checked: a disagreement fails on every rank). The descriptors are copied
+ * (names included); the buffers are borrowed. With zero, kinds that need whole tensors
+ * (lamb, lars, muon) and accumulate > 1 are DSC_ERR_UNSUPPORTED.
  */
 dsc_status dsc_dist_create(dsc_dist **out, MPI_Comm comm, const dsc_hparams *hp,
                            const dsc_param *params, size_t count, const dsc_dist_config *cfg);
