@@ -158,9 +158,14 @@ void dsc_history_destroy(dsc_history *h);
  * the one-process gradient. step replaces the optimizer step (the hook between
  * backward and the update); sum adds n values over the processes (the epoch's
  * loss and metric tallies); skipped reports the steps skipped for non-finite gradients.
+ * tensor_ready (optional) is told, during the backward pass, each tensor (an index of
+ * dsc_mlp_params) whose gradient is final, last layer first, so that its reduction
+ * can start while the earlier layers compute (dsc_dist_tensor_ready); a failure it
+ * meets should surface from the next step.
  */
 typedef struct dsc_fit_parallel {
     int rank, size;
+    void (*tensor_ready)(void *ctx, size_t tensor);
     dsc_status (*step)(void *ctx);
     dsc_status (*sum)(void *ctx, double *v, size_t n);
     int64_t (*skipped)(void *ctx);

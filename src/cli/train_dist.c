@@ -14,6 +14,7 @@
 struct train_dist {
     dsc_dist *dist;
     dsc_fit_parallel par;
+    dsc_status ready_failed; /* the first failure of a tensor_ready, for the step */
 };
 
 /* Open MPI, MPICH and PMIx launchers each set one of these in every process. */
@@ -43,7 +44,20 @@ dsc_status train_dist_start(train_dist **td, int *rank, int *size)
     return DSC_OK;
 }
 
-static dsc_status hook_step(void *ctx) { return dsc_dist_step(ctx); }
+/* A bucket's all-reduce starts as soon as its last tensor is ready. */
+static void hook_tensor_ready(void *ctx, size_t tensor)
+{
+    train_dist *td = ctx;
+    dsc_status st = dsc_dist_tensor_ready(td->dist, tensor);
+    if (st && !td->ready_failed) td->ready_failed = st;
+}
+
+static dsc_status hook_step(void *ctx)
+{
+    train_dist *td = ctx;
+    dsc_status st = dsc_dist_step(td->dist); /* starts what is left, waits, updates */
+    return td->ready_failed ? td->ready_failed : st;
+}
 
 static dsc_status hook_sum(void *ctx, double *v, size_t n)
 {
@@ -52,7 +66,7 @@ static dsc_status hook_sum(void *ctx, double *v, size_t n)
     return rc == MPI_SUCCESS ? DSC_OK : DSC_ERR_IO;
 }
 
-static int64_t hook_skipped(void *ctx) { return dsc_dist_skipped_count(ctx); }
+static int64_t hook_skipped(void *ctx) { return dsc_dist_skipped_count(((train_dist *)ctx)->dist); }
 
 dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, int zero, dsc_fit_config *fc)
 {
@@ -67,10 +81,11 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, int z
     char plain[64];
     snprintf(plain, sizeof plain, "sgd(lr=%.17g)", hp.lr);
     if ((st = dsc_mlp_compile(m, plain, dsc_mlp_loss(m))) != DSC_OK) return st;
+    td->par.tensor_ready = hook_tensor_ready;
     td->par.step = hook_step;
     td->par.sum = hook_sum;
     td->par.skipped = hook_skipped;
-    td->par.ctx = td->dist;
+    td->par.ctx = td;
     fc->parallel = &td->par;
     return DSC_OK;
 }

@@ -141,7 +141,7 @@ static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, si
         const void *z = dsc__mlp_forward(m, hi - lo, 1);
         dsc__loss_metric(m->loss, m->cfg.dtype, z, m->ybuf, hi - lo, k, m->y_mean, m->y_std, t);
         dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, hi - lo, k, m->delta[0], 1.0 / (double)b, t);
-        dsc__mlp_backward(m, hi - lo, 1);
+        dsc__mlp_backward_par(m, hi - lo, 1, par);
     } else {
         memset(m->grad, 0, m->nweights * m->esize); /* more processes than rows */
     }
