@@ -48,7 +48,8 @@ static void help(FILE *f)
             "  --history     write the per-epoch history to a CSV file\n"
             "  --json        print one JSON object on stdout\n"
             "  --quiet       no per-epoch lines on stderr\n"
-            "  --zero        under mpirun: shard the optimizer state over the ranks (ZeRO-1)\n");
+            "  --zero        under mpirun: shard the optimizer state over the ranks (ZeRO-1)\n"
+            "  --bucket-kb   under mpirun: gradient KiB per collective call (default 25600)\n");
 }
 
 static int parse_fraction(const char *text, double max_excl, double *out)
@@ -89,6 +90,8 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'j': o->json = 1; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'Z': o->zero = 1; return 0;
+    case 'K':
+        return cli_parse_int64(arg, 1, 1 << 20, &o->bucket_kb) ? cli_usage_error(CMD, "--bucket-kb must be an integer in [1, 1048576], got '%s'", arg) : 0;
     case 'k':
         if (!strcmp(arg, "classify") || !strcmp(arg, "regress")) { o->task = arg[0] == 'c'; return 0; }
         return cli_usage_error(CMD, "--task must be classify or regress, got '%s'", arg);
@@ -132,7 +135,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"seed", required_argument, 0, 's'},     {"threads", required_argument, 0, 'n'},
         {"dtype", required_argument, 0, 'D'},    {"history", required_argument, 0, 'H'},
         {"json", no_argument, 0, 'j'},           {"quiet", no_argument, 0, 'q'},
-        {"zero", no_argument, 0, 'Z'},
+        {"zero", no_argument, 0, 'Z'},          {"bucket-kb", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c;
@@ -268,7 +271,7 @@ static int run(const train_opts *o, train_run *r)
     fc.on_epoch = train_on_epoch;
     fc.user = &prog;
 #ifdef DSC_HAVE_MPI
-    if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->zero, &fc)) != DSC_OK)
+    if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->zero, (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
         return cli_lib_error(CMD, st);
 #endif
     prog.epoch_start = prog.last_draw = train_now();
@@ -291,7 +294,7 @@ int cmd_train(int argc, char **argv)
 {
     train_opts o = {.target = NULL, .optimizer = "adam", .activation = "relu", .task = -1,
                     .hidden = {64}, .nhidden = 1, .epochs = 10, .batch = 32, .test_split = 0.2,
-                    .dtype = DSC_F32};
+                    .dtype = DSC_F32, .bucket_kb = 25600};
     train_run r = {.ranks = 1};
 #ifdef DSC_HAVE_MPI
     dsc_status st = train_dist_start(&r.dist, &r.rank, &r.ranks);

@@ -18,6 +18,7 @@ typedef struct train_opts {
     dsc_dtype dtype;
     int json, quiet;
     int zero; /* --zero: shard the optimizer state over the MPI ranks */
+    int64_t bucket_kb; /* --bucket-kb: gradient KiB per collective call under mpirun */
 } train_opts;
 
 /* What the run produced, for the reports. */

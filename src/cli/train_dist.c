@@ -68,13 +68,15 @@ static dsc_status hook_sum(void *ctx, double *v, size_t n)
 
 static int64_t hook_skipped(void *ctx) { return dsc_dist_skipped_count(((train_dist *)ctx)->dist); }
 
-dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, int zero, dsc_fit_config *fc)
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, int zero, size_t bucket_bytes,
+                             dsc_fit_config *fc)
 {
     dsc_hparams hp;
     dsc_status st = dsc_hparams_parse(spec, &hp);
     if (st != DSC_OK) return st;
     dsc_dist_config cfg = dsc_dist_config_default();
     cfg.zero = zero;
+    cfg.bucket_bytes = bucket_bytes;
     cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the whole batch */
     st = dsc_dist_create(&td->dist, MPI_COMM_WORLD, &hp, dsc_mlp_params(m), dsc_mlp_param_count(m), &cfg);
     if (st != DSC_OK) return st;

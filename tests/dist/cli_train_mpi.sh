@@ -18,7 +18,8 @@ close() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(
 one=$("$bin" "${args[@]}" 2>/dev/null) || { echo "FAIL: one process"; exit 1; }
 for np in 2 3; do
   for zero in "" --zero; do
-    out=$(timeout 120 "$mpiexec" --oversubscribe -np "$np" "$bin" "${args[@]}" $zero 2>"$tmp/err")
+    # 1 KiB buckets: several reductions start during each backward pass
+    out=$(timeout 120 "$mpiexec" --oversubscribe -np "$np" "$bin" "${args[@]}" $zero --bucket-kb 1 2>"$tmp/err")
     rc=$?
     what="np $np $zero"
     [ "$rc" -eq 0 ] || { echo "FAIL: $what: exit $rc: $(head -3 "$tmp/err")"; fail=$((fail + 1)); continue; }
@@ -51,5 +52,10 @@ timeout 60 "$mpiexec" --oversubscribe -np 2 "$bin" train --data "$data/iris.csv"
 rc=$?
 [ "$rc" -ne 0 ] && [ "$(grep -c '^descent train:' "$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
   { echo "FAIL: bad spec under mpirun: exit $rc, stderr: $(cat "$tmp/err")"; fail=$((fail + 1)); }
+# --bucket-kb out of range: a usage error, one line
+"$bin" train --data "$data/iris.csv" --bucket-kb 0 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 2 ] && [ "$(grep -c '' "$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
+  { echo "FAIL: --bucket-kb 0: exit $rc, stderr: $(cat "$tmp/err")"; fail=$((fail + 1)); }
 [ "$fail" -eq 0 ] && echo "cli_train_mpi: all checks passed"
 exit "$fail"
