@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     dsc_mlp_config cfg = dsc_mlp_config_default(sizes, 3); /* relu, He init, float32 */
     dsc_mlp *model;
     if (dsc_mlp_create(&model, &cfg) != DSC_OK) return fail("create");
-    if (dsc_mlp_compile(model, "adam(lr=1e-3)", DSC_LOSS_SOFTMAX_CE) != DSC_OK) return fail("compile");
+    if (dsc_mlp_compile(model, "adam(lr=1e-3)", NULL, DSC_LOSS_SOFTMAX_CE) != DSC_OK) return fail("compile");
 
     dsc_fit_config fit = dsc_fit_config_default(); /* shuffled, inputs standardized */
     fit.epochs = 50;

@@ -91,12 +91,13 @@ void *dsc_mlp_data(dsc_mlp *m);
 void *dsc_mlp_grad(dsc_mlp *m);
 
 /*
- * Chooses the optimizer (a spec, see dsc_hparams_parse) and the loss. Biases are
- * excluded from weight decay. The cross-entropy losses take logits: they need a linear
- * output activation; mse and bce need one output. May be called again to restart
- * the optimizer state.
+ * Chooses the optimizer (a spec, see dsc_hparams_parse), an optional learning-rate
+ * schedule (a spec, see dsc_sched_create; NULL for none) that advances once per batch,
+ * and the loss. Biases are excluded from weight decay. The cross-entropy losses take
+ * logits: they need a linear output activation; mse and bce need one output. May be
+ * called again to restart the optimizer state.
  */
-dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, dsc_loss loss);
+dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, const char *schedule, dsc_loss loss);
 dsc_optim *dsc_mlp_optimizer(dsc_mlp *m); /* NULL before compile */
 dsc_loss dsc_mlp_loss(const dsc_mlp *m);
 
@@ -156,8 +157,10 @@ void dsc_history_destroy(dsc_history *h);
  * every batch (dsc rows split like dsc_dist_split: contiguous, the first b % size one
  * larger), already divided by the whole batch size, so the sum over the processes is
  * the one-process gradient. step replaces the optimizer step (the hook between
- * backward and the update); sum adds n values over the processes (the epoch's
- * loss and metric tallies); skipped reports the steps skipped for non-finite gradients.
+ * backward and the update), with the batch's mean loss when the model's schedule is
+ * loss-driven (NULL otherwise); sum adds n values over the processes (the epoch's
+ * loss and metric tallies, the batch loss); skipped reports the steps skipped for
+ * non-finite gradients and lr the learning rate of group 0, for the history.
  * tensor_ready (optional) is told, during the backward pass, each tensor (an index of
  * dsc_mlp_params) whose gradient is final, last layer first, so that its reduction
  * can start while the earlier layers compute (dsc_dist_tensor_ready); a failure it
@@ -166,9 +169,10 @@ void dsc_history_destroy(dsc_history *h);
 typedef struct dsc_fit_parallel {
     int rank, size;
     void (*tensor_ready)(void *ctx, size_t tensor);
-    dsc_status (*step)(void *ctx);
+    dsc_status (*step)(void *ctx, const double *loss);
     dsc_status (*sum)(void *ctx, double *v, size_t n);
     int64_t (*skipped)(void *ctx);
+    double (*lr)(void *ctx);
     void *ctx;
 } dsc_fit_parallel;
 

@@ -35,6 +35,8 @@ check 2 --data "$iris" --activation swish
 check 2 --data "$iris" --init nosuch
 check 2 --data "$iris" --optimizer 'adam(lr=-1)'
 check 2 --data "$iris" --optimizer 'nosuch'
+check 2 --data "$iris" --schedule 'nosuch'
+check 2 --data "$iris" --schedule 'cosine(T_max=-1)'
 check 2 --data "$iris" --threads 0
 check 2 --data "$iris" --dtype f16
 check 2 --data "$iris" --patience 3
@@ -60,8 +62,8 @@ done
 [ "$(printf '%s\n' "$out" | grep -c '')" -eq 1 ] || { echo "FAIL: more than one stdout line"; fail=$((fail + 1)); }
 [ "$(grep -c '^epoch ' "$tmp/err")" -eq 3 ] || { echo "FAIL: want 3 epoch lines on stderr"; fail=$((fail + 1)); }
 [ "$(grep -c '' "$tmp/h.csv")" -eq 4 ] || { echo "FAIL: history wants a header and 3 rows"; fail=$((fail + 1)); }
-out=$("$bin" train --data "$data/diabetes.csv" --layers 8 --epochs 2 --quiet --json 2>/dev/null)
-for key in '"task":"regress"' '"test_rmse":' '"test_r2":'; do
+out=$("$bin" train --data "$data/diabetes.csv" --layers 8 --epochs 2 --schedule 'step(step_size=10)' --quiet --json 2>/dev/null)
+for key in '"task":"regress"' '"test_rmse":' '"test_r2":' '"schedule":"step(step_size=10)"'; do
   case $out in *"$key"*) ;; *) echo "FAIL: regression json lacks $key: $out"; fail=$((fail + 1)) ;; esac
 done
 # the same seed gives the same run

@@ -92,7 +92,7 @@ static void test_gradients_every_activation(void **state)
     for (int a = 0; a < DSC_ACT_COUNT; a++) {
         const size_t sizes[] = {3, 5, 4, 1};
         dsc_mlp *m = make(sizes, 4, (dsc_activation)a, DSC_F64, 7 + (uint64_t)a);
-        OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_MSE));
+        OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_MSE));
         grad_check(m, gx, g_real, 6, dsc_activation_name((dsc_activation)a));
         dsc_mlp_destroy(m);
     }
@@ -110,7 +110,7 @@ static void test_gradients_every_activation(void **state)
         c.seed = 3;
         dsc_mlp *m;
         OK(dsc_mlp_create(&m, &c));
-        OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_MSE));
+        OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_MSE));
         grad_check(m, gx, g_real, 6, dsc_activation_name(outs[i]));
         dsc_mlp_destroy(m);
     }
@@ -121,16 +121,16 @@ static void test_gradients_every_loss(void **state)
     (void)state;
     const size_t s3[] = {3, 6, 3}, s1[] = {3, 6, 1};
     dsc_mlp *m = make(s3, 3, DSC_ACT_RELU, DSC_F64, 1);
-    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_SOFTMAX_CE));
+    OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_SOFTMAX_CE));
     grad_check(m, gx, g_labels, 6, "softmax_ce");
     dsc_mlp_destroy(m);
     m = make(s1, 3, DSC_ACT_ELU, DSC_F64, 2);
-    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_BCE));
+    OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_BCE));
     grad_check(m, gx, g_binary, 6, "bce");
     dsc_mlp_destroy(m);
     /* standardized inputs and a scaled target go through the same chain */
     m = make(s1, 3, DSC_ACT_SIGMOID, DSC_F64, 4);
-    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_MSE));
+    OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_MSE));
     OK(dsc_mlp_set_standardization(m, (const double[]){0.1, -0.2, 0.3}, (const double[]){2, 0.5, 1.5}));
     OK(dsc_mlp_set_target_scaling(m, 0.4, 1.7));
     grad_check(m, gx, g_real, 6, "mse standardized");
@@ -157,10 +157,10 @@ static void test_loss_values(void **state)
     w[1] = -1;
     const double x[2] = {1, 0}, y[2] = {0, 1}; /* z = 1, -1 */
     double loss;
-    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_MSE));
+    OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_MSE));
     OK(dsc_mlp_loss_grad(m, x, y, 2, &loss));
     assert_float_equal(loss, (1.0 + 4.0) / 2, 1e-15);
-    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_BCE));
+    OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_BCE));
     OK(dsc_mlp_loss_grad(m, x, y, 2, &loss));
     assert_float_equal(loss, log1p(exp(1.0)), 1e-15); /* both rows: log(1 + e) */
     /* large logits stay finite */
@@ -175,7 +175,7 @@ static void test_loss_values(void **state)
     w[0] = 1;
     w[1] = -1;
     w[2] = w[3] = 0;
-    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_SOFTMAX_CE));
+    OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_SOFTMAX_CE));
     OK(dsc_mlp_loss_grad(m, (const double[]){3}, (const double[]){1}, 1, &loss));
     assert_float_equal(loss, log(exp(3.0) + exp(-3.0)) + 3, 1e-12);
     dsc_mlp_destroy(m);
@@ -183,9 +183,11 @@ static void test_loss_values(void **state)
 
 /* A linear 2-1 network, full batch, plain SGD: its losses must match a gradient-
  * descent loop written out here, epoch by epoch. */
-static void test_tiny_network_known_loss(void **state)
+/* A linear 2-1 network, full batch, plain SGD with lr 0.05 * gamma^t (a step schedule,
+ * or none for gamma 1): its losses must match a gradient-descent loop written out
+ * here, epoch by epoch. */
+static void tiny_network(const char *schedule, double gamma)
 {
-    (void)state;
     const double x[8] = {1, 2, -1, 0.5, 0.5, -1.5, 2, 1}, y[4] = {0, -1.5, 2.75, 2.5}; /* 1.5 x1 - x2 + 0.5 */
     dsc_dataset *ds;
     OK(dsc_dataset_create(&ds, 4, 2, x, y));
@@ -194,7 +196,7 @@ static void test_tiny_network_known_loss(void **state)
     w[0] = 0.1;
     w[1] = -0.2;
     w[2] = 0.3;
-    OK(dsc_mlp_compile(m, "sgd(lr=0.05)", DSC_LOSS_MSE));
+    OK(dsc_mlp_compile(m, "sgd(lr=0.05)", schedule, DSC_LOSS_MSE));
     dsc_fit_config fc = dsc_fit_config_default();
     fc.epochs = 100;
     fc.batch_size = 4;
@@ -203,7 +205,7 @@ static void test_tiny_network_known_loss(void **state)
     dsc_history *h;
     OK(dsc_mlp_fit(m, ds, &fc, &h));
     assert_int_equal(h->count, 100);
-    double a = 0.1, b = -0.2, c = 0.3;
+    double a = 0.1, b = -0.2, c = 0.3, lr = 0.05;
     for (int ep = 0; ep < 100; ep++) {
         double loss = 0, ga = 0, gb = 0, gc = 0;
         for (int i = 0; i < 4; i++) {
@@ -214,18 +216,26 @@ static void test_tiny_network_known_loss(void **state)
             gc += 2 * e / 4;
         }
         assert_float_equal(h->epochs[ep].train_loss, loss, 1e-12 * (1 + loss));
-        a -= 0.05 * ga;
-        b -= 0.05 * gb;
-        c -= 0.05 * gc;
+        a -= lr * ga;
+        b -= lr * gb;
+        c -= lr * gc;
+        lr *= gamma;
+        assert_float_equal(h->epochs[ep].lr, lr, 1e-15); /* the rate of the next step */
     }
     assert_float_equal(w[0], a, 1e-12);
     assert_float_equal(w[1], b, 1e-12);
     assert_float_equal(w[2], c, 1e-12);
-    assert_true(h->epochs[99].train_loss < 1e-3); /* it does fit: y is linear */
-    assert_float_equal(h->epochs[99].lr, 0.05, 0);
+    if (gamma == 1) assert_true(h->epochs[99].train_loss < 1e-3); /* it does fit: y is linear */
     dsc_history_destroy(h);
     dsc_mlp_destroy(m);
     dsc_dataset_destroy(ds);
+}
+
+static void test_tiny_network_known_loss(void **state)
+{
+    (void)state;
+    tiny_network(NULL, 1);
+    tiny_network("step(step_size=1, gamma=0.97)", 0.97);
 }
 
 static void test_xor(void **state)
@@ -236,7 +246,7 @@ static void test_xor(void **state)
     OK(dsc_dataset_create(&ds, 4, 2, x, y));
     const size_t sizes[] = {2, 8, 1};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_TANH, DSC_F32, 11);
-    OK(dsc_mlp_compile(m, "adam(lr=0.05)", DSC_LOSS_BCE));
+    OK(dsc_mlp_compile(m, "adam(lr=0.05)", NULL, DSC_LOSS_BCE));
     dsc_history *h = fit(m, ds, 300, 4);
     double loss, acc, p[4];
     OK(dsc_mlp_evaluate(m, ds, &loss, &acc));
@@ -264,7 +274,7 @@ static void test_digits_held_out(void **state)
     OK(dsc_dataset_split(ds, 0.25, 0, 10, &train, &test));
     const size_t sizes[] = {64, 64, 10};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_RELU, DSC_F32, 0);
-    OK(dsc_mlp_compile(m, "adam(lr=1e-3)", DSC_LOSS_SOFTMAX_CE));
+    OK(dsc_mlp_compile(m, "adam(lr=1e-3)", NULL, DSC_LOSS_SOFTMAX_CE));
     dsc_history *h = fit(m, train, 30, 32);
     double loss, acc;
     OK(dsc_mlp_evaluate(m, test, &loss, &acc));
@@ -308,7 +318,7 @@ static void test_reproducible_and_early_stopping(void **state)
         c.seed = 5;
         dsc_mlp *m;
         OK(dsc_mlp_create(&m, &c));
-        OK(dsc_mlp_compile(m, "adam(lr=0.3)", DSC_LOSS_SOFTMAX_CE)); /* too large: noisy */
+        OK(dsc_mlp_compile(m, "adam(lr=0.3)", NULL, DSC_LOSS_SOFTMAX_CE)); /* too large: noisy */
         dsc_fit_config fc = dsc_fit_config_default();
         fc.epochs = 60;
         fc.batch_size = 16;
@@ -350,7 +360,7 @@ static void test_regression_diabetes(void **state)
     OK(dsc_dataset_split(ds, 0.2, 1, 0, &train, &test));
     const size_t sizes[] = {10, 16, 1};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_RELU, DSC_F64, 1);
-    OK(dsc_mlp_compile(m, "adam(lr=1e-2)", DSC_LOSS_MSE));
+    OK(dsc_mlp_compile(m, "adam(lr=1e-2)", NULL, DSC_LOSS_MSE));
     dsc_history_destroy(fit(m, train, 40, 32));
     double loss, r2, pred;
     OK(dsc_mlp_evaluate(m, test, &loss, &r2));
@@ -428,7 +438,7 @@ static void test_dropout_masks(void **state)
     c.hidden = DSC_ACT_TANH;
     dsc_mlp *m;
     OK(dsc_mlp_create(&m, &c));
-    OK(dsc_mlp_compile(m, "sgd", DSC_LOSS_MSE));
+    OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_MSE));
     OK(dsc__mlp_reserve(m, 1));
     const double x[4] = {0.5, -1, 2, 0.1}, y[1] = {3};
     dsc__mlp_gather(m, x, y, NULL, 1);
@@ -475,12 +485,12 @@ static void test_errors(void **state)
     assert_int_equal(dsc_mlp_create(&m, &c), DSC_ERR_RANGE);
     c.leaky_slope = 0.01;
     OK(dsc_mlp_create(&m, &c));
-    assert_int_equal(dsc_mlp_compile(m, "adam", DSC_LOSS_BCE), DSC_ERR_MISMATCH);
-    assert_int_equal(dsc_mlp_compile(m, "nosuch", DSC_LOSS_SOFTMAX_CE), DSC_ERR_SPEC);
+    assert_int_equal(dsc_mlp_compile(m, "adam", NULL, DSC_LOSS_BCE), DSC_ERR_MISMATCH);
+    assert_int_equal(dsc_mlp_compile(m, "nosuch", NULL, DSC_LOSS_SOFTMAX_CE), DSC_ERR_SPEC);
     double loss;
     const double x[3] = {1, 2, 3}, bad[1] = {2};
     assert_int_equal(dsc_mlp_loss_grad(m, x, bad, 1, &loss), DSC_ERR_ARG); /* not compiled */
-    OK(dsc_mlp_compile(m, "adam", DSC_LOSS_SOFTMAX_CE));
+    OK(dsc_mlp_compile(m, "adam", NULL, DSC_LOSS_SOFTMAX_CE));
     assert_int_equal(dsc_mlp_loss_grad(m, x, bad, 1, &loss), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "not a class label in 0..1"));
     dsc_dataset *ds;

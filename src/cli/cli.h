@@ -75,16 +75,16 @@ dsc_status cli_run_exec(cli_run *r);
 int cli_run_error(const char *cmd, const cli_run *r, dsc_status st);
 void cli_run_free(cli_run *r);
 
-/* Re-executes the command once with OPENBLAS_CORETYPE set when OpenBLAS chose
- * generic kernels for a CPU with AVX2/AVX-512 (blas_env.c). */
-void cli_prefer_fast_blas(char **argv);
-
 /* The checkpoint side of a run (run_checkpoint.c): open r->resume and take the
  * problem, dtype and optimizer from it; create the optimizer (restored from ck when
  * not NULL); write r->save. */
 dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out);
 dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out);
 dsc_status cli_run_save(cli_run *r, const dsc_optim *opt);
+
+/* Re-executes the command once with OPENBLAS_CORETYPE set when OpenBLAS chose
+ * generic kernels for a CPU with AVX2/AVX-512 (blas_env.c). */
+void cli_prefer_fast_blas(char **argv);
 
 int cmd_optimize(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -14,9 +14,9 @@ static const command commands[] = {
     {"compare", cmd_compare, "run several optimizers on a test function: a table and a figure"},
     {"paths", cmd_paths, "lasso and ridge regularization paths of a linear model on a CSV"},
     {"demo", cmd_demo, "the textbook comparisons, with figures under out/"},
-    {"train", cmd_train, "train an MLP on a dataset (CSV, NPY, IDX)"},
     {"inspect", cmd_inspect, "the metadata and tensors of a checkpoint (safetensors)"},
     {"schedule", cmd_schedule, "print the learning rates a schedule gives"},
+    {"train", cmd_train, "train an MLP on a dataset (CSV, NPY, IDX)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,7 +1,7 @@
 /*
  * train.c: descent train --data FILE [--targets FILE] [--target NAME|last]
  *          [--task classify|regress] --layers 64,32 [--activation relu] --optimizer SPEC
- *          --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
+ *          [--schedule SPEC] --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
  *          [--history FILE.csv] [--json]
  * Loads a dataset, holds out a seeded (stratified) test split, trains an MLP and
  * reports the held-out accuracy, or RMSE and R^2.
@@ -23,7 +23,8 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: descent train --data FILE [--targets FILE] [--target NAME|last] [--task classify|regress]\n"
-            "                     --layers 64,32 [--activation relu] --optimizer SPEC --epochs N --batch B\n"
+            "                     --layers 64,32 [--activation relu] --optimizer SPEC [--schedule SPEC]\n"
+            "                     --epochs N --batch B\n"
             "                     [--val-split F] [--test-split F] [--seed S] [--threads T]\n"
             "                     [--history FILE.csv] [--json]\n"
             "       mpirun -np N descent train ... [--zero]   (data-parallel over N processes)\n"
@@ -37,6 +38,7 @@ static void help(FILE *f)
             "  --init        auto, he_normal, he_uniform, xavier_normal, xavier_uniform (default auto)\n"
             "  --dropout     probability of dropping a hidden unit while training (default 0)\n"
             "  --optimizer   spec, e.g. 'adam(lr=1e-3)' (default adam)\n"
+            "  --schedule    learning-rate schedule, advanced once per batch, e.g. 'cosine(T_max=4690)'\n"
             "  --epochs      passes over the training data (default 10)\n"
             "  --batch       batch size (default 32)\n"
             "  --val-split   fraction of the training data held out for validation (default 0)\n"
@@ -84,6 +86,7 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'T': o->targets = arg; return 0;
     case 't': o->target = arg; return 0;
     case 'o': o->optimizer = arg; return 0;
+    case 'S': o->schedule = arg; return 0;
     case 'H': o->history = arg; return 0;
     case 'a': o->activation = arg; return 0;
     case 'i': o->init = arg; return 0;
@@ -130,6 +133,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"layers", required_argument, 0, 'l'},   {"activation", required_argument, 0, 'a'},
         {"init", required_argument, 0, 'i'},     {"dropout", required_argument, 0, 'r'},
         {"optimizer", required_argument, 0, 'o'},{"epochs", required_argument, 0, 'e'},
+        {"schedule", required_argument, 0, 'S'},
         {"batch", required_argument, 0, 'b'},    {"val-split", required_argument, 0, 'v'},
         {"patience", required_argument, 0, 'p'}, {"test-split", required_argument, 0, 'x'},
         {"seed", required_argument, 0, 's'},     {"threads", required_argument, 0, 'n'},
@@ -223,7 +227,7 @@ static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
     c.dtype = o->dtype;
     c.seed = o->seed;
     st = dsc_mlp_create(&r->model, &c);
-    if (st == DSC_OK) st = dsc_mlp_compile(r->model, o->optimizer, classes ? DSC_LOSS_SOFTMAX_CE : DSC_LOSS_MSE);
+    if (st == DSC_OK) st = dsc_mlp_compile(r->model, o->optimizer, o->schedule, classes ? DSC_LOSS_SOFTMAX_CE : DSC_LOSS_MSE);
     return st;
 }
 
@@ -271,7 +275,7 @@ static int run(const train_opts *o, train_run *r)
     fc.on_epoch = train_on_epoch;
     fc.user = &prog;
 #ifdef DSC_HAVE_MPI
-    if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->zero, (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
+    if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->schedule, o->zero, (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
         return cli_lib_error(CMD, st);
 #endif
     prog.epoch_start = prog.last_draw = train_now();

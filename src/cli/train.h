@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 typedef struct train_opts {
-    const char *data, *targets, *target, *optimizer, *history, *activation, *init;
+    const char *data, *targets, *target, *optimizer, *schedule, *history, *activation, *init;
     int task; /* -1 infer, 0 regress, 1 classify */
     size_t hidden[DSC_MLP_MAX_LAYERS];
     int nhidden;

@@ -8,6 +8,7 @@
 
 #include "descent_dist.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -52,10 +53,11 @@ static void hook_tensor_ready(void *ctx, size_t tensor)
     if (st && !td->ready_failed) td->ready_failed = st;
 }
 
-static dsc_status hook_step(void *ctx)
+static dsc_status hook_step(void *ctx, const double *loss)
 {
     train_dist *td = ctx;
-    dsc_status st = dsc_dist_step(td->dist); /* starts what is left, waits, updates */
+    /* starts what is left, waits, updates */
+    dsc_status st = loss ? dsc_dist_step_loss(td->dist, *loss) : dsc_dist_step(td->dist);
     return td->ready_failed ? td->ready_failed : st;
 }
 
@@ -68,8 +70,17 @@ static dsc_status hook_sum(void *ctx, double *v, size_t n)
 
 static int64_t hook_skipped(void *ctx) { return dsc_dist_skipped_count(((train_dist *)ctx)->dist); }
 
-dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, int zero, size_t bucket_bytes,
-                             dsc_fit_config *fc)
+/* Group 0's rate on this rank (NAN on a rank that holds no slice; rank 0 always does). */
+static double hook_lr(void *ctx)
+{
+    double lr = NAN;
+    const dsc_optim *opt = dsc_dist_optim(((train_dist *)ctx)->dist);
+    if (opt) dsc_optim_get_lr(opt, 0, &lr);
+    return lr;
+}
+
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const char *schedule, int zero,
+                             size_t bucket_bytes, dsc_fit_config *fc)
 {
     dsc_hparams hp;
     dsc_status st = dsc_hparams_parse(spec, &hp);
@@ -80,13 +91,16 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, int z
     cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the whole batch */
     st = dsc_dist_create(&td->dist, MPI_COMM_WORLD, &hp, dsc_mlp_params(m), dsc_mlp_param_count(m), &cfg);
     if (st != DSC_OK) return st;
+    if (schedule && (st = dsc_dist_set_schedule(td->dist, -1, schedule)) != DSC_OK) return st;
+    /* the same schedule, so that the fit knows whether it is loss-driven */
     char plain[64];
     snprintf(plain, sizeof plain, "sgd(lr=%.17g)", hp.lr);
-    if ((st = dsc_mlp_compile(m, plain, dsc_mlp_loss(m))) != DSC_OK) return st;
+    if ((st = dsc_mlp_compile(m, plain, schedule, dsc_mlp_loss(m))) != DSC_OK) return st;
     td->par.tensor_ready = hook_tensor_ready;
     td->par.step = hook_step;
     td->par.sum = hook_sum;
     td->par.skipped = hook_skipped;
+    td->par.lr = hook_lr;
     td->par.ctx = td;
     fc->parallel = &td->par;
     return DSC_OK;

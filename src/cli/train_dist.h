@@ -12,13 +12,13 @@ dsc_status train_dist_start(train_dist **td, int *rank, int *size);
 
 /*
  * Makes the compiled model's training data-parallel: a dsc_dist over its contiguous
- * buffers with the optimizer spec (sharded state with zero) and buckets of
- * bucket_bytes, hooked into *fc. The
- * model's own optimizer is recompiled stateless (plain SGD at the same rate): it only
- * reports the learning rate, and its state would undo what zero saves.
+ * buffers with the optimizer spec and schedule (NULL: none), sharded state with zero,
+ * buckets of bucket_bytes, hooked into *fc. The model's own optimizer is recompiled
+ * stateless (plain SGD at the same rate, the same schedule): the dist layer's steps
+ * the weights, and a second state would undo what zero saves.
  */
-dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, int zero, size_t bucket_bytes,
-                             dsc_fit_config *fc);
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const char *schedule, int zero,
+                             size_t bucket_bytes, dsc_fit_config *fc);
 
 /* Bytes of optimizer state this process holds. */
 size_t train_dist_state_bytes(const train_dist *td);

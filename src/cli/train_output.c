@@ -63,8 +63,8 @@ int train_print_table(const train_opts *o, const train_result *r)
     dsc_blas_info bi = dsc_blas_get_info();
     printf("data      %s: %zu rows x %zu features, %s", o->data, r->rows, r->cols, cls ? "classification" : "regression");
     if (cls) printf(" (%zu classes)", r->classes);
-    printf("\nnetwork   %s %s, %s, %s\n", net, o->activation, dsc_dtype_name(dsc_mlp_get_config(r->model)->dtype),
-           o->optimizer);
+    printf("\nnetwork   %s %s, %s, %s%s%s\n", net, o->activation, dsc_dtype_name(dsc_mlp_get_config(r->model)->dtype),
+           o->optimizer, o->schedule ? ", schedule " : "", o->schedule ? o->schedule : "");
     printf("blas      %s (%s kernels, %d threads)\n\n", bi.name, bi.core, bi.threads);
     printf("%-10s %10s %10s%s\n", "", "loss", cls ? "accuracy" : "R^2", cls ? "" : "       RMSE");
     printf("%-10s %10.4f %10.4f\n", "train", last->train_loss, last->train_metric);
@@ -130,6 +130,7 @@ int train_print_json(const train_opts *o, const train_result *r)
     for (int i = 0; layers && i <= c->layers; i++) cJSON_AddItemToArray(layers, cJSON_CreateNumber((double)c->sizes[i]));
     cJSON_AddStringToObject(j, "activation", o->activation);
     cJSON_AddStringToObject(j, "optimizer", o->optimizer);
+    if (o->schedule) cJSON_AddStringToObject(j, "schedule", o->schedule);
     cJSON_AddStringToObject(j, "dtype", dsc_dtype_name(c->dtype));
     add_num(j, "epochs", (double)h->count);
     add_num(j, "batch", (double)o->batch);

@@ -44,8 +44,8 @@ static dsc_status check_config(const dsc_mlp *m, const dsc_dataset *ds, const ds
     if (c->val && c->val_split > 0)
         return dsc__fail(DSC_ERR_ARG, "mlp_fit: give a validation set or val_split, not both");
     if (c->parallel && (c->parallel->size < 1 || c->parallel->rank < 0 || c->parallel->rank >= c->parallel->size ||
-                        !c->parallel->step || !c->parallel->sum || !c->parallel->skipped))
-        return dsc__fail(DSC_ERR_ARG, "mlp_fit: parallel needs 0 <= rank < size and the step, sum and skipped hooks");
+                        !c->parallel->step || !c->parallel->sum || !c->parallel->skipped || !c->parallel->lr))
+        return dsc__fail(DSC_ERR_ARG, "mlp_fit: parallel needs 0 <= rank < size and the step, sum, skipped and lr hooks");
     if (c->patience < 0)
         return dsc__fail(DSC_ERR_RANGE, "mlp_fit: patience must be >= 0, got %lld", (long long)c->patience);
     if (c->patience > 0 && !c->val && c->val_split == 0)
@@ -125,9 +125,11 @@ static dsc_status fit_prepare(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_c
     return DSC_OK;
 }
 
-/* The gradient of this process's share of rows [s, s + b) of the order, scaled by 1/b;
- * returns the step's status (the parallel step, or the model's optimizer's). */
-static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, size_t s, size_t b, dsc__tally *t)
+/* The gradient of this process's share of rows [s, s + b) of the order, scaled by 1/b,
+ * then the step (the parallel one, or the model's optimizer's), given the batch's mean
+ * loss when a loss-driven schedule needs it (summed over the processes). */
+static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, size_t s, size_t b,
+                             int loss_driven, dsc__tally *t)
 {
     const dsc_fit_parallel *par = c->parallel;
     size_t k = m->cfg.sizes[m->nlayers], lo = 0, hi = b;
@@ -136,6 +138,7 @@ static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, si
         lo = rk * base + (rk < extra ? rk : extra);
         hi = lo + base + (rk < extra);
     }
+    double before = t->loss;
     if (hi > lo) {
         dsc__mlp_gather(m, dsc_dataset_x(r->train), dsc_dataset_y(r->train), r->order + s + lo, hi - lo);
         const void *z = dsc__mlp_forward(m, hi - lo, 1);
@@ -145,7 +148,11 @@ static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, si
     } else {
         memset(m->grad, 0, m->nweights * m->esize); /* more processes than rows */
     }
-    return par ? par->step(par->ctx) : dsc_optim_step(m->opt);
+    if (!loss_driven) return par ? par->step(par->ctx, NULL) : dsc_optim_step(m->opt);
+    double loss = (t->loss - before) / (double)b;
+    if (!par) return dsc_optim_step_loss(m->opt, loss);
+    dsc_status st = par->sum(par->ctx, &loss, 1);
+    return st ? st : par->step(par->ctx, &loss);
 }
 
 /* The epoch's tallies over every process. */
@@ -164,9 +171,12 @@ static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, d
     size_t n = dsc_dataset_rows(r->train);
     if (c->shuffle) dsc__rng_shuffle(rng, r->order, n);
     dsc__tally t = {0};
+    /* plateau-like schedules follow the batch loss, measured before the step */
+    const dsc_sched *sched = dsc_optim_schedule(m->opt, 0);
+    int loss_driven = sched && dsc_sched_needs_loss(sched);
     for (size_t s = 0; s < n; s += c->batch_size) {
         size_t b = n - s < c->batch_size ? n - s : c->batch_size;
-        dsc_status st = batch_step(m, c, r, s, b, &t);
+        dsc_status st = batch_step(m, c, r, s, b, loss_driven, &t);
         if (st != DSC_OK) return st;
         if (c->on_batch) c->on_batch(s + b, n, t.loss / (double)(t.rows ? t.rows : 1), c->user);
     }
@@ -220,7 +230,8 @@ dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *
             e->val_loss = t.loss / (double)t.rows;
             e->val_metric = dsc__tally_metric(m->loss, &t);
         }
-        dsc_optim_get_lr(m->opt, 0, &e->lr);
+        if (cfg->parallel) e->lr = cfg->parallel->lr(cfg->parallel->ctx);
+        else dsc_optim_get_lr(m->opt, 0, &e->lr);
         e->skipped = (cfg->parallel ? cfg->parallel->skipped(cfg->parallel->ctx) : dsc_optim_skipped_count(m->opt)) - skipped0;
         e->seconds = now() - t0;
         r.hist->count++;

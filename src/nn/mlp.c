@@ -183,7 +183,7 @@ void *dsc_mlp_grad(dsc_mlp *m) { return m->grad; }
 dsc_optim *dsc_mlp_optimizer(dsc_mlp *m) { return m->opt; }
 dsc_loss dsc_mlp_loss(const dsc_mlp *m) { return m->loss; }
 
-dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, dsc_loss loss)
+dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, const char *schedule, dsc_loss loss)
 {
     if (!m || !optimizer) return dsc__fail(DSC_ERR_ARG, "mlp_compile: model and optimizer must not be NULL");
     if ((unsigned)loss >= DSC_LOSS_COUNT)
@@ -199,7 +199,11 @@ dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, dsc_loss loss)
         return dsc__fail(DSC_ERR_MISMATCH, "mlp_compile: softmax_ce needs at least 2 outputs, got %zu", outputs);
     dsc_optim *opt;
     dsc_status st = dsc_optim_create_spec(&opt, optimizer, m->params, dsc_mlp_param_count(m));
-    if (st != DSC_OK) return st;
+    if (st == DSC_OK && schedule) st = dsc_optim_set_schedule(opt, -1, schedule);
+    if (st != DSC_OK) {
+        dsc_optim_destroy(opt);
+        return st;
+    }
     dsc_optim_destroy(m->opt);
     m->opt = opt;
     m->loss = loss;

@@ -46,6 +46,18 @@ a=$("$bin" "${small[@]}" 2>/dev/null)
 b=$(timeout 120 "$mpiexec" --oversubscribe -np 3 "$bin" "${small[@]}" --zero 2>/dev/null)
 close "$(num test_loss "$b")" "$(num test_loss "$a")" ||
   { echo "FAIL: batch 7 on 3 ranks: test_loss $(num test_loss "$b") vs $(num test_loss "$a")"; fail=$((fail + 1)); }
+# schedules step on every rank as in one process; a loss-driven one sees the whole batch's loss
+for sched in 'cosine(T_max=40)' 'plateau(patience=2, factor=0.5)'; do
+  run=(train --data "$data/breast_cancer.csv" --layers 8 --epochs 3 --batch 16 --seed 2 --optimizer 'sgd(lr=0.5)'
+       --schedule "$sched" --quiet --json)
+  a=$("$bin" "${run[@]}" 2>/dev/null)
+  b=$(timeout 120 "$mpiexec" --oversubscribe -np 2 "$bin" "${run[@]}" --zero 2>/dev/null)
+  for key in test_loss lr; do
+    close "$(num $key "$b")" "$(num $key "$a")" ||
+      { echo "FAIL: $sched on 2 ranks: $key $(num $key "$b") vs $(num $key "$a")"; fail=$((fail + 1)); }
+  done
+  [ "$(num lr "$a")" != 0.5 ] || { echo "FAIL: $sched never changed the rate"; fail=$((fail + 1)); }
+done
 # a bad spec fails on every rank; only rank 0 says so, once
 timeout 60 "$mpiexec" --oversubscribe -np 2 "$bin" train --data "$data/iris.csv" --optimizer 'adam(lr=-1)' \
   >"$tmp/out" 2>"$tmp/err"
