@@ -151,6 +151,31 @@ typedef struct dsc_history {
 
 void dsc_history_destroy(dsc_history *h);
 
+/*
+ * Data-parallel training (descent_dist.h provides the collectives): every process runs
+ * the same fit on the same data and seed; each computes the gradient of its share of
+ * every batch (dsc rows split like dsc_dist_split: contiguous, the first b % size one
+ * larger), already divided by the whole batch size, so the sum over the processes is
+ * the one-process gradient. step replaces the optimizer step (the hook between
+ * backward and the update), with the batch's mean loss when the model's schedule is
+ * loss-driven (NULL otherwise); sum adds n values over the processes (the epoch's
+ * loss and metric tallies, the batch loss); skipped reports the steps skipped for
+ * non-finite gradients and lr the learning rate of group 0, for the history.
+ * tensor_ready (optional) is told, during the backward pass, each tensor (an index of
+ * dsc_mlp_params) whose gradient is final, last layer first, so that its reduction
+ * can start while the earlier layers compute (dsc_dist_tensor_ready); a failure it
+ * meets should surface from the next step.
+ */
+typedef struct dsc_fit_parallel {
+    int rank, size;
+    void (*tensor_ready)(void *ctx, size_t tensor);
+    dsc_status (*step)(void *ctx, const double *loss);
+    dsc_status (*sum)(void *ctx, double *v, size_t n);
+    int64_t (*skipped)(void *ctx);
+    double (*lr)(void *ctx);
+    void *ctx;
+} dsc_fit_parallel;
+
 typedef struct dsc_fit_config {
     int64_t epochs;        /* >= 1 */
     size_t batch_size;     /* >= 1 (default 32) */
@@ -166,6 +191,7 @@ typedef struct dsc_fit_config {
     void (*on_batch)(size_t done, size_t total, double loss, void *user);
     void (*on_epoch)(const dsc_epoch *e, void *user);
     void *user;
+    const dsc_fit_parallel *parallel; /* NULL: one process (default) */
 } dsc_fit_config;
 
 dsc_fit_config dsc_fit_config_default(void);

@@ -7,6 +7,9 @@
  * reports the held-out accuracy, or RMSE and R^2.
  */
 #include "train.h"
+#ifdef DSC_HAVE_MPI
+#include "train_dist.h"
+#endif
 
 #include <getopt.h>
 #include <math.h>
@@ -24,6 +27,7 @@ static void help(FILE *f)
             "                     --epochs N --batch B\n"
             "                     [--val-split F] [--test-split F] [--seed S] [--threads T]\n"
             "                     [--history FILE.csv] [--json]\n"
+            "       mpirun -np N descent train ... [--zero]   (data-parallel over N processes)\n"
             "  --data        features: .csv (header row; the target is a column), .npy, or MNIST IDX\n"
             "                (.idx, -ubyte, optionally .gz)\n"
             "  --targets     targets file for .npy and IDX data\n"
@@ -45,7 +49,9 @@ static void help(FILE *f)
             "  --dtype       f32 or f64 (default f32)\n"
             "  --history     write the per-epoch history to a CSV file\n"
             "  --json        print one JSON object on stdout\n"
-            "  --quiet       no per-epoch lines on stderr\n");
+            "  --quiet       no per-epoch lines on stderr\n"
+            "  --zero        under mpirun: shard the optimizer state over the ranks (ZeRO-1)\n"
+            "  --bucket-kb   under mpirun: gradient KiB per collective call (default 25600)\n");
 }
 
 static int parse_fraction(const char *text, double max_excl, double *out)
@@ -86,6 +92,9 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'i': o->init = arg; return 0;
     case 'j': o->json = 1; return 0;
     case 'q': o->quiet = 1; return 0;
+    case 'Z': o->zero = 1; return 0;
+    case 'K':
+        return cli_parse_int64(arg, 1, 1 << 20, &o->bucket_kb) ? cli_usage_error(CMD, "--bucket-kb must be an integer in [1, 1048576], got '%s'", arg) : 0;
     case 'k':
         if (!strcmp(arg, "classify") || !strcmp(arg, "regress")) { o->task = arg[0] == 'c'; return 0; }
         return cli_usage_error(CMD, "--task must be classify or regress, got '%s'", arg);
@@ -130,6 +139,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"seed", required_argument, 0, 's'},     {"threads", required_argument, 0, 'n'},
         {"dtype", required_argument, 0, 'D'},    {"history", required_argument, 0, 'H'},
         {"json", no_argument, 0, 'j'},           {"quiet", no_argument, 0, 'q'},
+        {"zero", no_argument, 0, 'Z'},          {"bucket-kb", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c;
@@ -185,6 +195,8 @@ typedef struct train_run {
     dsc_mlp *model;
     dsc_history *hist;
     FILE *history; /* opened before training, so a bad path fails at once */
+    struct train_dist *dist; /* under mpirun, else NULL */
+    int rank, ranks;
 } train_run;
 
 static void run_free(train_run *r)
@@ -239,7 +251,7 @@ static dsc_status test_scores(train_run *r, train_result *res)
 static int run(const train_opts *o, train_run *r)
 {
     int usage;
-    if (o->history && !(r->history = fopen(o->history, "w")))
+    if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
     dsc_status st = load(o, &r->all, &usage);
     if (usage) return usage;
@@ -262,12 +274,20 @@ static int run(const train_opts *o, train_run *r)
     fc.on_batch = train_on_batch;
     fc.on_epoch = train_on_epoch;
     fc.user = &prog;
+#ifdef DSC_HAVE_MPI
+    if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->schedule, o->zero, (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
+        return cli_lib_error(CMD, st);
+#endif
     prog.epoch_start = prog.last_draw = train_now();
     if ((st = dsc_mlp_fit(r->model, r->train, &fc, &r->hist)) != DSC_OK) return cli_lib_error(CMD, st);
     train_result res = {.model = r->model, .hist = r->hist, .rows = dsc_dataset_rows(r->all),
                         .cols = dsc_dataset_cols(r->all), .classes = classes,
                         .train_rows = r->hist->train_rows,
-                        .test_rows = dsc_dataset_rows(r->test)};
+                        .test_rows = dsc_dataset_rows(r->test), .ranks = r->ranks,
+                        .state_bytes = dsc_optim_state_bytes(dsc_mlp_optimizer(r->model))};
+#ifdef DSC_HAVE_MPI
+    if (r->dist) res.state_bytes = train_dist_state_bytes(r->dist);
+#endif
     if ((st = test_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
     if (r->history && (train_write_history(r->history, r->hist, classes > 0) || fflush(r->history)))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
@@ -278,12 +298,18 @@ int cmd_train(int argc, char **argv)
 {
     train_opts o = {.target = NULL, .optimizer = "adam", .activation = "relu", .task = -1,
                     .hidden = {64}, .nhidden = 1, .epochs = 10, .batch = 32, .test_split = 0.2,
-                    .dtype = DSC_F32};
+                    .dtype = DSC_F32, .bucket_kb = 25600};
+    train_run r = {.ranks = 1};
+#ifdef DSC_HAVE_MPI
+    dsc_status st = train_dist_start(&r.dist, &r.rank, &r.ranks);
+    if (st != DSC_OK) return cli_fail(CMD, "cannot join the MPI job");
+#endif
     int rc = parse_args(argc, argv, &o);
-    if (rc) return rc < 0 ? 0 : rc;
-    if (o.threads && dsc_blas_set_threads((int)o.threads) != DSC_OK) return cli_lib_error(CMD, DSC_ERR_RANGE);
-    train_run r = {0};
-    rc = run(&o, &r);
+    if (rc == 0 && o.threads && dsc_blas_set_threads((int)o.threads) != DSC_OK) rc = cli_lib_error(CMD, DSC_ERR_RANGE);
+    if (rc == 0) rc = run(&o, &r);
     run_free(&r);
-    return rc;
+#ifdef DSC_HAVE_MPI
+    train_dist_end(r.dist);
+#endif
+    return rc < 0 ? 0 : rc;
 }

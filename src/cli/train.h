@@ -17,6 +17,8 @@ typedef struct train_opts {
     double val_split, test_split, dropout;
     dsc_dtype dtype;
     int json, quiet;
+    int zero; /* --zero: shard the optimizer state over the MPI ranks */
+    int64_t bucket_kb; /* --bucket-kb: gradient KiB per collective call under mpirun */
 } train_opts;
 
 /* What the run produced, for the reports. */
@@ -25,6 +27,8 @@ typedef struct train_result {
     const dsc_history *hist;
     size_t rows, cols, classes, train_rows, test_rows;
     double test_loss, test_metric, test_rmse; /* NAN without a test split */
+    int ranks;          /* processes of the data-parallel run (1 without mpirun) */
+    size_t state_bytes; /* optimizer state held by this process */
 } train_result;
 
 /* Progress on stderr: one line per epoch; a bar while the epoch runs, only when

@@ -134,6 +134,9 @@ int train_print_json(const train_opts *o, const train_result *r)
     cJSON_AddStringToObject(j, "dtype", dsc_dtype_name(c->dtype));
     add_num(j, "epochs", (double)h->count);
     add_num(j, "batch", (double)o->batch);
+    add_num(j, "ranks", (double)r->ranks);
+    cJSON_AddBoolToObject(j, "zero", o->zero && r->ranks > 1);
+    add_num(j, "optimizer_state_bytes", (double)r->state_bytes);
     add_scores(j, last, cls);
     add_num(j, "test_loss", r->test_loss);
     if (cls) add_num(j, "test_accuracy", r->test_metric);

@@ -43,6 +43,9 @@ static dsc_status check_config(const dsc_mlp *m, const dsc_dataset *ds, const ds
         return dsc__fail(DSC_ERR_RANGE, "mlp_fit: val_split must be in [0, 1), got %g", c->val_split);
     if (c->val && c->val_split > 0)
         return dsc__fail(DSC_ERR_ARG, "mlp_fit: give a validation set or val_split, not both");
+    if (c->parallel && (c->parallel->size < 1 || c->parallel->rank < 0 || c->parallel->rank >= c->parallel->size ||
+                        !c->parallel->step || !c->parallel->sum || !c->parallel->skipped || !c->parallel->lr))
+        return dsc__fail(DSC_ERR_ARG, "mlp_fit: parallel needs 0 <= rank < size and the step, sum, skipped and lr hooks");
     if (c->patience < 0)
         return dsc__fail(DSC_ERR_RANGE, "mlp_fit: patience must be >= 0, got %lld", (long long)c->patience);
     if (c->patience > 0 && !c->val && c->val_split == 0)
@@ -122,12 +125,50 @@ static dsc_status fit_prepare(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_c
     return DSC_OK;
 }
 
+/* The gradient of this process's share of rows [s, s + b) of the order, scaled by 1/b,
+ * then the step (the parallel one, or the model's optimizer's), given the batch's mean
+ * loss when a loss-driven schedule needs it (summed over the processes). */
+static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, size_t s, size_t b,
+                             int loss_driven, dsc__tally *t)
+{
+    const dsc_fit_parallel *par = c->parallel;
+    size_t k = m->cfg.sizes[m->nlayers], lo = 0, hi = b;
+    if (par) { /* the contiguous share dsc_dist_split gives */
+        size_t base = b / (size_t)par->size, extra = b % (size_t)par->size, rk = (size_t)par->rank;
+        lo = rk * base + (rk < extra ? rk : extra);
+        hi = lo + base + (rk < extra);
+    }
+    double before = t->loss;
+    if (hi > lo) {
+        dsc__mlp_gather(m, dsc_dataset_x(r->train), dsc_dataset_y(r->train), r->order + s + lo, hi - lo);
+        const void *z = dsc__mlp_forward(m, hi - lo, 1);
+        dsc__loss_metric(m->loss, m->cfg.dtype, z, m->ybuf, hi - lo, k, m->y_mean, m->y_std, t);
+        dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, hi - lo, k, m->delta[0], 1.0 / (double)b, t);
+        dsc__mlp_backward_par(m, hi - lo, 1, par);
+    } else {
+        memset(m->grad, 0, m->nweights * m->esize); /* more processes than rows */
+    }
+    if (!loss_driven) return par ? par->step(par->ctx, NULL) : dsc_optim_step(m->opt);
+    double loss = (t->loss - before) / (double)b;
+    if (!par) return dsc_optim_step_loss(m->opt, loss);
+    dsc_status st = par->sum(par->ctx, &loss, 1);
+    return st ? st : par->step(par->ctx, &loss);
+}
+
+/* The epoch's tallies over every process. */
+static dsc_status sum_tally(const dsc_fit_parallel *par, dsc__tally *t)
+{
+    double v[6] = {t->loss, (double)t->rows, (double)t->correct, t->sse, t->sy, t->syy};
+    dsc_status st = par->sum(par->ctx, v, 6);
+    t->loss = v[0], t->rows = (size_t)v[1], t->correct = (size_t)v[2], t->sse = v[3], t->sy = v[4], t->syy = v[5];
+    return st;
+}
+
 /* One pass over the training data; fills the epoch's training figures. */
 static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, dsc__rng *rng,
                               dsc_epoch *e)
 {
-    size_t n = dsc_dataset_rows(r->train), k = m->cfg.sizes[m->nlayers];
-    const double *x = dsc_dataset_x(r->train), *y = dsc_dataset_y(r->train);
+    size_t n = dsc_dataset_rows(r->train);
     if (c->shuffle) dsc__rng_shuffle(rng, r->order, n);
     dsc__tally t = {0};
     /* plateau-like schedules follow the batch loss, measured before the step */
@@ -135,16 +176,13 @@ static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, d
     int loss_driven = sched && dsc_sched_needs_loss(sched);
     for (size_t s = 0; s < n; s += c->batch_size) {
         size_t b = n - s < c->batch_size ? n - s : c->batch_size;
-        double before = t.loss;
-        dsc__mlp_gather(m, x, y, r->order + s, b);
-        const void *z = dsc__mlp_forward(m, b, 1);
-        dsc__loss_metric(m->loss, m->cfg.dtype, z, m->ybuf, b, k, m->y_mean, m->y_std, &t);
-        dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, b, k, m->delta[0], 1.0 / (double)b, &t);
-        dsc__mlp_backward(m, b, 1);
-        dsc_status st = loss_driven ? dsc_optim_step_loss(m->opt, (t.loss - before) / (double)b)
-                                    : dsc_optim_step(m->opt);
+        dsc_status st = batch_step(m, c, r, s, b, loss_driven, &t);
         if (st != DSC_OK) return st;
-        if (c->on_batch) c->on_batch(s + b, n, t.loss / (double)t.rows, c->user);
+        if (c->on_batch) c->on_batch(s + b, n, t.loss / (double)(t.rows ? t.rows : 1), c->user);
+    }
+    if (c->parallel) {
+        dsc_status st = sum_tally(c->parallel, &t);
+        if (st != DSC_OK) return st;
     }
     e->train_loss = t.loss / (double)t.rows;
     e->train_metric = dsc__tally_metric(m->loss, &t);
@@ -179,7 +217,7 @@ dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *
     dsc__rng_seed(&shuffle_rng, cfg->seed);
     dsc__rng_seed(&m->rng, cfg->seed ^ 0xd50b0a7d50b0a7ull); /* dropout masks */
     double start = now(), best_loss = INFINITY;
-    int64_t skipped0 = dsc_optim_skipped_count(m->opt);
+    int64_t skipped0 = cfg->parallel ? cfg->parallel->skipped(cfg->parallel->ctx) : dsc_optim_skipped_count(m->opt);
     for (int64_t ep = 1; ep <= cfg->epochs; ep++) {
         double t0 = now();
         dsc_epoch *e = &r.hist->epochs[r.hist->count];
@@ -192,8 +230,9 @@ dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *
             e->val_loss = t.loss / (double)t.rows;
             e->val_metric = dsc__tally_metric(m->loss, &t);
         }
-        dsc_optim_get_lr(m->opt, 0, &e->lr);
-        e->skipped = dsc_optim_skipped_count(m->opt) - skipped0;
+        if (cfg->parallel) e->lr = cfg->parallel->lr(cfg->parallel->ctx);
+        else dsc_optim_get_lr(m->opt, 0, &e->lr);
+        e->skipped = (cfg->parallel ? cfg->parallel->skipped(cfg->parallel->ctx) : dsc_optim_skipped_count(m->opt)) - skipped0;
         e->seconds = now() - t0;
         r.hist->count++;
         if (cfg->on_epoch) cfg->on_epoch(e, cfg->user);

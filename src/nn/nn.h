@@ -96,6 +96,9 @@ const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train);
 /* Backward pass from m->delta[0] = dLoss/doutput into the gradient buffer (through
  * the dropout masks of the last forward pass when train). */
 void dsc__mlp_backward(dsc_mlp *m, size_t n, int train);
+/* The same, telling par (may be NULL) each layer's tensors as their gradients are
+ * final, last layer first, so their reduction overlaps the rest of the pass. */
+void dsc__mlp_backward_par(dsc_mlp *m, size_t n, int train, const dsc_fit_parallel *par);
 /* Checks targets against the loss: labels 0..K-1, [0, 1] for bce, finite for mse. */
 dsc_status dsc__check_targets(const dsc_mlp *m, const char *who, const double *y, size_t n);
 /* Loss and metric tallies of a dataset, chunk by chunk in the batch buffers (reserved,

@@ -88,7 +88,9 @@ static const void *layer_input(const dsc_mlp *m, int i, int train)
     return train && p->dropout ? p->h : p->a;
 }
 
-void dsc__mlp_backward(dsc_mlp *m, size_t n, int train)
+void dsc__mlp_backward(dsc_mlp *m, size_t n, int train) { dsc__mlp_backward_par(m, n, train, NULL); }
+
+void dsc__mlp_backward_par(dsc_mlp *m, size_t n, int train, const dsc_fit_parallel *par)
 {
     dsc_dtype dt = m->cfg.dtype;
     void *d = m->delta[0], *dnext = m->delta[1];
@@ -101,6 +103,10 @@ void dsc__mlp_backward(dsc_mlp *m, size_t n, int train)
         dsc__act_backward(l->act, dt, &m->actp, l->a, d, n, l->out);
         dsc__dense_backward(dt, l, wptr(m, l->w_off), layer_input(m, i, train), d, gptr(m, l->w_off),
                             gptr(m, l->b_off), i ? dnext : NULL, n);
+        if (par && par->tensor_ready) {
+            par->tensor_ready(par->ctx, 2 * (size_t)i + 1); /* bias, then weight: both final */
+            par->tensor_ready(par->ctx, 2 * (size_t)i);
+        }
         void *t = d;
         d = dnext;
         dnext = t;
