@@ -9,6 +9,7 @@ need+=(libplplot-dev plplot-driver-cairo)
 if [ "${1:-build}" = test ]; then
   need+=(libcmocka-dev clang)
   need+=(libclang-rt-14-dev python3) # make fuzz (libFuzzer); the safetensors interop test
+  need+=(libopenmpi-dev openmpi-bin) # the dist layer and its mpirun tests
 fi
 missing=()
 for p in "${need[@]}"; do

@@ -61,13 +61,20 @@ static dsc_dataset *csv_ok(const char *text, const char *target)
     return ds;
 }
 
+/* A loader's failure: the status, a message holding needle, no dataset. */
+static void expect_failure(dsc_status st, const dsc_dataset *ds, dsc_status want, const char *needle,
+                           const char *what)
+{
+    if (st != want) fail_msg("%s: status %d, want %d (%s)", what, st, want, dsc_last_error());
+    if (!strstr(dsc_last_error(), needle)) fail_msg("%s: message '%s' lacks '%s'", what, dsc_last_error(), needle);
+    assert_null(ds);
+}
+
 static void csv_bad(const char *text, const char *target, dsc_status want, const char *needle)
 {
     dsc_dataset *ds = NULL;
     dsc_status st = dsc_dataset_load_csv(&ds, write_text("bad.csv", text), target);
-    if (st != want) fail_msg("'%s': status %d, want %d (%s)", text, st, want, dsc_last_error());
-    if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
-    assert_null(ds);
+    expect_failure(st, ds, want, needle, text);
 }
 
 static void test_csv_valid(void **state)
@@ -179,14 +186,18 @@ static const char *npy_file(const char *name, const char *dict, const void *data
     return write_file(name, buf, n);
 }
 
-static void npy_bad(const char *xp, const char *yp, dsc_status want, const char *needle)
+/* The loaders that read a features file and a targets file. */
+typedef dsc_status (*pair_loader)(dsc_dataset **out, const char *xpath, const char *ypath);
+
+static void pair_bad(pair_loader load, const char *xp, const char *yp, dsc_status want, const char *needle)
 {
     dsc_dataset *ds = NULL;
-    dsc_status st = dsc_dataset_load_npy(&ds, xp, yp);
-    if (st != want) fail_msg("status %d, want %d (%s)", st, want, dsc_last_error());
-    if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
-    assert_null(ds);
+    dsc_status st = load(&ds, xp, yp);
+    expect_failure(st, ds, want, needle, xp);
 }
+
+#define npy_bad(...) pair_bad(dsc_dataset_load_npy, __VA_ARGS__)
+#define idx_bad(...) pair_bad(dsc_dataset_load_idx, __VA_ARGS__)
 
 static void test_npy(void **state)
 {
@@ -283,15 +294,6 @@ static const char *idx_gz(const char *name, const unsigned char *raw, size_t len
     assert_int_equal(gzwrite(g, raw, (unsigned)len), (int)len);
     gzclose(g);
     return path;
-}
-
-static void idx_bad(const char *xp, const char *yp, dsc_status want, const char *needle)
-{
-    dsc_dataset *ds = NULL;
-    dsc_status st = dsc_dataset_load_idx(&ds, xp, yp);
-    if (st != want) fail_msg("status %d, want %d (%s)", st, want, dsc_last_error());
-    if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
-    assert_null(ds);
 }
 
 static void test_idx(void **state)

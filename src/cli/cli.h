@@ -82,7 +82,12 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out);
 dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out);
 dsc_status cli_run_save(cli_run *r, const dsc_optim *opt);
 
+/* Re-executes the command once with OPENBLAS_CORETYPE set when OpenBLAS chose
+ * generic kernels for a CPU with AVX2/AVX-512 (blas_env.c). */
+void cli_prefer_fast_blas(char **argv);
+
 int cmd_optimize(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

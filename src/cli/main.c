@@ -17,6 +17,7 @@ static const command commands[] = {
     {"inspect", cmd_inspect, "the metadata and tensors of a checkpoint (safetensors)"},
     {"schedule", cmd_schedule, "print the learning rates a schedule gives"},
     {"bench", cmd_bench, "time an optimizer step against a plain loop with the same memory traffic"},
+    {"train", cmd_train, "train an MLP on a dataset (CSV, NPY, IDX)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -28,6 +29,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    cli_prefer_fast_blas(argv);
     if (argc < 2) {
         fprintf(stderr, "descent: missing command (try descent --help)\n");
         return CLI_EXIT_USAGE;

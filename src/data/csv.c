@@ -183,7 +183,7 @@ dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const
     char **names = NULL;
     dsc_dataset *ds = NULL;
     dsc_status st = header(&c, first, target, &names);
-    if (st == DSC_OK) st = dsc__dataset_new(&ds, count_lines(p, end), c.cols - 1, "x", "y");
+    if (st == DSC_OK) st = dsc__dataset_new(&ds, count_lines(p, end), c.cols - 1, "x", "y", 1);
     if (st == DSC_OK) st = parse_rows(&c, p, end, ds);
     if (st == DSC_OK) take_names(ds, names, &c);
     for (size_t j = 0; names && j < c.cols; j++) free(names[j]);

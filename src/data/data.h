@@ -14,9 +14,15 @@ struct dsc_dataset {
     char *target;   /* target name */
 };
 
-/* A dataset with zeroed x and y and names "<prefix><j>"; target named target_name. */
+/* A dataset with names "<prefix><j>", its target named target_name, and zeroed x and
+ * y when values (else NULL, for dsc__dataset_adopt). */
 dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
-                            const char *target_name);
+                            const char *target_name, int values);
+
+/* A dataset (as dsc__dataset_new) that takes over the malloc'd arrays *x (rows*cols)
+ * and *y (rows) instead of copying them; on success *x and *y become NULL. */
+dsc_status dsc__dataset_adopt(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
+                              const char *target_name, double **x, double **y);
 
 /* Reads a whole file into malloc'd memory (NUL-terminated; len excludes the NUL). */
 dsc_status dsc__read_file(const char *who, const char *path, unsigned char **buf, size_t *len);

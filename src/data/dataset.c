@@ -7,7 +7,7 @@
 #include <string.h>
 
 dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
-                            const char *target_name)
+                            const char *target_name, int values)
 {
     if (cols && rows > SIZE_MAX / sizeof(double) / cols)
         return dsc__fail(DSC_ERR_NOMEM, "dataset: %zu x %zu values do not fit in memory", rows, cols);
@@ -15,11 +15,13 @@ dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const c
     if (!ds) return dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory");
     ds->rows = rows;
     ds->cols = cols;
-    ds->x = dsc__alloc(rows * cols * sizeof(double));
-    ds->y = dsc__alloc(rows * sizeof(double));
+    if (values) {
+        ds->x = dsc__alloc(rows * cols * sizeof(double));
+        ds->y = dsc__alloc(rows * sizeof(double));
+    }
     ds->names = calloc(cols ? cols : 1, sizeof(char *));
     ds->target = dsc__strdup(target_name);
-    int ok = ds->x && ds->y && ds->names && ds->target;
+    int ok = (!values || (ds->x && ds->y)) && ds->names && ds->target;
     for (size_t j = 0; ok && j < cols; j++) {
         char name[64];
         snprintf(name, sizeof name, "%s%zu", prefix, j);
@@ -30,6 +32,17 @@ dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const c
         return dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory for %zu x %zu values", rows, cols);
     }
     *out = ds;
+    return DSC_OK;
+}
+
+dsc_status dsc__dataset_adopt(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
+                              const char *target_name, double **x, double **y)
+{
+    dsc_status st = dsc__dataset_new(out, rows, cols, prefix, target_name, 0);
+    if (st != DSC_OK) return st;
+    (*out)->x = *x;
+    (*out)->y = *y;
+    *x = *y = NULL;
     return DSC_OK;
 }
 
@@ -52,7 +65,7 @@ dsc_status dsc_dataset_create(dsc_dataset **out, size_t rows, size_t cols, const
         return dsc__fail(DSC_ERR_ARG, "dataset: out, x and y must not be NULL");
     if (rows == 0 || cols == 0)
         return dsc__fail(DSC_ERR_ARG, "dataset: rows and cols must be > 0, got %zu x %zu", rows, cols);
-    dsc_status st = dsc__dataset_new(out, rows, cols, "x", "y");
+    dsc_status st = dsc__dataset_new(out, rows, cols, "x", "y", 1);
     if (st != DSC_OK) return st;
     memcpy((*out)->x, x, rows * cols * sizeof(double));
     memcpy((*out)->y, y, rows * sizeof(double));
@@ -114,7 +127,7 @@ dsc_status dsc_dataset_subset(const dsc_dataset *ds, const size_t *idx, size_t n
         if (idx[i] >= ds->rows)
             return dsc__fail(DSC_ERR_ARG, "dataset_subset: index %zu is past the %zu rows", idx[i], ds->rows);
     dsc_dataset *sub = NULL;
-    dsc_status st = dsc__dataset_new(&sub, n, ds->cols, "x", "y");
+    dsc_status st = dsc__dataset_new(&sub, n, ds->cols, "x", "y", 1);
     if (st == DSC_OK) st = copy_names(sub, ds);
     if (st != DSC_OK) {
         dsc_dataset_destroy(sub);

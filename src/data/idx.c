@@ -166,11 +166,7 @@ dsc_status dsc_dataset_load_idx(dsc_dataset **out, const char *images_path,
     size_t cols = x.dims[0] ? x.count / x.dims[0] : 0;
     if (st == DSC_OK && (x.dims[0] == 0 || cols == 0))
         st = dsc__fail(DSC_ERR_FORMAT, "idx: %s holds no images", images_path);
-    if (st == DSC_OK) st = dsc__dataset_new(out, x.dims[0], cols, "pixel", "label");
-    if (st == DSC_OK) {
-        memcpy((*out)->x, x.values, x.count * sizeof(double));
-        memcpy((*out)->y, y.values, y.count * sizeof(double));
-    }
+    if (st == DSC_OK) st = dsc__dataset_adopt(out, x.dims[0], cols, "pixel", "label", &x.values, &y.values);
     free(x.values);
     free(y.values);
     return st;

@@ -195,11 +195,7 @@ dsc_status dsc_dataset_load_npy(dsc_dataset **out, const char *features_path,
     dsc_status st = load_one(features_path, &x);
     if (st == DSC_OK) st = load_one(targets_path, &y);
     if (st == DSC_OK) st = check_pair(&x, &y, features_path, targets_path);
-    if (st == DSC_OK) st = dsc__dataset_new(out, x.shape[0], x.shape[1], "x", "y");
-    if (st == DSC_OK) {
-        memcpy((*out)->x, x.values, x.count * sizeof(double));
-        memcpy((*out)->y, y.values, y.count * sizeof(double));
-    }
+    if (st == DSC_OK) st = dsc__dataset_adopt(out, x.shape[0], x.shape[1], "x", "y", &x.values, &y.values);
     free(x.values);
     free(y.values);
     return st;

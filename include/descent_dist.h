@@ -1,0 +1,147 @@
+/*
+ * descent_dist.h: scale-out over MPI (libdescent_dist, built when MPI is found).
+ *
+ * Data-parallel training: every rank computes gradients on its share of the global
+ * batch; dsc_dist averages (or sums) them with MPI collectives over the contiguous
+ * gradient buffer, one call per bucket (~25 MB), and every rank applies the same step.
+ * With zero = 1 the optimizer state is sharded (ZeRO stage 1): each rank owns the state
+ * of 1/N of the elements, gradients are reduce-scattered, each rank updates its slice
+ * and the updated parameters are all-gathered. Either way the parameters are broadcast
+ * from rank 0 at create, so every rank starts identical.
+ *
+ * The tensors given to dsc_dist_create must lie back to back, in order, in one
+ * parameter buffer and one gradient buffer (llm.c's layout), all of one dtype.
+ *
+ * The caller initialises MPI (MPI_Init) and finalises it; every function marked
+ * "collective" must be called by every rank of the communicator, in the same order.
+ */
+#ifndef DESCENT_DIST_H
+#define DESCENT_DIST_H
+
+#include "descent.h"
+#include "descent_checkpoint.h"
+
+#include <mpi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How the ranks' gradients combine. */
+typedef enum dsc_dist_reduce {
+    DSC_DIST_MEAN = 0, /* sum / N: each rank's gradient is the mean over its equal share */
+    DSC_DIST_SUM = 1   /* sum: each rank's gradient is its share's sum / global batch
+                        * (exact for uneven shares) */
+} dsc_dist_reduce;
+
+typedef struct dsc_dist_config {
+    size_t bucket_bytes;    /* gradient bytes per collective call (default 25 MiB) */
+    int zero;               /* 1: shard the optimizer state (ZeRO stage 1) */
+    dsc_dist_reduce reduce; /* default DSC_DIST_MEAN */
+} dsc_dist_config;
+
+/* The defaults: 25 MiB buckets, plain data-parallel, mean. */
+dsc_dist_config dsc_dist_config_default(void);
+
+typedef struct dsc_dist dsc_dist;
+
+/*
+ * Collective. Creates the data-parallel context over comm (duplicated, so the
+ * caller's traffic never mixes with ours) and the optimizer with *hp: over every
+ * tensor, or with cfg->zero over views of this rank's slice. Broadcasts the parameters
+ * from rank 0. cfg NULL means the defaults. Every rank must pass the same tensors,
+ * hp and cfg (checked: a disagreement fails on every rank). The descriptors are copied
+ * (names included); the buffers are borrowed. With zero, kinds that need whole tensors
+ * (lamb, lars, muon) and accumulate > 1 are DSC_ERR_UNSUPPORTED.
+ */
+dsc_status dsc_dist_create(dsc_dist **out, MPI_Comm comm, const dsc_hparams *hp,
+                           const dsc_param *params, size_t count, const dsc_dist_config *cfg);
+/* Collective (frees the communicator); waits for collectives still in flight. */
+void dsc_dist_destroy(dsc_dist *d);
+
+int dsc_dist_rank(const dsc_dist *d);
+int dsc_dist_size(const dsc_dist *d);
+
+/* The share [*lo, *hi) of total items (examples, elements) that rank gets out of size:
+ * contiguous, the first total % size ranks one larger. */
+void dsc_dist_split(size_t total, int rank, int size, size_t *lo, size_t *hi);
+
+/* Gradient buckets: bucket b covers elements [*first, *first + *count) of the
+ * contiguous gradient buffer. */
+size_t dsc_dist_bucket_count(const dsc_dist *d);
+dsc_status dsc_dist_bucket_range(const dsc_dist *d, size_t b, size_t *first, size_t *count);
+
+/*
+ * Overlap: say that the gradients of bucket b (or tensor i) are final; the bucket's
+ * non-blocking reduction (MPI_Iallreduce, or MPI_Ireduce_scatter with zero) starts
+ * at once while the caller computes the rest. A bucket starts when every tensor
+ * touching it is ready. Each bucket or tensor once per step.
+ */
+dsc_status dsc_dist_grad_ready(dsc_dist *d, size_t b);
+dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i);
+
+/* Collective. Starts the buckets not yet started and waits for all. Afterwards the
+ * gradient buffer holds the combined gradients (without zero) or this rank's slice of
+ * them has been reduced into the context (with zero). */
+dsc_status dsc_dist_wait(dsc_dist *d);
+
+/*
+ * Collective. dsc_dist_wait, then one optimizer step on identical gradients: the
+ * whole model, or this rank's slice followed by the all-gather of the parameters.
+ * Clipping and the non-finite policy of hp see the global gradient in both modes, and
+ * every rank takes the same decision (skip, error, step).
+ */
+dsc_status dsc_dist_step(dsc_dist *d);
+/* Collective. dsc_optim_eval_mode on every rank (Schedule-Free's evaluation point x
+ * into the parameters, or back with eval 0); with zero the slices are all-gathered. */
+dsc_status dsc_dist_eval_mode(dsc_dist *d, int eval);
+/* dsc_dist_step for loss-driven schedules (dsc_optim_step_loss): pass the global
+ * loss, the same on every rank. */
+dsc_status dsc_dist_step_loss(dsc_dist *d, double loss);
+/* Attaches a schedule to a group (-1: all) on every rank (dsc_optim_set_schedule);
+ * call on every rank. */
+dsc_status dsc_dist_set_schedule(dsc_dist *d, int group, const char *spec);
+/* Sets the local gradient buffer to zero. */
+void dsc_dist_zero_grad(dsc_dist *d);
+
+/* The local optimizer: over every tensor, or (zero) over this rank's views, named
+ * like their tensors; NULL for a rank whose slice is empty. Owned by d. */
+dsc_optim *dsc_dist_optim(const dsc_dist *d);
+/* Bytes of optimizer state on this rank (about 1/N of the unsharded with zero). */
+size_t dsc_dist_state_bytes(const dsc_dist *d);
+/* This rank's slice [*lo, *hi) of the contiguous buffer (every element without zero). */
+void dsc_dist_shard(const dsc_dist *d, size_t *lo, size_t *hi);
+
+/* Counters and measures of the global step, identical on every rank. */
+int64_t dsc_dist_step_count(const dsc_dist *d);
+int64_t dsc_dist_skipped_count(const dsc_dist *d);
+double dsc_dist_grad_norm(const dsc_dist *d);
+/* Sets the learning rate of a group on every rank's optimizer (call on every rank). */
+dsc_status dsc_dist_set_lr(dsc_dist *d, int group, double lr);
+
+/*
+ * Checkpoints. Collective. gather: rank 0 copies the complete training state
+ * (parameters, every state buffer, counters, group scalars and hyperparameters) into
+ * full, a single-process optimizer of the same kind over tensors of the same names,
+ * sizes and dtype (its own buffers or the context's); a checkpoint of full resumes in
+ * one process. scatter: the reverse, from rank 0's full (loaded from a checkpoint of
+ * one process or of a run on any number of ranks) onto every rank. Ranks other than
+ * 0 pass NULL. A mismatch at rank 0 fails on every rank, changing nothing.
+ */
+dsc_status dsc_dist_gather_state(dsc_dist *d, dsc_optim *full);
+dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full);
+
+/*
+ * The same through checkpoint files (descent_checkpoint.h). Collective; path and
+ * extra are used at rank 0. save writes one complete checkpoint that
+ * dsc_checkpoint_load resumes in one process (rank 0 holds the whole optimizer state
+ * for the while); load reads a checkpoint of one process or of any number of ranks
+ * and scatters it. A failure at rank 0 fails on every rank, changing nothing.
+ */
+dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra);
+dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DESCENT_DIST_H */

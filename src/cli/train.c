@@ -1,0 +1,315 @@
+/*
+ * train.c: descent train --data FILE [--targets FILE] [--target NAME|last]
+ *          [--task classify|regress] --layers 64,32 [--activation relu] --optimizer SPEC
+ *          [--schedule SPEC] --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
+ *          [--history FILE.csv] [--json]
+ * Loads a dataset, holds out a seeded (stratified) test split, trains an MLP and
+ * reports the held-out accuracy, or RMSE and R^2.
+ */
+#include "train.h"
+#ifdef DSC_HAVE_MPI
+#include "train_dist.h"
+#endif
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CMD "train"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: descent train --data FILE [--targets FILE] [--target NAME|last] [--task classify|regress]\n"
+            "                     --layers 64,32 [--activation relu] --optimizer SPEC [--schedule SPEC]\n"
+            "                     --epochs N --batch B\n"
+            "                     [--val-split F] [--test-split F] [--seed S] [--threads T]\n"
+            "                     [--history FILE.csv] [--json]\n"
+            "       mpirun -np N descent train ... [--zero]   (data-parallel over N processes)\n"
+            "  --data        features: .csv (header row; the target is a column), .npy, or MNIST IDX\n"
+            "                (.idx, -ubyte, optionally .gz)\n"
+            "  --targets     targets file for .npy and IDX data\n"
+            "  --target      CSV target column: a name or 'last' (default last)\n"
+            "  --task        classify or regress (default: classify when the targets are few integers)\n"
+            "  --layers      hidden layer sizes, e.g. 64,32 (default 64; 0 for none)\n"
+            "  --activation  linear, relu, leaky_relu, elu, selu, tanh, sigmoid, softmax (default relu)\n"
+            "  --init        auto, he_normal, he_uniform, xavier_normal, xavier_uniform (default auto)\n"
+            "  --dropout     probability of dropping a hidden unit while training (default 0)\n"
+            "  --optimizer   spec, e.g. 'adam(lr=1e-3)' (default adam)\n"
+            "  --schedule    learning-rate schedule, advanced once per batch, e.g. 'cosine(T_max=4690)'\n"
+            "  --epochs      passes over the training data (default 10)\n"
+            "  --batch       batch size (default 32)\n"
+            "  --val-split   fraction of the training data held out for validation (default 0)\n"
+            "  --patience    stop after N epochs without a better validation loss (default 0: off)\n"
+            "  --test-split  fraction held out for the final test (default 0.2; 0 for none)\n"
+            "  --seed        seed of the splits, initialisation, shuffling and dropout (default 0)\n"
+            "  --threads     BLAS threads (default: OpenBLAS's)\n"
+            "  --dtype       f32 or f64 (default f32)\n"
+            "  --history     write the per-epoch history to a CSV file\n"
+            "  --json        print one JSON object on stdout\n"
+            "  --quiet       no per-epoch lines on stderr\n"
+            "  --zero        under mpirun: shard the optimizer state over the ranks (ZeRO-1)\n"
+            "  --bucket-kb   under mpirun: gradient KiB per collective call (default 25600)\n");
+}
+
+static int parse_fraction(const char *text, double max_excl, double *out)
+{
+    size_t n;
+    return cli_parse_doubles(text, out, 1, &n) || !(*out >= 0 && *out < max_excl) ? -1 : 0;
+}
+
+static int parse_layers(const char *text, train_opts *o)
+{
+    double v[DSC_MLP_MAX_LAYERS];
+    size_t n;
+    if (!strcmp(text, "0")) {
+        o->nhidden = 0;
+        return 0;
+    }
+    if (cli_parse_doubles(text, v, DSC_MLP_MAX_LAYERS - 1, &n)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!(v[i] >= 1 && v[i] <= 1 << 20) || v[i] != floor(v[i])) return -1;
+        o->hidden[i] = (size_t)v[i];
+    }
+    o->nhidden = (int)n;
+    return 0;
+}
+
+/* One option into o; returns 0, or the exit code of a usage error. */
+static int set_option(train_opts *o, int c, const char *arg)
+{
+    int64_t v;
+    switch (c) {
+    case 'd': o->data = arg; return 0;
+    case 'T': o->targets = arg; return 0;
+    case 't': o->target = arg; return 0;
+    case 'o': o->optimizer = arg; return 0;
+    case 'S': o->schedule = arg; return 0;
+    case 'H': o->history = arg; return 0;
+    case 'a': o->activation = arg; return 0;
+    case 'i': o->init = arg; return 0;
+    case 'j': o->json = 1; return 0;
+    case 'q': o->quiet = 1; return 0;
+    case 'Z': o->zero = 1; return 0;
+    case 'K':
+        return cli_parse_int64(arg, 1, 1 << 20, &o->bucket_kb) ? cli_usage_error(CMD, "--bucket-kb must be an integer in [1, 1048576], got '%s'", arg) : 0;
+    case 'k':
+        if (!strcmp(arg, "classify") || !strcmp(arg, "regress")) { o->task = arg[0] == 'c'; return 0; }
+        return cli_usage_error(CMD, "--task must be classify or regress, got '%s'", arg);
+    case 'l':
+        return parse_layers(arg, o) ? cli_usage_error(CMD, "--layers must be sizes in [1, 2^20] like 64,32 (at most %d), got '%s'",
+                                                      DSC_MLP_MAX_LAYERS - 1, arg) : 0;
+    case 'e':
+        return cli_parse_int64(arg, 1, 1000000000, &o->epochs) ? cli_usage_error(CMD, "--epochs must be an integer >= 1, got '%s'", arg) : 0;
+    case 'b':
+        return cli_parse_int64(arg, 1, 1 << 24, &o->batch) ? cli_usage_error(CMD, "--batch must be an integer in [1, 2^24], got '%s'", arg) : 0;
+    case 'p':
+        return cli_parse_int64(arg, 0, 1000000000, &o->patience) ? cli_usage_error(CMD, "--patience must be an integer >= 0, got '%s'", arg) : 0;
+    case 'n':
+        return cli_parse_int64(arg, 1, 1024, &o->threads) ? cli_usage_error(CMD, "--threads must be an integer in [1, 1024], got '%s'", arg) : 0;
+    case 's':
+        if (cli_parse_int64(arg, 0, INT64_MAX, &v)) return cli_usage_error(CMD, "--seed must be an integer >= 0, got '%s'", arg);
+        o->seed = (uint64_t)v;
+        return 0;
+    case 'v':
+        return parse_fraction(arg, 1, &o->val_split) ? cli_usage_error(CMD, "--val-split must be in [0, 1), got '%s'", arg) : 0;
+    case 'x':
+        return parse_fraction(arg, 1, &o->test_split) ? cli_usage_error(CMD, "--test-split must be in [0, 1), got '%s'", arg) : 0;
+    case 'r':
+        return parse_fraction(arg, 1, &o->dropout) ? cli_usage_error(CMD, "--dropout must be in [0, 1), got '%s'", arg) : 0;
+    case 'D':
+        return cli_parse_dtype(arg, &o->dtype) ? cli_usage_error(CMD, "--dtype must be f32 or f64, got '%s'", arg) : 0;
+    }
+    return cli_usage_error(CMD, "unknown option (try descent train --help)");
+}
+
+static int parse_args(int argc, char **argv, train_opts *o)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'd'},     {"targets", required_argument, 0, 'T'},
+        {"target", required_argument, 0, 't'},   {"task", required_argument, 0, 'k'},
+        {"layers", required_argument, 0, 'l'},   {"activation", required_argument, 0, 'a'},
+        {"init", required_argument, 0, 'i'},     {"dropout", required_argument, 0, 'r'},
+        {"optimizer", required_argument, 0, 'o'},{"epochs", required_argument, 0, 'e'},
+        {"schedule", required_argument, 0, 'S'},
+        {"batch", required_argument, 0, 'b'},    {"val-split", required_argument, 0, 'v'},
+        {"patience", required_argument, 0, 'p'}, {"test-split", required_argument, 0, 'x'},
+        {"seed", required_argument, 0, 's'},     {"threads", required_argument, 0, 'n'},
+        {"dtype", required_argument, 0, 'D'},    {"history", required_argument, 0, 'H'},
+        {"json", no_argument, 0, 'j'},           {"quiet", no_argument, 0, 'q'},
+        {"zero", no_argument, 0, 'Z'},          {"bucket-kb", required_argument, 0, 'K'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+    };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'h') {
+            help(stdout);
+            return -1;
+        }
+        if (c == '?' || c == ':') {
+            const char *bad = argv[optind - 1];
+            return cli_usage_error(CMD, "%s '%s' (try descent train --help)",
+                                   optopt && c == '?' ? "unknown option" : "bad or incomplete option", bad);
+        }
+        int rc = set_option(o, c, optarg);
+        if (rc) return rc;
+    }
+    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!o->data) return cli_usage_error(CMD, "--data FILE is required");
+    if (o->patience > 0 && o->val_split == 0) return cli_usage_error(CMD, "--patience needs --val-split > 0");
+    return 0;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && !strcmp(s + n - t, tail);
+}
+
+static dsc_status load(const train_opts *o, dsc_dataset **ds, int *usage)
+{
+    const char *d = o->data;
+    int npy = ends_with(d, ".npy");
+    int idx = ends_with(d, ".idx") || ends_with(d, ".idx.gz") || ends_with(d, "-ubyte") || ends_with(d, "-ubyte.gz") ||
+              ends_with(d, ".gz");
+    *usage = 0;
+    if ((npy || idx) && !o->targets) {
+        *usage = cli_usage_error(CMD, "--targets FILE is required with %s data", npy ? ".npy" : "IDX");
+        return DSC_ERR_ARG;
+    }
+    if (!npy && !idx && o->targets) {
+        *usage = cli_usage_error(CMD, "--targets is for .npy and IDX data; a CSV names its --target column");
+        return DSC_ERR_ARG;
+    }
+    if (npy) return dsc_dataset_load_npy(ds, d, o->targets);
+    if (idx) return dsc_dataset_load_idx(ds, d, o->targets);
+    return dsc_dataset_load_csv(ds, d, o->target);
+}
+
+/* Everything a run holds, released together. */
+typedef struct train_run {
+    dsc_dataset *all, *train, *test;
+    dsc_mlp *model;
+    dsc_history *hist;
+    FILE *history; /* opened before training, so a bad path fails at once */
+    struct train_dist *dist; /* under mpirun, else NULL */
+    int rank, ranks;
+} train_run;
+
+static void run_free(train_run *r)
+{
+    if (r->history) fclose(r->history);
+    dsc_history_destroy(r->hist);
+    dsc_mlp_destroy(r->model);
+    if (r->train != r->all) dsc_dataset_destroy(r->train);
+    dsc_dataset_destroy(r->test);
+    dsc_dataset_destroy(r->all);
+}
+
+static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
+{
+    dsc_activation act;
+    dsc_init init = DSC_INIT_AUTO;
+    dsc_status st = dsc_activation_from_name(o->activation, &act);
+    if (st == DSC_OK && o->init) st = dsc_init_from_name(o->init, &init);
+    if (st != DSC_OK) return st;
+    size_t sizes[DSC_MLP_MAX_LAYERS + 1];
+    sizes[0] = dsc_dataset_cols(r->all);
+    for (int i = 0; i < o->nhidden; i++) sizes[i + 1] = o->hidden[i];
+    sizes[o->nhidden + 1] = classes ? classes : 1;
+    dsc_mlp_config c = dsc_mlp_config_default(sizes, o->nhidden + 2);
+    c.hidden = act;
+    c.init = init;
+    c.dropout = o->dropout;
+    c.dtype = o->dtype;
+    c.seed = o->seed;
+    st = dsc_mlp_create(&r->model, &c);
+    if (st == DSC_OK) st = dsc_mlp_compile(r->model, o->optimizer, o->schedule, classes ? DSC_LOSS_SOFTMAX_CE : DSC_LOSS_MSE);
+    return st;
+}
+
+/* Test loss and metric, and RMSE in target units for regression. */
+static dsc_status test_scores(train_run *r, train_result *res)
+{
+    res->test_loss = res->test_metric = res->test_rmse = NAN;
+    if (!r->test) return DSC_OK;
+    dsc_status st = dsc_mlp_evaluate(r->model, r->test, &res->test_loss, &res->test_metric);
+    if (st != DSC_OK || res->classes) return st;
+    size_t n = dsc_dataset_rows(r->test);
+    double *p = malloc(n * sizeof *p), sse = 0;
+    if (!p) return DSC_ERR_NOMEM;
+    st = dsc_mlp_predict(r->model, dsc_dataset_x(r->test), n, p);
+    for (size_t i = 0; st == DSC_OK && i < n; i++) sse += pow(p[i] - dsc_dataset_y(r->test)[i], 2);
+    res->test_rmse = sqrt(sse / (double)n);
+    free(p);
+    return st;
+}
+
+static int run(const train_opts *o, train_run *r)
+{
+    int usage;
+    if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
+        return cli_fail(CMD, "cannot write the history to %s", o->history);
+    dsc_status st = load(o, &r->all, &usage);
+    if (usage) return usage;
+    if (st != DSC_OK) return cli_lib_error(CMD, st);
+    size_t classes = dsc_dataset_classes(r->all);
+    if (o->task == 1 && classes == 0)
+        return cli_usage_error(CMD, "--task classify needs integer class labels in [0, 256), at most 100 of them");
+    if (o->task == 0) classes = 0;
+    r->train = r->all;
+    if (o->test_split > 0 && (st = dsc_dataset_split(r->all, o->test_split, o->seed, classes, &r->train, &r->test)))
+        return cli_lib_error(CMD, st);
+    if ((st = build_model(o, r, classes)) != DSC_OK) return cli_lib_error(CMD, st);
+    train_progress prog = {.tty = isatty(2), .quiet = o->quiet, .epochs = o->epochs, .classify = classes > 0};
+    dsc_fit_config fc = dsc_fit_config_default();
+    fc.epochs = o->epochs;
+    fc.batch_size = (size_t)o->batch;
+    fc.seed = o->seed;
+    fc.val_split = o->val_split;
+    fc.patience = o->patience;
+    fc.on_batch = train_on_batch;
+    fc.on_epoch = train_on_epoch;
+    fc.user = &prog;
+#ifdef DSC_HAVE_MPI
+    if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->schedule, o->zero, (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
+        return cli_lib_error(CMD, st);
+#endif
+    prog.epoch_start = prog.last_draw = train_now();
+    if ((st = dsc_mlp_fit(r->model, r->train, &fc, &r->hist)) != DSC_OK) return cli_lib_error(CMD, st);
+    train_result res = {.model = r->model, .hist = r->hist, .rows = dsc_dataset_rows(r->all),
+                        .cols = dsc_dataset_cols(r->all), .classes = classes,
+                        .train_rows = r->hist->train_rows,
+                        .test_rows = dsc_dataset_rows(r->test), .ranks = r->ranks,
+                        .state_bytes = dsc_optim_state_bytes(dsc_mlp_optimizer(r->model))};
+#ifdef DSC_HAVE_MPI
+    if (r->dist) res.state_bytes = train_dist_state_bytes(r->dist);
+#endif
+    if ((st = test_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
+    if (r->history && (train_write_history(r->history, r->hist, classes > 0) || fflush(r->history)))
+        return cli_fail(CMD, "cannot write the history to %s", o->history);
+    return o->json ? train_print_json(o, &res) : train_print_table(o, &res);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o = {.target = NULL, .optimizer = "adam", .activation = "relu", .task = -1,
+                    .hidden = {64}, .nhidden = 1, .epochs = 10, .batch = 32, .test_split = 0.2,
+                    .dtype = DSC_F32, .bucket_kb = 25600};
+    train_run r = {.ranks = 1};
+#ifdef DSC_HAVE_MPI
+    dsc_status st = train_dist_start(&r.dist, &r.rank, &r.ranks);
+    if (st != DSC_OK) return cli_fail(CMD, "cannot join the MPI job");
+#endif
+    int rc = parse_args(argc, argv, &o);
+    if (rc == 0 && o.threads && dsc_blas_set_threads((int)o.threads) != DSC_OK) rc = cli_lib_error(CMD, DSC_ERR_RANGE);
+    if (rc == 0) rc = run(&o, &r);
+    run_free(&r);
+#ifdef DSC_HAVE_MPI
+    train_dist_end(r.dist);
+#endif
+    return rc < 0 ? 0 : rc;
+}

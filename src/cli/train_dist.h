@@ -1,0 +1,29 @@
+/* train_dist.h: descent train under mpirun (built when MPI is found: DSC_HAVE_MPI). */
+#ifndef DSC_CLI_TRAIN_DIST_H
+#define DSC_CLI_TRAIN_DIST_H
+
+#include "descent_nn.h"
+
+typedef struct train_dist train_dist;
+
+/* Joins the MPI job when mpirun started this process, else leaves *td NULL (one
+ * process). Ranks other than 0 print nothing: their stdout and stderr are closed. */
+dsc_status train_dist_start(train_dist **td, int *rank, int *size);
+
+/*
+ * Makes the compiled model's training data-parallel: a dsc_dist over its contiguous
+ * buffers with the optimizer spec and schedule (NULL: none), sharded state with zero,
+ * buckets of bucket_bytes, hooked into *fc. The model's own optimizer is recompiled
+ * stateless (plain SGD at the same rate, the same schedule): the dist layer's steps
+ * the weights, and a second state would undo what zero saves.
+ */
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const char *schedule, int zero,
+                             size_t bucket_bytes, dsc_fit_config *fc);
+
+/* Bytes of optimizer state this process holds. */
+size_t train_dist_state_bytes(const train_dist *td);
+
+/* Leaves the job (MPI_Finalize) and frees td. */
+void train_dist_end(train_dist *td);
+
+#endif

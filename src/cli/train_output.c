@@ -1,0 +1,172 @@
+/* train_output.c: what descent train shows: progress on stderr, the final table, the
+ * JSON object, the history CSV. */
+#include "train.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+double train_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void train_on_batch(size_t done, size_t total, double loss, void *user)
+{
+    train_progress *p = user;
+    if (!p->tty || p->quiet) return;
+    double t = train_now();
+    if (t - p->last_draw < 0.1 && done < total) return;
+    p->last_draw = t;
+    double el = t - p->epoch_start, rate = el > 0 ? (double)done / el : 0;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    int width = 30, fill = (int)(width * (double)done / (double)total);
+    char bar[32];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+    bar[width] = 0;
+    fprintf(stderr, "\r[%s] %zu/%zu  %.0f samples/s  loss %.4f  ETA %.1fs ", bar, done, total, rate,
+            loss, eta);
+}
+
+void train_on_epoch(const dsc_epoch *e, void *user)
+{
+    train_progress *p = user;
+    if (!p->quiet) {
+        if (p->tty) fprintf(stderr, "\r\033[K");
+        const char *m = p->classify ? "acc" : "r2";
+        fprintf(stderr, "epoch %lld/%lld  loss %.4f  %s %.4f", (long long)e->epoch, (long long)p->epochs,
+                e->train_loss, m, e->train_metric);
+        if (!isnan(e->val_loss)) fprintf(stderr, "  val_loss %.4f  val_%s %.4f", e->val_loss, m, e->val_metric);
+        fprintf(stderr, "  lr %.3g  %.2fs\n", e->lr, e->seconds);
+    }
+    p->epoch_start = p->last_draw = train_now();
+}
+
+static void layers_text(const dsc_mlp *m, char *buf, size_t size)
+{
+    const dsc_mlp_config *c = dsc_mlp_get_config(m);
+    size_t used = 0;
+    for (int i = 0; i <= c->layers && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? "-" : "", c->sizes[i]);
+}
+
+int train_print_table(const train_opts *o, const train_result *r)
+{
+    const dsc_history *h = r->hist;
+    const dsc_epoch *last = &h->epochs[h->count - 1];
+    int cls = r->classes > 0;
+    char net[256];
+    layers_text(r->model, net, sizeof net);
+    dsc_blas_info bi = dsc_blas_get_info();
+    printf("data      %s: %zu rows x %zu features, %s", o->data, r->rows, r->cols, cls ? "classification" : "regression");
+    if (cls) printf(" (%zu classes)", r->classes);
+    printf("\nnetwork   %s %s, %s, %s%s%s\n", net, o->activation, dsc_dtype_name(dsc_mlp_get_config(r->model)->dtype),
+           o->optimizer, o->schedule ? ", schedule " : "", o->schedule ? o->schedule : "");
+    printf("blas      %s (%s kernels, %d threads)\n\n", bi.name, bi.core, bi.threads);
+    printf("%-10s %10s %10s%s\n", "", "loss", cls ? "accuracy" : "R^2", cls ? "" : "       RMSE");
+    printf("%-10s %10.4f %10.4f\n", "train", last->train_loss, last->train_metric);
+    if (!isnan(last->val_loss)) printf("%-10s %10.4f %10.4f\n", "validation", last->val_loss, last->val_metric);
+    if (r->test_rows) {
+        printf("%-10s %10.4f %10.4f", "test", r->test_loss, r->test_metric);
+        if (!cls) printf(" %10.4g", r->test_rmse);
+        printf("\n");
+    }
+    double samples = (double)r->train_rows * (double)h->count;
+    printf("\n%zu epochs in %.3g s (%.0f samples/s)%s\n", h->count, h->seconds, samples / h->seconds,
+           h->stopped_early ? ", stopped early" : "");
+    if (h->best_epoch) printf("best validation loss at epoch %lld\n", (long long)h->best_epoch);
+    return 0;
+}
+
+static void add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+/* The losses and metrics of an epoch (accuracy or R^2 by the task). */
+static void add_scores(cJSON *o, const dsc_epoch *e, int cls)
+{
+    add_num(o, "train_loss", e->train_loss);
+    add_num(o, cls ? "train_accuracy" : "train_r2", e->train_metric);
+    add_num(o, "val_loss", e->val_loss);
+    add_num(o, cls ? "val_accuracy" : "val_r2", e->val_metric);
+}
+
+static cJSON *history_json(const dsc_history *h, int cls)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < h->count; i++) {
+        const dsc_epoch *e = &h->epochs[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) break;
+        add_num(o, "epoch", (double)e->epoch);
+        add_scores(o, e, cls);
+        add_num(o, "lr", e->lr);
+        add_num(o, "skipped", (double)e->skipped);
+        add_num(o, "seconds", e->seconds);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+int train_print_json(const train_opts *o, const train_result *r)
+{
+    const dsc_history *h = r->hist;
+    const dsc_epoch *last = &h->epochs[h->count - 1];
+    int cls = r->classes > 0;
+    const dsc_mlp_config *c = dsc_mlp_get_config(r->model);
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return CLI_EXIT_FAIL;
+    cJSON_AddStringToObject(j, "data", o->data);
+    cJSON_AddStringToObject(j, "task", cls ? "classify" : "regress");
+    add_num(j, "rows", (double)r->rows);
+    add_num(j, "features", (double)r->cols);
+    if (cls) add_num(j, "classes", (double)r->classes);
+    cJSON *layers = cJSON_AddArrayToObject(j, "layers");
+    for (int i = 0; layers && i <= c->layers; i++) cJSON_AddItemToArray(layers, cJSON_CreateNumber((double)c->sizes[i]));
+    cJSON_AddStringToObject(j, "activation", o->activation);
+    cJSON_AddStringToObject(j, "optimizer", o->optimizer);
+    if (o->schedule) cJSON_AddStringToObject(j, "schedule", o->schedule);
+    cJSON_AddStringToObject(j, "dtype", dsc_dtype_name(c->dtype));
+    add_num(j, "epochs", (double)h->count);
+    add_num(j, "batch", (double)o->batch);
+    add_num(j, "ranks", (double)r->ranks);
+    cJSON_AddBoolToObject(j, "zero", o->zero && r->ranks > 1);
+    add_num(j, "optimizer_state_bytes", (double)r->state_bytes);
+    add_scores(j, last, cls);
+    add_num(j, "test_loss", r->test_loss);
+    if (cls) add_num(j, "test_accuracy", r->test_metric);
+    else {
+        add_num(j, "test_rmse", r->test_rmse);
+        add_num(j, "test_r2", r->test_metric);
+    }
+    add_num(j, "seconds", h->seconds);
+    add_num(j, "samples_per_second", (double)r->train_rows * (double)h->count / h->seconds);
+    cJSON_AddBoolToObject(j, "stopped_early", h->stopped_early);
+    add_num(j, "best_epoch", (double)h->best_epoch);
+    dsc_blas_info bi = dsc_blas_get_info();
+    cJSON *b = cJSON_AddObjectToObject(j, "blas");
+    if (b) {
+        cJSON_AddStringToObject(b, "name", bi.name);
+        cJSON_AddStringToObject(b, "core", bi.core ? bi.core : "");
+        add_num(b, "threads", bi.threads);
+    }
+    cJSON_AddItemToObject(j, "history", history_json(h, cls));
+    return cli_print_json(j);
+}
+
+int train_write_history(FILE *f, const dsc_history *h, int cls)
+{
+    fprintf(f, "epoch,train_loss,%s,val_loss,%s,lr,skipped,seconds\n", cls ? "train_accuracy" : "train_r2",
+            cls ? "val_accuracy" : "val_r2");
+    for (size_t i = 0; i < h->count; i++) {
+        const dsc_epoch *e = &h->epochs[i];
+        fprintf(f, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%lld,%.6f\n", (long long)e->epoch, e->train_loss,
+                e->train_metric, e->val_loss, e->val_metric, e->lr, (long long)e->skipped, e->seconds);
+    }
+    return ferror(f) ? -1 : 0;
+}

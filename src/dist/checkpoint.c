@@ -1,0 +1,42 @@
+/*
+ * checkpoint.c: checkpoints of a data-parallel run as ordinary descent checkpoints
+ * (descent_checkpoint.h). Rank 0 gathers the complete state into a single-process
+ * optimizer over the context's own buffers and saves it; a load goes the other way.
+ * The file cannot tell how many ranks wrote it, so any run resumes it.
+ */
+#include "dist.h"
+
+#include "descent_checkpoint.h"
+
+/* Rank 0's single-process optimizer over the run's buffers (its parameters are the
+ * run's: gathering and scattering them copies nothing). */
+static dsc_status make_full(dsc_dist *d, dsc_optim **full)
+{
+    *full = NULL;
+    if (d->rank != 0) return DSC_OK;
+    return dsc_optim_create(full, &d->hp, d->params, d->count);
+}
+
+dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra)
+{
+    if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_save: NULL context");
+    dsc_optim *full;
+    dsc_status st = dsc__dist_agree(d, make_full(d, &full));
+    if (!st) st = dsc_dist_gather_state(d, full);
+    if (!st && d->rank == 0) st = dsc_checkpoint_save(full, path, extra, nextra);
+    dsc_optim_destroy(full);
+    return dsc__dist_agree(d, st);
+}
+
+dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path)
+{
+    if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_load: NULL context");
+    dsc_optim *full;
+    dsc_status st = make_full(d, &full);
+    /* a failed load leaves full, and so the run's parameters, untouched */
+    if (!st && d->rank == 0) st = dsc_checkpoint_load(full, path);
+    st = dsc__dist_agree(d, st);
+    if (!st) st = dsc_dist_scatter_state(d, full);
+    dsc_optim_destroy(full);
+    return st;
+}

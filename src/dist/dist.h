@@ -1,0 +1,83 @@
+/*
+ * dist.h: what the files of the dist layer share. The context sees the model as one
+ * flat run of n elements (tensor i starts at offsets[i]); buckets and shards are
+ * ranges of that run, so every collective works on contiguous memory.
+ */
+#ifndef DSC_DIST_INTERNAL_H
+#define DSC_DIST_INTERNAL_H
+
+#include "../core/internal.h"
+#include "descent_dist.h"
+
+/* A piece of tensor `tensor` inside this rank's shard: elements [offset, offset+len). */
+typedef struct dsc__piece {
+    size_t tensor;
+    size_t offset;
+    size_t len;
+} dsc__piece;
+
+struct dsc_dist {
+    MPI_Comm comm;
+    int rank, size;
+    dsc_dist_config cfg;
+    dsc_hparams hp;       /* as the caller gave it (clipping, non-finite policy) */
+    MPI_Datatype mtype;
+    dsc_dtype dtype;
+    size_t esize;
+    /* the model */
+    size_t count;
+    dsc_param *params;    /* the caller's descriptors (names borrowed) */
+    size_t *offsets;      /* count + 1 element offsets */
+    char *pbase, *gbase;  /* the contiguous parameter and gradient buffers */
+    size_t n;
+    int ngroups;
+    /* buckets */
+    size_t bucket_elems, nbuckets;
+    MPI_Request *req;
+    unsigned char *started;
+    size_t *pending;      /* per bucket, elements whose tensor is not ready yet */
+    unsigned char *tready;
+    /* the shard (the whole run without zero) */
+    size_t *bounds;       /* size + 1 shard boundaries */
+    size_t lo, hi;
+    int *counts, *displs; /* zero: per bucket and rank, its overlap with each shard */
+    char *shard_grad;     /* zero: this rank's reduced slice of the gradient */
+    size_t npieces;
+    dsc__piece *pieces;
+    dsc_param *views;
+    dsc_optim *opt;
+    double *stats;        /* zero: count + 1 doubles of global gradient statistics */
+    /* the global step */
+    int64_t steps, skipped, consecutive;
+    double grad_norm;
+};
+
+/* Collective: fails on every rank when st failed on any (the others name no detail). */
+dsc_status dsc__dist_agree(dsc_dist *d, dsc_status st);
+
+/* Collective: rank 0's parameters to every rank, one bucket per call. */
+dsc_status dsc__dist_broadcast_params(dsc_dist *d);
+
+/* Element range of bucket b. */
+void dsc__dist_bucket(const dsc_dist *d, size_t b, size_t *b0, size_t *b1);
+
+/* reduce.c: starts bucket b's reduction; completes every started one. */
+dsc_status dsc__dist_start(dsc_dist *d, size_t b);
+dsc_status dsc__dist_complete(dsc_dist *d);
+
+/* zero.c: the sharded optimizer and its step. */
+dsc_status dsc__zero_setup(dsc_dist *d);
+void dsc__zero_free(dsc_dist *d);
+/* loss: NULL, or the loss for loss-driven schedules */
+dsc_status dsc__zero_step(dsc_dist *d, const double *loss);
+/* Collective: every rank's slice of the parameters to every rank. */
+dsc_status dsc__zero_gather_params(dsc_dist *d);
+
+/* schedule.c: group g's schedule of opt as bytes (malloc'd), and back onto opt. */
+dsc_status dsc__dist_pack_schedule(const dsc_optim *opt, int g, unsigned char **out, size_t *len);
+dsc_status dsc__dist_apply_schedule(dsc_optim *opt, int g, unsigned char *buf, size_t len);
+
+/* Names an MPI failure: "who: MPI_Xxx failed: <MPI's message>". */
+dsc_status dsc__mpi_fail(int rc, const char *who, const char *call);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * dense.c: a fully connected layer through CBLAS. Weights are [out, in] row-major
+ * (PyTorch's nn.Linear layout), so with rows of x in a batch:
+ *   a  = x W^T + b        gemm(N, T)
+ *   gW = d^T x            gemm(T, N)
+ *   dx = d W              gemm(N, N)
+ */
+#include "nn.h"
+
+#include <cblas.h>
+#include <string.h>
+
+static void gemm(dsc_dtype dt, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, size_t m, size_t n,
+                 size_t k, const void *a, size_t lda, const void *b, size_t ldb, void *c,
+                 size_t ldc)
+{
+    if (dt == DSC_F32)
+        cblas_sgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda,
+                    b, (blasint)ldb, 0.0f, c, (blasint)ldc);
+    else
+        cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0, a, (blasint)lda,
+                    b, (blasint)ldb, 0.0, c, (blasint)ldc);
+}
+
+#define BIAS_KERNELS(T, SFX)                                                     \
+    static void add_bias_##SFX(T *a, const T *b, size_t n, size_t k)             \
+    {                                                                            \
+        for (size_t r = 0; r < n; r++)                                           \
+            for (size_t j = 0; j < k; j++) a[r * k + j] += b[j];                 \
+    }                                                                            \
+    static void sum_rows_##SFX(const T *d, T *gb, size_t n, size_t k)            \
+    {                                                                            \
+        for (size_t j = 0; j < k; j++) gb[j] = 0;                                \
+        for (size_t r = 0; r < n; r++)                                           \
+            for (size_t j = 0; j < k; j++) gb[j] += d[r * k + j];                \
+    }
+BIAS_KERNELS(float, f32)
+BIAS_KERNELS(double, f64)
+
+void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b,
+                        const void *x, void *a, size_t n)
+{
+    gemm(dt, CblasNoTrans, CblasTrans, n, l->out, l->in, x, l->in, w, l->in, a, l->out);
+    if (dt == DSC_F32) add_bias_f32(a, b, n, l->out);
+    else add_bias_f64(a, b, n, l->out);
+}
+
+void dsc__dense_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x,
+                         const void *d, void *gw, void *gb, void *dx, size_t n)
+{
+    gemm(dt, CblasTrans, CblasNoTrans, l->out, l->in, n, d, l->out, x, l->in, gw, l->in);
+    if (dt == DSC_F32) sum_rows_f32(d, gb, n, l->out);
+    else sum_rows_f64(d, gb, n, l->out);
+    if (dx) gemm(dt, CblasNoTrans, CblasNoTrans, n, l->in, l->out, d, l->out, w, l->in, dx, l->in);
+}

@@ -1,0 +1,119 @@
+/* nn.h: the MLP's internals, shared by the files of src/nn. */
+#ifndef DSC_NN_INTERNAL_H
+#define DSC_NN_INTERNAL_H
+
+#include "descent_nn.h"
+#include "../core/internal.h"
+#include "../core/rng.h"
+
+/* ---- names (names.c): the index of name in names[0..count-1], or DSC_ERR_SPEC with a
+ * message listing them. */
+dsc_status dsc__name_index(const char *who, const char *const *names, int count, const char *name,
+                           int *out);
+
+/* Defines the public name and from-name functions of an enum T over table[count]. */
+#define DSC__NAMED_ENUM(T, name_fn, from_fn, table, count, who)                    \
+    const char *name_fn(T v) { return (unsigned)v < (unsigned)(count) ? table[v] : NULL; } \
+    dsc_status from_fn(const char *name, T *out)                                 \
+    {                                                                            \
+        int i_;                                                                  \
+        dsc_status st_ = dsc__name_index(who, table, count, name, &i_);          \
+        if (st_ == DSC_OK) *out = (T)i_;                                         \
+        return st_;                                                              \
+    }
+
+/* ---- activations (activation.c): in place over n rows of k units. */
+typedef struct dsc__act_params {
+    double leaky_slope, elu_alpha;
+} dsc__act_params;
+
+/* a = f(a) */
+void dsc__act_forward(dsc_activation act, dsc_dtype dt, const dsc__act_params *p, void *a,
+                      size_t n, size_t k);
+/* d = d * f'(.) computed from the outputs a (softmax: its Jacobian times d) */
+void dsc__act_backward(dsc_activation act, dsc_dtype dt, const dsc__act_params *p,
+                       const void *a, void *d, size_t n, size_t k);
+
+/* ---- losses (loss.c) on outputs z (n x k) and targets y (n). */
+typedef struct dsc__tally {
+    double loss;  /* sum of per-row losses */
+    size_t rows;
+    size_t correct;       /* classification */
+    double sse, sy, syy;  /* regression, in target units */
+} dsc__tally;
+
+/* Adds the rows' losses to t and, when d is not NULL, writes d = scale * dLoss/dz. */
+void dsc__loss_eval(dsc_loss loss, dsc_dtype dt, const void *z, const double *y, size_t n,
+                    size_t k, void *d, double scale, dsc__tally *t);
+/* Adds accuracy (classification) or squared errors (mse; unscaled by y_std/y_mean) to t. */
+void dsc__loss_metric(dsc_loss loss, dsc_dtype dt, const void *z, const double *y, size_t n,
+                      size_t k, double y_mean, double y_std, dsc__tally *t);
+double dsc__tally_metric(dsc_loss loss, const dsc__tally *t); /* accuracy or R^2 */
+
+/* ---- dense layers (dense.c) through CBLAS */
+typedef struct dsc__layer {
+    size_t in, out;
+    size_t w_off, b_off; /* element offsets into the parameter and gradient buffers */
+    dsc_activation act;
+    int dropout;         /* inverted dropout on this layer's output in training */
+    void *a;             /* rows x out: activations */
+    void *h;             /* rows x out: after dropout (== a without dropout) */
+    void *mask;          /* rows x out: 0 or 1/(1-p); NULL without dropout */
+} dsc__layer;
+
+struct dsc_mlp {
+    dsc_mlp_config cfg;
+    dsc__act_params actp;
+    int nlayers;
+    dsc__layer layer[DSC_MLP_MAX_LAYERS];
+    size_t esize;
+    size_t nweights;
+    void *data, *grad;
+    dsc_param params[2 * DSC_MLP_MAX_LAYERS];
+    char names[2 * DSC_MLP_MAX_LAYERS][24];
+    dsc__rng rng;        /* dropout masks */
+    /* batch buffers, sized once for cap rows */
+    size_t cap;
+    void *x0;            /* cap x inputs */
+    void *delta[2];      /* cap x widest layer */
+    double *ybuf;        /* cap targets */
+    /* compile */
+    dsc_optim *opt;
+    dsc_loss loss;
+    /* standardization */
+    double *mean, *inv_std; /* NULL: none */
+    double y_mean, y_std;
+};
+
+/* Sizes the batch buffers for rows rows (no-op when already large enough). */
+dsc_status dsc__mlp_reserve(dsc_mlp *m, size_t rows);
+/* Standardizes and converts rows idx (or 0..n-1 when idx is NULL) of x into m->x0
+ * and their targets (scaled for mse) into m->ybuf. */
+void dsc__mlp_gather(dsc_mlp *m, const double *x, const double *y, const size_t *idx,
+                     size_t n);
+/* Forward pass of n rows in m->x0; dropout when train; returns the output buffer. */
+const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train);
+/* Backward pass from m->delta[0] = dLoss/doutput into the gradient buffer (through
+ * the dropout masks of the last forward pass when train). */
+void dsc__mlp_backward(dsc_mlp *m, size_t n, int train);
+/* The same, telling par (may be NULL) each layer's tensors as their gradients are
+ * final, last layer first, so their reduction overlaps the rest of the pass. */
+void dsc__mlp_backward_par(dsc_mlp *m, size_t n, int train, const dsc_fit_parallel *par);
+/* Checks targets against the loss: labels 0..K-1, [0, 1] for bce, finite for mse. */
+dsc_status dsc__check_targets(const dsc_mlp *m, const char *who, const double *y, size_t n);
+/* Loss and metric tallies of a dataset, chunk by chunk in the batch buffers (reserved,
+ * targets checked). */
+void dsc__mlp_tally(dsc_mlp *m, const dsc_dataset *ds, dsc__tally *t);
+
+/* One dense layer: a = x W^T + b, before the activation. */
+void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b,
+                        const void *x, void *a, size_t n);
+/* gw = d^T x, gb = sum of d's rows, and dx = d W when dx is not NULL. */
+void dsc__dense_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x,
+                         const void *d, void *gw, void *gb, void *dx, size_t n);
+
+/* ---- initialisation (init.c) */
+void dsc__init_layer(dsc_init init, dsc_activation act, dsc_dtype dt, dsc__rng *rng, size_t in,
+                     size_t out, void *w, void *b);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * pass.c: moving a batch through the network: gathering (standardizing) rows into
+ * the input buffer, the forward pass with optional dropout, the backward pass into
+ * the gradient buffer, and the calls built on them (loss and gradient, predict,
+ * evaluate). Everything works in the buffers sized by dsc__mlp_reserve.
+ */
+#include "nn.h"
+
+#include <math.h>
+#include <string.h>
+
+#define GATHER(T, SFX)                                                                   \
+    static void gather_##SFX(const dsc_mlp *m, const double *x, const size_t *idx,       \
+                             size_t n, T *out)                                           \
+    {                                                                                    \
+        size_t c = m->cfg.sizes[0];                                                      \
+        for (size_t r = 0; r < n; r++) {                                                 \
+            const double *row = x + (idx ? idx[r] : r) * c;                              \
+            T *o = out + r * c;                                                          \
+            if (m->mean)                                                                 \
+                for (size_t j = 0; j < c; j++) o[j] = (T)((row[j] - m->mean[j]) * m->inv_std[j]); \
+            else                                                                         \
+                for (size_t j = 0; j < c; j++) o[j] = (T)row[j];                         \
+        }                                                                                \
+    }
+GATHER(float, f32)
+GATHER(double, f64)
+
+void dsc__mlp_gather(dsc_mlp *m, const double *x, const double *y, const size_t *idx,
+                     size_t n)
+{
+    if (m->cfg.dtype == DSC_F32) gather_f32(m, x, idx, n, m->x0);
+    else gather_f64(m, x, idx, n, m->x0);
+    if (!y) return;
+    int scale = m->loss == DSC_LOSS_MSE;
+    for (size_t r = 0; r < n; r++) {
+        double v = y[idx ? idx[r] : r];
+        m->ybuf[r] = scale ? (v - m->y_mean) / m->y_std : v;
+    }
+}
+
+/* Draws a fresh inverted-dropout mask (kept units scaled by 1/(1-p), so evaluation
+ * needs no rescaling) and applies it. */
+#define DROPOUT(T, SFX)                                                                  \
+    static void dropout_##SFX(dsc__rng *rng, double p, const T *a, T *mask, T *h,        \
+                              size_t len)                                                \
+    {                                                                                    \
+        const T keep = (T)(1 / (1 - p));                                                 \
+        for (size_t i = 0; i < len; i++) {                                               \
+            mask[i] = dsc__rng_uniform(rng) < p ? 0 : keep;                              \
+            h[i] = a[i] * mask[i];                                                       \
+        }                                                                                \
+    }                                                                                    \
+    static void mul_##SFX(T *d, const T *mask, size_t len)                               \
+    {                                                                                    \
+        for (size_t i = 0; i < len; i++) d[i] *= mask[i];                                \
+    }
+DROPOUT(float, f32)
+DROPOUT(double, f64)
+
+static void *wptr(dsc_mlp *m, size_t off) { return (char *)m->data + off * m->esize; }
+static void *gptr(dsc_mlp *m, size_t off) { return (char *)m->grad + off * m->esize; }
+
+const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train)
+{
+    dsc_dtype dt = m->cfg.dtype;
+    const void *x = m->x0;
+    for (int i = 0; i < m->nlayers; i++) {
+        dsc__layer *l = &m->layer[i];
+        dsc__dense_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), x, l->a, n);
+        dsc__act_forward(l->act, dt, &m->actp, l->a, n, l->out);
+        x = l->a;
+        if (!l->dropout) continue;
+        if (train) {
+            if (dt == DSC_F32) dropout_f32(&m->rng, m->cfg.dropout, l->a, l->mask, l->h, n * l->out);
+            else dropout_f64(&m->rng, m->cfg.dropout, l->a, l->mask, l->h, n * l->out);
+            x = l->h;
+        }
+    }
+    return m->layer[m->nlayers - 1].a;
+}
+
+/* The input the forward pass gave layer i (in training, after the previous dropout). */
+static const void *layer_input(const dsc_mlp *m, int i, int train)
+{
+    if (i == 0) return m->x0;
+    const dsc__layer *p = &m->layer[i - 1];
+    return train && p->dropout ? p->h : p->a;
+}
+
+void dsc__mlp_backward(dsc_mlp *m, size_t n, int train) { dsc__mlp_backward_par(m, n, train, NULL); }
+
+void dsc__mlp_backward_par(dsc_mlp *m, size_t n, int train, const dsc_fit_parallel *par)
+{
+    dsc_dtype dt = m->cfg.dtype;
+    void *d = m->delta[0], *dnext = m->delta[1];
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        dsc__layer *l = &m->layer[i];
+        if (train && l->dropout) {
+            if (dt == DSC_F32) mul_f32(d, l->mask, n * l->out);
+            else mul_f64(d, l->mask, n * l->out);
+        }
+        dsc__act_backward(l->act, dt, &m->actp, l->a, d, n, l->out);
+        dsc__dense_backward(dt, l, wptr(m, l->w_off), layer_input(m, i, train), d, gptr(m, l->w_off),
+                            gptr(m, l->b_off), i ? dnext : NULL, n);
+        if (par && par->tensor_ready) {
+            par->tensor_ready(par->ctx, 2 * (size_t)i + 1); /* bias, then weight: both final */
+            par->tensor_ready(par->ctx, 2 * (size_t)i);
+        }
+        void *t = d;
+        d = dnext;
+        dnext = t;
+    }
+}
+
+static dsc_status ready(const dsc_mlp *m, const char *who, const void *x, size_t n)
+{
+    if (!m || (!x && n)) return dsc__fail(DSC_ERR_ARG, "%s: model and x must not be NULL", who);
+    if (m->loss == DSC_LOSS_COUNT) return dsc__fail(DSC_ERR_ARG, "%s: compile the model first", who);
+    return DSC_OK;
+}
+
+dsc_status dsc_mlp_loss_grad(dsc_mlp *m, const double *x, const double *y, size_t n, double *loss)
+{
+    dsc_status st = ready(m, "mlp_loss_grad", x, n);
+    if (st == DSC_OK && (!y || !loss || n == 0))
+        st = dsc__fail(DSC_ERR_ARG, "mlp_loss_grad: y and loss must not be NULL, n must be > 0");
+    if (st == DSC_OK) st = dsc__mlp_reserve(m, n);
+    if (st != DSC_OK) return st;
+    if ((st = dsc__check_targets(m, "mlp_loss_grad", y, n)) != DSC_OK) return st;
+    dsc__mlp_gather(m, x, y, NULL, n);
+    /* no dropout: evaluation mode, a deterministic function of the parameters */
+    const void *z = dsc__mlp_forward(m, n, 0);
+    dsc__tally t = {0};
+    size_t k = m->cfg.sizes[m->nlayers];
+    dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, n, k, m->delta[0], 1.0 / (double)n, &t);
+    dsc__mlp_backward(m, n, 0);
+    *loss = t.loss / (double)n;
+    return DSC_OK;
+}
+
+#define DEFAULT_CHUNK 256
+
+dsc_status dsc_mlp_predict(dsc_mlp *m, const double *x, size_t n, double *out)
+{
+    dsc_status st = ready(m, "mlp_predict", x, n);
+    if (st == DSC_OK && !out) st = dsc__fail(DSC_ERR_ARG, "mlp_predict: out must not be NULL");
+    if (st == DSC_OK) st = dsc__mlp_reserve(m, m->cap ? m->cap : DEFAULT_CHUNK);
+    if (st != DSC_OK) return st;
+    size_t k = m->cfg.sizes[m->nlayers];
+    for (size_t s = 0; s < n; s += m->cap) {
+        size_t b = n - s < m->cap ? n - s : m->cap;
+        dsc__mlp_gather(m, x + s * m->cfg.sizes[0], NULL, NULL, b);
+        void *z = (void *)dsc__mlp_forward(m, b, 0);
+        if (m->loss == DSC_LOSS_SOFTMAX_CE) dsc__act_forward(DSC_ACT_SOFTMAX, m->cfg.dtype, &m->actp, z, b, k);
+        if (m->loss == DSC_LOSS_BCE) dsc__act_forward(DSC_ACT_SIGMOID, m->cfg.dtype, &m->actp, z, b, k);
+        for (size_t i = 0; i < b * k; i++) {
+            double v = m->cfg.dtype == DSC_F32 ? ((float *)z)[i] : ((double *)z)[i];
+            out[s * k + i] = m->loss == DSC_LOSS_MSE ? v * m->y_std + m->y_mean : v;
+        }
+    }
+    return DSC_OK;
+}
+
+dsc_status dsc__check_targets(const dsc_mlp *m, const char *who, const double *y, size_t n)
+{
+    size_t k = m->cfg.sizes[m->nlayers];
+    for (size_t i = 0; i < n; i++) {
+        double v = y[i];
+        int ok = m->loss == DSC_LOSS_MSE   ? isfinite(v)
+                 : m->loss == DSC_LOSS_BCE ? v >= 0 && v <= 1
+                                           : v >= 0 && v < (double)k && v == floor(v);
+        if (!ok)
+            return m->loss == DSC_LOSS_MSE
+                       ? dsc__fail(DSC_ERR_ARG, "%s: target %zu is not finite", who, i)
+                   : m->loss == DSC_LOSS_BCE
+                       ? dsc__fail(DSC_ERR_ARG, "%s: bce targets must be in [0, 1], target %zu is %g", who, i, v)
+                       : dsc__fail(DSC_ERR_ARG, "%s: target %zu is %g, not a class label in 0..%zu", who, i, v, k - 1);
+    }
+    return DSC_OK;
+}
+
+void dsc__mlp_tally(dsc_mlp *m, const dsc_dataset *ds, dsc__tally *t)
+{
+    size_t n = dsc_dataset_rows(ds), k = m->cfg.sizes[m->nlayers];
+    const double *x = dsc_dataset_x(ds), *y = dsc_dataset_y(ds);
+    memset(t, 0, sizeof *t);
+    for (size_t s = 0; s < n; s += m->cap) {
+        size_t b = n - s < m->cap ? n - s : m->cap;
+        dsc__mlp_gather(m, x + s * m->cfg.sizes[0], y + s, NULL, b);
+        const void *z = dsc__mlp_forward(m, b, 0);
+        dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, b, k, NULL, 1, t);
+        dsc__loss_metric(m->loss, m->cfg.dtype, z, m->ybuf, b, k, m->y_mean, m->y_std, t);
+    }
+}
+
+dsc_status dsc_mlp_evaluate(dsc_mlp *m, const dsc_dataset *ds, double *loss, double *metric)
+{
+    dsc_status st = ready(m, "mlp_evaluate", ds, 1);
+    if (st == DSC_OK && dsc_dataset_cols(ds) != m->cfg.sizes[0])
+        st = dsc__fail(DSC_ERR_MISMATCH, "mlp_evaluate: the data has %zu features, the network %zu inputs",
+                       dsc_dataset_cols(ds), m->cfg.sizes[0]);
+    if (st == DSC_OK) st = dsc__check_targets(m, "mlp_evaluate", dsc_dataset_y(ds), dsc_dataset_rows(ds));
+    if (st == DSC_OK) st = dsc__mlp_reserve(m, m->cap ? m->cap : DEFAULT_CHUNK);
+    if (st != DSC_OK) return st;
+    dsc__tally t;
+    dsc__mlp_tally(m, ds, &t);
+    if (loss) *loss = t.rows ? t.loss / (double)t.rows : NAN;
+    if (metric) *metric = dsc__tally_metric(m->loss, &t);
+    return DSC_OK;
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# descent train under mpirun: 2 and 3 ranks, plain and --zero, end where one process
+# ends (final losses to float rounding: the global batch is split, not multiplied);
+# only rank 0 prints (one JSON object, the epoch lines once); --zero holds about 1/N
+# of the optimizer state on rank 0. Usage: cli_train_mpi.sh DESCENT MPIEXEC DATA_DIR
+set -u
+bin=$1
+mpiexec=$2
+data=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+args=(train --data "$data/breast_cancer.csv" --layers 16 --epochs 4 --batch 24 --seed 3
+      --optimizer 'adamw(lr=0.01)' --json)
+num() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" <<<"$2"; }
+close() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-6 * (b < 0 ? -b : b) + 1e-9) }'; }
+
+one=$("$bin" "${args[@]}" 2>/dev/null) || { echo "FAIL: one process"; exit 1; }
+for np in 2 3; do
+  for zero in "" --zero; do
+    # 1 KiB buckets: several reductions start during each backward pass
+    out=$(timeout 120 "$mpiexec" --oversubscribe -np "$np" "$bin" "${args[@]}" $zero --bucket-kb 1 2>"$tmp/err")
+    rc=$?
+    what="np $np $zero"
+    [ "$rc" -eq 0 ] || { echo "FAIL: $what: exit $rc: $(head -3 "$tmp/err")"; fail=$((fail + 1)); continue; }
+    [ "$(printf '%s\n' "$out" | grep -c '')" -eq 1 ] || { echo "FAIL: $what: want one stdout line"; fail=$((fail + 1)); }
+    [ "$(grep -c '^epoch ' "$tmp/err")" -eq 4 ] || { echo "FAIL: $what: want 4 epoch lines (rank 0 only)"; fail=$((fail + 1)); }
+    case $out in *"\"ranks\":$np,"*) ;; *) echo "FAIL: $what: json lacks ranks $np"; fail=$((fail + 1)) ;; esac
+    for key in train_loss test_loss test_accuracy; do
+      close "$(num $key "$out")" "$(num $key "$one")" ||
+        { echo "FAIL: $what: $key $(num $key "$out") vs one process $(num $key "$one")"; fail=$((fail + 1)); }
+    done
+    full=$(num optimizer_state_bytes "$one")
+    mine=$(num optimizer_state_bytes "$out")
+    if [ -n "$zero" ]; then # rank 0's shard: the larger share of 1/np
+      awk -v m="$mine" -v f="$full" -v n="$np" 'BEGIN { exit !(m >= f / n && m <= f / n + 64) }' ||
+        { echo "FAIL: $what: rank 0 holds $mine bytes of state, want ~$full/$np"; fail=$((fail + 1)); }
+    else
+      [ "$mine" = "$full" ] || { echo "FAIL: $what: state $mine, want $full"; fail=$((fail + 1)); }
+    fi
+  done
+done
+# a last batch of one row (120 % 7): ranks 1 and 2 have none and still take part
+small=(train --data "$data/iris.csv" --layers 8 --epochs 2 --batch 7 --seed 5 --quiet --json)
+a=$("$bin" "${small[@]}" 2>/dev/null)
+b=$(timeout 120 "$mpiexec" --oversubscribe -np 3 "$bin" "${small[@]}" --zero 2>/dev/null)
+close "$(num test_loss "$b")" "$(num test_loss "$a")" ||
+  { echo "FAIL: batch 7 on 3 ranks: test_loss $(num test_loss "$b") vs $(num test_loss "$a")"; fail=$((fail + 1)); }
+# schedules step on every rank as in one process; a loss-driven one sees the whole batch's loss
+for sched in 'cosine(T_max=40)' 'plateau(patience=2, factor=0.5)'; do
+  run=(train --data "$data/breast_cancer.csv" --layers 8 --epochs 3 --batch 16 --seed 2 --optimizer 'sgd(lr=0.5)'
+       --schedule "$sched" --quiet --json)
+  a=$("$bin" "${run[@]}" 2>/dev/null)
+  b=$(timeout 120 "$mpiexec" --oversubscribe -np 2 "$bin" "${run[@]}" --zero 2>/dev/null)
+  for key in test_loss lr; do
+    close "$(num $key "$b")" "$(num $key "$a")" ||
+      { echo "FAIL: $sched on 2 ranks: $key $(num $key "$b") vs $(num $key "$a")"; fail=$((fail + 1)); }
+  done
+  [ "$(num lr "$a")" != 0.5 ] || { echo "FAIL: $sched never changed the rate"; fail=$((fail + 1)); }
+done
+# a bad spec fails on every rank; only rank 0 says so, once
+timeout 60 "$mpiexec" --oversubscribe -np 2 "$bin" train --data "$data/iris.csv" --optimizer 'adam(lr=-1)' \
+  >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -ne 0 ] && [ "$(grep -c '^descent train:' "$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
+  { echo "FAIL: bad spec under mpirun: exit $rc, stderr: $(cat "$tmp/err")"; fail=$((fail + 1)); }
+# --bucket-kb out of range: a usage error, one line
+"$bin" train --data "$data/iris.csv" --bucket-kb 0 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 2 ] && [ "$(grep -c '' "$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
+  { echo "FAIL: --bucket-kb 0: exit $rc, stderr: $(cat "$tmp/err")"; fail=$((fail + 1)); }
+[ "$fail" -eq 0 ] && echo "cli_train_mpi: all checks passed"
+exit "$fail"

@@ -1,0 +1,256 @@
+/*
+ * test_dist_state.c (under mpirun -np 2 and 3): checkpoints across rank counts. A run
+ * on N ranks (sharded or not) gathers its complete state into one single-process
+ * optimizer that resumes alone; a single-process state scatters onto N ranks that
+ * resume together; both end where 20 uninterrupted steps in one process end. The
+ * state covers parameters, every buffer, the counters, NAdam's mu_product and the
+ * groups' hyperparameters (the bias group's own learning rate).
+ */
+#include "mpitest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "regression.h"
+
+#define HALF 10
+#define BATCH 9
+#define TOL 2e-5
+
+static reg_data data;
+
+static const char *const specs[] = {
+    "nadam(lr=0.05)",
+    "adamw(lr=0.05, weight_decay=0.1, amsgrad=true)",
+    "sgd(lr=0.1, momentum=0.9)",
+    "adam(lr=0.05, clip_norm=0.3)",
+    "schedulefree_adamw(lr=0.05, warmup_steps=3)", /* group scalars weight_sum, lr_max */
+    "lookahead(inner=sgd(lr=0.1, momentum=0.9), k=3)", /* the slow weights */
+};
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+static int rank0(void)
+{
+    int r;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r == 0;
+}
+
+/* A single-process optimizer over m (seeded differently: the state must arrive). */
+static dsc_optim *single(const char *spec, reg_model *m, unsigned seed)
+{
+    dsc_optim *opt = NULL;
+    reg_init(m, seed);
+    if (dsc_optim_create_spec(&opt, spec, m->tensors, 2)) fail_msg("%s", dsc_last_error());
+    return opt;
+}
+
+#define NSCALARS 8
+
+/* Every group scalar of group 0 (NAdam's mu_product, schedule-free's sums). */
+static void scalars(const dsc_optim *opt, double *v)
+{
+    for (size_t k = 0; k < NSCALARS; k++) {
+        v[k] = 0;
+        if (dsc_optim_scalar_name(k))
+            assert_int_equal(dsc_optim_get_scalar(opt, 0, dsc_optim_scalar_name(k), &v[k]), DSC_OK);
+    }
+}
+
+/* 2 * HALF steps in one process, the bias group at lr 0.02. */
+static void reference(const char *spec, reg_model *m, double *sc)
+{
+    dsc_optim *opt = single(spec, m, 3);
+    assert_int_equal(dsc_optim_set_lr(opt, 1, 0.02), DSC_OK);
+    reg_train_local(opt, m, &data, 0, 2 * HALF, BATCH, -1);
+    scalars(opt, sc);
+    dsc_optim_destroy(opt);
+}
+
+static void check_close(const char *spec, const reg_model *got, const reg_model *want)
+{
+    double e = reg_max_diff(got->param, want->param, REG_N);
+    if (e > TOL) fail_msg("%s: off by %g", spec, e);
+}
+
+static void gather_then_resume(int zero)
+{
+    for (size_t s = 0; s < NSPECS; s++) {
+        reg_model ref, m, fm;
+        double sc_ref[NSCALARS], sc[NSCALARS];
+        reference(specs[s], &ref, sc_ref);
+        reg_init(&m, 3);
+        dsc_dist *d = reg_dist(specs[s], zero, &m);
+        assert_non_null(d);
+        assert_int_equal(dsc_dist_set_lr(d, 1, 0.02), DSC_OK);
+        reg_train_dist(d, &m, &data, 0, HALF, BATCH, -1);
+        dsc_optim *full = rank0() ? single(specs[s], &fm, 5) : NULL;
+        assert_int_equal(dsc_dist_gather_state(d, full), DSC_OK);
+        dsc_dist_destroy(d);
+        if (!full) continue;
+        assert_int_equal(dsc_optim_step_count(full), HALF);
+        double lr;
+        assert_int_equal(dsc_optim_get_lr(full, 1, &lr), DSC_OK);
+        assert_true(lr == 0.02);
+        reg_train_local(full, &fm, &data, HALF, HALF, BATCH, -1);
+        check_close(specs[s], &fm, &ref);
+        scalars(full, sc);
+        for (size_t k = 0; k < NSCALARS; k++) assert_float_equal(sc[k], sc_ref[k], 1e-9 * (1 + sc_ref[k]));
+        dsc_optim_destroy(full);
+    }
+}
+
+static void scatter_then_resume(int zero)
+{
+    for (size_t s = 0; s < NSPECS; s++) {
+        reg_model ref, m, fm;
+        double sc_ref[NSCALARS];
+        reference(specs[s], &ref, sc_ref);
+        dsc_optim *full = NULL;
+        if (rank0()) {
+            full = single(specs[s], &fm, 3);
+            assert_int_equal(dsc_optim_set_lr(full, 1, 0.02), DSC_OK);
+            reg_train_local(full, &fm, &data, 0, HALF, BATCH, -1);
+        }
+        reg_init(&m, 6);
+        dsc_dist *d = reg_dist(specs[s], zero, &m);
+        assert_non_null(d);
+        assert_int_equal(dsc_dist_scatter_state(d, full), DSC_OK);
+        assert_int_equal(dsc_dist_step_count(d), HALF);
+        reg_train_dist(d, &m, &data, HALF, HALF, BATCH, -1);
+        check_close(specs[s], &m, &ref);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+    }
+}
+
+DIST_TEST(test_sharded_state_resumes_in_one_process)
+{
+    gather_then_resume(1);
+}
+
+DIST_TEST(test_replicated_state_resumes_in_one_process)
+{
+    gather_then_resume(0);
+}
+
+DIST_TEST(test_one_process_state_resumes_sharded)
+{
+    scatter_then_resume(1);
+}
+
+DIST_TEST(test_one_process_state_resumes_replicated)
+{
+    scatter_then_resume(0);
+}
+
+/* ---- checkpoint files, with a schedule attached to every group */
+
+#define SCHED "cosine(T_max=15, eta_min=0.001)"
+
+/* The reference again, scheduled, and where it stood after HALF steps (a file). */
+static void scheduled_reference(const char *spec, reg_model *end, const char *half_path)
+{
+    dsc_optim *opt = single(spec, end, 3);
+    assert_int_equal(dsc_optim_set_schedule(opt, -1, SCHED), DSC_OK);
+    reg_train_local(opt, end, &data, 0, HALF, BATCH, -1);
+    if (half_path) assert_int_equal(dsc_checkpoint_save(opt, half_path, NULL, 0), DSC_OK);
+    reg_train_local(opt, end, &data, HALF, HALF, BATCH, -1);
+    dsc_optim_destroy(opt);
+}
+
+static void path_for(char *buf, size_t size, const char *what)
+{
+    int size_ranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &size_ranks);
+    snprintf(buf, size, "%s/dsc_dist_%s_np%d.safetensors", DSC_TEST_TMP, what, size_ranks);
+}
+
+/* N ranks save one file; one process resumes it. */
+DIST_TEST(test_checkpoint_file_resumes_in_one_process)
+{
+    char path[256];
+    path_for(path, sizeof path, "save");
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model ref, m, fm;
+        scheduled_reference("adam(lr=0.05)", &ref, NULL);
+        reg_init(&m, 3);
+        dsc_dist *d = reg_dist("adam(lr=0.05)", zero, &m);
+        assert_non_null(d);
+        assert_int_equal(dsc_dist_set_schedule(d, -1, SCHED), DSC_OK);
+        reg_train_dist(d, &m, &data, 0, HALF, BATCH, -1);
+        dsc_kv extra = {"epoch", "3"};
+        assert_int_equal(dsc_dist_checkpoint_save(d, path, &extra, 1), DSC_OK);
+        dsc_dist_destroy(d);
+        if (!rank0()) continue;
+        dsc_optim *opt = single("adam", &fm, 5); /* everything comes from the file */
+        if (dsc_checkpoint_load(opt, path)) fail_msg("%s", dsc_last_error());
+        assert_non_null(dsc_optim_schedule(opt, 0));
+        reg_train_local(opt, &fm, &data, HALF, HALF, BATCH, -1);
+        check_close("scheduled adam", &fm, &ref);
+        dsc_optim_destroy(opt);
+        remove(path);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+/* One process saves; N ranks resume the file. */
+DIST_TEST(test_one_process_file_resumes_on_ranks)
+{
+    char path[256];
+    path_for(path, sizeof path, "load");
+    reg_model ref;
+    if (rank0()) scheduled_reference("adamw(lr=0.05, weight_decay=0.1)", &ref, path);
+    MPI_Bcast(ref.param, REG_N, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model m;
+        reg_init(&m, 6);
+        dsc_dist *d = reg_dist("adamw", zero, &m);
+        assert_non_null(d);
+        if (dsc_dist_checkpoint_load(d, path)) fail_msg("%s", dsc_last_error());
+        assert_int_equal(dsc_dist_step_count(d), HALF);
+        reg_train_dist(d, &m, &data, HALF, HALF, BATCH, -1);
+        check_close("scheduled adamw", &m, &ref);
+        dsc_dist_destroy(d);
+    }
+    /* a file that is not there fails on every rank */
+    reg_model m;
+    reg_init(&m, 6);
+    dsc_dist *d = reg_dist("adamw", 1, &m);
+    if (rank0()) remove(path);
+    assert_int_equal(dsc_dist_checkpoint_load(d, path), DSC_ERR_IO);
+    dsc_dist_destroy(d);
+}
+
+/* A wrong optimizer at rank 0 fails on every rank and changes nothing. */
+DIST_TEST(test_mismatch_fails_everywhere)
+{
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model m, fm;
+        reg_init(&m, 3);
+        dsc_dist *d = reg_dist("adam", zero, &m);
+        assert_non_null(d);
+        dsc_optim *full = rank0() ? single("sgd(momentum=0.9)", &fm, 5) : NULL;
+        reg_model before = m, fbefore;
+        if (full) fbefore = fm;
+        assert_int_equal(dsc_dist_gather_state(d, full), DSC_ERR_MISMATCH);
+        assert_int_equal(dsc_dist_scatter_state(d, full), DSC_ERR_MISMATCH);
+        if (rank0()) assert_non_null(strstr(dsc_last_error(), "the optimizer is sgd, the run is adam"));
+        else assert_non_null(strstr(dsc_last_error(), "another rank failed"));
+        assert_int_equal(dsc_dist_gather_state(d, NULL), DSC_ERR_ARG);
+        assert_memory_equal(m.param, before.param, sizeof m.param);
+        if (full) assert_memory_equal(fm.param, fbefore.param, sizeof fm.param);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+    }
+}
+
+DIST_MAIN(reg_make_data(&data, 17),
+          DIST_CASE(test_sharded_state_resumes_in_one_process),
+          DIST_CASE(test_replicated_state_resumes_in_one_process),
+          DIST_CASE(test_one_process_state_resumes_sharded),
+          DIST_CASE(test_one_process_state_resumes_replicated),
+          DIST_CASE(test_checkpoint_file_resumes_in_one_process),
+          DIST_CASE(test_one_process_file_resumes_on_ranks),
+          DIST_CASE(test_mismatch_fails_everywhere))
