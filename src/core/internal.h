@@ -110,6 +110,11 @@ typedef struct dsc__scal {
 typedef void (*dsc__kernel)(const dsc__scal *s, void *p, const void *g, void *const *st,
                             size_t n);
 
+/* The first pass of a kind with per-tensor norms (LAMB, LARS) over n elements of a
+ * tensor: adds its two sums of squares into sums[0..1] (it may update state). */
+typedef void (*dsc__norms_kernel)(const dsc__scal *s, void *p, const void *g, void *const *st,
+                                  size_t n, double *sums);
+
 /* Per-group scalar state that persists across steps (NAdam's mu_product). */
 typedef struct dsc__gstate {
     double mu_product;
@@ -149,6 +154,14 @@ typedef struct dsc__ops {
     /* f32 parameters with bfloat16 state (state_dtype=bf16); NULL: not offered */
     dsc__kernel reference_bf16;
     dsc__kernel fast_bf16;
+    /* Per-tensor norms split over threads (LAMB, LARS; NULL for the others): the fast
+     * path runs norms[dtype] over fixed blocks of every tensor, then finish turns a
+     * tensor's two summed norms into constants of s->c, then fast[dtype] updates in
+     * pieces of any size. The reference loop still takes the whole tensor at once. */
+    dsc__norms_kernel norms[2];
+    void (*norms_finish)(dsc__scal *s, const double *sums);
+    /* whole_tensor for this tensor only (Muon: the 2-D ones); NULL: every tensor */
+    int (*tensor_whole)(const dsc_param *p);
 } dsc__ops;
 
 /* bfloat16 is the high half of an f32's bits; stores round to nearest even, NaN
@@ -194,8 +207,13 @@ const dsc__ops *dsc__ops_for(dsc_kind kind);
 /* Marks a loop for vectorisation (OpenMP's simd, or -fopenmp-simd without OpenMP). */
 #if defined(_OPENMP) || defined(DSC_OMP_SIMD)
 #define DSC__SIMD _Pragma("omp simd")
+/* The same for a loop that sums into a and b (the lanes' order is fixed by the code,
+ * so the sums do not depend on the thread count). */
+#define DSC__SIMD_SUM2(a, b) DSC__PRAGMA(omp simd reduction(+ : a, b))
+#define DSC__PRAGMA(x) _Pragma(#x)
 #else
 #define DSC__SIMD
+#define DSC__SIMD_SUM2(a, b)
 #endif
 
 /* ---- the parallel step (parallel.c)
@@ -214,6 +232,10 @@ typedef struct dsc__task {
     size_t n;
     int whole;          /* the kernel needs the whole tensor in one call (ops->whole_tensor) */
     double init[DSC__MAX_STATE]; /* initial values of the state buffers */
+    dsc__norms_kernel norms; /* this step's first pass (per-tensor norms), or NULL */
+    int la_sync;        /* lookahead syncs after this step's update (slow: the last buffer) */
+    double la_alpha;
+    size_t la_piece;    /* elements a kernel call before each sync (0: the call's whole range) */
 } dsc__task;
 
 typedef struct dsc__plan {
@@ -221,7 +243,7 @@ typedef struct dsc__plan {
     size_t count;
     size_t *start;  /* count + 1: first element of each task in the concatenation */
     size_t *block0; /* count + 1: first measurement block of each task */
-    double *blocks; /* one gradient-norm partial per block */
+    double *blocks; /* two partials per block: gradient norm, or a kind's two norms */
     int threads;    /* threads a step may use (>= 1) */
 } dsc__plan;
 
@@ -239,7 +261,9 @@ void dsc__plan_fill_state(const dsc__plan *pl);
 /* partial[i] = sum |g_i|^p (max |g_i| for p = inf) in an order that does not depend on
  * the thread count; returns whether every gradient is finite. */
 int dsc__plan_measure(dsc__plan *pl, double p, double *partial);
-/* Runs every task's kernel over its elements. */
+/* Runs every task's norms pass over its blocks, then finish on each task's sums. */
+void dsc__plan_norms(dsc__plan *pl, void (*finish)(dsc__scal *s, const double *sums));
+/* Runs every task's kernel over its elements (and lookahead's sync where la_sync). */
 void dsc__plan_update(const dsc__plan *pl);
 
 extern const dsc__ops dsc__ops_sgd;
@@ -264,6 +288,6 @@ extern const dsc__ops dsc__ops_muon;
 /* Before the first step: slow = p. After step t with t % k == 0: p = slow + alpha (p -
  * slow), slow = p. */
 void dsc__lookahead_start(const dsc_param *p, void *slow);
-void dsc__lookahead_sync(const dsc_param *p, void *slow, double alpha);
+void dsc__lookahead_sync(dsc_dtype dt, void *p, void *slow, size_t n, double alpha);
 
 #endif

@@ -18,8 +18,9 @@ void dsc__lookahead_start(const dsc_param *p, void *slow)
 }
 
 #define SYNC(T, SFX)                                                   \
-    static void sync_##SFX(T *p, T *slow, size_t n, T alpha)           \
+    static void sync_##SFX(T *restrict p, T *restrict slow, size_t n, T alpha) \
     {                                                                  \
+        DSC__SIMD                                                      \
         for (size_t i = 0; i < n; i++) {                               \
             slow[i] = slow[i] + alpha * (p[i] - slow[i]);              \
             p[i] = slow[i];                                            \
@@ -28,8 +29,8 @@ void dsc__lookahead_start(const dsc_param *p, void *slow)
 SYNC(float, f32)
 SYNC(double, f64)
 
-void dsc__lookahead_sync(const dsc_param *p, void *slow, double alpha)
+void dsc__lookahead_sync(dsc_dtype dt, void *p, void *slow, size_t n, double alpha)
 {
-    if (p->dtype == DSC_F32) sync_f32(p->data, slow, p->n, (float)alpha);
-    else sync_f64(p->data, slow, p->n, alpha);
+    if (dt == DSC_F32) sync_f32(p, slow, n, (float)alpha);
+    else sync_f64(p, slow, n, alpha);
 }

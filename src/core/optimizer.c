@@ -234,6 +234,14 @@ static dsc_status alloc_scratch(dsc_optim *o)
     return DSC_OK;
 }
 
+/* Whether a tensor's kernel must take it whole: on the reference path, or where the
+ * kind has no split form (per-tensor norms have one on the fast path). */
+static int needs_whole(const dsc__ops *ops, const dsc_param *p, int reference)
+{
+    if (!ops->whole_tensor || (ops->tensor_whole && !ops->tensor_whole(p))) return 0;
+    return reference || !ops->norms[p->dtype == DSC_F64];
+}
+
 /* Allocates tensor i's state for its group's hyperparameters, with initial values. */
 static dsc_status alloc_state(dsc_optim *o, size_t i)
 {
@@ -251,7 +259,7 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
     dsc__task *task = &o->plan.tasks[i];
     *task = (dsc__task){.p = p->data, .g = p->grad, .st = t->state, .st_es = st_es,
                         .nstate = t->nstate, .dtype = p->dtype, .n = p->n,
-                        .whole = o->ops->whole_tensor};
+                        .whole = needs_whole(o->ops, p, 1)};
     for (int k = 0; k < t->nstate; k++) {
         /* written by dsc__plan_fill_state, by the threads that will update it */
         t->state[k] = dsc__alloc_uninit(bytes);
@@ -368,15 +376,25 @@ static dsc_status handle_nonfinite(dsc_optim *o)
     return DSC_OK;
 }
 
-/* Lookahead's slow weights, after the update of step t. */
-static void lookahead_sync(dsc_optim *o, int64_t t)
+/* Tensor i's task for step t: scalars s, kernels, lookahead's sync. */
+static void set_task(dsc_optim *o, size_t i, const dsc__scal *s, int64_t t)
 {
-    for (size_t i = 0; i < o->count; i++) {
-        const dsc_hparams *hp = &o->groups[o->params[i].group].hp;
-        tensor *ts = &o->tensors[i];
-        if (hp->lookahead_k > 0 && t % hp->lookahead_k == 0)
-            dsc__lookahead_sync(&o->params[i], ts->state[ts->nstate - 1], hp->lookahead_alpha);
-    }
+    const dsc_param *q = &o->params[i];
+    const dsc_hparams *hp = &o->groups[q->group].hp;
+    dsc__task *task = &o->plan.tasks[i];
+    tensor *ts = &o->tensors[i];
+    int d = q->dtype == DSC_F64, fast = !o->use_reference && o->ops->fast[d];
+    if (hp->lookahead_k > 0 && t == 1) dsc__lookahead_start(q, ts->state[ts->nstate - 1]);
+    task->s = *s;
+    task->kernel = fast ? o->ops->fast[d] : o->ops->reference[d];
+    if (task->st_es == 2) task->kernel = o->use_reference ? o->ops->reference_bf16 : o->ops->fast_bf16;
+    task->whole = needs_whole(o->ops, q, !fast);
+    task->norms = fast ? o->ops->norms[d] : NULL;
+    task->la_sync = hp->lookahead_k > 0 && t % hp->lookahead_k == 0;
+    task->la_alpha = hp->lookahead_alpha;
+    /* the fast path syncs piece by piece, while a piece of p is still in cache; the
+     * reference after each call, as a separate pass */
+    task->la_piece = fast && !task->whole ? 4096 : 0;
 }
 
 static dsc_status step(dsc_optim *o, int have_loss, double loss)
@@ -416,7 +434,6 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
         for (size_t i = 0; i < o->count; i++) {
             dsc_param *q = &o->params[i];
             if (q->group != g) continue;
-            dsc__task *task = &o->plan.tasks[i];
             dsc__scal s = gs;
             if (q->flags & DSC_NO_DECAY) { s.wd = 0; s.l1 = 0; s.decay = 1.0; }
             s.gscale = clip && ctl->clip_per_tensor
@@ -425,16 +442,11 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
             s.hp = &gr->hp;
             s.param = q;
             s.scratch = o->scratch;
-            int d = q->dtype == DSC_F64;
-            tensor *ts = &o->tensors[i];
-            if (gr->hp.lookahead_k > 0 && t == 1) dsc__lookahead_start(q, ts->state[ts->nstate - 1]);
-            task->s = s;
-            task->kernel = (o->use_reference || !o->ops->fast[d]) ? o->ops->reference[d] : o->ops->fast[d];
-            if (task->st_es == 2) task->kernel = o->use_reference ? o->ops->reference_bf16 : o->ops->fast_bf16;
+            set_task(o, i, &s, t);
         }
     }
+    if (o->ops->norms_finish && !o->use_reference) dsc__plan_norms(&o->plan, o->ops->norms_finish);
     dsc__plan_update(&o->plan);
-    lookahead_sync(o, t);
     /* once per real update: clear the window, advance the schedules */
     controls_end(o);
     return DSC_OK;

@@ -45,7 +45,7 @@ dsc_status dsc__plan_finish(dsc__plan *pl)
         pl->start[i + 1] = pl->start[i] + pl->tasks[i].n;
         pl->block0[i + 1] = pl->block0[i] + (pl->tasks[i].n + BLOCK - 1) / BLOCK;
     }
-    pl->blocks = calloc(pl->block0[pl->count] ? pl->block0[pl->count] : 1, sizeof *pl->blocks);
+    pl->blocks = calloc(2 * (pl->block0[pl->count] ? pl->block0[pl->count] : 1), sizeof *pl->blocks);
     if (!pl->blocks) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
     return DSC_OK;
 }
@@ -117,23 +117,27 @@ static int threads_for(const dsc__plan *pl, size_t total)
 
 typedef void (*range_fn)(const dsc__plan *pl, size_t i, size_t off, size_t len);
 
-/* Calls fn on every piece of tensor that the elements [begin, end) cover. */
+/* Calls fn on every piece of tensor that the elements [begin, end) cover, but for
+ * the tasks that go whole. */
 static void walk(const dsc__plan *pl, size_t begin, size_t end, range_fn fn)
 {
     if (begin >= end) return;
     for (size_t i = find(pl->start, pl->count, begin); begin < end; i++) {
         size_t stop = pl->start[i + 1] < end ? pl->start[i + 1] : end;
-        if (stop > begin) fn(pl, i, begin - pl->start[i], stop - begin);
+        if (stop > begin && !pl->tasks[i].whole) fn(pl, i, begin - pl->start[i], stop - begin);
         begin = stop;
     }
 }
 
 /* Runs fn over share k of the elements, for each thread k of one parallel region.
- * Kinds whose kernel needs whole tensors (LAMB's and LARS's norms, Muon's matrix
- * products on one shared workspace) run on one thread, a tensor a call. */
+ * Tasks whose kernel needs the whole tensor (the reference loops of LAMB and LARS,
+ * Muon's matrices on one shared workspace, whose products CBLAS threads itself) go
+ * first, a tensor a call on this thread. */
 static void run_shares(const dsc__plan *pl, range_fn fn)
 {
-    int nt = pl->tasks[0].whole ? 1 : threads_for(pl, pl->start[pl->count]);
+    for (size_t i = 0; i < pl->count; i++)
+        if (pl->tasks[i].whole) fn(pl, i, 0, pl->tasks[i].n);
+    int nt = threads_for(pl, pl->start[pl->count]);
 #ifdef _OPENMP
     if (nt > 1) {
 #pragma omp parallel num_threads(nt)
@@ -150,15 +154,30 @@ static void run_shares(const dsc__plan *pl, range_fn fn)
 
 /* ---------------------------------------------------------------- update */
 
+/* Pointers of task t at element off: parameter, gradient, state; s->offset = off. */
+static void locate(const dsc__task *t, size_t off, dsc__scal *s, void **p, const void **g, void **st)
+{
+    size_t es = esize(t);
+    for (int k = 0; k < t->nstate; k++) st[k] = (char *)t->st[k] + off * t->st_es;
+    *s = t->s;
+    s->offset = off;
+    *p = (char *)t->p + off * es;
+    *g = (const char *)t->g + off * es;
+}
+
 static void update_range(const dsc__plan *pl, size_t i, size_t off, size_t len)
 {
     const dsc__task *t = &pl->tasks[i];
-    size_t es = esize(t);
-    void *st[DSC__MAX_STATE];
-    for (int k = 0; k < t->nstate; k++) st[k] = (char *)t->st[k] + off * t->st_es;
-    dsc__scal s = t->s;
-    s.offset = off;
-    t->kernel(&s, (char *)t->p + off * es, (const char *)t->g + off * es, st, len);
+    size_t piece = t->la_sync && t->la_piece ? t->la_piece : len;
+    for (size_t done = 0; done < len; done += piece) {
+        size_t m = len - done < piece ? len - done : piece;
+        void *st[DSC__MAX_STATE], *p;
+        const void *g;
+        dsc__scal s;
+        locate(t, off + done, &s, &p, &g, st);
+        t->kernel(&s, p, g, st, m);
+        if (t->la_sync) dsc__lookahead_sync(t->dtype, p, st[t->nstate - 1], m, t->la_alpha);
+    }
 }
 
 void dsc__plan_update(const dsc__plan *pl) { run_shares(pl, update_range); }
@@ -206,13 +225,38 @@ static int block_finite(const dsc__task *t, size_t b)
     return dsc__grad_finite(t->dtype, g, len);
 }
 
-/* Blocks [begin, end) into pl->blocks. */
-static void measure_blocks(dsc__plan *pl, size_t begin, size_t end, double p)
+typedef void (*block_fn)(dsc__plan *pl, size_t i, size_t b, double p);
+
+/* Calls fn on the blocks [begin, end), each with its task. */
+static void walk_blocks(dsc__plan *pl, size_t begin, size_t end, block_fn fn, double p)
 {
     if (begin >= end) return;
     for (size_t i = find(pl->block0, pl->count, begin); begin < end; i++)
-        for (; begin < end && begin < pl->block0[i + 1]; begin++)
-            pl->blocks[begin] = block_value(&pl->tasks[i], begin - pl->block0[i], p);
+        for (; begin < end && begin < pl->block0[i + 1]; begin++) fn(pl, i, begin, p);
+}
+
+/* Runs fn over every block, the blocks dealt out to the threads in equal ranges. */
+static void run_blocks(dsc__plan *pl, block_fn fn, double p)
+{
+    size_t nb = pl->block0[pl->count];
+    int nt = threads_for(pl, pl->start[pl->count]);
+#ifdef _OPENMP
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        {
+            size_t k = (size_t)omp_get_thread_num(), all = (size_t)omp_get_num_threads();
+            walk_blocks(pl, nb * k / all, nb * (k + 1) / all, fn, p);
+        }
+        return;
+    }
+#endif
+    (void)nt;
+    walk_blocks(pl, 0, nb, fn, p);
+}
+
+static void measure_block(dsc__plan *pl, size_t i, size_t b, double p)
+{
+    pl->blocks[b] = block_value(&pl->tasks[i], b - pl->block0[i], p);
 }
 
 /* Combines tensor i's blocks in order; a block that is not finite may still hold
@@ -230,22 +274,41 @@ static double combine(const dsc__plan *pl, size_t i, double p, int *finite)
 
 int dsc__plan_measure(dsc__plan *pl, double p, double *partial)
 {
-    size_t nb = pl->block0[pl->count];
-    int nt = threads_for(pl, pl->start[pl->count]);
-#ifdef _OPENMP
-    if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-        {
-            size_t k = (size_t)omp_get_thread_num(), all = (size_t)omp_get_num_threads();
-            measure_blocks(pl, nb * k / all, nb * (k + 1) / all, p);
-        }
-    } else
-#endif
-    {
-        (void)nt;
-        measure_blocks(pl, 0, nb, p);
-    }
+    run_blocks(pl, measure_block, p);
     int finite = 1;
     for (size_t i = 0; i < pl->count; i++) partial[i] = combine(pl, i, p, &finite);
     return finite;
+}
+
+/* ---------------------------------------------------------------- per-tensor norms */
+
+/* Block b of task i through its norms pass: two sums into blocks[2b], blocks[2b + 1]. */
+static void norms_block(dsc__plan *pl, size_t i, size_t b, double unused)
+{
+    (void)unused;
+    const dsc__task *t = &pl->tasks[i];
+    double *sums = pl->blocks + 2 * b;
+    sums[0] = sums[1] = 0;
+    if (!t->norms) return;
+    size_t off = (b - pl->block0[i]) * BLOCK, len = t->n - off < BLOCK ? t->n - off : BLOCK;
+    void *st[DSC__MAX_STATE], *p;
+    const void *g;
+    dsc__scal s;
+    locate(t, off, &s, &p, &g, st);
+    t->norms(&s, p, g, st, len, sums);
+}
+
+/* The blocks' sums are combined in block order: the same bits for any thread count. */
+void dsc__plan_norms(dsc__plan *pl, void (*finish)(dsc__scal *s, const double *sums))
+{
+    run_blocks(pl, norms_block, 0);
+    for (size_t i = 0; i < pl->count; i++) {
+        if (!pl->tasks[i].norms) continue;
+        double sums[2] = {0, 0};
+        for (size_t b = pl->block0[i]; b < pl->block0[i + 1]; b++) {
+            sums[0] += pl->blocks[2 * b];
+            sums[1] += pl->blocks[2 * b + 1];
+        }
+        finish(&pl->tasks[i].s, sums);
+    }
 }

@@ -100,18 +100,22 @@ static inline int dsc__grad_general(const dsc__scal *s)
     const T ncv_ = -cv_, wd_ = (T)(s)->wd, l1_ = (T)(s)->l1, dc_ = (T)(s)->decay;   \
     (void)gs_; (void)sg_; (void)ncv_; (void)wd_; (void)l1_; (void)dc_
 
-/* DSC__GRAD without branches (GEN 1, 2) or nothing (GEN 0); p[i] gets the decayed value. */
-#define DSC__GRAD_FAST(T, GEN, p, g, i, out)                              \
-    T out = (g)[i];                                                       \
+/* The effective gradient out of gradient gi and parameter value pv, without branches
+ * (GEN 1, 2) or gi itself (GEN 0); the decay is left to the caller. */
+#define DSC__GRAD_VALUE(T, GEN, pv, gi, out)                              \
+    T out = (gi);                                                         \
     if (GEN) {                                                            \
         out = out * gs_;                                                  \
         if (GEN == 2) out = out > cv_ ? cv_ : (out < ncv_ ? ncv_ : out);  \
         out = out * sg_;                                                  \
-        T p_ = (p)[i];                                                    \
-        out = out + wd_ * p_;                                             \
-        if (GEN == 2) out = out + l1_ * DSC__SIGN(T, p_);                 \
-        (p)[i] = p_ * dc_;                                                \
+        out = out + wd_ * (pv);                                           \
+        if (GEN == 2) out = out + l1_ * DSC__SIGN(T, (pv));               \
     }
+
+/* DSC__GRAD without branches (GEN 1, 2) or nothing (GEN 0); p[i] gets the decayed value. */
+#define DSC__GRAD_FAST(T, GEN, p, g, i, out)                              \
+    DSC__GRAD_VALUE(T, GEN, (p)[i], (g)[i], out);                         \
+    if (GEN) (p)[i] = (p)[i] * dc_;
 
 /* Opens a fast kernel's loop over i: the prologue's constants, the simd mark, and
  * the effective gradient d of element i. */
@@ -132,6 +136,16 @@ static inline int dsc__grad_general(const dsc__scal *s)
     T vi = (v)[i] * b2 + omb2 * (d) * (d);           \
     (m)[i] = mi;                                      \
     (v)[i] = vi
+
+/* For the rules with per-tensor norms (LAMB, LARS): a fast kernel of the first pass,
+ * whose decay is always 1 (dsc__check_decay_in_update). */
+#define DSC__NORMS_BEGIN(name, T)                                                        \
+    DSC__CLONES static void name(const dsc__scal *s, void *pv, const void *gv,           \
+                                 void *const *st, size_t n, double *sums)                \
+    {                                                                                    \
+        const T *restrict p = (const T *)pv;                                             \
+        const T *restrict g = (const T *)gv;                                             \
+        (void)st;
 
 /* On x86-64 with glibc, each fast kernel is compiled twice, for the baseline and for
  * AVX2, and the loader picks one (an ifunc): the binary runs on any x86-64, and where

@@ -54,11 +54,78 @@ static void lamb_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc_
 LAMB_REF(float, f32)
 LAMB_REF(double, f64)
 
+/* The fast path, split over threads: pass 1 (norms) updates the moments and sums |p|^2
+ * and |u|^2 over a block; finish makes c[8] = -lr*ratio (c[7] = the tensor's wd);
+ * pass 2 (fast) recomputes u and steps. The sums' order differs from the reference
+ * loop's (blocks and lanes), so the ratio may differ from it in its last bits. */
+#define LAMB_NORMS(T, SFX, OPT, GEN)                                           \
+    DSC__NORMS_BEGIN(lamb_norms_##OPT##GEN##_##SFX, T)                         \
+    T *restrict m = (T *)st[0], *restrict v = (T *)st[1];                      \
+    DSC__ADAM_FAST_CONSTS(T, s);                                               \
+    const T bc1 = (T)s->c[4], bc2 = (T)s->c[5], eps = (T)s->c[6];              \
+    const T wd = (T)s->c[7];                                                   \
+    double pn = 0, un = 0;                                                     \
+    DSC__GRAD_CONSTS(T, s);                                                    \
+    DSC__SIMD_SUM2(pn, un)                                                     \
+    for (size_t i = 0; i < n; i++) {                                           \
+        const T pi = p[i];                                                     \
+        DSC__GRAD_VALUE(T, GEN, pi, g[i], d);                                  \
+        DSC__ADAM_FAST_MOMENTS(T, m, v, i, d, mi, vi);                         \
+        T u = (mi / bc1) / (DSC__SQRT(vi / bc2) + eps) + wd * pi;              \
+        pn += (double)pi * (double)pi;                                         \
+        un += (double)u * (double)u;                                           \
+    }                                                                          \
+    sums[0] += pn;                                                             \
+    sums[1] += un;                                                             \
+    }
+DSC__VARIANTS1(LAMB_NORMS, float, f32)
+DSC__VARIANTS1(LAMB_NORMS, double, f64)
+
+/* Pass 1 sees the gradient without the L2 term (the update adds wd*p itself). */
+#define LAMB_NORMS_DISPATCH(SFX)                                                         \
+    static void lamb_norms_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st, \
+                                 size_t n, double *sums)                                 \
+    {                                                                                    \
+        static const dsc__norms_kernel k_[3] = {lamb_norms_00_##SFX, lamb_norms_01_##SFX, \
+                                                lamb_norms_02_##SFX};                    \
+        dsc__scal q = dsc__without_l2(s);                                                \
+        q.c[7] = s->wd;                                                                  \
+        k_[dsc__grad_general(&q)](&q, p, g, st, n, sums);                                \
+    }
+LAMB_NORMS_DISPATCH(f32)
+LAMB_NORMS_DISPATCH(f64)
+
+static void lamb_finish(dsc__scal *s, const double *sums)
+{
+    double ratio = sums[0] > 0 && sums[1] > 0 ? sqrt(sums[0]) / sqrt(sums[1]) : 1.0;
+    s->c[7] = s->wd;
+    s->c[8] = -(s->lr * ratio);
+}
+
+#define LAMB_APPLY(T, SFX)                                                     \
+    DSC__FAST_BEGIN(lamb_apply_##SFX, T)                                       \
+    (void)g;                                                                   \
+    const T *restrict m = (const T *)st[0], *restrict v = (const T *)st[1];    \
+    const T bc1 = (T)s->c[4], bc2 = (T)s->c[5], eps = (T)s->c[6];              \
+    const T wd = (T)s->c[7], step = (T)s->c[8];                                \
+    DSC__SIMD                                                                  \
+    for (size_t i = 0; i < n; i++) {                                           \
+        const T pi = p[i];                                                     \
+        T u = (m[i] / bc1) / (DSC__SQRT(v[i] / bc2) + eps) + wd * pi;          \
+        p[i] = pi + step * u;                                                  \
+    }                                                                          \
+    }
+LAMB_APPLY(float, f32)
+LAMB_APPLY(double, f64)
+
 const dsc__ops dsc__ops_lamb = {
     .kind = DSC_LAMB,
     .state_names = lamb_state,
     .validate = dsc__check_decay_in_update,
     .prepare = lamb_prepare,
     .reference = {lamb_ref_f32, lamb_ref_f64},
+    .fast = {lamb_apply_f32, lamb_apply_f64},
     .whole_tensor = 1,
+    .norms = {lamb_norms_f32, lamb_norms_f64},
+    .norms_finish = lamb_finish,
 };

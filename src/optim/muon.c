@@ -154,12 +154,38 @@ MUON_ADAMW(double, f64)
 MUON_REF(float, f32)
 MUON_REF(double, f64)
 
+/* The fast path: the matrices as the reference (their cost is the products, which
+ * CBLAS runs), the other tensors through Adam's fast kernels with the adamw_* values;
+ * those take any piece of a tensor, so only the matrices go whole. */
+#define MUON_FAST(T, SFX, D)                                                           \
+    static void muon_fast_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st, \
+                                size_t n)                                              \
+    {                                                                                  \
+        if (s->param->ndim == 2) {                                                     \
+            muon_matrix_##SFX(s, (T *)p, (const T *)g, (T *)st[0], n);                 \
+            return;                                                                    \
+        }                                                                              \
+        const dsc_hparams *hp = s->hp;                                                 \
+        dsc__scal q = dsc__without_l2(s);                                              \
+        q.decay = (s->param->flags & DSC_NO_DECAY) ? 1.0 : 1.0 - hp->adamw_lr * hp->adamw_weight_decay; \
+        q.c[4] = -(hp->adamw_lr / s->c[4]);                                            \
+        q.c[6] = hp->adamw_eps;                                                        \
+        q.c[7] = 0; /* no amsgrad */                                                   \
+        dsc__ops_adam.fast[D](&q, p, g, st, n);                                        \
+    }
+MUON_FAST(float, f32, 0)
+MUON_FAST(double, f64, 1)
+
+static int muon_whole(const dsc_param *p) { return p->ndim == 2; }
+
 const dsc__ops dsc__ops_muon = {
     .kind = DSC_MUON,
     .state_names = muon_state,
     .prepare = muon_prepare,
     .reference = {muon_ref_f32, muon_ref_f64},
+    .fast = {muon_fast_f32, muon_fast_f64},
     .whole_tensor = 1,
+    .tensor_whole = muon_whole,
     .tensor_state = muon_tensor_state,
     .scratch_elems = muon_scratch,
 };
