@@ -27,11 +27,11 @@ static void bench(const char *args, char *out, size_t size)
         if (!strstr(out, keys[i])) fail_msg("%s: no %s in %s", cmd, keys[i], out);
 }
 
-static void expect_bytes(const char *args, int bytes)
+static void expect_bytes(const char *args, const char *bytes)
 {
     char out[2048], want[64];
     bench(args, out, sizeof out);
-    snprintf(want, sizeof want, "\"bytes_per_param\":%d,", bytes);
+    snprintf(want, sizeof want, "\"bytes_per_param\":%s,", bytes);
     if (!strstr(out, want)) fail_msg("bench %s: want %s in %s", args, want, out);
 }
 
@@ -40,13 +40,21 @@ static void test_bytes_per_param(void **state)
     (void)state;
     /* Adam: g read, p m v read and written, 4 bytes each: 28; the non-finite check
      * reads g once more: 32 */
-    expect_bytes("--optimizer 'adam(nonfinite=ignore)' --params 1000", 28);
-    expect_bytes("--optimizer adam --params 1000 --tensors 3", 32);
-    expect_bytes("--optimizer 'adam(nonfinite=ignore)' --params 1000 --dtype f64", 56);
-    expect_bytes("--optimizer 'adam(nonfinite=ignore, state_dtype=bf16)' --params 1000", 20);
-    expect_bytes("--optimizer 'adam(nonfinite=ignore, amsgrad=1, state_dtype=bf16)' --params 1000", 24);
-    expect_bytes("--optimizer 'sgd(nonfinite=ignore)' --params 1000", 12);
-    expect_bytes("--optimizer 'rmsprop(momentum=0.9, centered=1, nonfinite=ignore)' --params 1000", 36);
+    expect_bytes("--optimizer 'adam(nonfinite=ignore)' --params 1000", "28");
+    expect_bytes("--optimizer adam --params 1000 --tensors 3", "32");
+    expect_bytes("--optimizer 'adam(nonfinite=ignore)' --params 1000 --dtype f64", "56");
+    expect_bytes("--optimizer 'adam(nonfinite=ignore, state_dtype=bf16)' --params 1000", "20");
+    expect_bytes("--optimizer 'adam(nonfinite=ignore, amsgrad=1, state_dtype=bf16)' --params 1000", "24");
+    expect_bytes("--optimizer 'sgd(nonfinite=ignore)' --params 1000", "12");
+    expect_bytes("--optimizer 'rmsprop(momentum=0.9, centered=1, nonfinite=ignore)' --params 1000", "36");
+    /* per-tensor norms, two passes: LAMB g p read, m v read and written (24), then m v
+     * read, p read and written (16); LARS g p read (8), then g read, p b read and
+     * written (20) */
+    expect_bytes("--optimizer 'lamb(nonfinite=ignore)' --params 1000", "40");
+    expect_bytes("--optimizer 'lars(momentum=0.9, nonfinite=ignore)' --params 1000", "28");
+    expect_bytes("--optimizer 'lars(momentum=0, nonfinite=ignore)' --params 1000 --dtype f64", "40");
+    /* lookahead: the slow weights read and written once in k = 4 steps: 8/4 more */
+    expect_bytes("--optimizer 'lookahead(inner=adam(nonfinite=ignore), k=4)' --params 1000", "30");
 }
 
 static void test_every_optimizer(void **state)
@@ -54,7 +62,8 @@ static void test_every_optimizer(void **state)
     (void)state;
     static const char *const kinds[] = {"sgd", "sgdm", "adagrad", "rmsprop", "adadelta", "adam",
                                         "adamw", "adamax", "nadam", "radam", "adabelief",
-                                        "lion", "lamb", "lars", "schedulefree_adamw", "muon"};
+                                        "lion", "lamb", "lars", "schedulefree_adamw", "muon",
+                                        "'lookahead(inner=sgd)'"};
     char args[128], out[2048];
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         snprintf(args, sizeof args, "--optimizer %s --params 5000 --tensors 7 --threads 2", kinds[i]);

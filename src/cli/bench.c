@@ -28,8 +28,9 @@ typedef struct bench {
     dsc_dtype dtype;
     int json;
     /* results */
-    int used_threads, nrw, measured;
-    size_t st_es;
+    int used_threads, measured;
+    int64_t cycle; /* steps a rep: lookahead's k, else 1 */
+    double bytes;  /* per parameter and step */
     double step_ns, plain_ns, step_min, plain_min; /* per parameter */
     volatile double sink; /* the plain loop's read pass, kept */
 } bench;
@@ -70,62 +71,96 @@ static double median(double *v, int64_t n)
 
 /* ---------------------------------------------------------------- the plain loop */
 
-/* x = x*h + g over n elements for nrw buffers, the same bytes as a step, with the
- * same restrict treatment as the kernels. */
+/* x = x*h + v over n elements for nrw buffers, v the sum of one or two read-only
+ * buffers: the bytes of a pass of a step, with the same restrict treatment as the
+ * kernels. A pass without buffers to write only reads (a norm's pass). */
 #define RMW(x) x[i] = x[i] * h + v
-#define PLAIN_LOOP(...)                   \
+#define PLAIN_LOOP(READ, ...)             \
     for (size_t i = 0; i < n; i++) {      \
-        const elem v = g[i];              \
+        const elem v = READ;              \
         __VA_ARGS__;                      \
     }
+#define PLAIN_SWITCH(READ)                                                               \
+    switch (nrw) {                                                                       \
+    case 1: PLAIN_LOOP(READ, RMW(a)); break;                                             \
+    case 2: PLAIN_LOOP(READ, RMW(a); RMW(b)); break;                                     \
+    case 3: PLAIN_LOOP(READ, RMW(a); RMW(b); RMW(c)); break;                             \
+    case 4: PLAIN_LOOP(READ, RMW(a); RMW(b); RMW(c); RMW(d)); break;                     \
+    default: PLAIN_LOOP(READ, RMW(a); RMW(b); RMW(c); RMW(d); RMW(e));                   \
+    }
 #define PLAIN(T, SFX)                                                                    \
-    static void plain_##SFX(T *const *rw, int nrw, const T *restrict g, size_t n)       \
-    {                                                                                    \
-        typedef T elem;                                                                  \
-        const elem h = (elem)0.5;                                                        \
-        T *restrict a = rw[0], *restrict b = nrw > 1 ? rw[1] : NULL;                     \
-        T *restrict c = nrw > 2 ? rw[2] : NULL, *restrict d = nrw > 3 ? rw[3] : NULL;    \
-        T *restrict e = nrw > 4 ? rw[4] : NULL;                                          \
-        switch (nrw) {                                                                   \
-        case 1: PLAIN_LOOP(RMW(a)); break;                                               \
-        case 2: PLAIN_LOOP(RMW(a); RMW(b)); break;                                       \
-        case 3: PLAIN_LOOP(RMW(a); RMW(b); RMW(c)); break;                               \
-        case 4: PLAIN_LOOP(RMW(a); RMW(b); RMW(c); RMW(d)); break;                       \
-        default: PLAIN_LOOP(RMW(a); RMW(b); RMW(c); RMW(d); RMW(e));                     \
-        }                                                                                \
-    }                                                                                    \
-    static double read_##SFX(const T *restrict g, size_t n)                             \
+    static double read_##SFX(const T *restrict g, const T *restrict q, size_t n)        \
     {                                                                                    \
         double acc[16] = {0};                                                            \
         size_t i = 0;                                                                    \
         for (; i + 16 <= n; i += 16)                                                     \
-            for (int j = 0; j < 16; j++) acc[j] += (double)g[i + j] * (double)g[i + j];  \
-        for (; i < n; i++) acc[0] += (double)g[i] * (double)g[i];                        \
+            for (int j = 0; j < 16; j++) acc[j] += (double)g[i + j] * (double)q[i + j];  \
+        for (; i < n; i++) acc[0] += (double)g[i] * (double)q[i];                        \
         for (int j = 1; j < 16; j++) acc[0] += acc[j];                                   \
         return acc[0];                                                                   \
+    }                                                                                    \
+    static double plain_##SFX(void *const *rw, int nrw, const void *const *rd, int nrd, size_t n) \
+    {                                                                                    \
+        typedef T elem;                                                                  \
+        const elem h = (elem)0.5;                                                        \
+        const T *restrict g = rd[0], *restrict q = nrd > 1 ? rd[1] : rd[0];             \
+        if (!nrw) return read_##SFX(g, q, n);                                            \
+        T *restrict a = rw[0], *restrict b = nrw > 1 ? rw[1] : NULL;                     \
+        T *restrict c = nrw > 2 ? rw[2] : NULL, *restrict d = nrw > 3 ? rw[3] : NULL;    \
+        T *restrict e = nrw > 4 ? rw[4] : NULL;                                          \
+        if (nrd > 1) PLAIN_SWITCH(g[i] + q[i])                                           \
+        else PLAIN_SWITCH(g[i])                                                          \
+        return 0;                                                                        \
     }
 PLAIN(float, f32)
 PLAIN(double, f64)
 
 /* The same for f32 parameters with bf16 state (two or three 2-byte buffers). */
 #define RMW16(x) x[i] = (uint16_t)(x[i] * 3u + 1u)
-static void plain_bf16(void *const *rw, int nrw, const float *restrict g, size_t n)
+static double plain_bf16(void *const *rw, int nrw, const void *const *rd, int nrd, size_t n)
 {
+    (void)nrd;
     typedef float elem;
     const elem h = 0.5f;
+    const float *restrict g = rd[0];
     float *restrict a = rw[0];
     uint16_t *restrict b = rw[1], *restrict c = rw[2], *restrict d = nrw > 3 ? rw[3] : NULL;
-    if (nrw > 3) PLAIN_LOOP(RMW(a); RMW16(b); RMW16(c); RMW16(d))
-    else PLAIN_LOOP(RMW(a); RMW16(b); RMW16(c))
+    if (nrw > 3) PLAIN_LOOP(g[i], RMW(a); RMW16(b); RMW16(c); RMW16(d))
+    else PLAIN_LOOP(g[i], RMW(a); RMW16(b); RMW16(c))
+    return 0;
 }
+
+/* One pass: read-only buffers (one or two) and buffers read and written, each with
+ * its element size. */
+typedef struct pass {
+    int nrd, nrw;
+    const void *rd[2];
+    size_t rd_es[2];
+    void *rw[MAX_RW + 1];
+    size_t rw_es[MAX_RW + 1];
+} pass;
 
 typedef struct plain {
     dsc_dtype dtype;
-    int nrw, measured, threads;
-    size_t n, st_es; /* st_es: bytes of a state element */
-    void *rw[MAX_RW];
+    int measured, threads, npass, bf16;
+    size_t n;
     const void *g;
+    pass passes[2];
+    void *slow; /* lookahead: the slow weights, read and written with a cycle's last pass */
 } plain;
+
+/* The bytes per element a step moves: the passes' reads and read-writes, one more
+ * gradient read when measured, the slow weights' read and write once in k steps. */
+static double plain_bytes(const plain *pl, int64_t k)
+{
+    double es = (double)dsc_dtype_size(pl->dtype), bytes = pl->measured * es;
+    for (int j = 0; j < pl->npass; j++) {
+        const pass *ps = &pl->passes[j];
+        for (int r = 0; r < ps->nrd; r++) bytes += (double)ps->rd_es[r];
+        for (int w = 0; w < ps->nrw; w++) bytes += 2.0 * (double)ps->rw_es[w];
+    }
+    return pl->slow ? bytes + 2 * es / (double)k : bytes;
+}
 
 /* Share k of all threads' elements, split at 64-byte multiples. */
 static void share(const plain *pl, int k, int all, size_t *b, size_t *e)
@@ -135,46 +170,53 @@ static void share(const plain *pl, int k, int all, size_t *b, size_t *e)
     *e = k + 1 == all ? pl->n : q * (size_t)(k + 1) / line * line;
 }
 
-static double plain_read(const plain *pl, size_t b, size_t e)
+/* Pass j over elements [b, e), the slow weights joining the last pass when sync. */
+static double plain_pass(const plain *pl, int j, int sync, size_t b, size_t e)
 {
-    if (pl->dtype == DSC_F32) return read_f32((const float *)pl->g + b, e - b);
-    return read_f64((const double *)pl->g + b, e - b);
+    const pass *ps = &pl->passes[j];
+    void *rw[MAX_RW + 1] = {0};
+    const void *rd[2] = {0};
+    int nrw = ps->nrw;
+    for (int k = 0; k < nrw; k++) rw[k] = (char *)ps->rw[k] + b * ps->rw_es[k];
+    if (j == pl->npass - 1 && sync && pl->slow) rw[nrw++] = (char *)pl->slow + b * dsc_dtype_size(pl->dtype);
+    for (int k = 0; k < ps->nrd; k++) rd[k] = (const char *)ps->rd[k] + b * ps->rd_es[k];
+    if (pl->bf16) return plain_bf16(rw, nrw, rd, ps->nrd, e - b);
+    if (pl->dtype == DSC_F32) return plain_f32(rw, nrw, rd, ps->nrd, e - b);
+    return plain_f64(rw, nrw, rd, ps->nrd, e - b);
 }
 
-static void plain_update(const plain *pl, size_t b, size_t e)
+/* The measurement's read, then each pass, with a barrier between them as in a step. */
+static double plain_share(const plain *pl, int sync, int k, int all)
 {
-    size_t es = dsc_dtype_size(pl->dtype);
-    void *rw[MAX_RW] = {0};
-    for (int j = 0; j < pl->nrw; j++) rw[j] = (char *)pl->rw[j] + b * (j ? pl->st_es : es);
-    const void *g = (const char *)pl->g + b * es;
-    if (pl->st_es == 2) plain_bf16(rw, pl->nrw, g, e - b);
-    else if (pl->dtype == DSC_F32) plain_f32((float *const *)rw, pl->nrw, g, e - b);
-    else plain_f64((double *const *)rw, pl->nrw, g, e - b);
+    size_t b, e;
+    double acc = 0;
+    share(pl, k, all, &b, &e);
+    if (pl->measured) {
+        const void *rd[2] = {(const char *)pl->g + b * dsc_dtype_size(pl->dtype)};
+        acc += pl->dtype == DSC_F32 ? plain_f32(NULL, 0, rd, 1, e - b) : plain_f64(NULL, 0, rd, 1, e - b);
+    }
+    for (int j = 0; j < pl->npass; j++) {
+#ifdef _OPENMP
+        if (all > 1) {
+#pragma omp barrier
+        }
+#endif
+        acc += plain_pass(pl, j, sync, b, e);
+    }
+    return acc;
 }
 
-/* One pass of the plain loop; a measurement's read pass ends before the update pass
- * starts, as in a step. */
-static double plain_run(const plain *pl)
+static double plain_run(const plain *pl, int sync)
 {
     double acc = 0;
 #ifdef _OPENMP
     if (pl->threads > 1) {
 #pragma omp parallel num_threads(pl->threads) reduction(+ : acc)
-        {
-            size_t b, e;
-            share(pl, omp_get_thread_num(), omp_get_num_threads(), &b, &e);
-            if (pl->measured) acc += plain_read(pl, b, e);
-#pragma omp barrier
-            plain_update(pl, b, e);
-        }
+        acc += plain_share(pl, sync, omp_get_thread_num(), omp_get_num_threads());
         return acc;
     }
 #endif
-    size_t b, e;
-    share(pl, 0, 1, &b, &e);
-    if (pl->measured) acc = plain_read(pl, b, e);
-    plain_update(pl, b, e);
-    return acc;
+    return plain_share(pl, sync, 0, 1);
 }
 
 /* ---------------------------------------------------------------- the run */
@@ -196,10 +238,11 @@ static void *alloc_buf(size_t n, size_t es)
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
-/* Allocations of one run, freed together. */
+/* Allocations of one run, freed together. rw: the plain loop's parameter, its state
+ * buffers and lookahead's slow weights. */
 typedef struct buffers {
     void *p, *g;
-    void *rw[MAX_RW];
+    void *rw[MAX_RW + 1];
     dsc_param *params;
     double *times;
     dsc_optim *opt;
@@ -210,9 +253,44 @@ static void buffers_free(buffers *b)
     dsc_optim_destroy(b->opt);
     free(b->p);
     free(b->g);
-    for (int j = 0; j < MAX_RW; j++) free(b->rw[j]);
+    for (int j = 0; j <= MAX_RW; j++) free(b->rw[j]);
     free(b->params);
     free(b->times);
+}
+
+static void add_read(pass *ps, const void *buf, size_t es)
+{
+    ps->rd[ps->nrd] = buf;
+    ps->rd_es[ps->nrd++] = es;
+}
+
+static void add_rw(pass *ps, void *buf, size_t es)
+{
+    ps->rw[ps->nrw] = buf;
+    ps->rw_es[ps->nrw++] = es;
+}
+
+/* The passes of the kind's step over the plain loop's buffers rw (the parameter, then
+ * nstate state buffers). Per-tensor norms need two: LAMB updates its moments and reads
+ * the parameter, then steps from the moments; LARS reads gradient and parameter, then
+ * steps (with its momentum buffer). The others take one. */
+static void plain_layout(plain *pl, dsc_kind kind, void *const *rw, int nstate, size_t es, size_t st_es)
+{
+    pass *p0 = &pl->passes[0], *p1 = &pl->passes[1];
+    add_read(p0, pl->g, es);
+    pl->npass = kind == DSC_LAMB || kind == DSC_LARS ? 2 : 1;
+    if (kind == DSC_LAMB) {
+        add_read(p0, rw[0], es);
+        for (int k = 1; k <= nstate; k++) add_rw(p0, rw[k], st_es);
+        for (int k = 1; k <= nstate && k <= 2; k++) add_read(p1, rw[k], st_es);
+        add_rw(p1, rw[0], es);
+    } else if (kind == DSC_LARS) {
+        add_read(p0, rw[0], es);
+        add_read(p1, pl->g, es);
+        for (int k = 0; k <= nstate; k++) add_rw(p1, rw[k], k ? st_es : es);
+    } else {
+        for (int k = 0; k <= nstate; k++) add_rw(p0, rw[k], k ? st_es : es);
+    }
 }
 
 static int setup(bench *r, buffers *b, plain *pl)
@@ -241,23 +319,42 @@ static int setup(bench *r, buffers *b, plain *pl)
     dsc_hparams hp;
     dsc_optim_get_group_hparams(b->opt, 0, &hp);
     r->used_threads = dsc_optim_threads(b->opt);
-    r->nrw = 1 + (int)dsc_optim_state_count(b->opt, 0);
-    r->st_es = dsc_optim_state_dtype(b->opt) == DSC_STATE_BF16 ? 2 : es;
+    r->cycle = hp.lookahead_k > 0 ? hp.lookahead_k : 1;
+    int nstate = (int)dsc_optim_state_count(b->opt, 0) - (hp.lookahead_k > 0);
+    size_t st_es = dsc_optim_state_dtype(b->opt) == DSC_STATE_BF16 ? 2 : es;
     r->measured = hp.clip_norm > 0 || hp.nonfinite != DSC_NONFINITE_IGNORE;
-    *pl = (plain){.dtype = r->dtype, .nrw = r->nrw, .measured = r->measured, .st_es = r->st_es,
+    *pl = (plain){.dtype = r->dtype, .measured = r->measured, .bf16 = st_es == 2,
                   .threads = r->used_threads, .n = n, .g = b->g};
-    for (int j = 0; j < r->nrw; j++) {
-        b->rw[j] = alloc_buf(n, j ? r->st_es : es);
+    for (int j = 0; j <= nstate; j++) {
+        b->rw[j] = alloc_buf(n, j ? st_es : es);
         if (!b->rw[j]) return cli_fail("bench", "out of memory for the plain loop's buffers");
-        pl->rw[j] = b->rw[j];
-    }
-    /* written by the threads that will stream them, like the optimizer's state */
-    fill(r->dtype, b->rw[0], n, 1.0, 3);
-    for (int j = 1; j < r->nrw; j++) {
-        if (r->st_es == 2) memset(b->rw[j], 0, n * 2);
+        if (j && st_es == 2) memset(b->rw[j], 0, n * 2);
         else fill(r->dtype, b->rw[j], n, 1.0, 3 + (uint64_t)j);
     }
+    if (hp.lookahead_k > 0) {
+        pl->slow = b->rw[MAX_RW] = alloc_buf(n, es);
+        if (!pl->slow) return cli_fail("bench", "out of memory for the plain loop's buffers");
+        fill(r->dtype, pl->slow, n, 1.0, 9);
+    }
+    plain_layout(pl, hp.kind, b->rw, nstate, es, st_es);
+    r->bytes = plain_bytes(pl, r->cycle);
     return 0;
+}
+
+/* One rep: a lookahead cycle of steps (one step without lookahead), then the plain
+ * loop's equivalent; times per parameter and step into *ts and *tp. */
+static dsc_status rep(bench *r, const buffers *b, const plain *pl, double *ts, double *tp)
+{
+    dsc_status st = DSC_OK;
+    double t0 = now();
+    for (int64_t c = 0; c < r->cycle && !st; c++) st = dsc_optim_step(b->opt);
+    double t1 = now();
+    for (int64_t c = 0; c < r->cycle; c++) r->sink += plain_run(pl, c == r->cycle - 1);
+    double t2 = now();
+    double per = 1e9 / ((double)r->n * (double)r->cycle);
+    *ts = (t1 - t0) * per;
+    *tp = (t2 - t1) * per;
+    return st;
 }
 
 static int measure(bench *r)
@@ -266,20 +363,10 @@ static int measure(bench *r)
     plain pl;
     memset(&b, 0, sizeof b);
     int rc = setup(r, &b, &pl);
-    for (int w = 0; !rc && w < 2; w++) {
-        if (dsc_optim_step(b.opt)) rc = cli_lib_error("bench", DSC_ERR_NONFINITE);
-        r->sink += plain_run(&pl);
-    }
     double *ts = b.times, *tp = b.times + r->reps;
-    for (int64_t i = 0; !rc && i < r->reps; i++) {
-        double t0 = now();
-        dsc_status st = dsc_optim_step(b.opt);
-        double t1 = now();
-        r->sink += plain_run(&pl);
-        double t2 = now();
+    for (int64_t i = -2; !rc && i < r->reps; i++) { /* two reps of warm-up */
+        dsc_status st = rep(r, &b, &pl, &ts[i < 0 ? 0 : i], &tp[i < 0 ? 0 : i]);
         if (st) rc = cli_lib_error("bench", st);
-        ts[i] = (t1 - t0) * 1e9 / (double)r->n;
-        tp[i] = (t2 - t1) * 1e9 / (double)r->n;
     }
     if (!rc) {
         r->step_ns = median(ts, r->reps);
@@ -293,9 +380,7 @@ static int measure(bench *r)
 
 static int report(const bench *r)
 {
-    size_t es = dsc_dtype_size(r->dtype);
-    /* g read (twice when measured), p and each state buffer read and written */
-    double bytes = (double)(es * (size_t)(3 + r->measured) + r->st_es * 2 * (size_t)(r->nrw - 1));
+    double bytes = r->bytes;
     double frac = r->plain_ns / r->step_ns;
     if (!r->json) {
         printf("%s: %lld %s parameters in %lld tensor%s, %d thread%s, median of %lld steps\n", r->spec,
