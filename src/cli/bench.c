@@ -5,9 +5,12 @@
  * Times one optimizer step on K tensors totalling N parameters, and in the same run a
  * plain read-modify-write loop that moves the same bytes (reads the gradient, reads
  * and writes the parameter and each state buffer; plus one read of the gradient when
- * the step measures it for clipping or the non-finite check). A step is memory-bound,
- * so the plain loop is the speed to reach. The two alternate rep by rep, so noise
- * from a shared machine hits both; the medians are reported.
+ * the step measures it for clipping or the non-finite check). Rules with per-tensor
+ * norms (LAMB, LARS) need the norms before the update, so their plain loop makes the
+ * same two passes; lookahead is timed a cycle of k steps a rep, its slow weights read
+ * and written in the cycle's last pass. A step is memory-bound, so the plain loop is
+ * the speed to reach. The two alternate rep by rep, so noise from a shared machine
+ * hits both; the medians are reported.
  */
 #include "cli.h"
 
@@ -45,7 +48,8 @@ static void help(FILE *f)
             "  --tensors    split into this many tensors of equal size (default 1)\n"
             "  --dtype      f32 or f64 (default f32)\n"
             "  --threads    threads (default 0: the OpenMP default)\n"
-            "  --reps       timed steps after two warm-up steps (default 10); medians reported\n"
+            "  --reps       timed steps after two warm-up steps (default 10; lookahead: cycles\n"
+            "               of k steps); medians reported\n"
             "  --json       one JSON object: ns_per_param, gb_per_s, bytes_per_param,\n"
             "               reference_ns_per_param (the plain loop), fraction_of_reference\n");
 }
