@@ -147,6 +147,20 @@ static inline int dsc__grad_general(const dsc__scal *s)
         const T *restrict g = (const T *)gv;                                             \
         (void)st;
 
+/* Defines name_SFX, the first pass that picks variant name_0<gen>_SFX per call. The
+ * rules with per-tensor norms add the decay term wd*p themselves: the variant sees
+ * the gradient without the L2 term, and wd as c[7]. */
+#define DSC__NORMS_DISPATCH(name, SFX)                                                       \
+    static void name##_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st,    \
+                             size_t n, double *sums)                                         \
+    {                                                                                        \
+        static const dsc__norms_kernel k_[3] = {name##_00_##SFX, name##_01_##SFX,            \
+                                                name##_02_##SFX};                            \
+        dsc__scal q = dsc__without_l2(s);                                                    \
+        q.c[7] = s->wd;                                                                      \
+        k_[dsc__grad_general(&q)](&q, p, g, st, n, sums);                                    \
+    }
+
 /* On x86-64 with glibc, each fast kernel is compiled twice, for the baseline and for
  * AVX2, and the loader picks one (an ifunc): the binary runs on any x86-64, and where
  * AVX2 is present the square roots and divisions go twice as wide, which keeps a

@@ -81,19 +81,8 @@ LAMB_REF(double, f64)
 DSC__VARIANTS1(LAMB_NORMS, float, f32)
 DSC__VARIANTS1(LAMB_NORMS, double, f64)
 
-/* Pass 1 sees the gradient without the L2 term (the update adds wd*p itself). */
-#define LAMB_NORMS_DISPATCH(SFX)                                                         \
-    static void lamb_norms_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st, \
-                                 size_t n, double *sums)                                 \
-    {                                                                                    \
-        static const dsc__norms_kernel k_[3] = {lamb_norms_00_##SFX, lamb_norms_01_##SFX, \
-                                                lamb_norms_02_##SFX};                    \
-        dsc__scal q = dsc__without_l2(s);                                                \
-        q.c[7] = s->wd;                                                                  \
-        k_[dsc__grad_general(&q)](&q, p, g, st, n, sums);                                \
-    }
-LAMB_NORMS_DISPATCH(f32)
-LAMB_NORMS_DISPATCH(f64)
+DSC__NORMS_DISPATCH(lamb_norms, f32)
+DSC__NORMS_DISPATCH(lamb_norms, f64)
 
 static void lamb_finish(dsc__scal *s, const double *sums)
 {

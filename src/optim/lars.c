@@ -72,18 +72,8 @@ LARS_REF(double, f64)
 DSC__VARIANTS1(LARS_NORMS, float, f32)
 DSC__VARIANTS1(LARS_NORMS, double, f64)
 
-/* Both passes see the gradient without the L2 term (the rule adds wd*p itself). */
-#define LARS_NORMS_DISPATCH(SFX)                                                         \
-    static void lars_norms_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st, \
-                                 size_t n, double *sums)                                 \
-    {                                                                                    \
-        static const dsc__norms_kernel k_[3] = {lars_norms_00_##SFX, lars_norms_01_##SFX, \
-                                                lars_norms_02_##SFX};                    \
-        dsc__scal q = dsc__without_l2(s);                                                \
-        k_[dsc__grad_general(&q)](&q, p, g, st, n, sums);                                \
-    }
-LARS_NORMS_DISPATCH(f32)
-LARS_NORMS_DISPATCH(f64)
+DSC__NORMS_DISPATCH(lars_norms, f32)
+DSC__NORMS_DISPATCH(lars_norms, f64)
 
 static void lars_finish(dsc__scal *s, const double *sums)
 {
