@@ -105,18 +105,18 @@ DSC__KERNEL_BEGIN(adam_ref, float, bf16)
 DSC__KERNEL_END
 
 #define ADAM_FAST_BF16(T, SFX, AMS, GEN)                                       \
-    DSC__FAST_BEGIN(adam_fast_##AMS##GEN##_##SFX, T)                           \
+    DSC__FAST_BEGIN(adam_fast_u32_##AMS##GEN##_##SFX, T)                           \
     uint16_t *restrict m = (uint16_t *)st[0], *restrict v = (uint16_t *)st[1]; \
     uint16_t *restrict vmax = AMS ? (uint16_t *)st[2] : NULL;                  \
     DSC__ADAM_FAST_CONSTS(T, s);                                               \
     const T nstep = (T)s->c[4], bc2s = (T)s->c[5];                             \
     const T eps = (T)s->c[6];                                                  \
     const uint32_t step = (uint32_t)s->c[8], base = (uint32_t)s->offset;       \
-    DSC__FAST_LOOP(T, GEN, d)                                                  \
+    DSC__FAST_LOOP_IDX(T, GEN, d, uint32_t)                                    \
         T mi = dsc__bf16_to_f32(m[i]) * b1 + omb1 * d;                         \
         T vi = dsc__bf16_to_f32(v[i]) * b2 + omb2 * d * d;                     \
         m[i] = dsc__f32_to_bf16(mi);                                           \
-        v[i] = dsc__f32_to_bf16_stochastic(vi, dsc__hash32(base + (uint32_t)i, step)); \
+        v[i] = dsc__f32_to_bf16_stochastic(vi, dsc__hash32(base + i, step));   \
         if (AMS) {                                                                     \
             T x = dsc__bf16_to_f32(vmax[i]);                                           \
             vi = x > vi ? x : vi;                                                      \
@@ -127,7 +127,14 @@ DSC__KERNEL_END
     }                                                                                  \
     }
 DSC__VARIANTS2(ADAM_FAST_BF16, float, bf16)
-DSC__DISPATCH2(adam_fast, bf16, s->c[7] != 0)
+DSC__DISPATCH2(adam_fast_u32, bf16, s->c[7] != 0)
+
+/* The fast variants count in 32 bits; a piece beyond that takes the reference loop. */
+static void adam_fast_bf16(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    if (n > UINT32_MAX) adam_ref_bf16(s, p, g, st, n);
+    else adam_fast_u32_bf16(s, p, g, st, n);
+}
 
 const dsc__ops dsc__ops_adam = {
     .kind = DSC_ADAM,

@@ -119,10 +119,13 @@ static inline int dsc__grad_general(const dsc__scal *s)
 
 /* Opens a fast kernel's loop over i: the prologue's constants, the simd mark, and
  * the effective gradient d of element i. */
-#define DSC__FAST_LOOP(T, GEN, d)          \
+#define DSC__FAST_LOOP(T, GEN, d) DSC__FAST_LOOP_IDX(T, GEN, d, size_t)
+/* The same with an index of type IT, for n that IT holds: a 32-bit index keeps a hash
+ * of the index in 32-bit vector lanes (bf16 state's rounding). */
+#define DSC__FAST_LOOP_IDX(T, GEN, d, IT)  \
     DSC__GRAD_CONSTS(T, s);                \
     DSC__SIMD                              \
-    for (size_t i = 0; i < n; i++) {       \
+    for (IT i = 0; i < (IT)n; i++) {       \
         DSC__GRAD_FAST(T, GEN, p, g, i, d);
 
 /* The Adam family's moment constants c[0..3] as T, and its two moments of element i
