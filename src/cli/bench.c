@@ -212,9 +212,9 @@ static double plain_share(const plain *pl, int sync, int k, int all)
 
 static double plain_run(const plain *pl, int sync)
 {
-    double acc = 0;
 #ifdef _OPENMP
     if (pl->threads > 1) {
+        double acc = 0;
 #pragma omp parallel num_threads(pl->threads) reduction(+ : acc)
         acc += plain_share(pl, sync, omp_get_thread_num(), omp_get_num_threads());
         return acc;
