@@ -150,6 +150,22 @@ static inline int dsc__grad_general(const dsc__scal *s)
         const T *restrict g = (const T *)gv;                                             \
         (void)st;
 
+/* A first pass's loop: for element i, pi = p[i] and the effective gradient d, then the
+ * statements of the rest, then the squares of X and Y summed in double into sums[0..1]. */
+#define DSC__NORMS_LOOP(T, GEN, X, Y, ...)                \
+    double sx_ = 0, sy_ = 0;                              \
+    DSC__GRAD_CONSTS(T, s);                               \
+    DSC__SIMD_SUM2(sx_, sy_)                              \
+    for (size_t i = 0; i < n; i++) {                      \
+        const T pi = p[i];                                \
+        DSC__GRAD_VALUE(T, GEN, pi, g[i], d);             \
+        __VA_ARGS__;                                      \
+        sx_ += (double)(X) * (double)(X);                 \
+        sy_ += (double)(Y) * (double)(Y);                 \
+    }                                                     \
+    sums[0] += sx_;                                       \
+    sums[1] += sy_;
+
 /* Defines name_SFX, the first pass that picks variant name_0<gen>_SFX per call. The
  * rules with per-tensor norms add the decay term wd*p themselves: the variant sees
  * the gradient without the L2 term, and wd as c[7]. */

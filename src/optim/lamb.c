@@ -64,19 +64,9 @@ LAMB_REF(double, f64)
     DSC__ADAM_FAST_CONSTS(T, s);                                               \
     const T bc1 = (T)s->c[4], bc2 = (T)s->c[5], eps = (T)s->c[6];              \
     const T wd = (T)s->c[7];                                                   \
-    double pn = 0, un = 0;                                                     \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD_SUM2(pn, un)                                                     \
-    for (size_t i = 0; i < n; i++) {                                           \
-        const T pi = p[i];                                                     \
-        DSC__GRAD_VALUE(T, GEN, pi, g[i], d);                                  \
-        DSC__ADAM_FAST_MOMENTS(T, m, v, i, d, mi, vi);                         \
-        T u = (mi / bc1) / (DSC__SQRT(vi / bc2) + eps) + wd * pi;              \
-        pn += (double)pi * (double)pi;                                         \
-        un += (double)u * (double)u;                                           \
-    }                                                                          \
-    sums[0] += pn;                                                             \
-    sums[1] += un;                                                             \
+    DSC__NORMS_LOOP(T, GEN, pi, u,                                             \
+                    DSC__ADAM_FAST_MOMENTS(T, m, v, i, d, mi, vi);             \
+                    T u = (mi / bc1) / (DSC__SQRT(vi / bc2) + eps) + wd * pi)  \
     }
 DSC__VARIANTS1(LAMB_NORMS, float, f32)
 DSC__VARIANTS1(LAMB_NORMS, double, f64)

@@ -57,17 +57,7 @@ LARS_REF(double, f64)
  * may differ from it in its last bits. */
 #define LARS_NORMS(T, SFX, OPT, GEN)                                           \
     DSC__NORMS_BEGIN(lars_norms_##OPT##GEN##_##SFX, T)                         \
-    double pn = 0, gn = 0;                                                     \
-    DSC__GRAD_CONSTS(T, s);                                                    \
-    DSC__SIMD_SUM2(pn, gn)                                                     \
-    for (size_t i = 0; i < n; i++) {                                           \
-        const T pi = p[i];                                                     \
-        DSC__GRAD_VALUE(T, GEN, pi, g[i], d);                                  \
-        pn += (double)pi * (double)pi;                                         \
-        gn += (double)d * (double)d;                                           \
-    }                                                                          \
-    sums[0] += pn;                                                             \
-    sums[1] += gn;                                                             \
+    DSC__NORMS_LOOP(T, GEN, pi, d, (void)0)                                    \
     }
 DSC__VARIANTS1(LARS_NORMS, float, f32)
 DSC__VARIANTS1(LARS_NORMS, double, f64)
