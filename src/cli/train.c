@@ -2,7 +2,7 @@
  * train.c: descent train --data FILE [--targets FILE] [--target NAME|last]
  *          [--task classify|regress] --layers 64,32 [--activation relu] --optimizer SPEC
  *          [--schedule SPEC] --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
- *          [--history FILE.csv] [--json]
+ *          [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--json]
  * Loads a dataset, holds out a seeded (stratified) test split, trains an MLP and
  * reports the held-out accuracy, or RMSE and R^2.
  */
@@ -26,7 +26,7 @@ static void help(FILE *f)
             "                     --layers 64,32 [--activation relu] --optimizer SPEC [--schedule SPEC]\n"
             "                     --epochs N --batch B\n"
             "                     [--val-split F] [--test-split F] [--seed S] [--threads T]\n"
-            "                     [--history FILE.csv] [--json]\n"
+            "                     [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--json]\n"
             "       mpirun -np N descent train ... [--zero]   (data-parallel over N processes)\n"
             "  --data        features: .csv (header row; the target is a column), .npy, or MNIST IDX\n"
             "                (.idx, -ubyte, optionally .gz)\n"
@@ -48,6 +48,7 @@ static void help(FILE *f)
             "  --threads     BLAS threads (default: OpenBLAS's)\n"
             "  --dtype       f32 or f64 (default f32)\n"
             "  --history     write the per-epoch history to a CSV file\n"
+            "  --plot        draw the history: loss, and accuracy or R^2, against epoch\n"
             "  --json        print one JSON object on stdout\n"
             "  --quiet       no per-epoch lines on stderr\n"
             "  --zero        under mpirun: shard the optimizer state over the ranks (ZeRO-1)\n"
@@ -88,6 +89,7 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'o': o->optimizer = arg; return 0;
     case 'S': o->schedule = arg; return 0;
     case 'H': o->history = arg; return 0;
+    case 'P': o->plot = arg; return 0;
     case 'a': o->activation = arg; return 0;
     case 'i': o->init = arg; return 0;
     case 'j': o->json = 1; return 0;
@@ -140,6 +142,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"dtype", required_argument, 0, 'D'},    {"history", required_argument, 0, 'H'},
         {"json", no_argument, 0, 'j'},           {"quiet", no_argument, 0, 'q'},
         {"zero", no_argument, 0, 'Z'},          {"bucket-kb", required_argument, 0, 'K'},
+        {"plot", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c;
@@ -253,6 +256,8 @@ static int run(const train_opts *o, train_run *r)
     int usage;
     if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
+    int rc = o->plot && r->rank == 0 ? train_plot_check(o->plot) : 0;
+    if (rc) return rc;
     dsc_status st = load(o, &r->all, &usage);
     if (usage) return usage;
     if (st != DSC_OK) return cli_lib_error(CMD, st);
@@ -291,6 +296,7 @@ static int run(const train_opts *o, train_run *r)
     if ((st = test_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
     if (r->history && (train_write_history(r->history, r->hist, classes > 0) || fflush(r->history)))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
+    if (o->plot && r->rank == 0 && (rc = train_plot_draw(o, r->hist, classes > 0, &res.plot))) return rc;
     return o->json ? train_print_json(o, &res) : train_print_table(o, &res);
 }
 
