@@ -2,8 +2,8 @@
  * curve_figure.c: figures of quantities against epoch or step. A training history
  * draws as two panels with matching colours (train blue, validation orange), the
  * loss on a log axis when it falls by more than a decade; a schedule's rates draw on
- * a log axis when they span more than two decades (warm-up from 1e-6, exponential
- * decay), where a linear axis would flatten everything but the start.
+ * a log axis when they span more than two decades and a linear axis would flatten
+ * many of them along its bottom (step or exponential decay).
  */
 #include "curve_figure.h"
 
@@ -15,12 +15,17 @@
 int curve_figure_wants_log(const double *y, size_t n, double decades)
 {
     double lo = INFINITY, hi = 0;
+    size_t m = 0, low = 0;
     for (size_t i = 0; i < n; i++) {
         if (isnan(y[i])) continue;
         if (!(y[i] > 0) || !isfinite(y[i])) return 0;
-        lo = fmin(lo, y[i]), hi = fmax(hi, y[i]);
+        lo = fmin(lo, y[i]), hi = fmax(hi, y[i]), m++;
     }
-    return hi > 0 && log10(hi / lo) > decades;
+    if (!(hi > 0) || !(log10(hi / lo) > decades)) return 0;
+    /* only when many points would sit flat along the bottom of a linear axis: a cosine
+     * annealing to 0 spans decades in its last steps alone, and reads best linear */
+    for (size_t i = 0; i < n; i++) low += !isnan(y[i]) && y[i] < lo + 0.1 * (hi - lo);
+    return (double)low >= 0.3 * (double)m;
 }
 
 /* The file name without its directories, for titles. */
@@ -52,7 +57,7 @@ int curve_figure_history(curve_figure *cf, const dsc_history *h, int classify, c
     snprintf(cf->titles[0], sizeof cf->titles[0], "%s: loss", base_name(name));
     snprintf(cf->titles[1], sizeof cf->titles[1], "%s: %s", base_name(name), metric);
     cf->panels[0] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[0], .xlabel = "epoch",
-                                     .ylabel = classify ? "cross-entropy" : "mean squared error",
+                                     .ylabel = classify ? "cross-entropy" : "MSE (standardized target)",
                                      .series = &cf->series[0], .count = per,
                                      .logy = curve_figure_wants_log(col, per * n, 1)};
     cf->panels[1] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[1], .xlabel = "epoch",
@@ -61,24 +66,47 @@ int curve_figure_history(curve_figure *cf, const dsc_history *h, int classify, c
     return 0;
 }
 
+/* The spec as a title of at most TITLE_LINES lines of TITLE_WIDTH characters, each
+ * broken after a comma where one is (else mid-word); what is left over ends in "...".
+ * Returns the longest line's length. */
+enum { TITLE_WIDTH = 64, TITLE_LINES = 3 };
+
+static size_t wrap_title(char *out, size_t cap, const char *spec)
+{
+    size_t used = 0, longest = 0;
+    for (int line = 0; *spec && line < TITLE_LINES; line++) {
+        size_t len = strlen(spec), take = len;
+        if (len > TITLE_WIDTH) {
+            take = TITLE_WIDTH;
+            for (size_t i = TITLE_WIDTH; i > TITLE_WIDTH / 2; i--)
+                if (spec[i - 1] == ',') { take = i; break; }
+        }
+        int more = take < len, cut = more && line == TITLE_LINES - 1;
+        if (cut) take = TITLE_WIDTH - 3;
+        used += (size_t)snprintf(out + used, cap - used, "%s%.*s%s", line ? "\n" : "", (int)take, spec,
+                                 cut ? "..." : "");
+        longest = take + 3 * (size_t)cut > longest ? take + 3 * (size_t)cut : longest;
+        spec += take;
+        while (*spec == ' ') spec++;
+        if (used >= cap) break;
+    }
+    return longest;
+}
+
 int curve_figure_schedule(curve_figure *cf, const double *lr, size_t n, double base, const char *spec)
 {
     memset(cf, 0, sizeof *cf);
     if (n == 0 || !(cf->data = malloc(n * sizeof *cf->data))) return -1;
     for (size_t i = 0; i < n; i++) cf->data[i] = (double)(i + 1);
     cf->series[0] = (dsc_plot_series){.x = cf->data, .y = lr, .n = n};
-    /* a long spec (sequential) widens the figure to fit its title, up to 1900 px */
-    size_t len = strlen(spec), fit = 135;
-    snprintf(cf->titles[0], sizeof cf->titles[0], "%.*s%s", (int)(len > fit ? fit - 3 : len), spec,
-             len > fit ? "..." : "");
+    size_t longest = wrap_title(cf->titles[0], sizeof cf->titles[0], spec);
     snprintf(cf->titles[1], sizeof cf->titles[1], "learning rate (base %g)", base);
     cf->panels[0] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[0], .xlabel = "step",
                                      .ylabel = cf->titles[1], .series = cf->series, .count = 1,
                                      .logy = curve_figure_wants_log(lr, n, 2)};
-    /* about 12 px a character, the title centred over the axes (right of the labels) */
-    double width = fmax(800, fmin(1900, 260 + 12.5 * (double)strlen(cf->titles[0])));
-    cf->figure = (dsc_plot_figure){.panels = cf->panels, .count = 1, .width = (int)width,
-                                   .height = (int)fmax(520, 0.5 * width)};
+    /* about 12.5 px a character, the title centred over the axes (right of the labels) */
+    double width = fmax(800, 260 + 12.5 * (double)longest);
+    cf->figure = (dsc_plot_figure){.panels = cf->panels, .count = 1, .width = (int)width, .height = 520};
     return 0;
 }
 
