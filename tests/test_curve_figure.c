@@ -135,8 +135,8 @@ static void test_schedule_title_wraps(void **state)
                         "sequential(linear(start_factor=0.01, total_iters=50),\ncosine(T_max=950), milestones=[50])");
     assert_true(cf.figure.width >= 800 && cf.figure.width <= 260 + 13 * 64);
     curve_figure_free(&cf);
-    char longer[400] = "sequential(";
-    for (int i = 0; i < 12; i++) strcat(longer, "cosine(T_max=10, eta_min=0.001), ");
+    char longer[512] = "sequential(";
+    for (int i = 0; i < 8; i++) strcat(longer, "cosine(T_max=10, eta_min=0.001), "); /* 299 characters */
     strcat(longer, "milestones=[10])");
     assert_int_equal(curve_figure_schedule(&cf, lr, 1, 1, longer), 0);
     const char *t = cf.figure.panels[0].title, *nl1 = strchr(t, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
