@@ -6,7 +6,11 @@
  * a JSON header, then the raw little-endian tensor bytes. Python, Rust and JavaScript
  * read it without our code. Tensors are keyed by name, never by position:
  *
- *   param/<name>            the parameter values (restored into the caller's buffers)
+ *   param/<name>            the parameter values (restored into the caller's buffers);
+ *                           schedule-free saves its evaluation point x here in either
+ *                           mode (after its first step), so a reader never takes the
+ *                           training point y for the weights; resume rebuilds y from
+ *                           the state z and x
  *   state/<name>/<buffer>   each state buffer: exp_avg, exp_avg_sq, max_exp_avg_sq,
  *                           momentum_buffer, sum, square_avg, acc_delta, grad_avg, ...
  *                           (lookahead's slow weights are state/<name>/lookahead_slow)

@@ -2,7 +2,7 @@
 # descent optimize --save / --resume: 17 steps, save, resume for 23 steps ends on the
 # same bits (loss and x printed with 17 digits) as 40 straight steps, for every
 # optimizer, f32 and f64, and every kind of schedule; a chain of resumes (17 + 10 + 13)
-# too. descent inspect lists a checkpoint's tensors.
+# too; with a weight average too. descent inspect lists a checkpoint's tensors.
 set -u
 bin=$1
 dir=$(mktemp -d)
@@ -57,6 +57,36 @@ for sched in "${schedules[@]}"; do
     fi
   done
 done
+# a weight average (--average) resumes too: the loss and point at the average as well,
+# for ema and swa, f32 and f64, and around lookahead and schedule-free
+avg_result() { # loss, x, average_loss and average_x of a --json line
+  sed -e 's/.*\("loss":[^,]*\).*\("x":\[[^]]*\]\).*\("average_loss":[^,]*\).*\("average_x":\[[^]]*\]\).*/\1 \2 \3 \4/' <<<"$1"
+}
+for average in 'ema(decay=0.9)' 'swa(start=5, every=2)'; do
+  for spec in 'adam(lr=1e-2)' 'lookahead(inner=adam(lr=1e-2), k=5, alpha=0.5)' 'schedulefree_adamw(lr=1e-2)'; do
+    for dt in f32 f64; do
+      args=(--problem 'rosenbrock(n=3)' --optimizer "$spec" --average "$average" --dtype "$dt")
+      want=$("$bin" optimize "${args[@]}" --steps 40 --json) &&
+        "$bin" optimize "${args[@]}" --steps 17 --save "$dir/avg.st" >/dev/null &&
+        got=$("$bin" optimize --resume "$dir/avg.st" --steps 23 --json) || { echo "FAIL: $spec --average $average $dt did not run"; fail=$((fail+1)); continue; }
+      case "$want" in *'"average_loss":'*'"average_x":'*) ;; *) echo "FAIL: no average in: $want"; fail=$((fail+1));; esac
+      if [ "$(avg_result "$want")" != "$(avg_result "$got")" ]; then
+        echo "FAIL: $spec --average $average, $dt: 40 straight steps: $(avg_result "$want")"
+        echo "      17 + 23 resumed:             $(avg_result "$got")"
+        fail=$((fail+1))
+      fi
+    done
+  done
+done
+out=$("$bin" inspect "$dir/avg.st")
+for want in 'average                          swa(start=5, every=2)' 'average.updates                  17' \
+            'average.averaged                 6' 'average/x/swa                            F64      [3]' \
+            'state/x/z'; do
+  grep -qF -- "$want" <<<"$out" || { echo "FAIL: inspect lacks '$want':"; echo "$out"; fail=$((fail+1)); }
+done
+# the table line reports the average too
+line=$("$bin" optimize --problem rosenbrock --optimizer 'adam(lr=1e-2)' --average 'ema(decay=0.5)' --steps 3)
+grep -qE '; ema\(decay=0\.5\): loss [0-9.e+-]+ at \(' <<<"$line" || { echo "FAIL: optimize --average prints: $line"; fail=$((fail+1)); }
 # what inspect shows of the last checkpoint (adam with clip_norm, f64, step 27)
 out=$("$bin" inspect "$dir/b.st")
 for want in 'format                           descent.checkpoint' 'step                             27' 'extra.problem                    rosenbrock(n=3)' \

@@ -52,7 +52,7 @@ static dsc_status match_buffers(const dsc_ckpt *ck, const dsc_average *avg, dsc_
         char name[300];
         dsc_average_buffer(avg, i, &buf, NULL);
         snprintf(name, sizeof name, "average/%s/%s", q->name, buf);
-        dsc_status st = dsc__ckpt_match(ck, name, q, &s->src[i]);
+        dsc_status st = dsc__ckpt_match(ck, name, q, "average", &s->src[i]);
         if (st) return st;
         used[s->src[i]] = 1;
     }

@@ -81,8 +81,10 @@ dsc_status dsc__ckpt_read_schedules(const dsc_ckpt *ck, int ngroups, dsc__sched_
 
 /* A metadata value as an integer; a missing or malformed one is DSC_ERR_FORMAT. */
 dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out);
-/* *out: the index of the tensor called name, which must have q's dtype and shape. */
-dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, size_t *out);
+/* *out: the index of the tensor called name, which must have q's dtype and shape;
+ * who ("optimizer") names the side that needs it in messages. */
+dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
+                           size_t *out);
 
 /* ---- a weight average beside the optimizer (average.c) */
 

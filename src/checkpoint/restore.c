@@ -167,22 +167,24 @@ static void shape_text(char *buf, size_t cap, int ndim, const size_t *shape)
     if (len < cap) snprintf(buf + len, cap - len, "]");
 }
 
-dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, size_t *out)
+dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
+                           size_t *out)
 {
     size_t i = dsc__ckpt_lookup(ck, name);
-    if (i == SIZE_MAX) return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the optimizer needs it)", name);
+    if (i == SIZE_MAX) return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the %s needs it)", name, who);
     const dsc__st_entry *e = &ck->t[i];
     const char *want = q->dtype == DSC_F32 ? "F32" : "F64";
     if (strcmp(e->dtype, want))
-        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is %s in the checkpoint, %s in the optimizer", name, e->dtype,
-                         want);
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is %s in the checkpoint, %s in the %s", name, e->dtype,
+                         want, who);
     int same = e->ndim == q->ndim;
     for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == q->shape[d];
     if (!same) {
         char a[128], b[128];
         shape_text(a, sizeof a, e->ndim, e->shape);
         shape_text(b, sizeof b, q->ndim, q->shape);
-        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' has shape %s in the checkpoint, %s in the optimizer", name, a, b);
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' has shape %s in the checkpoint, %s in the %s", name, a, b,
+                             who);
     }
     *out = i;
     return DSC_OK;
@@ -200,13 +202,13 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
         const dsc_param *q = dsc_optim_param(opt, i);
         char name[300];
         snprintf(name, sizeof name, "param/%s", q->name);
-        if ((st = dsc__ckpt_match(ck, name, q, &s->src[s->nsrc]))) break;
+        if ((st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) break;
         used[s->src[s->nsrc++]] = 1;
         for (size_t k = 0; !st && k < dsc_optim_state_count(opt, i); k++) {
             const char *buf;
             dsc_optim_state(opt, i, k, &buf, NULL);
             snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
-            if (!(st = dsc__ckpt_match(ck, name, q, &s->src[s->nsrc]))) used[s->src[s->nsrc++]] = 1;
+            if (!(st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) used[s->src[s->nsrc++]] = 1;
         }
     }
     if (!st) st = dsc__ckpt_read_average(ck, avg, &s->avg, used);

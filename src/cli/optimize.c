@@ -130,7 +130,8 @@ int cmd_optimize(int argc, char **argv)
     if (steps < 0) return cli_usage_error("optimize", "--steps is required");
 
     cli_run r = {.problem = problem, .optimizer = optimizer, .schedule = schedule, .dtype = dtype, .steps = steps,
-                 .start = have_start ? start : NULL, .start_len = start_len, .save = save, .resume = resume, .average = average};
+                 .start = have_start ? start : NULL, .start_len = start_len, .save = save, .resume = resume,
+                 .average = average};
     FILE *tf = NULL;
     if (trace) {
         tf = fopen(trace, "w");
@@ -148,12 +149,12 @@ int cmd_optimize(int argc, char **argv)
         printf("%s on %s, %s, %lld steps: loss %.6g at ", r.optimizer, r.problem, dsc_dtype_name(r.dtype),
                (long long)steps, r.loss);
         print_point(r.x, r.dim);
+        if (r.skipped) printf(", %lld steps skipped (non-finite gradient)", (long long)r.skipped);
+        if (resume) printf(", resumed at step %lld", (long long)r.first_step);
         if (r.average) {
             printf("; %s: loss %.6g at ", r.average, r.avg_loss);
             print_point(r.avg_x, r.dim);
         }
-        if (r.skipped) printf(", %lld steps skipped (non-finite gradient)", (long long)r.skipped);
-        if (resume) printf(", resumed at step %lld", (long long)r.first_step);
         printf("\n");
     }
     cli_run_free(&r);
