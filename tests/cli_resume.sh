@@ -35,6 +35,21 @@ for spec in "${specs[@]}"; do
     case "$got" in *'"step":40'*) ;; *) echo "FAIL: $spec $dt: resumed run does not report step 40: $got"; fail=$((fail+1));; esac
   done
 done
+# resume_check NAME EXTRACT ARGS...: 40 straight steps of descent optimize ARGS against 17,
+# --save, --resume for 23, compared through the function EXTRACT; the 40 steps' JSON is
+# left in $want
+resume_check() {
+  local name=$1 extract=$2 got
+  shift 2
+  want=$("$bin" optimize "$@" --steps 40 --json) &&
+    "$bin" optimize "$@" --steps 17 --save "$dir/r.st" >/dev/null &&
+    got=$("$bin" optimize --resume "$dir/r.st" --steps 23 --json) || { echo "FAIL: $name did not run"; fail=$((fail+1)); return; }
+  if [ "$($extract "$want")" != "$($extract "$got")" ]; then
+    echo "FAIL: $name: 40 straight steps: $($extract "$want")"
+    echo "      17 + 23 resumed:             $($extract "$got")"
+    fail=$((fail+1))
+  fi
+}
 # schedules (their position, rate, loss history) and gradient accumulation resume too
 schedules=(
   'cosine(T_max=40)' 'step(step_size=7, gamma=0.5)' 'onecycle(max_lr=0.05, total_steps=40)'
@@ -46,15 +61,8 @@ schedules=(
 for sched in "${schedules[@]}"; do
   for run in 'adam(lr=1e-2) f32' 'sgd(lr=1e-3, momentum=0.9) f64' 'adam(lr=1e-2, accumulate=3) f64'; do
     spec=${run% *}; dt=${run##* }
-    args=(--problem 'rosenbrock(n=3)' --optimizer "$spec" --schedule "$sched" --dtype "$dt")
-    want=$("$bin" optimize "${args[@]}" --steps 40 --json) &&
-      "$bin" optimize "${args[@]}" --steps 17 --save "$dir/s.st" >/dev/null &&
-      got=$("$bin" optimize --resume "$dir/s.st" --steps 23 --json) || { echo "FAIL: $spec $sched $dt did not run"; fail=$((fail+1)); continue; }
-    if [ "$(result "$want")" != "$(result "$got")" ]; then
-      echo "FAIL: $spec with $sched, $dt: 40 straight steps: $(result "$want")"
-      echo "      17 + 23 resumed:             $(result "$got")"
-      fail=$((fail+1))
-    fi
+    resume_check "$spec with $sched, $dt" result --problem 'rosenbrock(n=3)' --optimizer "$spec" \
+      --schedule "$sched" --dtype "$dt"
   done
 done
 # a weight average (--average) resumes too: the loss and point at the average as well,
@@ -65,20 +73,13 @@ avg_result() { # loss, x, average_loss and average_x of a --json line
 for average in 'ema(decay=0.9)' 'swa(start=5, every=2)'; do
   for spec in 'adam(lr=1e-2)' 'lookahead(inner=adam(lr=1e-2), k=5, alpha=0.5)' 'schedulefree_adamw(lr=1e-2)'; do
     for dt in f32 f64; do
-      args=(--problem 'rosenbrock(n=3)' --optimizer "$spec" --average "$average" --dtype "$dt")
-      want=$("$bin" optimize "${args[@]}" --steps 40 --json) &&
-        "$bin" optimize "${args[@]}" --steps 17 --save "$dir/avg.st" >/dev/null &&
-        got=$("$bin" optimize --resume "$dir/avg.st" --steps 23 --json) || { echo "FAIL: $spec --average $average $dt did not run"; fail=$((fail+1)); continue; }
+      resume_check "$spec --average $average, $dt" avg_result --problem 'rosenbrock(n=3)' --optimizer "$spec" \
+        --average "$average" --dtype "$dt"
       case "$want" in *'"average_loss":'*'"average_x":'*) ;; *) echo "FAIL: no average in: $want"; fail=$((fail+1));; esac
-      if [ "$(avg_result "$want")" != "$(avg_result "$got")" ]; then
-        echo "FAIL: $spec --average $average, $dt: 40 straight steps: $(avg_result "$want")"
-        echo "      17 + 23 resumed:             $(avg_result "$got")"
-        fail=$((fail+1))
-      fi
     done
   done
 done
-out=$("$bin" inspect "$dir/avg.st")
+out=$("$bin" inspect "$dir/r.st") # the last: swa around schedule-free, f64
 for want in 'average                          swa(start=5, every=2)' 'average.updates                  17' \
             'average.averaged                 6' 'average/x/swa                            F64      [3]' \
             'state/x/z'; do
