@@ -30,7 +30,8 @@ static unsigned walk(const dsc_ckpt *ck)
     return sum;
 }
 
-/* An optimizer of the file's kind over its tensor "param/x", restored from it. */
+/* An optimizer of the file's kind over its tensor "param/x" (and the file's weight
+ * average, when it has one), restored from it. */
 static void restore_own(const dsc_ckpt *ck)
 {
     dsc_hparams hp;
@@ -43,8 +44,14 @@ static void restore_own(const dsc_ckpt *ck)
     dsc_param p = {.name = "x", .data = data, .grad = grad, .n = n,
                    .dtype = strcmp(t.dtype, "F32") ? DSC_F64 : DSC_F32};
     dsc_optim *opt;
+    dsc_average *avg = NULL;
+    const char *average = dsc_ckpt_meta(ck, "average");
     if (dsc_optim_create(&opt, &hp, &p, 1)) return;
-    if (dsc_ckpt_restore(ck, opt) == DSC_OK) dsc_optim_step(opt);
+    if (!average || dsc_average_create(&avg, average, &p, 1) == DSC_OK) {
+        if (dsc_ckpt_restore_avg(ck, opt, avg) == DSC_OK && dsc_optim_step(opt) == DSC_OK && avg)
+            dsc_average_update(avg);
+    }
+    dsc_average_destroy(avg);
     dsc_optim_destroy(opt);
 }
 
