@@ -207,7 +207,7 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, scratc
         }
     }
     for (size_t i = 0; !st && i < ck->nt; i++)
-        if (!used[i])
+        if (!used[i] && strncmp(ck->t[i].name, "extra/", 6)) /* the caller's tensors are the caller's */
             st = dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' of the checkpoint matches nothing in the optimizer",
                            ck->t[i].name);
     free(used);
