@@ -296,7 +296,7 @@ static int run(train_opts *o, train_run *r)
     int usage;
     if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
-    if (o->save && r->rank == 0 && !train_save_dir_writable(o->save))
+    if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
     dsc_status st = load(o, &r->all, &usage);
@@ -324,10 +324,12 @@ static int run(train_opts *o, train_run *r)
     fc.on_epoch = train_on_epoch;
     fc.user = &prog;
 #ifdef DSC_HAVE_MPI
-    if (r->dist && (o->save || o->resume))
-        return cli_usage_error(CMD, "--save and --resume are not available under mpirun");
     if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->schedule, o->zero, (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
         return cli_lib_error(CMD, st);
+    if (r->dist) {
+        r->saver.save = train_dist_save;
+        r->saver.ctx = r->dist;
+    }
 #endif
     prog.epoch_start = prog.last_draw = train_now();
     if ((st = dsc_mlp_fit(r->model, r->train, &fc, &r->hist)) != DSC_OK) return cli_lib_error(CMD, st);

@@ -45,6 +45,9 @@ typedef struct train_saver {
     size_t nnum;
     char *owned[2];     /* the absolute paths of the data files */
     size_t nowned;
+    /* how to save (NULL: dsc_mlp_save); under mpirun a collective gathering the state */
+    dsc_status (*save)(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n);
+    void *ctx;
     dsc_status failed;  /* the first failed save, and its message */
     char error[512];
 } train_saver;

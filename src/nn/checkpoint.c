@@ -123,10 +123,33 @@ static dsc_status add_tensors(const dsc_mlp *m, saved *s)
     return DSC_OK;
 }
 
+/* Whether opt steps exactly m's tensors (so its checkpoint is the model's). */
+static int over_model(const dsc_mlp *m, const dsc_optim *opt)
+{
+    if (dsc_optim_param_count(opt) != dsc_mlp_param_count(m)) return 0;
+    for (size_t i = 0; i < dsc_mlp_param_count(m); i++) {
+        const dsc_param *p = dsc_optim_param(opt, i);
+        if (p->data != m->params[i].data || p->n != m->params[i].n || p->dtype != m->params[i].dtype ||
+            strcmp(p->name, m->params[i].name))
+            return 0;
+    }
+    return 1;
+}
+
 dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_kv *extra, size_t nextra)
 {
-    if (!m || !path) return dsc__fail(DSC_ERR_ARG, "mlp_save: model and path must not be NULL");
+    if (!m) return dsc__fail(DSC_ERR_ARG, "mlp_save: model and path must not be NULL");
     if (!m->opt) return dsc__fail(DSC_ERR_ARG, "mlp_save: compile the model first");
+    return dsc_mlp_save_with(m, m->opt, path, extra, nextra);
+}
+
+dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char *path, const dsc_kv *extra,
+                             size_t nextra)
+{
+    if (!m || !opt || !path) return dsc__fail(DSC_ERR_ARG, "mlp_save: model, optimizer and path must not be NULL");
+    if (!m->opt) return dsc__fail(DSC_ERR_ARG, "mlp_save: compile the model first");
+    if (!over_model(m, opt))
+        return dsc__fail(DSC_ERR_MISMATCH, "mlp_save: the optimizer must step the model's own tensors (its buffers)");
     if (nextra && !extra) return dsc__fail(DSC_ERR_ARG, "mlp_save: NULL extra metadata with count %zu", nextra);
     for (size_t i = 0; i < nextra; i++)
         if (extra[i].key && (!strncmp(extra[i].key, "mlp.", 4) || !strncmp(extra[i].key, "fit.", 4)))
@@ -142,7 +165,7 @@ dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_kv *extra,
     if (!st) {
         memcpy(all, s.kv, s.n * sizeof *all);
         if (nextra) memcpy(all + s.n, extra, nextra * sizeof *all);
-        st = dsc_checkpoint_save_with(m->opt, path, all, s.n + nextra, s.t, s.nt);
+        st = dsc_checkpoint_save_with(opt, path, all, s.n + nextra, s.t, s.nt);
     }
     free(all);
     free(s.hist);
