@@ -245,9 +245,11 @@ dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_kv *extra,
 dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char *path, const dsc_kv *extra,
                              size_t nextra);
 
-/* Creates a compiled model from a file dsc_mlp_save wrote (or from an open one). On
- * any failure (damaged file, not an MLP checkpoint, inconsistent metadata) nothing is
- * created and *out is untouched. */
+/* Creates a compiled model from a file dsc_mlp_save wrote (or from an open one). It
+ * predicts at once (dsc_mlp_predict, through the saved standardization; with the best
+ * weights when the fit restored them) and goes on training with dsc_mlp_fit's resume.
+ * On any failure (damaged file, not an MLP checkpoint, inconsistent metadata) nothing
+ * is created and *out is untouched. */
 dsc_status dsc_mlp_load(dsc_mlp **out, const char *path);
 dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck);
 

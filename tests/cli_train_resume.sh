@@ -35,7 +35,17 @@ if a != b:
     sys.exit('differ: ' + ', '.join(sorted(diff)))
 EOF
 }
-check() { # name, straight args..., via the variables want/got files
+# TOTAL FIRST ARGS...: TOTAL straight epochs (want.*); FIRST, save, and --resume for
+# the rest (a.st after FIRST, got.*)
+split_run() {
+  local total=$1 first=$2
+  shift 2
+  "$bin" "$@" --epochs "$total" --save "$dir/want.st" >"$dir/want.json" &&
+    "$bin" "$@" --epochs "$first" --save "$dir/a.st" >/dev/null &&
+    "$bin" train --resume "$dir/a.st" --epochs $((total - first)) --json --quiet --save "$dir/got.st" >"$dir/got.json" ||
+    { echo "FAIL: the runs of $*"; fail=$((fail + 1)); }
+}
+check() { # what: want.json/st against got.json/st
   local what=$1
   if [ "$(untimed <"$dir/want.json")" != "$(untimed <"$dir/got.json")" ]; then
     echo "FAIL: $what: straight: $(untimed <"$dir/want.json")"
@@ -48,10 +58,7 @@ check() { # name, straight args..., via the variables want/got files
 # f32 classification: dropout, a schedule, a validation split
 args=(train --data "$data/iris.csv" --layers 8,6 --optimizer 'adam(lr=0.01)' --schedule 'cosine(T_max=40)'
       --batch 16 --val-split 0.2 --seed 3 --dropout 0.2 --quiet --json)
-"$bin" "${args[@]}" --epochs 5 --save "$dir/want.st" >"$dir/want.json" &&
-  "$bin" "${args[@]}" --epochs 3 --save "$dir/a.st" >/dev/null &&
-  "$bin" train --resume "$dir/a.st" --epochs 2 --json --quiet --save "$dir/got.st" >"$dir/got.json" ||
-  { echo "FAIL: f32 runs"; fail=$((fail + 1)); }
+split_run 5 3 "${args[@]}"
 check "f32 3 + 2"
 grep -q '"epochs":5,' "$dir/got.json" && grep -q '"resumed_at":3' "$dir/got.json" ||
   { echo "FAIL: the resumed run reports $(cat "$dir/got.json")"; fail=$((fail + 1)); }
@@ -68,10 +75,7 @@ check "--save-every 2"
 # model holds the best weights and training goes on from the last ones; it stops at 5
 args=(train --data "$data/diabetes.csv" --layers 8 --optimizer 'sgd(lr=0.02, momentum=0.9)' --dtype f64
       --batch 16 --val-split 0.2 --patience 3 --seed 1 --quiet --json)
-"$bin" "${args[@]}" --epochs 7 --save "$dir/want.st" >"$dir/want.json" &&
-  "$bin" "${args[@]}" --epochs 3 --save "$dir/a.st" >/dev/null &&
-  "$bin" train --resume "$dir/a.st" --epochs 4 --json --quiet --save "$dir/got.st" >"$dir/got.json" ||
-  { echo "FAIL: f64 runs"; fail=$((fail + 1)); }
+split_run 7 3 "${args[@]}"
 check "f64 early stopping 3 + 4"
 grep -q '"epochs":5,.*"stopped_early":true,"best_epoch":2,' "$dir/want.json" || { echo "FAIL: the f64 run should stop early: $(cat "$dir/want.json")"; fail=$((fail + 1)); }
 # a run that stopped has ended

@@ -195,54 +195,24 @@ static void resume_equals_straight(const setup *s)
     dsc_dataset_destroy(ds);
 }
 
-static void test_adam_f32_classify(void **state)
-{
-    (void)state;
-    const setup s = {"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=1e-2)", NULL, 0, 0};
-    resume_equals_straight(&s);
-}
-
-static void test_sgd_schedule_f64_classify(void **state)
-{
-    (void)state;
-    const setup s = {"wine.csv", {13, 16, 3}, DSC_F64, DSC_LOSS_SOFTMAX_CE, "sgd(lr=0.05, momentum=0.9)",
-                     "step(step_size=7, gamma=0.5)", 0, 0};
-    resume_equals_straight(&s);
-}
-
-static void test_sgd_plateau_f32_regress(void **state)
-{
-    (void)state; /* a loss-driven schedule and the target scaling */
-    const setup s = {"diabetes.csv", {10, 8, 1}, DSC_F32, DSC_LOSS_MSE, "sgd(lr=0.02, momentum=0.9, nesterov=true)",
-                     "plateau(patience=2, factor=0.5)", 0, 0};
-    resume_equals_straight(&s);
-}
-
-/* Early stopping: the best loss, epoch and weights carry over, and the model holds the
- * best weights after each part while training goes on from the last ones. */
-static void test_early_stopping_f32(void **state)
-{
-    (void)state;
-    const setup s = {"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=0.3)", NULL, 2, 6};
-    resume_equals_straight(&s);
-}
-
+static const setup adam_f32_classify = {"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=1e-2)",
+                                        NULL, 0, 0};
+static const setup sgd_step_f64_classify = {"wine.csv", {13, 16, 3}, DSC_F64, DSC_LOSS_SOFTMAX_CE,
+                                            "sgd(lr=0.05, momentum=0.9)", "step(step_size=7, gamma=0.5)", 0, 0};
+/* a loss-driven schedule and the target scaling */
+static const setup sgd_plateau_f32_regress = {"diabetes.csv", {10, 8, 1}, DSC_F32, DSC_LOSS_MSE,
+                                              "sgd(lr=0.02, momentum=0.9, nesterov=true)",
+                                              "plateau(patience=2, factor=0.5)", 0, 0};
+static const setup adamw_f64_regress = {"diabetes.csv", {10, 8, 1}, DSC_F64, DSC_LOSS_MSE,
+                                        "adamw(lr=1e-2, weight_decay=0.1)", NULL, 0, 0};
+/* Early stopping: the best loss, epoch and weights carry over; it stops at epoch 6. */
+static const setup stopping_f32 = {"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=0.3)", NULL, 2, 6};
 /* The best epoch (2) precedes the save: the file's model holds the best weights, and
- * training goes on from the last ones, saved beside them. */
-static void test_early_stopping_f64_schedule(void **state)
-{
-    (void)state;
-    const setup s = {"diabetes.csv", {10, 8, 1}, DSC_F64, DSC_LOSS_MSE, "sgd(lr=0.2, momentum=0.9)",
-                     "cosine(T_max=40)", 3, 5};
-    resume_equals_straight(&s);
-}
+ * training goes on from the last ones, saved beside them; it stops at epoch 5. */
+static const setup stopping_cosine_f64 = {"diabetes.csv", {10, 8, 1}, DSC_F64, DSC_LOSS_MSE,
+                                          "sgd(lr=0.2, momentum=0.9)", "cosine(T_max=40)", 3, 5};
 
-static void test_adam_f64_regress(void **state)
-{
-    (void)state;
-    const setup s = {"diabetes.csv", {10, 8, 1}, DSC_F64, DSC_LOSS_MSE, "adamw(lr=1e-2, weight_decay=0.1)", NULL, 0, 0};
-    resume_equals_straight(&s);
-}
+static void test_resume(void **state) { resume_equals_straight(*state); }
 
 /* path's bytes, with byte at (negative: from the end) xor'ed by flip. */
 static void rewrite(long at, unsigned char flip, long truncate)
@@ -333,7 +303,7 @@ static void test_refusals(void **state)
     refused(DSC_ERR_FORMAT, "checksum");
     OK(dsc_mlp_save(m, path, NULL, 0));
     rewrite(0, 0, 100);
-    refused(DSC_ERR_FORMAT, "mlp_load");
+    refused(DSC_ERR_FORMAT, "truncated file");
     OK(dsc_checkpoint_save(dsc_mlp_optimizer(m), path, NULL, 0)); /* an optimizer's alone */
     refused(DSC_ERR_FORMAT, "no extra.mlp.sizes");
     save_altered(m, "mlp.sizes", "13,17,3");
@@ -377,12 +347,12 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_adam_f32_classify, make_path, remove_path),
-        cmocka_unit_test_setup_teardown(test_sgd_schedule_f64_classify, make_path, remove_path),
-        cmocka_unit_test_setup_teardown(test_sgd_plateau_f32_regress, make_path, remove_path),
-        cmocka_unit_test_setup_teardown(test_adam_f64_regress, make_path, remove_path),
-        cmocka_unit_test_setup_teardown(test_early_stopping_f32, make_path, remove_path),
-        cmocka_unit_test_setup_teardown(test_early_stopping_f64_schedule, make_path, remove_path),
+        {"adam_f32_classify", test_resume, make_path, remove_path, (void *)&adam_f32_classify},
+        {"sgd_step_f64_classify", test_resume, make_path, remove_path, (void *)&sgd_step_f64_classify},
+        {"sgd_plateau_f32_regress", test_resume, make_path, remove_path, (void *)&sgd_plateau_f32_regress},
+        {"adamw_f64_regress", test_resume, make_path, remove_path, (void *)&adamw_f64_regress},
+        {"stopping_f32", test_resume, make_path, remove_path, (void *)&stopping_f32},
+        {"stopping_cosine_f64", test_resume, make_path, remove_path, (void *)&stopping_cosine_f64},
         cmocka_unit_test_setup_teardown(test_refusals, make_path, remove_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

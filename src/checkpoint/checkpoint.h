@@ -77,6 +77,11 @@ int dsc__ckpt_save_schedules(cJSON *meta, const dsc_optim *opt);
 /* The saved schedules of ngroups groups, checked on scratch schedules. */
 dsc_status dsc__ckpt_read_schedules(const dsc_ckpt *ck, int ngroups, dsc__sched_snap *snaps);
 
+/* Opens path, runs use(ck, ctx) and closes it; a failure of use is prefixed
+ * "<who> '<path>'" (one of the opening names the file itself). */
+dsc_status dsc__ckpt_with_file(const char *path, const char *who, dsc_status (*use)(const dsc_ckpt *, void *),
+                               void *ctx);
+
 /* Rewrites the last error as "<prefix>: <message>", keeping st. */
 dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix);
 

@@ -326,18 +326,10 @@ dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
     return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
 }
 
+static dsc_status restore_into(const dsc_ckpt *ck, void *opt) { return restore(ck, opt); }
+
 dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path)
 {
     if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
-    dsc_ckpt *ck;
-    dsc_status st = dsc_ckpt_open(&ck, path);
-    if (st) return st;
-    st = restore(ck, opt);
-    dsc_ckpt_close(ck);
-    if (st) {
-        char prefix[300];
-        snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
-        return dsc__ckpt_prefix(st, prefix);
-    }
-    return DSC_OK;
+    return dsc__ckpt_with_file(path, "checkpoint", restore_into, opt);
 }

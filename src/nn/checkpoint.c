@@ -449,6 +449,23 @@ static dsc_status read_optimizer(const dsc_ckpt *ck, dsc_mlp *m, int loss)
     return st;
 }
 
+/* The weights the sizes describe are in the file (so a damaged file cannot ask for
+ * more memory than it holds). */
+static dsc_status check_weights(const dsc_ckpt *ck, const dsc_mlp_config *c)
+{
+    for (int i = 0; i < c->layers; i++) {
+        char name[40];
+        dsc_ckpt_tensor t;
+        snprintf(name, sizeof name, "param/fc%d.weight", i + 1);
+        if (dsc__ckpt_lookup(ck, name) == SIZE_MAX || dsc_ckpt_find(ck, name, &t))
+            return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (extra.mlp.sizes has %d layers)", name, c->layers);
+        if (t.ndim != 2 || t.shape[0] != c->sizes[i + 1] || t.shape[1] != c->sizes[i])
+            return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is not of shape [%zu, %zu] (extra.mlp.sizes)", name,
+                             c->sizes[i + 1], c->sizes[i]);
+    }
+    return DSC_OK;
+}
+
 /* The model of ck, or an unprefixed message. */
 static dsc_status load(dsc_mlp **out, const dsc_ckpt *ck)
 {
@@ -456,6 +473,7 @@ static dsc_status load(dsc_mlp **out, const dsc_ckpt *ck)
     dsc_mlp *m = NULL;
     int loss;
     dsc_status st = read_config(ck, &cfg, &loss);
+    if (!st) st = check_weights(ck, &cfg);
     if (!st) st = dsc_mlp_create(&m, &cfg);
     if (!st) st = read_optimizer(ck, m, loss);
     if (!st) st = read_scaling(ck, m);
@@ -475,20 +493,12 @@ dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck)
     return st ? dsc__ckpt_prefix(st, "mlp_load") : DSC_OK;
 }
 
+static dsc_status load_into(const dsc_ckpt *ck, void *out) { return load(out, ck); }
+
 dsc_status dsc_mlp_load(dsc_mlp **out, const char *path)
 {
     if (!out || !path) return dsc__fail(DSC_ERR_ARG, "mlp_load: out and path must not be NULL");
-    dsc_ckpt *ck;
-    dsc_status st = dsc_ckpt_open(&ck, path);
-    if (st) return dsc__ckpt_prefix(st, "mlp_load");
-    st = load(out, ck);
-    dsc_ckpt_close(ck);
-    if (st) {
-        char prefix[300];
-        snprintf(prefix, sizeof prefix, "mlp_load '%.256s'", path);
-        return dsc__ckpt_prefix(st, prefix);
-    }
-    return DSC_OK;
+    return dsc__ckpt_with_file(path, "mlp_load", load_into, out);
 }
 
 int64_t dsc_mlp_epochs_done(const dsc_mlp *m) { return m ? m->pos.epochs : 0; }
