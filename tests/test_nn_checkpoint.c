@@ -344,6 +344,32 @@ static void test_refusals(void **state)
     dsc_dataset_destroy(half);
 }
 
+/* A fit that starts a new position without patience keeps its last weights, though an
+ * earlier position with patience restored its best ones. */
+static void test_new_position(void **state)
+{
+    (void)state;
+    dsc_dataset *ds = load_data("wine.csv");
+    dsc_mlp *m = make(&stopping_f32);
+    dsc_history *h = fit(m, ds, 7, 0, 2);
+    assert_true(h->stopped_early && h->best_epoch < (int64_t)h->count); /* the best was restored */
+    dsc_history_destroy(h);
+    h = fit(m, ds, 3, 0, 0);
+    assert_int_equal(h->count, 3);
+    assert_false(h->stopped_early);
+    OK(dsc_mlp_save(m, path, NULL, 0));
+    dsc_ckpt *ck;
+    dsc_ckpt_tensor t;
+    OK(dsc_ckpt_open(&ck, path));
+    assert_int_equal(dsc_ckpt_find(ck, "extra/fit.live", &t), DSC_ERR_MISMATCH);
+    assert_int_equal(dsc_ckpt_find(ck, "extra/fit.best", &t), DSC_ERR_MISMATCH);
+    assert_string_equal(dsc_ckpt_extra(ck, "fit.patience"), "0");
+    dsc_ckpt_close(ck);
+    dsc_history_destroy(h);
+    dsc_mlp_destroy(m);
+    dsc_dataset_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +379,7 @@ int main(void)
         {"adamw_f64_regress", test_resume, make_path, remove_path, (void *)&adamw_f64_regress},
         {"stopping_f32", test_resume, make_path, remove_path, (void *)&stopping_f32},
         {"stopping_cosine_f64", test_resume, make_path, remove_path, (void *)&stopping_cosine_f64},
+        cmocka_unit_test_setup_teardown(test_new_position, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_refusals, make_path, remove_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

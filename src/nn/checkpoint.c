@@ -118,7 +118,7 @@ static dsc_status add_tensors(const dsc_mlp *m, saved *s)
         }
         add_tensor(s, "fit.history", DSC_F64, e, HIST_COLS, s->hist);
     }
-    if (p->best && p->best_epoch > 0) add_tensor(s, "fit.best", m->cfg.dtype, m->nweights, 0, p->best);
+    if (p->patience > 0 && p->best_epoch > 0) add_tensor(s, "fit.best", m->cfg.dtype, m->nweights, 0, p->best);
     if (p->restored) add_tensor(s, "fit.live", m->cfg.dtype, m->nweights, 0, p->live);
     return DSC_OK;
 }

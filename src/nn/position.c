@@ -86,7 +86,8 @@ void dsc__pos_continue(dsc_mlp *m)
 void dsc__pos_finish(dsc_mlp *m, int restore)
 {
     dsc__position *p = &m->pos;
-    if (!restore || !p->best || p->best_epoch == 0 || p->restored) return;
+    /* (buffers left from an earlier position with patience do not count) */
+    if (!restore || p->patience == 0 || !p->best || p->best_epoch == 0 || p->restored) return;
     memcpy(p->live, m->data, m->nweights * m->esize);
     memcpy(m->data, p->best, m->nweights * m->esize);
     p->restored = 1;
@@ -98,7 +99,7 @@ int dsc__pos_note_val(dsc_mlp *m, const dsc_epoch *e)
     if (e->val_loss < p->best_loss || p->best_epoch == 0) {
         p->best_loss = e->val_loss;
         p->best_epoch = e->epoch;
-        if (p->best) memcpy(p->best, m->data, m->nweights * m->esize);
+        if (p->patience > 0) memcpy(p->best, m->data, m->nweights * m->esize);
         return 0;
     }
     p->stopped = p->patience > 0 && e->epoch - p->best_epoch >= p->patience;
