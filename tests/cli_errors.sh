@@ -70,6 +70,16 @@ check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses /nonexistent-d
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --bogus
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 extra
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --plot lr.jpg
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --plot
+check 1 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --plot /nonexistent-dir/lr.png
+# demo, from the repository root where it finds its data
+pushd "$(dirname "$0")/.." >/dev/null
+check 2 demo --bogus
+check 2 demo --out
+check 2 demo stray
+check 1 demo --out /nonexistent-dir/out
+popd >/dev/null
 losses=/tmp/dsc_losses.$$
 printf '1\n0.5\n' >"$losses"
 check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses "$losses"

@@ -2,7 +2,7 @@
  * train.c: descent train --data FILE [--targets FILE] [--target NAME|last]
  *          [--task classify|regress] --layers 64,32 [--activation relu] --optimizer SPEC
  *          [--schedule SPEC] --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
- *          [--history FILE.csv] [--save FILE [--save-every N]] [--json]
+ *          [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]] [--json]
  *        descent train --resume FILE --epochs N [--save FILE] [--json]
  * Loads a dataset, holds out a seeded (stratified) test split, trains an MLP and
  * reports the held-out accuracy, or RMSE and R^2.
@@ -27,7 +27,8 @@ static void help(FILE *f)
             "                     --layers 64,32 [--activation relu] --optimizer SPEC [--schedule SPEC]\n"
             "                     --epochs N --batch B\n"
             "                     [--val-split F] [--test-split F] [--seed S] [--threads T]\n"
-            "                     [--history FILE.csv] [--save FILE [--save-every N]] [--json]\n"
+            "                     [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]]\n"
+            "                     [--json]\n"
             "       descent train --resume FILE --epochs N [--save FILE] [--json]\n"
             "       mpirun -np N descent train ... [--zero]   (data-parallel over N processes)\n"
             "  --data        features: .csv (header row; the target is a column), .npy, or MNIST IDX\n"
@@ -50,6 +51,7 @@ static void help(FILE *f)
             "  --threads     BLAS threads (default: OpenBLAS's)\n"
             "  --dtype       f32 or f64 (default f32)\n"
             "  --history     write the per-epoch history to a CSV file\n"
+            "  --plot        draw the history: loss, and accuracy or R^2, against epoch\n"
             "  --save        write a checkpoint at the end: the network, optimizer, schedule,\n"
             "                standardization, training position and these options\n"
             "  --save-every  with --save: also after every N-th epoch\n"
@@ -96,6 +98,7 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'o': o->optimizer = arg; return 0;
     case 'S': o->schedule = arg; return 0;
     case 'H': o->history = arg; return 0;
+    case 'P': o->plot = arg; return 0;
     case 'a': o->activation = arg; return 0;
     case 'i': o->init = arg; return 0;
     case 'j': o->json = 1; return 0;
@@ -152,6 +155,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"dtype", required_argument, 0, 'D'},    {"history", required_argument, 0, 'H'},
         {"json", no_argument, 0, 'j'},           {"quiet", no_argument, 0, 'q'},
         {"zero", no_argument, 0, 'Z'},          {"bucket-kb", required_argument, 0, 'K'},
+        {"plot", required_argument, 0, 'P'},
         {"save", required_argument, 0, 'W'},     {"save-every", required_argument, 0, 'E'},
         {"resume", required_argument, 0, 'R'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
@@ -171,13 +175,13 @@ static int parse_args(int argc, char **argv, train_opts *o)
         }
         int rc = set_option(o, c, optarg);
         if (rc) return rc;
-        if (!fixed && !strchr("dTeHjqZKWERn", c)) fixed = opts[at].name;
+        if (!fixed && !strchr("dTeHPjqZKWERn", c)) fixed = opts[at].name;
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (o->resume && fixed)
         return cli_usage_error(CMD, "--%s cannot be given with --resume: the checkpoint fixes it (only --epochs, --data, "
-                               "--targets, --save, --save-every, --history, --threads, --json, --quiet, --zero and "
-                               "--bucket-kb may be)", fixed);
+                               "--targets, --save, --save-every, --history, --plot, --threads, --json, --quiet, --zero "
+                               "and --bucket-kb may be)", fixed);
     if (o->save_every && !o->save) return cli_usage_error(CMD, "--save-every needs --save FILE");
     if (o->resume) return 0;
     if (!o->data) return cli_usage_error(CMD, "--data FILE is required");
@@ -296,6 +300,8 @@ static int run(train_opts *o, train_run *r)
     int usage;
     if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
+    int rc = o->plot && r->rank == 0 ? train_plot_check(o->plot) : 0;
+    if (rc) return rc;
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
@@ -346,6 +352,7 @@ static int run(train_opts *o, train_run *r)
     if ((st = test_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
     if (r->history && (train_write_history(r->history, r->hist, classes > 0) || fflush(r->history)))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
+    if (o->plot && r->rank == 0 && (rc = train_plot_draw(o, r->hist, classes > 0, &res.plot))) return rc;
     return o->json ? train_print_json(o, &res) : train_print_table(o, &res);
 }
 

@@ -5,10 +5,13 @@
 #include "cli.h"
 #include "descent_nn.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 
 typedef struct train_opts {
     const char *data, *targets, *target, *optimizer, *schedule, *history, *activation, *init;
+    const char *plot; /* --plot FILE: the history's figure */
     int task; /* -1 infer, 0 regress, 1 classify */
     size_t hidden[DSC_MLP_MAX_LAYERS];
     int nhidden;
@@ -32,6 +35,7 @@ typedef struct train_result {
     int ranks;          /* processes of the data-parallel run (1 without mpirun) */
     int64_t resumed_at; /* epochs done before this run (0 unless --resume) */
     size_t state_bytes; /* optimizer state held by this process */
+    cJSON *plot;        /* NULL or the figure's description, taken by train_print_json */
 } train_result;
 
 /* --save: the file, and the command's options as the checkpoint's extra strings. */
@@ -80,6 +84,10 @@ double train_now(void);
 
 int train_print_table(const train_opts *o, const train_result *r);
 int train_print_json(const train_opts *o, const train_result *r);
+/* --plot (train_plot.c): the extension (exit 2) and whether the file can be written
+ * (exit 1), before the fit; then the figure, its description into *desc with --json. */
+int train_plot_check(const char *path);
+int train_plot_draw(const train_opts *o, const dsc_history *h, int classify, cJSON **desc);
 /* 0 on success; -1 when the stream reports an error. */
 int train_write_history(FILE *f, const dsc_history *h, int classify);
 

@@ -124,7 +124,10 @@ int train_print_json(const train_opts *o, const train_result *r)
     int cls = r->classes > 0;
     const dsc_mlp_config *c = dsc_mlp_get_config(r->model);
     cJSON *j = cJSON_CreateObject();
-    if (!j) return CLI_EXIT_FAIL;
+    if (!j) {
+        cJSON_Delete(r->plot);
+        return CLI_EXIT_FAIL;
+    }
     cJSON_AddStringToObject(j, "data", o->data);
     cJSON_AddStringToObject(j, "task", cls ? "classify" : "regress");
     add_num(j, "rows", (double)r->rows);
@@ -161,6 +164,7 @@ int train_print_json(const train_opts *o, const train_result *r)
         add_num(b, "threads", bi.threads);
     }
     cJSON_AddItemToObject(j, "history", history_json(h, cls));
+    if (r->plot) cJSON_AddItemToObject(j, "plot", r->plot);
     return cli_print_json(j);
 }
 
