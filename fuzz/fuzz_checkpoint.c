@@ -2,13 +2,14 @@
  * fuzz_checkpoint.c: the checkpoint loader under libFuzzer (make fuzz). Any bytes go
  * through the whole reading path: parse and check the file, walk what it holds, and
  * restore it into optimizers, one made from the file's own metadata (so that valid
- * inputs reach the commit) and one fixed. The loader must refuse bad input with a
+ * inputs reach the commit) and one fixed, and load it as an MLP. The loader must refuse bad input with a
  * status, never crash, leak or read out of bounds (ASan, UBSan).
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "descent_checkpoint.h"
+#include "descent_nn.h"
 
 /* Touches every byte the file says a tensor has: ASan checks the bounds. */
 static unsigned walk(const dsc_ckpt *ck)
@@ -64,6 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
         volatile unsigned sink = walk(ck);
         (void)sink;
         restore_own(ck);
+        dsc_mlp *m;
+        if (dsc_mlp_load_ckpt(&m, ck) == DSC_OK) dsc_mlp_destroy(m);
         dsc_ckpt_close(ck);
     }
     double x[2] = {0, 0}, g[2] = {0, 0};

@@ -37,6 +37,7 @@
  *                           a weight average's canonical spec (dsc_average_format) and
  *                           counters, when one was saved
  *   extra.<key>             the caller's own strings (problem, RNG state, epoch, ...)
+ *   (and tensors named extra/<name> hold the caller's own arrays, dsc_checkpoint_save_with)
  *   checksum                "crc32:xxxxxxxx", zlib's CRC-32 of the whole data section
  *
  * Doubles are printed with %.17g, so every value reads back to the same bits, and a
@@ -44,8 +45,8 @@
  *
  * Loading checks everything (the header length, the JSON, every dtype, shape and
  * offset, that the offsets tile the data section without gaps or overlap, the
- * checksum, that every tensor the optimizer needs is present and no other is) before
- * it changes anything: a failed load leaves the optimizer untouched.
+ * checksum, that every tensor the optimizer needs is present and no other is, but
+ * the caller's extra/ tensors) before it changes anything: a failed load leaves the optimizer untouched.
  *
  * Saving to a path is atomic: a temporary file in the same directory, fsync, rename
  * over the target, fsync of the directory. A crash mid-save leaves the previous
@@ -77,6 +78,12 @@ typedef struct dsc_kv {
  * strings to path, atomically. */
 dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra,
                                size_t nextra);
+
+/* The same with ntensors caller tensors (F32 or F64; name, dtype, ndim, shape, n and
+ * data are used) stored as "extra/<name>": loading an optimizer leaves them alone;
+ * the caller reads them back with dsc_ckpt_find. */
+dsc_status dsc_checkpoint_save_with(const dsc_optim *opt, const char *path, const dsc_kv *extra,
+                                    size_t nextra, const dsc_param *tensors, size_t ntensors);
 
 /* The same into caller memory. *len receives the size the checkpoint needs; with buf
  * NULL nothing else happens (a size query); with cap < *len it is DSC_ERR_ARG. */

@@ -12,6 +12,7 @@
 
 #include "descent.h"
 #include "descent_data.h"
+#include "descent_checkpoint.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -192,6 +193,14 @@ typedef struct dsc_fit_config {
     void (*on_epoch)(const dsc_epoch *e, void *user);
     void *user;
     const dsc_fit_parallel *parallel; /* NULL: one process (default) */
+    int resume;            /* continue the model's training position (that of its last fit, or of
+                              dsc_mlp_load) instead of starting one: epochs counts the epochs to add,
+                              they are numbered on, the shuffling and dropout generators, the
+                              standardization and the early-stopping state (best loss, epoch and
+                              weights) go on, and the history returned holds every epoch of the
+                              position. Needs the seed, val_split, patience and data (checked: the
+                              training and validation rows) of the run it continues, and a run that
+                              has not stopped early. Default 0 */
 } dsc_fit_config;
 
 dsc_fit_config dsc_fit_config_default(void);
@@ -203,6 +212,49 @@ dsc_fit_config dsc_fit_config_default(void);
  */
 dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *cfg,
                        dsc_history **hist);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+/*
+ * A compiled model in one safetensors file (a descent checkpoint, descent_checkpoint.h):
+ * the optimizer's checkpoint (parameters as param/fc1.weight..., its state, schedule and
+ * counters) with what only the model knows:
+ *   extra strings  the architecture (mlp.sizes "13,16,3", mlp.hidden, mlp.output,
+ *                  mlp.init, mlp.leaky_slope, mlp.elu_alpha, mlp.dropout, mlp.dtype,
+ *                  mlp.seed, mlp.loss), the target scaling (mlp.y_mean, mlp.y_std) and
+ *                  the training position: fit.epoch, fit.seed, fit.rows, fit.val_rows,
+ *                  fit.val_split, fit.patience, fit.skipped0, the shuffling and dropout
+ *                  generators (fit.shuffle_rng, fit.dropout_rng: 4 words in hex), the
+ *                  early-stopping state (fit.best_epoch, fit.best_loss, fit.stopped);
+ *                  doubles in %.17g
+ *   extra/ tensors mlp.mean and mlp.inv_std (F64 [inputs], when standardized),
+ *                  fit.history (F64 [epochs, 8]: epoch, train_loss, train_metric,
+ *                  val_loss, val_metric, lr, skipped, seconds), fit.best (the weights of
+ *                  the best epoch, with patience) and fit.live (the last epoch's weights
+ *                  when the parameters hold the restored best ones).
+ * Fitting E1 epochs, saving, loading and fitting E2 more with resume set gives the bits
+ * (weights, optimizer state, history) of E1 + E2 epochs straight. Positions are epoch
+ * boundaries: a checkpoint saved from on_epoch resumes like one saved after the fit.
+ * nextra caller strings go along (keys must not start with "mlp." or "fit."). The
+ * write is atomic.
+ */
+dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_kv *extra, size_t nextra);
+/* The same with opt, an optimizer over the model's own tensors (its buffers), standing
+ * for the model's: a data-parallel run saves the state it gathered at one rank
+ * (dsc_dist_gather_state) with the model's position. */
+dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char *path, const dsc_kv *extra,
+                             size_t nextra);
+
+/* Creates a compiled model from a file dsc_mlp_save wrote (or from an open one). It
+ * predicts at once (dsc_mlp_predict, through the saved standardization; with the best
+ * weights when the fit restored them) and goes on training with dsc_mlp_fit's resume.
+ * On any failure (damaged file, not an MLP checkpoint, inconsistent metadata) nothing
+ * is created and *out is untouched. */
+dsc_status dsc_mlp_load(dsc_mlp **out, const char *path);
+dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck);
+
+/* Epochs of the model's training position (0 before any fit). */
+int64_t dsc_mlp_epochs_done(const dsc_mlp *m);
 
 /* ---------------------------------------------------------------- BLAS */
 

@@ -101,6 +101,11 @@ dsc_status dsc__ckpt_read_average(const dsc_ckpt *ck, const dsc_average *avg, ds
 /* Puts what dsc__ckpt_read_average checked into avg (cannot fail). */
 void dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s);
 
+/* Opens path, runs use(ck, ctx) and closes it; a failure of use is prefixed
+ * "<who> '<path>'" (one of the opening names the file itself). */
+dsc_status dsc__ckpt_with_file(const char *path, const char *who, dsc_status (*use)(const dsc_ckpt *, void *),
+                               void *ctx);
+
 /* Rewrites the last error as "<prefix>: <message>", keeping st. */
 dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix);
 

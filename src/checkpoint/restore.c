@@ -213,7 +213,7 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
     }
     if (!st) st = dsc__ckpt_read_average(ck, avg, &s->avg, used);
     for (size_t i = 0; !st && i < ck->nt; i++)
-        if (!used[i])
+        if (!used[i] && strncmp(ck->t[i].name, "extra/", 6)) /* the caller's tensors are the caller's */
             st = dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' of the checkpoint matches nothing in the optimizer",
                            ck->t[i].name);
     free(used);
@@ -340,20 +340,22 @@ dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
     return dsc_checkpoint_load_mem_avg(opt, NULL, buf, len);
 }
 
+typedef struct restore_target {
+    dsc_optim *opt;
+    dsc_average *avg;
+} restore_target;
+
+static dsc_status restore_into(const dsc_ckpt *ck, void *ctx)
+{
+    restore_target *t = ctx;
+    return restore(ck, t->opt, t->avg);
+}
+
 dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path)
 {
     if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
-    dsc_ckpt *ck;
-    dsc_status st = dsc_ckpt_open(&ck, path);
-    if (st) return st;
-    st = restore(ck, opt, avg);
-    dsc_ckpt_close(ck);
-    if (st) {
-        char prefix[300];
-        snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
-        return dsc__ckpt_prefix(st, prefix);
-    }
-    return DSC_OK;
+    restore_target t = {opt, avg};
+    return dsc__ckpt_with_file(path, "checkpoint", restore_into, &t);
 }
 
 dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path) { return dsc_checkpoint_load_avg(opt, NULL, path); }

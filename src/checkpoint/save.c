@@ -138,7 +138,7 @@ static const void *saved_point(const dsc_optim *opt, size_t i)
     return q->data;
 }
 
-static int add_tensors(plan *p, const dsc_optim *opt)
+static int add_tensors(plan *p, const dsc_optim *opt, const dsc_param *mine, size_t nmine)
 {
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
         const dsc_param *q = dsc_optim_param(opt, i);
@@ -152,6 +152,11 @@ static int add_tensors(plan *p, const dsc_optim *opt)
             snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
             if (!add_tensor(p, name, q, data)) return 0;
         }
+    }
+    for (size_t i = 0; i < nmine; i++) {
+        char name[300];
+        snprintf(name, sizeof name, "extra/%s", mine[i].name);
+        if (!add_tensor(p, name, &mine[i], mine[i].data)) return 0;
     }
     return 1;
 }
@@ -190,6 +195,26 @@ static dsc_status check_average(const dsc_average *avg)
     return DSC_OK;
 }
 
+/* The caller's tensors: named, F32 or F64, n the product of the shape. */
+static dsc_status check_mine(const dsc_param *t, size_t n)
+{
+    if (n && !t) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL extra tensors with count %zu", n);
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 1;
+        for (int d = 0; d < t[i].ndim && d < DSC_MAX_DIMS; d++) count *= t[i].shape[d];
+        if (!t[i].name || !t[i].name[0] || strlen(t[i].name) > 200 || !dsc__utf8_valid(t[i].name))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: extra tensor %zu needs a UTF-8 name of 1 to 200 bytes", i);
+        if ((t[i].dtype != DSC_F32 && t[i].dtype != DSC_F64) || t[i].ndim < 0 || t[i].ndim > DSC_MAX_DIMS ||
+            count != t[i].n || (t[i].n && !t[i].data))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: extra tensor '%s' needs F32 or F64 data of n = the product of "
+                             "its shape (0 <= ndim <= %d)", t[i].name, DSC_MAX_DIMS);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(t[i].name, t[j].name))
+                return dsc__fail(DSC_ERR_ARG, "checkpoint: extra tensor '%s' given twice", t[i].name);
+    }
+    return DSC_OK;
+}
+
 /* The JSON, padded with spaces so the data section starts 8-byte aligned (the
  * reference writer does the same, and readers may map tensors in place). */
 static int finish_header(plan *p)
@@ -210,7 +235,7 @@ static int finish_header(plan *p)
 }
 
 static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
-                            size_t nextra)
+                            size_t nextra, const dsc_param *mine, size_t nmine)
 {
     memset(p, 0, sizeof *p);
     if (!opt) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL optimizer");
@@ -218,11 +243,12 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *av
         return dsc__fail(DSC_ERR_UNSUPPORTED, "checkpoint: safetensors is little-endian; this host is not");
     dsc_status st = check_extra(extra, nextra);
     if (!st) st = check_average(avg);
+    if (!st) st = check_mine(mine, nmine);
     if (st) return st;
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
         if (!dsc__utf8_valid(dsc_optim_param(opt, i)->name))
             return dsc__fail(DSC_ERR_ARG, "checkpoint: parameter %zu's name is not valid UTF-8", i);
-    size_t count = 2 + dsc_average_count(avg);
+    size_t count = 2 + dsc_average_count(avg) + nmine;
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) count += 1 + dsc_optim_state_count(opt, i);
     p->segs = calloc(count, sizeof *p->segs);
     p->root = cJSON_CreateObject();
@@ -231,7 +257,8 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *av
     int ok = p->segs && p->root && p->meta;
     if (ok) cJSON_AddItemToObject(p->root, "__metadata__", p->meta);
     else cJSON_Delete(p->meta);
-    ok = ok && add_state_meta(p, opt, extra, nextra) && add_tensors(p, opt) && (!avg || add_average(p, avg)) &&
+    ok = ok && add_state_meta(p, opt, extra, nextra) && add_tensors(p, opt, mine, nmine) &&
+         (!avg || add_average(p, avg)) &&
          add_meta(p, "checksum", "crc32:%08" PRIx32, p->crc) && finish_header(p);
     if (!ok) {
         plan_free(p);
@@ -246,7 +273,7 @@ dsc_status dsc_checkpoint_save_mem_avg(const dsc_optim *opt, const dsc_average *
 {
     if (!len) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save_mem: NULL len");
     plan p;
-    dsc_status st = make_plan(&p, opt, avg, extra, nextra);
+    dsc_status st = make_plan(&p, opt, avg, extra, nextra, NULL, 0);
     if (st) return st;
     *len = p.total;
     if (buf && cap < p.total) {
@@ -269,19 +296,32 @@ dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, si
     return dsc_checkpoint_save_mem_avg(opt, NULL, extra, nextra, buf, cap, len);
 }
 
-dsc_status dsc_checkpoint_save_avg(const dsc_optim *opt, const dsc_average *avg, const char *path,
-                                   const dsc_kv *extra, size_t nextra)
+/* Everything a file can hold: the optimizer, an average beside it, caller strings and tensors. */
+static dsc_status save_file(const dsc_optim *opt, const dsc_average *avg, const char *path, const dsc_kv *extra,
+                            size_t nextra, const dsc_param *tensors, size_t ntensors)
 {
     if (!path || !path[0]) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save: empty path");
     plan p;
-    dsc_status st = make_plan(&p, opt, avg, extra, nextra);
+    dsc_status st = make_plan(&p, opt, avg, extra, nextra, tensors, ntensors);
     if (st) return st;
     st = dsc__write_atomic(path, p.segs, p.nseg);
     plan_free(&p);
     return st;
 }
 
+dsc_status dsc_checkpoint_save_avg(const dsc_optim *opt, const dsc_average *avg, const char *path,
+                                   const dsc_kv *extra, size_t nextra)
+{
+    return save_file(opt, avg, path, extra, nextra, NULL, 0);
+}
+
+dsc_status dsc_checkpoint_save_with(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra,
+                                    const dsc_param *tensors, size_t ntensors)
+{
+    return save_file(opt, NULL, path, extra, nextra, tensors, ntensors);
+}
+
 dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra)
 {
-    return dsc_checkpoint_save_avg(opt, NULL, path, extra, nextra);
+    return save_file(opt, NULL, path, extra, nextra, NULL, 0);
 }

@@ -42,6 +42,7 @@ void train_on_epoch(const dsc_epoch *e, void *user)
         if (!isnan(e->val_loss)) fprintf(stderr, "  val_loss %.4f  val_%s %.4f", e->val_loss, m, e->val_metric);
         fprintf(stderr, "  lr %.3g  %.2fs\n", e->lr, e->seconds);
     }
+    if (p->saver) train_saver_epoch(p->saver, e);
     p->epoch_start = p->last_draw = train_now();
 }
 
@@ -74,9 +75,12 @@ int train_print_table(const train_opts *o, const train_result *r)
         if (!cls) printf(" %10.4g", r->test_rmse);
         printf("\n");
     }
-    double samples = (double)r->train_rows * (double)h->count;
-    printf("\n%zu epochs in %.3g s (%.0f samples/s)%s\n", h->count, h->seconds, samples / h->seconds,
-           h->stopped_early ? ", stopped early" : "");
+    double samples = (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at);
+    printf("\n%lld epochs in %.3g s (%.0f samples/s)%s", (long long)((int64_t)h->count - r->resumed_at), h->seconds,
+           samples / h->seconds, h->stopped_early ? ", stopped early" : "");
+    if (r->resumed_at) printf(", resumed after epoch %lld (%zu in all)", (long long)r->resumed_at, h->count);
+    if (o->save) printf(", saved to %s", o->save);
+    printf("\n");
     if (h->best_epoch) printf("best validation loss at epoch %lld\n", (long long)h->best_epoch);
     return 0;
 }
@@ -148,7 +152,8 @@ int train_print_json(const train_opts *o, const train_result *r)
         add_num(j, "test_r2", r->test_metric);
     }
     add_num(j, "seconds", h->seconds);
-    add_num(j, "samples_per_second", (double)r->train_rows * (double)h->count / h->seconds);
+    add_num(j, "samples_per_second", (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at) / h->seconds);
+    add_num(j, "resumed_at", (double)r->resumed_at);
     cJSON_AddBoolToObject(j, "stopped_early", h->stopped_early);
     add_num(j, "best_epoch", (double)h->best_epoch);
     dsc_blas_info bi = dsc_blas_get_info();
