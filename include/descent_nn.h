@@ -138,6 +138,9 @@ typedef struct dsc_epoch {
     double lr;           /* learning rate of group 0 at the end of the epoch */
     int64_t skipped;     /* optimizer steps skipped for non-finite gradients */
     double seconds;      /* wall time of the epoch, validation included */
+    double avg_val_loss; /* validation loss and metric at the weight average (dsc_fit_config's
+                            average); NAN without an average or without validation */
+    double avg_val_metric;
 } dsc_epoch;
 
 typedef struct dsc_history {
@@ -175,6 +178,10 @@ typedef struct dsc_fit_parallel {
     int64_t (*skipped)(void *ctx);
     double (*lr)(void *ctx);
     void *ctx;
+    /* whether the last step applied an update (not a skip, nor a micro-batch of an
+       accumulation window): the weight average folds after updates only. Needed when
+       the fit keeps an average (every rank keeps the same one over its full weights) */
+    int (*updated)(void *ctx);
 } dsc_fit_parallel;
 
 typedef struct dsc_fit_config {
@@ -201,6 +208,17 @@ typedef struct dsc_fit_config {
                               position. Needs the seed, val_split, patience and data (checked: the
                               training and validation rows) of the run it continues, and a run that
                               has not stopped early. Default 0 */
+    const char *average;   /* a weight average of the parameters (dsc_average_create's spec:
+                              "ema(decay=0.999)", "swa(start=1000)"; NULL: none, the default),
+                              folded after every optimizer update. A fit keeps it in the model
+                              (dsc_mlp_average, dsc_mlp_use_average), validates at it every epoch
+                              (dsc_epoch's avg_val_loss, avg_val_metric) and dsc_mlp_save stores
+                              it. A fresh fit starts a new one from the weights it starts from
+                              (or none); resume needs the same spec (compared canonically) and
+                              continues it. Early stopping and restore_best follow the live
+                              weights' validation loss, never the average's: they snapshot the
+                              weights training goes on from, and the average is a function of
+                              that whole trajectory, which it keeps following */
 } dsc_fit_config;
 
 dsc_fit_config dsc_fit_config_default(void);
@@ -212,6 +230,18 @@ dsc_fit_config dsc_fit_config_default(void);
  */
 dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *cfg,
                        dsc_history **hist);
+
+/*
+ * The weight average of the model's last fit (NULL when it kept none): its spec and
+ * counters (dsc_average_format, dsc_average_averaged). dsc_mlp_use_average(m, 1) puts
+ * the averaged weights into the model, so that dsc_mlp_predict, dsc_mlp_evaluate and
+ * dsc_mlp_data see them; (m, 0) puts the training weights back, bit for bit. Both are
+ * no-ops when already so. dsc_mlp_fit and dsc_mlp_save refuse while the average is in
+ * use (the optimizer's state belongs to the training weights).
+ */
+const dsc_average *dsc_mlp_average(const dsc_mlp *m);
+dsc_status dsc_mlp_use_average(dsc_mlp *m, int on);
+int dsc_mlp_using_average(const dsc_mlp *m);
 
 /* ---------------------------------------------------------------- checkpoints */
 
@@ -232,6 +262,10 @@ dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *
  *                  val_loss, val_metric, lr, skipped, seconds), fit.best (the weights of
  *                  the best epoch, with patience) and fit.live (the last epoch's weights
  *                  when the parameters hold the restored best ones).
+ *   the average    with dsc_fit_config's average: the checkpoint's own average
+ *                  (average/<name>/<ema|swa>, __metadata__ average, average.updates,
+ *                  average.averaged) and extra/fit.avg_history (F64 [epochs, 2]:
+ *                  avg_val_loss, avg_val_metric).
  * Fitting E1 epochs, saving, loading and fitting E2 more with resume set gives the bits
  * (weights, optimizer state, history) of E1 + E2 epochs straight. Positions are epoch
  * boundaries: a checkpoint saved from on_epoch resumes like one saved after the fit.
@@ -247,7 +281,8 @@ dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char 
 
 /* Creates a compiled model from a file dsc_mlp_save wrote (or from an open one). It
  * predicts at once (dsc_mlp_predict, through the saved standardization; with the best
- * weights when the fit restored them) and goes on training with dsc_mlp_fit's resume.
+ * weights when the fit restored them; the weight average, when the fit kept one, is
+ * restored beside them, not in use) and goes on training with dsc_mlp_fit's resume.
  * On any failure (damaged file, not an MLP checkpoint, inconsistent metadata) nothing
  * is created and *out is untouched. */
 dsc_status dsc_mlp_load(dsc_mlp **out, const char *path);

@@ -297,8 +297,8 @@ dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, si
 }
 
 /* Everything a file can hold: the optimizer, an average beside it, caller strings and tensors. */
-static dsc_status save_file(const dsc_optim *opt, const dsc_average *avg, const char *path, const dsc_kv *extra,
-                            size_t nextra, const dsc_param *tensors, size_t ntensors)
+dsc_status dsc__ckpt_save_file(const dsc_optim *opt, const dsc_average *avg, const char *path, const dsc_kv *extra,
+                               size_t nextra, const dsc_param *tensors, size_t ntensors)
 {
     if (!path || !path[0]) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save: empty path");
     plan p;
@@ -312,16 +312,16 @@ static dsc_status save_file(const dsc_optim *opt, const dsc_average *avg, const 
 dsc_status dsc_checkpoint_save_avg(const dsc_optim *opt, const dsc_average *avg, const char *path,
                                    const dsc_kv *extra, size_t nextra)
 {
-    return save_file(opt, avg, path, extra, nextra, NULL, 0);
+    return dsc__ckpt_save_file(opt, avg, path, extra, nextra, NULL, 0);
 }
 
 dsc_status dsc_checkpoint_save_with(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra,
                                     const dsc_param *tensors, size_t ntensors)
 {
-    return save_file(opt, NULL, path, extra, nextra, tensors, ntensors);
+    return dsc__ckpt_save_file(opt, NULL, path, extra, nextra, tensors, ntensors);
 }
 
 dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra)
 {
-    return save_file(opt, NULL, path, extra, nextra, NULL, 0);
+    return dsc__ckpt_save_file(opt, NULL, path, extra, nextra, NULL, 0);
 }

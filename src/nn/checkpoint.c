@@ -19,6 +19,8 @@
 /* The history's columns: epoch, train_loss, train_metric, val_loss, val_metric, lr,
  * skipped, seconds. */
 #define HIST_COLS 8
+/* With a weight average, its columns beside them: avg_val_loss, avg_val_metric. */
+#define AVG_COLS 2
 
 /* The model's metadata strings. */
 #define KEYS 24
@@ -27,9 +29,10 @@ typedef struct saved {
     dsc_kv kv[KEYS];
     char text[KEYS][80];
     size_t n;
-    dsc_param t[5]; /* the model's tensors */
+    dsc_param t[6]; /* the model's tensors */
     size_t nt;
     double *hist;   /* the history as a table (owned) */
+    double *avg_hist; /* and its average's columns (owned) */
 } saved;
 
 static void add(saved *s, const char *key, const char *fmt, ...)
@@ -118,6 +121,15 @@ static dsc_status add_tensors(const dsc_mlp *m, saved *s)
         }
         add_tensor(s, "fit.history", DSC_F64, e, HIST_COLS, s->hist);
     }
+    if (e && p->avg) {
+        s->avg_hist = malloc(e * AVG_COLS * sizeof *s->avg_hist);
+        if (!s->avg_hist) return dsc__fail(DSC_ERR_NOMEM, "mlp_save: out of memory");
+        for (size_t i = 0; i < e; i++) {
+            s->avg_hist[i * AVG_COLS] = p->hist[i].avg_val_loss;
+            s->avg_hist[i * AVG_COLS + 1] = p->hist[i].avg_val_metric;
+        }
+        add_tensor(s, "fit.avg_history", DSC_F64, e, AVG_COLS, s->avg_hist);
+    }
     if (p->patience > 0 && p->best_epoch > 0) add_tensor(s, "fit.best", m->cfg.dtype, m->nweights, 0, p->best);
     if (p->restored) add_tensor(s, "fit.live", m->cfg.dtype, m->nweights, 0, p->live);
     return DSC_OK;
@@ -151,6 +163,8 @@ dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char 
     if (!over_model(m, opt))
         return dsc__fail(DSC_ERR_MISMATCH, "mlp_save: the optimizer must step the model's own tensors (its buffers)");
     if (nextra && !extra) return dsc__fail(DSC_ERR_ARG, "mlp_save: NULL extra metadata with count %zu", nextra);
+    if (dsc_mlp_using_average(m))
+        return dsc__fail(DSC_ERR_ARG, "mlp_save: the averaged weights are in use; dsc_mlp_use_average(m, 0) first");
     for (size_t i = 0; i < nextra; i++)
         if (extra[i].key && (!strncmp(extra[i].key, "mlp.", 4) || !strncmp(extra[i].key, "fit.", 4)))
             return dsc__fail(DSC_ERR_ARG, "mlp_save: extra key '%.60s' is the model's (mlp.* and fit.* are reserved)",
@@ -165,10 +179,11 @@ dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char 
     if (!st) {
         memcpy(all, s.kv, s.n * sizeof *all);
         if (nextra) memcpy(all + s.n, extra, nextra * sizeof *all);
-        st = dsc_checkpoint_save_with(opt, path, all, s.n + nextra, s.t, s.nt);
+        st = dsc__ckpt_save_file(opt, m->pos.avg, path, all, s.n + nextra, s.t, s.nt);
     }
     free(all);
     free(s.hist);
+    free(s.avg_hist);
     return st;
 }
 
@@ -414,6 +429,23 @@ static dsc_status read_history(const dsc_ckpt *ck, dsc__position *p)
     return st;
 }
 
+/* The average's columns of the history (NAN without an average). */
+static dsc_status read_avg_history(const dsc_ckpt *ck, dsc__position *p)
+{
+    size_t e = (size_t)p->epochs;
+    for (size_t i = 0; i < e; i++) p->hist[i].avg_val_loss = p->hist[i].avg_val_metric = NAN;
+    if (!e || !p->avg) return DSC_OK;
+    double *t = malloc(e * AVG_COLS * sizeof *t);
+    dsc_status st = t ? read_tensor(ck, "fit.avg_history", DSC_F64, e, AVG_COLS, t, NULL)
+                      : dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !st && i < e; i++) {
+        p->hist[i].avg_val_loss = t[i * AVG_COLS];
+        p->hist[i].avg_val_metric = t[i * AVG_COLS + 1];
+    }
+    free(t);
+    return st;
+}
+
 /* The best weights (kept with patience once an epoch was validated) and the live
  * ones (when the model holds the best). */
 static dsc_status read_weights(const dsc_ckpt *ck, dsc_mlp *m)
@@ -433,18 +465,22 @@ static dsc_status read_position(const dsc_ckpt *ck, dsc_mlp *m)
 {
     dsc_status st = read_counts(ck, &m->pos, &m->rng);
     if (!st) st = read_history(ck, &m->pos);
+    if (!st) st = read_avg_history(ck, &m->pos);
     if (!st) st = read_weights(ck, m);
     return st;
 }
 
-/* The optimizer the file describes, over m's parameters, restored. */
+/* The optimizer the file describes, over m's parameters, restored, and the weight
+ * average beside it when the file holds one. */
 static dsc_status read_optimizer(const dsc_ckpt *ck, dsc_mlp *m, int loss)
 {
     dsc_hparams hp;
+    const char *avg = dsc_ckpt_meta(ck, "average");
     dsc_status st = dsc__mlp_check_loss(m, "extra.mlp.loss", (dsc_loss)loss);
     if (!st) st = dsc_ckpt_hparams(ck, 0, &hp);
     if (!st) st = dsc_optim_create(&m->opt, &hp, m->params, dsc_mlp_param_count(m));
-    if (!st) st = dsc_ckpt_restore(ck, m->opt);
+    if (!st && avg) st = dsc_average_create(&m->pos.avg, avg, m->params, dsc_mlp_param_count(m));
+    if (!st) st = dsc_ckpt_restore_avg(ck, m->opt, m->pos.avg);
     m->loss = (dsc_loss)loss;
     return st;
 }

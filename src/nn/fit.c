@@ -55,6 +55,7 @@ static dsc_status check_config(const dsc_mlp *m, const dsc_dataset *ds, const ds
             return dsc__fail(DSC_ERR_MISMATCH, "mlp_fit: the data has %zu features, the network %zu inputs",
                              dsc_dataset_cols(d), m->cfg.sizes[0]);
     dsc_status st = c->resume ? dsc__pos_check_resume(m, c) : DSC_OK;
+    if (st == DSC_OK) st = dsc__avg_check(m, c);
     if (st == DSC_OK) st = dsc__check_targets(m, "mlp_fit", dsc_dataset_y(ds), dsc_dataset_rows(ds));
     if (st == DSC_OK && c->val) st = dsc__check_targets(m, "mlp_fit", dsc_dataset_y(c->val), dsc_dataset_rows(c->val));
     return st;
@@ -128,6 +129,7 @@ static dsc_status fit_prepare(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_c
         dsc__pos_continue(m);
     } else {
         const dsc_fit_parallel *par = c->parallel;
+        if ((st = dsc__avg_start(m, c->average)) != DSC_OK) return st;
         dsc__pos_start(m, c, n, r->val ? dsc_dataset_rows(r->val) : 0,
                        par ? par->skipped(par->ctx) : dsc_optim_skipped_count(m->opt));
     }
@@ -188,6 +190,7 @@ static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, d
     for (size_t s = 0; s < n; s += c->batch_size) {
         size_t b = n - s < c->batch_size ? n - s : c->batch_size;
         dsc_status st = batch_step(m, c, r, s, b, loss_driven, &t);
+        if (st == DSC_OK) st = dsc__avg_after_step(m, c);
         if (st != DSC_OK) return st;
         if (c->on_batch) c->on_batch(s + b, n, t.loss / (double)(t.rows ? t.rows : 1), c->user);
     }
@@ -211,6 +214,7 @@ static void finish_epoch(dsc_mlp *m, const dsc_fit_config *c, const fit_run *r, 
         e->val_loss = t.loss / (double)t.rows;
         e->val_metric = dsc__tally_metric(m->loss, &t);
     }
+    dsc__avg_validate(m, r->val, e);
     if (par) e->lr = par->lr(par->ctx);
     else dsc_optim_get_lr(m->opt, 0, &e->lr);
     e->skipped = (par ? par->skipped(par->ctx) : dsc_optim_skipped_count(m->opt)) - m->pos.skipped0;

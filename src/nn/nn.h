@@ -82,6 +82,7 @@ typedef struct dsc__position {
     void *best;            /* weights of best_epoch, kept when patience > 0 */
     void *live;            /* with best: the last epoch's weights while the model holds the best */
     int restored;          /* the model holds the best weights, live the ones training goes on from */
+    dsc_average *avg;      /* the fit's weight average over the model's tensors, or NULL */
 } dsc__position;
 
 struct dsc_mlp {
@@ -153,6 +154,17 @@ void dsc__pos_finish(dsc_mlp *m, int restore);
 int dsc__pos_note_val(dsc_mlp *m, const dsc_epoch *e);
 /* The position's history as a dsc_history (allocated). */
 dsc_history *dsc__pos_history(const dsc__position *p);
+
+/* ---- the weight average of a fit (average.c) */
+/* Checks cfg's average before anything changes: its spec, the hook it needs under
+ * parallel, the one a resumed fit continues, and that the average is not in use. */
+dsc_status dsc__avg_check(const dsc_mlp *m, const dsc_fit_config *cfg);
+/* A fresh fit's average (spec NULL: none) from the weights it starts from. */
+dsc_status dsc__avg_start(dsc_mlp *m, const char *spec);
+/* Folds the weights in when the step just taken updated them. */
+dsc_status dsc__avg_after_step(dsc_mlp *m, const dsc_fit_config *cfg);
+/* The epoch's validation figures at the average (NAN without an average or val). */
+void dsc__avg_validate(dsc_mlp *m, const dsc_dataset *val, dsc_epoch *e);
 
 /* Checks that loss suits the network's outputs (who names the caller). */
 dsc_status dsc__mlp_check_loss(const dsc_mlp *m, const char *who, dsc_loss loss);

@@ -20,6 +20,7 @@ void dsc__pos_free(dsc__position *p)
     free(p->hist);
     dsc__free(p->best);
     dsc__free(p->live);
+    dsc_average_destroy(p->avg);
     memset(p, 0, sizeof *p);
 }
 
