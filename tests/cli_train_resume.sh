@@ -2,7 +2,8 @@
 # descent train --save / --resume: 3 epochs + save + resume 2 epochs prints the JSON of
 # 5 straight epochs (every loss, metric, rate and test score; only timings differ) and
 # saves the same weights, optimizer state and position; with dropout, a schedule and a
-# validation split in f32, early stopping in f64, a chain of resumes, --save-every.
+# validation split in f32, early stopping in f64, a chain of resumes, --save-every,
+# weight averages (EMA, and SWA with early stopping).
 # Damaged files and options the checkpoint fixes are refused with one line.
 # Usage: cli_train_resume.sh DESCENT DATA_DIR
 set -u
@@ -84,6 +85,18 @@ rc=$?
 [ "$rc" -eq 2 ] && [ "$(grep -c '' "$dir/err")" -eq 1 ] && grep -q 'stopped early' "$dir/err" ||
   { echo "FAIL: resuming a stopped run: exit $rc: $(cat "$dir/err")"; fail=$((fail + 1)); }
 
+# a weight average: its buffers, counters and validation columns carry over too
+args=(train --data "$data/wine.csv" --layers 8 --optimizer 'adam(lr=0.02)' --batch 16 --val-split 0.2 --seed 4
+      --dropout 0.1 --average 'ema(decay=0.8, every=2, start=3)' --quiet --json)
+split_run 5 3 "${args[@]}"
+check "ema 3 + 2"
+grep -q '"average":"ema(decay=0.8, every=2, start=3)".*"average_test_loss":[0-9]' "$dir/got.json" ||
+  { echo "FAIL: the resumed run does not report its average: $(cat "$dir/got.json")"; fail=$((fail + 1)); }
+args=(train --data "$data/diabetes.csv" --layers 8 --optimizer 'sgd(lr=0.02, momentum=0.9)' --dtype f64
+      --batch 16 --val-split 0.2 --patience 3 --seed 1 --average 'swa(start=20)' --quiet --json)
+split_run 7 3 "${args[@]}"
+check "swa with early stopping 3 + 4"
+
 # inspect shows the model's and the command's metadata and the position's tensors
 out=$("$bin" inspect "$dir/a.st")
 for want in 'extra.fit.epoch                  3' 'extra.mlp.sizes                  10,8,1' 'extra.train.patience             3' \
@@ -114,6 +127,7 @@ refuse 1 "missing file" train --resume "$dir/none.st" --epochs 1
 refuse 2 "an optimizer's checkpoint" train --resume "$dir/opt.st" --epochs 1
 refuse 2 "--layers with --resume" train --resume "$dir/a.st" --layers 4
 refuse 2 "--seed with --resume" train --resume "$dir/a.st" --seed 4
+refuse 2 "--average with --resume" train --resume "$dir/a.st" --average 'ema(decay=0.8, every=2, start=3)' --epochs 1
 refuse 2 "--save-every without --save" train --data "$data/iris.csv" --save-every 2
 refuse 1 "other data" train --resume "$dir/a.st" --data "$data/iris.csv" --epochs 1
 refuse 1 "unwritable --save" train --data "$data/iris.csv" --epochs 1 --save "$dir/no/such/dir/x.st"

@@ -2,7 +2,7 @@
  * train.c: descent train --data FILE [--targets FILE] [--target NAME|last]
  *          [--task classify|regress] --layers 64,32 [--activation relu] --optimizer SPEC
  *          [--schedule SPEC] --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
- *          [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]] [--json]
+ *          [--average SPEC] [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]] [--json]
  *        descent train --resume FILE --epochs N [--save FILE] [--json]
  * Loads a dataset, holds out a seeded (stratified) test split, trains an MLP and
  * reports the held-out accuracy, or RMSE and R^2.
@@ -26,7 +26,7 @@ static void help(FILE *f)
             "usage: descent train --data FILE [--targets FILE] [--target NAME|last] [--task classify|regress]\n"
             "                     --layers 64,32 [--activation relu] --optimizer SPEC [--schedule SPEC]\n"
             "                     --epochs N --batch B\n"
-            "                     [--val-split F] [--test-split F] [--seed S] [--threads T]\n"
+            "                     [--val-split F] [--test-split F] [--seed S] [--threads T] [--average SPEC]\n"
             "                     [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]]\n"
             "                     [--json]\n"
             "       descent train --resume FILE --epochs N [--save FILE] [--json]\n"
@@ -48,6 +48,9 @@ static void help(FILE *f)
             "  --patience    stop after N epochs without a better validation loss (default 0: off)\n"
             "  --test-split  fraction held out for the final test (default 0.2; 0 for none)\n"
             "  --seed        seed of the splits, initialisation, shuffling and dropout (default 0)\n"
+            "  --average     also keep a weight average, folded after every optimizer update, and\n"
+            "                report validation and test at it: 'ema(decay=0.999, every=1, start=0)'\n"
+            "                or 'swa(start=0, every=1)' (start and every count updates)\n"
             "  --threads     BLAS threads (default: OpenBLAS's)\n"
             "  --dtype       f32 or f64 (default f32)\n"
             "  --history     write the per-epoch history to a CSV file\n"
@@ -131,6 +134,7 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'r':
         return parse_fraction(arg, 1, &o->dropout) ? cli_usage_error(CMD, "--dropout must be in [0, 1), got '%s'", arg) : 0;
     case 'W': o->save = arg; return 0;
+    case 'A': o->average = arg; return 0;
     case 'R': o->resume = arg; return 0;
     case 'E':
         return cli_parse_int64(arg, 1, 1000000000, &o->save_every) ? cli_usage_error(CMD, "--save-every must be an integer >= 1, got '%s'", arg) : 0;
@@ -157,7 +161,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"zero", no_argument, 0, 'Z'},          {"bucket-kb", required_argument, 0, 'K'},
         {"plot", required_argument, 0, 'P'},
         {"save", required_argument, 0, 'W'},     {"save-every", required_argument, 0, 'E'},
-        {"resume", required_argument, 0, 'R'},
+        {"resume", required_argument, 0, 'R'},   {"average", required_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c, at;
@@ -262,20 +266,33 @@ static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
 }
 
 /* Test loss and metric, and RMSE in target units for regression. */
-static dsc_status test_scores(train_run *r, train_result *res)
+static dsc_status test_scores(train_run *r, int classify, double *loss, double *metric, double *rmse)
 {
-    res->test_loss = res->test_metric = res->test_rmse = NAN;
+    *loss = *metric = *rmse = NAN;
     if (!r->test) return DSC_OK;
-    dsc_status st = dsc_mlp_evaluate(r->model, r->test, &res->test_loss, &res->test_metric);
-    if (st != DSC_OK || res->classes) return st;
+    dsc_status st = dsc_mlp_evaluate(r->model, r->test, loss, metric);
+    if (st != DSC_OK || classify) return st;
     size_t n = dsc_dataset_rows(r->test);
     double *p = malloc(n * sizeof *p), sse = 0;
     if (!p) return DSC_ERR_NOMEM;
     st = dsc_mlp_predict(r->model, dsc_dataset_x(r->test), n, p);
     for (size_t i = 0; st == DSC_OK && i < n; i++) sse += pow(p[i] - dsc_dataset_y(r->test)[i], 2);
-    res->test_rmse = sqrt(sse / (double)n);
+    *rmse = sqrt(sse / (double)n);
     free(p);
     return st;
+}
+
+/* The test scores at the live weights, and with --average at the averaged ones. */
+static dsc_status all_scores(train_run *r, train_result *res)
+{
+    int cls = res->classes > 0;
+    res->avg_test_loss = res->avg_test_metric = res->avg_test_rmse = NAN;
+    dsc_status st = test_scores(r, cls, &res->test_loss, &res->test_metric, &res->test_rmse);
+    if (st != DSC_OK || !dsc_mlp_average(r->model)) return st;
+    if ((st = dsc_mlp_use_average(r->model, 1)) != DSC_OK) return st;
+    st = test_scores(r, cls, &res->avg_test_loss, &res->avg_test_metric, &res->avg_test_rmse);
+    dsc_status back = dsc_mlp_use_average(r->model, 0);
+    return st ? st : back;
 }
 
 /* The classes of the task: the data's, or for a resumed classifier the model's outputs. */
@@ -326,6 +343,7 @@ static int run(train_opts *o, train_run *r)
     fc.val_split = o->val_split;
     fc.patience = o->patience;
     fc.resume = o->resume != NULL;
+    fc.average = o->average;
     fc.on_batch = train_on_batch;
     fc.on_epoch = train_on_epoch;
     fc.user = &prog;
@@ -349,8 +367,8 @@ static int run(train_opts *o, train_run *r)
 #ifdef DSC_HAVE_MPI
     if (r->dist) res.state_bytes = train_dist_state_bytes(r->dist);
 #endif
-    if ((st = test_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
-    if (r->history && (train_write_history(r->history, r->hist, classes > 0) || fflush(r->history)))
+    if ((st = all_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
+    if (r->history && (train_write_history(r->history, r->hist, classes > 0, o->average != NULL) || fflush(r->history)))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
     if (o->plot && r->rank == 0 && (rc = train_plot_draw(o, r->hist, classes > 0, &res.plot))) return rc;
     return o->json ? train_print_json(o, &res) : train_print_table(o, &res);

@@ -24,6 +24,7 @@ typedef struct train_opts {
     int64_t bucket_kb; /* --bucket-kb: gradient KiB per collective call under mpirun */
     const char *save, *resume; /* --save FILE, --resume FILE */
     int64_t save_every;        /* --save-every N epochs (0: only at the end) */
+    const char *average;       /* --average SPEC: a weight average kept by the fit */
 } train_opts;
 
 /* What the run produced, for the reports. */
@@ -32,6 +33,7 @@ typedef struct train_result {
     const dsc_history *hist;
     size_t rows, cols, classes, train_rows, test_rows;
     double test_loss, test_metric, test_rmse; /* NAN without a test split */
+    double avg_test_loss, avg_test_metric, avg_test_rmse; /* the same at the average (--average) */
     int ranks;          /* processes of the data-parallel run (1 without mpirun) */
     int64_t resumed_at; /* epochs done before this run (0 unless --resume) */
     size_t state_bytes; /* optimizer state held by this process */
@@ -89,6 +91,6 @@ int train_print_json(const train_opts *o, const train_result *r);
 int train_plot_check(const char *path);
 int train_plot_draw(const train_opts *o, const dsc_history *h, int classify, cJSON **desc);
 /* 0 on success; -1 when the stream reports an error. */
-int train_write_history(FILE *f, const dsc_history *h, int classify);
+int train_write_history(FILE *f, const dsc_history *h, int classify, int average);
 
 #endif

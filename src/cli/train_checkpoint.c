@@ -51,6 +51,7 @@ void train_saver_init(train_saver *s, const train_opts *o, size_t classes)
     put(s, "train.activation", o->activation);
     put(s, "train.optimizer", o->optimizer);
     put(s, "train.schedule", o->schedule);
+    put(s, "train.average", o->average);
     put_num(s, "train.test_split", "%.17g", o->test_split);
     put_num(s, "train.val_split", "%.17g", o->val_split);
     put_num(s, "train.batch", "%.0f", (double)o->batch);
@@ -147,6 +148,8 @@ static int read_options(const dsc_ckpt *ck, train_opts *o)
     }
     o->target = dsc_ckpt_extra(ck, "train.target");
     o->schedule = dsc_ckpt_extra(ck, "train.schedule");
+    /* the average as typed (the fit compares it with the file's canonically) */
+    o->average = dsc_ckpt_extra(ck, "train.average") ? dsc_ckpt_extra(ck, "train.average") : dsc_ckpt_meta(ck, "average");
     o->task = task[0] == 'c';
     o->seed = (uint64_t)seed;
     return 0;

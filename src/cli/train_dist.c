@@ -3,6 +3,8 @@
  * the same seeded fit; the fit's parallel hooks give each rank its share of every
  * batch and hand the gradient to the dist layer (all-reduce, or reduce-scatter with
  * --zero), which steps the weights identically everywhere. Rank 0 alone prints.
+ * Every rank holds the full weights after each step, so a weight average (--average)
+ * is kept the same on every rank, told by the updated hook when the step updated.
  */
 #include "train_dist.h"
 
@@ -17,6 +19,7 @@ struct train_dist {
     dsc_hparams hp; /* the run's optimizer, for the one a checkpoint gathers into */
     dsc_fit_parallel par;
     dsc_status ready_failed; /* the first failure of a tensor_ready, for the step */
+    int updated;             /* the last step applied an update (not skipped) */
 };
 
 /* Open MPI, MPICH and PMIx launchers each set one of these in every process. */
@@ -57,10 +60,14 @@ static void hook_tensor_ready(void *ctx, size_t tensor)
 static dsc_status hook_step(void *ctx, const double *loss)
 {
     train_dist *td = ctx;
-    /* starts what is left, waits, updates */
+    /* starts what is left, waits, updates; the global step count moves on updates only */
+    int64_t before = dsc_dist_step_count(td->dist);
     dsc_status st = loss ? dsc_dist_step_loss(td->dist, *loss) : dsc_dist_step(td->dist);
+    td->updated = dsc_dist_step_count(td->dist) != before;
     return td->ready_failed ? td->ready_failed : st;
 }
+
+static int hook_updated(void *ctx) { return ((train_dist *)ctx)->updated; }
 
 static dsc_status hook_sum(void *ctx, double *v, size_t n)
 {
@@ -106,6 +113,7 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     td->par.sum = hook_sum;
     td->par.skipped = hook_skipped;
     td->par.lr = hook_lr;
+    td->par.updated = hook_updated;
     td->par.ctx = td;
     fc->parallel = &td->par;
     return DSC_OK;
