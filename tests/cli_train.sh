@@ -46,6 +46,9 @@ check 2 --data "$tmp/x.npy"
 check 2 --data "$iris" --bogus
 check 2 --data "$iris" extra
 check 2 --data "$data/diabetes.csv" --task classify
+for spec in bogus 'ema(decay=1)' 'swa(every=0)' 'ema(beta=0.9)' ''; do
+  check 2 --data "$iris" --epochs 1 --average "$spec"
+done
 check 1 --data /nonexistent.csv
 printf 'a,b,y\n1,2,0\n3,x,1\n' > "$tmp/bad.csv"
 check 1 --data "$tmp/bad.csv"

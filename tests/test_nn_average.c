@@ -18,37 +18,7 @@
 #include <unistd.h>
 
 #include "descent_nn.h"
-
-#define OK(call)                                                        \
-    do {                                                                \
-        dsc_status st_ = (call);                                        \
-        if (st_ != DSC_OK) fail_msg("%s: %s", #call, dsc_last_error()); \
-    } while (0)
-
-static char path[64];
-
-static int make_path(void **state)
-{
-    (void)state;
-    snprintf(path, sizeof path, "/tmp/dsc_nn_avg_%ld.st", (long)getpid());
-    return 0;
-}
-
-static int remove_path(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
-
-static dsc_dataset *load_data(const char *name)
-{
-    char file[512];
-    snprintf(file, sizeof file, "%s/../data/%s", DSC_TEST_DATA, name);
-    dsc_dataset *ds;
-    OK(dsc_dataset_load_csv(&ds, file, NULL));
-    return ds;
-}
+#include "nn_fixture.h"
 
 /* wine: 13 features, 3 classes */
 static dsc_mlp *make(dsc_dtype dt, double dropout, const char *optimizer)
@@ -113,6 +83,22 @@ static void test_ema_decay0_is_live(void **state)
     assert_int_equal(dsc_average_updates(a), dsc_optim_step_count(dsc_mlp_optimizer(m)));
     assert_int_equal(dsc_average_averaged(a), 4 * (int64_t)batches);
     free(live);
+    dsc_history_destroy(h);
+    dsc_mlp_destroy(m);
+    dsc_dataset_destroy(ds);
+}
+
+/* With accumulate=3 only every third step updates the weights, and only it folds. */
+static void test_folds_on_updates(void **state)
+{
+    (void)state;
+    dsc_dataset *ds = load_data("wine.csv");
+    dsc_mlp *m = make(DSC_F32, 0, "adam(lr=1e-2, accumulate=3)");
+    dsc_history *h = fit(m, ds, config(2, "ema(decay=0.5)"));
+    int64_t updates = dsc_optim_step_count(dsc_mlp_optimizer(m)), batches = 2 * (int64_t)((h->train_rows + 19) / 20);
+    assert_int_equal(updates, batches / 3);
+    assert_int_equal(dsc_average_updates(dsc_mlp_average(m)), updates);
+    assert_int_equal(dsc_average_averaged(dsc_mlp_average(m)), updates);
     dsc_history_destroy(h);
     dsc_mlp_destroy(m);
     dsc_dataset_destroy(ds);
@@ -227,15 +213,7 @@ static void assert_same_bits(dsc_mlp *a, dsc_mlp *b, const dsc_history *ha, cons
 {
     size_t es = dsc_dtype_size(dsc_mlp_get_config(a)->dtype);
     assert_memory_equal(dsc_mlp_data(a), dsc_mlp_data(b), dsc_mlp_weight_count(a) * es);
-    const dsc_optim *oa = dsc_mlp_optimizer(a), *ob = dsc_mlp_optimizer(b);
-    assert_int_equal(dsc_optim_step_count(oa), dsc_optim_step_count(ob));
-    for (size_t i = 0; i < dsc_optim_param_count(oa); i++)
-        for (size_t k = 0; k < dsc_optim_state_count(oa, i); k++) {
-            void *sa, *sb;
-            OK(dsc_optim_state(oa, i, k, NULL, &sa));
-            OK(dsc_optim_state(ob, i, k, NULL, &sb));
-            assert_memory_equal(sa, sb, dsc_optim_param(oa, i)->n * es);
-        }
+    assert_same_state(dsc_mlp_optimizer(a), dsc_mlp_optimizer(b), es);
     assert_same_average(a, b);
     assert_int_equal(ha->count, hb->count);
     assert_int_equal(ha->best_epoch, hb->best_epoch);
@@ -372,6 +350,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ema_decay0_is_live),
+        cmocka_unit_test(test_folds_on_updates),
         cmocka_unit_test(test_swa_is_epoch_mean),
         cmocka_unit_test_setup_teardown(test_resume_ema_f32, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_resume_swa_f64, make_path, remove_path),

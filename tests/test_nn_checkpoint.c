@@ -17,12 +17,7 @@
 #include <unistd.h>
 
 #include "descent_nn.h"
-
-#define OK(call)                                                        \
-    do {                                                                \
-        dsc_status st_ = (call);                                        \
-        if (st_ != DSC_OK) fail_msg("%s: %s", #call, dsc_last_error()); \
-    } while (0)
+#include "nn_fixture.h"
 
 typedef struct setup {
     const char *data;     /* under data/ */
@@ -33,31 +28,6 @@ typedef struct setup {
     int64_t patience;     /* early stopping (restoring the best weights) when > 0 */
     size_t stop_at;       /* then the epoch the straight run stops at */
 } setup;
-
-static char path[64];
-
-static int make_path(void **state)
-{
-    (void)state;
-    snprintf(path, sizeof path, "/tmp/dsc_nn_ckpt_%ld.st", (long)getpid());
-    return 0;
-}
-
-static int remove_path(void **state)
-{
-    (void)state;
-    unlink(path);
-    return 0;
-}
-
-static dsc_dataset *load_data(const char *name)
-{
-    char file[512];
-    snprintf(file, sizeof file, "%s/../data/%s", DSC_TEST_DATA, name);
-    dsc_dataset *ds;
-    OK(dsc_dataset_load_csv(&ds, file, NULL));
-    return ds;
-}
 
 static dsc_mlp *make(const setup *s)
 {
@@ -93,20 +63,11 @@ static void assert_same_model(dsc_mlp *a, dsc_mlp *b)
     assert_int_equal(n, dsc_mlp_weight_count(b));
     assert_memory_equal(dsc_mlp_data(a), dsc_mlp_data(b), n * es);
     const dsc_optim *oa = dsc_mlp_optimizer(a), *ob = dsc_mlp_optimizer(b);
-    assert_int_equal(dsc_optim_step_count(oa), dsc_optim_step_count(ob));
     double la, lb;
     OK(dsc_optim_get_lr(oa, 0, &la));
     OK(dsc_optim_get_lr(ob, 0, &lb));
     assert_true(la == lb);
-    for (size_t i = 0; i < dsc_optim_param_count(oa); i++) {
-        assert_int_equal(dsc_optim_state_count(oa, i), dsc_optim_state_count(ob, i));
-        for (size_t k = 0; k < dsc_optim_state_count(oa, i); k++) {
-            void *sa, *sb;
-            OK(dsc_optim_state(oa, i, k, NULL, &sa));
-            OK(dsc_optim_state(ob, i, k, NULL, &sb));
-            assert_memory_equal(sa, sb, dsc_optim_param(oa, i)->n * es);
-        }
-    }
+    assert_same_state(oa, ob, es);
 }
 
 static void assert_same_epoch(const dsc_epoch *a, const dsc_epoch *b)
