@@ -39,7 +39,7 @@ static void test_history_panels_hold_the_history(void **state)
     dsc_epoch e[EPOCHS];
     dsc_history h = history(e, 1);
     curve_figure cf;
-    assert_int_equal(curve_figure_history(&cf, &h, 1, "data/digits.csv"), 0);
+    assert_int_equal(curve_figure_history(&cf, &h, 1, 0, "data/digits.csv"), 0);
     assert_int_equal(cf.figure.count, 2);
     const dsc_plot_panel *loss = &cf.figure.panels[0], *acc = &cf.figure.panels[1];
     assert_string_equal(loss->title, "digits.csv: loss");
@@ -63,6 +63,30 @@ static void test_history_panels_hold_the_history(void **state)
     curve_figure_free(&cf);
 }
 
+/* With a weight average, its validation is a third curve in each panel. */
+static void test_history_with_average(void **state)
+{
+    (void)state;
+    dsc_epoch e[EPOCHS];
+    dsc_history h = history(e, 1);
+    for (int i = 0; i < EPOCHS; i++) e[i].avg_val_loss = 2.5 * pow(10, -i / 3.0), e[i].avg_val_metric = 0.45 + 0.06 * i;
+    curve_figure cf;
+    assert_int_equal(curve_figure_history(&cf, &h, 1, 1, "wine.csv"), 0);
+    const dsc_plot_panel *loss = &cf.figure.panels[0], *acc = &cf.figure.panels[1];
+    assert_int_equal(loss->count, 3);
+    assert_int_equal(acc->count, 3);
+    assert_string_equal(loss->series[1].label, "validation");
+    assert_string_equal(loss->series[2].label, "validation, averaged");
+    assert_string_equal(acc->series[2].label, "validation, averaged");
+    for (int i = 0; i < EPOCHS; i++) {
+        assert_true(loss->series[0].y[i] == e[i].train_loss && acc->series[0].y[i] == e[i].train_metric);
+        assert_true(loss->series[2].y[i] == e[i].avg_val_loss && acc->series[2].y[i] == e[i].avg_val_metric);
+        assert_true(acc->series[1].y[i] == e[i].val_metric && acc->series[2].x[i] == i + 1);
+    }
+    assert_int_equal(dsc_plot_validate(&cf.figure), DSC_OK);
+    curve_figure_free(&cf);
+}
+
 /* No validation: one curve a panel. Regression: R^2, and a loss within a decade stays
  * on a linear axis. */
 static void test_history_regression_without_validation(void **state)
@@ -72,7 +96,7 @@ static void test_history_regression_without_validation(void **state)
     dsc_history h = history(e, 0);
     for (int i = 0; i < EPOCHS; i++) e[i].train_loss = 1.0 - 0.1 * i;
     curve_figure cf;
-    assert_int_equal(curve_figure_history(&cf, &h, 0, "diabetes.csv"), 0);
+    assert_int_equal(curve_figure_history(&cf, &h, 0, 1, "diabetes.csv"), 0); /* no validation: no average */
     assert_int_equal(cf.figure.panels[0].count, 1);
     assert_int_equal(cf.figure.panels[1].count, 1);
     assert_false(cf.figure.panels[0].logy);
@@ -80,7 +104,7 @@ static void test_history_regression_without_validation(void **state)
     assert_true(cf.figure.panels[0].series[0].y[EPOCHS - 1] == e[EPOCHS - 1].train_loss);
     curve_figure_free(&cf);
     h.count = 0;
-    assert_int_equal(curve_figure_history(&cf, &h, 0, "x.csv"), -1);
+    assert_int_equal(curve_figure_history(&cf, &h, 0, 0, "x.csv"), -1);
     curve_figure_free(&cf);
 }
 
@@ -304,6 +328,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history_panels_hold_the_history),
         cmocka_unit_test(test_history_regression_without_validation),
+        cmocka_unit_test(test_history_with_average),
         cmocka_unit_test(test_log_axis_choice),
         cmocka_unit_test(test_schedule_figure),
         cmocka_unit_test(test_schedule_title_wraps),

@@ -1,7 +1,7 @@
 /*
  * curve_figure.c: figures of quantities against epoch or step. A training history
- * draws as two panels with matching colours (train blue, validation orange), the
- * loss on a log axis when it falls by more than a decade; a schedule's rates draw on
+ * draws as two panels with matching colours (train blue, validation orange, and the
+ * validation at a weight average third), the loss on a log axis when it falls by more than a decade; a schedule's rates draw on
  * a log axis when they span more than two decades and a linear axis would flatten
  * many of them along its bottom (step or exponential decay).
  */
@@ -35,24 +35,26 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-int curve_figure_history(curve_figure *cf, const dsc_history *h, int classify, const char *name)
+int curve_figure_history(curve_figure *cf, const dsc_history *h, int classify, int average, const char *name)
 {
     memset(cf, 0, sizeof *cf);
     size_t n = h->count;
-    if (n == 0 || !(cf->data = malloc(5 * n * sizeof *cf->data))) return -1;
-    /* columns: epoch, train loss, validation loss, train metric, validation metric */
+    if (n == 0 || !(cf->data = malloc(7 * n * sizeof *cf->data))) return -1;
+    /* columns: epoch; train, validation and averaged validation loss; the same metrics */
     double *x = cf->data, *col = cf->data + n;
     int val = 0;
     for (size_t i = 0; i < n; i++) {
         const dsc_epoch *e = &h->epochs[i];
         x[i] = (double)e->epoch;
-        col[i] = e->train_loss, col[n + i] = e->val_loss;
-        col[2 * n + i] = e->train_metric, col[3 * n + i] = e->val_metric;
+        col[i] = e->train_loss, col[n + i] = e->val_loss, col[2 * n + i] = e->avg_val_loss;
+        col[3 * n + i] = e->train_metric, col[4 * n + i] = e->val_metric, col[5 * n + i] = e->avg_val_metric;
         val |= !isnan(e->val_loss);
     }
-    for (size_t k = 0; k < 4; k++)
-        cf->series[k] = (dsc_plot_series){.label = k % 2 ? "validation" : "train", .x = x, .y = col + k * n, .n = n};
-    size_t per = val ? 2 : 1;
+    static const char *const labels[3] = {"train", "validation", "validation, averaged"};
+    for (size_t k = 0; k < 6; k++)
+        cf->series[k] = (dsc_plot_series){.label = labels[k % 3], .x = x, .y = col + k * n, .n = n};
+    /* the averaged weights are validated only with validation data */
+    size_t per = val ? 2 + (average != 0) : 1;
     const char *metric = classify ? "accuracy" : "R#u2#d";
     snprintf(cf->titles[0], sizeof cf->titles[0], "%s: loss", base_name(name));
     snprintf(cf->titles[1], sizeof cf->titles[1], "%s: %s", base_name(name), metric);
@@ -61,7 +63,7 @@ int curve_figure_history(curve_figure *cf, const dsc_history *h, int classify, c
                                      .series = &cf->series[0], .count = per,
                                      .logy = curve_figure_wants_log(col, per * n, 1)};
     cf->panels[1] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[1], .xlabel = "epoch",
-                                     .ylabel = metric, .series = &cf->series[2], .count = per};
+                                     .ylabel = metric, .series = &cf->series[3], .count = per};
     cf->figure = (dsc_plot_figure){.panels = cf->panels, .count = 2};
     return 0;
 }

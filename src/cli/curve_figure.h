@@ -9,16 +9,17 @@
 
 typedef struct curve_figure {
     double *data; /* x, then the y columns (malloc'd) */
-    dsc_plot_series series[4];
+    dsc_plot_series series[6];
     dsc_plot_panel panels[2];
     dsc_plot_figure figure;
     char titles[2][256]; /* the schedule's title: up to 3 lines of 64 */
 } curve_figure;
 
-/* Left: the loss against epoch (train, and validation when the fit had it); right:
- * accuracy, or R^2 for regression. name (the data file) heads the titles. -1 when
- * out of memory or the history is empty. */
-int curve_figure_history(curve_figure *cf, const dsc_history *h, int classify, const char *name);
+/* Left: the loss against epoch (train, and validation when the fit had it, and with
+ * average the validation at the weight average); right: accuracy, or R^2 for
+ * regression. name (the data file) heads the titles. -1 when out of memory or the
+ * history is empty. */
+int curve_figure_history(curve_figure *cf, const dsc_history *h, int classify, int average, const char *name);
 
 /* One panel: lr[0..n) at steps 1..n, titled by the schedule's spec (wrapped after
  * commas onto up to three lines) and base rate.

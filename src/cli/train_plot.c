@@ -22,7 +22,7 @@ int train_plot_check(const char *path)
 int train_plot_draw(const train_opts *o, const dsc_history *h, int classify, cJSON **desc)
 {
     curve_figure cf;
-    if (curve_figure_history(&cf, h, classify, o->data)) {
+    if (curve_figure_history(&cf, h, classify, o->average != NULL, o->data)) {
         curve_figure_free(&cf);
         return cli_fail("train", "out of memory drawing '%s'", o->plot);
     }
