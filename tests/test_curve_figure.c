@@ -3,7 +3,7 @@
  * every value handed to the plotter, the panels, titles and axes chosen. Then through
  * the command: each format written as a valid file of plausible size whose --json
  * description holds the series asked for (ends equal to the printed history and rates),
- * and descent demo leaving its three figures. */
+ * and descent demo leaving its four figures. */
 #define _POSIX_C_SOURCE 200809L /* popen, mkdtemp */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -293,7 +293,7 @@ static void test_schedule_plot_files(void **state)
 }
 
 /* descent demo --out DIR (run from the repository root, as make demo does): the
- * three figures, the digits test accuracy, and where each figure went. */
+ * four figures, the digits test accuracy, and where each figure went. */
 static void test_demo_figures(void **state)
 {
     (void)state;
@@ -306,8 +306,8 @@ static void test_demo_figures(void **state)
     int rc;
     const char *out = cli_run(args, &rc);
     assert_int_equal(rc, 0);
-    static const char *const fig[] = {"rosenbrock.png", "gaussians.png", "digits_history.png"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const fig[] = {"rosenbrock.png", "gaussians.png", "newer.png", "digits_history.png"};
+    for (int k = 0; k < 4; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, fig[k]);
         snprintf(line, sizeof line, "figure: %s\n", path);
         if (!strstr(out, line)) fail_msg("the demo did not print '%s'", line);

@@ -5,7 +5,9 @@
  *      from (-1.5, 0.5), 3000 steps in float64;
  *   2. the Adam family (Adam, AdamW, AMSGrad, RAdam, AdaBelief) on the mixture of
  *      four Gaussians;
- *   3. an MLP trained on the bundled digits through descent train, its history drawn.
+ *   3. newer optimizers (Lion, LAMB, Schedule-Free AdamW, Lookahead) against Adam on
+ *      Rosenbrock, each at the rate its authors suggest relative to Adam's;
+ *   4. an MLP trained on the bundled digits through descent train, its history drawn.
  * --out DIR puts the figures elsewhere (a test does, to leave out/ alone); --data DIR
  * names the folder of digits.csv when the demo runs outside the repository root.
  */
@@ -35,12 +37,20 @@ static const char *const adam_labels[] = {"Adam", "AdamW", "AMSGrad", "RAdam", "
 static const char *const adam_specs[] = {"adam(lr=1e-2)", "adamw(lr=1e-2)", "adam(lr=1e-2, amsgrad=true)",
                                          "radam(lr=1e-2)", "adabelief(lr=1e-2)"};
 
+/* Lion's authors use a rate 3-10x below AdamW's (its sign update has unit size per
+ * element); the others take Adam's. */
+static const char *const newer_labels[] = {"Adam", "Lion", "LAMB", "Schedule-Free", "Lookahead"};
+static const char *const newer_specs[] = {"adam(lr=1e-2)", "lion(lr=1e-3)", "lamb(lr=1e-2)",
+                                          "schedulefree_adamw(lr=1e-2)", "lookahead(inner=adam(lr=1e-2))"};
+
 static const part parts[] = {
     {"1. The textbook comparison: Rosenbrock from (-1.5, 0.5), 3000 steps, float64 (minimum 0 at (1, 1))",
      "rosenbrock", "rosenbrock.png", 3000, textbook_labels, textbook_specs, 4},
     {"2. The Adam family on a mixture of four Gaussians from (-0.3, 0.2), 600 steps, float64\n"
      "   (minimum -0.3127 near (1.5, 1.0); three shallower wells)",
      "gaussians", "gaussians.png", 600, adam_labels, adam_specs, 5},
+    {"3. Newer optimizers against Adam on Rosenbrock from (-1.5, 0.5), 3000 steps, float64",
+     "rosenbrock", "newer.png", 3000, newer_labels, newer_specs, 5},
 };
 
 static void print_specs(const part *p)
@@ -50,13 +60,13 @@ static void print_specs(const part *p)
     printf("\n\n");
 }
 
-/* Part 3: descent train itself, so the numbers are those a user gets from the same
+/* Part 4: descent train itself, so the numbers are those a user gets from the same
  * command line; --quiet keeps its per-epoch lines off the demo's output. */
 static int train_digits(const char *digits, const char *out)
 {
     char plot[4096];
     snprintf(plot, sizeof plot, "%s/digits_history.png", out);
-    printf("\n3. An MLP on the handwritten digits (%s, 8x8 images, 10 classes): 64-64-10 ReLU,\n"
+    printf("\n4. An MLP on the handwritten digits (%s, 8x8 images, 10 classes): 64-64-10 ReLU,\n"
            "   Adam lr 1e-3, batch 32, 40 epochs; 25 %% held out for the test, 20 %% of the rest for validation\n\n",
            digits);
     fflush(stdout);
@@ -85,8 +95,8 @@ static int parse(int argc, char **argv, const char **out, const char **data)
         case 'h':
             printf("usage: descent demo [--out DIR] [--data DIR]\n"
                    "  compares optimizers on test functions and trains an MLP on the handwritten digits:\n"
-                   "  prints the tables and writes the figures rosenbrock.png, gaussians.png and\n"
-                   "  digits_history.png\n"
+                   "  prints the tables and writes the figures rosenbrock.png, gaussians.png,\n"
+                   "  newer.png and digits_history.png\n"
                    "  --out   folder of the figures (default " OUT_DIR ")\n"
                    "  --data  folder holding digits.csv (default " DATA_DIR ", right from the repository\n"
                    "          root, where make demo runs)\n");
