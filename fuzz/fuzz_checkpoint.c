@@ -2,13 +2,14 @@
  * fuzz_checkpoint.c: the checkpoint loader under libFuzzer (make fuzz). Any bytes go
  * through the whole reading path: parse and check the file, walk what it holds, and
  * restore it into optimizers, one made from the file's own metadata (so that valid
- * inputs reach the commit) and one fixed. The loader must refuse bad input with a
+ * inputs reach the commit) and one fixed, and load it as an MLP. The loader must refuse bad input with a
  * status, never crash, leak or read out of bounds (ASan, UBSan).
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "descent_checkpoint.h"
+#include "descent_nn.h"
 
 /* Touches every byte the file says a tensor has: ASan checks the bounds. */
 static unsigned walk(const dsc_ckpt *ck)
@@ -30,7 +31,8 @@ static unsigned walk(const dsc_ckpt *ck)
     return sum;
 }
 
-/* An optimizer of the file's kind over its tensor "param/x", restored from it. */
+/* An optimizer of the file's kind over its tensor "param/x" (and the file's weight
+ * average, when it has one), restored from it. */
 static void restore_own(const dsc_ckpt *ck)
 {
     dsc_hparams hp;
@@ -43,8 +45,14 @@ static void restore_own(const dsc_ckpt *ck)
     dsc_param p = {.name = "x", .data = data, .grad = grad, .n = n,
                    .dtype = strcmp(t.dtype, "F32") ? DSC_F64 : DSC_F32};
     dsc_optim *opt;
+    dsc_average *avg = NULL;
+    const char *average = dsc_ckpt_meta(ck, "average");
     if (dsc_optim_create(&opt, &hp, &p, 1)) return;
-    if (dsc_ckpt_restore(ck, opt) == DSC_OK) dsc_optim_step(opt);
+    if (!average || dsc_average_create(&avg, average, &p, 1) == DSC_OK) {
+        if (dsc_ckpt_restore_avg(ck, opt, avg) == DSC_OK && dsc_optim_step(opt) == DSC_OK && avg)
+            dsc_average_update(avg);
+    }
+    dsc_average_destroy(avg);
     dsc_optim_destroy(opt);
 }
 
@@ -57,6 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
         volatile unsigned sink = walk(ck);
         (void)sink;
         restore_own(ck);
+        dsc_mlp *m;
+        if (dsc_mlp_load_ckpt(&m, ck) == DSC_OK) dsc_mlp_destroy(m);
         dsc_ckpt_close(ck);
     }
     double x[2] = {0, 0}, g[2] = {0, 0};

@@ -16,6 +16,10 @@ mkdir -p "$out"
   --save "$out/king_accumulate.st" >/dev/null
 "$bin" optimize --optimizer 'schedulefree_adamw(lr=1e-2)' --schedule 'sequential(linear(total_iters=2), cosine(T_max=5), milestones=[2])' \
   --steps 4 --save "$out/schedulefree_sequential.st" >/dev/null
+# weight averages beside the optimizer (average/x/ema, average/x/swa)
+"$bin" optimize --optimizer 'adam(lr=1e-2)' --average 'ema(decay=0.9)' --steps 3 --save "$out/ema_adam.st" >/dev/null
+"$bin" optimize --optimizer 'lookahead(inner=sgd(lr=1e-3), k=2)' --average 'swa(start=1)' --dtype f32 --steps 3 \
+  --save "$out/swa_lookahead_f32.st" >/dev/null
 good=$out/adam_f64.st
 head -c 100 "$good" >"$out/truncated_header.st"
 head -c $(($(stat -c %s "$good") - 3)) "$good" >"$out/truncated_data.st"

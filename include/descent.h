@@ -340,6 +340,13 @@ dsc_status dsc_average_buffer(const dsc_average *avg, size_t i, const char **nam
 int64_t dsc_average_updates(const dsc_average *avg);  /* calls of update */
 int64_t dsc_average_averaged(const dsc_average *avg); /* folds so far */
 dsc_status dsc_average_set_counters(dsc_average *avg, int64_t updates, int64_t averaged);
+/* The tensors averaged (descriptors as given to create; names copied, "p<i>" when NULL,
+ * as the optimizer names them; ndim 0 as [n]), and the canonical spec, every key given
+ * ("ema(decay=0.999, every=1, start=0)"; like snprintf). Checkpoints: descent_checkpoint.h,
+ * dsc_checkpoint_save_avg. */
+size_t dsc_average_count(const dsc_average *avg);
+const dsc_param *dsc_average_param(const dsc_average *avg, size_t i);
+size_t dsc_average_format(const dsc_average *avg, char *buf, size_t size);
 /* ---------------------------------------------------------------- gradient accumulation
  * With accumulate=K, each call of dsc_optim_step adds the gradients into a buffer the
  * optimizer owns (state buffer "grad_accum" of every tensor, listed last by

@@ -6,9 +6,15 @@
  * a JSON header, then the raw little-endian tensor bytes. Python, Rust and JavaScript
  * read it without our code. Tensors are keyed by name, never by position:
  *
- *   param/<name>            the parameter values (restored into the caller's buffers)
+ *   param/<name>            the parameter values (restored into the caller's buffers);
+ *                           schedule-free saves its evaluation point x here in either
+ *                           mode (after its first step), so a reader never takes the
+ *                           training point y for the weights; resume rebuilds y from
+ *                           the state z and x
  *   state/<name>/<buffer>   each state buffer: exp_avg, exp_avg_sq, max_exp_avg_sq,
  *                           momentum_buffer, sum, square_avg, acc_delta, grad_avg, ...
+ *                           (lookahead's slow weights are state/<name>/lookahead_slow)
+ *   average/<name>/<ema|swa> a weight average's buffers (the *_avg calls below)
  *
  * The header's "__metadata__" (string -> string) holds:
  *
@@ -27,7 +33,11 @@
  *                           the gradient-accumulation window (its buffer is the state
  *                           tensor grad_accum)
  *   eval_mode               1 when saved in eval mode (schedule-free's x in the params)
+ *   average, average.updates, average.averaged
+ *                           a weight average's canonical spec (dsc_average_format) and
+ *                           counters, when one was saved
  *   extra.<key>             the caller's own strings (problem, RNG state, epoch, ...)
+ *   (and tensors named extra/<name> hold the caller's own arrays, dsc_checkpoint_save_with)
  *   checksum                "crc32:xxxxxxxx", zlib's CRC-32 of the whole data section
  *
  * Doubles are printed with %.17g, so every value reads back to the same bits, and a
@@ -35,8 +45,8 @@
  *
  * Loading checks everything (the header length, the JSON, every dtype, shape and
  * offset, that the offsets tile the data section without gaps or overlap, the
- * checksum, that every tensor the optimizer needs is present and no other is) before
- * it changes anything: a failed load leaves the optimizer untouched.
+ * checksum, that every tensor the optimizer needs is present and no other is, but
+ * the caller's extra/ tensors) before it changes anything: a failed load leaves the optimizer untouched.
  *
  * Saving to a path is atomic: a temporary file in the same directory, fsync, rename
  * over the target, fsync of the directory. A crash mid-save leaves the previous
@@ -69,10 +79,24 @@ typedef struct dsc_kv {
 dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra,
                                size_t nextra);
 
+/* The same with ntensors caller tensors (F32 or F64; name, dtype, ndim, shape, n and
+ * data are used) stored as "extra/<name>": loading an optimizer leaves them alone;
+ * the caller reads them back with dsc_ckpt_find. */
+dsc_status dsc_checkpoint_save_with(const dsc_optim *opt, const char *path, const dsc_kv *extra,
+                                    size_t nextra, const dsc_param *tensors, size_t ntensors);
+
 /* The same into caller memory. *len receives the size the checkpoint needs; with buf
  * NULL nothing else happens (a size query); with cap < *len it is DSC_ERR_ARG. */
 dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, size_t nextra,
                                    void *buf, size_t cap, size_t *len);
+
+/* The same with a weight average beside the optimizer (avg NULL: none, as above). A
+ * swapped-in average (dsc_average_swap) is refused: the parameters would hold the
+ * average instead of the training point. */
+dsc_status dsc_checkpoint_save_avg(const dsc_optim *opt, const dsc_average *avg, const char *path,
+                                   const dsc_kv *extra, size_t nextra);
+dsc_status dsc_checkpoint_save_mem_avg(const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
+                                       size_t nextra, void *buf, size_t cap, size_t *len);
 
 /* ---------------------------------------------------------------- load */
 
@@ -83,6 +107,13 @@ dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, si
  * unchanged. */
 dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path);
 dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len);
+
+/* The same with a weight average, created over tensors of the same names, dtypes and
+ * shapes with the same spec (compared canonically), not swapped in: its buffers and
+ * counters are restored too, all or nothing. A file that holds an average loads only
+ * through these (and one without, only through the calls above). */
+dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path);
+dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const void *buf, size_t len);
 
 /* ---------------------------------------------------------------- inspect */
 
@@ -125,8 +156,9 @@ size_t dsc_ckpt_data_bytes(const dsc_ckpt *ck);
 /* The hyperparameters saved for a group, to create an optimizer to restore into. */
 dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out);
 
-/* dsc_checkpoint_load from an open file. */
+/* dsc_checkpoint_load (dsc_checkpoint_load_avg) from an open file. */
 dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt);
+dsc_status dsc_ckpt_restore_avg(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg);
 
 #ifdef __cplusplus
 }

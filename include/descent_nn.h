@@ -12,6 +12,7 @@
 
 #include "descent.h"
 #include "descent_data.h"
+#include "descent_checkpoint.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -137,6 +138,9 @@ typedef struct dsc_epoch {
     double lr;           /* learning rate of group 0 at the end of the epoch */
     int64_t skipped;     /* optimizer steps skipped for non-finite gradients */
     double seconds;      /* wall time of the epoch, validation included */
+    double avg_val_loss; /* validation loss and metric at the weight average (dsc_fit_config's
+                            average); NAN without an average or without validation */
+    double avg_val_metric;
 } dsc_epoch;
 
 typedef struct dsc_history {
@@ -174,6 +178,10 @@ typedef struct dsc_fit_parallel {
     int64_t (*skipped)(void *ctx);
     double (*lr)(void *ctx);
     void *ctx;
+    /* whether the last step applied an update (not a skip, nor a micro-batch of an
+       accumulation window): the weight average folds after updates only. Needed when
+       the fit keeps an average (every rank keeps the same one over its full weights) */
+    int (*updated)(void *ctx);
 } dsc_fit_parallel;
 
 typedef struct dsc_fit_config {
@@ -192,6 +200,25 @@ typedef struct dsc_fit_config {
     void (*on_epoch)(const dsc_epoch *e, void *user);
     void *user;
     const dsc_fit_parallel *parallel; /* NULL: one process (default) */
+    int resume;            /* continue the model's training position (that of its last fit, or of
+                              dsc_mlp_load) instead of starting one: epochs counts the epochs to add,
+                              they are numbered on, the shuffling and dropout generators, the
+                              standardization and the early-stopping state (best loss, epoch and
+                              weights) go on, and the history returned holds every epoch of the
+                              position. Needs the seed, val_split, patience and data (checked: the
+                              training and validation rows) of the run it continues, and a run that
+                              has not stopped early. Default 0 */
+    const char *average;   /* a weight average of the parameters (dsc_average_create's spec:
+                              "ema(decay=0.999)", "swa(start=1000)"; NULL: none, the default),
+                              folded after every optimizer update. A fit keeps it in the model
+                              (dsc_mlp_average, dsc_mlp_use_average), validates at it every epoch
+                              (dsc_epoch's avg_val_loss, avg_val_metric) and dsc_mlp_save stores
+                              it. A fresh fit starts a new one from the weights it starts from
+                              (or none); resume needs the same spec (compared canonically) and
+                              continues it. Early stopping and restore_best follow the live
+                              weights' validation loss, never the average's: they snapshot the
+                              weights training goes on from, and the average is a function of
+                              that whole trajectory, which it keeps following */
 } dsc_fit_config;
 
 dsc_fit_config dsc_fit_config_default(void);
@@ -203,6 +230,66 @@ dsc_fit_config dsc_fit_config_default(void);
  */
 dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *cfg,
                        dsc_history **hist);
+
+/*
+ * The weight average of the model's last fit (NULL when it kept none): its spec and
+ * counters (dsc_average_format, dsc_average_averaged). dsc_mlp_use_average(m, 1) puts
+ * the averaged weights into the model, so that dsc_mlp_predict, dsc_mlp_evaluate and
+ * dsc_mlp_data see them; (m, 0) puts the training weights back, bit for bit. Both are
+ * no-ops when already so. dsc_mlp_fit and dsc_mlp_save refuse while the average is in
+ * use (the optimizer's state belongs to the training weights).
+ */
+const dsc_average *dsc_mlp_average(const dsc_mlp *m);
+dsc_status dsc_mlp_use_average(dsc_mlp *m, int on);
+int dsc_mlp_using_average(const dsc_mlp *m);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+/*
+ * A compiled model in one safetensors file (a descent checkpoint, descent_checkpoint.h):
+ * the optimizer's checkpoint (parameters as param/fc1.weight..., its state, schedule and
+ * counters) with what only the model knows:
+ *   extra strings  the architecture (mlp.sizes "13,16,3", mlp.hidden, mlp.output,
+ *                  mlp.init, mlp.leaky_slope, mlp.elu_alpha, mlp.dropout, mlp.dtype,
+ *                  mlp.seed, mlp.loss), the target scaling (mlp.y_mean, mlp.y_std) and
+ *                  the training position: fit.epoch, fit.seed, fit.rows, fit.val_rows,
+ *                  fit.val_split, fit.patience, fit.skipped0, the shuffling and dropout
+ *                  generators (fit.shuffle_rng, fit.dropout_rng: 4 words in hex), the
+ *                  early-stopping state (fit.best_epoch, fit.best_loss, fit.stopped);
+ *                  doubles in %.17g
+ *   extra/ tensors mlp.mean and mlp.inv_std (F64 [inputs], when standardized),
+ *                  fit.history (F64 [epochs, 8]: epoch, train_loss, train_metric,
+ *                  val_loss, val_metric, lr, skipped, seconds), fit.best (the weights of
+ *                  the best epoch, with patience) and fit.live (the last epoch's weights
+ *                  when the parameters hold the restored best ones).
+ *   the average    with dsc_fit_config's average: the checkpoint's own average
+ *                  (average/<name>/<ema|swa>, __metadata__ average, average.updates,
+ *                  average.averaged) and extra/fit.avg_history (F64 [epochs, 2]:
+ *                  avg_val_loss, avg_val_metric).
+ * Fitting E1 epochs, saving, loading and fitting E2 more with resume set gives the bits
+ * (weights, optimizer state, history) of E1 + E2 epochs straight. Positions are epoch
+ * boundaries: a checkpoint saved from on_epoch resumes like one saved after the fit.
+ * nextra caller strings go along (keys must not start with "mlp." or "fit."). The
+ * write is atomic.
+ */
+dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_kv *extra, size_t nextra);
+/* The same with opt, an optimizer over the model's own tensors (its buffers), standing
+ * for the model's: a data-parallel run saves the state it gathered at one rank
+ * (dsc_dist_gather_state) with the model's position. */
+dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char *path, const dsc_kv *extra,
+                             size_t nextra);
+
+/* Creates a compiled model from a file dsc_mlp_save wrote (or from an open one). It
+ * predicts at once (dsc_mlp_predict, through the saved standardization; with the best
+ * weights when the fit restored them; the weight average, when the fit kept one, is
+ * restored beside them, not in use) and goes on training with dsc_mlp_fit's resume.
+ * On any failure (damaged file, not an MLP checkpoint, inconsistent metadata) nothing
+ * is created and *out is untouched. */
+dsc_status dsc_mlp_load(dsc_mlp **out, const char *path);
+dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck);
+
+/* Epochs of the model's training position (0 before any fit). */
+int64_t dsc_mlp_epochs_done(const dsc_mlp *m);
 
 /* ---------------------------------------------------------------- BLAS */
 

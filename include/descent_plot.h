@@ -34,7 +34,7 @@ typedef enum dsc_plot_kind {
 
 typedef struct dsc_plot_panel {
     dsc_plot_kind kind;
-    const char *title, *xlabel, *ylabel;
+    const char *title, *xlabel, *ylabel; /* a title may hold '\n': more lines */
     const dsc_plot_series *series; /* lines, or paths over the contour */
     size_t count;
     int logx, logy;                /* lines: log10 axes */

@@ -6,10 +6,11 @@ set -eu
 need=(gcc make cmake pkg-config libcjson-dev zlib1g-dev libopenblas-dev)
 # figures (descent compare --plot, descent demo)
 need+=(libplplot-dev plplot-driver-cairo)
+# `make` builds the tests and the dist layer too, so that a tree configured by
+# `make demo` is the same tree `make test` runs (CMake caches what it found)
+need+=(libcmocka-dev libopenmpi-dev openmpi-bin)
 if [ "${1:-build}" = test ]; then
-  need+=(libcmocka-dev clang)
-  need+=(libclang-rt-14-dev python3) # make fuzz (libFuzzer); the safetensors interop test
-  need+=(libopenmpi-dev openmpi-bin) # the dist layer and its mpirun tests
+  need+=(clang libclang-rt-14-dev python3) # make fuzz (libFuzzer); the safetensors interop test
 fi
 missing=()
 for p in "${need[@]}"; do

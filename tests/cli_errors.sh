@@ -70,6 +70,16 @@ check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses /nonexistent-d
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --bogus
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 extra
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --plot lr.jpg
+check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --plot
+check 1 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --plot /nonexistent-dir/lr.png
+# demo, from the repository root where it finds its data
+pushd "$(dirname "$0")/.." >/dev/null
+check 2 demo --bogus
+check 2 demo --out
+check 2 demo stray
+check 1 demo --out /nonexistent-dir/out
+popd >/dev/null
 losses=/tmp/dsc_losses.$$
 printf '1\n0.5\n' >"$losses"
 check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses "$losses"
@@ -130,6 +140,24 @@ check 2 optimize --resume "$ck/good.st" --steps 5 --problem rosenbrock
 check 2 optimize --resume "$ck/good.st" --steps 5 --dtype f32
 check 2 optimize --resume "$ck/good.st" --steps 5 --schedule 'cosine(T_max=5)'
 check 2 optimize --resume "$ck/good.st"
+check 2 optimize --resume "$ck/good.st" --steps 5 --average 'ema(decay=0.9)'
+check 2 optimize --optimizer adam --steps 5 --average 'polyak'
+check 2 optimize --optimizer adam --steps 5 --average 'ema(decay=1)'
+check 2 optimize --optimizer adam --steps 5 --average 'swa(every=0)'
+check 2 optimize --optimizer adam --steps 5 --average 'ema(decay=0.9, beta=1)'
+check 2 optimize --optimizer adam --steps 5 --average
+check 2 compare --optimizer adam --steps 5 --average 'ema(decay=-1)'
+# checkpoints with an average whose metadata disagrees with its file (same length, so
+# only the header text changes)
+"$bin" optimize --optimizer 'adam(lr=1e-2)' --average 'ema(decay=0.9)' --steps 5 --save "$ck/avg.st" >/dev/null ||
+  { echo "FAIL: cannot save with --average"; fail=$((fail + 1)); }
+LC_ALL=C sed 's/"average":"ema(decay=0.90000000000000002/"average":"ema(decay=0.50000000000000000/' "$ck/avg.st" >"$ck/avg_spec.st"
+LC_ALL=C sed 's/"average.averaged":"5"/"average.averaged":"6"/' "$ck/avg.st" >"$ck/avg_count.st"
+LC_ALL=C sed 's/"average\/x\/ema"/"average\/y\/ema"/' "$ck/avg.st" >"$ck/avg_name.st"
+for f in avg_spec avg_count avg_name; do
+  cmp -s "$ck/avg.st" "$ck/$f.st" && { echo "FAIL: $f.st is not damaged"; fail=$((fail + 1)); }
+  check 1 optimize --resume "$ck/$f.st" --steps 5
+done
 check 2 optimize --resume
 check 1 optimize --optimizer adam --steps 5 --save /nonexistent-dir/x.st
 check 2 inspect

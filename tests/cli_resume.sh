@@ -2,7 +2,7 @@
 # descent optimize --save / --resume: 17 steps, save, resume for 23 steps ends on the
 # same bits (loss and x printed with 17 digits) as 40 straight steps, for every
 # optimizer, f32 and f64, and every kind of schedule; a chain of resumes (17 + 10 + 13)
-# too. descent inspect lists a checkpoint's tensors.
+# too; with a weight average too. descent inspect lists a checkpoint's tensors.
 set -u
 bin=$1
 dir=$(mktemp -d)
@@ -13,7 +13,7 @@ specs=(
   'adagrad(lr=0.1, lr_decay=0.01)' 'rmsprop(lr=1e-2, momentum=0.5, centered=true)' 'adadelta'
   'adam(lr=1e-2, amsgrad=true)' 'adamw(lr=1e-2)' 'adamax(lr=1e-2)' 'nadam(lr=1e-2)' 'radam(lr=1e-2)'
   'adabelief(lr=1e-2)' 'adam(lr=1e-2, clip_norm=1)' 'lion(lr=1e-3)' 'lamb(lr=1e-2)' 'lars(lr=1e-2, momentum=0.9)'
-  'schedulefree_adamw(lr=1e-2, warmup_steps=5)' 'muon(lr=1e-2)' 'adam(lr=1e-2, lookahead_k=5)'
+  'schedulefree_adamw(lr=1e-2, warmup_steps=5)' 'muon(lr=1e-2)' 'adam(lr=1e-2, lookahead_k=5)' 'lookahead(inner=adam(lr=1e-2), k=5, alpha=0.5)'
 )
 result() { # the loss and x of a --json line
   sed -e 's/.*\("loss":[^,]*\).*\("x":\[[^]]*\]\).*/\1 \2/' <<<"$1"
@@ -35,6 +35,21 @@ for spec in "${specs[@]}"; do
     case "$got" in *'"step":40'*) ;; *) echo "FAIL: $spec $dt: resumed run does not report step 40: $got"; fail=$((fail+1));; esac
   done
 done
+# resume_check NAME EXTRACT ARGS...: 40 straight steps of descent optimize ARGS against 17,
+# --save, --resume for 23, compared through the function EXTRACT; the 40 steps' JSON is
+# left in $want
+resume_check() {
+  local name=$1 extract=$2 got
+  shift 2
+  want=$("$bin" optimize "$@" --steps 40 --json) &&
+    "$bin" optimize "$@" --steps 17 --save "$dir/r.st" >/dev/null &&
+    got=$("$bin" optimize --resume "$dir/r.st" --steps 23 --json) || { echo "FAIL: $name did not run"; fail=$((fail+1)); return; }
+  if [ "$($extract "$want")" != "$($extract "$got")" ]; then
+    echo "FAIL: $name: 40 straight steps: $($extract "$want")"
+    echo "      17 + 23 resumed:             $($extract "$got")"
+    fail=$((fail+1))
+  fi
+}
 # schedules (their position, rate, loss history) and gradient accumulation resume too
 schedules=(
   'cosine(T_max=40)' 'step(step_size=7, gamma=0.5)' 'onecycle(max_lr=0.05, total_steps=40)'
@@ -46,17 +61,33 @@ schedules=(
 for sched in "${schedules[@]}"; do
   for run in 'adam(lr=1e-2) f32' 'sgd(lr=1e-3, momentum=0.9) f64' 'adam(lr=1e-2, accumulate=3) f64'; do
     spec=${run% *}; dt=${run##* }
-    args=(--problem 'rosenbrock(n=3)' --optimizer "$spec" --schedule "$sched" --dtype "$dt")
-    want=$("$bin" optimize "${args[@]}" --steps 40 --json) &&
-      "$bin" optimize "${args[@]}" --steps 17 --save "$dir/s.st" >/dev/null &&
-      got=$("$bin" optimize --resume "$dir/s.st" --steps 23 --json) || { echo "FAIL: $spec $sched $dt did not run"; fail=$((fail+1)); continue; }
-    if [ "$(result "$want")" != "$(result "$got")" ]; then
-      echo "FAIL: $spec with $sched, $dt: 40 straight steps: $(result "$want")"
-      echo "      17 + 23 resumed:             $(result "$got")"
-      fail=$((fail+1))
-    fi
+    resume_check "$spec with $sched, $dt" result --problem 'rosenbrock(n=3)' --optimizer "$spec" \
+      --schedule "$sched" --dtype "$dt"
   done
 done
+# a weight average (--average) resumes too: the loss and point at the average as well,
+# for ema and swa, f32 and f64, and around lookahead and schedule-free
+avg_result() { # loss, x, average_loss and average_x of a --json line
+  sed -e 's/.*\("loss":[^,]*\).*\("x":\[[^]]*\]\).*\("average_loss":[^,]*\).*\("average_x":\[[^]]*\]\).*/\1 \2 \3 \4/' <<<"$1"
+}
+for average in 'ema(decay=0.9)' 'swa(start=5, every=2)'; do
+  for spec in 'adam(lr=1e-2)' 'lookahead(inner=adam(lr=1e-2), k=5, alpha=0.5)' 'schedulefree_adamw(lr=1e-2)'; do
+    for dt in f32 f64; do
+      resume_check "$spec --average $average, $dt" avg_result --problem 'rosenbrock(n=3)' --optimizer "$spec" \
+        --average "$average" --dtype "$dt"
+      case "$want" in *'"average_loss":'*'"average_x":'*) ;; *) echo "FAIL: no average in: $want"; fail=$((fail+1));; esac
+    done
+  done
+done
+out=$("$bin" inspect "$dir/r.st") # the last: swa around schedule-free, f64
+for want in 'average                          swa(start=5, every=2)' 'average.updates                  17' \
+            'average.averaged                 6' 'average/x/swa                            F64      [3]' \
+            'state/x/z'; do
+  grep -qF -- "$want" <<<"$out" || { echo "FAIL: inspect lacks '$want':"; echo "$out"; fail=$((fail+1)); }
+done
+# the table line reports the average too
+line=$("$bin" optimize --problem rosenbrock --optimizer 'adam(lr=1e-2)' --average 'ema(decay=0.5)' --steps 3)
+grep -qE '; ema\(decay=0\.5\): loss [0-9.e+-]+ at \(' <<<"$line" || { echo "FAIL: optimize --average prints: $line"; fail=$((fail+1)); }
 # what inspect shows of the last checkpoint (adam with clip_norm, f64, step 27)
 out=$("$bin" inspect "$dir/b.st")
 for want in 'format                           descent.checkpoint' 'step                             27' 'extra.problem                    rosenbrock(n=3)' \

@@ -46,10 +46,17 @@ check 2 --data "$tmp/x.npy"
 check 2 --data "$iris" --bogus
 check 2 --data "$iris" extra
 check 2 --data "$data/diabetes.csv" --task classify
+for spec in bogus 'ema(decay=1)' 'swa(every=0)' 'ema(beta=0.9)' ''; do
+  check 2 --data "$iris" --epochs 1 --average "$spec"
+done
 check 1 --data /nonexistent.csv
 printf 'a,b,y\n1,2,0\n3,x,1\n' > "$tmp/bad.csv"
 check 1 --data "$tmp/bad.csv"
 check 1 --data "$iris" --epochs 1 --history /nonexistent-dir/h.csv
+check 2 --data "$iris" --epochs 1 --plot "$tmp/h.gif"
+check 2 --data "$iris" --epochs 1 --plot "$tmp/h"
+check 2 --data "$iris" --epochs 1 --plot
+check 1 --data "$iris" --epochs 1 --plot /nonexistent-dir/h.png
 
 # a good run: one JSON object with the promised keys, one history row per epoch
 out=$("$bin" train --data "$iris" --layers 8 --epochs 3 --batch 16 --val-split 0.2 --seed 1 \

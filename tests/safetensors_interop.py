@@ -141,6 +141,27 @@ def main():
     ours = descent("optimize", "--resume", p("a.st"), "--steps", "23", "--json")
     check(ours.returncode == 0 and result(ours.stdout) == want, "resume of our file")
 
+    # 1b. a weight average and schedule-free, read independently: param/x is the
+    # evaluation point x (the point the command reports, and state/x/x), and
+    # average/x/ema is the EMA of the trace's points, recomputed here in float64
+    sf = ["optimize", "--problem", "rosenbrock(n=3)", "--optimizer", "schedulefree_adamw(lr=1e-2)",
+          "--average", "ema(decay=0.9)", "--steps", "17", "--save", p("sf.st"), "--trace", p("sf.csv"), "--json"]
+    r = descent(*sf)
+    check(r.returncode == 0, "save with --average: " + r.stderr)
+    _, _, meta_sf, t_sf, _ = read_safetensors(p("sf.st"))
+    out = json.loads(r.stdout)
+    unpack = lambda name: list(struct.unpack("<3d", t_sf[name][2]))
+    check(sorted(t_sf) == ["average/x/ema", "param/x", "state/x/exp_avg_sq", "state/x/x", "state/x/z"],
+          "tensor names with an average: " + str(sorted(t_sf)))
+    check(meta_sf.get("average") == "ema(decay=0.90000000000000002, every=1, start=0)", "average spec")
+    check(meta_sf.get("average.updates") == "17" and meta_sf.get("average.averaged") == "17", "average counters")
+    check(unpack("param/x") == out["x"] == unpack("state/x/x"), "schedule-free's param/x is x")
+    rows = [list(map(float, line.split(",")[2:])) for line in open(p("sf.csv")).read().splitlines()[1:]]
+    ema = None
+    for point in rows[1:]:  # the points after steps 1..17 (the trace holds y, the training point)
+        ema = list(point) if ema is None else [a + (1 - 0.9) * (q - a) for a, q in zip(ema, point)]
+    check(unpack("average/x/ema") == out["average_x"] == ema, f"average/x/ema {unpack('average/x/ema')} vs {ema}")
+
     # 2a. the same checkpoint rewritten here: other data order, JSON layout, no padding
     rev = list(reversed(list(tensors)))
     for i, (indent, align) in enumerate([(None, True), (2, False), (None, False)]):

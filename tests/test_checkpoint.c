@@ -1,5 +1,6 @@
 /* test_checkpoint.c: checkpoints. Resuming is bit-exact for every optimizer (17 steps,
- * save, load into a fresh optimizer, 23 steps == 40 straight steps, f32 and f64);
+ * save, load into a fresh optimizer, 23 steps == 40 straight steps, f32 and f64), also
+ * with a weight average saved beside it;
  * every kind of damaged or mismatched file is refused with a message naming what is
  * wrong and leaves the optimizer untouched; saving is atomic under SIGKILL. */
 #define _POSIX_C_SOURCE 200809L
@@ -781,6 +782,331 @@ static void test_kill_mid_save_keeps_old_file(void **state)
     free(g);
 }
 
+/* ---------------------------------------------------------------- weight averages */
+
+/* calls steps, folding the average in after every update (as descent optimize does) */
+static void run_avg_steps(model *m, dsc_average *avg, int calls, int64_t *call)
+{
+    for (int s = 0; s < calls; s++) {
+        run_steps(m, 1, call);
+        if (dsc_optim_last_updated(m->opt) && dsc_average_update(avg)) fail_msg("update: %s", dsc_last_error());
+    }
+}
+
+static snapshot take_all(const dsc_optim *opt, const dsc_average *avg)
+{
+    snapshot s = take(opt);
+    for (size_t i = 0; i < dsc_average_count(avg); i++) {
+        const dsc_param *q = dsc_average_param(avg, i);
+        void *d;
+        assert_int_equal(dsc_average_buffer(avg, i, NULL, &d), DSC_OK);
+        put(&s, d, q->n * dsc_dtype_size(q->dtype));
+    }
+    int64_t c[3] = {dsc_average_updates(avg), dsc_average_averaged(avg), dsc_average_swapped(avg)};
+    put(&s, c, sizeof c);
+    return s;
+}
+
+static dsc_average *average_of(model *m, const char *spec)
+{
+    dsc_average *avg;
+    if (dsc_average_create(&avg, spec, m->p, 2)) fail_msg("%s: %s", spec, dsc_last_error());
+    return avg;
+}
+
+static unsigned char *save_mem_avg(const model *m, const dsc_average *avg, size_t *len)
+{
+    if (dsc_checkpoint_save_mem_avg(m->opt, avg, NULL, 0, NULL, 0, len)) fail_msg("size: %s", dsc_last_error());
+    unsigned char *buf = malloc(*len);
+    assert_non_null(buf);
+    if (dsc_checkpoint_save_mem_avg(m->opt, avg, NULL, 0, buf, *len, len)) fail_msg("save: %s", dsc_last_error());
+    return buf;
+}
+
+/* 17 calls, save optimizer and average, load both into fresh ones (other values
+ * everywhere; the average spelled `again`), 23 calls == 40 straight calls. */
+static void avg_resume_case(const char *spec, const char *avgspec, const char *again, dsc_dtype dt, int via_file)
+{
+    model straight, first, second;
+    int64_t call = 0;
+    model_init(&straight, spec, dt, 1.0);
+    dsc_average *a = average_of(&straight, avgspec);
+    run_avg_steps(&straight, a, 40, &call);
+    snapshot want = take_all(straight.opt, a);
+    dsc_average_destroy(a);
+
+    call = 0;
+    model_init(&first, spec, dt, 1.0);
+    a = average_of(&first, avgspec);
+    run_avg_steps(&first, a, 17, &call);
+    char path[512];
+    size_t len = 0;
+    unsigned char *buf = NULL;
+    snprintf(path, sizeof path, "%s/average.safetensors", tmpdir);
+    if (via_file) assert_int_equal(dsc_checkpoint_save_avg(first.opt, a, path, NULL, 0), DSC_OK);
+    else buf = save_mem_avg(&first, a, &len);
+    dsc_average_destroy(a);
+    model_free(&first);
+
+    model_init(&second, spec, dt, -2.5);
+    a = average_of(&second, again);
+    dsc_status st = via_file ? dsc_checkpoint_load_avg(second.opt, a, path)
+                             : dsc_checkpoint_load_mem_avg(second.opt, a, buf, len);
+    if (st) fail_msg("%s + %s %s: load: %s", spec, avgspec, dsc_dtype_name(dt), dsc_last_error());
+    assert_int_equal(dsc_average_updates(a), dsc_optim_step_count(second.opt));
+    run_avg_steps(&second, a, 23, &call);
+    snapshot got = take_all(second.opt, a);
+    char what[300];
+    snprintf(what, sizeof what, "%s with %s, %s", spec, avgspec, dsc_dtype_name(dt));
+    assert_same(&want, &got, what);
+    dsc_average_destroy(a);
+    model_free(&straight);
+    model_free(&second);
+    free(buf);
+}
+
+static void test_average_resume_is_bit_exact(void **state)
+{
+    (void)state;
+    static const char *const opts[] = {
+        "adam(lr=0.01)",
+        "lookahead(inner=adam(lr=0.01), k=5, alpha=0.5)",
+        "schedulefree_adamw(lr=0.01, warmup_steps=5)",
+        "sgd(lr=0.05, momentum=0.9, accumulate=3)",
+    };
+    static const char *const avgs[][2] = {
+        {"ema(decay=0.9)", "ema(every=1, decay=0.90)"},
+        {"swa(start=4, every=3)", "swa(every=3, start=4)"},
+        {"ema(decay=0.5, every=2, start=7)", "ema(start=7, every=2, decay=5e-1)"},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        for (size_t j = 0; j < sizeof avgs / sizeof avgs[0]; j++) {
+            avg_resume_case(opts[i], avgs[j][0], avgs[j][1], DSC_F32, (int)((i + j) % 2));
+            avg_resume_case(opts[i], avgs[j][0], avgs[j][1], DSC_F64, (int)((i + j + 1) % 2));
+        }
+}
+
+/* The tensor named name, which must hold the bytes at want. */
+static void assert_tensor(const dsc_ckpt *ck, const char *name, const void *want, size_t bytes)
+{
+    dsc_ckpt_tensor t;
+    if (dsc_ckpt_find(ck, name, &t)) fail_msg("no tensor %s", name);
+    assert_int_equal(t.end - t.begin, bytes);
+    if (memcmp(t.data, want, bytes)) fail_msg("tensor %s holds other bytes", name);
+}
+
+static const void *state_named(const dsc_optim *opt, size_t i, const char *want)
+{
+    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+        const char *name;
+        void *d;
+        dsc_optim_state(opt, i, k, &name, &d);
+        if (!strcmp(name, want)) return d;
+    }
+    fail_msg("no state buffer %s", want);
+    return NULL;
+}
+
+/* The average's tensors and metadata; lookahead's slow weights beside them. */
+static void test_average_layout(void **state)
+{
+    (void)state;
+    model m;
+    int64_t call = 0;
+    model_init(&m, "lookahead(inner=adam(lr=0.01), k=5)", DSC_F64, 1.0);
+    dsc_average *avg = average_of(&m, "ema(decay=0.9)");
+    run_avg_steps(&m, avg, 9, &call); /* 8 updates: 3 fast steps past the last sync */
+    char spec[128];
+    assert_int_equal(dsc_average_format(avg, NULL, 0), 48);
+    dsc_average_format(avg, spec, sizeof spec);
+    assert_string_equal(spec, "ema(decay=0.90000000000000002, every=1, start=0)");
+    size_t len;
+    unsigned char *buf = save_mem_avg(&m, avg, &len);
+    dsc_ckpt *ck;
+    assert_int_equal(dsc_ckpt_open_mem(&ck, buf, len), DSC_OK);
+    /* w and b: param, exp_avg, exp_avg_sq, lookahead_slow; and the two averages */
+    assert_int_equal(dsc_ckpt_tensor_count(ck), 10);
+    assert_string_equal(dsc_ckpt_meta(ck, "average"), spec);
+    assert_string_equal(dsc_ckpt_meta(ck, "average.updates"), "8");
+    assert_string_equal(dsc_ckpt_meta(ck, "average.averaged"), "8");
+    dsc_ckpt_tensor t;
+    assert_int_equal(dsc_ckpt_find(ck, "average/layer.w/ema", &t), DSC_OK);
+    assert_true(t.ndim == 2 && t.shape[0] == 3 && t.shape[1] == 4 && !strcmp(t.dtype, "F64"));
+    assert_int_equal(dsc_ckpt_find(ck, "average/layer.b/ema", &t), DSC_OK);
+    assert_true(t.ndim == 1 && t.shape[0] == NB);
+    for (size_t i = 0; i < 2; i++) {
+        char name[64];
+        void *a;
+        size_t bytes = m.p[i].n * sizeof(double);
+        dsc_average_buffer(avg, i, NULL, &a);
+        snprintf(name, sizeof name, "average/%s/ema", m.p[i].name);
+        assert_tensor(ck, name, a, bytes);
+        snprintf(name, sizeof name, "param/%s", m.p[i].name);
+        assert_tensor(ck, name, m.p[i].data, bytes);
+        /* the slow weights are saved, and mid-cycle they are not the parameters */
+        const double *slow = state_named(m.opt, i, "lookahead_slow");
+        snprintf(name, sizeof name, "state/%s/lookahead_slow", m.p[i].name);
+        assert_tensor(ck, name, slow, bytes);
+        assert_true(slow[0] != ((const double *)m.p[i].data)[0]);
+        assert_true(((const double *)a)[0] != ((const double *)m.p[i].data)[0]);
+    }
+    dsc_ckpt_close(ck);
+    free(buf);
+    dsc_average_destroy(avg);
+    model_free(&m);
+}
+
+typedef struct avg_fixture {
+    model m;
+    dsc_average *avg;
+    unsigned char *good;
+    size_t len;
+} avg_fixture;
+
+static void avg_fixture_init(avg_fixture *fx, const char *avgspec)
+{
+    int64_t call = 0;
+    model_init(&fx->m, "adam(lr=0.01)", DSC_F32, 1.0);
+    fx->avg = average_of(&fx->m, avgspec);
+    run_avg_steps(&fx->m, fx->avg, 9, &call);
+    fx->good = save_mem_avg(&fx->m, fx->avg, &fx->len);
+    run_avg_steps(&fx->m, fx->avg, 3, &call); /* both have moved on from the file */
+}
+
+static void avg_fixture_free(avg_fixture *fx)
+{
+    free(fx->good);
+    dsc_average_destroy(fx->avg);
+    model_free(&fx->m);
+}
+
+/* Loading buf into the fixture's optimizer and avg (NULL: the call without) fails
+ * with want and a message holding needle, and changes neither. */
+static void refuse_avg(avg_fixture *fx, dsc_average *avg, const unsigned char *buf, size_t len, dsc_status want,
+                       const char *needle)
+{
+    snapshot before = take_all(fx->m.opt, fx->avg);
+    dsc_status st = avg ? dsc_checkpoint_load_mem_avg(fx->m.opt, avg, buf, len)
+                        : dsc_checkpoint_load_mem(fx->m.opt, buf, len);
+    if (st != want) fail_msg("want status %d for '%s', got %d: %s", want, needle, st, dsc_last_error());
+    if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
+    snapshot after = take_all(fx->m.opt, fx->avg);
+    assert_same(&before, &after, needle);
+}
+
+static void refuse_avg_edit(avg_fixture *fx, const char *from, const char *to, dsc_status want, const char *needle)
+{
+    size_t len;
+    unsigned char *f = edit(fx->good, fx->len, from, to, &len);
+    refuse_avg(fx, fx->avg, f, len, want, needle);
+    free(f);
+}
+
+static void test_average_mismatch(void **state)
+{
+    (void)state;
+    avg_fixture fx;
+    avg_fixture_init(&fx, "ema(decay=0.9)");
+    /* a file with an average loads only with one, and one without only without */
+    refuse_avg(&fx, NULL, fx.good, fx.len, DSC_ERR_MISMATCH, "holds a weight average 'ema(decay=0.9");
+    size_t len;
+    unsigned char *plain = save_mem(fx.m.opt, NULL, 0, &len);
+    refuse_avg(&fx, fx.avg, plain, len, DSC_ERR_MISMATCH, "holds no weight average to restore into 'ema(");
+    free(plain);
+    /* another spec, another kind, other tensors */
+    dsc_average *other = average_of(&fx.m, "ema(decay=0.5)");
+    refuse_avg(&fx, other, fx.good, fx.len, DSC_ERR_MISMATCH,
+               "weight average is 'ema(decay=0.90000000000000002, every=1, start=0)', this one is 'ema(decay=0.5, ");
+    dsc_average_destroy(other);
+    other = average_of(&fx.m, "swa");
+    refuse_avg(&fx, other, fx.good, fx.len, DSC_ERR_MISMATCH, "this one is 'swa(start=0, every=1)'");
+    dsc_average_destroy(other);
+    dsc_average *w_only;
+    assert_int_equal(dsc_average_create(&w_only, "ema(decay=0.9)", fx.m.p, 1), DSC_OK);
+    refuse_avg(&fx, w_only, fx.good, fx.len, DSC_ERR_MISMATCH,
+               "'average/layer.b/ema' of the checkpoint matches nothing");
+    dsc_average_destroy(w_only);
+    /* damaged average entries */
+    refuse_avg_edit(&fx, "\"average/layer.w/ema\"", "\"average/layer.v/ema\"", DSC_ERR_MISMATCH,
+                    "'average/layer.w/ema' is missing (the average needs it)");
+    refuse_avg_edit(&fx, "\"average/layer.w/ema\":{\"dtype\":\"F32\",\"shape\":[3,4]",
+                    "\"average/layer.w/ema\":{\"dtype\":\"F32\",\"shape\":[4,3]", DSC_ERR_MISMATCH,
+                    "'average/layer.w/ema' has shape [4, 3] in the checkpoint, [3, 4] in the average");
+    refuse_avg_edit(&fx, "\"average.averaged\":\"8\"", "\"average.averaged\":\"9\"", DSC_ERR_FORMAT,
+                    "averaged <= updates, got updates 8, averaged 9");
+    refuse_avg_edit(&fx, "\"average.updates\":\"8\"", "\"average.updates\":\"8.5\"", DSC_ERR_FORMAT,
+                    "'average.updates'");
+    refuse_avg_edit(&fx, "\"average.updates\":", "\"average.update\":", DSC_ERR_FORMAT, "lacks 'average.updates'");
+    refuse_avg_edit(&fx, "\"average\":\"ema(decay=0.90000000000000002, every=1, start=0)\"",
+                    "\"average\":\"ema(decay=1)\"", DSC_ERR_FORMAT,
+                    "__metadata__ 'average': ema: decay must be in [0, 1)");
+    /* a swapped-in average neither saves nor loads: the parameters hold the average */
+    assert_int_equal(dsc_average_swap(fx.avg), DSC_OK);
+    size_t n;
+    assert_int_equal(dsc_checkpoint_save_mem_avg(fx.m.opt, fx.avg, NULL, 0, NULL, 0, &n), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "swap it back"));
+    refuse_avg(&fx, fx.avg, fx.good, fx.len, DSC_ERR_ARG, "swapped into the parameters");
+    assert_int_equal(dsc_average_swap(fx.avg), DSC_OK);
+    /* and the file as it is loads, spelled another way */
+    other = average_of(&fx.m, "ema(decay=9e-1, start=0)");
+    assert_int_equal(dsc_checkpoint_load_mem_avg(fx.m.opt, other, fx.good, fx.len), DSC_OK);
+    assert_int_equal(dsc_average_updates(other), 8);
+    dsc_average_destroy(other);
+    avg_fixture_free(&fx);
+}
+
+/* Schedule-free's param/<name> is always the evaluation point x (once it has
+ * stepped), in training mode too; a restore rebuilds the training point. */
+static void test_schedulefree_saves_the_eval_point(void **state)
+{
+    (void)state;
+    model a, b;
+    int64_t call = 0;
+    model_init(&a, "schedulefree_adamw(lr=0.01)", DSC_F64, 1.0);
+    size_t len0;
+    unsigned char *before = save_mem(a.opt, NULL, 0, &len0); /* no step yet: the parameters */
+    dsc_ckpt *ck;
+    assert_int_equal(dsc_ckpt_open_mem(&ck, before, len0), DSC_OK);
+    assert_tensor(ck, "param/layer.w", a.w, NW * sizeof(double));
+    dsc_ckpt_close(ck);
+    free(before);
+    run_steps(&a, 9, &call);
+    size_t len, len_eval;
+    unsigned char *train = save_mem(a.opt, NULL, 0, &len);
+    assert_int_equal(dsc_optim_eval_mode(a.opt, 1), DSC_OK);
+    unsigned char *eval = save_mem(a.opt, NULL, 0, &len_eval);
+    assert_int_equal(dsc_optim_eval_mode(a.opt, 0), DSC_OK);
+    assert_int_equal(dsc_ckpt_open_mem(&ck, train, len), DSC_OK);
+    for (size_t i = 0; i < 2; i++) {
+        char name[64];
+        const double *x = state_named(a.opt, i, "x");
+        snprintf(name, sizeof name, "param/%s", a.p[i].name);
+        assert_tensor(ck, name, x, a.p[i].n * sizeof(double));
+        assert_true(x[0] != ((const double *)a.p[i].data)[0]); /* y, in the buffers now, differs */
+    }
+    assert_string_equal(dsc_ckpt_meta(ck, "eval_mode"), "0");
+    dsc_ckpt_close(ck);
+    assert_int_equal(dsc_ckpt_open_mem(&ck, eval, len_eval), DSC_OK);
+    assert_tensor(ck, "param/layer.w", state_named(a.opt, 0, "x"), NW * sizeof(double));
+    dsc_ckpt_close(ck);
+    /* the training-mode file resumes in training mode, on the bits of the original */
+    model_init(&b, "schedulefree_adamw(lr=0.01)", DSC_F64, -1.0);
+    assert_int_equal(dsc_checkpoint_load_mem(b.opt, train, len), DSC_OK);
+    assert_false(dsc_optim_in_eval_mode(b.opt));
+    snapshot sa = take(a.opt), sb = take(b.opt);
+    assert_same(&sa, &sb, "schedule-free restored from its evaluation point");
+    int64_t call_b = call;
+    run_steps(&a, 5, &call);
+    run_steps(&b, 5, &call_b);
+    sa = take(a.opt);
+    sb = take(b.opt);
+    assert_same(&sa, &sb, "schedule-free resumed");
+    free(train);
+    free(eval);
+    model_free(&a);
+    model_free(&b);
+}
+
 static int make_tmpdir(void **state)
 {
     (void)state;
@@ -810,6 +1136,10 @@ int main(void)
         cmocka_unit_test(test_foreign_layouts),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_kill_mid_save_keeps_old_file),
+        cmocka_unit_test(test_average_resume_is_bit_exact),
+        cmocka_unit_test(test_average_layout),
+        cmocka_unit_test(test_average_mismatch),
+        cmocka_unit_test(test_schedulefree_saves_the_eval_point),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

@@ -14,31 +14,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Runs the command line, returns its stdout (static buffer) and exit status. */
-static const char *run(const char *args, int *rc)
-{
-    static char out[16384];
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", DSC_CLI, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return out;
-}
+#include "cli_run.h"
 
 static void test_text_and_json(void **state)
 {
     (void)state;
     int rc;
     /* StepLR(step_size=2, gamma=0.5) from 0.4: 0.4 0.4 0.2 0.2 0.1 */
-    const char *out = run("schedule --schedule 'step(step_size=2, gamma=0.5)' --lr 0.4 --steps 5", &rc);
+    const char *out = cli_run("schedule --schedule 'step(step_size=2, gamma=0.5)' --lr 0.4 --steps 5", &rc);
     assert_int_equal(rc, 0);
     assert_string_equal(out, "1 0.40000000000000002\n2 0.40000000000000002\n3 0.20000000000000001\n"
                              "4 0.20000000000000001\n5 0.10000000000000001\n");
-    out = run("schedule --schedule 'cosine(T_max=2)' --lr 1 --steps 4 --json", &rc);
+    out = cli_run("schedule --schedule 'cosine(T_max=2)' --lr 1 --steps 4 --json", &rc);
     assert_int_equal(rc, 0);
     /* PyTorch: 1, 0.5 (up to rounding of cos(pi/2)), 0, 0.5 */
     double v[4];
@@ -60,7 +47,7 @@ static void test_losses(void **state)
     snprintf(args, sizeof args, "schedule --schedule 'plateau(patience=1, factor=0.5)' --lr 1 --steps 5 "
              "--losses %s --json", path);
     int rc;
-    const char *out = run(args, &rc);
+    const char *out = cli_run(args, &rc);
     assert_int_equal(rc, 0);
     /* losses 1, 1, 1, 1: the 2nd and 3rd are bad, so step 4 runs at 0.5; then 2 more bad */
     assert_string_equal(out, "{\"lr\":[1,1,1,0.5,0.5]}\n");
@@ -71,7 +58,7 @@ static void test_optimize_schedule_and_skips(void **state)
 {
     (void)state;
     int rc;
-    const char *out = run("optimize --optimizer 'sgd(lr=1e-3)' --schedule 'exponential(gamma=0.5)' --steps 3 "
+    const char *out = cli_run("optimize --optimizer 'sgd(lr=1e-3)' --schedule 'exponential(gamma=0.5)' --steps 3 "
                           "--start=0,0 --json", &rc);
     assert_int_equal(rc, 0);
     /* rosenbrock's gradient at (0,0) is (-2, 0): x1 moves by 1e-3*2, then 5e-4*g, 2.5e-4*g */
@@ -81,10 +68,10 @@ static void test_optimize_schedule_and_skips(void **state)
     assert_non_null(x);
     assert_int_equal(sscanf(x, "\"x\":[%lf", &x1), 1);
     assert_true(x1 > 0.0035 - 1e-4 && x1 < 0.0035);
-    out = run("optimize --optimizer sgd --steps 4 --start=1e200,1e200", &rc);
+    out = cli_run("optimize --optimizer sgd --steps 4 --start=1e200,1e200", &rc);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "4 steps skipped (non-finite gradient)"));
-    out = run("optimize --optimizer sgd --steps 4 --start=1e200,1e200 --json", &rc);
+    out = cli_run("optimize --optimizer sgd --steps 4 --start=1e200,1e200 --json", &rc);
     assert_non_null(strstr(out, "\"skipped\":4"));
 }
 

@@ -178,12 +178,65 @@ static void test_schedule_applies_to_every_run(void **state)
     cJSON_Delete(o);
 }
 
+/* --average reaches every run, as optimize computes it: ema(decay=0) is the last point
+ * itself; swa(start=1) is the mean of the points after steps 1..N (from optimize's
+ * trace), and the loss reported is Rosenbrock's at that mean. */
+static void test_average_in_every_run(void **state)
+{
+    (void)state;
+    cJSON *o = run_json("compare --problem rosenbrock --steps 50 --optimizer 'adam(lr=1e-2)' "
+                        "--optimizer 'sgd(lr=1e-3, momentum=0.9)' --average 'ema(decay=0)' --json");
+    assert_string_equal(cJSON_GetObjectItem(o, "average")->valuestring, "ema(decay=0)");
+    const cJSON *runs = cJSON_GetObjectItem(o, "runs");
+    for (int r = 0; r < 2; r++) {
+        const cJSON *row = cJSON_GetArrayItem(runs, r);
+        assert_true(num(row, "average_loss") == num(row, "loss"));
+    }
+    cJSON_Delete(o);
+    char dir[] = "/tmp/dsc_test_average.XXXXXX", path[128], args[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/trace.csv", dir);
+    snprintf(args, sizeof args, "optimize --problem rosenbrock --steps 50 --optimizer 'adam(lr=1e-2)' "
+             "--average 'swa(start=1)' --trace %s --json", path);
+    o = run_json(args);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[512];
+    double mean[2] = {0, 0};
+    int rows = 0;
+    assert_non_null(fgets(line, sizeof line, f)); /* header */
+    while (fgets(line, sizeof line, f)) {
+        long step;
+        double loss, x, y;
+        assert_int_equal(sscanf(line, "%ld,%lf,%lf,%lf", &step, &loss, &x, &y), 4);
+        if (step == 0) continue;
+        mean[0] += x;
+        mean[1] += y;
+        rows++;
+    }
+    fclose(f);
+    remove(path);
+    rmdir(dir);
+    assert_int_equal(rows, 50);
+    const cJSON *ax = cJSON_GetObjectItem(o, "average_x");
+    for (int i = 0; i < 2; i++) {
+        double want = mean[i] / rows, got = cJSON_GetArrayItem(ax, i)->valuedouble;
+        if (fabs(got - want) > 1e-13 * fabs(want)) fail_msg("average_x[%d] = %.17g, mean %.17g", i, got, want);
+    }
+    double x = cJSON_GetArrayItem(ax, 0)->valuedouble, y = cJSON_GetArrayItem(ax, 1)->valuedouble;
+    double fxy = (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x);
+    assert_true(fabs(num(o, "average_loss") - fxy) <= 1e-13 * fxy);
+    assert_true(fabs(num(o, "average_loss") - num(o, "loss")) > 1e-3); /* not the last point */
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rosenbrock_table_is_optimize),
         cmocka_unit_test(test_f32_and_nearest_minimum),
         cmocka_unit_test(test_schedule_applies_to_every_run),
+        cmocka_unit_test(test_average_in_every_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,6 +77,40 @@ int dsc__ckpt_save_schedules(cJSON *meta, const dsc_optim *opt);
 /* The saved schedules of ngroups groups, checked on scratch schedules. */
 dsc_status dsc__ckpt_read_schedules(const dsc_ckpt *ck, int ngroups, dsc__sched_snap *snaps);
 
+/* ---- restore helpers (restore.c) */
+
+/* A metadata value as an integer; a missing or malformed one is DSC_ERR_FORMAT. */
+dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out);
+/* *out: the index of the tensor called name, which must have q's dtype and shape;
+ * who ("optimizer") names the side that needs it in messages. */
+dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
+                           size_t *out);
+
+/* ---- a weight average beside the optimizer (average.c) */
+
+typedef struct dsc__avg_snap {
+    int64_t updates, averaged;
+    size_t *src; /* for each averaged tensor: its buffer's tensor in the file */
+} dsc__avg_snap;
+
+void dsc__avg_snap_free(dsc__avg_snap *s);
+/* Checks the file's average against avg (NULL: the file must hold none) into s,
+ * marking the tensors it takes in used[]. Changes nothing. */
+dsc_status dsc__ckpt_read_average(const dsc_ckpt *ck, const dsc_average *avg, dsc__avg_snap *s,
+                                  unsigned char *used);
+/* Puts what dsc__ckpt_read_average checked into avg (cannot fail). */
+void dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s);
+
+/* Writes a checkpoint of opt, with avg beside it (NULL: none), the caller's strings
+ * and extra/ tensors, to path atomically (every public save to a file comes here). */
+dsc_status dsc__ckpt_save_file(const dsc_optim *opt, const dsc_average *avg, const char *path, const dsc_kv *extra,
+                               size_t nextra, const dsc_param *tensors, size_t ntensors);
+
+/* Opens path, runs use(ck, ctx) and closes it; a failure of use is prefixed
+ * "<who> '<path>'" (one of the opening names the file itself). */
+dsc_status dsc__ckpt_with_file(const char *path, const char *who, dsc_status (*use)(const dsc_ckpt *, void *),
+                               void *ctx);
+
 /* Rewrites the last error as "<prefix>: <message>", keeping st. */
 dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix);
 

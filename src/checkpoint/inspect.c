@@ -38,6 +38,22 @@ dsc_status dsc_ckpt_open(dsc_ckpt **out, const char *path)
     return DSC_OK;
 }
 
+dsc_status dsc__ckpt_with_file(const char *path, const char *who, dsc_status (*use)(const dsc_ckpt *, void *),
+                               void *ctx)
+{
+    dsc_ckpt *ck;
+    dsc_status st = dsc_ckpt_open(&ck, path);
+    if (st) return st;
+    st = use(ck, ctx);
+    dsc_ckpt_close(ck);
+    if (st) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "%s '%.256s'", who, path);
+        return dsc__ckpt_prefix(st, prefix);
+    }
+    return DSC_OK;
+}
+
 dsc_status dsc_ckpt_open_mem(dsc_ckpt **out, const void *buf, size_t len)
 {
     if (!out || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_open_mem: NULL argument");

@@ -30,6 +30,7 @@ typedef struct scratch {
     double accum_loss;
     size_t *src; /* for each (param, state buffer) in order: its tensor in the file */
     size_t nsrc;
+    dsc__avg_snap avg; /* the weight average's, when one is restored */
 } scratch;
 
 static void scratch_free(scratch *s)
@@ -39,6 +40,7 @@ static void scratch_free(scratch *s)
     free(s->hp);
     free(s->scalars);
     free(s->src);
+    dsc__avg_snap_free(&s->avg);
 }
 
 static dsc_status need_meta(const dsc_ckpt *ck, const char *key, const char **out)
@@ -57,7 +59,7 @@ static dsc_status as_format(dsc_status st, const char *key)
     return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, prefix);
 }
 
-static dsc_status meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out)
+dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out)
 {
     const char *v;
     dsc_status st = need_meta(ck, key, &v);
@@ -102,7 +104,7 @@ static dsc_status check_identity(const dsc_ckpt *ck, const dsc_optim *opt)
 static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch *s)
 {
     int64_t n;
-    dsc_status st = meta_int64(ck, "groups", &n);
+    dsc_status st = dsc__ckpt_meta_int64(ck, "groups", &n);
     if (st) return st;
     s->ngroups = dsc_optim_group_count(opt);
     if (n != s->ngroups)
@@ -139,9 +141,10 @@ static dsc_status read_counters(const dsc_ckpt *ck, scratch *s)
     if (eval && strcmp(eval, "0") && strcmp(eval, "1"))
         return dsc__fail(DSC_ERR_FORMAT, "__metadata__ 'eval_mode' must be 0 or 1, got '%.20s'", eval);
     s->eval_mode = eval && !strcmp(eval, "1");
-    if ((st = meta_int64(ck, "step", &s->steps)) || (st = meta_int64(ck, "skipped", &s->skipped)) ||
-        (st = meta_int64(ck, "consecutive_skips", &s->consecutive)) ||
-        (st = meta_int64(ck, "accumulate.count", &s->accum_count)) ||
+    if ((st = dsc__ckpt_meta_int64(ck, "step", &s->steps)) ||
+        (st = dsc__ckpt_meta_int64(ck, "skipped", &s->skipped)) ||
+        (st = dsc__ckpt_meta_int64(ck, "consecutive_skips", &s->consecutive)) ||
+        (st = dsc__ckpt_meta_int64(ck, "accumulate.count", &s->accum_count)) ||
         (st = dsc__ckpt_read_schedules(ck, s->ngroups, s->sched)))
         return st;
     const char *v;
@@ -164,29 +167,31 @@ static void shape_text(char *buf, size_t cap, int ndim, const size_t *shape)
     if (len < cap) snprintf(buf + len, cap - len, "]");
 }
 
-/* The tensor the optimizer calls name, with q's dtype and shape. */
-static dsc_status match(const dsc_ckpt *ck, const char *name, const dsc_param *q, size_t *out)
+dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
+                           size_t *out)
 {
     size_t i = dsc__ckpt_lookup(ck, name);
-    if (i == SIZE_MAX) return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the optimizer needs it)", name);
+    if (i == SIZE_MAX) return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the %s needs it)", name, who);
     const dsc__st_entry *e = &ck->t[i];
     const char *want = q->dtype == DSC_F32 ? "F32" : "F64";
     if (strcmp(e->dtype, want))
-        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is %s in the checkpoint, %s in the optimizer", name, e->dtype,
-                         want);
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is %s in the checkpoint, %s in the %s", name, e->dtype,
+                         want, who);
     int same = e->ndim == q->ndim;
     for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == q->shape[d];
     if (!same) {
         char a[128], b[128];
         shape_text(a, sizeof a, e->ndim, e->shape);
         shape_text(b, sizeof b, q->ndim, q->shape);
-        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' has shape %s in the checkpoint, %s in the optimizer", name, a, b);
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' has shape %s in the checkpoint, %s in the %s", name, a, b,
+                             who);
     }
     *out = i;
     return DSC_OK;
 }
 
-static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, scratch *s)
+/* Every tensor of the optimizer (and of avg, when not NULL) found, and no other. */
+static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const dsc_average *avg, scratch *s)
 {
     size_t n = 0;
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) n += 1 + dsc_optim_state_count(opt, i);
@@ -197,17 +202,18 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, scratc
         const dsc_param *q = dsc_optim_param(opt, i);
         char name[300];
         snprintf(name, sizeof name, "param/%s", q->name);
-        if ((st = match(ck, name, q, &s->src[s->nsrc]))) break;
+        if ((st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) break;
         used[s->src[s->nsrc++]] = 1;
         for (size_t k = 0; !st && k < dsc_optim_state_count(opt, i); k++) {
             const char *buf;
             dsc_optim_state(opt, i, k, &buf, NULL);
             snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
-            if (!(st = match(ck, name, q, &s->src[s->nsrc]))) used[s->src[s->nsrc++]] = 1;
+            if (!(st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) used[s->src[s->nsrc++]] = 1;
         }
     }
+    if (!st) st = dsc__ckpt_read_average(ck, avg, &s->avg, used);
     for (size_t i = 0; !st && i < ck->nt; i++)
-        if (!used[i])
+        if (!used[i] && strncmp(ck->t[i].name, "extra/", 6)) /* the caller's tensors are the caller's */
             st = dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' of the checkpoint matches nothing in the optimizer",
                            ck->t[i].name);
     free(used);
@@ -291,7 +297,7 @@ static void commit_tensors(const dsc_ckpt *ck, dsc_optim *opt, const scratch *s)
     }
 }
 
-static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt)
+static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
 {
     scratch s;
     memset(&s, 0, sizeof s);
@@ -300,46 +306,58 @@ static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt)
     dsc_status st = check_identity(ck, opt);
     if (!st) st = read_groups(ck, opt, &s);
     if (!st) st = read_counters(ck, &s);
-    if (!st) st = match_tensors(ck, opt, &s);
+    if (!st) st = match_tensors(ck, opt, avg, &s);
     if (!st) st = commit_scalars(opt, &s);
     if (!st) commit_tensors(ck, opt, &s);
+    if (!st && avg) dsc__ckpt_apply_average(ck, avg, &s.avg);
     /* rebuilds the parameters of the saved mode from the state (schedule-free) */
     if (!st) dsc_optim_eval_mode(opt, s.eval_mode);
     scratch_free(&s);
     return st;
 }
 
-dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt)
+dsc_status dsc_ckpt_restore_avg(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
 {
     if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
-    dsc_status st = restore(ck, opt);
+    dsc_status st = restore(ck, opt, avg);
     return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
 }
 
-dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
+dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt) { return dsc_ckpt_restore_avg(ck, opt, NULL); }
+
+dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const void *buf, size_t len)
 {
     if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
     dsc_ckpt ck;
     dsc_status st = dsc__ckpt_parse(&ck, buf, len);
     if (!st) {
-        st = restore(&ck, opt);
+        st = restore(&ck, opt, avg);
         dsc__ckpt_release(&ck);
     }
     return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
 }
 
-dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path)
+dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
+{
+    return dsc_checkpoint_load_mem_avg(opt, NULL, buf, len);
+}
+
+typedef struct restore_target {
+    dsc_optim *opt;
+    dsc_average *avg;
+} restore_target;
+
+static dsc_status restore_into(const dsc_ckpt *ck, void *ctx)
+{
+    restore_target *t = ctx;
+    return restore(ck, t->opt, t->avg);
+}
+
+dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path)
 {
     if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
-    dsc_ckpt *ck;
-    dsc_status st = dsc_ckpt_open(&ck, path);
-    if (st) return st;
-    st = restore(ck, opt);
-    dsc_ckpt_close(ck);
-    if (st) {
-        char prefix[300];
-        snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
-        return dsc__ckpt_prefix(st, prefix);
-    }
-    return DSC_OK;
+    restore_target t = {opt, avg};
+    return dsc__ckpt_with_file(path, "checkpoint", restore_into, &t);
 }
+
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path) { return dsc_checkpoint_load_avg(opt, NULL, path); }

@@ -121,13 +121,30 @@ static int add_tensor(plan *p, const char *name, const dsc_param *q, const void 
     return ok;
 }
 
-static int add_tensors(plan *p, const dsc_optim *opt)
+/* What param/<name> holds: the parameter, except that schedule-free, once it has
+ * stepped, always saves its evaluation point x (the state buffer "x"), whatever the
+ * mode. Whoever reads the file for inference then gets the weights to evaluate, never
+ * the training point y; a restore rebuilds y from z and x (dsc_optim_eval_mode). */
+static const void *saved_point(const dsc_optim *opt, size_t i)
+{
+    const dsc_param *q = dsc_optim_param(opt, i);
+    if (dsc_optim_kind(opt) != DSC_SCHEDULEFREE_ADAMW || dsc_optim_step_count(opt) == 0) return q->data;
+    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+        const char *buf;
+        void *data;
+        dsc_optim_state(opt, i, k, &buf, &data);
+        if (!strcmp(buf, "x")) return data;
+    }
+    return q->data;
+}
+
+static int add_tensors(plan *p, const dsc_optim *opt, const dsc_param *mine, size_t nmine)
 {
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
         const dsc_param *q = dsc_optim_param(opt, i);
         char name[300];
         snprintf(name, sizeof name, "param/%s", q->name);
-        if (!add_tensor(p, name, q, q->data)) return 0;
+        if (!add_tensor(p, name, q, saved_point(opt, i))) return 0;
         for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
             const char *buf;
             void *data;
@@ -136,7 +153,66 @@ static int add_tensors(plan *p, const dsc_optim *opt)
             if (!add_tensor(p, name, q, data)) return 0;
         }
     }
+    for (size_t i = 0; i < nmine; i++) {
+        char name[300];
+        snprintf(name, sizeof name, "extra/%s", mine[i].name);
+        if (!add_tensor(p, name, &mine[i], mine[i].data)) return 0;
+    }
     return 1;
+}
+
+/* The average beside the optimizer: its spec and counters, then its buffers. */
+static int add_average(plan *p, const dsc_average *avg)
+{
+    char spec[256];
+    dsc_average_format(avg, spec, sizeof spec);
+    int ok = add_meta(p, "average", "%s", spec) &&
+             add_meta(p, "average.updates", "%" PRId64, dsc_average_updates(avg)) &&
+             add_meta(p, "average.averaged", "%" PRId64, dsc_average_averaged(avg));
+    for (size_t i = 0; ok && i < dsc_average_count(avg); i++) {
+        const dsc_param *q = dsc_average_param(avg, i);
+        const char *buf;
+        void *data;
+        char name[300];
+        dsc_average_buffer(avg, i, &buf, &data);
+        snprintf(name, sizeof name, "average/%s/%s", q->name, buf);
+        ok = add_tensor(p, name, q, data);
+    }
+    return ok;
+}
+
+/* An average can be saved when it is not swapped in (the parameters would then hold
+ * the average, and the training point would be lost). */
+static dsc_status check_average(const dsc_average *avg)
+{
+    if (!avg) return DSC_OK;
+    if (dsc_average_swapped(avg))
+        return dsc__fail(DSC_ERR_ARG, "checkpoint: the average is swapped into the parameters; swap it back "
+                         "(dsc_average_swap) before saving, so that the file holds the training point");
+    for (size_t i = 0; i < dsc_average_count(avg); i++)
+        if (!dsc__utf8_valid(dsc_average_param(avg, i)->name))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: averaged tensor %zu's name is not valid UTF-8", i);
+    return DSC_OK;
+}
+
+/* The caller's tensors: named, F32 or F64, n the product of the shape. */
+static dsc_status check_mine(const dsc_param *t, size_t n)
+{
+    if (n && !t) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL extra tensors with count %zu", n);
+    for (size_t i = 0; i < n; i++) {
+        size_t count = 1;
+        for (int d = 0; d < t[i].ndim && d < DSC_MAX_DIMS; d++) count *= t[i].shape[d];
+        if (!t[i].name || !t[i].name[0] || strlen(t[i].name) > 200 || !dsc__utf8_valid(t[i].name))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: extra tensor %zu needs a UTF-8 name of 1 to 200 bytes", i);
+        if ((t[i].dtype != DSC_F32 && t[i].dtype != DSC_F64) || t[i].ndim < 0 || t[i].ndim > DSC_MAX_DIMS ||
+            count != t[i].n || (t[i].n && !t[i].data))
+            return dsc__fail(DSC_ERR_ARG, "checkpoint: extra tensor '%s' needs F32 or F64 data of n = the product of "
+                             "its shape (0 <= ndim <= %d)", t[i].name, DSC_MAX_DIMS);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(t[i].name, t[j].name))
+                return dsc__fail(DSC_ERR_ARG, "checkpoint: extra tensor '%s' given twice", t[i].name);
+    }
+    return DSC_OK;
 }
 
 /* The JSON, padded with spaces so the data section starts 8-byte aligned (the
@@ -158,7 +234,8 @@ static int finish_header(plan *p)
     return p->header != NULL;
 }
 
-static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_kv *extra, size_t nextra)
+static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
+                            size_t nextra, const dsc_param *mine, size_t nmine)
 {
     memset(p, 0, sizeof *p);
     if (!opt) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL optimizer");
@@ -167,11 +244,13 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_kv *extra, 
     if (dsc_optim_state_dtype(opt) == DSC_STATE_BF16) /* tensors are written in the parameters' dtype */
         return dsc__fail(DSC_ERR_UNSUPPORTED, "checkpoint: an optimizer with state_dtype=bf16 cannot be saved");
     dsc_status st = check_extra(extra, nextra);
+    if (!st) st = check_average(avg);
+    if (!st) st = check_mine(mine, nmine);
     if (st) return st;
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
         if (!dsc__utf8_valid(dsc_optim_param(opt, i)->name))
             return dsc__fail(DSC_ERR_ARG, "checkpoint: parameter %zu's name is not valid UTF-8", i);
-    size_t count = 2;
+    size_t count = 2 + dsc_average_count(avg) + nmine;
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) count += 1 + dsc_optim_state_count(opt, i);
     p->segs = calloc(count, sizeof *p->segs);
     p->root = cJSON_CreateObject();
@@ -180,7 +259,8 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_kv *extra, 
     int ok = p->segs && p->root && p->meta;
     if (ok) cJSON_AddItemToObject(p->root, "__metadata__", p->meta);
     else cJSON_Delete(p->meta);
-    ok = ok && add_state_meta(p, opt, extra, nextra) && add_tensors(p, opt) &&
+    ok = ok && add_state_meta(p, opt, extra, nextra) && add_tensors(p, opt, mine, nmine) &&
+         (!avg || add_average(p, avg)) &&
          add_meta(p, "checksum", "crc32:%08" PRIx32, p->crc) && finish_header(p);
     if (!ok) {
         plan_free(p);
@@ -190,12 +270,12 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_kv *extra, 
     return DSC_OK;
 }
 
-dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, size_t nextra, void *buf,
-                                   size_t cap, size_t *len)
+dsc_status dsc_checkpoint_save_mem_avg(const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
+                                       size_t nextra, void *buf, size_t cap, size_t *len)
 {
     if (!len) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save_mem: NULL len");
     plan p;
-    dsc_status st = make_plan(&p, opt, extra, nextra);
+    dsc_status st = make_plan(&p, opt, avg, extra, nextra, NULL, 0);
     if (st) return st;
     *len = p.total;
     if (buf && cap < p.total) {
@@ -212,13 +292,38 @@ dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, si
     return st;
 }
 
-dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra)
+dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, size_t nextra, void *buf,
+                                   size_t cap, size_t *len)
+{
+    return dsc_checkpoint_save_mem_avg(opt, NULL, extra, nextra, buf, cap, len);
+}
+
+/* Everything a file can hold: the optimizer, an average beside it, caller strings and tensors. */
+dsc_status dsc__ckpt_save_file(const dsc_optim *opt, const dsc_average *avg, const char *path, const dsc_kv *extra,
+                               size_t nextra, const dsc_param *tensors, size_t ntensors)
 {
     if (!path || !path[0]) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save: empty path");
     plan p;
-    dsc_status st = make_plan(&p, opt, extra, nextra);
+    dsc_status st = make_plan(&p, opt, avg, extra, nextra, tensors, ntensors);
     if (st) return st;
     st = dsc__write_atomic(path, p.segs, p.nseg);
     plan_free(&p);
     return st;
+}
+
+dsc_status dsc_checkpoint_save_avg(const dsc_optim *opt, const dsc_average *avg, const char *path,
+                                   const dsc_kv *extra, size_t nextra)
+{
+    return dsc__ckpt_save_file(opt, avg, path, extra, nextra, NULL, 0);
+}
+
+dsc_status dsc_checkpoint_save_with(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra,
+                                    const dsc_param *tensors, size_t ntensors)
+{
+    return dsc__ckpt_save_file(opt, NULL, path, extra, nextra, tensors, ntensors);
+}
+
+dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra)
+{
+    return dsc__ckpt_save_file(opt, NULL, path, extra, nextra, NULL, 0);
 }

@@ -53,6 +53,8 @@ typedef struct cli_run {
     const char *resume;    /* NULL or a checkpoint to continue: it sets problem, start,
                               dtype, optimizer and position (those fields are ignored) */
     int record;            /* keep losses (and path, for 2-D problems) in memory */
+    const char *average;   /* NULL or a weight average spec, "ema(decay=0.99)", folded after
+                              every update and saved with the checkpoint */
     /* results */
     double loss;
     double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */
@@ -62,12 +64,15 @@ typedef struct cli_run {
     int64_t steps_to[2];   /* first step with loss - f* <= 1e-3 and 1e-6 (-1: never) */
     double dist;           /* distance to the nearest known minimiser (NAN if none) */
     double fstar;          /* the known minimum (NAN if none) */
+    double avg_loss;       /* with an average: the loss at the averaged point */
+    double *avg_x;         /* and that point, dim values (malloc'd) */
     double *losses;        /* record: steps + 1 losses, step 0 first (malloc'd) */
     double *path;          /* record, 2-D problems: steps + 1 x values, then steps + 1 y (malloc'd) */
     char error[256];       /* a failure of the run's own (else see dsc_last_error) */
     int64_t first_step;    /* steps (calls, skipped or not) before the run: 0 unless resumed */
     char *resumed_problem, *resumed_optimizer, *resumed_start, *resumed_schedule; /* from the
                               checkpoint (owned) */
+    char *resumed_average; /* the average's spec from the checkpoint (owned) */
 } cli_run;
 
 /* Runs it. On failure, report with cli_run_error. */
@@ -76,11 +81,12 @@ int cli_run_error(const char *cmd, const cli_run *r, dsc_status st);
 void cli_run_free(cli_run *r);
 
 /* The checkpoint side of a run (run_checkpoint.c): open r->resume and take the
- * problem, dtype and optimizer from it; create the optimizer (restored from ck when
- * not NULL); write r->save. */
+ * problem, dtype, optimizer and average from it; create the optimizer and, with
+ * r->average, the average over p (both restored from ck when not NULL); write r->save. */
 dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out);
-dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out);
-dsc_status cli_run_save(cli_run *r, const dsc_optim *opt);
+dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out,
+                                dsc_average **avg);
+dsc_status cli_run_save(cli_run *r, const dsc_optim *opt, const dsc_average *avg);
 
 /* Re-executes the command once with OPENBLAS_CORETYPE set when OpenBLAS chose
  * generic kernels for a CPU with AVX2/AVX-512 (blas_env.c). */

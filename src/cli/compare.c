@@ -1,7 +1,7 @@
 /*
  * compare.c: descent compare --problem NAME [--start=X1,X2] --steps N
  *            --optimizer SPEC [--optimizer SPEC ...] [--schedule SPEC] [--dtype f32|f64]
- *            [--plot FILE] [--json]
+ *            [--average SPEC] [--plot FILE] [--json]
  * Every optimizer runs from the same start through cli_run (the unit behind
  * descent optimize, so the numbers agree); a table or one JSON object, and a figure.
  */
@@ -21,7 +21,7 @@ static void help(FILE *f)
     fprintf(f,
             "usage: descent compare --problem NAME [--start=X1,X2,...] --steps N\n"
             "                       --optimizer SPEC [--optimizer SPEC ...] [--schedule SPEC]\n"
-            "                       [--dtype f32|f64]\n"
+            "                       [--dtype f32|f64] [--average SPEC]\n"
             "                       [--plot FILE.png|.svg|.pdf] [--json]\n"
             "  --problem    test function (default rosenbrock): rosenbrock(n=N), beale, booth,\n"
             "               himmelblau, rastrigin(n=N), quadratic(n=N, cond=C), gaussians,\n"
@@ -31,6 +31,8 @@ static void help(FILE *f)
             "  --optimizer  spec, repeated for each optimizer to compare (at most %d)\n"
             "  --schedule   learning-rate schedule for every optimizer, e.g. 'cosine(T_max=1000)'\n"
             "  --dtype      f32 or f64 (default f64)\n"
+            "  --average    keep a weight average in every run and report the loss at it too,\n"
+            "               e.g. 'ema(decay=0.99)' or 'swa(start=100)'\n"
             "  --plot       draw loss against step (and, in 2-D, the paths over a contour)\n"
             "  --json       print one JSON object on stdout\n",
             CLI_FIGURE_MAX_RUNS);
@@ -46,11 +48,13 @@ static void print_table(const cli_compare *c, const cli_run *runs)
 {
     size_t w = 9;
     for (size_t i = 0; i < c->count; i++) w = strlen(c->labels[i]) > w ? strlen(c->labels[i]) : w;
-    printf("%-*s %12s %10s %9s %9s %10s\n", (int)w, "optimizer", "final loss", "distance", "to 1e-3",
-           "to 1e-6", "time (ms)");
+    printf("%-*s %12s", (int)w, "optimizer", "final loss");
+    if (c->average) printf(" %12s", "avg loss");
+    printf(" %10s %9s %9s %10s\n", "distance", "to 1e-3", "to 1e-6", "time (ms)");
     for (size_t i = 0; i < c->count; i++) {
         const cli_run *r = &runs[i];
         printf("%-*s %12.5g", (int)w, c->labels[i], r->loss);
+        if (c->average) printf(" %12.5g", r->avg_loss);
         if (isnan(r->dist)) printf(" %10s", "-"); /* no known minimum */
         else printf(" %10.4g", r->dist);
         print_steps(r->steps_to[0]);
@@ -77,6 +81,7 @@ static cJSON *run_json(const cli_compare *c, size_t i, const cli_run *r)
     cJSON_AddStringToObject(o, "label", c->labels[i]);
     cJSON_AddStringToObject(o, "optimizer", c->specs[i]);
     add_number(o, "loss", r->loss);
+    if (c->average) add_number(o, "average_loss", r->avg_loss);
     add_number(o, "distance", r->dist);
     add_steps(o, "steps_to_1e-3", r->steps_to[0]);
     add_steps(o, "steps_to_1e-6", r->steps_to[1]);
@@ -92,6 +97,7 @@ static int print_json(const cli_compare *c, const cli_run *runs, cJSON *figure)
     cJSON_AddStringToObject(o, "problem", c->problem);
     cJSON_AddStringToObject(o, "dtype", dsc_dtype_name(c->dtype));
     if (c->schedule) cJSON_AddStringToObject(o, "schedule", c->schedule);
+    if (c->average) cJSON_AddStringToObject(o, "average", c->average);
     cJSON_AddNumberToObject(o, "steps", (double)c->steps);
     add_number(o, "fstar", runs[0].fstar);
     for (size_t i = 0; i < c->count; i++) cJSON_AddItemToArray(arr, run_json(c, i, &runs[i]));
@@ -126,7 +132,7 @@ int cli_compare_run(const char *cmd, const cli_compare *c)
     int rc = 0;
     for (size_t i = 0; i < c->count && !rc; i++) {
         runs[i] = (cli_run){.problem = c->problem, .optimizer = c->specs[i], .schedule = c->schedule,
-                            .dtype = c->dtype,
+                            .dtype = c->dtype, .average = c->average,
                             .steps = c->steps, .start = c->start, .start_len = c->start_len,
                             .record = c->plot != NULL};
         dsc_status st = cli_run_exec(&runs[i]);
@@ -148,7 +154,8 @@ int cmd_compare(int argc, char **argv)
         {"steps", required_argument, 0, 'n'},   {"optimizer", required_argument, 0, 'o'},
         {"dtype", required_argument, 0, 'd'},   {"plot", required_argument, 0, 'P'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
-        {"schedule", required_argument, 0, 'S'}, {0, 0, 0, 0},
+        {"schedule", required_argument, 0, 'S'}, {"average", required_argument, 0, 'A'},
+        {0, 0, 0, 0},
     };
     static double start[MAX_START];
     const char *specs[CLI_FIGURE_MAX_RUNS];
@@ -179,6 +186,7 @@ int cmd_compare(int argc, char **argv)
             break;
         case 'P': c.plot = optarg; break;
         case 'S': c.schedule = optarg; break;
+        case 'A': c.average = optarg; break;
         case 'j': c.json = 1; break;
         case 'h': help(stdout); return 0;
         case ':': return cli_usage_error("compare", "option '%s' needs a value", argv[optind - 1]);

@@ -13,6 +13,7 @@ typedef struct cli_compare {
     const char *const *labels; /* count names for the table and legend */
     const char *const *specs;  /* count optimizer specs */
     const char *schedule;      /* NULL or a schedule spec applied to every run */
+    const char *average;       /* NULL or a weight average spec kept in every run */
     size_t count;
     const char *plot;  /* NULL or the figure's file */
     int json;

@@ -1,7 +1,7 @@
 /*
  * optimize.c: descent optimize --problem NAME [--start=X1,X2] --steps N
  *                              --optimizer SPEC [--schedule SPEC] [--dtype f32|f64]
- *                              [--trace FILE.csv] [--json] [--save FILE]
+ *                              [--average SPEC] [--trace FILE.csv] [--json] [--save FILE]
  *             descent optimize --resume FILE --steps N [--save FILE] [--trace FILE.csv] [--json]
  */
 #include "cli.h"
@@ -19,7 +19,7 @@ static void help(FILE *f)
     fprintf(f,
             "usage: descent optimize --problem NAME [--start=X1,X2,...] --steps N --optimizer SPEC\n"
             "                        [--schedule SPEC] [--dtype f32|f64] [--trace FILE.csv] [--json]\n"
-            "                        [--save FILE]\n"
+            "                        [--average SPEC] [--save FILE]\n"
             "       descent optimize --resume FILE --steps N [--save FILE] [--trace FILE.csv] [--json]\n"
             "  --problem    test function (default rosenbrock), e.g. rosenbrock(n=10)\n"
             "  --start      start point (default: the problem's, (-1.5, 0.5) for rosenbrock)\n"
@@ -28,10 +28,12 @@ static void help(FILE *f)
             "  --schedule   learning-rate schedule of every group, e.g. 'cosine(T_max=100)'\n"
             "               (see descent schedule --help); plateau and king watch the loss\n"
             "  --dtype      f32 or f64 (default f64)\n"
+            "  --average    also keep a weight average and report the loss at it:\n"
+            "               'ema(decay=0.999, every=1, start=0)' or 'swa(start=0, every=1)'\n"
             "  --trace      write step,loss,x1,x2,... for steps 0..N to a CSV file\n"
             "  --json       print one JSON object on stdout\n"
             "  --save       write a checkpoint (safetensors) after the last step\n"
-            "  --resume     continue from a checkpoint: problem, start, dtype, optimizer and position\n"
+            "  --resume     continue from a checkpoint: problem, start, dtype, optimizer, average and position\n"
             "               come from it; N more steps end on the bits of one uninterrupted run\n");
 }
 
@@ -50,7 +52,21 @@ static int print_json(const cli_run *r, const char *problem, const char *optimiz
     cJSON_AddItemToObject(o, "x", x);
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
     if (schedule) cJSON_AddStringToObject(o, "schedule", schedule);
+    if (r->average) {
+        cJSON_AddStringToObject(o, "average", r->average);
+        if (isfinite(r->avg_loss)) cJSON_AddNumberToObject(o, "average_loss", r->avg_loss);
+        else cJSON_AddNullToObject(o, "average_loss");
+        cJSON_AddItemToObject(o, "average_x", cJSON_CreateDoubleArray(r->avg_x, (int)r->dim));
+    }
     return cli_print_json(o);
+}
+
+/* "(x1, x2, ...)", at most 8 values */
+static void print_point(const double *x, size_t dim)
+{
+    printf("(");
+    for (size_t i = 0; i < dim && i < 8; i++) printf("%s%.6g", i ? ", " : "", x[i]);
+    printf("%s)", dim > 8 ? ", ..." : "");
 }
 
 int cmd_optimize(int argc, char **argv)
@@ -62,10 +78,11 @@ int cmd_optimize(int argc, char **argv)
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
         {"schedule", required_argument, 0, 'S'},
         {"save", required_argument, 0, 'W'},    {"resume", required_argument, 0, 'R'},
+        {"average", required_argument, 0, 'A'},
         {0, 0, 0, 0},
     };
     const char *problem = "rosenbrock", *optimizer = NULL, *trace = NULL, *schedule = NULL;
-    const char *save = NULL, *resume = NULL;
+    const char *save = NULL, *resume = NULL, *average = NULL;
     const char *fixed = NULL; /* an option --resume replaces */
     static double start[MAX_START];
     size_t start_len = 0;
@@ -90,6 +107,7 @@ int cmd_optimize(int argc, char **argv)
             break;
         case 'o': optimizer = optarg; fixed = "--optimizer"; break;
         case 'S': schedule = optarg; fixed = "--schedule"; break;
+        case 'A': average = optarg; fixed = "--average"; break;
         case 'd':
             if (cli_parse_dtype(optarg, &dtype))
                 return cli_usage_error("optimize", "--dtype must be f32 or f64, got '%s'", optarg);
@@ -106,13 +124,14 @@ int cmd_optimize(int argc, char **argv)
     }
     if (optind < argc) return cli_usage_error("optimize", "unexpected argument '%s'", argv[optind]);
     if (resume && fixed)
-        return cli_usage_error("optimize", "--resume takes the problem, start, dtype, optimizer and schedule "
-                               "from the checkpoint; drop %s", fixed);
+        return cli_usage_error("optimize", "--resume takes the problem, start, dtype, optimizer, schedule and "
+                               "average from the checkpoint; drop %s", fixed);
     if (!optimizer && !resume) return cli_usage_error("optimize", "--optimizer is required, e.g. --optimizer 'adam(lr=1e-2)'");
     if (steps < 0) return cli_usage_error("optimize", "--steps is required");
 
     cli_run r = {.problem = problem, .optimizer = optimizer, .schedule = schedule, .dtype = dtype, .steps = steps,
-                 .start = have_start ? start : NULL, .start_len = start_len, .save = save, .resume = resume};
+                 .start = have_start ? start : NULL, .start_len = start_len, .save = save, .resume = resume,
+                 .average = average};
     FILE *tf = NULL;
     if (trace) {
         tf = fopen(trace, "w");
@@ -127,12 +146,15 @@ int cmd_optimize(int argc, char **argv)
     } else if (!rc && json) {
         rc = print_json(&r, r.problem, r.optimizer, r.schedule);
     } else if (!rc) {
-        printf("%s on %s, %s, %lld steps: loss %.6g at (", r.optimizer, r.problem, dsc_dtype_name(r.dtype),
+        printf("%s on %s, %s, %lld steps: loss %.6g at ", r.optimizer, r.problem, dsc_dtype_name(r.dtype),
                (long long)steps, r.loss);
-        for (size_t i = 0; i < r.dim && i < 8; i++) printf("%s%.6g", i ? ", " : "", r.x[i]);
-        printf("%s)", r.dim > 8 ? ", ..." : "");
+        print_point(r.x, r.dim);
         if (r.skipped) printf(", %lld steps skipped (non-finite gradient)", (long long)r.skipped);
         if (resume) printf(", resumed at step %lld", (long long)r.first_step);
+        if (r.average) {
+            printf("; %s: loss %.6g at ", r.average, r.avg_loss);
+            print_point(r.avg_x, r.dim);
+        }
         printf("\n");
     }
     cli_run_free(&r);

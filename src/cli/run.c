@@ -63,10 +63,24 @@ static void record_row(cli_run *r, int64_t step, double loss)
     if (r->path) r->path[step] = r->x[0], r->path[r->steps + 1 + step] = r->x[1];
 }
 
+/* The loss at the weight average, evaluated in a buffer of its own. */
+static dsc_status average_point(cli_run *r, const dsc_problem *pb, const dsc_average *avg, void *grad)
+{
+    size_t dim = r->dim;
+    void *point = malloc(dim * dsc_dtype_size(r->dtype));
+    r->avg_x = malloc(dim * sizeof *r->avg_x);
+    dsc_status st = point && r->avg_x ? dsc_average_copy_to(avg, 0, point) : DSC_ERR_NOMEM;
+    if (st == DSC_ERR_NOMEM) snprintf(r->error, sizeof r->error, "out of memory for the average's point");
+    if (!st) r->avg_loss = evaluate(pb, r->dtype, point, grad, r->avg_x, dim);
+    free(point);
+    return st;
+}
+
 dsc_status cli_run_exec(cli_run *r)
 {
     dsc_problem *pb = NULL;
     dsc_optim *opt = NULL;
+    dsc_average *avg = NULL;
     void *data = NULL, *grad = NULL;
     double *xstar = NULL;
     dsc_ckpt *ck = NULL;
@@ -105,7 +119,7 @@ dsc_status cli_run_exec(cli_run *r)
         else ((double *)data)[i] = r->x[i];
     }
     dsc_param p = {.name = "x", .data = data, .grad = grad, .n = dim, .dtype = r->dtype};
-    if ((st = cli_run_create_optim(r, ck, &p, &opt))) goto done;
+    if ((st = cli_run_create_optim(r, ck, &p, &opt, &avg))) goto done;
     double fstar = 0;
     int known = dsc_problem_minimum(pb, xstar, &fstar);
     if (r->record && (st = record_alloc(r))) goto done;
@@ -118,6 +132,7 @@ dsc_status cli_run_exec(cli_run *r)
     note_progress(r, k0, loss, fstar, known);
     for (int64_t k = k0 + 1; k <= k0 + r->steps; k++) {
         if ((st = dsc_optim_step_loss(opt, loss))) goto done;
+        if (avg && dsc_optim_last_updated(opt) && (st = dsc_average_update(avg))) goto done;
         loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
         if (r->trace) trace_row(r->trace, k, loss, r->x, dim);
         if (r->record) record_row(r, k - k0, loss);
@@ -125,17 +140,20 @@ dsc_status cli_run_exec(cli_run *r)
     }
     r->seconds = now_seconds() - t0;
     /* saved before the switch below: a checkpoint holds the training point */
-    if (r->save && (st = cli_run_save(r, opt))) goto done;
+    if (r->save && (st = cli_run_save(r, opt, avg))) goto done;
     /* report the evaluation point: schedule-free's x (other kinds: the same point) */
     if ((st = dsc_optim_eval_mode(opt, 1))) goto done;
     if (dsc_optim_kind(opt) == DSC_SCHEDULEFREE_ADAMW) loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
     r->loss = loss;
+    r->avg_loss = NAN;
+    if (avg && (st = average_point(r, pb, avg, grad))) goto done;
     r->skipped = dsc_optim_skipped_count(opt);
     r->fstar = known ? fstar : NAN;
     r->dist = NAN;
     if (known) dsc_problem_nearest_minimum(pb, r->x, xstar, NULL, &r->dist);
 done:
     dsc_ckpt_close(ck);
+    dsc_average_destroy(avg);
     dsc_optim_destroy(opt);
     dsc_problem_destroy(pb);
     free(data);
@@ -149,10 +167,13 @@ void cli_run_free(cli_run *r)
     free(r->x);
     free(r->losses);
     free(r->path);
+    free(r->avg_x);
     free(r->resumed_problem);
     free(r->resumed_optimizer);
     free(r->resumed_start);
     free(r->resumed_schedule);
-    r->x = r->losses = r->path = NULL;
+    free(r->resumed_average);
+    r->x = r->losses = r->path = r->avg_x = NULL;
     r->resumed_problem = r->resumed_optimizer = r->resumed_start = r->resumed_schedule = NULL;
+    r->resumed_average = NULL;
 }

@@ -1,7 +1,8 @@
 /*
  * run_checkpoint.c: the checkpoint side of a run (--save, --resume). Besides the
  * optimizer, a checkpoint of a run records what the optimizer cannot know: the
- * problem spec, the start point and the spec the user typed, as extra metadata.
+ * problem spec, the start point and the specs the user typed (optimizer, average), as
+ * extra metadata.
  * The dtype and the position are the parameter tensor "param/x" itself.
  */
 #include "cli.h"
@@ -42,6 +43,8 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out)
     dsc_ckpt_tensor x;
     const char *problem = dsc_ckpt_extra(ck, "problem"), *start = dsc_ckpt_extra(ck, "start");
     const char *schedule = dsc_ckpt_meta(ck, "group.0.schedule");
+    /* the average as typed, else as the library saved it (the restore compares them) */
+    const char *average = dsc_ckpt_extra(ck, "average") ? dsc_ckpt_extra(ck, "average") : dsc_ckpt_meta(ck, "average");
     dsc_hparams hp;
     char spec[1100];
     if (!problem) st = resume_fail(r, "no extra.problem in its metadata (not written by descent optimize)");
@@ -57,12 +60,14 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out)
         r->resumed_optimizer = copy_text(typed ? typed : spec);
         r->resumed_start = start ? copy_text(start) : NULL;
         r->resumed_schedule = schedule ? copy_text(schedule) : NULL;
+        r->resumed_average = average ? copy_text(average) : NULL;
         if (!r->resumed_problem || !r->resumed_optimizer || (start && !r->resumed_start) ||
-            (schedule && !r->resumed_schedule))
+            (schedule && !r->resumed_schedule) || (average && !r->resumed_average))
             st = resume_fail(r, "out of memory");
         r->problem = r->resumed_problem;
         r->optimizer = r->resumed_optimizer;
         r->schedule = r->resumed_schedule; /* for the report: the restore attaches it */
+        r->average = r->resumed_average;
         r->start = NULL;
     }
     if (st) {
@@ -73,18 +78,22 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out)
     return DSC_OK;
 }
 
-dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out)
+dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out,
+                                dsc_average **avg)
 {
     dsc_status st;
+    *avg = NULL;
     if (!ck) {
         st = dsc_optim_create_spec(out, r->optimizer, p, 1);
         if (!st && r->schedule) st = dsc_optim_set_schedule(*out, -1, r->schedule);
+        if (!st && r->average) st = dsc_average_create(avg, r->average, p, 1);
         return st;
     }
     dsc_hparams hp;
     st = dsc_ckpt_hparams(ck, 0, &hp);
     if (!st) st = dsc_optim_create(out, &hp, p, 1);
-    if (!st) st = dsc_ckpt_restore(ck, *out);
+    if (!st && r->average) st = dsc_average_create(avg, r->average, p, 1);
+    if (!st) st = dsc_ckpt_restore_avg(ck, *out, *avg);
     if (!st) { /* the calls so far: updates of K micro-batches, the window's, the skipped */
         int64_t window;
         dsc_optim_get_accum(*out, &window, NULL);
@@ -94,20 +103,22 @@ dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param 
     return st;
 }
 
-dsc_status cli_run_save(cli_run *r, const dsc_optim *opt)
+dsc_status cli_run_save(cli_run *r, const dsc_optim *opt, const dsc_average *avg)
 {
     char *start = r->resumed_start ? copy_text(r->resumed_start) : r->start ? format_start(r->start, r->start_len) : NULL;
     if ((r->resumed_start || r->start) && !start) {
         snprintf(r->error, sizeof r->error, "out of memory");
         return DSC_ERR_NOMEM;
     }
-    dsc_kv kv[4] = {
+    dsc_kv kv[5] = {
         {"problem", r->problem},
         {"optimizer", r->optimizer},
         {"dtype", dsc_dtype_name(r->dtype)},
-        {"start", start},
     };
-    dsc_status st = dsc_checkpoint_save(opt, r->save, kv, start ? 4 : 3);
+    size_t n = 3;
+    if (avg) kv[n++] = (dsc_kv){"average", r->average};
+    if (start) kv[n++] = (dsc_kv){"start", start};
+    dsc_status st = dsc_checkpoint_save_avg(opt, avg, r->save, kv, n);
     free(start);
     return st;
 }

@@ -1,9 +1,11 @@
 /*
- * schedule.c: descent schedule --schedule SPEC --lr BASE --steps N [--losses FILE] [--json]
+ * schedule.c: descent schedule --schedule SPEC --lr BASE --steps N [--losses FILE] [--plot FILE] [--json]
  * Prints the learning rate used at steps 1..N; loss-driven kinds read the loss observed
- * after each step from FILE (one per line; N-1 are needed).
+ * after each step from FILE (one per line; N-1 are needed). --plot draws the same rates.
  */
 #include "cli.h"
+#include "curve_figure.h"
+#include "figure.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,13 +19,15 @@
 static void help(FILE *f)
 {
     fprintf(f,
-            "usage: descent schedule --schedule SPEC --lr BASE --steps N [--losses FILE] [--json]\n"
+            "usage: descent schedule --schedule SPEC --lr BASE --steps N [--losses FILE]\n"
+            "                        [--plot FILE.png|.svg|.pdf] [--json]\n"
             "  --schedule  spec, e.g. 'cosine(T_max=100)' or\n"
             "              'sequential(linear(start_factor=0.1, total_iters=5), cosine(T_max=95), milestones=[5])'\n"
             "  --lr        base learning rate (> 0)\n"
             "  --steps     number of steps (1 to 10000000)\n"
             "  --losses    file with the loss after each step, one per line (plateau, king)\n"
-            "  --json      print {\"lr\": [...]} on stdout\n"
+            "  --plot      draw the rate against step (log axis when it spans over two decades)\n"
+            "  --json      print {\"lr\": [...]} on stdout (with --plot, what was drawn under \"plot\")\n"
             "kinds: step multistep exponential cosine cosine_restarts linear constant polynomial\n"
             "       onecycle cyclic plateau sequential noam exponential_stages king\n");
 }
@@ -75,7 +79,21 @@ static int compute(dsc_sched *s, int64_t n, const double *losses, double *lr)
     return 0;
 }
 
-static int print(const double *lr, int64_t n, int json)
+/* Draws the rates; their description for --json into *desc. */
+static int draw(const char *path, const double *lr, int64_t n, double base, const char *spec, int json, cJSON **desc)
+{
+    curve_figure cf;
+    if (curve_figure_schedule(&cf, lr, (size_t)n, base, spec)) {
+        curve_figure_free(&cf);
+        return cli_fail("schedule", "out of memory drawing '%s'", path);
+    }
+    dsc_status st = dsc_plot_save(&cf.figure, path);
+    if (!st && json) *desc = cli_figure_json(&cf.figure, path);
+    curve_figure_free(&cf);
+    return st ? cli_lib_error("schedule", st) : 0;
+}
+
+static int print(const double *lr, int64_t n, int json, cJSON *plot)
 {
     if (!json) {
         for (int64_t t = 0; t < n; t++) printf("%lld %.17g\n", (long long)t + 1, lr[t]);
@@ -83,8 +101,9 @@ static int print(const double *lr, int64_t n, int json)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON *a = cJSON_CreateDoubleArray(lr, (int)n);
-    if (!o || !a) { cJSON_Delete(o); cJSON_Delete(a); return cli_fail("schedule", "out of memory"); }
+    if (!o || !a) { cJSON_Delete(o); cJSON_Delete(a); cJSON_Delete(plot); return cli_fail("schedule", "out of memory"); }
     cJSON_AddItemToObject(o, "lr", a);
+    if (plot) cJSON_AddItemToObject(o, "plot", plot);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text) return cli_fail("schedule", "out of memory");
@@ -99,9 +118,10 @@ int cmd_schedule(int argc, char **argv)
         {"schedule", required_argument, 0, 's'}, {"lr", required_argument, 0, 'l'},
         {"steps", required_argument, 0, 'n'},    {"losses", required_argument, 0, 'L'},
         {"json", no_argument, 0, 'j'},           {"help", no_argument, 0, 'h'},
+        {"plot", required_argument, 0, 'P'},
         {0, 0, 0, 0},
     };
-    const char *spec = NULL, *loss_path = NULL;
+    const char *spec = NULL, *loss_path = NULL, *plot = NULL;
     double base = NAN;
     int64_t steps = -1;
     int json = 0, c;
@@ -121,6 +141,11 @@ int cmd_schedule(int argc, char **argv)
                                        (long long)MAX_STEPS, optarg);
             break;
         case 'L': loss_path = optarg; break;
+        case 'P':
+            if (!dsc_plot_device(optarg))
+                return cli_usage_error("schedule", "--plot file must end in .png, .svg or .pdf, got '%s'", optarg);
+            plot = optarg;
+            break;
         case 'j': json = 1; break;
         case 'h': help(stdout); return 0;
         case ':': return cli_usage_error("schedule", "option '%s' needs a value", argv[optind - 1]);
@@ -145,7 +170,9 @@ int cmd_schedule(int argc, char **argv)
                              "the last)", nloss, (long long)steps, (long long)steps - 1);
     if (!rc && !(lr = malloc((size_t)steps * sizeof *lr))) rc = cli_fail("schedule", "out of memory");
     if (!rc) rc = compute(s, steps, losses, lr);
-    if (!rc) rc = print(lr, steps, json);
+    cJSON *desc = NULL;
+    if (!rc && plot) rc = draw(plot, lr, steps, base, spec, json, &desc);
+    if (!rc) rc = print(lr, steps, json, desc);
     free(lr);
     free(losses);
     dsc_sched_destroy(s);

@@ -2,7 +2,8 @@
  * train.c: descent train --data FILE [--targets FILE] [--target NAME|last]
  *          [--task classify|regress] --layers 64,32 [--activation relu] --optimizer SPEC
  *          [--schedule SPEC] --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
- *          [--history FILE.csv] [--json]
+ *          [--average SPEC] [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]] [--json]
+ *        descent train --resume FILE --epochs N [--save FILE] [--json]
  * Loads a dataset, holds out a seeded (stratified) test split, trains an MLP and
  * reports the held-out accuracy, or RMSE and R^2.
  */
@@ -25,8 +26,10 @@ static void help(FILE *f)
             "usage: descent train --data FILE [--targets FILE] [--target NAME|last] [--task classify|regress]\n"
             "                     --layers 64,32 [--activation relu] --optimizer SPEC [--schedule SPEC]\n"
             "                     --epochs N --batch B\n"
-            "                     [--val-split F] [--test-split F] [--seed S] [--threads T]\n"
-            "                     [--history FILE.csv] [--json]\n"
+            "                     [--val-split F] [--test-split F] [--seed S] [--threads T] [--average SPEC]\n"
+            "                     [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]]\n"
+            "                     [--json]\n"
+            "       descent train --resume FILE --epochs N [--save FILE] [--json]\n"
             "       mpirun -np N descent train ... [--zero]   (data-parallel over N processes)\n"
             "  --data        features: .csv (header row; the target is a column), .npy, or MNIST IDX\n"
             "                (.idx, -ubyte, optionally .gz)\n"
@@ -45,9 +48,19 @@ static void help(FILE *f)
             "  --patience    stop after N epochs without a better validation loss (default 0: off)\n"
             "  --test-split  fraction held out for the final test (default 0.2; 0 for none)\n"
             "  --seed        seed of the splits, initialisation, shuffling and dropout (default 0)\n"
+            "  --average     also keep a weight average, folded after every optimizer update, and\n"
+            "                report validation and test at it: 'ema(decay=0.999, every=1, start=0)'\n"
+            "                or 'swa(start=0, every=1)' (start and every count updates)\n"
             "  --threads     BLAS threads (default: OpenBLAS's)\n"
             "  --dtype       f32 or f64 (default f32)\n"
             "  --history     write the per-epoch history to a CSV file\n"
+            "  --plot        draw the history: loss, and accuracy or R^2, against epoch\n"
+            "  --save        write a checkpoint at the end: the network, optimizer, schedule,\n"
+            "                standardization, training position and these options\n"
+            "  --save-every  with --save: also after every N-th epoch\n"
+            "  --resume      continue a checkpoint for --epochs more epochs, on the bits of one\n"
+            "                unbroken run; everything comes from the file (--data and --targets\n"
+            "                may name a moved copy of the same data)\n"
             "  --json        print one JSON object on stdout\n"
             "  --quiet       no per-epoch lines on stderr\n"
             "  --zero        under mpirun: shard the optimizer state over the ranks (ZeRO-1)\n"
@@ -88,6 +101,7 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'o': o->optimizer = arg; return 0;
     case 'S': o->schedule = arg; return 0;
     case 'H': o->history = arg; return 0;
+    case 'P': o->plot = arg; return 0;
     case 'a': o->activation = arg; return 0;
     case 'i': o->init = arg; return 0;
     case 'j': o->json = 1; return 0;
@@ -119,6 +133,11 @@ static int set_option(train_opts *o, int c, const char *arg)
         return parse_fraction(arg, 1, &o->test_split) ? cli_usage_error(CMD, "--test-split must be in [0, 1), got '%s'", arg) : 0;
     case 'r':
         return parse_fraction(arg, 1, &o->dropout) ? cli_usage_error(CMD, "--dropout must be in [0, 1), got '%s'", arg) : 0;
+    case 'W': o->save = arg; return 0;
+    case 'A': o->average = arg; return 0;
+    case 'R': o->resume = arg; return 0;
+    case 'E':
+        return cli_parse_int64(arg, 1, 1000000000, &o->save_every) ? cli_usage_error(CMD, "--save-every must be an integer >= 1, got '%s'", arg) : 0;
     case 'D':
         return cli_parse_dtype(arg, &o->dtype) ? cli_usage_error(CMD, "--dtype must be f32 or f64, got '%s'", arg) : 0;
     }
@@ -140,11 +159,15 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"dtype", required_argument, 0, 'D'},    {"history", required_argument, 0, 'H'},
         {"json", no_argument, 0, 'j'},           {"quiet", no_argument, 0, 'q'},
         {"zero", no_argument, 0, 'Z'},          {"bucket-kb", required_argument, 0, 'K'},
+        {"plot", required_argument, 0, 'P'},
+        {"save", required_argument, 0, 'W'},     {"save-every", required_argument, 0, 'E'},
+        {"resume", required_argument, 0, 'R'},   {"average", required_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
-    int c;
+    int c, at;
+    const char *fixed = NULL; /* an option the checkpoint of --resume fixes */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &at)) != -1) {
         if (c == 'h') {
             help(stdout);
             return -1;
@@ -156,8 +179,15 @@ static int parse_args(int argc, char **argv, train_opts *o)
         }
         int rc = set_option(o, c, optarg);
         if (rc) return rc;
+        if (!fixed && !strchr("dTeHPjqZKWERn", c)) fixed = opts[at].name;
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (o->resume && fixed)
+        return cli_usage_error(CMD, "--%s cannot be given with --resume: the checkpoint fixes it (only --epochs, --data, "
+                               "--targets, --save, --save-every, --history, --plot, --threads, --json, --quiet, --zero "
+                               "and --bucket-kb may be)", fixed);
+    if (o->save_every && !o->save) return cli_usage_error(CMD, "--save-every needs --save FILE");
+    if (o->resume) return 0;
     if (!o->data) return cli_usage_error(CMD, "--data FILE is required");
     if (o->patience > 0 && o->val_split == 0) return cli_usage_error(CMD, "--patience needs --val-split > 0");
     return 0;
@@ -197,6 +227,8 @@ typedef struct train_run {
     FILE *history; /* opened before training, so a bad path fails at once */
     struct train_dist *dist; /* under mpirun, else NULL */
     int rank, ranks;
+    dsc_ckpt *resumed;       /* --resume: the checkpoint (its strings are options) */
+    train_saver saver;       /* --save */
 } train_run;
 
 static void run_free(train_run *r)
@@ -207,6 +239,8 @@ static void run_free(train_run *r)
     if (r->train != r->all) dsc_dataset_destroy(r->train);
     dsc_dataset_destroy(r->test);
     dsc_dataset_destroy(r->all);
+    dsc_ckpt_close(r->resumed);
+    train_saver_free(&r->saver);
 }
 
 static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
@@ -232,55 +266,100 @@ static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
 }
 
 /* Test loss and metric, and RMSE in target units for regression. */
-static dsc_status test_scores(train_run *r, train_result *res)
+static dsc_status test_scores(train_run *r, int classify, double *loss, double *metric, double *rmse)
 {
-    res->test_loss = res->test_metric = res->test_rmse = NAN;
+    *loss = *metric = *rmse = NAN;
     if (!r->test) return DSC_OK;
-    dsc_status st = dsc_mlp_evaluate(r->model, r->test, &res->test_loss, &res->test_metric);
-    if (st != DSC_OK || res->classes) return st;
+    dsc_status st = dsc_mlp_evaluate(r->model, r->test, loss, metric);
+    if (st != DSC_OK || classify) return st;
     size_t n = dsc_dataset_rows(r->test);
     double *p = malloc(n * sizeof *p), sse = 0;
     if (!p) return DSC_ERR_NOMEM;
     st = dsc_mlp_predict(r->model, dsc_dataset_x(r->test), n, p);
     for (size_t i = 0; st == DSC_OK && i < n; i++) sse += pow(p[i] - dsc_dataset_y(r->test)[i], 2);
-    res->test_rmse = sqrt(sse / (double)n);
+    *rmse = sqrt(sse / (double)n);
     free(p);
     return st;
 }
 
-static int run(const train_opts *o, train_run *r)
+/* The test scores at the live weights, and with --average at the averaged ones. */
+static dsc_status all_scores(train_run *r, train_result *res)
+{
+    int cls = res->classes > 0;
+    res->avg_test_loss = res->avg_test_metric = res->avg_test_rmse = NAN;
+    dsc_status st = test_scores(r, cls, &res->test_loss, &res->test_metric, &res->test_rmse);
+    if (st != DSC_OK || !dsc_mlp_average(r->model)) return st;
+    if ((st = dsc_mlp_use_average(r->model, 1)) != DSC_OK) return st;
+    st = test_scores(r, cls, &res->avg_test_loss, &res->avg_test_metric, &res->avg_test_rmse);
+    dsc_status back = dsc_mlp_use_average(r->model, 0);
+    return st ? st : back;
+}
+
+/* The classes of the task: the data's, or for a resumed classifier the model's outputs. */
+static int task_classes(const train_opts *o, const train_run *r, size_t *classes)
+{
+    *classes = dsc_dataset_classes(r->all);
+    if (o->task == 1 && *classes == 0)
+        return cli_usage_error(CMD, "--task classify needs integer class labels in [0, 256), at most 100 of them");
+    if (o->task == 0) *classes = 0;
+    if (r->model && *classes) {
+        const dsc_mlp_config *c = dsc_mlp_get_config(r->model);
+        if (*classes > c->sizes[c->layers])
+            return cli_usage_error(CMD, "the data has %zu classes, the checkpoint's network %zu outputs", *classes,
+                                   c->sizes[c->layers]);
+        *classes = c->sizes[c->layers];
+    }
+    return 0;
+}
+
+static int run(train_opts *o, train_run *r)
 {
     int usage;
     if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
+    int rc = o->plot && r->rank == 0 ? train_plot_check(o->plot) : 0;
+    if (rc) return rc;
+    if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
+        return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
+    if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
     dsc_status st = load(o, &r->all, &usage);
     if (usage) return usage;
     if (st != DSC_OK) return cli_lib_error(CMD, st);
-    size_t classes = dsc_dataset_classes(r->all);
-    if (o->task == 1 && classes == 0)
-        return cli_usage_error(CMD, "--task classify needs integer class labels in [0, 256), at most 100 of them");
-    if (o->task == 0) classes = 0;
+    size_t classes;
+    if ((usage = task_classes(o, r, &classes))) return usage;
     r->train = r->all;
     if (o->test_split > 0 && (st = dsc_dataset_split(r->all, o->test_split, o->seed, classes, &r->train, &r->test)))
         return cli_lib_error(CMD, st);
-    if ((st = build_model(o, r, classes)) != DSC_OK) return cli_lib_error(CMD, st);
-    train_progress prog = {.tty = isatty(2), .quiet = o->quiet, .epochs = o->epochs, .classify = classes > 0};
+    if (!r->model && (st = build_model(o, r, classes)) != DSC_OK) return cli_lib_error(CMD, st);
+    int64_t resumed_at = dsc_mlp_epochs_done(r->model);
+    train_saver_init(&r->saver, o, classes);
+    r->saver.model = r->model;
+    train_progress prog = {.tty = isatty(2), .quiet = o->quiet, .epochs = resumed_at + o->epochs,
+                           .classify = classes > 0, .saver = o->save_every ? &r->saver : NULL};
     dsc_fit_config fc = dsc_fit_config_default();
     fc.epochs = o->epochs;
     fc.batch_size = (size_t)o->batch;
     fc.seed = o->seed;
     fc.val_split = o->val_split;
     fc.patience = o->patience;
+    fc.resume = o->resume != NULL;
+    fc.average = o->average;
     fc.on_batch = train_on_batch;
     fc.on_epoch = train_on_epoch;
     fc.user = &prog;
 #ifdef DSC_HAVE_MPI
     if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->schedule, o->zero, (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
         return cli_lib_error(CMD, st);
+    if (r->dist) {
+        r->saver.save = train_dist_save;
+        r->saver.ctx = r->dist;
+    }
 #endif
     prog.epoch_start = prog.last_draw = train_now();
     if ((st = dsc_mlp_fit(r->model, r->train, &fc, &r->hist)) != DSC_OK) return cli_lib_error(CMD, st);
-    train_result res = {.model = r->model, .hist = r->hist, .rows = dsc_dataset_rows(r->all),
+    if (o->save) train_saver_save(&r->saver, r->model);
+    if (r->saver.failed) return cli_fail(CMD, "%s", r->saver.error);
+    train_result res = {.model = r->model, .hist = r->hist, .rows = dsc_dataset_rows(r->all), .resumed_at = resumed_at,
                         .cols = dsc_dataset_cols(r->all), .classes = classes,
                         .train_rows = r->hist->train_rows,
                         .test_rows = dsc_dataset_rows(r->test), .ranks = r->ranks,
@@ -288,9 +367,10 @@ static int run(const train_opts *o, train_run *r)
 #ifdef DSC_HAVE_MPI
     if (r->dist) res.state_bytes = train_dist_state_bytes(r->dist);
 #endif
-    if ((st = test_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
-    if (r->history && (train_write_history(r->history, r->hist, classes > 0) || fflush(r->history)))
+    if ((st = all_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
+    if (r->history && (train_write_history(r->history, r->hist, classes > 0, o->average != NULL) || fflush(r->history)))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
+    if (o->plot && r->rank == 0 && (rc = train_plot_draw(o, r->hist, classes > 0, &res.plot))) return rc;
     return o->json ? train_print_json(o, &res) : train_print_table(o, &res);
 }
 

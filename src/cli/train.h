@@ -5,10 +5,13 @@
 #include "cli.h"
 #include "descent_nn.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 
 typedef struct train_opts {
     const char *data, *targets, *target, *optimizer, *schedule, *history, *activation, *init;
+    const char *plot; /* --plot FILE: the history's figure */
     int task; /* -1 infer, 0 regress, 1 classify */
     size_t hidden[DSC_MLP_MAX_LAYERS];
     int nhidden;
@@ -19,6 +22,9 @@ typedef struct train_opts {
     int json, quiet;
     int zero; /* --zero: shard the optimizer state over the MPI ranks */
     int64_t bucket_kb; /* --bucket-kb: gradient KiB per collective call under mpirun */
+    const char *save, *resume; /* --save FILE, --resume FILE */
+    int64_t save_every;        /* --save-every N epochs (0: only at the end) */
+    const char *average;       /* --average SPEC: a weight average kept by the fit */
 } train_opts;
 
 /* What the run produced, for the reports. */
@@ -27,9 +33,42 @@ typedef struct train_result {
     const dsc_history *hist;
     size_t rows, cols, classes, train_rows, test_rows;
     double test_loss, test_metric, test_rmse; /* NAN without a test split */
+    double avg_test_loss, avg_test_metric, avg_test_rmse; /* the same at the average (--average) */
     int ranks;          /* processes of the data-parallel run (1 without mpirun) */
+    int64_t resumed_at; /* epochs done before this run (0 unless --resume) */
     size_t state_bytes; /* optimizer state held by this process */
+    cJSON *plot;        /* NULL or the figure's description, taken by train_print_json */
 } train_result;
+
+/* --save: the file, and the command's options as the checkpoint's extra strings. */
+typedef struct train_saver {
+    const char *path;
+    int64_t every;      /* save after every N-th epoch too (0: at the end only) */
+    const dsc_mlp *model;
+    dsc_kv kv[16];
+    size_t n;
+    char num[8][32];
+    size_t nnum;
+    char *owned[2];     /* the absolute paths of the data files */
+    size_t nowned;
+    /* how to save (NULL: dsc_mlp_save); under mpirun a collective gathering the state */
+    dsc_status (*save)(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n);
+    void *ctx;
+    dsc_status failed;  /* the first failed save, and its message */
+    char error[512];
+} train_saver;
+
+void train_saver_init(train_saver *s, const train_opts *o, size_t classes);
+void train_saver_free(train_saver *s);
+/* Whether the directory of path exists and is writable (checked before training). */
+int train_save_dir_writable(const char *path);
+/* Saves the model (the first failure is kept in s for the report). */
+dsc_status train_saver_save(train_saver *s, const dsc_mlp *m);
+/* The --save-every hook of the epoch callback. */
+void train_saver_epoch(train_saver *s, const dsc_epoch *e);
+/* --resume: the run's options (o->resume set) and the model from the checkpoint, kept
+ * open in *ck (its strings are the options'); 0 or the exit code of a reported error. */
+int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model);
 
 /* Progress on stderr: one line per epoch; a bar while the epoch runs, only when
  * stderr is a terminal. */
@@ -38,6 +77,7 @@ typedef struct train_progress {
     int64_t epochs;
     double epoch_start, last_draw;
     int classify;
+    train_saver *saver; /* --save-every, else NULL */
 } train_progress;
 
 void train_on_batch(size_t done, size_t total, double loss, void *user);
@@ -46,7 +86,11 @@ double train_now(void);
 
 int train_print_table(const train_opts *o, const train_result *r);
 int train_print_json(const train_opts *o, const train_result *r);
+/* --plot (train_plot.c): the extension (exit 2) and whether the file can be written
+ * (exit 1), before the fit; then the figure, its description into *desc with --json. */
+int train_plot_check(const char *path);
+int train_plot_draw(const train_opts *o, const dsc_history *h, int classify, cJSON **desc);
 /* 0 on success; -1 when the stream reports an error. */
-int train_write_history(FILE *f, const dsc_history *h, int classify);
+int train_write_history(FILE *f, const dsc_history *h, int classify, int average);
 
 #endif

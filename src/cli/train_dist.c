@@ -3,6 +3,8 @@
  * the same seeded fit; the fit's parallel hooks give each rank its share of every
  * batch and hand the gradient to the dist layer (all-reduce, or reduce-scatter with
  * --zero), which steps the weights identically everywhere. Rank 0 alone prints.
+ * Every rank holds the full weights after each step, so a weight average (--average)
+ * is kept the same on every rank, told by the updated hook when the step updated.
  */
 #include "train_dist.h"
 
@@ -14,8 +16,10 @@
 
 struct train_dist {
     dsc_dist *dist;
+    dsc_hparams hp; /* the run's optimizer, for the one a checkpoint gathers into */
     dsc_fit_parallel par;
     dsc_status ready_failed; /* the first failure of a tensor_ready, for the step */
+    int updated;             /* the last step applied an update (not skipped) */
 };
 
 /* Open MPI, MPICH and PMIx launchers each set one of these in every process. */
@@ -56,10 +60,14 @@ static void hook_tensor_ready(void *ctx, size_t tensor)
 static dsc_status hook_step(void *ctx, const double *loss)
 {
     train_dist *td = ctx;
-    /* starts what is left, waits, updates */
+    /* starts what is left, waits, updates; the global step count moves on updates only */
+    int64_t before = dsc_dist_step_count(td->dist);
     dsc_status st = loss ? dsc_dist_step_loss(td->dist, *loss) : dsc_dist_step(td->dist);
+    td->updated = dsc_dist_step_count(td->dist) != before;
     return td->ready_failed ? td->ready_failed : st;
 }
+
+static int hook_updated(void *ctx) { return ((train_dist *)ctx)->updated; }
 
 static dsc_status hook_sum(void *ctx, double *v, size_t n)
 {
@@ -92,6 +100,10 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     st = dsc_dist_create(&td->dist, MPI_COMM_WORLD, &hp, dsc_mlp_params(m), dsc_mlp_param_count(m), &cfg);
     if (st != DSC_OK) return st;
     if (schedule && (st = dsc_dist_set_schedule(td->dist, -1, schedule)) != DSC_OK) return st;
+    td->hp = hp;
+    /* a resumed run: every rank loaded the checkpoint; rank 0's optimizer is the source */
+    if (fc->resume && (st = dsc_dist_scatter_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL)))
+        return st;
     /* the same schedule, so that the fit knows whether it is loss-driven */
     char plain[64];
     snprintf(plain, sizeof plain, "sgd(lr=%.17g)", hp.lr);
@@ -101,9 +113,26 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     td->par.sum = hook_sum;
     td->par.skipped = hook_skipped;
     td->par.lr = hook_lr;
+    td->par.updated = hook_updated;
     td->par.ctx = td;
     fc->parallel = &td->par;
     return DSC_OK;
+}
+
+dsc_status train_dist_save(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n)
+{
+    train_dist *td = ctx;
+    dsc_optim *full = NULL;
+    dsc_status st = DSC_OK;
+    if (td->par.rank == 0) st = dsc_optim_create(&full, &td->hp, dsc_mlp_params(m), dsc_mlp_param_count(m));
+    /* fails on every rank when rank 0 has no optimizer to gather into */
+    dsc_status gathered = dsc_dist_gather_state(td->dist, full);
+    if (!st) st = gathered;
+    if (!st && td->par.rank == 0) st = dsc_mlp_save_with(m, full, path, kv, n);
+    dsc_optim_destroy(full);
+    int bad = st != DSC_OK, any = 0;
+    if (MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS) return DSC_ERR_IO;
+    return st ? st : any ? DSC_ERR_IO : DSC_OK;
 }
 
 size_t train_dist_state_bytes(const train_dist *td) { return dsc_dist_state_bytes(td->dist); }

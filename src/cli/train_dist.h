@@ -15,10 +15,17 @@ dsc_status train_dist_start(train_dist **td, int *rank, int *size);
  * buffers with the optimizer spec and schedule (NULL: none), sharded state with zero,
  * buckets of bucket_bytes, hooked into *fc. The model's own optimizer is recompiled
  * stateless (plain SGD at the same rate, the same schedule): the dist layer's steps
- * the weights, and a second state would undo what zero saves.
+ * the weights, and a second state would undo what zero saves. With fc->resume, the
+ * state of the model's optimizer (loaded from a checkpoint of one process or of any
+ * number of ranks) is scattered over the ranks first.
  */
 dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const char *schedule, int zero,
                              size_t bucket_bytes, dsc_fit_config *fc);
+
+/* --save under mpirun (a train_saver's save, ctx the train_dist). Collective: the
+ * run's optimizer state gathered at rank 0 into one optimizer over the model's tensors,
+ * written there with the model (dsc_mlp_save_with); a failure fails on every rank. */
+dsc_status train_dist_save(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n);
 
 /* Bytes of optimizer state this process holds. */
 size_t train_dist_state_bytes(const train_dist *td);

@@ -40,8 +40,10 @@ void train_on_epoch(const dsc_epoch *e, void *user)
         fprintf(stderr, "epoch %lld/%lld  loss %.4f  %s %.4f", (long long)e->epoch, (long long)p->epochs,
                 e->train_loss, m, e->train_metric);
         if (!isnan(e->val_loss)) fprintf(stderr, "  val_loss %.4f  val_%s %.4f", e->val_loss, m, e->val_metric);
+        if (!isnan(e->avg_val_loss)) fprintf(stderr, "  avg_val_loss %.4f", e->avg_val_loss);
         fprintf(stderr, "  lr %.3g  %.2fs\n", e->lr, e->seconds);
     }
+    if (p->saver) train_saver_epoch(p->saver, e);
     p->epoch_start = p->last_draw = train_now();
 }
 
@@ -65,18 +67,28 @@ int train_print_table(const train_opts *o, const train_result *r)
     if (cls) printf(" (%zu classes)", r->classes);
     printf("\nnetwork   %s %s, %s, %s%s%s\n", net, o->activation, dsc_dtype_name(dsc_mlp_get_config(r->model)->dtype),
            o->optimizer, o->schedule ? ", schedule " : "", o->schedule ? o->schedule : "");
+    if (o->average) printf("average   %s\n", o->average);
     printf("blas      %s (%s kernels, %d threads)\n\n", bi.name, bi.core, bi.threads);
     printf("%-10s %10s %10s%s\n", "", "loss", cls ? "accuracy" : "R^2", cls ? "" : "       RMSE");
     printf("%-10s %10.4f %10.4f\n", "train", last->train_loss, last->train_metric);
     if (!isnan(last->val_loss)) printf("%-10s %10.4f %10.4f\n", "validation", last->val_loss, last->val_metric);
+    if (!isnan(last->avg_val_loss)) printf("%-10s %10.4f %10.4f\n", "  averaged", last->avg_val_loss, last->avg_val_metric);
     if (r->test_rows) {
         printf("%-10s %10.4f %10.4f", "test", r->test_loss, r->test_metric);
         if (!cls) printf(" %10.4g", r->test_rmse);
         printf("\n");
     }
-    double samples = (double)r->train_rows * (double)h->count;
-    printf("\n%zu epochs in %.3g s (%.0f samples/s)%s\n", h->count, h->seconds, samples / h->seconds,
-           h->stopped_early ? ", stopped early" : "");
+    if (r->test_rows && o->average) {
+        printf("%-10s %10.4f %10.4f", "  averaged", r->avg_test_loss, r->avg_test_metric);
+        if (!cls) printf(" %10.4g", r->avg_test_rmse);
+        printf("\n");
+    }
+    double samples = (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at);
+    printf("\n%lld epochs in %.3g s (%.0f samples/s)%s", (long long)((int64_t)h->count - r->resumed_at), h->seconds,
+           samples / h->seconds, h->stopped_early ? ", stopped early" : "");
+    if (r->resumed_at) printf(", resumed after epoch %lld (%zu in all)", (long long)r->resumed_at, h->count);
+    if (o->save) printf(", saved to %s", o->save);
+    printf("\n");
     if (h->best_epoch) printf("best validation loss at epoch %lld\n", (long long)h->best_epoch);
     return 0;
 }
@@ -87,16 +99,33 @@ static void add_num(cJSON *o, const char *key, double v)
     else cJSON_AddNullToObject(o, key);
 }
 
-/* The losses and metrics of an epoch (accuracy or R^2 by the task). */
-static void add_scores(cJSON *o, const dsc_epoch *e, int cls)
+/* The losses and metrics of an epoch (accuracy or R^2 by the task); with an average,
+ * validation at it too. */
+static void add_scores(cJSON *o, const dsc_epoch *e, int cls, int average)
 {
     add_num(o, "train_loss", e->train_loss);
     add_num(o, cls ? "train_accuracy" : "train_r2", e->train_metric);
     add_num(o, "val_loss", e->val_loss);
     add_num(o, cls ? "val_accuracy" : "val_r2", e->val_metric);
+    if (!average) return;
+    add_num(o, "average_val_loss", e->avg_val_loss);
+    add_num(o, cls ? "average_val_accuracy" : "average_val_r2", e->avg_val_metric);
 }
 
-static cJSON *history_json(const dsc_history *h, int cls)
+/* Test scores at the live weights (prefix "") or at the average ("average_"). */
+static void add_test(cJSON *j, const char *prefix, double loss, double metric, double rmse, int cls)
+{
+    char key[40];
+    snprintf(key, sizeof key, "%stest_loss", prefix);
+    add_num(j, key, loss);
+    snprintf(key, sizeof key, "%stest_%s", prefix, cls ? "accuracy" : "rmse");
+    add_num(j, key, cls ? metric : rmse);
+    if (cls) return;
+    snprintf(key, sizeof key, "%stest_r2", prefix);
+    add_num(j, key, metric);
+}
+
+static cJSON *history_json(const dsc_history *h, int cls, int average)
 {
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; a && i < h->count; i++) {
@@ -104,7 +133,7 @@ static cJSON *history_json(const dsc_history *h, int cls)
         cJSON *o = cJSON_CreateObject();
         if (!o) break;
         add_num(o, "epoch", (double)e->epoch);
-        add_scores(o, e, cls);
+        add_scores(o, e, cls, average);
         add_num(o, "lr", e->lr);
         add_num(o, "skipped", (double)e->skipped);
         add_num(o, "seconds", e->seconds);
@@ -120,7 +149,10 @@ int train_print_json(const train_opts *o, const train_result *r)
     int cls = r->classes > 0;
     const dsc_mlp_config *c = dsc_mlp_get_config(r->model);
     cJSON *j = cJSON_CreateObject();
-    if (!j) return CLI_EXIT_FAIL;
+    if (!j) {
+        cJSON_Delete(r->plot);
+        return CLI_EXIT_FAIL;
+    }
     cJSON_AddStringToObject(j, "data", o->data);
     cJSON_AddStringToObject(j, "task", cls ? "classify" : "regress");
     add_num(j, "rows", (double)r->rows);
@@ -137,15 +169,14 @@ int train_print_json(const train_opts *o, const train_result *r)
     add_num(j, "ranks", (double)r->ranks);
     cJSON_AddBoolToObject(j, "zero", o->zero && r->ranks > 1);
     add_num(j, "optimizer_state_bytes", (double)r->state_bytes);
-    add_scores(j, last, cls);
-    add_num(j, "test_loss", r->test_loss);
-    if (cls) add_num(j, "test_accuracy", r->test_metric);
-    else {
-        add_num(j, "test_rmse", r->test_rmse);
-        add_num(j, "test_r2", r->test_metric);
-    }
+    int avg = o->average != NULL;
+    if (avg) cJSON_AddStringToObject(j, "average", o->average);
+    add_scores(j, last, cls, avg);
+    add_test(j, "", r->test_loss, r->test_metric, r->test_rmse, cls);
+    if (avg) add_test(j, "average_", r->avg_test_loss, r->avg_test_metric, r->avg_test_rmse, cls);
     add_num(j, "seconds", h->seconds);
-    add_num(j, "samples_per_second", (double)r->train_rows * (double)h->count / h->seconds);
+    add_num(j, "samples_per_second", (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at) / h->seconds);
+    add_num(j, "resumed_at", (double)r->resumed_at);
     cJSON_AddBoolToObject(j, "stopped_early", h->stopped_early);
     add_num(j, "best_epoch", (double)h->best_epoch);
     dsc_blas_info bi = dsc_blas_get_info();
@@ -155,18 +186,23 @@ int train_print_json(const train_opts *o, const train_result *r)
         cJSON_AddStringToObject(b, "core", bi.core ? bi.core : "");
         add_num(b, "threads", bi.threads);
     }
-    cJSON_AddItemToObject(j, "history", history_json(h, cls));
+    cJSON_AddItemToObject(j, "history", history_json(h, cls, avg));
+    if (r->plot) cJSON_AddItemToObject(j, "plot", r->plot);
     return cli_print_json(j);
 }
 
-int train_write_history(FILE *f, const dsc_history *h, int cls)
+int train_write_history(FILE *f, const dsc_history *h, int cls, int average)
 {
-    fprintf(f, "epoch,train_loss,%s,val_loss,%s,lr,skipped,seconds\n", cls ? "train_accuracy" : "train_r2",
+    fprintf(f, "epoch,train_loss,%s,val_loss,%s,lr,skipped,seconds", cls ? "train_accuracy" : "train_r2",
             cls ? "val_accuracy" : "val_r2");
+    if (average) fprintf(f, ",avg_val_loss,%s", cls ? "avg_val_accuracy" : "avg_val_r2");
+    fprintf(f, "\n");
     for (size_t i = 0; i < h->count; i++) {
         const dsc_epoch *e = &h->epochs[i];
-        fprintf(f, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%lld,%.6f\n", (long long)e->epoch, e->train_loss,
+        fprintf(f, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%lld,%.6f", (long long)e->epoch, e->train_loss,
                 e->train_metric, e->val_loss, e->val_metric, e->lr, (long long)e->skipped, e->seconds);
+        if (average) fprintf(f, ",%.17g,%.17g", e->avg_val_loss, e->avg_val_metric);
+        fprintf(f, "\n");
     }
     return ferror(f) ? -1 : 0;
 }

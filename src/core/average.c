@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ struct dsc_average {
     int64_t updates, averaged;
     int swapped;
     size_t count;
-    dsc_param *params; /* borrowed data pointers; names not kept */
+    dsc_param *params; /* borrowed data pointers; names copied (checkpoints key by them) */
     void **avg;
 };
 
@@ -59,9 +60,11 @@ dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_par
     if (!out || !spec || (!params && count)) return dsc__fail(DSC_ERR_ARG, "dsc_average_create: NULL argument");
     *out = NULL;
     if (!count) return dsc__fail(DSC_ERR_ARG, "dsc_average_create: no parameters");
-    for (size_t i = 0; i < count; i++)
-        if (!params[i].data || !params[i].n || !dsc_dtype_size(params[i].dtype))
-            return dsc__fail(DSC_ERR_ARG, "dsc_average_create: param %zu needs data, n > 0 and a valid dtype", i);
+    for (size_t i = 0; i < count; i++) {
+        if (!params[i].data) return dsc__fail(DSC_ERR_ARG, "dsc_average_create: param %zu needs data", i);
+        dsc_status st = dsc__param_check(&params[i], i);
+        if (st) return st;
+    }
     dsc_average *a = calloc(1, sizeof *a);
     if (!a) return dsc__fail(DSC_ERR_NOMEM, "average: out of memory");
     dsc_status st = parse(a, spec);
@@ -71,9 +74,8 @@ dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_par
         if (!a->params || !a->avg) st = dsc__fail(DSC_ERR_NOMEM, "average: out of memory");
     }
     for (size_t i = 0; !st && i < count; i++) {
-        a->params[i] = params[i];
-        a->params[i].name = NULL;
         a->count = i + 1;
+        if ((st = dsc__param_copy(a->params, params, i))) break;
         size_t bytes = params[i].n * dsc_dtype_size(params[i].dtype);
         if (!(a->avg[i] = dsc__alloc(bytes))) st = dsc__fail(DSC_ERR_NOMEM, "average: out of memory for %zu bytes", bytes);
         else memcpy(a->avg[i], params[i].data, bytes);
@@ -89,7 +91,10 @@ dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_par
 void dsc_average_destroy(dsc_average *a)
 {
     if (!a) return;
-    for (size_t i = 0; a->avg && i < a->count; i++) dsc__free(a->avg[i]);
+    for (size_t i = 0; a->avg && i < a->count; i++) {
+        dsc__free(a->avg[i]);
+        free((char *)a->params[i].name);
+    }
     free(a->avg);
     free(a->params);
     free(a);
@@ -165,4 +170,39 @@ dsc_status dsc_average_set_counters(dsc_average *a, int64_t updates, int64_t ave
     a->updates = updates;
     a->averaged = averaged;
     return DSC_OK;
+}
+
+size_t dsc_average_count(const dsc_average *a) { return a ? a->count : 0; }
+
+const dsc_param *dsc_average_param(const dsc_average *a, size_t i)
+{
+    return a && i < a->count ? &a->params[i] : NULL;
+}
+
+/* Every key, doubles with %.17g, so equal specs format to equal text. */
+static size_t format(const dsc_average *a, char *buf, size_t size)
+{
+    int n = a->kind == AVG_EMA ? snprintf(buf, size, "ema(decay=%.17g, every=%lld, start=%lld)", a->decay,
+                                          (long long)a->every, (long long)a->start)
+                               : snprintf(buf, size, "swa(start=%lld, every=%lld)", (long long)a->start,
+                                          (long long)a->every);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+size_t dsc_average_format(const dsc_average *a, char *buf, size_t size)
+{
+    if (!a) {
+        if (buf && size) buf[0] = '\0';
+        return 0;
+    }
+    return format(a, buf, size);
+}
+
+dsc_status dsc__average_canonical(const char *spec, char *buf, size_t size)
+{
+    dsc_average a;
+    memset(&a, 0, sizeof a);
+    dsc_status st = parse(&a, spec);
+    if (!st) format(&a, buf, size);
+    return st;
 }

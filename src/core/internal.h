@@ -30,6 +30,14 @@ void dsc__free(void *p);
 /* Copies s into fresh memory (malloc); NULL on failure. */
 char *dsc__strdup(const char *s);
 
+/* ---- parameter descriptors (params.c), as the optimizer and the average take them */
+
+/* Checks n, dtype, name and shape of tensor i (not data, grad or group). */
+dsc_status dsc__param_check(const dsc_param *p, size_t i);
+/* dst[i] = params[i] with the name copied (malloc; "p<i>" when NULL) and ndim 0 as
+ * [n]; refuses a name one of dst[0..i) has. */
+dsc_status dsc__param_copy(dsc_param *dst, const dsc_param *params, size_t i);
+
 /* ---- spec strings (spec.c)
  * "name(a, key=value, key=(1,2), key=[1,2], sub(x=1))": a name and a list of items
  * split at top-level commas; each item is positional (key NULL) or keyed. Values are
@@ -289,5 +297,9 @@ extern const dsc__ops dsc__ops_muon;
  * slow), slow = p. */
 void dsc__lookahead_start(const dsc_param *p, void *slow);
 void dsc__lookahead_sync(dsc_dtype dt, void *p, void *slow, size_t n, double alpha);
+
+/* ---- weight averaging (average.c): the canonical text of an average spec (as
+ * dsc_average_format writes it), so checkpoints compare specs, not spellings. */
+dsc_status dsc__average_canonical(const char *spec, char *buf, size_t size);
 
 #endif

@@ -141,27 +141,10 @@ static dsc_status check_param(const dsc_param *p, size_t i)
         return dsc__fail(DSC_ERR_ARG, "param %zu '%s': data and grad must not be NULL", i, nm);
     if (p->data == p->grad)
         return dsc__fail(DSC_ERR_ARG, "param %zu '%s': data and grad must be different buffers", i, nm);
-    if (p->n == 0) return dsc__fail(DSC_ERR_ARG, "param %zu '%s': element count is 0", i, nm);
-    if (!dsc_dtype_size(p->dtype))
-        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': invalid dtype %d", i, nm, (int)p->dtype);
     if (p->group < 0 || p->group > 1 << 20)
         return dsc__fail(DSC_ERR_ARG, "param %zu '%s': group must be >= 0, got %d", i, nm, p->group);
-    if (p->name && (!p->name[0] || strlen(p->name) > 200))
-        return dsc__fail(DSC_ERR_ARG, "param %zu: name must have 1 to 200 characters", i);
-    if (p->ndim < 0 || p->ndim > DSC_MAX_DIMS)
-        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': ndim must be in [0, %d], got %d", i, nm,
-                         DSC_MAX_DIMS, p->ndim);
-    if (p->ndim > 0) {
-        size_t prod = 1;
-        for (int d = 0; d < p->ndim; d++) {
-            if (p->shape[d] && prod > SIZE_MAX / p->shape[d])
-                return dsc__fail(DSC_ERR_ARG, "param %zu '%s': shape overflows", i, nm);
-            prod *= p->shape[d];
-        }
-        if (prod != p->n)
-            return dsc__fail(DSC_ERR_MISMATCH, "param %zu '%s': shape holds %zu elements, n is %zu", i,
-                             nm, prod, p->n);
-    }
+    dsc_status st = dsc__param_check(p, i);
+    if (st) return st;
     if (p->n > SIZE_MAX / 8 / DSC__MAX_STATE)
         return dsc__fail(DSC_ERR_ARG, "param %zu '%s': too many elements (%zu)", i, nm, p->n);
     return DSC_OK;
@@ -179,16 +162,8 @@ static dsc_status copy_params(dsc_optim *o, const dsc_param *params, size_t coun
     if (!o->params) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu params", count);
     o->count = count;
     for (size_t i = 0; i < count; i++) {
-        char fallback[32];
-        const char *nm = params[i].name;
-        if (!nm) { snprintf(fallback, sizeof fallback, "p%zu", i); nm = fallback; }
-        o->params[i] = params[i];
-        o->params[i].name = dsc__strdup(nm);
-        if (!o->params[i].name) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
-        if (o->params[i].ndim == 0) { o->params[i].ndim = 1; o->params[i].shape[0] = o->params[i].n; }
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(o->params[j].name, nm))
-                return dsc__fail(DSC_ERR_ARG, "params %zu and %zu share the name '%s'", j, i, nm);
+        dsc_status st = dsc__param_copy(o->params, params, i);
+        if (st) return st;
     }
     o->ngroups = maxg + 1;
     return DSC_OK;

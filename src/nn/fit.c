@@ -54,7 +54,9 @@ static dsc_status check_config(const dsc_mlp *m, const dsc_dataset *ds, const ds
         if (dsc_dataset_cols(d) != m->cfg.sizes[0])
             return dsc__fail(DSC_ERR_MISMATCH, "mlp_fit: the data has %zu features, the network %zu inputs",
                              dsc_dataset_cols(d), m->cfg.sizes[0]);
-    dsc_status st = dsc__check_targets(m, "mlp_fit", dsc_dataset_y(ds), dsc_dataset_rows(ds));
+    dsc_status st = c->resume ? dsc__pos_check_resume(m, c) : DSC_OK;
+    if (st == DSC_OK) st = dsc__avg_check(m, c);
+    if (st == DSC_OK) st = dsc__check_targets(m, "mlp_fit", dsc_dataset_y(ds), dsc_dataset_rows(ds));
     if (st == DSC_OK && c->val) st = dsc__check_targets(m, "mlp_fit", dsc_dataset_y(c->val), dsc_dataset_rows(c->val));
     return st;
 }
@@ -85,8 +87,6 @@ typedef struct fit_run {
     dsc_dataset *train_part, *val_part; /* from val_split, else NULL */
     const dsc_dataset *train, *val;
     size_t *order;
-    void *best;                          /* parameters of the best epoch (early stopping) */
-    dsc_history *hist;
 } fit_run;
 
 static void fit_free(fit_run *r)
@@ -94,8 +94,16 @@ static void fit_free(fit_run *r)
     dsc_dataset_destroy(r->train_part);
     dsc_dataset_destroy(r->val_part);
     free(r->order);
-    dsc__free(r->best);
-    dsc_history_destroy(r->hist);
+}
+
+/* A resumed fit must see the data of the run it continues. */
+static dsc_status check_rows(const dsc_mlp *m, const fit_run *r)
+{
+    size_t n = dsc_dataset_rows(r->train), v = r->val ? dsc_dataset_rows(r->val) : 0;
+    if (n != m->pos.rows || v != m->pos.val_rows)
+        return dsc__fail(DSC_ERR_MISMATCH, "mlp_fit: resume needs the data of the run it continues (%zu training and "
+                         "%zu validation rows), got %zu and %zu", m->pos.rows, m->pos.val_rows, n, v);
+    return DSC_OK;
 }
 
 static dsc_status fit_prepare(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *c, fit_run *r)
@@ -109,20 +117,23 @@ static dsc_status fit_prepare(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_c
         r->train = r->train_part;
         r->val = r->val_part;
     }
-    if (st == DSC_OK && c->standardize) st = standardize(m, r->train);
+    /* a resumed fit keeps the statistics it started with */
+    if (st == DSC_OK && c->standardize && !c->resume) st = standardize(m, r->train);
+    if (st == DSC_OK && c->resume) st = check_rows(m, r);
     if (st == DSC_OK) st = dsc__mlp_reserve(m, c->batch_size);
     if (st != DSC_OK) return st;
     size_t n = dsc_dataset_rows(r->train);
     r->order = malloc(n * sizeof *r->order);
-    r->hist = calloc(1, sizeof *r->hist);
-    if (r->hist) r->hist->epochs = calloc((size_t)c->epochs, sizeof *r->hist->epochs);
-    if (c->patience > 0) r->best = dsc__alloc(m->nweights * m->esize);
-    if (!r->order || !r->hist || !r->hist->epochs || (c->patience > 0 && !r->best))
-        return dsc__fail(DSC_ERR_NOMEM, "mlp_fit: out of memory");
-    for (size_t i = 0; i < n; i++) r->order[i] = i;
-    r->hist->train_rows = n;
-    r->hist->val_rows = r->val ? dsc_dataset_rows(r->val) : 0;
-    return DSC_OK;
+    if (!r->order) return dsc__fail(DSC_ERR_NOMEM, "mlp_fit: out of memory");
+    if (c->resume) {
+        dsc__pos_continue(m);
+    } else {
+        const dsc_fit_parallel *par = c->parallel;
+        if ((st = dsc__avg_start(m, c->average)) != DSC_OK) return st;
+        dsc__pos_start(m, c, n, r->val ? dsc_dataset_rows(r->val) : 0,
+                       par ? par->skipped(par->ctx) : dsc_optim_skipped_count(m->opt));
+    }
+    return dsc__pos_reserve(&m->pos, c->epochs, m->nweights * m->esize);
 }
 
 /* The gradient of this process's share of rows [s, s + b) of the order, scaled by 1/b,
@@ -165,11 +176,13 @@ static dsc_status sum_tally(const dsc_fit_parallel *par, dsc__tally *t)
 }
 
 /* One pass over the training data; fills the epoch's training figures. */
-static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, dsc__rng *rng,
-                              dsc_epoch *e)
+static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, dsc_epoch *e)
 {
     size_t n = dsc_dataset_rows(r->train);
-    if (c->shuffle) dsc__rng_shuffle(rng, r->order, n);
+    /* each epoch shuffles the identity, so its order depends on the generator alone
+       and a resumed fit needs no more than the generator's state */
+    for (size_t i = 0; i < n; i++) r->order[i] = i;
+    if (c->shuffle) dsc__rng_shuffle(&m->pos.shuffle, r->order, n);
     dsc__tally t = {0};
     /* plateau-like schedules follow the batch loss, measured before the step */
     const dsc_sched *sched = dsc_optim_schedule(m->opt, 0);
@@ -177,6 +190,7 @@ static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, d
     for (size_t s = 0; s < n; s += c->batch_size) {
         size_t b = n - s < c->batch_size ? n - s : c->batch_size;
         dsc_status st = batch_step(m, c, r, s, b, loss_driven, &t);
+        if (st == DSC_OK) st = dsc__avg_after_step(m, c);
         if (st != DSC_OK) return st;
         if (c->on_batch) c->on_batch(s + b, n, t.loss / (double)(t.rows ? t.rows : 1), c->user);
     }
@@ -189,18 +203,21 @@ static dsc_status train_epoch(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, d
     return DSC_OK;
 }
 
-/* Early stopping: remembers the best epoch; returns 1 when patience has run out. */
-static int should_stop(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, const dsc_epoch *e,
-                       double *best_loss)
+/* The epoch's validation figures, learning rate and skip count. */
+static void finish_epoch(dsc_mlp *m, const dsc_fit_config *c, const fit_run *r, dsc_epoch *e)
 {
-    if (!r->val) return 0;
-    if (e->val_loss < *best_loss || r->hist->best_epoch == 0) {
-        *best_loss = e->val_loss;
-        r->hist->best_epoch = e->epoch;
-        if (r->best) memcpy(r->best, m->data, m->nweights * m->esize);
-        return 0;
+    const dsc_fit_parallel *par = c->parallel;
+    e->val_loss = e->val_metric = NAN;
+    if (r->val) {
+        dsc__tally t;
+        dsc__mlp_tally(m, r->val, &t);
+        e->val_loss = t.loss / (double)t.rows;
+        e->val_metric = dsc__tally_metric(m->loss, &t);
     }
-    return c->patience > 0 && e->epoch - r->hist->best_epoch >= c->patience;
+    dsc__avg_validate(m, r->val, e);
+    if (par) e->lr = par->lr(par->ctx);
+    else dsc_optim_get_lr(m->opt, 0, &e->lr);
+    e->skipped = (par ? par->skipped(par->ctx) : dsc_optim_skipped_count(m->opt)) - m->pos.skipped0;
 }
 
 dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *cfg,
@@ -213,40 +230,26 @@ dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *
         fit_free(&r);
         return st;
     }
-    dsc__rng shuffle_rng;
-    dsc__rng_seed(&shuffle_rng, cfg->seed);
-    dsc__rng_seed(&m->rng, cfg->seed ^ 0xd50b0a7d50b0a7ull); /* dropout masks */
-    double start = now(), best_loss = INFINITY;
-    int64_t skipped0 = cfg->parallel ? cfg->parallel->skipped(cfg->parallel->ctx) : dsc_optim_skipped_count(m->opt);
+    double start = now();
     for (int64_t ep = 1; ep <= cfg->epochs; ep++) {
         double t0 = now();
-        dsc_epoch *e = &r.hist->epochs[r.hist->count];
-        e->epoch = ep;
-        if ((st = train_epoch(m, cfg, &r, &shuffle_rng, e)) != DSC_OK) break;
-        e->val_loss = e->val_metric = NAN;
-        if (r.val) {
-            dsc__tally t;
-            dsc__mlp_tally(m, r.val, &t);
-            e->val_loss = t.loss / (double)t.rows;
-            e->val_metric = dsc__tally_metric(m->loss, &t);
-        }
-        if (cfg->parallel) e->lr = cfg->parallel->lr(cfg->parallel->ctx);
-        else dsc_optim_get_lr(m->opt, 0, &e->lr);
-        e->skipped = (cfg->parallel ? cfg->parallel->skipped(cfg->parallel->ctx) : dsc_optim_skipped_count(m->opt)) - skipped0;
+        dsc_epoch *e = &m->pos.hist[m->pos.epochs];
+        memset(e, 0, sizeof *e);
+        e->epoch = m->pos.epochs + 1;
+        if ((st = train_epoch(m, cfg, &r, e)) != DSC_OK) break;
+        finish_epoch(m, cfg, &r, e);
+        int stop = r.val && dsc__pos_note_val(m, e);
         e->seconds = now() - t0;
-        r.hist->count++;
+        m->pos.epochs++; /* before on_epoch, which may save the position */
         if (cfg->on_epoch) cfg->on_epoch(e, cfg->user);
-        if (should_stop(m, cfg, &r, e, &best_loss)) {
-            r.hist->stopped_early = 1;
-            break;
-        }
+        if (stop) break;
     }
-    if (st == DSC_OK && r.best && cfg->restore_best) memcpy(m->data, r.best, m->nweights * m->esize);
-    r.hist->seconds = now() - start;
-    if (st == DSC_OK && hist) {
-        *hist = r.hist;
-        r.hist = NULL;
-    }
+    if (st == DSC_OK) dsc__pos_finish(m, cfg->restore_best);
     fit_free(&r);
+    if (st == DSC_OK && hist) {
+        *hist = dsc__pos_history(&m->pos);
+        if (!*hist) return dsc__fail(DSC_ERR_NOMEM, "mlp_fit: out of memory");
+        (*hist)->seconds = now() - start;
+    }
     return st;
 }

@@ -147,6 +147,7 @@ void dsc_mlp_destroy(dsc_mlp *m)
     dsc__free(m->grad);
     free(m->mean);
     free(m->inv_std);
+    dsc__pos_free(&m->pos);
     free(m);
 }
 
@@ -183,22 +184,29 @@ void *dsc_mlp_grad(dsc_mlp *m) { return m->grad; }
 dsc_optim *dsc_mlp_optimizer(dsc_mlp *m) { return m->opt; }
 dsc_loss dsc_mlp_loss(const dsc_mlp *m) { return m->loss; }
 
+dsc_status dsc__mlp_check_loss(const dsc_mlp *m, const char *who, dsc_loss loss)
+{
+    if ((unsigned)loss >= DSC_LOSS_COUNT)
+        return dsc__fail(DSC_ERR_RANGE, "%s: loss must be a dsc_loss, got %d", who, (int)loss);
+    size_t outputs = m->cfg.sizes[m->nlayers];
+    if (loss != DSC_LOSS_MSE && m->cfg.output != DSC_ACT_LINEAR)
+        return dsc__fail(DSC_ERR_MISMATCH, "%s: %s takes logits: the output activation must be linear, got %s", who,
+                         dsc_loss_name(loss), dsc_activation_name(m->cfg.output));
+    if (loss != DSC_LOSS_SOFTMAX_CE && outputs != 1)
+        return dsc__fail(DSC_ERR_MISMATCH, "%s: %s needs 1 output, the network has %zu", who, dsc_loss_name(loss),
+                         outputs);
+    if (loss == DSC_LOSS_SOFTMAX_CE && outputs < 2)
+        return dsc__fail(DSC_ERR_MISMATCH, "%s: softmax_ce needs at least 2 outputs, got %zu", who, outputs);
+    return DSC_OK;
+}
+
 dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, const char *schedule, dsc_loss loss)
 {
     if (!m || !optimizer) return dsc__fail(DSC_ERR_ARG, "mlp_compile: model and optimizer must not be NULL");
-    if ((unsigned)loss >= DSC_LOSS_COUNT)
-        return dsc__fail(DSC_ERR_RANGE, "mlp_compile: loss must be a dsc_loss, got %d", (int)loss);
-    size_t outputs = m->cfg.sizes[m->nlayers];
-    if (loss != DSC_LOSS_MSE && m->cfg.output != DSC_ACT_LINEAR)
-        return dsc__fail(DSC_ERR_MISMATCH, "mlp_compile: %s takes logits: the output activation must be linear, got %s",
-                         dsc_loss_name(loss), dsc_activation_name(m->cfg.output));
-    if (loss != DSC_LOSS_SOFTMAX_CE && outputs != 1)
-        return dsc__fail(DSC_ERR_MISMATCH, "mlp_compile: %s needs 1 output, the network has %zu",
-                         dsc_loss_name(loss), outputs);
-    if (loss == DSC_LOSS_SOFTMAX_CE && outputs < 2)
-        return dsc__fail(DSC_ERR_MISMATCH, "mlp_compile: softmax_ce needs at least 2 outputs, got %zu", outputs);
+    dsc_status st = dsc__mlp_check_loss(m, "mlp_compile", loss);
+    if (st != DSC_OK) return st;
     dsc_optim *opt;
-    dsc_status st = dsc_optim_create_spec(&opt, optimizer, m->params, dsc_mlp_param_count(m));
+    st = dsc_optim_create_spec(&opt, optimizer, m->params, dsc_mlp_param_count(m));
     if (st == DSC_OK && schedule) st = dsc_optim_set_schedule(opt, -1, schedule);
     if (st != DSC_OK) {
         dsc_optim_destroy(opt);

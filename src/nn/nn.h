@@ -61,6 +61,30 @@ typedef struct dsc__layer {
     void *mask;          /* rows x out: 0 or 1/(1-p); NULL without dropout */
 } dsc__layer;
 
+/*
+ * The training position: everything a fit carries from one epoch to the next beyond
+ * the weights and the optimizer, so that a fit with resume set (after a fit, or after
+ * dsc_mlp_load) continues on the bits of an unbroken one.
+ */
+typedef struct dsc__position {
+    int64_t epochs;        /* epochs done; 0: no position */
+    uint64_t seed;         /* of the fit that started it */
+    size_t rows, val_rows; /* its training and validation rows */
+    double val_split;
+    int64_t patience;
+    int64_t skipped0;      /* the optimizer's skipped count when it started */
+    dsc__rng shuffle;      /* (the dropout generator is the model's rng) */
+    int64_t best_epoch;    /* lowest validation loss so far (0: none) */
+    double best_loss;
+    int stopped;           /* early stopping ended the run */
+    dsc_epoch *hist;       /* epochs entries, room for cap */
+    size_t cap;
+    void *best;            /* weights of best_epoch, kept when patience > 0 */
+    void *live;            /* with best: the last epoch's weights while the model holds the best */
+    int restored;          /* the model holds the best weights, live the ones training goes on from */
+    dsc_average *avg;      /* the fit's weight average over the model's tensors, or NULL */
+} dsc__position;
+
 struct dsc_mlp {
     dsc_mlp_config cfg;
     dsc__act_params actp;
@@ -72,6 +96,7 @@ struct dsc_mlp {
     dsc_param params[2 * DSC_MLP_MAX_LAYERS];
     char names[2 * DSC_MLP_MAX_LAYERS][24];
     dsc__rng rng;        /* dropout masks */
+    dsc__position pos;   /* where training stands (position.c) */
     /* batch buffers, sized once for cap rows */
     size_t cap;
     void *x0;            /* cap x inputs */
@@ -111,6 +136,38 @@ void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const 
 /* gw = d^T x, gb = sum of d's rows, and dx = d W when dx is not NULL. */
 void dsc__dense_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x,
                          const void *d, void *gw, void *gb, void *dx, size_t n);
+
+/* ---- the training position (position.c) */
+void dsc__pos_free(dsc__position *p);
+/* Checks that cfg may resume m's position (before anything changes). */
+dsc_status dsc__pos_check_resume(const dsc_mlp *m, const dsc_fit_config *cfg);
+/* A fresh position for a fit of cfg over rows training and val_rows validation rows:
+ * the generators seeded, no epoch, no best. */
+void dsc__pos_start(dsc_mlp *m, const dsc_fit_config *cfg, size_t rows, size_t val_rows, int64_t skipped);
+/* Room for more epochs of history, and the best-weights buffers when patience > 0. */
+dsc_status dsc__pos_reserve(dsc__position *p, int64_t more, size_t weight_bytes);
+/* Puts the weights training goes on from back in the model (after a restore of the best). */
+void dsc__pos_continue(dsc_mlp *m);
+/* Ends a fit: the best weights into the model (keeping the live ones) when restore. */
+void dsc__pos_finish(dsc_mlp *m, int restore);
+/* Notes an epoch's validation loss; returns 1 when patience has run out. */
+int dsc__pos_note_val(dsc_mlp *m, const dsc_epoch *e);
+/* The position's history as a dsc_history (allocated). */
+dsc_history *dsc__pos_history(const dsc__position *p);
+
+/* ---- the weight average of a fit (average.c) */
+/* Checks cfg's average before anything changes: its spec, the hook it needs under
+ * parallel, the one a resumed fit continues, and that the average is not in use. */
+dsc_status dsc__avg_check(const dsc_mlp *m, const dsc_fit_config *cfg);
+/* A fresh fit's average (spec NULL: none) from the weights it starts from. */
+dsc_status dsc__avg_start(dsc_mlp *m, const char *spec);
+/* Folds the weights in when the step just taken updated them. */
+dsc_status dsc__avg_after_step(dsc_mlp *m, const dsc_fit_config *cfg);
+/* The epoch's validation figures at the average (NAN without an average or val). */
+void dsc__avg_validate(dsc_mlp *m, const dsc_dataset *val, dsc_epoch *e);
+
+/* Checks that loss suits the network's outputs (who names the caller). */
+dsc_status dsc__mlp_check_loss(const dsc_mlp *m, const char *who, dsc_loss loss);
 
 /* ---- initialisation (init.c) */
 void dsc__init_layer(dsc_init init, dsc_activation act, dsc_dtype dt, dsc__rng *rng, size_t in,

@@ -5,6 +5,7 @@
 #include <plplot.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int dsc__plot_usable(double v, int log_axis) { return isfinite(v) && (!log_axis || v > 0); }
 
@@ -50,12 +51,34 @@ static double log_tick(int log_axis, double lo, double hi)
     return decades <= 7 ? 1 : ceil(decades / 7);
 }
 
+/* Lines of a title (split at '\n'), the last just above the axes. */
+static size_t title_lines(const char *title)
+{
+    size_t n = 1;
+    for (const char *c = title; *c; c++) n += *c == '\n';
+    return n;
+}
+
+static void draw_title(const char *title)
+{
+    size_t lines = title_lines(title), k = 0;
+    char line[512];
+    for (const char *c = title;; k++) {
+        size_t len = strcspn(c, "\n");
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), c);
+        plmtex("t", 1.0 + 1.25 * (double)(lines - 1 - k), 0.5, 0.5, line);
+        if (!c[len]) break;
+        c += len + 1;
+    }
+}
+
 void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double ymin, double ymax, double right)
 {
     double xt = log_tick(p->logx, xmin, xmax), yt = log_tick(p->logy, ymin, ymax);
     plslabelfunc(label_decade, NULL);
     plschr(0, 0.8);
-    plvpor(0.15, right, 0.13, 0.90);
+    /* each title line past the first takes its height off the top of the axes */
+    plvpor(0.15, right, 0.13, 0.90 - 0.05 * (double)(title_lines(p->title ? p->title : "") - 1));
     plwind(xmin, xmax, ymin, ymax);
     plcol0(DSC__PLOT_GRID);
     plwidth(0.5);
@@ -67,7 +90,7 @@ void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double y
     plmtex("b", 2.6, 0.5, 0.5, p->xlabel ? p->xlabel : "");
     plmtex("l", p->logy ? 4.6 : 4.0, 0.5, 0.5, p->ylabel ? p->ylabel : "");
     plschr(0, 1.1);
-    plmtex("t", 1.0, 0.5, 0.5, p->title ? p->title : "");
+    draw_title(p->title ? p->title : "");
     plschr(0, 0.8);
 }
 

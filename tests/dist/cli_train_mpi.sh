@@ -2,7 +2,8 @@
 # descent train under mpirun: 2 and 3 ranks, plain and --zero, end where one process
 # ends (final losses to float rounding: the global batch is split, not multiplied);
 # only rank 0 prints (one JSON object, the epoch lines once); --zero holds about 1/N
-# of the optimizer state on rank 0. Usage: cli_train_mpi.sh DESCENT MPIEXEC DATA_DIR
+# of the optimizer state on rank 0; --save and --resume across rank counts; --average.
+# Usage: cli_train_mpi.sh DESCENT MPIEXEC DATA_DIR
 set -u
 bin=$1
 mpiexec=$2
@@ -58,6 +59,43 @@ for sched in 'cosine(T_max=40)' 'plateau(patience=2, factor=0.5)'; do
   done
   [ "$(num lr "$a")" != 0.5 ] || { echo "FAIL: $sched never changed the rate"; fail=$((fail + 1)); }
 done
+# checkpoints: one complete file gathered at rank 0 (also with --zero), resumed by one
+# process; a one-process checkpoint resumed on 2 ranks; 3 + 2 epochs end where 5 do
+ck=(train --data "$data/breast_cancer.csv" --layers 16 --batch 24 --seed 3 --optimizer 'adamw(lr=0.01)'
+    --schedule 'cosine(T_max=100)' --val-split 0.2 --quiet --json)
+five=$("$bin" "${ck[@]}" --epochs 5 2>/dev/null)
+"$bin" "${ck[@]}" --epochs 3 --save "$tmp/one.st" >/dev/null 2>&1 || { echo "FAIL: one-process --save"; fail=$((fail + 1)); }
+for zero in "" --zero; do
+  got=$(timeout 120 "$mpiexec" --oversubscribe -np 2 "$bin" train --resume "$tmp/one.st" --epochs 2 --quiet --json $zero 2>"$tmp/err")
+  a=$(timeout 120 "$mpiexec" --oversubscribe -np 3 "$bin" "${ck[@]}" --epochs 3 $zero --save "$tmp/three.st" 2>"$tmp/err") &&
+    back=$("$bin" train --resume "$tmp/three.st" --epochs 2 --quiet --json 2>>"$tmp/err") ||
+    { echo "FAIL: --save on 3 ranks $zero, resumed in one process: $(head -3 "$tmp/err")"; fail=$((fail + 1)); }
+  for key in train_loss val_loss test_loss lr; do
+    close "$(num $key "$got")" "$(num $key "$five")" ||
+      { echo "FAIL: one process 3 + 2 ranks $zero 2: $key $(num $key "$got") vs $(num $key "$five")"; fail=$((fail + 1)); }
+    close "$(num $key "$back")" "$(num $key "$five")" ||
+      { echo "FAIL: 3 ranks $zero 3 + one process 2: $key $(num $key "$back") vs $(num $key "$five")"; fail=$((fail + 1)); }
+  done
+  # the file holds the whole state, not rank 0's shard
+  "$bin" inspect "$tmp/three.st" | grep -qE 'state/fc1.weight/exp_avg_sq +F32 +\[16, 30\]' ||
+    { echo "FAIL: 3 ranks $zero: the checkpoint lacks the full state of fc1.weight"; fail=$((fail + 1)); }
+done
+
+# a weight average: every rank keeps the same one; scores at it as in one process, and
+# a checkpoint of 2 ranks resumes in one process where 3 + 2 epochs of one process end
+av=(train --data "$data/breast_cancer.csv" --layers 16 --batch 24 --seed 3 --optimizer 'adamw(lr=0.01)'
+    --val-split 0.2 --average 'ema(decay=0.9, every=2)' --quiet --json)
+five=$("$bin" "${av[@]}" --epochs 5 2>/dev/null)
+for zero in "" --zero; do
+  got=$(timeout 120 "$mpiexec" --oversubscribe -np 2 "$bin" "${av[@]}" --epochs 3 $zero --save "$tmp/avg.st" 2>"$tmp/err") &&
+    back=$("$bin" train --resume "$tmp/avg.st" --epochs 2 --quiet --json 2>>"$tmp/err") ||
+    { echo "FAIL: --average on 2 ranks $zero: $(head -3 "$tmp/err")"; fail=$((fail + 1)); }
+  for key in average_val_loss average_test_loss; do
+    close "$(num $key "$back")" "$(num $key "$five")" ||
+      { echo "FAIL: --average 2 ranks $zero 3 + one process 2: $key $(num $key "$back") vs $(num $key "$five")"; fail=$((fail + 1)); }
+  done
+done
+
 # a bad spec fails on every rank; only rank 0 says so, once
 timeout 60 "$mpiexec" --oversubscribe -np 2 "$bin" train --data "$data/iris.csv" --optimizer 'adam(lr=-1)' \
   >"$tmp/out" 2>"$tmp/err"
