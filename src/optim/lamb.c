@@ -2,6 +2,9 @@
  * lamb.c: LAMB (You et al. 2019, Algorithm 2), as NVIDIA apex FusedLAMB computes it
  * with use_nvlamb (the trust ratio on every tensor):
  *   m, v as Adam;  u = (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps) + wd*p
+ * with the two corrections as multiplications by their reciprocals (computed once in
+ * double): the divider is what bounds this rule's two passes, and this halves its load
+ * (the result moves by at most an ulp of m and v's scaled values).
  *   ratio = |p| / |u|  (1 when either norm is 0);  p -= lr * ratio * u
  * norms per tensor (L2 over the whole tensor). bias_correction=false drops the
  * two corrections (cybertronai/pytorch-lamb). Two passes: moments and norms, then
@@ -17,39 +20,40 @@ static int lamb_state(const dsc_hparams *hp, const char **names)
     return 2;
 }
 
-/* c[0..3] moments, c[4] = 1-b1^t, c[5] = 1-b2^t (1 without correction), c[6] = eps */
+/* c[0..3] moments, c[4] = 1/(1-b1^t), c[5] = 1/(1-b2^t) (1 without correction), c[6] = eps */
 static void lamb_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
 {
     (void)gs;
     DSC__ADAM_CONSTS(hp, s->c);
-    s->c[4] = hp->bias_correction ? 1.0 - pow(hp->beta1, (double)t) : 1.0;
-    s->c[5] = hp->bias_correction ? 1.0 - pow(hp->beta2, (double)t) : 1.0;
+    s->c[4] = hp->bias_correction ? 1.0 / (1.0 - pow(hp->beta1, (double)t)) : 1.0;
+    s->c[5] = hp->bias_correction ? 1.0 / (1.0 - pow(hp->beta2, (double)t)) : 1.0;
     s->c[6] = hp->eps;
 }
 
-#define LAMB_DIR(i) (m[i] / bc1) / (DSC__SQRT(v[i] / bc2) + eps) + wd * p[i]
+/* The update direction from the new moments (ibc: the corrections' reciprocals). */
+#define LAMB_U(mi, vi, pi) ((mi) * ibc1) / (DSC__SQRT((vi) * ibc2) + eps) + wd * (pi)
 
-#define LAMB_REF(T, SFX)                                                      \
-    DSC__KERNEL_BEGIN(lamb_ref, T, SFX)                                       \
-    T *m = (T *)st[0], *v = (T *)st[1];                                       \
-    const dsc__scal q = dsc__without_l2(s);                                   \
-    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];              \
-    const T omb2 = (T)s->c[3], bc1 = (T)s->c[4], bc2 = (T)s->c[5];            \
-    const T eps = (T)s->c[6], wd = (T)s->wd;                                  \
-    double pn = 0, un = 0;                                                    \
-    for (size_t i = 0; i < n; i++) {                                          \
-        DSC__GRAD(T, &q, p, g, i, d);                                         \
-        DSC__ADAM_MOMENTS(m, v, i, d, b1, omb1, b2, omb2);                    \
-        T u = LAMB_DIR(i);                                                    \
-        pn += (double)p[i] * (double)p[i];                                    \
-        un += (double)u * (double)u;                                          \
-    }                                                                         \
-    double ratio = pn > 0 && un > 0 ? sqrt(pn) / sqrt(un) : 1.0;              \
-    const T step = (T)(-(s->lr * ratio));                                     \
-    for (size_t i = 0; i < n; i++) {                                          \
-        T u = LAMB_DIR(i);                                                    \
-        p[i] = p[i] + step * u;                                               \
-    }                                                                         \
+#define LAMB_REF(T, SFX)                                                       \
+    DSC__KERNEL_BEGIN(lamb_ref, T, SFX)                                        \
+    T *m = (T *)st[0], *v = (T *)st[1];                                        \
+    const dsc__scal q = dsc__without_l2(s);                                    \
+    const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];               \
+    const T omb2 = (T)s->c[3], ibc1 = (T)s->c[4], ibc2 = (T)s->c[5];           \
+    const T eps = (T)s->c[6], wd = (T)s->wd;                                   \
+    double pn = 0, un = 0;                                                     \
+    for (size_t i = 0; i < n; i++) {                                           \
+        DSC__GRAD(T, &q, p, g, i, d);                                          \
+        DSC__ADAM_MOMENTS(m, v, i, d, b1, omb1, b2, omb2);                     \
+        T u = LAMB_U(m[i], v[i], p[i]);                                        \
+        pn += (double)p[i] * (double)p[i];                                     \
+        un += (double)u * (double)u;                                           \
+    }                                                                          \
+    double ratio = pn > 0 && un > 0 ? sqrt(pn) / sqrt(un) : 1.0;               \
+    const T step = (T)(-(s->lr * ratio));                                      \
+    for (size_t i = 0; i < n; i++) {                                           \
+        T u = LAMB_U(m[i], v[i], p[i]);                                        \
+        p[i] = p[i] + step * u;                                                \
+    }                                                                          \
     DSC__KERNEL_END
 LAMB_REF(float, f32)
 LAMB_REF(double, f64)
@@ -62,11 +66,11 @@ LAMB_REF(double, f64)
     DSC__NORMS_BEGIN(lamb_norms_##OPT##GEN##_##SFX, T)                         \
     T *restrict m = (T *)st[0], *restrict v = (T *)st[1];                      \
     DSC__ADAM_FAST_CONSTS(T, s);                                               \
-    const T bc1 = (T)s->c[4], bc2 = (T)s->c[5], eps = (T)s->c[6];              \
+    const T ibc1 = (T)s->c[4], ibc2 = (T)s->c[5], eps = (T)s->c[6];            \
     const T wd = (T)s->c[7];                                                   \
     DSC__NORMS_LOOP(T, GEN, pi, u,                                             \
                     DSC__ADAM_FAST_MOMENTS(T, m, v, i, d, mi, vi);             \
-                    T u = (mi / bc1) / (DSC__SQRT(vi / bc2) + eps) + wd * pi)  \
+                    T u = LAMB_U(mi, vi, pi))                                  \
     }
 DSC__VARIANTS1(LAMB_NORMS, float, f32)
 DSC__VARIANTS1(LAMB_NORMS, double, f64)
@@ -85,12 +89,12 @@ static void lamb_finish(dsc__scal *s, const double *sums)
     DSC__FAST_BEGIN(lamb_apply_##SFX, T)                                       \
     (void)g;                                                                   \
     const T *restrict m = (const T *)st[0], *restrict v = (const T *)st[1];    \
-    const T bc1 = (T)s->c[4], bc2 = (T)s->c[5], eps = (T)s->c[6];              \
+    const T ibc1 = (T)s->c[4], ibc2 = (T)s->c[5], eps = (T)s->c[6];            \
     const T wd = (T)s->c[7], step = (T)s->c[8];                                \
     DSC__SIMD                                                                  \
     for (size_t i = 0; i < n; i++) {                                           \
         const T pi = p[i];                                                     \
-        T u = (m[i] / bc1) / (DSC__SQRT(v[i] / bc2) + eps) + wd * pi;          \
+        T u = LAMB_U(m[i], v[i], pi);                                          \
         p[i] = pi + step * u;                                                  \
     }                                                                          \
     }
