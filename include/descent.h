@@ -296,8 +296,9 @@ void dsc_optim_use_reference(dsc_optim *opt, int on);
  * one parallel region, in equal shares of elements. 0 means the OpenMP default
  * (OMP_NUM_THREADS, else the core count), which is also the default at create. A
  * build without OpenMP runs on one thread and dsc_optim_threads says 1. Results do
- * not depend on the thread count. Small steps use fewer threads than set; kinds
- * whose kernels need whole tensors (lamb, lars, muon) update on one thread.
+ * not depend on the thread count (lamb's and lars's norms are summed in fixed blocks).
+ * Small steps use fewer threads than set; Muon's 2-D tensors take one thread each
+ * (their Newton-Schulz products go through CBLAS, which has threads of its own).
  */
 dsc_status dsc_optim_set_threads(dsc_optim *opt, int threads);
 int dsc_optim_threads(const dsc_optim *opt);
