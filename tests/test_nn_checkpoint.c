@@ -107,6 +107,10 @@ static void resume_equals_straight(const setup *s)
     dsc_history *mem = fit(again, ds, 4, 1, pat);
     OK(dsc_mlp_load(&loaded, path));
     assert_int_equal(dsc_mlp_epochs_done(loaded), 3);
+    /* compiled and loaded models step on the calling thread (nn.h: OpenMP workers
+     * spinning after a threaded step took the cores from OpenBLAS) */
+    assert_int_equal(dsc_optim_threads(dsc_mlp_optimizer(straight)), 1);
+    assert_int_equal(dsc_optim_threads(dsc_mlp_optimizer(loaded)), 1);
     dsc_history *h4 = fit(loaded, ds, 4, 1, pat);
     assert_int_equal(dsc_mlp_epochs_done(loaded), h7->count);
     OK(dsc_mlp_load(&chain, path));

@@ -479,6 +479,7 @@ static dsc_status read_optimizer(const dsc_ckpt *ck, dsc_mlp *m, int loss)
     dsc_status st = dsc__mlp_check_loss(m, "extra.mlp.loss", (dsc_loss)loss);
     if (!st) st = dsc_ckpt_hparams(ck, 0, &hp);
     if (!st) st = dsc_optim_create(&m->opt, &hp, m->params, dsc_mlp_param_count(m));
+    if (!st) st = dsc_optim_set_threads(m->opt, DSC__MLP_STEP_THREADS);
     if (!st && avg) st = dsc_average_create(&m->pos.avg, avg, m->params, dsc_mlp_param_count(m));
     if (!st) st = dsc_ckpt_restore_avg(ck, m->opt, m->pos.avg);
     m->loss = (dsc_loss)loss;

@@ -207,6 +207,7 @@ dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, const char *schedu
     if (st != DSC_OK) return st;
     dsc_optim *opt;
     st = dsc_optim_create_spec(&opt, optimizer, m->params, dsc_mlp_param_count(m));
+    if (st == DSC_OK) st = dsc_optim_set_threads(opt, DSC__MLP_STEP_THREADS);
     if (st == DSC_OK && schedule) st = dsc_optim_set_schedule(opt, -1, schedule);
     if (st != DSC_OK) {
         dsc_optim_destroy(opt);

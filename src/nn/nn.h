@@ -166,6 +166,14 @@ dsc_status dsc__avg_after_step(dsc_mlp *m, const dsc_fit_config *cfg);
 /* The epoch's validation figures at the average (NAN without an average or val). */
 void dsc__avg_validate(dsc_mlp *m, const dsc_dataset *val, dsc_epoch *e);
 
+/* The model's optimizer steps on the calling thread. Between the matrix products
+ * OpenBLAS's own threads hold the cores; OpenMP workers of a threaded step would
+ * spin-wait after it (libgomp's default policy) and take those cores from OpenBLAS:
+ * a digits-sized step is a few percent of a batch, the spinning made an epoch of
+ * 784-256-128-10 four times slower (3.5 s against 0.9 s on 2 cores). A caller who
+ * wants a threaded step sets it on dsc_mlp_optimizer. */
+#define DSC__MLP_STEP_THREADS 1
+
 /* Checks that loss suits the network's outputs (who names the caller). */
 dsc_status dsc__mlp_check_loss(const dsc_mlp *m, const char *who, dsc_loss loss);
 
