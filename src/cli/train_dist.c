@@ -99,6 +99,10 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the whole batch */
     st = dsc_dist_create(&td->dist, MPI_COMM_WORLD, &hp, dsc_mlp_params(m), dsc_mlp_param_count(m), &cfg);
     if (st != DSC_OK) return st;
+    /* on the calling thread, as the single-process model's (src/nn/nn.h): OpenMP workers
+     * spinning after a threaded step would take the cores from OpenBLAS */
+    dsc_optim *own = dsc_dist_optim(td->dist); /* NULL on a rank that owns no shard */
+    if (own && (st = dsc_optim_set_threads(own, 1)) != DSC_OK) return st;
     if (schedule && (st = dsc_dist_set_schedule(td->dist, -1, schedule)) != DSC_OK) return st;
     td->hp = hp;
     /* a resumed run: every rank loaded the checkpoint; rank 0's optimizer is the source */
