@@ -13,7 +13,7 @@ static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
     {"compare", cmd_compare, "run several optimizers on a test function: a table and a figure"},
     {"paths", cmd_paths, "lasso and ridge regularization paths of a linear model on a CSV"},
-    {"demo", cmd_demo, "the textbook comparisons, with figures under out/"},
+    {"demo", cmd_demo, "the textbook comparisons and an MLP on the digits, figures under out/"},
     {"inspect", cmd_inspect, "the metadata and tensors of a checkpoint (safetensors)"},
     {"schedule", cmd_schedule, "print the learning rates a schedule gives"},
     {"bench", cmd_bench, "time an optimizer step against a plain loop with the same memory traffic"},
