@@ -20,7 +20,6 @@ dsc_status dsc__fail(dsc_status st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-void dsc__clear_error(void);
 
 /* ---- memory (memory.c): 64-byte aligned, zeroed; NULL on failure. */
 void *dsc__alloc(size_t bytes);

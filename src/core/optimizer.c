@@ -234,7 +234,8 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
     dsc__task *task = &o->plan.tasks[i];
     *task = (dsc__task){.p = p->data, .g = p->grad, .st = t->state, .st_es = st_es,
                         .nstate = t->nstate, .dtype = p->dtype, .n = p->n,
-                        .whole = needs_whole(o->ops, p, 1)};
+                        /* as the fast path will split it, so first touch matches */
+                        .whole = needs_whole(o->ops, p, !o->ops->fast[p->dtype == DSC_F64])};
     for (int k = 0; k < t->nstate; k++) {
         /* written by dsc__plan_fill_state, by the threads that will update it */
         t->state[k] = dsc__alloc_uninit(bytes);

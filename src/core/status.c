@@ -26,7 +26,6 @@ const char *dsc_status_str(dsc_status st)
 
 const char *dsc_last_error(void) { return last_error; }
 
-void dsc__clear_error(void) { last_error[0] = '\0'; }
 
 dsc_status dsc__fail(dsc_status st, const char *fmt, ...)
 {

@@ -126,55 +126,37 @@ NEWTON_SCHULZ(double, f64)
 MUON_MATRIX(float, f32)
 MUON_MATRIX(double, f64)
 
-/* Other tensors: AdamW with the adamw_* values (decay unless DSC_NO_DECAY). */
-#define MUON_ADAMW(T, SFX)                                                             \
-    static void muon_adamw_##SFX(const dsc__scal *s, T *p, const T *g, void *const *st, size_t n) \
-    {                                                                                  \
-        const dsc_hparams *hp = s->hp;                                                 \
-        dsc__scal q = dsc__without_l2(s);                                              \
-        q.decay = (s->param->flags & DSC_NO_DECAY) ? 1.0 : 1.0 - hp->adamw_lr * hp->adamw_weight_decay; \
-        T *m = (T *)st[0], *v = (T *)st[1];                                            \
-        const T b1 = (T)s->c[0], omb1 = (T)s->c[1], b2 = (T)s->c[2];                   \
-        const T omb2 = (T)s->c[3], nstep = (T)(-hp->adamw_lr / s->c[4]);               \
-        const T bc2s = (T)s->c[5], eps = (T)hp->adamw_eps;                             \
-        for (size_t i = 0; i < n; i++) {                                               \
-            DSC__GRAD(T, &q, p, g, i, d);                                              \
-            DSC__ADAM_MOMENTS(m, v, i, d, b1, omb1, b2, omb2);                         \
-            p[i] = p[i] + nstep * (m[i] / (DSC__SQRT(v[i]) / bc2s + eps));             \
-        }                                                                              \
-    }
-MUON_ADAMW(float, f32)
-MUON_ADAMW(double, f64)
+/* Other tensors: AdamW with the adamw_* values (decay unless DSC_NO_DECAY), through
+ * Adam's own kernels: q holds Adam's scalars for them. */
+static dsc__scal adamw_scalars(const dsc__scal *s)
+{
+    const dsc_hparams *hp = s->hp;
+    dsc__scal q = dsc__without_l2(s);
+    q.decay = (s->param->flags & DSC_NO_DECAY) ? 1.0 : 1.0 - hp->adamw_lr * hp->adamw_weight_decay;
+    q.c[4] = -(hp->adamw_lr / s->c[4]);
+    q.c[6] = hp->adamw_eps;
+    q.c[7] = 0; /* no amsgrad */
+    return q;
+}
 
-#define MUON_REF(T, SFX)                                                  \
-    DSC__KERNEL_BEGIN(muon_ref, T, SFX)                                   \
-    if (s->param->ndim == 2) muon_matrix_##SFX(s, p, g, (T *)st[0], n);   \
-    else muon_adamw_##SFX(s, p, g, st, n);                                \
-    DSC__KERNEL_END
-MUON_REF(float, f32)
-MUON_REF(double, f64)
-
-/* The fast path: the matrices as the reference (their cost is the products, which
- * CBLAS runs), the other tensors through Adam's fast kernels with the adamw_* values;
- * those take any piece of a tensor, so only the matrices go whole. */
-#define MUON_FAST(T, SFX, D)                                                           \
-    static void muon_fast_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st, \
-                                size_t n)                                              \
+/* The matrices alike on both paths (their cost is the products, which CBLAS runs);
+ * the other tensors through Adam's reference or fast kernel, the fast one taking any
+ * piece of a tensor, so only the matrices go whole. */
+#define MUON_KERNEL(T, SFX, D, PATH)                                                   \
+    static void muon_##PATH##_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st, \
+                                    size_t n)                                          \
     {                                                                                  \
         if (s->param->ndim == 2) {                                                     \
             muon_matrix_##SFX(s, (T *)p, (const T *)g, (T *)st[0], n);                 \
             return;                                                                    \
         }                                                                              \
-        const dsc_hparams *hp = s->hp;                                                 \
-        dsc__scal q = dsc__without_l2(s);                                              \
-        q.decay = (s->param->flags & DSC_NO_DECAY) ? 1.0 : 1.0 - hp->adamw_lr * hp->adamw_weight_decay; \
-        q.c[4] = -(hp->adamw_lr / s->c[4]);                                            \
-        q.c[6] = hp->adamw_eps;                                                        \
-        q.c[7] = 0; /* no amsgrad */                                                   \
-        dsc__ops_adam.fast[D](&q, p, g, st, n);                                        \
+        const dsc__scal q = adamw_scalars(s);                                          \
+        dsc__ops_adam.PATH[D](&q, p, g, st, n);                                        \
     }
-MUON_FAST(float, f32, 0)
-MUON_FAST(double, f64, 1)
+MUON_KERNEL(float, f32, 0, reference)
+MUON_KERNEL(double, f64, 1, reference)
+MUON_KERNEL(float, f32, 0, fast)
+MUON_KERNEL(double, f64, 1, fast)
 
 static int muon_whole(const dsc_param *p) { return p->ndim == 2; }
 
@@ -182,7 +164,7 @@ const dsc__ops dsc__ops_muon = {
     .kind = DSC_MUON,
     .state_names = muon_state,
     .prepare = muon_prepare,
-    .reference = {muon_ref_f32, muon_ref_f64},
+    .reference = {muon_reference_f32, muon_reference_f64},
     .fast = {muon_fast_f32, muon_fast_f64},
     .whole_tensor = 1,
     .tensor_whole = muon_whole,
