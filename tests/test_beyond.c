@@ -523,6 +523,7 @@ static void test_average_bad_specs(void **state)
         {"ema(every=0)", DSC_ERR_RANGE, "every must be >= 1"},
         {"swa(start=-1)", DSC_ERR_RANGE, "start must be >= 0"},
         {"swa(decay=0.5)", DSC_ERR_SPEC, "unknown key 'decay'"},
+        {"ema(decay=0.9, decay=0.5)", DSC_ERR_SPEC, "ema: key 'decay' given twice"},
         {"polyak", DSC_ERR_SPEC, "unknown average 'polyak'"},
         {"ema(decay=", DSC_ERR_SPEC, NULL},
     };

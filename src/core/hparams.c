@@ -351,9 +351,6 @@ static dsc_status apply_items(dsc_hparams *hp, const dsc__spec *sp)
         const dsc__spec_item *it = &sp->items[i];
         if (!it->key[0])
             return dsc__fail(DSC_ERR_SPEC, "%s: expected key=value, got '%s'", who, it->value);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(sp->items[j].key, it->key))
-                return dsc__fail(DSC_ERR_SPEC, "%s: key '%s' given twice", who, it->key);
         dsc_status st = set_key(hp, who, it->key, it->value);
         if (st) return st;
     }
@@ -370,9 +367,6 @@ static dsc_status parse_lookahead(const dsc__spec *sp, dsc_hparams *out)
     dsc_status st = DSC_OK;
     for (int i = 0; i < sp->count && !st; i++) {
         const dsc__spec_item *it = &sp->items[i];
-        for (int j = 0; j < i; j++)
-            if (!strcmp(sp->items[j].key, it->key))
-                return dsc__fail(DSC_ERR_SPEC, "lookahead: key '%s' given twice", it->key);
         if (!strcmp(it->key, "inner")) inner = it->value;
         else if (!strcmp(it->key, "k")) st = dsc__spec_int64("lookahead", "k", it->value, &k);
         else if (!strcmp(it->key, "alpha")) st = dsc__spec_double("lookahead", "alpha", it->value, &alpha);

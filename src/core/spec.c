@@ -61,6 +61,17 @@ static dsc_status split_item(const char *what, const char *name, const char *b, 
     return DSC_OK;
 }
 
+/* A key given twice is an error for every kind of spec (optimizer, schedule,
+ * average, wrapper), so the split refuses it once for all of them. */
+static dsc_status unique_keys(const dsc__spec *sp)
+{
+    for (int i = 0; i < sp->count; i++)
+        for (int j = 0; sp->items[i].key[0] && j < i; j++)
+            if (!strcmp(sp->items[j].key, sp->items[i].key))
+                return dsc__fail(DSC_ERR_SPEC, "%s: key '%s' given twice", sp->name, sp->items[i].key);
+    return DSC_OK;
+}
+
 dsc_status dsc__spec_split(const char *text, const char *what, dsc__spec *out)
 {
     if (!text || !out) return dsc__fail(DSC_ERR_ARG, "%s spec: NULL argument", what);
@@ -111,7 +122,7 @@ dsc_status dsc__spec_split(const char *text, const char *what, dsc__spec *out)
     s = skip_space(s + 1);
     if (*s)
         return dsc__fail(DSC_ERR_SPEC, "%s: unexpected text after ')': '%s'", out->name, s);
-    return DSC_OK;
+    return unique_keys(out);
 }
 
 dsc_status dsc__spec_double(const char *who, const char *key, const char *text, double *out)

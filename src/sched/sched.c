@@ -129,7 +129,6 @@ static dsc_status parse_items(dsc_sched *s, const dsc__spec *sp)
             key_names(kind, keys, sizeof keys);
             return dsc__fail(DSC_ERR_SPEC, "%s: unknown key '%s' (keys: %s)", who, it->key, keys);
         }
-        if (given[idx]) return dsc__fail(DSC_ERR_SPEC, "%s: key '%s' given twice", who, it->key);
         given[idx] = 1;
         dsc_status st = parse_value(s, who, idx, it->value);
         if (st) return st;
