@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 descent=${DESCENT:-$here/../build/descent}
 py=/usr/bin/python3
 rounds=5 threads=2 params=20000000
-sections=()
+sections=() adam50=()
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
@@ -53,6 +53,7 @@ for s in "${sections[@]}"; do
     echo "## Adam, 50M f32, one tensor, $threads threads (ns/param: median [min..max] of rounds)"
     run_descent --optimizer 'adam(nonfinite=ignore)' --params 50000000 --threads "$threads"
     run_torch --optimizer adam --params 50000000 --threads "$threads"
+    adam50=("${d[@]}") # the bf16 section's f32 figure
     echo "descent $(med "${d[@]}")  plain loop $(med "${p[@]}")  torch $(med "${t[@]}")"
     echo "torch/descent $(ratio "${t[@]}" "${d[@]}")x  descent at $(ratio "${p[@]}" "${d[@]}") of the plain loop"
     ;;
@@ -82,8 +83,11 @@ for s in "${sections[@]}"; do
     ;;
   bf16)
     echo "## bf16 state: speed (50M f32, $threads threads) and final loss"
-    run_descent --optimizer 'adam(nonfinite=ignore)' --params 50000000 --threads "$threads"
-    f=("${d[@]}")
+    if [ ${#adam50[@]} -eq 0 ]; then # not measured by the adam section
+      run_descent --optimizer 'adam(nonfinite=ignore)' --params 50000000 --threads "$threads"
+      adam50=("${d[@]}")
+    fi
+    f=("${adam50[@]}")
     run_descent --optimizer 'adam(nonfinite=ignore, state_dtype=bf16)' --params 50000000 --threads "$threads"
     echo "f32 state $(med "${f[@]}")  bf16 state $(med "${d[@]}")  plain loop (20 B) $(med "${p[@]}")"
     for lr in 1e-2 1e-3; do
