@@ -24,6 +24,7 @@ typedef struct tensor {
 typedef struct group {
     dsc_hparams hp;
     dsc__gstate gs;
+    dsc__scal scal; /* this step's scalars, before the per-tensor ones */
 } group;
 
 struct dsc_optim {
@@ -404,22 +405,21 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
     int64_t t = ++o->steps;
     for (int g = 0; g < o->ngroups; g++) {
         group *gr = &o->groups[g];
-        dsc__scal gs;
-        base_scalars(&gr->hp, ctl, t, &gs);
-        o->ops->prepare(&gr->hp, &gr->gs, t, &gs);
-        for (size_t i = 0; i < o->count; i++) {
-            dsc_param *q = &o->params[i];
-            if (q->group != g) continue;
-            dsc__scal s = gs;
-            if (q->flags & DSC_NO_DECAY) { s.wd = 0; s.l1 = 0; s.decay = 1.0; }
-            s.gscale = clip && ctl->clip_per_tensor
-                           ? dsc__clip_coef(ctl->clip_norm, dsc__norm_root(o->partial[i], ctl->clip_norm_type))
-                           : global_coef;
-            s.hp = &gr->hp;
-            s.param = q;
-            s.scratch = o->scratch;
-            set_task(o, i, &s, t);
-        }
+        base_scalars(&gr->hp, ctl, t, &gr->scal);
+        o->ops->prepare(&gr->hp, &gr->gs, t, &gr->scal);
+    }
+    for (size_t i = 0; i < o->count; i++) { /* one pass, however many groups */
+        dsc_param *q = &o->params[i];
+        group *gr = &o->groups[q->group];
+        dsc__scal s = gr->scal;
+        if (q->flags & DSC_NO_DECAY) { s.wd = 0; s.l1 = 0; s.decay = 1.0; }
+        s.gscale = clip && ctl->clip_per_tensor
+                       ? dsc__clip_coef(ctl->clip_norm, dsc__norm_root(o->partial[i], ctl->clip_norm_type))
+                       : global_coef;
+        s.hp = &gr->hp;
+        s.param = q;
+        s.scratch = o->scratch;
+        set_task(o, i, &s, t);
     }
     if (o->ops->norms_finish && !o->use_reference) dsc__plan_norms(&o->plan, o->ops->norms_finish);
     dsc__plan_update(&o->plan);
