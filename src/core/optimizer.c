@@ -170,22 +170,6 @@ static dsc_status copy_params(dsc_optim *o, const dsc_param *params, size_t coun
     return DSC_OK;
 }
 
-/* Sets tensor i's state buffers to their initial values under hp (zero but for
- * Adagrad's initial_accumulator_value). */
-static void fill_state(dsc_optim *o, size_t i, const dsc_hparams *hp)
-{
-    const dsc_param *p = &o->params[i];
-    tensor *t = &o->tensors[i];
-    for (int k = 0; k < t->nstate; k++) {
-        double init = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
-        if (init == 0.0) continue;
-        for (size_t e = 0; e < p->n; e++) {
-            if (p->dtype == DSC_F32) ((float *)t->state[k])[e] = (float)init;
-            else ((double *)t->state[k])[e] = init;
-        }
-    }
-}
-
 /* The state layout of a tensor under hp: the kind's buffers, then lookahead's. */
 static int layout(const dsc__ops *ops, const dsc_hparams *hp, const dsc_param *p, const char **names)
 {
@@ -528,12 +512,12 @@ static dsc_status reinit_state(dsc_optim *o, int g, const dsc_hparams *hp)
     if (o->steps > 0)
         return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: the initial state value cannot change after the first "
                          "step; create a new optimizer", dsc_kind_name(o->ops->kind));
+    /* the group's new initial values, then every buffer refilled as at create (before
+     * the first step every buffer still holds its initial value) */
     for (size_t i = 0; i < o->count; i++)
-        if (o->params[i].group == g) {
-            size_t bytes = o->params[i].n * dsc_dtype_size(o->params[i].dtype);
-            for (int k = 0; k < o->tensors[i].nstate; k++) memset(o->tensors[i].state[k], 0, bytes);
-            fill_state(o, i, hp);
-        }
+        if (o->params[i].group == g)
+            for (int k = 0; k < o->tensors[i].nstate; k++) o->plan.tasks[i].init[k] = o->ops->state_init(hp, k);
+    dsc__plan_fill_state(&o->plan);
     return DSC_OK;
 }
 
