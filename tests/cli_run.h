@@ -23,4 +23,17 @@ static inline const char *cli_run(const char *args, int *rc)
     return out;
 }
 
+#ifdef cJSON__h /* with <cjson/cJSON.h> included first */
+/* Runs `descent args`, which must exit 0, and parses its stdout as JSON. */
+static inline cJSON *cli_json(const char *args)
+{
+    int rc;
+    const char *out = cli_run(args, &rc);
+    if (rc != 0) fail_msg("'%s' exited with %d", args, rc);
+    cJSON *o = cJSON_Parse(out);
+    if (!o) fail_msg("'%s' printed no JSON: %.200s", args, out);
+    return o;
+}
+#endif
+
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_run.h"
 #include "descent.h"
 
 typedef struct beyond_shape {
@@ -546,14 +547,11 @@ static void test_cli_rosenbrock(void **state)
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         for (int d = 0; d < 2; d++) {
-            char cmd[512], out[1024] = "";
-            snprintf(cmd, sizeof cmd, "'%s' optimize --problem rosenbrock --steps 500 --dtype %s --json --optimizer '%s'",
-                     DSC_CLI, d ? "f64" : "f32", specs[i]);
-            FILE *f = popen(cmd, "r");
-            assert_non_null(f);
-            size_t len = fread(out, 1, sizeof out - 1, f);
-            out[len] = '\0';
-            int rc = pclose(f);
+            char cmd[512];
+            int rc;
+            snprintf(cmd, sizeof cmd, "optimize --problem rosenbrock --steps 500 --dtype %s --json --optimizer '%s'",
+                     d ? "f64" : "f32", specs[i]);
+            const char *out = cli_run(cmd, &rc);
             if (rc != 0) fail_msg("%s: exit %d", cmd, rc);
             const char *l = strstr(out, "\"loss\":");
             if (!l) fail_msg("%s: no loss in '%s'", cmd, out);

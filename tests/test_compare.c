@@ -17,22 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Runs the command line, returns its stdout parsed as JSON (exit status must be 0). */
-static cJSON *run_json(const char *args)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s", DSC_CLI, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) fail_msg("cannot run %s", cmd);
-    static char buf[1 << 20];
-    size_t len = fread(buf, 1, sizeof buf - 1, p);
-    buf[len] = '\0';
-    int rc = pclose(p);
-    if (rc != 0) fail_msg("'%s' exited with %d", cmd, rc);
-    cJSON *o = cJSON_Parse(buf);
-    if (!o) fail_msg("'%s' printed no JSON: %.200s", cmd, buf);
-    return o;
-}
+#include "cli_run.h"
+
 
 static double num(const cJSON *o, const char *key)
 {
@@ -51,7 +37,7 @@ static void check_row(const cJSON *row, const char *problem, const char *dtype, 
     char args[512];
     snprintf(args, sizeof args, "optimize --problem '%s' --steps %d --dtype %s --optimizer '%s' --json", problem,
              steps, dtype, spec);
-    cJSON *alone = run_json(args);
+    cJSON *alone = cli_json(args);
     if (num(row, "loss") != num(alone, "loss"))
         fail_msg("%s: compare loss %.17g, optimize %.17g", spec, num(row, "loss"), num(alone, "loss"));
     const cJSON *x = cJSON_GetObjectItem(row, "x"), *xa = cJSON_GetObjectItem(alone, "x");
@@ -71,7 +57,7 @@ static void test_rosenbrock_table_is_optimize(void **state)
              "compare --problem rosenbrock --steps 3000 --optimizer '%s' --optimizer '%s' --optimizer '%s' "
              "--optimizer '%s' --plot %s/cmp.png --json",
              specs[0], specs[1], specs[2], specs[3], dir);
-    cJSON *o = run_json(args);
+    cJSON *o = cli_json(args);
     assert_true(num(o, "fstar") == 0);
     const cJSON *runs = cJSON_GetObjectItem(o, "runs");
     assert_int_equal(cJSON_GetArraySize(runs), NSPECS);
@@ -128,7 +114,7 @@ static void test_rosenbrock_table_is_optimize(void **state)
 static void test_f32_and_nearest_minimum(void **state)
 {
     (void)state;
-    cJSON *o = run_json("compare --problem himmelblau --start=-1,1 --steps 500 --dtype f32 "
+    cJSON *o = cli_json("compare --problem himmelblau --start=-1,1 --steps 500 --dtype f32 "
                         "--optimizer 'adam(lr=5e-2)' --optimizer 'sgd(lr=1e-2)' --json");
     const cJSON *runs = cJSON_GetObjectItem(o, "runs");
     for (int r = 0; r < 2; r++) {
@@ -137,7 +123,7 @@ static void test_f32_and_nearest_minimum(void **state)
         char args[512];
         snprintf(args, sizeof args, "optimize --problem himmelblau --start=-1,1 --steps 500 --dtype f32 "
                  "--optimizer '%s' --json", spec);
-        cJSON *alone = run_json(args);
+        cJSON *alone = cli_json(args);
         assert_true(num(row, "loss") == num(alone, "loss"));
         cJSON_Delete(alone);
         /* both end in the minimum near (-2.805, 3.131): the distance is to that one */
@@ -158,7 +144,7 @@ static void test_schedule_applies_to_every_run(void **state)
     char args[512];
     snprintf(args, sizeof args, "compare --problem rosenbrock --steps 300 --optimizer 'adam(lr=1e-2)' "
              "--optimizer 'sgd(lr=1e-3, momentum=0.9)' --schedule '%s' --json", sched);
-    cJSON *o = run_json(args);
+    cJSON *o = cli_json(args);
     assert_string_equal(cJSON_GetObjectItem(o, "schedule")->valuestring, sched);
     const cJSON *runs = cJSON_GetObjectItem(o, "runs");
     assert_int_equal(cJSON_GetArraySize(runs), 2);
@@ -167,11 +153,11 @@ static void test_schedule_applies_to_every_run(void **state)
         const char *spec = cJSON_GetObjectItem(row, "optimizer")->valuestring;
         snprintf(args, sizeof args, "optimize --problem rosenbrock --steps 300 --optimizer '%s' --schedule '%s' --json",
                  spec, sched);
-        cJSON *alone = run_json(args);
+        cJSON *alone = cli_json(args);
         assert_true(num(row, "loss") == num(alone, "loss"));
         cJSON_Delete(alone);
         snprintf(args, sizeof args, "optimize --problem rosenbrock --steps 300 --optimizer '%s' --json", spec);
-        cJSON *constant = run_json(args);
+        cJSON *constant = cli_json(args);
         assert_true(num(row, "loss") != num(constant, "loss"));
         cJSON_Delete(constant);
     }
@@ -184,7 +170,7 @@ static void test_schedule_applies_to_every_run(void **state)
 static void test_average_in_every_run(void **state)
 {
     (void)state;
-    cJSON *o = run_json("compare --problem rosenbrock --steps 50 --optimizer 'adam(lr=1e-2)' "
+    cJSON *o = cli_json("compare --problem rosenbrock --steps 50 --optimizer 'adam(lr=1e-2)' "
                         "--optimizer 'sgd(lr=1e-3, momentum=0.9)' --average 'ema(decay=0)' --json");
     assert_string_equal(cJSON_GetObjectItem(o, "average")->valuestring, "ema(decay=0)");
     const cJSON *runs = cJSON_GetObjectItem(o, "runs");
@@ -198,7 +184,7 @@ static void test_average_in_every_run(void **state)
     snprintf(path, sizeof path, "%s/trace.csv", dir);
     snprintf(args, sizeof args, "optimize --problem rosenbrock --steps 50 --optimizer 'adam(lr=1e-2)' "
              "--average 'swa(start=1)' --trace %s --json", path);
-    o = run_json(args);
+    o = cli_json(args);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     char line[512];

@@ -176,16 +176,6 @@ static void test_schedule_title_wraps(void **state)
 
 /* ---- through the command ---- */
 
-static cJSON *run_json(const char *args)
-{
-    int rc;
-    const char *out = cli_run(args, &rc);
-    if (rc != 0) fail_msg("'%s' exited with %d", args, rc);
-    cJSON *o = cJSON_Parse(out);
-    if (!o) fail_msg("'%s' printed no JSON: %.200s", args, out);
-    return o;
-}
-
 static double num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -243,7 +233,7 @@ static void check_train_plot(const char *path)
     char args[1024];
     snprintf(args, sizeof args, "train --data %s/../data/iris.csv --layers 8 --epochs 7 --val-split 0.2 "
              "--seed 3 --quiet --plot %s --json", DSC_TEST_DATA, path);
-    cJSON *o = run_json(args);
+    cJSON *o = cli_json(args);
     const cJSON *hist = cJSON_GetObjectItem(o, "history"), *plot = cJSON_GetObjectItem(o, "plot");
     const cJSON *first = cJSON_GetArrayItem(hist, 0), *last = cJSON_GetArrayItem(hist, 6);
     assert_int_equal(cJSON_GetArraySize(hist), 7);
@@ -268,7 +258,7 @@ static void check_schedule_plot(const char *path)
     char args[1024];
     snprintf(args, sizeof args, "schedule --schedule 'onecycle(max_lr=0.1, total_steps=200)' --lr 0.01 "
              "--steps 200 --plot %s --json", path);
-    cJSON *o = run_json(args);
+    cJSON *o = cli_json(args);
     const cJSON *lr = cJSON_GetObjectItem(o, "lr"), *plot = cJSON_GetObjectItem(o, "plot");
     assert_int_equal(cJSON_GetArraySize(lr), 200);
     const cJSON *panel = cJSON_GetArrayItem(cJSON_GetObjectItem(plot, "panels"), 0);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_run.h"
 #include "descent_data.h"
 
 #define DATA DSC_TEST_DATA "/../data/diabetes.csv"
@@ -82,16 +83,8 @@ static void ridge(double lambda, double *w)
 static cJSON *run_json(const char *args)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s paths --data %s %s --json", DSC_CLI, DATA, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    static char buf[1 << 20];
-    size_t len = fread(buf, 1, sizeof buf - 1, p);
-    buf[len] = '\0';
-    if (pclose(p) != 0) fail_msg("'%s' failed", cmd);
-    cJSON *o = cJSON_Parse(buf);
-    if (!o) fail_msg("'%s' printed no JSON", cmd);
-    return o;
+    snprintf(cmd, sizeof cmd, "paths --data %s %s --json", DATA, args);
+    return cli_json(cmd);
 }
 
 static void coef(const cJSON *o, int path, int k, double *w)
