@@ -261,8 +261,12 @@ static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
     c.dtype = o->dtype;
     c.seed = o->seed;
     st = dsc_mlp_create(&r->model, &c);
-    if (st == DSC_OK) st = dsc_mlp_compile(r->model, o->optimizer, o->schedule, classes ? DSC_LOSS_SOFTMAX_CE : DSC_LOSS_MSE);
-    return st;
+    if (st != DSC_OK) return st;
+    dsc_loss loss = classes ? DSC_LOSS_SOFTMAX_CE : DSC_LOSS_MSE;
+#ifdef DSC_HAVE_MPI
+    if (r->dist) return train_dist_compile(r->model, o->optimizer, o->schedule, loss);
+#endif
+    return dsc_mlp_compile(r->model, o->optimizer, o->schedule, loss);
 }
 
 /* Test loss and metric, and RMSE in target units for regression. */

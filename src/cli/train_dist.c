@@ -87,6 +87,16 @@ static double hook_lr(void *ctx)
     return lr;
 }
 
+dsc_status train_dist_compile(dsc_mlp *m, const char *spec, const char *schedule, dsc_loss loss)
+{
+    dsc_hparams hp;
+    dsc_status st = dsc_hparams_parse(spec, &hp);
+    if (st != DSC_OK) return st;
+    char plain[64];
+    snprintf(plain, sizeof plain, "sgd(lr=%.17g)", hp.lr);
+    return dsc_mlp_compile(m, plain, schedule, loss);
+}
+
 dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const char *schedule, int zero,
                              size_t bucket_bytes, dsc_fit_config *fc)
 {
@@ -105,13 +115,11 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     if (own && (st = dsc_optim_set_threads(own, 1)) != DSC_OK) return st;
     if (schedule && (st = dsc_dist_set_schedule(td->dist, -1, schedule)) != DSC_OK) return st;
     td->hp = hp;
-    /* a resumed run: every rank loaded the checkpoint; rank 0's optimizer is the source */
-    if (fc->resume && (st = dsc_dist_scatter_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL)))
+    /* a resumed run: every rank loaded the checkpoint; rank 0's optimizer is the
+     * source, and then the model's own becomes the stateless one of a fresh run */
+    if (fc->resume && ((st = dsc_dist_scatter_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL)) ||
+                       (st = train_dist_compile(m, spec, schedule, dsc_mlp_loss(m)))))
         return st;
-    /* the same schedule, so that the fit knows whether it is loss-driven */
-    char plain[64];
-    snprintf(plain, sizeof plain, "sgd(lr=%.17g)", hp.lr);
-    if ((st = dsc_mlp_compile(m, plain, schedule, dsc_mlp_loss(m))) != DSC_OK) return st;
     td->par.tensor_ready = hook_tensor_ready;
     td->par.step = hook_step;
     td->par.sum = hook_sum;

@@ -11,13 +11,20 @@ typedef struct train_dist train_dist;
 dsc_status train_dist_start(train_dist **td, int *rank, int *size);
 
 /*
+ * Compiles the model for a data-parallel run: its own optimizer is stateless (plain
+ * SGD at the spec's rate, with the schedule, so that the fit knows the rate and whether
+ * the schedule wants the loss); the dist layer holds the real state, which on every
+ * rank in full would undo what zero saves. The spec is checked here.
+ */
+dsc_status train_dist_compile(dsc_mlp *m, const char *spec, const char *schedule, dsc_loss loss);
+
+/*
  * Makes the compiled model's training data-parallel: a dsc_dist over its contiguous
  * buffers with the optimizer spec and schedule (NULL: none), sharded state with zero,
- * buckets of bucket_bytes, hooked into *fc. The model's own optimizer is recompiled
- * stateless (plain SGD at the same rate, the same schedule): the dist layer's steps
- * the weights, and a second state would undo what zero saves. With fc->resume, the
- * state of the model's optimizer (loaded from a checkpoint of one process or of any
- * number of ranks) is scattered over the ranks first.
+ * buckets of bucket_bytes, hooked into *fc; the model compiled by train_dist_compile.
+ * With fc->resume, the state of the model's optimizer (loaded from a checkpoint of one
+ * process or of any number of ranks) is scattered over the ranks, and the model is
+ * then recompiled by train_dist_compile.
  */
 dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const char *schedule, int zero,
                              size_t bucket_bytes, dsc_fit_config *fc);
