@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 
-.PHONY: all build demo test asan fuzz install clean deps deps-test fuzz-data
+.PHONY: all build demo test asan fuzz install clean deps deps-test fuzz-data fuzz-build
 
 all: build
 
@@ -34,29 +34,28 @@ asan: deps-test
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
-# libFuzzer on each dataset parser for FUZZ_SECONDS each (clang, ASan + UBSan).
+# Every file loader under libFuzzer + ASan + UBSan (clang, one CMake tree): the
+# checkpoint loader for FUZZ_CHECKPOINT_SECONDS, each dataset parser for FUZZ_SECONDS,
+# from the committed seed corpora (new inputs go to $(BUILD)-fuzz/corpus_*, not into
+# the repo). make fuzz-data runs the dataset parsers only.
 FUZZ_SECONDS ?= 10
-FUZZ_SOURCES = $(wildcard src/data/*.c) src/core/status.c src/core/memory.c
-fuzz-data: deps-test
-	mkdir -p $(BUILD)-fuzz
+FUZZ_CHECKPOINT_SECONDS ?= 30
+fuzz-build: deps-test
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DDSC_FUZZ=ON -DDSC_TESTS=OFF
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_checkpoint fuzz_csv fuzz_npy fuzz_idx
+
+fuzz-data: fuzz-build
 	set -e; for t in csv npy idx; do \
-	  clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
-	    -Iinclude -Isrc fuzz/fuzz_$$t.c $(FUZZ_SOURCES) -lz -lm -o $(BUILD)-fuzz/fuzz_$$t; \
-	  rm -rf $(BUILD)-fuzz/corpus_$$t && cp -r fuzz/corpus/$$t $(BUILD)-fuzz/corpus_$$t; \
-	  $(BUILD)-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
-	    -artifact_prefix=$(BUILD)-fuzz/crash_$$t- $(BUILD)-fuzz/corpus_$$t; \
+	  mkdir -p $(BUILD)-fuzz/corpus_$$t; \
+	  ASAN_OPTIONS=detect_leaks=1 $(BUILD)-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)-fuzz/crash_$$t- $(BUILD)-fuzz/corpus_$$t fuzz/corpus/$$t; \
 	done
 
-# The checkpoint loader under libFuzzer + ASan + UBSan for FUZZ_CHECKPOINT_SECONDS, from
-# the committed seed corpus (new inputs go to $(BUILD)-fuzz/corpus, not into the repo);
-# then the dataset parsers (fuzz-data).
-FUZZ_CHECKPOINT_SECONDS ?= 30
-fuzz: deps-test fuzz-data
-	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DDSC_FUZZ=ON -DDSC_TESTS=OFF
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_checkpoint
-	mkdir -p $(BUILD)-fuzz/corpus
+fuzz: fuzz-data
+	mkdir -p $(BUILD)-fuzz/corpus_checkpoint
 	ASAN_OPTIONS=detect_leaks=1 $(BUILD)-fuzz/fuzz_checkpoint -max_total_time=$(FUZZ_CHECKPOINT_SECONDS) \
-		-max_len=16384 -print_final_stats=1 $(BUILD)-fuzz/corpus fuzz/corpus/checkpoint
+		-max_len=16384 -print_final_stats=1 -artifact_prefix=$(BUILD)-fuzz/crash_checkpoint- \
+		$(BUILD)-fuzz/corpus_checkpoint fuzz/corpus/checkpoint
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
