@@ -139,6 +139,11 @@ dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full);
  * and scatters it. A failure at rank 0 fails on every rank, changing nothing.
  */
 dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra);
+
+/* The gather of dsc_dist_checkpoint_save with the caller's writer: collective; at rank
+ * 0, save(full, ctx) with the complete optimizer over the run's buffers (to write it
+ * with more, e.g. dsc_mlp_save_with). Its failure fails on every rank. */
+dsc_status dsc_dist_save_with(dsc_dist *d, dsc_status (*save)(const dsc_optim *full, void *ctx), void *ctx);
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);
 
 #ifdef __cplusplus

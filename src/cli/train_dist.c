@@ -16,7 +16,6 @@
 
 struct train_dist {
     dsc_dist *dist;
-    dsc_hparams hp; /* the run's optimizer, for the one a checkpoint gathers into */
     dsc_fit_parallel par;
     dsc_status ready_failed; /* the first failure of a tensor_ready, for the step */
     int updated;             /* the last step applied an update (not skipped) */
@@ -114,7 +113,6 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     dsc_optim *own = dsc_dist_optim(td->dist); /* NULL on a rank that owns no shard */
     if (own && (st = dsc_optim_set_threads(own, 1)) != DSC_OK) return st;
     if (schedule && (st = dsc_dist_set_schedule(td->dist, -1, schedule)) != DSC_OK) return st;
-    td->hp = hp;
     /* a resumed run: every rank loaded the checkpoint; rank 0's optimizer is the
      * source, and then the model's own becomes the stateless one of a fresh run */
     if (fc->resume && ((st = dsc_dist_scatter_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL)) ||
@@ -131,20 +129,24 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     return DSC_OK;
 }
 
+typedef struct model_save {
+    const dsc_mlp *m;
+    const char *path;
+    const dsc_kv *kv;
+    size_t n;
+} model_save;
+
+/* At rank 0: the model with the gathered optimizer (the run's buffers are the model's). */
+static dsc_status save_model(const dsc_optim *full, void *ctx)
+{
+    const model_save *s = ctx;
+    return dsc_mlp_save_with(s->m, full, s->path, s->kv, s->n);
+}
+
 dsc_status train_dist_save(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n)
 {
-    train_dist *td = ctx;
-    dsc_optim *full = NULL;
-    dsc_status st = DSC_OK;
-    if (td->par.rank == 0) st = dsc_optim_create(&full, &td->hp, dsc_mlp_params(m), dsc_mlp_param_count(m));
-    /* fails on every rank when rank 0 has no optimizer to gather into */
-    dsc_status gathered = dsc_dist_gather_state(td->dist, full);
-    if (!st) st = gathered;
-    if (!st && td->par.rank == 0) st = dsc_mlp_save_with(m, full, path, kv, n);
-    dsc_optim_destroy(full);
-    int bad = st != DSC_OK, any = 0;
-    if (MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS) return DSC_ERR_IO;
-    return st ? st : any ? DSC_ERR_IO : DSC_OK;
+    model_save s = {m, path, kv, n};
+    return dsc_dist_save_with(((train_dist *)ctx)->dist, save_model, &s);
 }
 
 size_t train_dist_state_bytes(const train_dist *td) { return dsc_dist_state_bytes(td->dist); }

@@ -17,15 +17,34 @@ static dsc_status make_full(dsc_dist *d, dsc_optim **full)
     return dsc_optim_create(full, &d->hp, d->params, d->count);
 }
 
-dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra)
+dsc_status dsc_dist_save_with(dsc_dist *d, dsc_status (*save)(const dsc_optim *full, void *ctx), void *ctx)
 {
-    if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_save: NULL context");
+    if (!d || !save) return dsc__fail(DSC_ERR_ARG, "dsc_dist_save_with: NULL argument");
     dsc_optim *full;
     dsc_status st = dsc__dist_agree(d, make_full(d, &full));
     if (!st) st = dsc_dist_gather_state(d, full);
-    if (!st && d->rank == 0) st = dsc_checkpoint_save(full, path, extra, nextra);
+    if (!st && d->rank == 0) st = save(full, ctx);
     dsc_optim_destroy(full);
     return dsc__dist_agree(d, st);
+}
+
+typedef struct file_save {
+    const char *path;
+    const dsc_kv *extra;
+    size_t nextra;
+} file_save;
+
+static dsc_status save_file(const dsc_optim *full, void *ctx)
+{
+    const file_save *f = ctx;
+    return dsc_checkpoint_save(full, f->path, f->extra, f->nextra);
+}
+
+dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra)
+{
+    if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_save: NULL context");
+    file_save f = {path, extra, nextra};
+    return dsc_dist_save_with(d, save_file, &f);
 }
 
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path)
