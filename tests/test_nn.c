@@ -14,12 +14,7 @@
 
 #include "descent_nn.h"
 #include "nn/nn.h" /* dropout masks: the internal passes */
-
-#define OK(call)                                                        \
-    do {                                                                \
-        dsc_status st_ = (call);                                        \
-        if (st_ != DSC_OK) fail_msg("%s: %s", #call, dsc_last_error()); \
-    } while (0)
+#include "nn_fixture.h"
 
 /* A linear network of the given sizes in float64. */
 static dsc_mlp *make_linear(const size_t *sizes, int count)
@@ -263,7 +258,7 @@ static void test_xor(void **state)
 static dsc_dataset *digits(void)
 {
     dsc_dataset *ds;
-    OK(dsc_dataset_load_csv(&ds, DSC_TEST_DATA "/../data/digits.csv", NULL));
+    ds = load_data("digits.csv");
     return ds;
 }
 
@@ -308,7 +303,7 @@ static void test_reproducible_and_early_stopping(void **state)
 {
     (void)state;
     dsc_dataset *ds;
-    OK(dsc_dataset_load_csv(&ds, DSC_TEST_DATA "/../data/wine.csv", NULL));
+    ds = load_data("wine.csv");
     dsc_history *h[2];
     double final_val[2];
     for (int run = 0; run < 2; run++) {
@@ -356,7 +351,7 @@ static void test_regression_diabetes(void **state)
 {
     (void)state;
     dsc_dataset *ds, *train, *test;
-    OK(dsc_dataset_load_csv(&ds, DSC_TEST_DATA "/../data/diabetes.csv", NULL));
+    ds = load_data("diabetes.csv");
     OK(dsc_dataset_split(ds, 0.2, 1, 0, &train, &test));
     const size_t sizes[] = {10, 16, 1};
     dsc_mlp *m = make(sizes, 3, DSC_ACT_RELU, DSC_F64, 1);
