@@ -55,6 +55,9 @@ typedef struct cli_run {
     int record;            /* keep losses (and path, for 2-D problems) in memory */
     const char *average;   /* NULL or a weight average spec, "ema(decay=0.99)", folded after
                               every update and saved with the checkpoint */
+    const dsc_problem *pb; /* NULL, or the problem already made from spec problem (the
+                              caller's, unused with resume): runs of one comparison share it
+                              (a CSV read and solved once) */
     /* results */
     double loss;
     double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */

@@ -107,10 +107,11 @@ static int print_json(const cli_compare *c, const cli_run *runs, cJSON *figure)
 }
 
 /* Draws the figure; its description for --json into *desc. */
-static int draw(const char *cmd, const cli_compare *c, const cli_run *runs, cJSON **desc)
+static int draw(const char *cmd, const cli_compare *c, const dsc_problem *pb, const cli_run *runs,
+                cJSON **desc)
 {
     cli_figure cf;
-    if (cli_figure_build(&cf, c->problem, c->labels, runs, c->count)) {
+    if (cli_figure_build(&cf, c->problem, pb, c->labels, runs, c->count)) {
         cli_figure_free(&cf);
         return cli_fail(cmd, "out of memory drawing '%s'", c->plot);
     }
@@ -127,11 +128,18 @@ int cli_compare_run(const char *cmd, const cli_compare *c)
     if (c->plot && c->steps > CLI_PLOT_MAX_STEPS) /* every step of every run is kept for the figure */
         return cli_usage_error(cmd, "--plot draws at most %d steps, got --steps %lld", CLI_PLOT_MAX_STEPS,
                                (long long)c->steps);
+    /* made once for every run and the figure: a data=FILE.csv problem is read and solved once */
+    dsc_problem *pb = NULL;
+    dsc_status made = dsc_problem_create(&pb, c->problem);
+    if (made) return cli_lib_error(cmd, made);
     cli_run *runs = calloc(c->count, sizeof *runs);
-    if (!runs) return cli_fail(cmd, "out of memory");
+    if (!runs) {
+        dsc_problem_destroy(pb);
+        return cli_fail(cmd, "out of memory");
+    }
     int rc = 0;
     for (size_t i = 0; i < c->count && !rc; i++) {
-        runs[i] = (cli_run){.problem = c->problem, .optimizer = c->specs[i], .schedule = c->schedule,
+        runs[i] = (cli_run){.problem = c->problem, .pb = pb, .optimizer = c->specs[i], .schedule = c->schedule,
                             .dtype = c->dtype, .average = c->average,
                             .steps = c->steps, .start = c->start, .start_len = c->start_len,
                             .record = c->plot != NULL};
@@ -139,11 +147,12 @@ int cli_compare_run(const char *cmd, const cli_compare *c)
         if (st) rc = cli_run_error(cmd, &runs[i], st);
     }
     cJSON *figure = NULL;
-    if (!rc && c->plot) rc = draw(cmd, c, runs, &figure);
+    if (!rc && c->plot) rc = draw(cmd, c, pb, runs, &figure);
     if (!rc && c->json) rc = print_json(c, runs, figure);
     else if (!rc) print_table(c, runs);
     for (size_t i = 0; i < c->count; i++) cli_run_free(&runs[i]);
     free(runs);
+    dsc_problem_destroy(pb);
     return rc;
 }
 

@@ -78,14 +78,15 @@ static dsc_status average_point(cli_run *r, const dsc_problem *pb, const dsc_ave
 
 dsc_status cli_run_exec(cli_run *r)
 {
-    dsc_problem *pb = NULL;
+    dsc_problem *own = NULL; /* made here when the caller gave none */
+    const dsc_problem *pb = r->resume ? NULL : r->pb; /* a checkpoint names its own */
     dsc_optim *opt = NULL;
     dsc_average *avg = NULL;
     void *data = NULL, *grad = NULL;
     double *xstar = NULL;
     dsc_ckpt *ck = NULL;
     dsc_status st = r->resume ? cli_run_open_resume(r, &ck) : DSC_OK;
-    if (!st) st = dsc_problem_create(&pb, r->problem);
+    if (!st && !pb && !(st = dsc_problem_create(&own, r->problem))) pb = own;
     if (st) {
         dsc_ckpt_close(ck);
         return st;
@@ -155,7 +156,7 @@ done:
     dsc_ckpt_close(ck);
     dsc_average_destroy(avg);
     dsc_optim_destroy(opt);
-    dsc_problem_destroy(pb);
+    dsc_problem_destroy(own);
     free(data);
     free(grad);
     free(xstar);
