@@ -34,6 +34,12 @@ int cli_lib_error(const char *cmd, dsc_status st);
  * cannot be printed (out of memory), else 0. */
 int cli_print_json(cJSON *o);
 
+/* Adds v to o under key, or null when v is not finite (JSON has no inf or nan). */
+void cli_add_number(cJSON *o, const char *key, double v);
+
+/* Seconds on the monotonic clock, for elapsed times. */
+double cli_now(void);
+
 /* Strict parsers: the whole text must be the value. 0 on success. */
 int cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
 int cli_parse_doubles(const char *text, double *out, size_t max, size_t *count);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int report(const char *cmd, int code, const char *fmt, va_list ap)
 {
@@ -91,4 +92,17 @@ int cli_run_error(const char *cmd, const cli_run *r, dsc_status st)
     if (r->error[0] && (st == DSC_ERR_FORMAT || st == DSC_ERR_NOMEM)) return cli_fail(cmd, "%s", r->error);
     if (r->error[0]) return cli_usage_error(cmd, "%s", r->error);
     return cli_lib_error(cmd, st);
+}
+
+void cli_add_number(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -63,12 +63,6 @@ static void print_table(const cli_compare *c, const cli_run *runs)
     }
 }
 
-static void add_number(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 static void add_steps(cJSON *o, const char *key, int64_t s)
 {
     if (s < 0) cJSON_AddNullToObject(o, key);
@@ -80,9 +74,9 @@ static cJSON *run_json(const cli_compare *c, size_t i, const cli_run *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "label", c->labels[i]);
     cJSON_AddStringToObject(o, "optimizer", c->specs[i]);
-    add_number(o, "loss", r->loss);
-    if (c->average) add_number(o, "average_loss", r->avg_loss);
-    add_number(o, "distance", r->dist);
+    cli_add_number(o, "loss", r->loss);
+    if (c->average) cli_add_number(o, "average_loss", r->avg_loss);
+    cli_add_number(o, "distance", r->dist);
     add_steps(o, "steps_to_1e-3", r->steps_to[0]);
     add_steps(o, "steps_to_1e-6", r->steps_to[1]);
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
@@ -99,7 +93,7 @@ static int print_json(const cli_compare *c, const cli_run *runs, cJSON *figure)
     if (c->schedule) cJSON_AddStringToObject(o, "schedule", c->schedule);
     if (c->average) cJSON_AddStringToObject(o, "average", c->average);
     cJSON_AddNumberToObject(o, "steps", (double)c->steps);
-    add_number(o, "fstar", runs[0].fstar);
+    cli_add_number(o, "fstar", runs[0].fstar);
     for (size_t i = 0; i < c->count; i++) cJSON_AddItemToArray(arr, run_json(c, i, &runs[i]));
     cJSON_AddItemToObject(o, "runs", arr);
     if (figure) cJSON_AddItemToObject(o, "plot", figure);

@@ -158,10 +158,8 @@ static cJSON *series_json(const dsc_plot_series *s)
     cJSON_AddNumberToObject(o, "n", (double)s->n);
     const double *last_x = s->x ? &s->x[s->n - 1] : NULL;
     if (last_x) cJSON_AddNumberToObject(o, "last_x", *last_x);
-    if (isfinite(s->y[s->n - 1])) cJSON_AddNumberToObject(o, "last_y", s->y[s->n - 1]);
-    else cJSON_AddNullToObject(o, "last_y");
-    if (isfinite(s->y[0])) cJSON_AddNumberToObject(o, "first_y", s->y[0]);
-    else cJSON_AddNullToObject(o, "first_y");
+    cli_add_number(o, "last_y", s->y[s->n - 1]);
+    cli_add_number(o, "first_y", s->y[0]);
     return o;
 }
 

@@ -8,14 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Loss at the run's point (in its dtype); fills the gradient buffer. */
 static double evaluate(const dsc_problem *pb, dsc_dtype dt, const void *data, void *grad)
@@ -136,7 +128,7 @@ dsc_status cli_run_exec(cli_run *r)
     int known = dsc_problem_minimum(pb, xstar, &fstar);
     if (r->record && (st = record_alloc(r))) goto done;
     r->steps_to[0] = r->steps_to[1] = -1;
-    double t0 = now_seconds();
+    double t0 = cli_now();
     double loss = evaluate(pb, r->dtype, data, grad);
     int64_t k0 = r->first_step;
     if (r->trace) trace_row(r->trace, k0, loss, r->dtype, data, dim);
@@ -150,7 +142,7 @@ dsc_status cli_run_exec(cli_run *r)
         if (r->record) record_row(r, k - k0, loss, data);
         note_progress(r, k, loss, fstar, known);
     }
-    r->seconds = now_seconds() - t0;
+    r->seconds = cli_now() - t0;
     /* saved before the switch below: a checkpoint holds the training point */
     if (r->save && (st = cli_run_save(r, opt, avg))) goto done;
     /* report the evaluation point (schedule-free's x; the same point for kinds without

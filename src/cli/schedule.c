@@ -104,12 +104,7 @@ static int print(const double *lr, int64_t n, int json, cJSON *plot)
     if (!o || !a) { cJSON_Delete(o); cJSON_Delete(a); cJSON_Delete(plot); return cli_fail("schedule", "out of memory"); }
     cJSON_AddItemToObject(o, "lr", a);
     if (plot) cJSON_AddItemToObject(o, "plot", plot);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return cli_fail("schedule", "out of memory");
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return cli_print_json(o) ? cli_fail("schedule", "out of memory") : 0;
 }
 
 int cmd_schedule(int argc, char **argv)

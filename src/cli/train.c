@@ -355,7 +355,7 @@ static int run(train_opts *o, train_run *r)
         r->saver.ctx = r->dist;
     }
 #endif
-    prog.epoch_start = prog.last_draw = train_now();
+    prog.epoch_start = prog.last_draw = cli_now();
     if ((st = dsc_mlp_fit(r->model, r->train, &fc, &r->hist)) != DSC_OK) return cli_lib_error(CMD, st);
     if (o->save) train_saver_save(&r->saver, r->model);
     if (r->saver.failed) return cli_fail(CMD, "%s", r->saver.error);

@@ -82,7 +82,6 @@ typedef struct train_progress {
 
 void train_on_batch(size_t done, size_t total, double loss, void *user);
 void train_on_epoch(const dsc_epoch *e, void *user);
-double train_now(void);
 
 int train_print_table(const train_opts *o, const train_result *r);
 int train_print_json(const train_opts *o, const train_result *r);
