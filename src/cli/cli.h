@@ -34,6 +34,11 @@ int cli_lib_error(const char *cmd, dsc_status st);
  * cannot be printed (out of memory), else 0. */
 int cli_print_json(cJSON *o);
 
+/* Checks a --plot file before any work: CLI_EXIT_USAGE unless it ends in .png, .svg or
+ * .pdf, CLI_EXIT_FAIL when it cannot be written (a missing directory), each with its
+ * one line printed; else 0, leaving no file behind that was not there. */
+int cli_check_plot(const char *cmd, const char *path);
+
 /* Adds v to o under key, or null when v is not finite (JSON has no inf or nan). */
 void cli_add_number(cJSON *o, const char *key, double v);
 

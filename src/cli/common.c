@@ -1,5 +1,6 @@
 /* common.c: error reporting and strict option parsing for the subcommands. */
 #include "cli.h"
+#include "descent_plot.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int report(const char *cmd, int code, const char *fmt, va_list ap)
 {
@@ -105,4 +107,17 @@ double cli_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cli_check_plot(const char *cmd, const char *path)
+{
+    if (!dsc_plot_device(path))
+        return cli_usage_error(cmd, "--plot file must end in .png, .svg or .pdf, got '%s'", path);
+    /* opened for append, so an existing figure is left as it was until the new one is drawn */
+    int existed = access(path, F_OK) == 0;
+    FILE *f = fopen(path, "ab");
+    if (!f) return cli_fail(cmd, "cannot write the figure to %s", path);
+    fclose(f);
+    if (!existed) remove(path);
+    return 0;
 }

@@ -117,8 +117,8 @@ static int draw(const char *cmd, const cli_compare *c, const dsc_problem *pb, co
 
 int cli_compare_run(const char *cmd, const cli_compare *c)
 {
-    if (c->plot && !dsc_plot_device(c->plot))
-        return cli_usage_error(cmd, "--plot file must end in .png, .svg or .pdf, got '%s'", c->plot);
+    int rc = c->plot ? cli_check_plot(cmd, c->plot) : 0; /* before any run */
+    if (rc) return rc;
     if (c->plot && c->steps > CLI_PLOT_MAX_STEPS) /* every step of every run is kept for the figure */
         return cli_usage_error(cmd, "--plot draws at most %d steps, got --steps %lld", CLI_PLOT_MAX_STEPS,
                                (long long)c->steps);
@@ -131,7 +131,6 @@ int cli_compare_run(const char *cmd, const cli_compare *c)
         dsc_problem_destroy(pb);
         return cli_fail(cmd, "out of memory");
     }
-    int rc = 0;
     for (size_t i = 0; i < c->count && !rc; i++) {
         runs[i] = (cli_run){.problem = c->problem, .pb = pb, .optimizer = c->specs[i], .schedule = c->schedule,
                             .dtype = c->dtype, .average = c->average,

@@ -315,10 +315,10 @@ static int task_classes(const train_opts *o, const train_run *r, size_t *classes
 static int run(train_opts *o, train_run *r)
 {
     int usage;
+    int rc = o->plot && r->rank == 0 ? cli_check_plot(CMD, o->plot) : 0; /* before the history is created */
+    if (rc) return rc;
     if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
-    int rc = o->plot && r->rank == 0 ? train_plot_check(o->plot) : 0;
-    if (rc) return rc;
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
