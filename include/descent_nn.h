@@ -126,6 +126,9 @@ dsc_status dsc_mlp_predict(dsc_mlp *m, const double *x, size_t n, double *out);
 
 /* Mean loss and metric on a dataset: accuracy for classification losses, R^2 for mse. */
 dsc_status dsc_mlp_evaluate(dsc_mlp *m, const dsc_dataset *ds, double *loss, double *metric);
+/* The same in the same pass, with the root mean squared error in target units into rmse
+ * (mse models; NAN for the classification losses). Any of the three may be NULL. */
+dsc_status dsc_mlp_evaluate_rmse(dsc_mlp *m, const dsc_dataset *ds, double *loss, double *metric, double *rmse);
 
 /* ---------------------------------------------------------------- training */
 

@@ -104,6 +104,12 @@ check 2 compare --optimizer adam --steps 10 --dtype f8
 check 2 compare --optimizer adam --steps 10 stray
 check 2 compare $(for i in $(seq 17); do printf -- '--optimizer adam '; done) --steps 1
 check 1 compare --optimizer adam --steps 10 --plot /nonexistent-dir/c.png
+# found before any run: a million steps on the diabetes CSV for each optimizer would
+# take many seconds, so a late check runs into the timeout (exit 124)
+real_bin=$bin bin=timeout
+check 1 5 "$real_bin" compare --problem "linreg(data=$(dirname "$0")/../data/diabetes.csv)" --steps 1000000 \
+  --optimizer adam --optimizer sgd --optimizer rmsprop --plot /nonexistent-dir/x.png
+bin=$real_bin
 check 1 compare --optimizer adam --steps 10 --problem 'linreg(data=/nonexistent.csv)'
 # paths
 check 2 paths --penalty l1

@@ -274,6 +274,9 @@ static void test_digits_held_out(void **state)
     double loss, acc;
     OK(dsc_mlp_evaluate(m, test, &loss, &acc));
     if (!(acc >= 0.95)) fail_msg("digits held-out accuracy %.4f < 0.95", acc);
+    double rmse = 0;
+    OK(dsc_mlp_evaluate_rmse(m, test, NULL, NULL, &rmse));
+    assert_true(isnan(rmse)); /* no RMSE for a classifier */
     assert_true(h->epochs[29].train_metric > 0.97);
     /* predict agrees with evaluate's accuracy */
     size_t n = dsc_dataset_rows(test), correct = 0;
@@ -362,6 +365,18 @@ static void test_regression_diabetes(void **state)
     if (!(r2 > 0.3)) fail_msg("diabetes R^2 %.3f", r2);
     OK(dsc_mlp_predict(m, dsc_dataset_x(test), 1, &pred)); /* in target units */
     assert_true(pred > 25 && pred < 346);
+    /* the RMSE from evaluate's pass is the one of the predictions, with the same loss and R^2 */
+    double loss2, r2b, rmse, sse = 0;
+    OK(dsc_mlp_evaluate_rmse(m, test, &loss2, &r2b, &rmse));
+    assert_memory_equal(&loss2, &loss, sizeof loss);
+    assert_memory_equal(&r2b, &r2, sizeof r2);
+    size_t n = dsc_dataset_rows(test);
+    double *p = malloc(n * sizeof *p);
+    OK(dsc_mlp_predict(m, dsc_dataset_x(test), n, p));
+    for (size_t i = 0; i < n; i++) sse += (p[i] - dsc_dataset_y(test)[i]) * (p[i] - dsc_dataset_y(test)[i]);
+    free(p);
+    assert_float_equal(rmse, sqrt(sse / (double)n), 1e-9 * rmse);
+    assert_true(rmse > 30 && rmse < 80); /* diabetes targets 25..346, R^2 > 0.3 */
     dsc_mlp_destroy(m);
     dsc_dataset_destroy(train);
     dsc_dataset_destroy(test);

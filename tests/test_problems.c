@@ -174,6 +174,31 @@ static void test_known_values(void **state)
     dsc_problem_destroy(pb);
 }
 
+/* The tabulated curvatures give exactly what c_i = exp(i log(cond) / (n-1)) computed
+ * per element gave before: the same values bit for bit, in both dtypes. */
+static void test_quadratic_bit_identical(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    dsc_problem *pb = make("quadratic(n=6, cond=1e4)");
+    double x[N], g[N], want_g[N], want = 0, spacing = log(1e4) / (N - 1);
+    float xf[N], gf[N], want_gf[N], wantf = 0;
+    for (int i = 0; i < N; i++) {
+        x[i] = 0.7 - 0.45 * i, xf[i] = (float)x[i];
+        double c = exp(spacing * (double)i);
+        want += 0.5 * c * x[i] * x[i], want_g[i] = c * x[i];
+        float cf = (float)c;
+        wantf += 0.5f * cf * xf[i] * xf[i], want_gf[i] = cf * xf[i];
+    }
+    double f = dsc_problem_eval(pb, x, g);
+    float ff = dsc_problem_eval_f32(pb, xf, gf);
+    assert_memory_equal(&f, &want, sizeof f);
+    assert_memory_equal(g, want_g, sizeof g);
+    assert_memory_equal(&ff, &wantf, sizeof ff);
+    assert_memory_equal(gf, want_gf, sizeof gf);
+    dsc_problem_destroy(pb);
+}
+
 static void test_himmelblau_four_minima(void **state)
 {
     (void)state;
@@ -266,7 +291,7 @@ int main(void)
         cmocka_unit_test(test_gradients),          cmocka_unit_test(test_minima),
         cmocka_unit_test(test_known_values),       cmocka_unit_test(test_himmelblau_four_minima),
         cmocka_unit_test(test_gaussians_wells),    cmocka_unit_test(test_datasets_seeded),
-        cmocka_unit_test(test_bad_specs),
+        cmocka_unit_test(test_bad_specs),          cmocka_unit_test(test_quadratic_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

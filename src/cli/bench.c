@@ -18,7 +18,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -52,13 +51,6 @@ static void help(FILE *f)
             "               of k steps); medians reported\n"
             "  --json       one JSON object: ns_per_param, gb_per_s, bytes_per_param,\n"
             "               reference_ns_per_param (the plain loop), fraction_of_reference\n");
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -350,11 +342,11 @@ static int setup(bench *r, buffers *b, plain *pl)
 static dsc_status rep(bench *r, const buffers *b, const plain *pl, double *ts, double *tp)
 {
     dsc_status st = DSC_OK;
-    double t0 = now();
+    double t0 = cli_now();
     for (int64_t c = 0; c < r->cycle && !st; c++) st = dsc_optim_step(b->opt);
-    double t1 = now();
+    double t1 = cli_now();
     for (int64_t c = 0; c < r->cycle; c++) r->sink += plain_run(pl, c == r->cycle - 1);
-    double t2 = now();
+    double t2 = cli_now();
     double per = 1e9 / ((double)r->n * (double)r->cycle);
     *ts = (t1 - t0) * per;
     *tp = (t2 - t1) * per;

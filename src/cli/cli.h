@@ -34,6 +34,17 @@ int cli_lib_error(const char *cmd, dsc_status st);
  * cannot be printed (out of memory), else 0. */
 int cli_print_json(cJSON *o);
 
+/* Checks a --plot file before any work: CLI_EXIT_USAGE unless it ends in .png, .svg or
+ * .pdf, CLI_EXIT_FAIL when it cannot be written (a missing directory), each with its
+ * one line printed; else 0, leaving no file behind that was not there. */
+int cli_check_plot(const char *cmd, const char *path);
+
+/* Adds v to o under key, or null when v is not finite (JSON has no inf or nan). */
+void cli_add_number(cJSON *o, const char *key, double v);
+
+/* Seconds on the monotonic clock, for elapsed times. */
+double cli_now(void);
+
 /* Strict parsers: the whole text must be the value. 0 on success. */
 int cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out);
 int cli_parse_doubles(const char *text, double *out, size_t max, size_t *count);
@@ -55,6 +66,9 @@ typedef struct cli_run {
     int record;            /* keep losses (and path, for 2-D problems) in memory */
     const char *average;   /* NULL or a weight average spec, "ema(decay=0.99)", folded after
                               every update and saved with the checkpoint */
+    const dsc_problem *pb; /* NULL, or the problem already made from spec problem (the
+                              caller's, unused with resume): runs of one comparison share it
+                              (a CSV read and solved once) */
     /* results */
     double loss;
     double *x;             /* final point, dim values (malloc'd; free with cli_run_free) */

@@ -1,5 +1,6 @@
 /* common.c: error reporting and strict option parsing for the subcommands. */
 #include "cli.h"
+#include "descent_plot.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -7,6 +8,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static int report(const char *cmd, int code, const char *fmt, va_list ap)
 {
@@ -91,4 +94,30 @@ int cli_run_error(const char *cmd, const cli_run *r, dsc_status st)
     if (r->error[0] && (st == DSC_ERR_FORMAT || st == DSC_ERR_NOMEM)) return cli_fail(cmd, "%s", r->error);
     if (r->error[0]) return cli_usage_error(cmd, "%s", r->error);
     return cli_lib_error(cmd, st);
+}
+
+void cli_add_number(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cli_check_plot(const char *cmd, const char *path)
+{
+    if (!dsc_plot_device(path))
+        return cli_usage_error(cmd, "--plot file must end in .png, .svg or .pdf, got '%s'", path);
+    /* opened for append, so an existing figure is left as it was until the new one is drawn */
+    int existed = access(path, F_OK) == 0;
+    FILE *f = fopen(path, "ab");
+    if (!f) return cli_fail(cmd, "cannot write the figure to %s", path);
+    fclose(f);
+    if (!existed) remove(path);
+    return 0;
 }

@@ -63,12 +63,6 @@ static void print_table(const cli_compare *c, const cli_run *runs)
     }
 }
 
-static void add_number(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 static void add_steps(cJSON *o, const char *key, int64_t s)
 {
     if (s < 0) cJSON_AddNullToObject(o, key);
@@ -80,9 +74,9 @@ static cJSON *run_json(const cli_compare *c, size_t i, const cli_run *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "label", c->labels[i]);
     cJSON_AddStringToObject(o, "optimizer", c->specs[i]);
-    add_number(o, "loss", r->loss);
-    if (c->average) add_number(o, "average_loss", r->avg_loss);
-    add_number(o, "distance", r->dist);
+    cli_add_number(o, "loss", r->loss);
+    if (c->average) cli_add_number(o, "average_loss", r->avg_loss);
+    cli_add_number(o, "distance", r->dist);
     add_steps(o, "steps_to_1e-3", r->steps_to[0]);
     add_steps(o, "steps_to_1e-6", r->steps_to[1]);
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
@@ -99,7 +93,7 @@ static int print_json(const cli_compare *c, const cli_run *runs, cJSON *figure)
     if (c->schedule) cJSON_AddStringToObject(o, "schedule", c->schedule);
     if (c->average) cJSON_AddStringToObject(o, "average", c->average);
     cJSON_AddNumberToObject(o, "steps", (double)c->steps);
-    add_number(o, "fstar", runs[0].fstar);
+    cli_add_number(o, "fstar", runs[0].fstar);
     for (size_t i = 0; i < c->count; i++) cJSON_AddItemToArray(arr, run_json(c, i, &runs[i]));
     cJSON_AddItemToObject(o, "runs", arr);
     if (figure) cJSON_AddItemToObject(o, "plot", figure);
@@ -107,10 +101,11 @@ static int print_json(const cli_compare *c, const cli_run *runs, cJSON *figure)
 }
 
 /* Draws the figure; its description for --json into *desc. */
-static int draw(const char *cmd, const cli_compare *c, const cli_run *runs, cJSON **desc)
+static int draw(const char *cmd, const cli_compare *c, const dsc_problem *pb, const cli_run *runs,
+                cJSON **desc)
 {
     cli_figure cf;
-    if (cli_figure_build(&cf, c->problem, c->labels, runs, c->count)) {
+    if (cli_figure_build(&cf, c->problem, pb, c->labels, runs, c->count)) {
         cli_figure_free(&cf);
         return cli_fail(cmd, "out of memory drawing '%s'", c->plot);
     }
@@ -122,16 +117,22 @@ static int draw(const char *cmd, const cli_compare *c, const cli_run *runs, cJSO
 
 int cli_compare_run(const char *cmd, const cli_compare *c)
 {
-    if (c->plot && !dsc_plot_device(c->plot))
-        return cli_usage_error(cmd, "--plot file must end in .png, .svg or .pdf, got '%s'", c->plot);
+    int rc = c->plot ? cli_check_plot(cmd, c->plot) : 0; /* before any run */
+    if (rc) return rc;
     if (c->plot && c->steps > CLI_PLOT_MAX_STEPS) /* every step of every run is kept for the figure */
         return cli_usage_error(cmd, "--plot draws at most %d steps, got --steps %lld", CLI_PLOT_MAX_STEPS,
                                (long long)c->steps);
+    /* made once for every run and the figure: a data=FILE.csv problem is read and solved once */
+    dsc_problem *pb = NULL;
+    dsc_status made = dsc_problem_create(&pb, c->problem);
+    if (made) return cli_lib_error(cmd, made);
     cli_run *runs = calloc(c->count, sizeof *runs);
-    if (!runs) return cli_fail(cmd, "out of memory");
-    int rc = 0;
+    if (!runs) {
+        dsc_problem_destroy(pb);
+        return cli_fail(cmd, "out of memory");
+    }
     for (size_t i = 0; i < c->count && !rc; i++) {
-        runs[i] = (cli_run){.problem = c->problem, .optimizer = c->specs[i], .schedule = c->schedule,
+        runs[i] = (cli_run){.problem = c->problem, .pb = pb, .optimizer = c->specs[i], .schedule = c->schedule,
                             .dtype = c->dtype, .average = c->average,
                             .steps = c->steps, .start = c->start, .start_len = c->start_len,
                             .record = c->plot != NULL};
@@ -139,11 +140,12 @@ int cli_compare_run(const char *cmd, const cli_compare *c)
         if (st) rc = cli_run_error(cmd, &runs[i], st);
     }
     cJSON *figure = NULL;
-    if (!rc && c->plot) rc = draw(cmd, c, runs, &figure);
+    if (!rc && c->plot) rc = draw(cmd, c, pb, runs, &figure);
     if (!rc && c->json) rc = print_json(c, runs, figure);
     else if (!rc) print_table(c, runs);
     for (size_t i = 0; i < c->count; i++) cli_run_free(&runs[i]);
     free(runs);
+    dsc_problem_destroy(pb);
     return rc;
 }
 

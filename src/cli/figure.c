@@ -128,21 +128,19 @@ static int fill_contour(cli_figure *cf, const dsc_problem *pb, const cli_run *ru
     return 0;
 }
 
-int cli_figure_build(cli_figure *cf, const char *problem, const char *const *labels, const cli_run *runs,
-                     size_t count)
+int cli_figure_build(cli_figure *cf, const char *problem, const dsc_problem *pb, const char *const *labels,
+                     const cli_run *runs, size_t count)
 {
     memset(cf, 0, sizeof *cf);
     cf->problem = problem;
     cf->labels = labels;
-    dsc_problem *pb = NULL;
-    if (count == 0 || count > CLI_FIGURE_MAX_RUNS || dsc_problem_create(&pb, problem)) return -1;
+    if (count == 0 || count > CLI_FIGURE_MAX_RUNS) return -1;
     int rc = fill_losses(cf, runs, count);
     cf->figure = (dsc_plot_figure){.panels = cf->panels, .count = 1};
-    if (!rc && runs[0].path) {
+    if (!rc && runs[0].path) { /* 2-D: the contour, the only part that evaluates pb */
         rc = fill_contour(cf, pb, runs, count);
         cf->figure.count = 2;
     }
-    dsc_problem_destroy(pb);
     return rc;
 }
 
@@ -160,10 +158,8 @@ static cJSON *series_json(const dsc_plot_series *s)
     cJSON_AddNumberToObject(o, "n", (double)s->n);
     const double *last_x = s->x ? &s->x[s->n - 1] : NULL;
     if (last_x) cJSON_AddNumberToObject(o, "last_x", *last_x);
-    if (isfinite(s->y[s->n - 1])) cJSON_AddNumberToObject(o, "last_y", s->y[s->n - 1]);
-    else cJSON_AddNullToObject(o, "last_y");
-    if (isfinite(s->y[0])) cJSON_AddNumberToObject(o, "first_y", s->y[0]);
-    else cJSON_AddNullToObject(o, "first_y");
+    cli_add_number(o, "last_y", s->y[s->n - 1]);
+    cli_add_number(o, "first_y", s->y[0]);
     return o;
 }
 

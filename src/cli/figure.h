@@ -23,10 +23,11 @@ typedef struct cli_figure {
     char loss_title[160], path_title[160];
 } cli_figure;
 
-/* Builds the figure of count runs made with record set (same problem and steps);
- * labels name them in the legend. -1 when out of memory. */
-int cli_figure_build(cli_figure *cf, const char *problem, const char *const *labels, const cli_run *runs,
-                     size_t count);
+/* Builds the figure of count runs made with record set (same problem pb, named by its
+ * spec problem, and same steps); labels name them in the legend. pb is evaluated only
+ * for the contour of a 2-D problem. -1 when out of memory. */
+int cli_figure_build(cli_figure *cf, const char *problem, const dsc_problem *pb, const char *const *labels,
+                     const cli_run *runs, size_t count);
 void cli_figure_free(cli_figure *cf);
 
 /* What the figure holds, for --json: per panel its kind and per series its label,

@@ -8,7 +8,6 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,15 +46,13 @@ static int print_json(const cli_run *r, const char *problem, const char *optimiz
     cJSON_AddStringToObject(o, "dtype", dsc_dtype_name(r->dtype));
     cJSON_AddNumberToObject(o, "steps", (double)r->steps);
     cJSON_AddNumberToObject(o, "step", (double)(r->first_step + r->steps));
-    if (isfinite(r->loss)) cJSON_AddNumberToObject(o, "loss", r->loss);
-    else cJSON_AddNullToObject(o, "loss");
+    cli_add_number(o, "loss", r->loss);
     cJSON_AddItemToObject(o, "x", x);
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
     if (schedule) cJSON_AddStringToObject(o, "schedule", schedule);
     if (r->average) {
         cJSON_AddStringToObject(o, "average", r->average);
-        if (isfinite(r->avg_loss)) cJSON_AddNumberToObject(o, "average_loss", r->avg_loss);
-        else cJSON_AddNullToObject(o, "average_loss");
+        cli_add_number(o, "average_loss", r->avg_loss);
         cJSON_AddItemToObject(o, "average_x", cJSON_CreateDoubleArray(r->avg_x, (int)r->dim));
     }
     return cli_print_json(o);

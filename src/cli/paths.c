@@ -304,9 +304,7 @@ static int parse(int argc, char **argv, options *o)
     if (optind < argc) return cli_usage_error("paths", "unexpected argument '%s'", argv[optind]);
     if (!o->data) return cli_usage_error("paths", "--data is required, e.g. --data data/diabetes.csv");
     if (!o->penalties) return cli_usage_error("paths", "--penalty is required: l1, l2 or both");
-    if (o->plot && !dsc_plot_device(o->plot))
-        return cli_usage_error("paths", "--plot file must end in .png, .svg or .pdf, got '%s'", o->plot);
-    return 0;
+    return o->plot ? cli_check_plot("paths", o->plot) : 0;
 }
 
 int cmd_paths(int argc, char **argv)

@@ -8,31 +8,29 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_seconds(void)
+/* Loss at the run's point (in its dtype); fills the gradient buffer. */
+static double evaluate(const dsc_problem *pb, dsc_dtype dt, const void *data, void *grad)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return dt == DSC_F32 ? dsc_problem_eval_f32(pb, data, grad) : dsc_problem_eval(pb, data, grad);
 }
 
-/* Loss at the run's point; fills the gradient buffer and copies the point to x. */
-static double evaluate(const dsc_problem *pb, dsc_dtype dt, void *data, void *grad, double *x, size_t dim)
+/* The i-th value of the run's point, read in its dtype. */
+static double coord(dsc_dtype dt, const void *data, size_t i)
 {
-    if (dt == DSC_F32) {
-        const float *xf = data;
-        for (size_t i = 0; i < dim; i++) x[i] = xf[i];
-        return dsc_problem_eval_f32(pb, xf, grad);
-    }
-    memcpy(x, data, dim * sizeof(double));
-    return dsc_problem_eval(pb, data, grad);
+    return dt == DSC_F32 ? (double)((const float *)data)[i] : ((const double *)data)[i];
 }
 
-static void trace_row(FILE *f, int64_t step, double loss, const double *x, size_t dim)
+/* The point as doubles into x: once after the run, not every step. */
+static void copy_point(dsc_dtype dt, const void *data, double *x, size_t dim)
+{
+    for (size_t i = 0; i < dim; i++) x[i] = coord(dt, data, i);
+}
+
+static void trace_row(FILE *f, int64_t step, double loss, dsc_dtype dt, const void *data, size_t dim)
 {
     fprintf(f, "%lld,%.17g", (long long)step, loss);
-    for (size_t i = 0; i < dim; i++) fprintf(f, ",%.17g", x[i]);
+    for (size_t i = 0; i < dim; i++) fprintf(f, ",%.17g", coord(dt, data, i));
     fputc('\n', f);
 }
 
@@ -57,10 +55,12 @@ static dsc_status record_alloc(cli_run *r)
     return DSC_OK;
 }
 
-static void record_row(cli_run *r, int64_t step, double loss)
+static void record_row(cli_run *r, int64_t step, double loss, const void *data)
 {
     r->losses[step] = loss;
-    if (r->path) r->path[step] = r->x[0], r->path[r->steps + 1 + step] = r->x[1];
+    if (!r->path) return;
+    r->path[step] = coord(r->dtype, data, 0);
+    r->path[r->steps + 1 + step] = coord(r->dtype, data, 1);
 }
 
 /* The loss at the weight average, evaluated in a buffer of its own. */
@@ -71,21 +71,25 @@ static dsc_status average_point(cli_run *r, const dsc_problem *pb, const dsc_ave
     r->avg_x = malloc(dim * sizeof *r->avg_x);
     dsc_status st = point && r->avg_x ? dsc_average_copy_to(avg, 0, point) : DSC_ERR_NOMEM;
     if (st == DSC_ERR_NOMEM) snprintf(r->error, sizeof r->error, "out of memory for the average's point");
-    if (!st) r->avg_loss = evaluate(pb, r->dtype, point, grad, r->avg_x, dim);
+    if (!st) {
+        r->avg_loss = evaluate(pb, r->dtype, point, grad);
+        copy_point(r->dtype, point, r->avg_x, dim);
+    }
     free(point);
     return st;
 }
 
 dsc_status cli_run_exec(cli_run *r)
 {
-    dsc_problem *pb = NULL;
+    dsc_problem *own = NULL; /* made here when the caller gave none */
+    const dsc_problem *pb = r->resume ? NULL : r->pb; /* a checkpoint names its own */
     dsc_optim *opt = NULL;
     dsc_average *avg = NULL;
     void *data = NULL, *grad = NULL;
     double *xstar = NULL;
     dsc_ckpt *ck = NULL;
     dsc_status st = r->resume ? cli_run_open_resume(r, &ck) : DSC_OK;
-    if (!st) st = dsc_problem_create(&pb, r->problem);
+    if (!st && !pb && !(st = dsc_problem_create(&own, r->problem))) pb = own;
     if (st) {
         dsc_ckpt_close(ck);
         return st;
@@ -124,27 +128,28 @@ dsc_status cli_run_exec(cli_run *r)
     int known = dsc_problem_minimum(pb, xstar, &fstar);
     if (r->record && (st = record_alloc(r))) goto done;
     r->steps_to[0] = r->steps_to[1] = -1;
-    double t0 = now_seconds();
-    double loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
+    double t0 = cli_now();
+    double loss = evaluate(pb, r->dtype, data, grad);
     int64_t k0 = r->first_step;
-    if (r->trace) trace_row(r->trace, k0, loss, r->x, dim);
-    if (r->record) record_row(r, 0, loss);
+    if (r->trace) trace_row(r->trace, k0, loss, r->dtype, data, dim);
+    if (r->record) record_row(r, 0, loss, data);
     note_progress(r, k0, loss, fstar, known);
     for (int64_t k = k0 + 1; k <= k0 + r->steps; k++) {
         if ((st = dsc_optim_step_loss(opt, loss))) goto done;
         if (avg && dsc_optim_last_updated(opt) && (st = dsc_average_update(avg))) goto done;
-        loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
-        if (r->trace) trace_row(r->trace, k, loss, r->x, dim);
-        if (r->record) record_row(r, k - k0, loss);
+        loss = evaluate(pb, r->dtype, data, grad);
+        if (r->trace) trace_row(r->trace, k, loss, r->dtype, data, dim);
+        if (r->record) record_row(r, k - k0, loss, data);
         note_progress(r, k, loss, fstar, known);
     }
-    r->seconds = now_seconds() - t0;
+    r->seconds = cli_now() - t0;
     /* saved before the switch below: a checkpoint holds the training point */
     if (r->save && (st = cli_run_save(r, opt, avg))) goto done;
-    /* report the evaluation point: schedule-free's x (other kinds: the same point) */
+    /* report the evaluation point (schedule-free's x; the same point for kinds without
+     * two): the library does not say whether it moved, so its loss is taken once more */
     if ((st = dsc_optim_eval_mode(opt, 1))) goto done;
-    if (dsc_optim_kind(opt) == DSC_SCHEDULEFREE_ADAMW) loss = evaluate(pb, r->dtype, data, grad, r->x, dim);
-    r->loss = loss;
+    r->loss = evaluate(pb, r->dtype, data, grad);
+    copy_point(r->dtype, data, r->x, dim);
     r->avg_loss = NAN;
     if (avg && (st = average_point(r, pb, avg, grad))) goto done;
     r->skipped = dsc_optim_skipped_count(opt);
@@ -155,7 +160,7 @@ done:
     dsc_ckpt_close(ck);
     dsc_average_destroy(avg);
     dsc_optim_destroy(opt);
-    dsc_problem_destroy(pb);
+    dsc_problem_destroy(own);
     free(data);
     free(grad);
     free(xstar);

@@ -104,12 +104,7 @@ static int print(const double *lr, int64_t n, int json, cJSON *plot)
     if (!o || !a) { cJSON_Delete(o); cJSON_Delete(a); cJSON_Delete(plot); return cli_fail("schedule", "out of memory"); }
     cJSON_AddItemToObject(o, "lr", a);
     if (plot) cJSON_AddItemToObject(o, "plot", plot);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return cli_fail("schedule", "out of memory");
-    puts(text);
-    cJSON_free(text);
-    return 0;
+    return cli_print_json(o) ? cli_fail("schedule", "out of memory") : 0;
 }
 
 int cmd_schedule(int argc, char **argv)
@@ -141,11 +136,7 @@ int cmd_schedule(int argc, char **argv)
                                        (long long)MAX_STEPS, optarg);
             break;
         case 'L': loss_path = optarg; break;
-        case 'P':
-            if (!dsc_plot_device(optarg))
-                return cli_usage_error("schedule", "--plot file must end in .png, .svg or .pdf, got '%s'", optarg);
-            plot = optarg;
-            break;
+        case 'P': plot = optarg; break;
         case 'j': json = 1; break;
         case 'h': help(stdout); return 0;
         case ':': return cli_usage_error("schedule", "option '%s' needs a value", argv[optind - 1]);
@@ -156,12 +147,13 @@ int cmd_schedule(int argc, char **argv)
     if (!spec) return cli_usage_error("schedule", "--schedule is required, e.g. --schedule 'cosine(T_max=100)'");
     if (isnan(base)) return cli_usage_error("schedule", "--lr is required");
     if (steps < 0) return cli_usage_error("schedule", "--steps is required");
+    int rc = plot ? cli_check_plot("schedule", plot) : 0;
+    if (rc) return rc;
     dsc_sched *s = NULL;
     dsc_status st = dsc_sched_create(&s, spec, base);
     if (st) return cli_lib_error("schedule", st);
     double *losses = NULL, *lr = NULL;
     size_t nloss = 0;
-    int rc = 0;
     if (loss_path) rc = read_losses(loss_path, &losses, &nloss);
     else if (dsc_sched_needs_loss(s))
         rc = cli_usage_error("schedule", "%s needs the loss of every step: give --losses FILE", spec);

@@ -269,32 +269,22 @@ static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
     return dsc_mlp_compile(r->model, o->optimizer, o->schedule, loss);
 }
 
-/* Test loss and metric, and RMSE in target units for regression. */
-static dsc_status test_scores(train_run *r, int classify, double *loss, double *metric, double *rmse)
+/* Test loss and metric, and RMSE in target units for regression (NAN otherwise), in one pass. */
+static dsc_status test_scores(train_run *r, double *loss, double *metric, double *rmse)
 {
     *loss = *metric = *rmse = NAN;
     if (!r->test) return DSC_OK;
-    dsc_status st = dsc_mlp_evaluate(r->model, r->test, loss, metric);
-    if (st != DSC_OK || classify) return st;
-    size_t n = dsc_dataset_rows(r->test);
-    double *p = malloc(n * sizeof *p), sse = 0;
-    if (!p) return DSC_ERR_NOMEM;
-    st = dsc_mlp_predict(r->model, dsc_dataset_x(r->test), n, p);
-    for (size_t i = 0; st == DSC_OK && i < n; i++) sse += pow(p[i] - dsc_dataset_y(r->test)[i], 2);
-    *rmse = sqrt(sse / (double)n);
-    free(p);
-    return st;
+    return dsc_mlp_evaluate_rmse(r->model, r->test, loss, metric, rmse);
 }
 
 /* The test scores at the live weights, and with --average at the averaged ones. */
 static dsc_status all_scores(train_run *r, train_result *res)
 {
-    int cls = res->classes > 0;
     res->avg_test_loss = res->avg_test_metric = res->avg_test_rmse = NAN;
-    dsc_status st = test_scores(r, cls, &res->test_loss, &res->test_metric, &res->test_rmse);
+    dsc_status st = test_scores(r, &res->test_loss, &res->test_metric, &res->test_rmse);
     if (st != DSC_OK || !dsc_mlp_average(r->model)) return st;
     if ((st = dsc_mlp_use_average(r->model, 1)) != DSC_OK) return st;
-    st = test_scores(r, cls, &res->avg_test_loss, &res->avg_test_metric, &res->avg_test_rmse);
+    st = test_scores(r, &res->avg_test_loss, &res->avg_test_metric, &res->avg_test_rmse);
     dsc_status back = dsc_mlp_use_average(r->model, 0);
     return st ? st : back;
 }
@@ -319,10 +309,10 @@ static int task_classes(const train_opts *o, const train_run *r, size_t *classes
 static int run(train_opts *o, train_run *r)
 {
     int usage;
+    int rc = o->plot && r->rank == 0 ? cli_check_plot(CMD, o->plot) : 0; /* before the history is created */
+    if (rc) return rc;
     if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
         return cli_fail(CMD, "cannot write the history to %s", o->history);
-    int rc = o->plot && r->rank == 0 ? train_plot_check(o->plot) : 0;
-    if (rc) return rc;
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
@@ -359,7 +349,7 @@ static int run(train_opts *o, train_run *r)
         r->saver.ctx = r->dist;
     }
 #endif
-    prog.epoch_start = prog.last_draw = train_now();
+    prog.epoch_start = prog.last_draw = cli_now();
     if ((st = dsc_mlp_fit(r->model, r->train, &fc, &r->hist)) != DSC_OK) return cli_lib_error(CMD, st);
     if (o->save) train_saver_save(&r->saver, r->model);
     if (r->saver.failed) return cli_fail(CMD, "%s", r->saver.error);

@@ -82,13 +82,11 @@ typedef struct train_progress {
 
 void train_on_batch(size_t done, size_t total, double loss, void *user);
 void train_on_epoch(const dsc_epoch *e, void *user);
-double train_now(void);
 
 int train_print_table(const train_opts *o, const train_result *r);
 int train_print_json(const train_opts *o, const train_result *r);
-/* --plot (train_plot.c): the extension (exit 2) and whether the file can be written
- * (exit 1), before the fit; then the figure, its description into *desc with --json. */
-int train_plot_check(const char *path);
+/* --plot (train_plot.c), checked by cli_check_plot before the fit: the figure, its
+ * description into *desc with --json. */
 int train_plot_draw(const train_opts *o, const dsc_history *h, int classify, cJSON **desc);
 /* 0 on success; -1 when the stream reports an error. */
 int train_write_history(FILE *f, const dsc_history *h, int classify, int average);

@@ -5,20 +5,12 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
-#include <time.h>
-
-double train_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void train_on_batch(size_t done, size_t total, double loss, void *user)
 {
     train_progress *p = user;
     if (!p->tty || p->quiet) return;
-    double t = train_now();
+    double t = cli_now();
     if (t - p->last_draw < 0.1 && done < total) return;
     p->last_draw = t;
     double el = t - p->epoch_start, rate = el > 0 ? (double)done / el : 0;
@@ -44,7 +36,7 @@ void train_on_epoch(const dsc_epoch *e, void *user)
         fprintf(stderr, "  lr %.3g  %.2fs\n", e->lr, e->seconds);
     }
     if (p->saver) train_saver_epoch(p->saver, e);
-    p->epoch_start = p->last_draw = train_now();
+    p->epoch_start = p->last_draw = cli_now();
 }
 
 static void layers_text(const dsc_mlp *m, char *buf, size_t size)
@@ -93,23 +85,17 @@ int train_print_table(const train_opts *o, const train_result *r)
     return 0;
 }
 
-static void add_num(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 /* The losses and metrics of an epoch (accuracy or R^2 by the task); with an average,
  * validation at it too. */
 static void add_scores(cJSON *o, const dsc_epoch *e, int cls, int average)
 {
-    add_num(o, "train_loss", e->train_loss);
-    add_num(o, cls ? "train_accuracy" : "train_r2", e->train_metric);
-    add_num(o, "val_loss", e->val_loss);
-    add_num(o, cls ? "val_accuracy" : "val_r2", e->val_metric);
+    cli_add_number(o, "train_loss", e->train_loss);
+    cli_add_number(o, cls ? "train_accuracy" : "train_r2", e->train_metric);
+    cli_add_number(o, "val_loss", e->val_loss);
+    cli_add_number(o, cls ? "val_accuracy" : "val_r2", e->val_metric);
     if (!average) return;
-    add_num(o, "average_val_loss", e->avg_val_loss);
-    add_num(o, cls ? "average_val_accuracy" : "average_val_r2", e->avg_val_metric);
+    cli_add_number(o, "average_val_loss", e->avg_val_loss);
+    cli_add_number(o, cls ? "average_val_accuracy" : "average_val_r2", e->avg_val_metric);
 }
 
 /* Test scores at the live weights (prefix "") or at the average ("average_"). */
@@ -117,12 +103,12 @@ static void add_test(cJSON *j, const char *prefix, double loss, double metric, d
 {
     char key[40];
     snprintf(key, sizeof key, "%stest_loss", prefix);
-    add_num(j, key, loss);
+    cli_add_number(j, key, loss);
     snprintf(key, sizeof key, "%stest_%s", prefix, cls ? "accuracy" : "rmse");
-    add_num(j, key, cls ? metric : rmse);
+    cli_add_number(j, key, cls ? metric : rmse);
     if (cls) return;
     snprintf(key, sizeof key, "%stest_r2", prefix);
-    add_num(j, key, metric);
+    cli_add_number(j, key, metric);
 }
 
 static cJSON *history_json(const dsc_history *h, int cls, int average)
@@ -132,11 +118,11 @@ static cJSON *history_json(const dsc_history *h, int cls, int average)
         const dsc_epoch *e = &h->epochs[i];
         cJSON *o = cJSON_CreateObject();
         if (!o) break;
-        add_num(o, "epoch", (double)e->epoch);
+        cli_add_number(o, "epoch", (double)e->epoch);
         add_scores(o, e, cls, average);
-        add_num(o, "lr", e->lr);
-        add_num(o, "skipped", (double)e->skipped);
-        add_num(o, "seconds", e->seconds);
+        cli_add_number(o, "lr", e->lr);
+        cli_add_number(o, "skipped", (double)e->skipped);
+        cli_add_number(o, "seconds", e->seconds);
         cJSON_AddItemToArray(a, o);
     }
     return a;
@@ -155,36 +141,36 @@ int train_print_json(const train_opts *o, const train_result *r)
     }
     cJSON_AddStringToObject(j, "data", o->data);
     cJSON_AddStringToObject(j, "task", cls ? "classify" : "regress");
-    add_num(j, "rows", (double)r->rows);
-    add_num(j, "features", (double)r->cols);
-    if (cls) add_num(j, "classes", (double)r->classes);
+    cli_add_number(j, "rows", (double)r->rows);
+    cli_add_number(j, "features", (double)r->cols);
+    if (cls) cli_add_number(j, "classes", (double)r->classes);
     cJSON *layers = cJSON_AddArrayToObject(j, "layers");
     for (int i = 0; layers && i <= c->layers; i++) cJSON_AddItemToArray(layers, cJSON_CreateNumber((double)c->sizes[i]));
     cJSON_AddStringToObject(j, "activation", o->activation);
     cJSON_AddStringToObject(j, "optimizer", o->optimizer);
     if (o->schedule) cJSON_AddStringToObject(j, "schedule", o->schedule);
     cJSON_AddStringToObject(j, "dtype", dsc_dtype_name(c->dtype));
-    add_num(j, "epochs", (double)h->count);
-    add_num(j, "batch", (double)o->batch);
-    add_num(j, "ranks", (double)r->ranks);
+    cli_add_number(j, "epochs", (double)h->count);
+    cli_add_number(j, "batch", (double)o->batch);
+    cli_add_number(j, "ranks", (double)r->ranks);
     cJSON_AddBoolToObject(j, "zero", o->zero && r->ranks > 1);
-    add_num(j, "optimizer_state_bytes", (double)r->state_bytes);
+    cli_add_number(j, "optimizer_state_bytes", (double)r->state_bytes);
     int avg = o->average != NULL;
     if (avg) cJSON_AddStringToObject(j, "average", o->average);
     add_scores(j, last, cls, avg);
     add_test(j, "", r->test_loss, r->test_metric, r->test_rmse, cls);
     if (avg) add_test(j, "average_", r->avg_test_loss, r->avg_test_metric, r->avg_test_rmse, cls);
-    add_num(j, "seconds", h->seconds);
-    add_num(j, "samples_per_second", (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at) / h->seconds);
-    add_num(j, "resumed_at", (double)r->resumed_at);
+    cli_add_number(j, "seconds", h->seconds);
+    cli_add_number(j, "samples_per_second", (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at) / h->seconds);
+    cli_add_number(j, "resumed_at", (double)r->resumed_at);
     cJSON_AddBoolToObject(j, "stopped_early", h->stopped_early);
-    add_num(j, "best_epoch", (double)h->best_epoch);
+    cli_add_number(j, "best_epoch", (double)h->best_epoch);
     dsc_blas_info bi = dsc_blas_get_info();
     cJSON *b = cJSON_AddObjectToObject(j, "blas");
     if (b) {
         cJSON_AddStringToObject(b, "name", bi.name);
         cJSON_AddStringToObject(b, "core", bi.core ? bi.core : "");
-        add_num(b, "threads", bi.threads);
+        cli_add_number(b, "threads", bi.threads);
     }
     cJSON_AddItemToObject(j, "history", history_json(h, cls, avg));
     if (r->plot) cJSON_AddItemToObject(j, "plot", r->plot);

@@ -5,20 +5,6 @@
 #include "curve_figure.h"
 #include "figure.h"
 
-#include <unistd.h>
-
-int train_plot_check(const char *path)
-{
-    if (!dsc_plot_device(path))
-        return cli_usage_error("train", "--plot file must end in .png, .svg or .pdf, got '%s'", path);
-    int existed = access(path, F_OK) == 0;
-    FILE *f = fopen(path, "ab");
-    if (!f) return cli_fail("train", "cannot write the figure to %s", path);
-    fclose(f);
-    if (!existed) remove(path);
-    return 0;
-}
-
 int train_plot_draw(const train_opts *o, const dsc_history *h, int classify, cJSON **desc)
 {
     curve_figure cf;

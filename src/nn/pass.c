@@ -196,6 +196,11 @@ void dsc__mlp_tally(dsc_mlp *m, const dsc_dataset *ds, dsc__tally *t)
 
 dsc_status dsc_mlp_evaluate(dsc_mlp *m, const dsc_dataset *ds, double *loss, double *metric)
 {
+    return dsc_mlp_evaluate_rmse(m, ds, loss, metric, NULL);
+}
+
+dsc_status dsc_mlp_evaluate_rmse(dsc_mlp *m, const dsc_dataset *ds, double *loss, double *metric, double *rmse)
+{
     dsc_status st = ready(m, "mlp_evaluate", ds, 1);
     if (st == DSC_OK && dsc_dataset_cols(ds) != m->cfg.sizes[0])
         st = dsc__fail(DSC_ERR_MISMATCH, "mlp_evaluate: the data has %zu features, the network %zu inputs",
@@ -207,5 +212,7 @@ dsc_status dsc_mlp_evaluate(dsc_mlp *m, const dsc_dataset *ds, double *loss, dou
     dsc__mlp_tally(m, ds, &t);
     if (loss) *loss = t.rows ? t.loss / (double)t.rows : NAN;
     if (metric) *metric = dsc__tally_metric(m->loss, &t);
+    /* the squared errors the R^2 already summed */
+    if (rmse) *rmse = m->loss == DSC_LOSS_MSE && t.rows ? sqrt(t.sse / (double)t.rows) : NAN;
     return DSC_OK;
 }
