@@ -3,19 +3,7 @@
 # nothing on stdout, and never a crash (exit codes >= 128 are signals).
 set -u
 bin=$1
-fail=0
-check() { # expected-exit args...
-  local want=$1; shift
-  local out err rc
-  out=$("$bin" "$@" 2>/tmp/dsc_err.$$); rc=$?
-  err=$(cat /tmp/dsc_err.$$)
-  local lines; lines=$(printf '%s' "$err" | grep -c '')
-  if [ "$rc" -ne "$want" ] || [ "$lines" -ne 1 ] || [ -n "$out" ]; then
-    echo "FAIL: descent $* -> exit $rc (want $want), $lines stderr lines, stdout '${out:0:80}'"
-    echo "      stderr: $err"
-    fail=$((fail + 1))
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 check 2
 check 2 nosuchcommand
 check 2 optimize --steps 10

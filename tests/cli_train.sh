@@ -7,19 +7,8 @@ bin=$1
 data=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # expected-exit args...
-  local want=$1; shift
-  local out err rc lines
-  out=$("$bin" train "$@" 2>"$tmp/err"); rc=$?
-  err=$(cat "$tmp/err")
-  lines=$(printf '%s' "$err" | grep -c '')
-  if [ "$rc" -ne "$want" ] || [ "$lines" -ne 1 ] || [ -n "$out" ]; then
-    echo "FAIL: descent train $* -> exit $rc (want $want), $lines stderr lines, stdout '${out:0:80}'"
-    echo "      stderr: $err"
-    fail=$((fail + 1))
-  fi
-}
+. "$(dirname "$0")/lib.sh"
+check_prefix=(train)
 iris=$data/iris.csv
 check 2
 check 2 --data "$iris" --epochs 0

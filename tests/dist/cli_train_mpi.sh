@@ -10,11 +10,10 @@ mpiexec=$2
 data=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail=0
+. "$(dirname "$0")/../lib.sh"
 args=(train --data "$data/breast_cancer.csv" --layers 16 --epochs 4 --batch 24 --seed 3
       --optimizer 'adamw(lr=0.01)' --json)
-num() { sed -n "s/.*\"$1\":\([-0-9.e+]*\).*/\1/p" <<<"$2"; }
-close() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-6 * (b < 0 ? -b : b) + 1e-9) }'; }
+near() { close "$1" "$2" 1e-6 1e-9; } # to float rounding
 
 one=$("$bin" "${args[@]}" 2>/dev/null) || { echo "FAIL: one process"; exit 1; }
 for np in 2 3; do
@@ -28,7 +27,7 @@ for np in 2 3; do
     [ "$(grep -c '^epoch ' "$tmp/err")" -eq 4 ] || { echo "FAIL: $what: want 4 epoch lines (rank 0 only)"; fail=$((fail + 1)); }
     case $out in *"\"ranks\":$np,"*) ;; *) echo "FAIL: $what: json lacks ranks $np"; fail=$((fail + 1)) ;; esac
     for key in train_loss test_loss test_accuracy; do
-      close "$(num $key "$out")" "$(num $key "$one")" ||
+      near "$(num $key "$out")" "$(num $key "$one")" ||
         { echo "FAIL: $what: $key $(num $key "$out") vs one process $(num $key "$one")"; fail=$((fail + 1)); }
     done
     full=$(num optimizer_state_bytes "$one")
@@ -45,7 +44,7 @@ done
 small=(train --data "$data/iris.csv" --layers 8 --epochs 2 --batch 7 --seed 5 --quiet --json)
 a=$("$bin" "${small[@]}" 2>/dev/null)
 b=$(timeout 120 "$mpiexec" --oversubscribe -np 3 "$bin" "${small[@]}" --zero 2>/dev/null)
-close "$(num test_loss "$b")" "$(num test_loss "$a")" ||
+near "$(num test_loss "$b")" "$(num test_loss "$a")" ||
   { echo "FAIL: batch 7 on 3 ranks: test_loss $(num test_loss "$b") vs $(num test_loss "$a")"; fail=$((fail + 1)); }
 # schedules step on every rank as in one process; a loss-driven one sees the whole batch's loss
 for sched in 'cosine(T_max=40)' 'plateau(patience=2, factor=0.5)'; do
@@ -54,7 +53,7 @@ for sched in 'cosine(T_max=40)' 'plateau(patience=2, factor=0.5)'; do
   a=$("$bin" "${run[@]}" 2>/dev/null)
   b=$(timeout 120 "$mpiexec" --oversubscribe -np 2 "$bin" "${run[@]}" --zero 2>/dev/null)
   for key in test_loss lr; do
-    close "$(num $key "$b")" "$(num $key "$a")" ||
+    near "$(num $key "$b")" "$(num $key "$a")" ||
       { echo "FAIL: $sched on 2 ranks: $key $(num $key "$b") vs $(num $key "$a")"; fail=$((fail + 1)); }
   done
   [ "$(num lr "$a")" != 0.5 ] || { echo "FAIL: $sched never changed the rate"; fail=$((fail + 1)); }
@@ -71,9 +70,9 @@ for zero in "" --zero; do
     back=$("$bin" train --resume "$tmp/three.st" --epochs 2 --quiet --json 2>>"$tmp/err") ||
     { echo "FAIL: --save on 3 ranks $zero, resumed in one process: $(head -3 "$tmp/err")"; fail=$((fail + 1)); }
   for key in train_loss val_loss test_loss lr; do
-    close "$(num $key "$got")" "$(num $key "$five")" ||
+    near "$(num $key "$got")" "$(num $key "$five")" ||
       { echo "FAIL: one process 3 + 2 ranks $zero 2: $key $(num $key "$got") vs $(num $key "$five")"; fail=$((fail + 1)); }
-    close "$(num $key "$back")" "$(num $key "$five")" ||
+    near "$(num $key "$back")" "$(num $key "$five")" ||
       { echo "FAIL: 3 ranks $zero 3 + one process 2: $key $(num $key "$back") vs $(num $key "$five")"; fail=$((fail + 1)); }
   done
   # the file holds the whole state, not rank 0's shard
@@ -91,7 +90,7 @@ for zero in "" --zero; do
     back=$("$bin" train --resume "$tmp/avg.st" --epochs 2 --quiet --json 2>>"$tmp/err") ||
     { echo "FAIL: --average on 2 ranks $zero: $(head -3 "$tmp/err")"; fail=$((fail + 1)); }
   for key in average_val_loss average_test_loss; do
-    close "$(num $key "$back")" "$(num $key "$five")" ||
+    near "$(num $key "$back")" "$(num $key "$five")" ||
       { echo "FAIL: --average 2 ranks $zero 3 + one process 2: $key $(num $key "$back") vs $(num $key "$five")"; fail=$((fail + 1)); }
   done
 done
