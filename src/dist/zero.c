@@ -130,7 +130,7 @@ void dsc__zero_free(dsc_dist *d)
 static dsc_status global_stats(dsc_dist *d, double p)
 {
     size_t C = d->count;
-    double *part = d->stats, *nan = d->stats + C;
+    double *part = d->stats, *nanflag = d->stats + C;
     memset(d->stats, 0, (2 * C + 1) * sizeof *d->stats);
     for (size_t j = 0; j < d->npieces; j++) {
         const dsc_param *v = &d->views[j];
@@ -140,12 +140,12 @@ static dsc_status global_stats(dsc_dist *d, double p)
         /* a partial that is not finite may still come from finite values (squares overflow) */
         if (!isfinite(s) && !d->stats[2 * C]) d->stats[2 * C] = !dsc__grad_finite(d->dtype, v->grad, v->n);
     }
-    for (size_t i = 0; i < C; i++) nan[i] = isnan(part[i]);
+    for (size_t i = 0; i < C; i++) nanflag[i] = isnan(part[i]);
     int rc = MPI_Allreduce(MPI_IN_PLACE, d->stats, (int)(2 * C + 1), MPI_DOUBLE, isinf(p) ? MPI_MAX : MPI_SUM,
                            d->comm);
     if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Allreduce");
     for (size_t i = 0; i < C; i++)
-        if (nan[i] > 0) part[i] = NAN;
+        if (nanflag[i] > 0) part[i] = NAN;
     return DSC_OK;
 }
 
