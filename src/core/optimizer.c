@@ -325,16 +325,8 @@ static void base_scalars(const dsc_hparams *hp, const dsc_hparams *ctl, int64_t 
 
 static dsc_status handle_nonfinite(dsc_optim *o)
 {
-    if (o->controls.nonfinite == DSC_NONFINITE_ERROR)
-        return dsc__fail(DSC_ERR_NONFINITE, "%s: non-finite gradient at step %lld; nothing was changed",
-                         dsc_kind_name(o->ops->kind), (long long)o->steps + 1);
-    o->skipped++;
-    o->consecutive++;
-    o->last_skipped = 1;
-    if (o->controls.max_consecutive_skips > 0 && o->consecutive >= o->controls.max_consecutive_skips)
-        return dsc__fail(DSC_ERR_NONFINITE, "%s: %lld consecutive steps skipped for non-finite gradients",
-                         dsc_kind_name(o->ops->kind), (long long)o->consecutive);
-    return DSC_OK;
+    if (o->controls.nonfinite != DSC_NONFINITE_ERROR) o->last_skipped = 1;
+    return dsc__nonfinite_skip(&o->controls, o->steps, &o->skipped, &o->consecutive);
 }
 
 /* Tensor i's task for step t: scalars s, kernels, lookahead's sync. */

@@ -46,7 +46,7 @@ struct dsc_dist {
     dsc__piece *pieces;
     dsc_param *views;
     dsc_optim *opt;
-    double *stats;        /* zero: count + 1 doubles of global gradient statistics */
+    double *stats;        /* zero: 2 count + 1 doubles of global gradient statistics */
     /* the global step */
     int64_t steps, skipped, consecutive;
     double grad_norm;

@@ -85,7 +85,7 @@ dsc_status dsc__zero_setup(dsc_dist *d)
     d->displs = malloc(d->nbuckets * N * sizeof *d->displs);
     d->pieces = malloc(d->count * sizeof *d->pieces);
     d->views = malloc(d->count * sizeof *d->views);
-    d->stats = malloc((d->count + 1) * sizeof *d->stats);
+    d->stats = malloc((2 * d->count + 1) * sizeof *d->stats);
     char (*names)[32] = malloc(d->count * sizeof *names);
     if (!d->bounds || !d->counts || !d->displs || !d->pieces || !d->views || !d->stats || !names) {
         free(names);
@@ -122,106 +122,60 @@ void dsc__zero_free(dsc_dist *d)
 
 /* ---------------------------------------------------------------- global gradient statistics */
 
-/* sum |g|^p (max |g| for p = inf) over the finite elements; *bad set by any other. */
-#define PIECE_STATS(T, SFX)                                                         \
-    static double piece_stats_##SFX(const void *gv, size_t n, double p, int *bad)    \
-    {                                                                               \
-        const T *g = gv;                                                            \
-        double acc = 0;                                                             \
-        for (size_t e = 0; e < n; e++) {                                            \
-            double a = fabs((double)g[e]);                                          \
-            if (!isfinite(a)) {                                                     \
-                *bad = 1;                                                           \
-                continue;                                                           \
-            }                                                                       \
-            if (isinf(p)) acc = a > acc ? a : acc;                                  \
-            else acc += p == 2 ? a * a : p == 1 ? a : pow(a, p);                    \
-        }                                                                           \
-        return acc;                                                                 \
-    }
-PIECE_STATS(float, f32)
-PIECE_STATS(double, f64)
-
-static double combine(double acc, double v, double p) { return isinf(p) ? (v > acc ? v : acc) : acc + v; }
-static double norm_of(double acc, double p) { return isinf(p) || p == 1 ? acc : p == 2 ? sqrt(acc) : pow(acc, 1 / p); }
-/* torch's clip_grad_norm_: max_norm / (norm + 1e-6) when that is below 1 */
-static double coef_for(double max_norm, double norm)
-{
-    double c = max_norm / (norm + 1e-6);
-    return c < 1 ? c : 1;
-}
-
-/* stats[i]: tensor i's partial over the whole model; stats[count]: non-finite found. */
+/* The stats of one step, after the all-reduce: per tensor its partial sum |g|^p (max
+ * for p = inf) over the whole model, then per tensor a NaN flag, then one flag for a
+ * non-finite gradient. The flags travel apart from the partials because MPI_MAX need
+ * not carry a NaN through; a NaN flag makes the tensor's partial NaN again, as the
+ * core's partial would be. */
 static dsc_status global_stats(dsc_dist *d, double p)
 {
-    int bad = 0;
-    memset(d->stats, 0, (d->count + 1) * sizeof *d->stats);
+    size_t C = d->count;
+    double *part = d->stats, *nanflag = d->stats + C;
+    memset(d->stats, 0, (2 * C + 1) * sizeof *d->stats);
     for (size_t j = 0; j < d->npieces; j++) {
         const dsc_param *v = &d->views[j];
-        double s = d->dtype == DSC_F32 ? piece_stats_f32(v->grad, v->n, p, &bad)
-                                       : piece_stats_f64(v->grad, v->n, p, &bad);
+        double s = dsc__grad_partial(d->dtype, v->grad, v->n, p);
         size_t i = d->pieces[j].tensor;
-        d->stats[i] = combine(d->stats[i], s, p);
+        part[i] = dsc__norm_combine(part[i], s, p);
+        /* a partial that is not finite may still come from finite values (squares overflow) */
+        if (!isfinite(s) && !d->stats[2 * C]) d->stats[2 * C] = !dsc__grad_finite(d->dtype, v->grad, v->n);
     }
-    d->stats[d->count] = bad;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, d->stats, (int)d->count + 1, MPI_DOUBLE, isinf(p) ? MPI_MAX : MPI_SUM,
+    for (size_t i = 0; i < C; i++) nanflag[i] = isnan(part[i]);
+    int rc = MPI_Allreduce(MPI_IN_PLACE, d->stats, (int)(2 * C + 1), MPI_DOUBLE, isinf(p) ? MPI_MAX : MPI_SUM,
                            d->comm);
-    return rc == MPI_SUCCESS ? DSC_OK : dsc__mpi_fail(rc, "dist", "MPI_Allreduce");
-}
-
-static void scale_piece(dsc_dist *d, size_t j, double c)
-{
-    const dsc_param *v = &d->views[j];
-    if (d->dtype == DSC_F32) {
-        float *g = v->grad, cf = (float)c;
-        for (size_t e = 0; e < v->n; e++) g[e] = g[e] * cf;
-    } else {
-        double *g = v->grad;
-        for (size_t e = 0; e < v->n; e++) g[e] = g[e] * c;
-    }
-}
-
-/* The core optimizer's non-finite policy, taken by every rank alike. */
-static dsc_status skip_step(dsc_dist *d)
-{
-    const dsc_hparams *hp = &d->hp;
-    const char *who = dsc_kind_name(hp->kind);
-    if (hp->nonfinite == DSC_NONFINITE_ERROR)
-        return dsc__fail(DSC_ERR_NONFINITE, "%s: non-finite gradient at step %lld; nothing was changed", who,
-                         (long long)d->steps + 1);
-    d->skipped++;
-    d->consecutive++;
-    if (hp->max_consecutive_skips > 0 && d->consecutive >= hp->max_consecutive_skips)
-        return dsc__fail(DSC_ERR_NONFINITE, "%s: %lld consecutive steps skipped for non-finite gradients", who,
-                         (long long)d->consecutive);
+    if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Allreduce");
+    for (size_t i = 0; i < C; i++)
+        if (nanflag[i] > 0) part[i] = NAN;
     return DSC_OK;
 }
 
-/* Measures the global gradient and clips this rank's slice; *skip when the policy
- * says not to step. */
+/* The core optimizer's clipping and non-finite policy (optimizer.c's step) over the
+ * global gradient, applied to this rank's slice; *skip when the policy says not to
+ * step. With nonfinite=ignore a non-finite gradient is clipped as the core clips it:
+ * an Inf norm gives the coefficient 0, a NaN norm leaves its tensors unclipped. */
 static dsc_status clip_shard(dsc_dist *d, int *skip)
 {
     const dsc_hparams *hp = &d->hp;
     int clip = hp->clip_norm > 0;
     *skip = 0;
-    d->grad_norm = NAN;
     if (!clip && hp->nonfinite == DSC_NONFINITE_IGNORE) return DSC_OK;
     double p = clip ? hp->clip_norm_type : 2.0;
     dsc_status st = global_stats(d, p);
     if (st) return st;
-    if (d->stats[d->count] > 0) {
-        if (hp->nonfinite == DSC_NONFINITE_IGNORE) return DSC_OK; /* a NaN norm: no clipping, as the core */
+    if (d->stats[2 * d->count] > 0 && hp->nonfinite != DSC_NONFINITE_IGNORE) {
         *skip = 1;
-        return skip_step(d);
+        return dsc__nonfinite_skip(hp, d->steps, &d->skipped, &d->consecutive);
     }
-    double total = 0;
-    for (size_t i = 0; i < d->count; i++) total = combine(total, d->stats[i], p);
-    d->grad_norm = norm_of(total, p);
+    double sum = 0;
+    for (size_t i = 0; i < d->count; i++) sum = dsc__norm_combine(sum, d->stats[i], p);
+    d->grad_norm = dsc__norm_root(sum, p);
     if (!clip) return DSC_OK;
+    double global = dsc__clip_coef(hp->clip_norm, d->grad_norm);
     for (size_t j = 0; j < d->npieces; j++) {
-        double c = hp->clip_per_tensor ? coef_for(hp->clip_norm, norm_of(d->stats[d->pieces[j].tensor], p))
-                                       : coef_for(hp->clip_norm, d->grad_norm);
-        if (c != 1) scale_piece(d, j, c);
+        const dsc_param *v = &d->views[j];
+        double own = dsc__norm_root(d->stats[d->pieces[j].tensor], p);
+        double c = hp->clip_per_tensor ? dsc__clip_coef(hp->clip_norm, own) : global;
+        if (c != 1.0) dsc__grad_scale(d->dtype, v->grad, v->n, c);
     }
     return DSC_OK;
 }

@@ -219,6 +219,103 @@ DIST_TEST(test_nonfinite_skips_everywhere)
     assert_int_equal(r.skipped, 1);
 }
 
+/* ---- nonfinite=ignore: a non-finite gradient is clipped as the core clips it */
+
+/* One step of spec from the start, its gradient holding `bad` at element `at` (on the
+ * last rank alone under mpirun): mode -1 in one process, 0 data-parallel, 1 ZeRO. */
+static void bad_step(const char *spec, int mode, int at, float bad, float *param, double *norm)
+{
+    reg_model m;
+    reg_init(&m, 3);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    size_t lo = 0, hi = BATCH;
+    if (mode >= 0) dsc_dist_split(BATCH, rank, size, &lo, &hi);
+    memset(m.grad, 0, sizeof m.grad);
+    reg_grad(&m, &data, 0, BATCH, lo, hi);
+    if (mode < 0 || rank == size - 1) m.grad[at] = bad;
+    if (mode < 0) {
+        dsc_optim *opt;
+        if (dsc_optim_create_spec(&opt, spec, m.tensors, 2)) fail_msg("%s", dsc_last_error());
+        if (dsc_optim_step(opt)) fail_msg("%s", dsc_last_error());
+        *norm = dsc_optim_grad_norm(opt);
+        dsc_optim_destroy(opt);
+    } else {
+        dsc_dist *d = reg_dist(spec, mode, &m);
+        if (!d || dsc_dist_step(d)) fail_msg("%s", dsc_last_error());
+        *norm = dsc_dist_grad_norm(d);
+        dsc_dist_destroy(d);
+    }
+    memcpy(param, m.param, sizeof m.param);
+}
+
+/* The same NaNs, and the same values elsewhere. */
+static void assert_same_params(const char *what, const float *want, const float *got)
+{
+    for (size_t i = 0; i < REG_N; i++) {
+        if (isnan(want[i]) != isnan(got[i]) || (!isnan(want[i]) && !(fabsf(want[i] - got[i]) <= TOL)))
+            fail_msg("%s: parameter %zu is %g, one process has %g", what, i, got[i], want[i]);
+    }
+}
+
+/* Returns one process's parameters after the step, data-parallel and ZeRO matching them. */
+static void compare_bad_step(const char *spec, int at, float bad, float *ref, double *norm)
+{
+    float dp[REG_N], zr[REG_N];
+    double n_dp, n_zr;
+    bad_step(spec, -1, at, bad, ref, norm);
+    bad_step(spec, 0, at, bad, dp, &n_dp);
+    bad_step(spec, 1, at, bad, zr, &n_zr);
+    assert_same_params(spec, ref, dp);
+    assert_same_params(spec, ref, zr);
+    if (isnan(*norm)) {
+        assert_true(isnan(n_dp) && isnan(n_zr));
+    } else {
+        assert_float_equal(n_dp, *norm, 1e-5 * *norm);
+        assert_float_equal(n_zr, *norm, 1e-5 * *norm);
+    }
+}
+
+/* An Inf gradient: the norm is Inf and the coefficient 0 (as torch's clip_grad_norm_),
+ * so the Inf element becomes NaN (Inf * 0) and every other gradient 0. */
+DIST_TEST(test_ignore_clips_an_inf_gradient)
+{
+    float ref[REG_N], start[REG_N];
+    double norm;
+    compare_bad_step("sgd(lr=0.1, clip_norm=0.5, nonfinite=ignore)", 3, INFINITY, ref, &norm);
+    assert_true(isinf(norm));
+    reg_model m;
+    reg_init(&m, 3);
+    memcpy(start, m.param, sizeof start);
+    assert_true(isnan(ref[3]));
+    ref[3] = start[3];
+    assert_true(reg_max_diff(ref, start, REG_N) == 0);
+    compare_bad_step("sgd(lr=0.1, clip_norm=0.5, clip_norm_type=inf, nonfinite=ignore)", 3, INFINITY, ref, &norm);
+    assert_true(isinf(norm));
+}
+
+/* A NaN in w with clip_per_tensor: w's norm is NaN and w goes unclipped, b is still
+ * clipped (for p = inf too, where the ranks' maxima would drop a NaN). */
+DIST_TEST(test_ignore_clips_the_finite_tensors)
+{
+    float ref[REG_N], raw[REG_N];
+    double norm;
+    const char *specs[] = {"sgd(lr=0.1, clip_norm=0.01, clip_per_tensor=true, nonfinite=ignore)",
+                           "sgd(lr=0.1, clip_norm=0.01, clip_norm_type=inf, clip_per_tensor=true, nonfinite=ignore)"};
+    bad_step("sgd(lr=0.1, nonfinite=ignore)", -1, 3, NAN, raw, &norm);
+    assert_true(isnan(raw[3]));
+    raw[3] = 0;
+    for (int k = 0; k < 2; k++) {
+        compare_bad_step(specs[k], 3, NAN, ref, &norm);
+        assert_true(isnan(norm));
+        assert_true(isnan(ref[3]));
+        ref[3] = 0;
+        assert_true(reg_max_diff(ref, raw, REG_OUT * REG_IN) == 0); /* w unclipped */
+        assert_true(reg_max_diff(ref + REG_OUT * REG_IN, raw + REG_OUT * REG_IN, REG_OUT) > 1e-3); /* b clipped */
+    }
+}
+
 /* ZeRO-1: each rank holds about 1/N of the optimizer state, and together all of it. */
 DIST_TEST(test_zero_state_is_sharded)
 {
@@ -246,4 +343,6 @@ DIST_MAIN(reg_make_data(&data, 11),
           DIST_CASE(test_loss_driven_schedule),
           DIST_CASE(test_split),
           DIST_CASE(test_nonfinite_skips_everywhere),
+          DIST_CASE(test_ignore_clips_an_inf_gradient),
+          DIST_CASE(test_ignore_clips_the_finite_tensors),
           DIST_CASE(test_zero_state_is_sharded))
