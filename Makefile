@@ -36,7 +36,7 @@ asan: deps-test
 
 # libFuzzer on each dataset parser for FUZZ_SECONDS each (clang, ASan + UBSan).
 FUZZ_SECONDS ?= 10
-FUZZ_SOURCES = $(wildcard src/data/*.c) src/core/status.c src/core/memory.c
+FUZZ_SOURCES = $(wildcard src/data/*.c) src/core/status.c src/core/memory.c src/core/file.c
 fuzz-data: deps-test
 	mkdir -p $(BUILD)-fuzz
 	set -e; for t in csv npy idx; do \

@@ -49,9 +49,6 @@ typedef struct dsc__segment {
     size_t len;
 } dsc__segment;
 
-/* The whole file at path, malloc'd into *buf (messages leave the naming of the file
- * to the caller). */
-dsc_status dsc__ckpt_read_file(const char *path, unsigned char **buf, size_t *len);
 /* Writes the segments to path atomically: temporary file, fsync, rename, fsync dir. */
 dsc_status dsc__write_atomic(const char *path, const dsc__segment *segs, size_t nseg);
 

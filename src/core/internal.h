@@ -30,6 +30,13 @@ void dsc__free(void *p);
 /* Copies s into fresh memory (malloc); NULL on failure. */
 char *dsc__strdup(const char *s);
 
+/* ---- files (file.c): a whole regular file into fresh memory (malloc; *len bytes, no
+ * terminator added); anything else (a directory, a device) is refused. Messages start
+ * "who: " and name the path. */
+dsc_status dsc__read_whole_file(const char *who, const char *path, unsigned char **buf, size_t *len);
+/* DSC_ERR_IO with "who: cannot <what> 'path': <errno's text>" (no "who: " when NULL). */
+dsc_status dsc__io_fail(const char *who, const char *what, const char *path);
+
 /* ---- parameter descriptors (params.c), as the optimizer and the average take them */
 
 /* Checks n, dtype, name and shape of tensor i (not data, grad or group). */
