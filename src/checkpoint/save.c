@@ -17,6 +17,7 @@ typedef struct plan {
     dsc__segment *segs;
     size_t nseg, total;
     uint32_t crc;
+    int size_only; /* only total is wanted: the checksum is skipped (its text has a fixed width) */
 } plan;
 
 static void plan_free(plan *p)
@@ -113,7 +114,7 @@ static int add_tensor(plan *p, const char *name, const dsc_param *q, const void 
         e = NULL;
         p->segs[p->nseg++] = (dsc__segment){data, bytes};
         p->total += bytes;
-        p->crc = dsc__crc32(p->crc, data, bytes);
+        if (!p->size_only) p->crc = dsc__crc32(p->crc, data, bytes);
     }
     cJSON_Delete(e);
     cJSON_Delete(shape);
@@ -235,9 +236,10 @@ static int finish_header(plan *p)
 }
 
 static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
-                            size_t nextra, const dsc_param *mine, size_t nmine)
+                            size_t nextra, const dsc_param *mine, size_t nmine, int size_only)
 {
     memset(p, 0, sizeof *p);
+    p->size_only = size_only;
     if (!opt) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL optimizer");
     if (!dsc__little_endian())
         return dsc__fail(DSC_ERR_UNSUPPORTED, "checkpoint: safetensors is little-endian; this host is not");
@@ -275,7 +277,7 @@ dsc_status dsc_checkpoint_save_mem_avg(const dsc_optim *opt, const dsc_average *
 {
     if (!len) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save_mem: NULL len");
     plan p;
-    dsc_status st = make_plan(&p, opt, avg, extra, nextra, NULL, 0);
+    dsc_status st = make_plan(&p, opt, avg, extra, nextra, NULL, 0, buf == NULL);
     if (st) return st;
     *len = p.total;
     if (buf && cap < p.total) {
@@ -304,7 +306,7 @@ dsc_status dsc__ckpt_save_file(const dsc_optim *opt, const dsc_average *avg, con
 {
     if (!path || !path[0]) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save: empty path");
     plan p;
-    dsc_status st = make_plan(&p, opt, avg, extra, nextra, tensors, ntensors);
+    dsc_status st = make_plan(&p, opt, avg, extra, nextra, tensors, ntensors, 0);
     if (st) return st;
     st = dsc__write_atomic(path, p.segs, p.nseg);
     plan_free(&p);
