@@ -122,30 +122,17 @@ static int add_tensor(plan *p, const char *name, const dsc_param *q, const void 
     return ok;
 }
 
-/* What param/<name> holds: the parameter, except that schedule-free, once it has
- * stepped, always saves its evaluation point x (the state buffer "x"), whatever the
- * mode. Whoever reads the file for inference then gets the weights to evaluate, never
- * the training point y; a restore rebuilds y from z and x (dsc_optim_eval_mode). */
-static const void *saved_point(const dsc_optim *opt, size_t i)
-{
-    const dsc_param *q = dsc_optim_param(opt, i);
-    if (dsc_optim_kind(opt) != DSC_SCHEDULEFREE_ADAMW || dsc_optim_step_count(opt) == 0) return q->data;
-    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
-        const char *buf;
-        void *data;
-        dsc_optim_state(opt, i, k, &buf, &data);
-        if (!strcmp(buf, "x")) return data;
-    }
-    return q->data;
-}
-
+/* The tensors. param/<name> holds the optimizer's evaluation point, whatever the mode
+ * (schedule-free's x once it has stepped), so whoever reads the file for inference
+ * gets the weights to evaluate, never a training point; a restore rebuilds the
+ * training point from the state (dsc_optim_eval_mode). */
 static int add_tensors(plan *p, const dsc_optim *opt, const dsc_param *mine, size_t nmine)
 {
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
         const dsc_param *q = dsc_optim_param(opt, i);
         char name[300];
         snprintf(name, sizeof name, "param/%s", q->name);
-        if (!add_tensor(p, name, q, saved_point(opt, i))) return 0;
+        if (!add_tensor(p, name, q, dsc__optim_eval_point(opt, i))) return 0;
         for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
             const char *buf;
             void *data;
