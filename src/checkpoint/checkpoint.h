@@ -78,6 +78,8 @@ dsc_status dsc__ckpt_read_schedules(const dsc_ckpt *ck, int ngroups, dsc__sched_
 
 /* A metadata value as an integer; a missing or malformed one is DSC_ERR_FORMAT. */
 dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out);
+/* The same for a number (a double: "inf" is one, "1e999" is out of range). */
+dsc_status dsc__ckpt_meta_double(const dsc_ckpt *ck, const char *key, double *out);
 /* *out: the index of the tensor called name, which must have q's dtype and shape;
  * who ("optimizer") names the side that needs it in messages. */
 dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
