@@ -590,12 +590,14 @@ static void test_damaged_schedules(void **state)
                 "lacks 'group.0.schedule.base_lr'");
     /* numbers past the range of a double are refused, not read as infinity (the saved
      * value stays behind as an unused key, so the JSON remains valid) */
-    refuse_edit(&fx, "\"group.0.schedule.base_lr\":\"", "\"group.0.schedule.base_lr\":\"1e999\",\"unused\":\"",
-                DSC_ERR_FORMAT, "'group.0.schedule.base_lr': checkpoint: group.0.schedule.base_lr is out of the range");
-    refuse_edit(&fx, "\"group.0.schedule.state.lr\":\"", "\"group.0.schedule.state.lr\":\"-1e999\",\"unused\":\"",
-                DSC_ERR_FORMAT, "'group.0.schedule.state.lr': checkpoint: group.0.schedule.state.lr is out of the range");
-    refuse_edit(&fx, "\"accumulate.loss_sum\":\"", "\"accumulate.loss_sum\":\"1e999\",\"unused\":\"", DSC_ERR_FORMAT,
-                "accumulate.loss_sum is out of the range");
+    const char *const huge[] = {"group.0.schedule.base_lr", "group.0.schedule.state.lr", "accumulate.loss_sum"};
+    for (size_t i = 0; i < sizeof huge / sizeof *huge; i++) {
+        char from[80], to[120], needle[120];
+        snprintf(from, sizeof from, "\"%s\":\"", huge[i]);
+        snprintf(to, sizeof to, "\"%s\":\"%s1e999\",\"unused\":\"", huge[i], i % 2 ? "-" : "");
+        snprintf(needle, sizeof needle, "'%s': checkpoint: %s is out of the range of a double", huge[i], huge[i]);
+        refuse_edit(&fx, from, to, DSC_ERR_FORMAT, needle);
+    }
     refuse_edit(&fx, "\"group.1.schedule.history\":\"", "\"group.1.schedule.history\":\"x,", DSC_ERR_FORMAT,
                 "group.1.schedule.history");
     refuse_edit(&fx, "\"group.1.schedule.history\":\"", "\"group.1.schedule.history\":\"1,2,3,4,", DSC_ERR_FORMAT,
