@@ -181,7 +181,7 @@ static unsigned char *save_mem(const dsc_optim *opt, const dsc_kv *kv, size_t nk
     assert_non_null(buf);
     size_t len2;
     if ((st = dsc_checkpoint_save_mem(opt, kv, nkv, buf, *len, &len2))) fail_msg("save: %s", dsc_last_error());
-    assert_int_equal(len2, *len);
+    assert_int_equal(len2, *len); /* the size query (no checksum computed) agrees */
     return buf;
 }
 
@@ -588,6 +588,16 @@ static void test_damaged_schedules(void **state)
                 "lacks 'group.0.schedule.state.position'");
     refuse_edit(&fx, "\"group.0.schedule.base_lr\":", "\"group.0.schedule.base\":", DSC_ERR_FORMAT,
                 "lacks 'group.0.schedule.base_lr'");
+    /* numbers past the range of a double are refused, not read as infinity (the saved
+     * value stays behind as an unused key, so the JSON remains valid) */
+    const char *const huge[] = {"group.0.schedule.base_lr", "group.0.schedule.state.lr", "accumulate.loss_sum"};
+    for (size_t i = 0; i < sizeof huge / sizeof *huge; i++) {
+        char from[80], to[120], needle[120];
+        snprintf(from, sizeof from, "\"%s\":\"", huge[i]);
+        snprintf(to, sizeof to, "\"%s\":\"%s1e999\",\"unused\":\"", huge[i], i % 2 ? "-" : "");
+        snprintf(needle, sizeof needle, "'%s': checkpoint: %s is out of the range of a double", huge[i], huge[i]);
+        refuse_edit(&fx, from, to, DSC_ERR_FORMAT, needle);
+    }
     refuse_edit(&fx, "\"group.1.schedule.history\":\"", "\"group.1.schedule.history\":\"x,", DSC_ERR_FORMAT,
                 "group.1.schedule.history");
     refuse_edit(&fx, "\"group.1.schedule.history\":\"", "\"group.1.schedule.history\":\"1,2,3,4,", DSC_ERR_FORMAT,
@@ -819,7 +829,9 @@ static unsigned char *save_mem_avg(const model *m, const dsc_average *avg, size_
     if (dsc_checkpoint_save_mem_avg(m->opt, avg, NULL, 0, NULL, 0, len)) fail_msg("size: %s", dsc_last_error());
     unsigned char *buf = malloc(*len);
     assert_non_null(buf);
-    if (dsc_checkpoint_save_mem_avg(m->opt, avg, NULL, 0, buf, *len, len)) fail_msg("save: %s", dsc_last_error());
+    size_t written;
+    if (dsc_checkpoint_save_mem_avg(m->opt, avg, NULL, 0, buf, *len, &written)) fail_msg("save: %s", dsc_last_error());
+    assert_int_equal(written, *len); /* the size query (no checksum computed) agrees */
     return buf;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -365,6 +366,30 @@ static void test_idx_malformed(void **state)
     idx_bad(xp, "/nonexistent.idx", DSC_ERR_IO, "cannot open");
 }
 
+/* Only regular files are read: a directory, a device that never ends (which would be
+ * read until memory runs out) and a FIFO without a writer (which would block) are
+ * refused at once, each loader naming itself and the path. */
+static void test_not_regular_files(void **state)
+{
+    (void)state;
+    char fifo[320];
+    snprintf(fifo, sizeof fifo, "%s/fifo", tmpdir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {tmpdir, "/dev/zero", fifo};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        char want[400];
+        snprintf(want, sizeof want, "'%s' is not a regular file", paths[i]);
+        dsc_dataset *ds = NULL;
+        expect_failure(dsc_dataset_load_csv(&ds, paths[i], NULL), ds, DSC_ERR_IO, want, "csv");
+        assert_true(!strncmp(dsc_last_error(), "csv: ", 5));
+        expect_failure(dsc_dataset_load_npy(&ds, paths[i], paths[i]), ds, DSC_ERR_IO, want, "npy");
+        assert_true(!strncmp(dsc_last_error(), "npy: ", 5));
+        expect_failure(dsc_dataset_load_idx(&ds, paths[i], paths[i]), ds, DSC_ERR_IO, want, "idx");
+        assert_true(!strncmp(dsc_last_error(), "idx: ", 5));
+    }
+    unlink(fifo);
+}
+
 /* ---- splits and statistics */
 
 static void test_split_stratified(void **state)
@@ -440,7 +465,7 @@ int main(void)
         cmocka_unit_test(test_bundled_datasets), cmocka_unit_test(test_npy),
         cmocka_unit_test(test_npy_malformed),    cmocka_unit_test(test_idx),
         cmocka_unit_test(test_idx_malformed),    cmocka_unit_test(test_split_stratified),
-        cmocka_unit_test(test_moments_and_subset),
+        cmocka_unit_test(test_moments_and_subset), cmocka_unit_test(test_not_regular_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -49,9 +49,6 @@ typedef struct dsc__segment {
     size_t len;
 } dsc__segment;
 
-/* The whole file at path, malloc'd into *buf (messages leave the naming of the file
- * to the caller). */
-dsc_status dsc__ckpt_read_file(const char *path, unsigned char **buf, size_t *len);
 /* Writes the segments to path atomically: temporary file, fsync, rename, fsync dir. */
 dsc_status dsc__write_atomic(const char *path, const dsc__segment *segs, size_t nseg);
 
@@ -81,6 +78,8 @@ dsc_status dsc__ckpt_read_schedules(const dsc_ckpt *ck, int ngroups, dsc__sched_
 
 /* A metadata value as an integer; a missing or malformed one is DSC_ERR_FORMAT. */
 dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out);
+/* The same for a number (a double: "inf" is one, "1e999" is out of range). */
+dsc_status dsc__ckpt_meta_double(const dsc_ckpt *ck, const char *key, double *out);
 /* *out: the index of the tensor called name, which must have q's dtype and shape;
  * who ("optimizer") names the side that needs it in messages. */
 dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,

@@ -1,5 +1,5 @@
 /*
- * file.c: whole-file reads and atomic writes.
+ * file.c: atomic writes (reads: dsc__read_whole_file in src/core/file.c).
  *
  * A save must never leave a half-written checkpoint where a good one was: the bytes
  * go to a new file beside the target (same directory, so same file system), are
@@ -14,59 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-static dsc_status io_fail(const char *what, const char *path)
-{
-    char msg[128];
-    int err = errno;
-    if (strerror_r(err, msg, sizeof msg)) snprintf(msg, sizeof msg, "error %d", err);
-    if (!path) return dsc__fail(DSC_ERR_IO, "cannot %s it: %s", what, msg);
-    return dsc__fail(DSC_ERR_IO, "cannot %s '%.256s': %s", what, path, msg);
-}
-
-dsc_status dsc__ckpt_read_file(const char *path, unsigned char **buf, size_t *len)
-{
-    *buf = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return io_fail("open", NULL);
-    struct stat sb;
-    dsc_status st = DSC_OK;
-    if (fstat(fd, &sb)) st = io_fail("stat", NULL);
-    else if (!S_ISREG(sb.st_mode)) st = dsc__fail(DSC_ERR_IO, "not a regular file");
-    if (st) {
-        close(fd);
-        return st;
-    }
-    if ((uintmax_t)sb.st_size > SIZE_MAX - 1) {
-        close(fd);
-        return dsc__fail(DSC_ERR_NOMEM, "too large to read");
-    }
-    size_t size = (size_t)sb.st_size, got = 0;
-    unsigned char *b = malloc(size ? size : 1);
-    if (!b) {
-        close(fd);
-        return dsc__fail(DSC_ERR_NOMEM, "out of memory for its %zu bytes", size);
-    }
-    while (got < size) {
-        ssize_t r = read(fd, b + got, size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            st = r < 0 ? io_fail("read", NULL)
-                                  : dsc__fail(DSC_ERR_IO, "it shrank while being read");
-            free(b);
-            close(fd);
-            return st;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    *buf = b;
-    *len = size;
-    return DSC_OK;
-}
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -104,10 +52,10 @@ static dsc_status sync_dir(const char *path)
     else if (slash == path) snprintf(dir, sizeof dir, "/");
     else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return io_fail("open the directory", dir);
+    if (fd < 0) return dsc__io_fail(NULL, "open the directory", dir);
     int rc = fsync(fd);
     /* some file systems cannot fsync a directory; the rename has happened anyway */
-    dsc_status st = rc && errno != EINVAL && errno != ENOTSUP ? io_fail("fsync the directory", dir) : DSC_OK;
+    dsc_status st = rc && errno != EINVAL && errno != ENOTSUP ? dsc__io_fail(NULL, "fsync the directory", dir) : DSC_OK;
     close(fd);
     return st;
 }
@@ -117,13 +65,13 @@ dsc_status dsc__write_atomic(const char *path, const dsc__segment *segs, size_t 
     char tmp[4200];
     if (strlen(path) > 4000) return dsc__fail(DSC_ERR_ARG, "checkpoint path too long (%zu bytes)", strlen(path));
     int fd = open_temp(path, tmp, sizeof tmp);
-    if (fd < 0) return io_fail("create a temporary file for", path);
+    if (fd < 0) return dsc__io_fail(NULL, "create a temporary file for", path);
     int ok = 1;
     for (size_t i = 0; i < nseg && ok; i++) ok = write_all(fd, segs[i].ptr, segs[i].len) == 0;
     if (ok) ok = fsync(fd) == 0;
-    dsc_status st = ok ? DSC_OK : io_fail("write", tmp);
-    if (close(fd) && !st) st = io_fail("close", tmp);
-    if (!st && rename(tmp, path)) st = io_fail("rename the temporary file over", path);
+    dsc_status st = ok ? DSC_OK : dsc__io_fail(NULL, "write", tmp);
+    if (close(fd) && !st) st = dsc__io_fail(NULL, "close", tmp);
+    if (!st && rename(tmp, path)) st = dsc__io_fail(NULL, "rename the temporary file over", path);
     if (st) {
         unlink(tmp);
         return st;

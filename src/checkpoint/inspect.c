@@ -28,8 +28,9 @@ dsc_status dsc_ckpt_open(dsc_ckpt **out, const char *path)
     *out = NULL;
     unsigned char *bytes;
     size_t len;
-    dsc_status st = dsc__ckpt_read_file(path, &bytes, &len);
-    if (!st) st = open_owned(out, bytes, len);
+    dsc_status st = dsc__read_whole_file("checkpoint", path, &bytes, &len);
+    if (st) return st; /* the message names the file already */
+    st = open_owned(out, bytes, len);
     if (st) {
         char prefix[300];
         snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);

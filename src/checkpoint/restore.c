@@ -67,6 +67,14 @@ dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *ou
     return as_format(dsc__spec_int64("checkpoint", key, v, out), key);
 }
 
+dsc_status dsc__ckpt_meta_double(const dsc_ckpt *ck, const char *key, double *out)
+{
+    const char *v;
+    dsc_status st = need_meta(ck, key, &v);
+    if (st) return st;
+    return as_format(dsc__spec_double("checkpoint", key, v, out), key);
+}
+
 dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out)
 {
     if (!ck || !out || group < 0) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_hparams: bad argument");
@@ -122,12 +130,10 @@ static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch 
                              dsc_kind_name(s->hp[g].kind), dsc_kind_name(dsc_optim_kind(opt)));
         for (size_t k = 0; k < s->nscalars; k++) {
             char key[96];
-            const char *v;
             double *out = &s->scalars[(size_t)g * s->nscalars + k];
             snprintf(key, sizeof key, "group.%d.%s", g, dsc_optim_scalar_name(k));
-            if ((st = need_meta(ck, key, &v))) return st;
-            if ((st = as_format(dsc__spec_double("checkpoint", key, v, out), key))) return st;
-            if (!isfinite(*out)) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be finite, got '%s'", key, v);
+            if ((st = dsc__ckpt_meta_double(ck, key, out))) return st;
+            if (!isfinite(*out)) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be finite, got %g", key, *out);
         }
     }
     return DSC_OK;
@@ -147,11 +153,7 @@ static dsc_status read_counters(const dsc_ckpt *ck, scratch *s)
         (st = dsc__ckpt_meta_int64(ck, "accumulate.count", &s->accum_count)) ||
         (st = dsc__ckpt_read_schedules(ck, s->ngroups, s->sched)))
         return st;
-    const char *v;
-    if ((st = need_meta(ck, "accumulate.loss_sum", &v)) ||
-        (st = as_format(dsc__spec_double("checkpoint", "accumulate.loss_sum", v, &s->accum_loss),
-                        "accumulate.loss_sum")))
-        return st;
+    if ((st = dsc__ckpt_meta_double(ck, "accumulate.loss_sum", &s->accum_loss))) return st;
     if (s->steps < 0 || s->skipped < 0 || s->consecutive < 0 || s->consecutive > s->skipped)
         return dsc__fail(DSC_ERR_FORMAT, "counters must be >= 0 with consecutive_skips <= skipped, got step %lld, "
                          "skipped %lld, consecutive_skips %lld", (long long)s->steps, (long long)s->skipped,

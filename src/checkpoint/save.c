@@ -17,6 +17,7 @@ typedef struct plan {
     dsc__segment *segs;
     size_t nseg, total;
     uint32_t crc;
+    int size_only; /* only total is wanted: the checksum is skipped (its text has a fixed width) */
 } plan;
 
 static void plan_free(plan *p)
@@ -113,7 +114,7 @@ static int add_tensor(plan *p, const char *name, const dsc_param *q, const void 
         e = NULL;
         p->segs[p->nseg++] = (dsc__segment){data, bytes};
         p->total += bytes;
-        p->crc = dsc__crc32(p->crc, data, bytes);
+        if (!p->size_only) p->crc = dsc__crc32(p->crc, data, bytes);
     }
     cJSON_Delete(e);
     cJSON_Delete(shape);
@@ -121,30 +122,17 @@ static int add_tensor(plan *p, const char *name, const dsc_param *q, const void 
     return ok;
 }
 
-/* What param/<name> holds: the parameter, except that schedule-free, once it has
- * stepped, always saves its evaluation point x (the state buffer "x"), whatever the
- * mode. Whoever reads the file for inference then gets the weights to evaluate, never
- * the training point y; a restore rebuilds y from z and x (dsc_optim_eval_mode). */
-static const void *saved_point(const dsc_optim *opt, size_t i)
-{
-    const dsc_param *q = dsc_optim_param(opt, i);
-    if (dsc_optim_kind(opt) != DSC_SCHEDULEFREE_ADAMW || dsc_optim_step_count(opt) == 0) return q->data;
-    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
-        const char *buf;
-        void *data;
-        dsc_optim_state(opt, i, k, &buf, &data);
-        if (!strcmp(buf, "x")) return data;
-    }
-    return q->data;
-}
-
+/* The tensors. param/<name> holds the optimizer's evaluation point, whatever the mode
+ * (schedule-free's x once it has stepped), so whoever reads the file for inference
+ * gets the weights to evaluate, never a training point; a restore rebuilds the
+ * training point from the state (dsc_optim_eval_mode). */
 static int add_tensors(plan *p, const dsc_optim *opt, const dsc_param *mine, size_t nmine)
 {
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
         const dsc_param *q = dsc_optim_param(opt, i);
         char name[300];
         snprintf(name, sizeof name, "param/%s", q->name);
-        if (!add_tensor(p, name, q, saved_point(opt, i))) return 0;
+        if (!add_tensor(p, name, q, dsc__optim_eval_point(opt, i))) return 0;
         for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
             const char *buf;
             void *data;
@@ -235,9 +223,10 @@ static int finish_header(plan *p)
 }
 
 static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
-                            size_t nextra, const dsc_param *mine, size_t nmine)
+                            size_t nextra, const dsc_param *mine, size_t nmine, int size_only)
 {
     memset(p, 0, sizeof *p);
+    p->size_only = size_only;
     if (!opt) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL optimizer");
     if (!dsc__little_endian())
         return dsc__fail(DSC_ERR_UNSUPPORTED, "checkpoint: safetensors is little-endian; this host is not");
@@ -275,7 +264,7 @@ dsc_status dsc_checkpoint_save_mem_avg(const dsc_optim *opt, const dsc_average *
 {
     if (!len) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save_mem: NULL len");
     plan p;
-    dsc_status st = make_plan(&p, opt, avg, extra, nextra, NULL, 0);
+    dsc_status st = make_plan(&p, opt, avg, extra, nextra, NULL, 0, buf == NULL);
     if (st) return st;
     *len = p.total;
     if (buf && cap < p.total) {
@@ -304,7 +293,7 @@ dsc_status dsc__ckpt_save_file(const dsc_optim *opt, const dsc_average *avg, con
 {
     if (!path || !path[0]) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save: empty path");
     plan p;
-    dsc_status st = make_plan(&p, opt, avg, extra, nextra, tensors, ntensors);
+    dsc_status st = make_plan(&p, opt, avg, extra, nextra, tensors, ntensors, 0);
     if (st) return st;
     st = dsc__write_atomic(path, p.segs, p.nseg);
     plan_free(&p);

@@ -122,16 +122,6 @@ int dsc__ckpt_save_schedules(cJSON *meta, const dsc_optim *opt)
 
 /* ---------------------------------------------------------------- load */
 
-static dsc_status meta_double(const dsc_ckpt *ck, const char *key, double *out)
-{
-    const char *v = dsc_ckpt_meta(ck, key);
-    if (!v) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ lacks '%s'", key);
-    char *end;
-    *out = strtod(v, &end);
-    if (end == v || *end) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be a number, got '%.40s'", key, v);
-    return DSC_OK;
-}
-
 /* "a,b,c" (or "") into a fresh array. */
 static dsc_status parse_history(const char *key, const char *text, double **out, size_t *n)
 {
@@ -161,7 +151,7 @@ static dsc_status read_one(const dsc_ckpt *ck, int g, dsc__sched_snap *s)
     if (!spec) return DSC_OK;
     double base = 0;
     snprintf(key, sizeof key, "group.%d.schedule.base_lr", g);
-    dsc_status st = meta_double(ck, key, &base);
+    dsc_status st = dsc__ckpt_meta_double(ck, key, &base);
     if (st) return st;
     dsc_sched *tmp;
     if ((st = dsc_sched_create(&tmp, spec, base))) {
@@ -173,7 +163,7 @@ static dsc_status read_one(const dsc_ckpt *ck, int g, dsc__sched_snap *s)
         double v = 0;
         dsc_sched_get_state(tmp, k, &name, NULL);
         snprintf(key, sizeof key, "group.%d.schedule.state.%.100s", g, name);
-        if (!(st = meta_double(ck, key, &v)) && (st = dsc_sched_set_state(tmp, name, v)))
+        if (!(st = dsc__ckpt_meta_double(ck, key, &v)) && (st = dsc_sched_set_state(tmp, name, v)))
             st = dsc__ckpt_prefix(DSC_ERR_FORMAT, key);
     }
     double *hist = NULL;

@@ -29,6 +29,13 @@ void dsc__free(void *p);
 /* Copies s into fresh memory (malloc); NULL on failure. */
 char *dsc__strdup(const char *s);
 
+/* ---- files (file.c): a whole regular file into fresh memory (malloc; *len bytes, no
+ * terminator added); anything else (a directory, a device) is refused. Messages start
+ * "who: " and name the path. */
+dsc_status dsc__read_whole_file(const char *who, const char *path, unsigned char **buf, size_t *len);
+/* DSC_ERR_IO with "who: cannot <what> 'path': <errno's text>" (no "who: " when NULL). */
+dsc_status dsc__io_fail(const char *who, const char *what, const char *path);
+
 /* ---- parameter descriptors (params.c), as the optimizer and the average take them */
 
 /* Checks n, dtype, name and shape of tensor i (not data, grad or group). */
@@ -158,11 +165,15 @@ typedef struct dsc__ops {
      *   allocates the largest once at create and passes it as s->scratch (no
      *   allocation in a step).
      * place: writes the evaluation (eval 1) or training (eval 0) point of a tensor into
-     *   its parameter buffer from the state (schedule-free's x and y), by dtype. */
+     *   its parameter buffer from the state (schedule-free's x and y), by dtype.
+     * eval_state: the state buffer that holds the evaluation point once the optimizer
+     *   has stepped (schedule-free's "x"), for whoever reads it without placing it
+     *   (dsc__optim_eval_point); NULL: the parameter is the evaluation point. */
     int whole_tensor;
     int (*tensor_state)(const dsc_hparams *hp, const dsc_param *p, const char **names);
     size_t (*scratch_elems)(const dsc_hparams *hp, const dsc_param *p);
     void (*place[2])(const dsc_hparams *hp, void *p, void *const *st, size_t n, int eval);
+    const char *eval_state;
     /* f32 parameters with bfloat16 state (state_dtype=bf16); NULL: not offered */
     dsc__kernel reference_bf16;
     dsc__kernel fast_bf16;
@@ -215,6 +226,10 @@ static inline uint32_t dsc__hash32(uint32_t index, uint32_t step)
 }
 
 const dsc__ops *dsc__ops_for(dsc_kind kind);
+
+/* The data of tensor i at the optimizer's evaluation point, whatever its mode (params.c):
+ * the ops' eval_state buffer once it has stepped, else the parameter itself. */
+const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i);
 
 /* Marks a loop for vectorisation (OpenMP's simd, or -fopenmp-simd without OpenMP). */
 #if defined(_OPENMP) || defined(DSC_OMP_SIMD)

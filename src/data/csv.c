@@ -202,7 +202,7 @@ dsc_status dsc_dataset_load_csv(dsc_dataset **out, const char *path, const char 
     if (!out) return dsc__fail(DSC_ERR_ARG, "csv: out must not be NULL");
     unsigned char *buf;
     size_t len;
-    dsc_status st = dsc__read_file("csv", path, &buf, &len);
+    dsc_status st = dsc__read_whole_file("csv", path, &buf, &len);
     if (st != DSC_OK) return st;
     st = dsc__csv_parse(out, (const char *)buf, len, path, target);
     free(buf);

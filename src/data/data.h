@@ -24,9 +24,6 @@ dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const c
 dsc_status dsc__dataset_adopt(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
                               const char *target_name, double **x, double **y);
 
-/* Reads a whole file into malloc'd memory (NUL-terminated; len excludes the NUL). */
-dsc_status dsc__read_file(const char *who, const char *path, unsigned char **buf, size_t *len);
-
 /* Parsers of in-memory files; `name` appears in messages. */
 dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const char *name,
                           const char *target);

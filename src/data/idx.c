@@ -144,7 +144,7 @@ static dsc_status load_one(const char *path, dsc__idx *a)
 {
     unsigned char *buf;
     size_t len;
-    dsc_status st = dsc__read_file("idx", path, &buf, &len);
+    dsc_status st = dsc__read_whole_file("idx", path, &buf, &len);
     if (st != DSC_OK) return st;
     st = dsc__idx_parse(a, buf, len, path, DSC__IDX_MAX_BYTES);
     free(buf);

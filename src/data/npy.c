@@ -161,7 +161,7 @@ static dsc_status load_one(const char *path, dsc__npy *a)
 {
     unsigned char *buf;
     size_t len;
-    dsc_status st = dsc__read_file("npy", path, &buf, &len);
+    dsc_status st = dsc__read_whole_file("npy", path, &buf, &len);
     if (st != DSC_OK) return st;
     st = dsc__npy_parse(a, buf, len, path);
     free(buf);

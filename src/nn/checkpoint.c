@@ -228,13 +228,13 @@ static dsc_status read_double(const dsc_ckpt *ck, const char *key, double *v)
     return read_doubles(ck, key, v, 1, NULL);
 }
 
-static dsc_status read_u64(const dsc_ckpt *ck, const char *key, int base, uint64_t *v)
+static dsc_status read_u64(const dsc_ckpt *ck, const char *key, uint64_t *v)
 {
     const char *t;
     dsc_status st = need(ck, key, &t);
     if (st) return st;
     char *end;
-    *v = strtoull(t, &end, base);
+    *v = strtoull(t, &end, 10);
     return end == t || *end || t[0] == '-' || t[0] == ' ' ? bad(key, t) : DSC_OK;
 }
 
@@ -313,7 +313,7 @@ static dsc_status read_config(const dsc_ckpt *ck, dsc_mlp_config *c, int *loss)
     if (!st) st = read_double(ck, "mlp.leaky_slope", &c->leaky_slope);
     if (!st) st = read_double(ck, "mlp.elu_alpha", &c->elu_alpha);
     if (!st) st = read_double(ck, "mlp.dropout", &c->dropout);
-    if (!st) st = read_u64(ck, "mlp.seed", 10, &c->seed);
+    if (!st) st = read_u64(ck, "mlp.seed", &c->seed);
     if (st) return st;
     c->hidden = (dsc_activation)hidden;
     c->output = (dsc_activation)output;
@@ -371,7 +371,7 @@ static dsc_status read_scaling(const dsc_ckpt *ck, dsc_mlp *m)
 
 static dsc_status read_int(const dsc_ckpt *ck, const char *key, uint64_t max, uint64_t *v)
 {
-    dsc_status st = read_u64(ck, key, 10, v);
+    dsc_status st = read_u64(ck, key, v);
     if (!st && *v > max)
         return dsc__fail(DSC_ERR_FORMAT, "extra.%s must be at most %llu, got %llu", key, (unsigned long long)max,
                          (unsigned long long)*v);
@@ -383,7 +383,7 @@ static dsc_status read_counts(const dsc_ckpt *ck, dsc__position *p, dsc__rng *dr
 {
     uint64_t epoch, rows, val_rows, patience, skipped0, best_epoch, stopped;
     dsc_status st = read_int(ck, "fit.epoch", 1u << 30, &epoch);
-    if (!st) st = read_u64(ck, "fit.seed", 10, &p->seed);
+    if (!st) st = read_u64(ck, "fit.seed", &p->seed);
     if (!st) st = read_int(ck, "fit.rows", SIZE_MAX / 2, &rows);
     if (!st) st = read_int(ck, "fit.val_rows", SIZE_MAX / 2, &val_rows);
     if (!st) st = read_double(ck, "fit.val_split", &p->val_split);
@@ -511,7 +511,7 @@ static dsc_status load(dsc_mlp **out, const dsc_ckpt *ck)
     int loss;
     dsc_status st = read_config(ck, &cfg, &loss);
     if (!st) st = check_weights(ck, &cfg);
-    if (!st) st = dsc_mlp_create(&m, &cfg);
+    if (!st) st = dsc__mlp_create(&m, &cfg, 0); /* the restore writes every weight */
     if (!st) st = read_optimizer(ck, m, loss);
     if (!st) st = read_scaling(ck, m);
     if (!st) st = read_position(ck, m);

@@ -87,7 +87,19 @@ static void point_params(dsc_mlp *m)
     dsc_params_no_decay_1d(m->params, 2 * (size_t)m->nlayers);
 }
 
-dsc_status dsc_mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg)
+/* The weights drawn by cfg->init from cfg->seed; the biases stay 0. */
+static void init_weights(dsc_mlp *m)
+{
+    dsc__rng init_rng;
+    dsc__rng_seed(&init_rng, m->cfg.seed);
+    for (int i = 0; i < m->nlayers; i++) {
+        const dsc__layer *l = &m->layer[i];
+        dsc__init_layer(m->cfg.init, l->act, m->cfg.dtype, &init_rng, l->in, l->out, m->params[2 * i].data,
+                        m->params[2 * i + 1].data);
+    }
+}
+
+dsc_status dsc__mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg, int init)
 {
     if (!out || !cfg) return dsc__fail(DSC_ERR_ARG, "mlp: out and cfg must not be NULL");
     dsc_status st = validate(cfg);
@@ -108,17 +120,13 @@ dsc_status dsc_mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg)
         return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory for %zu parameters", m->nweights);
     }
     point_params(m);
-    dsc__rng init_rng;
-    dsc__rng_seed(&init_rng, cfg->seed);
     dsc__rng_seed(&m->rng, cfg->seed ^ 0x5eed5eed5eed5eedull);
-    for (int i = 0; i < m->nlayers; i++) {
-        const dsc__layer *l = &m->layer[i];
-        dsc__init_layer(cfg->init, l->act, cfg->dtype, &init_rng, l->in, l->out, m->params[2 * i].data,
-                        m->params[2 * i + 1].data);
-    }
+    if (init) init_weights(m);
     *out = m;
     return DSC_OK;
 }
+
+dsc_status dsc_mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg) { return dsc__mlp_create(out, cfg, 1); }
 
 static void free_batch(dsc_mlp *m)
 {

@@ -110,6 +110,9 @@ struct dsc_mlp {
     double y_mean, y_std;
 };
 
+/* dsc_mlp_create, with the weights initialised when init, else left zero (a load
+ * overwrites them from the checkpoint, so drawing them would be wasted work). */
+dsc_status dsc__mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg, int init);
 /* Sizes the batch buffers for rows rows (no-op when already large enough). */
 dsc_status dsc__mlp_reserve(dsc_mlp *m, size_t rows);
 /* Standardizes and converts rows idx (or 0..n-1 when idx is NULL) of x into m->x0

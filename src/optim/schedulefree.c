@@ -123,4 +123,5 @@ const dsc__ops dsc__ops_schedulefree_adamw = {
     .reference = {sf_ref_f32, sf_ref_f64},
     .fast = {sf_fast_f32, sf_fast_f64},
     .place = {sf_place_f32, sf_place_f64},
+    .eval_state = "x",
 };
