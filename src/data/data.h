@@ -12,7 +12,13 @@ struct dsc_dataset {
     double *y;      /* rows */
     char **names;   /* cols feature names */
     char *target;   /* target name */
+    int has_target; /* 0: the file held features only (y is 0) */
+    char **labels;  /* nlabels class texts of a textual target column, else NULL */
+    size_t nlabels;
 };
+
+/* Takes a copy of the n labels into ds (replacing any). */
+dsc_status dsc__dataset_set_labels(dsc_dataset *ds, const char *const *labels, size_t n);
 
 /* A dataset with names "<prefix><j>", its target named target_name, and zeroed x and
  * y when values (else NULL, for dsc__dataset_adopt). */
@@ -24,9 +30,9 @@ dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const c
 dsc_status dsc__dataset_adopt(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
                               const char *target_name, double **x, double **y);
 
-/* Parsers of in-memory files; `name` appears in messages. */
+/* Parsers of in-memory files; `name` appears in messages. sep is resolved (not 0). */
 dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const char *name,
-                          const char *target);
+                          const dsc_load_options *opt);
 
 /* One .npy array: shape (at most 2 dims used) and values converted to double. */
 typedef struct dsc__npy {
@@ -36,6 +42,19 @@ typedef struct dsc__npy {
     double *values; /* malloc'd */
 } dsc__npy;
 dsc_status dsc__npy_parse(dsc__npy *out, const unsigned char *buf, size_t len, const char *name);
+/* A dataset from parsed features x and targets y (NULL: none; y's values are taken over
+ * too), checking their shapes and values; frees both arrays' values in any case. */
+dsc_status dsc__npy_dataset(dsc_dataset **out, dsc__npy *x, dsc__npy *y, const char *xname,
+                            const char *yname);
+/* Whether an in-memory .npz holds the array key (also 1 when it cannot tell). */
+int dsc__npz_has(const unsigned char *buf, size_t len, const char *name, const char *key);
+/* Writes rows x cols float64 values as a .npy file (2-D, or 1-D when cols is 0). */
+dsc_status dsc__npy_write(const char *path, const double *v, size_t rows, size_t cols);
+
+/* The arrays x_key and y_key (NULL: none) of an in-memory .npz archive; at most
+ * max_bytes of inflated data per member. */
+dsc_status dsc__npz_parse(dsc__npy *x, dsc__npy *y, const unsigned char *buf, size_t len,
+                          const char *name, const char *x_key, const char *y_key, size_t max_bytes);
 
 /* One IDX array: dims and values converted to double. */
 typedef struct dsc__idx {
@@ -48,5 +67,8 @@ typedef struct dsc__idx {
  * max_bytes of decompressed data are accepted (a guard against decompression bombs). */
 dsc_status dsc__idx_parse(dsc__idx *out, const unsigned char *buf, size_t len, const char *name,
                           size_t max_bytes);
+/* Only the header: the dims (and ndim), values left NULL; a gzip file is inflated just
+ * as far as the header, so counts are compared before anything large is allocated. */
+dsc_status dsc__idx_header(dsc__idx *out, const unsigned char *buf, size_t len, const char *name);
 
 #endif

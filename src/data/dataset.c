@@ -15,6 +15,7 @@ dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const c
     if (!ds) return dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory");
     ds->rows = rows;
     ds->cols = cols;
+    ds->has_target = 1;
     if (values) {
         ds->x = dsc__alloc(rows * cols * sizeof(double));
         ds->y = dsc__alloc(rows * sizeof(double));
@@ -53,6 +54,8 @@ void dsc_dataset_destroy(dsc_dataset *ds)
         for (size_t j = 0; j < ds->cols; j++) free(ds->names[j]);
     free(ds->names);
     free(ds->target);
+    for (size_t k = 0; k < ds->nlabels; k++) free(ds->labels[k]);
+    free(ds->labels);
     dsc__free(ds->x);
     dsc__free(ds->y);
     free(ds);
@@ -77,6 +80,26 @@ size_t dsc_dataset_cols(const dsc_dataset *ds) { return ds ? ds->cols : 0; }
 const double *dsc_dataset_x(const dsc_dataset *ds) { return ds ? ds->x : NULL; }
 const double *dsc_dataset_y(const dsc_dataset *ds) { return ds ? ds->y : NULL; }
 const char *dsc_dataset_target_name(const dsc_dataset *ds) { return ds ? ds->target : NULL; }
+int dsc_dataset_has_targets(const dsc_dataset *ds) { return ds ? ds->has_target : 0; }
+size_t dsc_dataset_label_count(const dsc_dataset *ds) { return ds ? ds->nlabels : 0; }
+const char *dsc_dataset_label(const dsc_dataset *ds, size_t k) { return ds && k < ds->nlabels ? ds->labels[k] : NULL; }
+
+dsc_status dsc__dataset_set_labels(dsc_dataset *ds, const char *const *labels, size_t n)
+{
+    char **copy = calloc(n ? n : 1, sizeof *copy);
+    int ok = copy != NULL;
+    for (size_t k = 0; ok && k < n; k++) ok = (copy[k] = dsc__strdup(labels[k])) != NULL;
+    if (!ok) {
+        for (size_t k = 0; copy && k < n; k++) free(copy[k]);
+        free(copy);
+        return dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory for %zu labels", n);
+    }
+    for (size_t k = 0; k < ds->nlabels; k++) free(ds->labels[k]);
+    free(ds->labels);
+    ds->labels = copy;
+    ds->nlabels = n;
+    return DSC_OK;
+}
 
 const char *dsc_dataset_feature_name(const dsc_dataset *ds, size_t j)
 {
@@ -89,6 +112,7 @@ const char *dsc_dataset_feature_name(const dsc_dataset *ds, size_t j)
 size_t dsc_dataset_classes(const dsc_dataset *ds)
 {
     if (!ds || ds->rows == 0) return 0;
+    if (ds->nlabels) return ds->nlabels;
     unsigned char seen[DSC__MAX_LABEL] = {0};
     size_t distinct = 0, top = 0;
     for (size_t i = 0; i < ds->rows; i++) {
@@ -116,7 +140,8 @@ static dsc_status copy_names(dsc_dataset *dst, const dsc_dataset *src)
     if (!t) return dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory");
     free(dst->target);
     dst->target = t;
-    return DSC_OK;
+    dst->has_target = src->has_target;
+    return dsc__dataset_set_labels(dst, (const char *const *)src->labels, src->nlabels);
 }
 
 dsc_status dsc_dataset_subset(const dsc_dataset *ds, const size_t *idx, size_t n,
