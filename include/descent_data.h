@@ -114,6 +114,10 @@ dsc_status dsc_dataset_subset(const dsc_dataset *ds, const size_t *idx, size_t n
 dsc_status dsc_dataset_split(const dsc_dataset *ds, double fraction, uint64_t seed,
                              size_t classes, dsc_dataset **rest, dsc_dataset **part);
 
+/* Writes rows x cols float64 values as a .npy file ((rows, cols), or (rows,) when cols
+ * is 0) that NumPy reads with np.load; a failed write leaves no file behind. */
+dsc_status dsc_npy_write(const char *path, const double *v, size_t rows, size_t cols);
+
 /* Column means and standard deviations (population; a constant column gets std 1),
  * cols values each. */
 void dsc_dataset_moments(const dsc_dataset *ds, double *mean, double *std);

@@ -48,8 +48,6 @@ dsc_status dsc__npy_dataset(dsc_dataset **out, dsc__npy *x, dsc__npy *y, const c
                             const char *yname);
 /* Whether an in-memory .npz holds the array key (also 1 when it cannot tell). */
 int dsc__npz_has(const unsigned char *buf, size_t len, const char *name, const char *key);
-/* Writes rows x cols float64 values as a .npy file (2-D, or 1-D when cols is 0). */
-dsc_status dsc__npy_write(const char *path, const double *v, size_t rows, size_t cols);
 
 /* The arrays x_key and y_key (NULL: none) of an in-memory .npz archive; at most
  * max_bytes of inflated data per member. */

@@ -231,7 +231,7 @@ static size_t write_header(char *h, size_t cap, size_t rows, size_t cols)
     return padded;
 }
 
-dsc_status dsc__npy_write(const char *path, const double *v, size_t rows, size_t cols)
+dsc_status dsc_npy_write(const char *path, const double *v, size_t rows, size_t cols)
 {
     char h[256];
     size_t hlen = write_header(h, sizeof h, rows, cols), count = rows * (cols ? cols : 1);
