@@ -21,8 +21,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     o.labels = k & 0x40 ? labels : NULL;
     o.nlabels = k & 0x40 ? 3 : 0;
     o.no_target = (k & 0x80) && !(k & 0x20);
+    int textual = !(k & 0x80) || (k & 0x20); /* as dsc_dataset_load, or as dsc_dataset_load_csv */
     dsc_dataset *ds = NULL;
-    if (dsc__csv_parse(&ds, (const char *)data, size, "fuzz", &o) == DSC_OK) {
+    if (dsc__csv_parse(&ds, (const char *)data, size, "fuzz", &o, textual) == DSC_OK) {
         size_t n = dsc_dataset_rows(ds) * dsc_dataset_cols(ds);
         volatile double sum = 0;
         for (size_t i = 0; i < n; i++) sum += dsc_dataset_x(ds)[i];

@@ -18,8 +18,9 @@ extern "C" {
 typedef struct dsc_dataset dsc_dataset; /* opaque */
 
 /*
- * A CSV file with numeric cells. target is the name of the target column, "last" or
- * NULL (the last column); every other column is a feature (dsc_dataset_load for more).
+ * A CSV file with numeric cells (a first row of numbers is data, not a header). target is
+ * the name of the target column, "last" or NULL (the last column); every other column is
+ * a feature. dsc_dataset_load reads class label columns, separators and missing values.
  */
 dsc_status dsc_dataset_load_csv(dsc_dataset **out, const char *path, const char *target);
 /* Features from a 2-D (or 1-D: one column) array, targets from a 1-D or (n, 1) array:

@@ -127,6 +127,7 @@ static void test_csv_malformed(void **state)
     csv_bad("a,b\nnan,1\n", NULL, DSC_ERR_FORMAT, "line 2, column 1: NaN (a missing value)");
     csv_bad("a,b\n1,inf\n", NULL, DSC_ERR_FORMAT, "'inf'");
     csv_bad("a,b,c\n1,2x,0\n", NULL, DSC_ERR_FORMAT, "'2x'");
+    csv_bad("a,b\n1,x\n", NULL, DSC_ERR_FORMAT, "'x' is not a finite number"); /* labels: dsc_dataset_load */
     csv_bad("\n\na,b\n1,2\n3\n", NULL, DSC_ERR_FORMAT, "line 5 has 1 fields");
     csv_bad("a,b\n1,2\n", "nosuch", DSC_ERR_ARG, "no column named 'nosuch'");
 

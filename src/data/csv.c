@@ -378,7 +378,7 @@ static dsc_status parse_rows(const csv *c, const char *end, dsc_dataset *ds)
 }
 
 dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const char *name,
-                          const dsc_load_options *opt)
+                          const dsc_load_options *opt, int labels)
 {
     const char *p = text, *end = text + len;
     if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3; /* UTF-8 byte order mark */
@@ -395,6 +395,7 @@ dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const
     c.data = c.headerless ? first.s : p;
     if (c.headerless) c.first_line--;
     if (st == DSC_OK) st = survey(&c, end);
+    if (!labels) c.textual = 0;
     size_t has_target = c.target < c.cols;
     if (st == DSC_OK) st = dsc__dataset_new(&ds, c.rows, c.cols - has_target, "x", "y", 1);
     if (st == DSC_OK) ds->has_target = (int)has_target;

@@ -30,9 +30,10 @@ dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const c
 dsc_status dsc__dataset_adopt(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
                               const char *target_name, double **x, double **y);
 
-/* Parsers of in-memory files; `name` appears in messages. sep is resolved (not 0). */
+/* Parsers of in-memory files; `name` appears in messages. sep is resolved (not 0).
+ * labels 0: a target column of texts is an error, as dsc_dataset_load_csv promises. */
 dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const char *name,
-                          const dsc_load_options *opt);
+                          const dsc_load_options *opt, int labels);
 
 /* One .npy array: shape (at most 2 dims used) and values converted to double. */
 typedef struct dsc__npy {

@@ -33,7 +33,7 @@ dsc_data_format dsc_data_format_of(const char *path)
     return DSC_DATA_CSV;
 }
 
-static dsc_status load_csv(dsc_dataset **out, const char *path, const dsc_load_options *opt)
+static dsc_status load_csv(dsc_dataset **out, const char *path, const dsc_load_options *opt, int labels)
 {
     dsc_load_options o = *opt;
     if (!o.sep) o.sep = ends_with(path, ".tsv") ? '\t' : ',';
@@ -48,7 +48,7 @@ static dsc_status load_csv(dsc_dataset **out, const char *path, const dsc_load_o
     size_t len;
     dsc_status st = dsc__read_whole_file("csv", path, &buf, &len);
     if (st != DSC_OK) return st;
-    st = dsc__csv_parse(out, (const char *)buf, len, path, &o);
+    st = dsc__csv_parse(out, (const char *)buf, len, path, &o, labels);
     free(buf);
     return st;
 }
@@ -59,7 +59,7 @@ dsc_status dsc_dataset_load_csv(dsc_dataset **out, const char *path, const char 
     dsc_load_options o = dsc_load_options_default();
     o.target = target;
     o.sep = ',';
-    return load_csv(out, path, &o);
+    return load_csv(out, path, &o, 0);
 }
 
 static dsc_status load_npz(dsc_dataset **out, const char *path, const dsc_load_options *opt)
@@ -93,5 +93,5 @@ dsc_status dsc_dataset_load(dsc_dataset **out, const char *path, const dsc_load_
     case DSC_DATA_NPZ: return load_npz(out, path, opt);
     case DSC_DATA_CSV: break;
     }
-    return load_csv(out, path, opt);
+    return load_csv(out, path, opt, 1);
 }
