@@ -61,6 +61,9 @@ typedef struct dsc_load_options {
                              NULL: learnt from the file, sorted by byte value (scikit-learn's
                              LabelEncoder). A label outside a given list is refused */
     size_t nlabels;
+    dsc_dtype dtype;      /* DSC_F32: features that float32 holds exactly (.npy and .npz float32 or
+                             (u)int8/16 arrays, IDX bytes, shorts and floats) are kept in float32,
+                             half the memory, the same values (dsc_dataset_x32); default DSC_F64 */
 } dsc_load_options;
 
 dsc_load_options dsc_load_options_default(void);
@@ -82,7 +85,8 @@ dsc_status dsc_dataset_create(dsc_dataset **out, size_t rows, size_t cols, const
 
 size_t dsc_dataset_rows(const dsc_dataset *ds);
 size_t dsc_dataset_cols(const dsc_dataset *ds);
-const double *dsc_dataset_x(const dsc_dataset *ds); /* rows*cols */
+const double *dsc_dataset_x(const dsc_dataset *ds); /* rows*cols; NULL when held in float32 */
+const float *dsc_dataset_x32(const dsc_dataset *ds); /* rows*cols when held in float32, else NULL */
 const double *dsc_dataset_y(const dsc_dataset *ds); /* rows */
 const char *dsc_dataset_feature_name(const dsc_dataset *ds, size_t j); /* NULL past the end */
 const char *dsc_dataset_target_name(const dsc_dataset *ds);

@@ -148,6 +148,20 @@ check 2 --data "$tmp/train-images-idx3-ubyte.gz" --targets "$tmp/train-labels-id
   --test-data "$tmp/t10k-images-idx3-ubyte.gz"
 check 2 --data "$tmp/train.npz" --y-key labels
 
+# a float32 model holds float32 data in float32: the same run as from float64 data
+$py - "$tmp" <<'PY'
+import sys
+import numpy as np
+t = sys.argv[1]
+x = np.random.default_rng(1).standard_normal((200, 5)).astype(np.float32)
+np.save(t + "/x32.npy", x)
+np.save(t + "/x64.npy", x.astype(np.float64))
+np.save(t + "/y.npy", (x[:, 0] > 0).astype(np.int64))
+PY
+a=$("$bin" train --data "$tmp/x32.npy" --targets "$tmp/y.npy" --epochs 2 --quiet --json | untimed)
+b=$("$bin" train --data "$tmp/x64.npy" --targets "$tmp/y.npy" --epochs 2 --quiet --json | untimed)
+[ "$a" = "$b" ] || { echo "FAIL: float32 data trains otherwise than float64: $a vs $b"; fail=$((fail + 1)); }
+
 # .tsv by extension, --sep, a headerless file keeps its first row, --missing
 tr , '\t' < "$tmp/train.csv" > "$tmp/train.tsv"
 tr , ';' < "$tmp/train.csv" > "$tmp/train.txt"

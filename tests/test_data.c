@@ -772,6 +772,56 @@ static void test_bounded_memory(void **state)
     expect_failure(load_idx_pair(), ds, DSC_ERR_MISMATCH, "has 200000 images but", "idx");
 }
 
+/* With dtype F32, features that float32 holds exactly stay in float32 (half the
+ * memory, the same values); others stay in float64. Subsets and statistics follow. */
+static void test_float32(void **state)
+{
+    (void)state;
+    const float xs[6] = {1.5f, -2, 0.1f, 4, 5, 6};
+    const double xd[6] = {1.5, -2, (double)0.1f, 4, 5, 6}, ys[3] = {0, 1, 0};
+    char xp[320];
+    snprintf(xp, sizeof xp, "%s", npy_file("f.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", xs, 24));
+    const char *yp = npy_file("y.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", ys, 24);
+    dsc_load_options o = dsc_load_options_default();
+    o.targets = yp;
+    o.dtype = DSC_F32;
+    dsc_dataset *f = NULL, *d = NULL, *sub = NULL;
+    assert_int_equal(dsc_dataset_load(&f, xp, &o), DSC_OK);
+    assert_null(dsc_dataset_x(f));
+    assert_non_null(dsc_dataset_x32(f));
+    assert_memory_equal(dsc_dataset_x32(f), xs, sizeof xs);
+    assert_true(dsc_dataset_y(f)[1] == 1);
+    assert_int_equal(dsc_dataset_create(&d, 3, 2, xd, ys), DSC_OK);
+    double m1[2], s1[2], m2[2], s2[2];
+    dsc_dataset_moments(f, m1, s1);
+    dsc_dataset_moments(d, m2, s2);
+    assert_memory_equal(m1, m2, sizeof m1);
+    assert_memory_equal(s1, s2, sizeof s1);
+    assert_int_equal(dsc_dataset_subset(f, (const size_t[]){2, 0}, 2, &sub), DSC_OK);
+    assert_null(dsc_dataset_x(sub));
+    assert_true(dsc_dataset_x32(sub)[0] == 5 && dsc_dataset_x32(sub)[3] == -2);
+    dsc_dataset_destroy(sub);
+    dsc_dataset_destroy(f);
+    dsc_dataset_destroy(d);
+    f = NULL;
+    /* float64 data stays float64 */
+    snprintf(xp, sizeof xp, "%s", npy_file("d.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", xd, 48));
+    assert_int_equal(dsc_dataset_load(&f, xp, &o), DSC_OK);
+    assert_null(dsc_dataset_x32(f));
+    assert_memory_equal(dsc_dataset_x(f), xd, sizeof xd);
+    dsc_dataset_destroy(f);
+    /* IDX bytes, gzip-compressed */
+    unsigned char img[64], lab[64];
+    const unsigned char pix[4] = {0, 7, 255, 3}, labels[2] = {1, 0};
+    size_t ni = idx_bytes(img, 0x08, (const uint32_t[]){2, 2}, 2, pix, 4);
+    size_t nl = idx_bytes(lab, 0x08, (const uint32_t[]){2}, 1, labels, 2);
+    snprintf(xp, sizeof xp, "%s", idx_gz("i.idx.gz", img, ni));
+    o.targets = write_file("l.idx", lab, nl);
+    assert_int_equal(dsc_dataset_load(&f, xp, &o), DSC_OK);
+    assert_true(dsc_dataset_x32(f)[2] == 255 && dsc_dataset_x32(f)[1] == 7 && dsc_dataset_y(f)[0] == 1);
+    dsc_dataset_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -784,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_csv_separators),   cmocka_unit_test(test_csv_missing),
         cmocka_unit_test(test_csv_without_targets), cmocka_unit_test(test_npz),
         cmocka_unit_test(test_npz_bomb),         cmocka_unit_test(test_bounded_memory),
+        cmocka_unit_test(test_float32),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

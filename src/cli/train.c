@@ -330,6 +330,7 @@ static int load(const train_opts *o, train_run *r)
     if (o->x_key) l.x_key = o->x_key;
     if (o->y_key) l.y_key = o->y_key;
     l.targets = o->targets;
+    l.dtype = o->dtype; /* a float32 model's data in float32 where that is exact: half the memory */
     int rc = cli_split_labels(CMD, o->labels, &r->labels);
     l.labels = r->labels.labels;
     l.nlabels = r->labels.count;

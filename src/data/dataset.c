@@ -57,6 +57,7 @@ void dsc_dataset_destroy(dsc_dataset *ds)
     for (size_t k = 0; k < ds->nlabels; k++) free(ds->labels[k]);
     free(ds->labels);
     dsc__free(ds->x);
+    dsc__free(ds->xf);
     dsc__free(ds->y);
     free(ds);
 }
@@ -78,6 +79,19 @@ dsc_status dsc_dataset_create(dsc_dataset **out, size_t rows, size_t cols, const
 size_t dsc_dataset_rows(const dsc_dataset *ds) { return ds ? ds->rows : 0; }
 size_t dsc_dataset_cols(const dsc_dataset *ds) { return ds ? ds->cols : 0; }
 const double *dsc_dataset_x(const dsc_dataset *ds) { return ds ? ds->x : NULL; }
+const float *dsc_dataset_x32(const dsc_dataset *ds) { return ds ? ds->xf : NULL; }
+
+dsc_status dsc__dataset_adopt_f32(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
+                                  const char *target_name, float **xf, double **y)
+{
+    dsc_status st = dsc__dataset_new(out, rows, cols, prefix, target_name, 0);
+    if (st != DSC_OK) return st;
+    (*out)->xf = *xf;
+    (*out)->y = *y;
+    *xf = NULL;
+    *y = NULL;
+    return DSC_OK;
+}
 const double *dsc_dataset_y(const dsc_dataset *ds) { return ds ? ds->y : NULL; }
 const char *dsc_dataset_target_name(const dsc_dataset *ds) { return ds ? ds->target : NULL; }
 int dsc_dataset_has_targets(const dsc_dataset *ds) { return ds ? ds->has_target : 0; }
@@ -152,30 +166,41 @@ dsc_status dsc_dataset_subset(const dsc_dataset *ds, const size_t *idx, size_t n
         if (idx[i] >= ds->rows)
             return dsc__fail(DSC_ERR_ARG, "dataset_subset: index %zu is past the %zu rows", idx[i], ds->rows);
     dsc_dataset *sub = NULL;
-    dsc_status st = dsc__dataset_new(&sub, n, ds->cols, "x", "y", 1);
+    dsc_status st = dsc__dataset_new(&sub, n, ds->cols, "x", "y", 0);
+    if (st == DSC_OK) { /* a subset keeps the storage of its set */
+        size_t count = n * ds->cols;
+        if (ds->xf) sub->xf = dsc__alloc(count * sizeof(float));
+        else sub->x = dsc__alloc(count * sizeof(double));
+        sub->y = dsc__alloc(n * sizeof(double));
+        if (!(sub->x || sub->xf) || !sub->y)
+            st = dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory for %zu x %zu values", n, ds->cols);
+    }
     if (st == DSC_OK) st = copy_names(sub, ds);
     if (st != DSC_OK) {
         dsc_dataset_destroy(sub);
         return st;
     }
     for (size_t i = 0; i < n; i++) {
-        memcpy(sub->x + i * ds->cols, ds->x + idx[i] * ds->cols, ds->cols * sizeof(double));
+        if (ds->xf) memcpy(sub->xf + i * ds->cols, ds->xf + idx[i] * ds->cols, ds->cols * sizeof(float));
+        else memcpy(sub->x + i * ds->cols, ds->x + idx[i] * ds->cols, ds->cols * sizeof(double));
         sub->y[i] = ds->y[idx[i]];
     }
     *out = sub;
     return DSC_OK;
 }
 
+static double value_at(const dsc_dataset *ds, size_t i) { return ds->xf ? (double)ds->xf[i] : ds->x[i]; }
+
 void dsc_dataset_moments(const dsc_dataset *ds, double *mean, double *std)
 {
     size_t c = ds->cols;
     for (size_t j = 0; j < c; j++) mean[j] = std[j] = 0;
     for (size_t i = 0; i < ds->rows; i++)
-        for (size_t j = 0; j < c; j++) mean[j] += ds->x[i * c + j];
+        for (size_t j = 0; j < c; j++) mean[j] += value_at(ds, i * c + j);
     for (size_t j = 0; j < c; j++) mean[j] /= (double)(ds->rows ? ds->rows : 1);
     for (size_t i = 0; i < ds->rows; i++)
         for (size_t j = 0; j < c; j++) {
-            double d = ds->x[i * c + j] - mean[j];
+            double d = value_at(ds, i * c + j) - mean[j];
             std[j] += d * d;
         }
     for (size_t j = 0; j < c; j++) {

@@ -105,7 +105,10 @@ static dsc_status parse_header(dsc__idx *out, const unsigned char *b, size_t len
     return DSC_OK;
 }
 
-static dsc_status parse_raw(dsc__idx *out, const unsigned char *b, size_t len, const char *name)
+/* Whether float32 holds every value of the element type exactly. */
+static int exact_in_float(unsigned t) { return t == 0x08 || t == 0x09 || t == 0x0B || t == 0x0D; }
+
+static dsc_status parse_raw(dsc__idx *out, const unsigned char *b, size_t len, const char *name, int f32)
 {
     size_t start, es;
     dsc_status st = parse_header(out, b, len, name, &start, &es);
@@ -115,13 +118,19 @@ static dsc_status parse_raw(dsc__idx *out, const unsigned char *b, size_t len, c
         return dsc__fail(DSC_ERR_FORMAT, "idx: %s: dimensions need %zu bytes of data, the file has %zu", name,
                          count * es, len - start);
     unsigned t = b[2];
-    out->values = malloc((count ? count : 1) * sizeof(double));
-    if (!out->values) return dsc__fail(DSC_ERR_NOMEM, "idx: out of memory for %zu values", count);
+    f32 = f32 && exact_in_float(t);
+    if (f32) out->fvalues = malloc((count ? count : 1) * sizeof(float));
+    else out->values = malloc((count ? count : 1) * sizeof(double));
+    if (!out->values && !out->fvalues) return dsc__fail(DSC_ERR_NOMEM, "idx: out of memory for %zu values", count);
     for (size_t i = 0; i < count; i++) {
-        out->values[i] = value(b + start + i * es, t);
-        if (!isfinite(out->values[i])) {
+        double v = value(b + start + i * es, t);
+        if (f32) out->fvalues[i] = (float)v;
+        else out->values[i] = v;
+        if (!isfinite(v)) {
             free(out->values);
+            free(out->fvalues);
             out->values = NULL;
+            out->fvalues = NULL;
             return dsc__fail(DSC_ERR_FORMAT, "idx: %s: value %zu is not finite", name, i);
         }
     }
@@ -154,8 +163,14 @@ dsc_status dsc__idx_header(dsc__idx *out, const unsigned char *buf, size_t len, 
 dsc_status dsc__idx_parse(dsc__idx *out, const unsigned char *buf, size_t len, const char *name,
                           size_t max_bytes)
 {
+    return dsc__idx_parse_as(out, buf, len, name, max_bytes, 0);
+}
+
+dsc_status dsc__idx_parse_as(dsc__idx *out, const unsigned char *buf, size_t len, const char *name,
+                             size_t max_bytes, int f32)
+{
     memset(out, 0, sizeof *out);
-    if (!gzipped(buf, len)) return parse_raw(out, buf, len, name);
+    if (!gzipped(buf, len)) return parse_raw(out, buf, len, name, f32);
     /* the header says how large the data is: inflate into exactly that (and one byte
      * more, to notice a longer stream), never into a buffer grown by guesswork */
     dsc__idx h;
@@ -174,7 +189,7 @@ dsc_status dsc__idx_parse(dsc__idx *out, const unsigned char *buf, size_t len, c
         st = n > need ? dsc__fail(DSC_ERR_FORMAT, "idx: %s: dimensions need %zu bytes of data, the file has more", name,
                                   need - start)
                       : dsc__fail(DSC_ERR_FORMAT, "idx: %s: corrupt or truncated gzip data", name);
-    if (st == DSC_OK) st = parse_raw(out, raw, n, name);
+    if (st == DSC_OK) st = parse_raw(out, raw, n, name, f32);
     free(raw);
     return st;
 }
@@ -189,6 +204,11 @@ static dsc_status load_header(const char *path, unsigned char **buf, size_t *len
 
 dsc_status dsc_dataset_load_idx(dsc_dataset **out, const char *images_path,
                                 const char *labels_path)
+{
+    return dsc__load_idx_as(out, images_path, labels_path, 0);
+}
+
+dsc_status dsc__load_idx_as(dsc_dataset **out, const char *images_path, const char *labels_path, int f32)
 {
     if (!out) return dsc__fail(DSC_ERR_ARG, "idx: out must not be NULL");
     dsc__idx x = {0}, y = {0};
@@ -205,15 +225,17 @@ dsc_status dsc_dataset_load_idx(dsc_dataset **out, const char *images_path,
     size_t cols = x.dims[0] ? x.count / x.dims[0] : 0;
     if (st == DSC_OK && (x.dims[0] == 0 || cols == 0))
         st = dsc__fail(DSC_ERR_FORMAT, "idx: %s holds no images", images_path);
-    if (st == DSC_OK) st = dsc__idx_parse(&x, xb, xl, images_path, DSC__IDX_MAX_BYTES);
+    if (st == DSC_OK) st = dsc__idx_parse_as(&x, xb, xl, images_path, DSC__IDX_MAX_BYTES, f32);
     if (st == DSC_OK && labels_path) st = dsc__idx_parse(&y, yb, yl, labels_path, DSC__IDX_MAX_BYTES);
     free(xb);
     free(yb);
     if (st == DSC_OK && !labels_path && !(y.values = calloc(x.dims[0], sizeof *y.values)))
         st = dsc__fail(DSC_ERR_NOMEM, "idx: out of memory");
-    if (st == DSC_OK) st = dsc__dataset_adopt(out, x.dims[0], cols, "pixel", "label", &x.values, &y.values);
+    if (st == DSC_OK && x.fvalues) st = dsc__dataset_adopt_f32(out, x.dims[0], cols, "pixel", "label", &x.fvalues, &y.values);
+    else if (st == DSC_OK) st = dsc__dataset_adopt(out, x.dims[0], cols, "pixel", "label", &x.values, &y.values);
     if (st == DSC_OK) (*out)->has_target = labels_path != NULL;
     free(x.values);
+    free(x.fvalues);
     free(y.values);
     return st;
 }

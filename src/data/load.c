@@ -13,6 +13,7 @@ dsc_load_options dsc_load_options_default(void)
     dsc_load_options o;
     memset(&o, 0, sizeof o);
     o.missing = DSC_MISSING_ERROR;
+    o.dtype = DSC_F64;
     o.x_key = "x";
     o.y_key = "y";
     return o;
@@ -72,7 +73,7 @@ static dsc_status load_npz(dsc_dataset **out, const char *path, const dsc_load_o
     /* a model's data may come without targets: then the archive lacks y_key */
     if (opt->no_target || (opt->features && !dsc__npz_has(buf, len, path, yk))) yk = NULL;
     dsc__npy x, y;
-    st = dsc__npz_parse(&x, &y, buf, len, path, xk, yk, DSC__NPZ_MAX_BYTES);
+    st = dsc__npz_parse(&x, &y, buf, len, path, xk, yk, DSC__NPZ_MAX_BYTES, opt->dtype == DSC_F32);
     free(buf);
     if (st != DSC_OK) return st;
     char xname[512], yname[512];
@@ -88,8 +89,8 @@ dsc_status dsc_dataset_load(dsc_dataset **out, const char *path, const dsc_load_
     if (!opt) opt = &defaults;
     const char *targets = opt->no_target ? NULL : opt->targets;
     switch (dsc_data_format_of(path)) {
-    case DSC_DATA_NPY: return dsc_dataset_load_npy(out, path, targets);
-    case DSC_DATA_IDX: return dsc_dataset_load_idx(out, path, targets);
+    case DSC_DATA_NPY: return dsc__load_npy_as(out, path, targets, opt->dtype == DSC_F32);
+    case DSC_DATA_IDX: return dsc__load_idx_as(out, path, targets, opt->dtype == DSC_F32);
     case DSC_DATA_NPZ: return load_npz(out, path, opt);
     case DSC_DATA_CSV: break;
     }

@@ -130,7 +130,18 @@ static dsc_status header(const unsigned char *buf, size_t len, const char *name,
     return DSC_OK;
 }
 
+/* Whether float32 holds every value of the type exactly. */
+static int exact_in_float(npy_type t)
+{
+    return t.kind == NPY_FLOAT ? t.size == 4 : t.size <= 2;
+}
+
 dsc_status dsc__npy_parse(dsc__npy *out, const unsigned char *buf, size_t len, const char *name)
+{
+    return dsc__npy_parse_as(out, buf, len, name, 0);
+}
+
+dsc_status dsc__npy_parse_as(dsc__npy *out, const unsigned char *buf, size_t len, const char *name, int f32)
 {
     char *h = NULL;
     size_t hlen = 0;
@@ -151,19 +162,26 @@ dsc_status dsc__npy_parse(dsc__npy *out, const unsigned char *buf, size_t len, c
     if (out->count > (len - hlen) / t.size || len - hlen != out->count * t.size)
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape needs %zu bytes of data, the file has %zu", name,
                          out->count * t.size, len - hlen);
-    out->values = malloc((out->count ? out->count : 1) * sizeof(double));
-    if (!out->values) return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
+    size_t n = out->count ? out->count : 1;
+    if (f32 && exact_in_float(t)) {
+        if (!(out->fvalues = malloc(n * sizeof(float))))
+            return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
+        for (size_t i = 0; i < out->count; i++) out->fvalues[i] = (float)to_double(buf + hlen + i * t.size, t);
+        return DSC_OK;
+    }
+    if (!(out->values = malloc(n * sizeof(double))))
+        return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
     for (size_t i = 0; i < out->count; i++) out->values[i] = to_double(buf + hlen + i * t.size, t);
     return DSC_OK;
 }
 
-static dsc_status load_one(const char *path, dsc__npy *a)
+static dsc_status load_one(const char *path, dsc__npy *a, int f32)
 {
     unsigned char *buf;
     size_t len;
     dsc_status st = dsc__read_whole_file("npy", path, &buf, &len);
     if (st != DSC_OK) return st;
-    st = dsc__npy_parse(a, buf, len, path);
+    st = dsc__npy_parse_as(a, buf, len, path, f32);
     free(buf);
     return st;
 }
@@ -179,7 +197,7 @@ static dsc_status check_pair(const dsc__npy *x, const dsc__npy *y, const char *x
     if (x->shape[0] == 0 || x->shape[1] == 0)
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s is empty (%zu x %zu)", xp, x->shape[0], x->shape[1]);
     for (size_t i = 0; i < x->count; i++)
-        if (!isfinite(x->values[i]))
+        if (!isfinite(x->fvalues ? x->fvalues[i] : x->values[i]))
             return dsc__fail(DSC_ERR_FORMAT, "npy: %s: value %zu (row %zu) is not finite", xp, i, i / x->shape[1]);
     for (size_t i = 0; y && i < y->count; i++)
         if (!isfinite(y->values[i]))
@@ -194,10 +212,15 @@ dsc_status dsc__npy_dataset(dsc_dataset **out, dsc__npy *x, dsc__npy *y, const c
     double *targets = y ? y->values : calloc(x->shape[0] ? x->shape[0] : 1, sizeof *targets);
     if (y) y->values = NULL;
     if (st == DSC_OK && !targets) st = dsc__fail(DSC_ERR_NOMEM, "npy: out of memory");
-    if (st == DSC_OK) st = dsc__dataset_adopt(out, x->shape[0], x->shape[1], "x", "y", &x->values, &targets);
+    if (st == DSC_OK && x->fvalues)
+        st = dsc__dataset_adopt_f32(out, x->shape[0], x->shape[1], "x", "y", &x->fvalues, &targets);
+    else if (st == DSC_OK)
+        st = dsc__dataset_adopt(out, x->shape[0], x->shape[1], "x", "y", &x->values, &targets);
     if (st == DSC_OK) (*out)->has_target = y != NULL;
     free(x->values);
+    free(x->fvalues);
     x->values = NULL;
+    x->fvalues = NULL;
     free(targets);
     return st;
 }
@@ -205,12 +228,18 @@ dsc_status dsc__npy_dataset(dsc_dataset **out, dsc__npy *x, dsc__npy *y, const c
 dsc_status dsc_dataset_load_npy(dsc_dataset **out, const char *features_path,
                                 const char *targets_path)
 {
+    return dsc__load_npy_as(out, features_path, targets_path, 0);
+}
+
+dsc_status dsc__load_npy_as(dsc_dataset **out, const char *features_path, const char *targets_path, int f32)
+{
     if (!out) return dsc__fail(DSC_ERR_ARG, "npy: out must not be NULL");
     dsc__npy x = {0}, y = {0};
-    dsc_status st = load_one(features_path, &x);
-    if (st == DSC_OK && targets_path) st = load_one(targets_path, &y);
+    dsc_status st = load_one(features_path, &x, f32);
+    if (st == DSC_OK && targets_path) st = load_one(targets_path, &y, 0);
     if (st == DSC_OK) st = dsc__npy_dataset(out, &x, targets_path ? &y : NULL, features_path, targets_path);
     free(x.values);
+    free(x.fvalues);
     free(y.values);
     return st;
 }

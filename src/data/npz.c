@@ -213,7 +213,7 @@ static dsc_status member_bytes(const zip *z, const char *file, const member *m, 
 }
 
 /* The array key ("<key>.npy") of the archive into a. */
-static dsc_status read_array(const zip *z, const char *key, size_t max_bytes, dsc__npy *a)
+static dsc_status read_array(const zip *z, const char *key, size_t max_bytes, dsc__npy *a, int f32)
 {
     char file[256], where[512];
     if (strlen(key) > sizeof file - 5) return dsc__fail(DSC_ERR_ARG, "npz: array name '%.32s...' is too long", key);
@@ -227,24 +227,26 @@ static dsc_status read_array(const zip *z, const char *key, size_t max_bytes, ds
     unsigned char *owned = NULL;
     if ((st = member_bytes(z, file, &m, max_bytes, &data, &owned)) != DSC_OK) return st;
     snprintf(where, sizeof where, "%s[%s]", z->name, key);
-    st = dsc__npy_parse(a, data, (size_t)m.usize, where);
+    st = dsc__npy_parse_as(a, data, (size_t)m.usize, where, f32);
     free(owned);
     return st;
 }
 
 dsc_status dsc__npz_parse(dsc__npy *x, dsc__npy *y, const unsigned char *buf, size_t len,
-                          const char *name, const char *x_key, const char *y_key, size_t max_bytes)
+                          const char *name, const char *x_key, const char *y_key, size_t max_bytes, int f32)
 {
     zip z = {.buf = buf, .len = len, .name = name};
     memset(x, 0, sizeof *x);
     memset(y, 0, sizeof *y);
     dsc_status st = find_directory(&z);
-    if (st == DSC_OK) st = read_array(&z, x_key, max_bytes, x);
-    if (st == DSC_OK && y_key) st = read_array(&z, y_key, max_bytes, y);
+    if (st == DSC_OK) st = read_array(&z, x_key, max_bytes, x, f32);
+    if (st == DSC_OK && y_key) st = read_array(&z, y_key, max_bytes, y, 0);
     if (st != DSC_OK) {
         free(x->values);
+        free(x->fvalues);
         free(y->values);
         x->values = y->values = NULL;
+        x->fvalues = NULL;
     }
     return st;
 }
