@@ -6,7 +6,6 @@
  */
 #include "model_use.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,33 +31,11 @@ typedef struct eval_opts {
     int json;
 } eval_opts;
 
-static int parse_args(int argc, char **argv, eval_opts *o, cli_model *m)
+static int own_option(int c, const char *arg, void *user)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
-        {"json", no_argument, 0, 'j'},        CLI_DATA_LONG_OPTIONS,
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
-    };
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int rc = 0;
-        switch (c) {
-        case 'h': help(stdout); return -1;
-        case 'm': o->model = optarg; break;
-        case 'd': o->data = optarg; break;
-        case 'j': o->json = 1; break;
-        case '?':
-        case ':':
-            return cli_usage_error(CMD, "%s '%s' (try descent evaluate --help)",
-                                   optopt && c == '?' ? "unknown option" : "bad or incomplete option", argv[optind - 1]);
-        default: rc = cli_model_option(CMD, m, c, optarg);
-        }
-        if (rc) return rc;
-    }
-    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!o->model) return cli_usage_error(CMD, "--model FILE is required");
-    if (!o->data) return cli_usage_error(CMD, "--data FILE is required");
+    (void)arg;
+    if (c != 'j') return CLI_NOT_MINE;
+    ((eval_opts *)user)->json = 1;
     return 0;
 }
 
@@ -155,17 +132,15 @@ static int print_json(const eval_opts *o, const cli_model *m, const scores *s)
 
 int cmd_evaluate(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
+        {"json", no_argument, 0, 'j'},        CLI_DATA_LONG_OPTIONS,
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+    };
     eval_opts o = {0};
     cli_model m;
-    memset(&m, 0, sizeof m);
-    m.load = dsc_load_options_default();
-    /* the options are read twice: once for the model's name, then over the model's defaults */
-    int rc = parse_args(argc, argv, &o, &m);
-    if (rc == 0) {
-        rc = cli_model_open(CMD, o.model, &m);
-        optind = 0;
-        if (rc == 0) rc = parse_args(argc, argv, &o, &m);
-    }
+    cli_model_cmd cmd = {CMD, opts, help, own_option, &o};
+    int rc = cli_model_begin(&cmd, argc, argv, &o.model, &o.data, &m);
     dsc_dataset *ds = NULL;
     scores s = {0};
     if (rc == 0) rc = cli_model_data(CMD, &m, o.data, 1, &ds);

@@ -61,6 +61,46 @@ int cli_model_option(const char *cmd, cli_model *m, int c, const char *arg)
     return cli_data_option(cmd, c, arg, &m->load);
 }
 
+static int parse_args(const cli_model_cmd *cmd, int argc, char **argv, const char **model, const char **data,
+                      cli_model *m)
+{
+    int c;
+    opterr = 0;
+    optind = 0; /* from the start, also the second time */
+    while ((c = getopt_long(argc, argv, "", cmd->opts, NULL)) != -1) {
+        if (c == 'h') {
+            cmd->help(stdout);
+            return -1;
+        }
+        if (c == '?' || c == ':')
+            return cli_usage_error(cmd->name, "%s '%s' (try descent %s --help)",
+                                   optopt && c == '?' ? "unknown option" : "bad or incomplete option", argv[optind - 1],
+                                   cmd->name);
+        if (c == 'm') *model = optarg;
+        else if (c == 'd') *data = optarg;
+        else {
+            int rc = cmd->own(c, optarg, cmd->user);
+            if (rc == CLI_NOT_MINE) rc = cli_model_option(cmd->name, m, c, optarg);
+            if (rc) return rc;
+        }
+    }
+    if (optind < argc) return cli_usage_error(cmd->name, "unexpected argument '%s'", argv[optind]);
+    if (!*model) return cli_usage_error(cmd->name, "--model FILE is required");
+    if (!*data) return cli_usage_error(cmd->name, "--data FILE is required");
+    return 0;
+}
+
+int cli_model_begin(const cli_model_cmd *cmd, int argc, char **argv, const char **model, const char **data,
+                    cli_model *m)
+{
+    memset(m, 0, sizeof *m);
+    m->load = dsc_load_options_default();
+    int rc = parse_args(cmd, argc, argv, model, data, m);
+    if (rc == 0) rc = cli_model_open(cmd->name, *model, m);
+    if (rc == 0) rc = parse_args(cmd, argc, argv, model, data, m);
+    return rc;
+}
+
 int cli_model_data(const char *cmd, cli_model *m, const char *path, int need_targets, dsc_dataset **out)
 {
     int rc = cli_load_data(cmd, "--targets", path, &m->load, need_targets, out);

@@ -18,6 +18,25 @@ typedef struct cli_model {
     double *mean;        /* the training means of the features (for --missing mean) */
 } cli_model;
 
+#include <getopt.h>
+
+/* A command on a model: its options (ending with CLI_DATA_LONG_OPTIONS, --help and the
+ * terminator), its help, and its own options' handler (0, an exit code, or
+ * CLI_NOT_MINE for the data options). */
+#define CLI_NOT_MINE (-2)
+typedef struct cli_model_cmd {
+    const char *name;
+    const struct option *opts;
+    void (*help)(FILE *f);
+    int (*own)(int c, const char *arg, void *user);
+    void *user;
+} cli_model_cmd;
+
+/* Reads the options for --model and --data, opens the model and reads them again over
+ * the model's data options; -1 after --help, 0, or the exit code of a reported error. */
+int cli_model_begin(const cli_model_cmd *cmd, int argc, char **argv, const char **model, const char **data,
+                    cli_model *m);
+
 /* Opens the checkpoint and its model; 0 or the exit code of the error it printed. */
 int cli_model_open(const char *cmd, const char *path, cli_model *m);
 void cli_model_close(cli_model *m);

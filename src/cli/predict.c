@@ -6,7 +6,6 @@
  */
 #include "model_use.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,35 +36,12 @@ typedef struct predict_opts {
     int proba;
 } predict_opts;
 
-static int parse_args(int argc, char **argv, predict_opts *o, cli_model *m)
+static int own_option(int c, const char *arg, void *user)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
-        {"out", required_argument, 0, 'o'},   {"proba", no_argument, 0, 'p'},
-        CLI_DATA_LONG_OPTIONS,                {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int rc = 0;
-        switch (c) {
-        case 'h': help(stdout); return -1;
-        case 'm': o->model = optarg; break;
-        case 'd': o->data = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'p': o->proba = 1; break;
-        case '?':
-        case ':':
-            return cli_usage_error(CMD, "%s '%s' (try descent predict --help)",
-                                   optopt && c == '?' ? "unknown option" : "bad or incomplete option", argv[optind - 1]);
-        default: rc = cli_model_option(CMD, m, c, optarg);
-        }
-        if (rc) return rc;
-    }
-    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!o->model) return cli_usage_error(CMD, "--model FILE is required");
-    if (!o->data) return cli_usage_error(CMD, "--data FILE is required");
+    predict_opts *o = user;
+    if (c == 'o') o->out = arg;
+    else if (c == 'p') o->proba = 1;
+    else return CLI_NOT_MINE;
     if (o->out && dsc_data_format_of(o->out) != DSC_DATA_NPY && !strstr(o->out, ".csv"))
         return cli_usage_error(CMD, "--out must end in .csv or .npy, got '%s'", o->out);
     return 0;
@@ -140,17 +116,16 @@ static int run(const predict_opts *o, cli_model *m)
 
 int cmd_predict(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
+        {"out", required_argument, 0, 'o'},   {"proba", no_argument, 0, 'p'},
+        CLI_DATA_LONG_OPTIONS,                {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
     predict_opts o = {0};
     cli_model m;
-    memset(&m, 0, sizeof m);
-    m.load = dsc_load_options_default();
-    /* the options are read twice: once for the model's name, then over the model's defaults */
-    int rc = parse_args(argc, argv, &o, &m);
-    if (rc == 0) {
-        rc = cli_model_open(CMD, o.model, &m);
-        optind = 0;
-        if (rc == 0) rc = parse_args(argc, argv, &o, &m);
-    }
+    cli_model_cmd cmd = {CMD, opts, help, own_option, &o};
+    int rc = cli_model_begin(&cmd, argc, argv, &o.model, &o.data, &m);
     if (rc == 0) rc = run(&o, &m);
     cli_model_close(&m);
     return rc < 0 ? 0 : rc;

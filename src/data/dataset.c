@@ -84,12 +84,11 @@ const float *dsc_dataset_x32(const dsc_dataset *ds) { return ds ? ds->xf : NULL;
 dsc_status dsc__dataset_adopt_f32(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
                                   const char *target_name, float **xf, double **y)
 {
-    dsc_status st = dsc__dataset_new(out, rows, cols, prefix, target_name, 0);
+    double *none = NULL;
+    dsc_status st = dsc__dataset_adopt(out, rows, cols, prefix, target_name, &none, y);
     if (st != DSC_OK) return st;
     (*out)->xf = *xf;
-    (*out)->y = *y;
     *xf = NULL;
-    *y = NULL;
     return DSC_OK;
 }
 const double *dsc_dataset_y(const dsc_dataset *ds) { return ds ? ds->y : NULL; }
