@@ -750,13 +750,13 @@ static void test_bounded_memory(void **state)
     if (st != -1) assert_int_equal(st, DSC_ERR_FORMAT);
 
     /* 200,000 images of 28 x 28 zero bytes (157 MB, 150 KB gzipped) and 10 labels */
+    static unsigned char zeros[1 << 20];
     unsigned char head[16];
-    size_t nh = idx_bytes(head, 0x08, (const uint32_t[]){200000, 28, 28}, 3, NULL, 0);
+    size_t nh = idx_bytes(head, 0x08, (const uint32_t[]){200000, 28, 28}, 3, zeros, 0);
     snprintf(bounded_x, sizeof bounded_x, "%s/big.idx.gz", tmpdir);
     gzFile g = gzopen(bounded_x, "wb");
     assert_non_null(g);
     gzwrite(g, head, (unsigned)nh);
-    static unsigned char zeros[1 << 20];
     for (size_t left = (size_t)200000 * 784; left > 0;) {
         unsigned chunk = left < sizeof zeros ? (unsigned)left : (unsigned)sizeof zeros;
         assert_int_equal(gzwrite(g, zeros, chunk), (int)chunk);
