@@ -82,6 +82,7 @@ check 2 --data "$tmp/test.csv"
 check 2 --model "$model" --data "$tmp/test.csv" --sep x
 check 2 --model "$model" --data "$tmp/test.csv" --missing guess
 check 2 --model "$model" --data "$tmp/test.csv" --out "$tmp/p.txt"
+check 2 --model "$model" --data "$tmp/test.csv" --out "$tmp/p.csv.txt"
 check 2 --model "$model" --data "$tmp/test.csv" --bogus
 check 1 --model "$tmp/nonexistent.st" --data "$tmp/test.csv"
 check 1 --model "$model" --data "$tmp/test.csv" --out /nonexistent-dir/p.csv

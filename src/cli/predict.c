@@ -42,7 +42,8 @@ static int own_option(int c, const char *arg, void *user)
     if (c == 'o') o->out = arg;
     else if (c == 'p') o->proba = 1;
     else return CLI_NOT_MINE;
-    if (o->out && dsc_data_format_of(o->out) != DSC_DATA_NPY && !strstr(o->out, ".csv"))
+    size_t n = o->out ? strlen(o->out) : 0;
+    if (o->out && dsc_data_format_of(o->out) != DSC_DATA_NPY && !(n > 4 && !strcmp(o->out + n - 4, ".csv")))
         return cli_usage_error(CMD, "--out must end in .csv or .npy, got '%s'", o->out);
     return 0;
 }
