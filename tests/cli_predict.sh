@@ -58,17 +58,18 @@ printf '%s\n' "$a" | tail -n +2 | grep -qvE '^(setosa|versicolor|virginica)$' &&
 "$bin" predict --model "$model" --data "$tmp/features.csv" --out "$tmp/c.npy"
 "$bin" predict --model "$model" --data "$tmp/features.csv" --out "$tmp/l.csv"
 $py - "$tmp" <<'PY' || fail=$((fail + 1))
-import sys
-import numpy as np
+import csv, struct, sys
 t = sys.argv[1]
-p = np.genfromtxt(t + "/p.csv", delimiter=",", names=True)
-probs = np.array(p.tolist())
+rows = list(csv.reader(open(t + "/p.csv")))
+names, probs = rows[0], [[float(v) for v in r] for r in rows[1:]]
 labels = [l.strip() for l in open(t + "/l.csv")][1:]
-c = np.load(t + "/c.npy")
-names = list(p.dtype.names)
-ok = (names == ["setosa", "versicolor", "virginica"] and probs.shape == (30, 3)
-      and np.allclose(probs.sum(1), 1, atol=1e-6) and c.shape == (30,)
-      and (c == probs.argmax(1)).all() and [names[int(i)] for i in c] == labels)
+b = open(t + "/c.npy", "rb").read()
+hl = struct.unpack("<H", b[8:10])[0]
+c = struct.unpack("<%dd" % ((len(b) - 10 - hl) // 8), b[10 + hl:])
+best = [max(range(3), key=lambda j: p[j]) for p in probs]
+ok = (names == ["setosa", "versicolor", "virginica"] and len(probs) == 30 and b"'shape': (30,)" in b[:10 + hl]
+      and all(len(p) == 3 and abs(sum(p) - 1) < 1e-6 for p in probs)
+      and list(c) == best and [names[int(i)] for i in c] == labels)
 print("" if ok else "FAIL: --proba, --out .npy and labels disagree", end="")
 sys.exit(0 if ok else 1)
 PY
@@ -123,19 +124,24 @@ case $straight in *'"val_loss":'[0-9]*) ;; *) echo "FAIL: no val_loss with --val
 
 # MNIST-style files as published: train and t10k IDX pairs (gzip), and the same in .npz
 $py - "$tmp" <<'PY'
-import gzip, struct, sys
-import numpy as np
+import gzip, random, struct, sys, zipfile
 t = sys.argv[1]
-rng = np.random.default_rng(0)
-def idx(path, a):
+rnd = random.Random(0)
+def npy(descr, shape, data):  # the .npy format, version 1.0
+    h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    h += " " * (-(10 + len(h) + 1) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + data
+def idx(path, dims, data):
     with gzip.open(path, "wb") as f:
-        f.write(struct.pack(">BBBB", 0, 0, 8, a.ndim) + struct.pack(">%dI" % a.ndim, *a.shape) + a.tobytes())
+        f.write(struct.pack(">BBBB", 0, 0, 8, len(dims)) + struct.pack(">%dI" % len(dims), *dims) + data)
 for name, n in (("train", 120), ("t10k", 40)):
-    y = rng.integers(0, 3, n).astype(np.uint8)
-    x = (rng.integers(0, 60, (n, 4, 4)) + 60 * y[:, None, None]).astype(np.uint8)
-    idx(f"{t}/{name}-images-idx3-ubyte.gz", x)
-    idx(f"{t}/{name}-labels-idx1-ubyte.gz", y)
-    np.savez_compressed(f"{t}/{name}.npz", x=x.reshape(n, 16), y=y)
+    y = bytes(rnd.randrange(3) for _ in range(n))
+    x = bytes(rnd.randrange(60) + 60 * y[i // 16] for i in range(n * 16))
+    idx(f"{t}/{name}-images-idx3-ubyte.gz", (n, 4, 4), x)
+    idx(f"{t}/{name}-labels-idx1-ubyte.gz", (n,), y)
+    with zipfile.ZipFile(f"{t}/{name}.npz", "w", zipfile.ZIP_DEFLATED) as z:  # as np.savez_compressed
+        z.writestr("x.npy", npy("|u1", "(%d, 16)" % n, x))
+        z.writestr("y.npy", npy("|u1", "(%d,)" % n, y))
 PY
 out=$("$bin" train --data "$tmp/train-images-idx3-ubyte.gz" --targets "$tmp/train-labels-idx1-ubyte.gz" \
       --test-data "$tmp/t10k-images-idx3-ubyte.gz" --test-targets "$tmp/t10k-labels-idx1-ubyte.gz" \
@@ -151,13 +157,18 @@ check 2 --data "$tmp/train.npz" --y-key labels
 
 # a float32 model holds float32 data in float32: the same run as from float64 data
 $py - "$tmp" <<'PY'
-import sys
-import numpy as np
+import random, struct, sys
 t = sys.argv[1]
-x = np.random.default_rng(1).standard_normal((200, 5)).astype(np.float32)
-np.save(t + "/x32.npy", x)
-np.save(t + "/x64.npy", x.astype(np.float64))
-np.save(t + "/y.npy", (x[:, 0] > 0).astype(np.int64))
+rnd = random.Random(1)
+def npy(path, descr, shape, data):
+    h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    h += " " * (-(10 + len(h) + 1) % 64) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + data)
+x32 = struct.pack("<1000f", *(rnd.gauss(0, 1) for _ in range(1000)))
+x = struct.unpack("<1000f", x32)
+npy(t + "/x32.npy", "<f4", "(200, 5)", x32)
+npy(t + "/x64.npy", "<f8", "(200, 5)", struct.pack("<1000d", *x))
+npy(t + "/y.npy", "<i8", "(200,)", struct.pack("<200q", *(int(x[5 * i] > 0) for i in range(200))))
 PY
 a=$("$bin" train --data "$tmp/x32.npy" --targets "$tmp/y.npy" --epochs 2 --quiet --json | untimed)
 b=$("$bin" train --data "$tmp/x64.npy" --targets "$tmp/y.npy" --epochs 2 --quiet --json | untimed)
