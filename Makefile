@@ -53,10 +53,10 @@ FUZZ_SECONDS ?= 10
 FUZZ_CHECKPOINT_SECONDS ?= 30
 fuzz-build: deps-test
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DDSC_FUZZ=ON -DDSC_TESTS=OFF
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_checkpoint fuzz_csv fuzz_npy fuzz_idx
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_checkpoint fuzz_csv fuzz_npy fuzz_npz fuzz_idx
 
 fuzz-data: fuzz-build
-	set -e; for t in csv npy idx; do \
+	set -e; for t in csv npy npz idx; do \
 	  mkdir -p $(BUILD)-fuzz/corpus_$$t; \
 	  ASAN_OPTIONS=detect_leaks=1 $(BUILD)-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)-fuzz/crash_$$t- $(BUILD)-fuzz/corpus_$$t fuzz/corpus/$$t; \

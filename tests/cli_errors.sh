@@ -73,6 +73,16 @@ printf '1\n0.5\n' >"$losses"
 check 2 schedule --schedule 'plateau' --lr 0.1 --steps 5 --losses "$losses"
 printf '1\n0.5\nabc\n0.2\n' >"$losses"
 check 2 schedule --schedule 'king(patience=2)' --lr 0.1 --steps 5 --losses "$losses"
+printf '2\0003\n' >"$losses" # a NUL byte ends no number early
+check 2 schedule --schedule 'plateau' --lr 0.1 --steps 2 --losses "$losses"
+rm -f "$losses"
+# a FIFO without a writer and an endless device are refused at once, not waited on
+mkfifo "$losses"
+for f in "$losses" /dev/zero; do
+  timeout 20 "$bin" schedule --schedule 'plateau' --lr 0.1 --steps 2 --losses "$f" >/dev/null 2>&1
+  rc=$?
+  [ "$rc" -eq 2 ] || { echo "FAIL: schedule --losses $f -> exit $rc (want 2, at once)"; fail=$((fail + 1)); }
+done
 rm -f "$losses"
 # compare
 check 2 compare --problem rosenbrock --steps 10 --optimizer adam --schedule 'nosuch'

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -119,10 +121,13 @@ static void test_csv_malformed(void **state)
     csv_bad("a,b,c\n1,2,3,4\n", NULL, DSC_ERR_FORMAT, "line 2 has 4 fields, the header has 3");
     csv_bad("a,b,c\n1,2,3\n4,abc,6\n", NULL, DSC_ERR_FORMAT, "line 3, column 2: 'abc' is not a finite number");
     csv_bad("a,b,c\n1,2,3\n4,5,six\n", NULL, DSC_ERR_FORMAT, "line 3, column 3: 'six'");
+    csv_bad("a,b,c\n1,2,3\n4,six,5\n", NULL, DSC_ERR_FORMAT, "line 3, column 2: 'six'");
     csv_bad("a,b,c\n1,,3\n", NULL, DSC_ERR_FORMAT, "line 2, column 2: empty cell");
-    csv_bad("a,b\n1,nan\n", NULL, DSC_ERR_FORMAT, "line 2, column 2: 'nan' is not a finite number");
+    csv_bad("a,b\n1,nan\n", NULL, DSC_ERR_FORMAT, "line 2, column 2: NaN (a missing target");
+    csv_bad("a,b\nnan,1\n", NULL, DSC_ERR_FORMAT, "line 2, column 1: NaN (a missing value)");
     csv_bad("a,b\n1,inf\n", NULL, DSC_ERR_FORMAT, "'inf'");
-    csv_bad("a,b\n1,2x\n", NULL, DSC_ERR_FORMAT, "'2x'");
+    csv_bad("a,b,c\n1,2x,0\n", NULL, DSC_ERR_FORMAT, "'2x'");
+    csv_bad("a,b\n1,x\n", NULL, DSC_ERR_FORMAT, "'x' is not a finite number"); /* labels: dsc_dataset_load */
     csv_bad("\n\na,b\n1,2\n3\n", NULL, DSC_ERR_FORMAT, "line 5 has 1 fields");
     csv_bad("a,b\n1,2\n", "nosuch", DSC_ERR_ARG, "no column named 'nosuch'");
 
@@ -458,6 +463,365 @@ static void test_moments_and_subset(void **state)
     dsc_dataset_destroy(ds);
 }
 
+/* ---- what dsc_dataset_load adds: class labels, headerless files, separators,
+ * missing values, files without targets, .npz */
+
+static dsc_dataset *load_ok(const char *name, const char *text, const dsc_load_options *o)
+{
+    dsc_dataset *ds = NULL;
+    if (dsc_dataset_load(&ds, write_text(name, text), o) != DSC_OK) fail_msg("%s: %s", text, dsc_last_error());
+    return ds;
+}
+
+static void load_bad(const char *name, const char *text, const dsc_load_options *o, dsc_status want,
+                     const char *needle)
+{
+    dsc_dataset *ds = NULL;
+    expect_failure(dsc_dataset_load(&ds, write_text(name, text), o), ds, want, needle, text);
+}
+
+static void assert_y(const dsc_dataset *ds, const double *want, size_t n)
+{
+    assert_int_equal(dsc_dataset_rows(ds), n);
+    for (size_t i = 0; i < n; i++)
+        if (dsc_dataset_y(ds)[i] != want[i]) fail_msg("y[%zu] = %g, want %g", i, dsc_dataset_y(ds)[i], want[i]);
+}
+
+static void test_csv_labels(void **state)
+{
+    (void)state;
+    dsc_load_options o = dsc_load_options_default();
+    /* sorted by byte value, like LabelEncoder: upper case first */
+    dsc_dataset *ds = load_ok("l.csv", "a,species\n1,setosa\n2,versicolor\n3,\"setosa\"\n4,Virginica\n", &o);
+    assert_int_equal(dsc_dataset_label_count(ds), 3);
+    assert_string_equal(dsc_dataset_label(ds, 0), "Virginica");
+    assert_string_equal(dsc_dataset_label(ds, 1), "setosa");
+    assert_string_equal(dsc_dataset_label(ds, 2), "versicolor");
+    assert_null(dsc_dataset_label(ds, 3));
+    assert_int_equal(dsc_dataset_classes(ds), 3);
+    assert_y(ds, (const double[]){1, 2, 1, 0}, 4);
+    dsc_dataset *sub = NULL;
+    assert_int_equal(dsc_dataset_subset(ds, (const size_t[]){3}, 1, &sub), DSC_OK);
+    assert_int_equal(dsc_dataset_label_count(sub), 3); /* a split keeps the classes */
+    assert_string_equal(dsc_dataset_label(sub, 1), "setosa");
+    dsc_dataset_destroy(sub);
+    dsc_dataset_destroy(ds);
+    /* a model's labels: the same indices whatever the file holds, unknown ones refused */
+    static const char *const given[] = {"b", "a"};
+    o.labels = given;
+    o.nlabels = 2;
+    ds = load_ok("l.csv", "x,y\n1,a\n2,a\n", &o);
+    assert_y(ds, (const double[]){1, 1}, 2);
+    assert_int_equal(dsc_dataset_label_count(ds), 2);
+    assert_string_equal(dsc_dataset_label(ds, 0), "b");
+    dsc_dataset_destroy(ds);
+    load_bad("l.csv", "x,y\n1,a\n2,c\n", &o, DSC_ERR_MISMATCH, "line 3, column 2: unknown class label 'c'");
+    /* numeric targets stay numbers; texts among numbers are errors, not classes */
+    o = dsc_load_options_default();
+    ds = load_ok("l.csv", "x,y\n1,2\n2,0\n", &o);
+    assert_int_equal(dsc_dataset_label_count(ds), 0);
+    dsc_dataset_destroy(ds);
+    load_bad("l.csv", "x,y\n1,2\n2,two\n", &o, DSC_ERR_FORMAT, "line 3, column 2: 'two' is not a finite number");
+}
+
+/* A first row of numbers is data, not a header: nothing is lost. */
+static void test_csv_headerless(void **state)
+{
+    (void)state;
+    dsc_dataset *ds = csv_ok("1,2,0\n3,4,1\n\n5,6,1\n", NULL);
+    assert_int_equal(dsc_dataset_cols(ds), 2);
+    assert_y(ds, (const double[]){0, 1, 1}, 3);
+    assert_true(dsc_dataset_x(ds)[0] == 1 && dsc_dataset_x(ds)[5] == 6);
+    assert_string_equal(dsc_dataset_feature_name(ds, 1), "x1");
+    assert_string_equal(dsc_dataset_target_name(ds), "y");
+    dsc_dataset_destroy(ds);
+    csv_bad("1,2,0\n3,4,1\n", "y", DSC_ERR_ARG, "has no header row");
+    csv_bad("1,2,0\n3,4\n", NULL, DSC_ERR_FORMAT, "line 2 has 2 fields, the first row has 3");
+    /* a header with one name that is a number is still a header */
+    ds = csv_ok("1,b,y\n3,4,1\n", NULL);
+    assert_int_equal(dsc_dataset_rows(ds), 1);
+    assert_string_equal(dsc_dataset_feature_name(ds, 0), "1");
+    dsc_dataset_destroy(ds);
+}
+
+static void test_csv_separators(void **state)
+{
+    (void)state;
+    dsc_load_options o = dsc_load_options_default();
+    dsc_dataset *ds = load_ok("t.tsv", "a\tb\ty\n1.5\t2\t0\n3\t4\t1\n", &o);
+    assert_int_equal(dsc_dataset_cols(ds), 2);
+    assert_true(dsc_dataset_x(ds)[0] == 1.5 && dsc_dataset_x(ds)[3] == 4 && dsc_dataset_y(ds)[1] == 1);
+    dsc_dataset_destroy(ds);
+    o.sep = ';';
+    /* a decimal comma is not a number (strtod reads the C locale) */
+    load_bad("s.csv", "a;b;y\n1,5;2;0\n", &o, DSC_ERR_FORMAT, "'1,5' is not a finite number");
+    ds = load_ok("s.csv", "a;b;y\n1.5;2;0\n", &o);
+    assert_true(dsc_dataset_x(ds)[0] == 1.5 && dsc_dataset_cols(ds) == 2);
+    dsc_dataset_destroy(ds);
+    o.sep = ':';
+    load_bad("s.csv", "a:b\n1:2\n", &o, DSC_ERR_ARG, "separator must be");
+    o = dsc_load_options_default();
+    o.targets = "t.npy";
+    load_bad("s.csv", "a,b\n1,2\n", &o, DSC_ERR_ARG, "a targets file is for .npy and IDX");
+}
+
+static void test_csv_missing(void **state)
+{
+    (void)state;
+    const char *text = "a,b,y\n1,,0\n3,4,1\nNaN,8,1\n5,6,0\n";
+    dsc_load_options o = dsc_load_options_default();
+    load_bad("m.csv", text, &o, DSC_ERR_FORMAT, "line 2, column 2: empty cell (a missing value)");
+    o.missing = DSC_MISSING_DROP;
+    dsc_dataset *ds = load_ok("m.csv", text, &o);
+    assert_y(ds, (const double[]){1, 0}, 2);
+    assert_true(dsc_dataset_x(ds)[0] == 3 && dsc_dataset_x(ds)[3] == 6);
+    dsc_dataset_destroy(ds);
+    o.missing = DSC_MISSING_MEAN;
+    ds = load_ok("m.csv", text, &o);
+    assert_y(ds, (const double[]){0, 1, 1, 0}, 4);
+    const double *x = dsc_dataset_x(ds);
+    assert_true(x[1] == 6 && x[4] == 3 && x[0] == 1); /* b's mean (4+8+6)/3, a's (1+3+5)/3 */
+    dsc_dataset_destroy(ds);
+    const double fill[2] = {-1, -2};
+    o.fill = fill;
+    ds = load_ok("m.csv", text, &o);
+    assert_true(dsc_dataset_x(ds)[1] == -2 && dsc_dataset_x(ds)[4] == -1);
+    dsc_dataset_destroy(ds);
+    o.fill = NULL;
+    load_bad("m.csv", "a,y\n1,0\n2,\n", &o, DSC_ERR_FORMAT, "line 3, column 2: empty cell (a missing target");
+    load_bad("m.csv", "a,b,y\n1,,0\n2,nan,1\n", &o, DSC_ERR_FORMAT, "column 'b' has no values");
+    o.missing = DSC_MISSING_DROP;
+    load_bad("m.csv", "a,y\n1,\n,1\n", &o, DSC_ERR_FORMAT, "every row has a missing value");
+}
+
+/* A model's feature count tells whether the last column is a target. */
+static void test_csv_without_targets(void **state)
+{
+    (void)state;
+    dsc_load_options o = dsc_load_options_default();
+    o.features = 2;
+    dsc_dataset *ds = load_ok("f.csv", "a,b\n1,2\n3,4\n", &o);
+    assert_int_equal(dsc_dataset_has_targets(ds), 0);
+    assert_int_equal(dsc_dataset_cols(ds), 2);
+    assert_true(dsc_dataset_x(ds)[3] == 4);
+    dsc_dataset_destroy(ds);
+    ds = load_ok("f.csv", "a,b,y\n1,2,7\n", &o);
+    assert_int_equal(dsc_dataset_has_targets(ds), 1);
+    assert_y(ds, (const double[]){7}, 1);
+    dsc_dataset_destroy(ds);
+    load_bad("f.csv", "a,b,c,d\n1,2,3,4\n", &o, DSC_ERR_MISMATCH, "has 4 columns, the model takes 2 features");
+    o = dsc_load_options_default();
+    o.no_target = 1;
+    ds = load_ok("f.csv", "5\n6\n", &o);
+    assert_int_equal(dsc_dataset_cols(ds), 1);
+    assert_int_equal(dsc_dataset_rows(ds), 2);
+    dsc_dataset_destroy(ds);
+}
+
+static const char *corpus(const char *name)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/../fuzz/corpus/npz/%s", DSC_TEST_DATA, name);
+    return path;
+}
+
+/* Archives NumPy wrote (fuzz/make_npz_corpus.py): x = arange(12).reshape(4, 3),
+ * y = [0, 1, 1, 0], stored (np.savez) and deflated (np.savez_compressed). */
+static void test_npz(void **state)
+{
+    (void)state;
+    const char *files[] = {"stored.npz", "deflated.npz"};
+    dsc_load_options o = dsc_load_options_default();
+    for (size_t f = 0; f < 2; f++) {
+        dsc_dataset *ds = NULL;
+        if (dsc_dataset_load(&ds, corpus(files[f]), &o)) fail_msg("%s: %s", files[f], dsc_last_error());
+        assert_int_equal(dsc_dataset_cols(ds), 3);
+        assert_y(ds, (const double[]){0, 1, 1, 0}, 4);
+        for (int i = 0; i < 12; i++) assert_true(dsc_dataset_x(ds)[i] == i);
+        dsc_dataset_destroy(ds);
+    }
+    dsc_dataset *ds = NULL;
+    o.x_key = "features";
+    o.y_key = "labels";
+    assert_int_equal(dsc_dataset_load(&ds, corpus("other_keys.npz"), &o), DSC_OK);
+    assert_int_equal(dsc_dataset_cols(ds), 3);
+    assert_true(dsc_dataset_y(ds)[1] == 1);
+    dsc_dataset_destroy(ds);
+    ds = NULL;
+    o = dsc_load_options_default();
+    expect_failure(dsc_dataset_load(&ds, corpus("other_keys.npz"), &o), ds, DSC_ERR_ARG, "has no array named 'y'", "y");
+    o.features = 1; /* a model's data: without y, features only */
+    assert_int_equal(dsc_dataset_load(&ds, corpus("other_keys.npz"), &o), DSC_OK);
+    assert_int_equal(dsc_dataset_has_targets(ds), 0);
+    assert_int_equal(dsc_dataset_cols(ds), 1);
+    dsc_dataset_destroy(ds);
+    ds = NULL;
+    o = dsc_load_options_default();
+    expect_failure(dsc_dataset_load(&ds, corpus("flipped.npz"), &o), ds, DSC_ERR_FORMAT, "npz: ", "flipped");
+    expect_failure(dsc_dataset_load(&ds, corpus("truncated.npz"), &o), ds, DSC_ERR_FORMAT, "not a zip archive",
+                   "truncated");
+    o.y_key = "nosuch";
+    expect_failure(dsc_dataset_load(&ds, corpus("stored.npz"), &o), ds, DSC_ERR_ARG, "no array named 'nosuch'", "key");
+    expect_failure(dsc_dataset_load(&ds, write_text("z.npz", "PK"), &o), ds, DSC_ERR_FORMAT, "too short", "short");
+}
+
+/* A member whose directory entry claims more than deflate can make of its bytes is
+ * refused before anything is allocated. */
+static void test_npz_bomb(void **state)
+{
+    (void)state;
+    FILE *f = fopen(corpus("deflated.npz"), "rb");
+    assert_non_null(f);
+    unsigned char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    /* the central directory's first entry: uncompressed size at +24 */
+    for (size_t i = 0; i + 46 < n; i++)
+        if (!memcmp(buf + i, "PK\x01\x02", 4)) {
+            memcpy(buf + i + 24, "\x00\x00\x00\x7f", 4);
+            break;
+        }
+    dsc_dataset *ds = NULL;
+    expect_failure(dsc_dataset_load(&ds, write_file("bomb.npz", buf, n), NULL), ds, DSC_ERR_FORMAT, "claims", "bomb");
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* Runs load in a child limited to limit_mb of address space; the child's status is
+ * the load's (or 99 when the limit cannot be set). Skipped under ASan, whose shadow
+ * memory needs far more address space. */
+static int limited(dsc_status (*load)(void), size_t limit_mb)
+{
+#ifdef UNDER_ASAN
+    (void)load;
+    (void)limit_mb;
+    return -1;
+#else
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit r = {limit_mb << 20, limit_mb << 20};
+        if (setrlimit(RLIMIT_AS, &r)) _exit(99);
+        _exit(-(int)load());
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? -WEXITSTATUS(status) : -100;
+#endif
+}
+
+static char bounded_x[320], bounded_y[320];
+
+static dsc_status load_wide_blank_csv(void)
+{
+    dsc_dataset *ds = NULL;
+    dsc_status st = dsc_dataset_load_csv(&ds, bounded_x, NULL);
+    dsc_dataset_destroy(ds);
+    return st;
+}
+
+static dsc_status load_idx_pair(void)
+{
+    dsc_dataset *ds = NULL;
+    dsc_status st = dsc_dataset_load_idx(&ds, bounded_x, bounded_y);
+    dsc_dataset_destroy(ds);
+    return st;
+}
+
+/* Bad sizes are refused within a small memory bound (issue 13): a 5,000-column header
+ * over 100,000 blank lines, and a gzip IDX whose label count disagrees. */
+static void test_bounded_memory(void **state)
+{
+    (void)state;
+    size_t cols = 5000, blanks = 100000;
+    char *text = malloc(cols * 8 + blanks + 16), *p = text;
+    for (size_t j = 0; j < cols; j++) p += sprintf(p, "%sc%zu", j ? "," : "", j);
+    memset(p, '\n', blanks);
+    p += blanks;
+    strcpy(p, "1,2\n");
+    snprintf(bounded_x, sizeof bounded_x, "%s", write_text("wide.csv", text));
+    free(text);
+    int st = limited(load_wide_blank_csv, 512);
+    if (st != -1) assert_int_equal(st, DSC_ERR_FORMAT);
+
+    /* 200,000 images of 28 x 28 zero bytes (157 MB, 150 KB gzipped) and 10 labels */
+    static unsigned char zeros[1 << 20];
+    unsigned char head[16];
+    size_t nh = idx_bytes(head, 0x08, (const uint32_t[]){200000, 28, 28}, 3, zeros, 0);
+    snprintf(bounded_x, sizeof bounded_x, "%s/big.idx.gz", tmpdir);
+    gzFile g = gzopen(bounded_x, "wb");
+    assert_non_null(g);
+    gzwrite(g, head, (unsigned)nh);
+    for (size_t left = (size_t)200000 * 784; left > 0;) {
+        unsigned chunk = left < sizeof zeros ? (unsigned)left : (unsigned)sizeof zeros;
+        assert_int_equal(gzwrite(g, zeros, chunk), (int)chunk);
+        left -= chunk;
+    }
+    gzclose(g);
+    unsigned char lab[32];
+    size_t nl = idx_bytes(lab, 0x08, (const uint32_t[]){10}, 1, zeros, 10);
+    snprintf(bounded_y, sizeof bounded_y, "%s", write_file("ten.idx", lab, nl));
+    st = limited(load_idx_pair, 256);
+    if (st != -1) assert_int_equal(st, DSC_ERR_MISMATCH);
+    dsc_dataset *ds = NULL;
+    expect_failure(load_idx_pair(), ds, DSC_ERR_MISMATCH, "has 200000 images but", "idx");
+}
+
+/* With dtype F32, features that float32 holds exactly stay in float32 (half the
+ * memory, the same values); others stay in float64. Subsets and statistics follow. */
+static void test_float32(void **state)
+{
+    (void)state;
+    const float xs[6] = {1.5f, -2, 0.1f, 4, 5, 6};
+    const double xd[6] = {1.5, -2, (double)0.1f, 4, 5, 6}, ys[3] = {0, 1, 0};
+    char xp[320];
+    snprintf(xp, sizeof xp, "%s", npy_file("f.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", xs, 24));
+    const char *yp = npy_file("y.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", ys, 24);
+    dsc_load_options o = dsc_load_options_default();
+    o.targets = yp;
+    o.dtype = DSC_F32;
+    dsc_dataset *f = NULL, *d = NULL, *sub = NULL;
+    assert_int_equal(dsc_dataset_load(&f, xp, &o), DSC_OK);
+    assert_null(dsc_dataset_x(f));
+    assert_non_null(dsc_dataset_x32(f));
+    assert_memory_equal(dsc_dataset_x32(f), xs, sizeof xs);
+    assert_true(dsc_dataset_y(f)[1] == 1);
+    assert_int_equal(dsc_dataset_create(&d, 3, 2, xd, ys), DSC_OK);
+    double m1[2], s1[2], m2[2], s2[2];
+    dsc_dataset_moments(f, m1, s1);
+    dsc_dataset_moments(d, m2, s2);
+    assert_memory_equal(m1, m2, sizeof m1);
+    assert_memory_equal(s1, s2, sizeof s1);
+    assert_int_equal(dsc_dataset_subset(f, (const size_t[]){2, 0}, 2, &sub), DSC_OK);
+    assert_null(dsc_dataset_x(sub));
+    assert_true(dsc_dataset_x32(sub)[0] == 5 && dsc_dataset_x32(sub)[3] == -2);
+    dsc_dataset_destroy(sub);
+    dsc_dataset_destroy(f);
+    dsc_dataset_destroy(d);
+    f = NULL;
+    /* float64 data stays float64 */
+    snprintf(xp, sizeof xp, "%s", npy_file("d.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", xd, 48));
+    assert_int_equal(dsc_dataset_load(&f, xp, &o), DSC_OK);
+    assert_null(dsc_dataset_x32(f));
+    assert_memory_equal(dsc_dataset_x(f), xd, sizeof xd);
+    dsc_dataset_destroy(f);
+    /* IDX bytes, gzip-compressed */
+    unsigned char img[64], lab[64];
+    const unsigned char pix[4] = {0, 7, 255, 3}, labels[2] = {1, 0};
+    size_t ni = idx_bytes(img, 0x08, (const uint32_t[]){2, 2}, 2, pix, 4);
+    size_t nl = idx_bytes(lab, 0x08, (const uint32_t[]){2}, 1, labels, 2);
+    snprintf(xp, sizeof xp, "%s", idx_gz("i.idx.gz", img, ni));
+    o.targets = write_file("l.idx", lab, nl);
+    assert_int_equal(dsc_dataset_load(&f, xp, &o), DSC_OK);
+    assert_true(dsc_dataset_x32(f)[2] == 255 && dsc_dataset_x32(f)[1] == 7 && dsc_dataset_y(f)[0] == 1);
+    dsc_dataset_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +830,11 @@ int main(void)
         cmocka_unit_test(test_npy_malformed),    cmocka_unit_test(test_idx),
         cmocka_unit_test(test_idx_malformed),    cmocka_unit_test(test_split_stratified),
         cmocka_unit_test(test_moments_and_subset), cmocka_unit_test(test_not_regular_files),
+        cmocka_unit_test(test_csv_labels),       cmocka_unit_test(test_csv_headerless),
+        cmocka_unit_test(test_csv_separators),   cmocka_unit_test(test_csv_missing),
+        cmocka_unit_test(test_csv_without_targets), cmocka_unit_test(test_npz),
+        cmocka_unit_test(test_npz_bomb),         cmocka_unit_test(test_bounded_memory),
+        cmocka_unit_test(test_float32),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

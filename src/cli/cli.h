@@ -114,5 +114,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_paths(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
 
 #endif

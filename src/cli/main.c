@@ -17,7 +17,9 @@ static const command commands[] = {
     {"inspect", cmd_inspect, "the metadata and tensors of a checkpoint (safetensors)"},
     {"schedule", cmd_schedule, "print the learning rates a schedule gives"},
     {"bench", cmd_bench, "time an optimizer step against a plain loop with the same memory traffic"},
-    {"train", cmd_train, "train an MLP on a dataset (CSV, NPY, IDX)"},
+    {"train", cmd_train, "train an MLP on a dataset (CSV, NPY, NPZ, IDX)"},
+    {"predict", cmd_predict, "predictions of a trained model (a train --save checkpoint) for new data"},
+    {"evaluate", cmd_evaluate, "loss and accuracy (or RMSE and R^2) of a trained model on labelled data"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -4,6 +4,7 @@
  * after each step from FILE (one per line; N-1 are needed). --plot draws the same rates.
  */
 #include "cli.h"
+#include "../core/internal.h" /* dsc__read_whole_file */
 #include "curve_figure.h"
 #include "figure.h"
 
@@ -32,36 +33,50 @@ static void help(FILE *f)
             "       onecycle cyclic plateau sequential noam exponential_stages king\n");
 }
 
-/* Reads one number per line (blank lines skipped) into a growing array. */
+/* Reads one number per line (blank lines skipped) with the project's one file reader:
+ * a regular file only (a FIFO or /dev/zero is refused, not waited on or read forever),
+ * and no NUL bytes (which would end a number early: "2\0003" is not 2). */
 static int read_losses(const char *path, double **out, size_t *count)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return cli_usage_error("schedule", "cannot read --losses file '%s': %s", path, strerror(errno));
-    char line[256];
-    size_t n = 0, cap = 0, lineno = 0;
-    double *v = NULL;
-    int rc = 0;
-    while (!rc && fgets(line, sizeof line, f)) {
-        lineno++;
-        char *s = line, *end;
-        while (*s == ' ' || *s == '\t') s++;
-        if (*s == '\n' || *s == '\r' || *s == '\0') continue;
-        double x = strtod(s, &end);
-        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
-        if (end == s || *end) {
-            rc = cli_usage_error("schedule", "line %zu of '%s' is not a number", lineno, path);
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 256;
-            double *nv = realloc(v, cap * sizeof *v);
-            if (!nv) { rc = cli_fail("schedule", "out of memory reading '%s'", path); break; }
-            v = nv;
-        }
-        v[n++] = x;
+    unsigned char *buf;
+    size_t len;
+    dsc_status st = dsc__read_whole_file("schedule", path, &buf, &len);
+    if (st) return cli_usage_error("schedule", "cannot read --losses file: %s", dsc_last_error());
+    const char *text = (const char *)buf, *end = text + len, *nul = memchr(text, '\0', len);
+    size_t lines = 1, n = 0, lineno = 0;
+    for (const char *p = text; p < end; p++) lines += *p == '\n';
+    if (nul) {
+        size_t at = 1;
+        for (const char *p = text; p < nul; p++) at += *p == '\n';
+        free(buf);
+        return cli_usage_error("schedule", "line %zu of '%s' holds a NUL byte", at, path);
     }
-    fclose(f);
-    if (rc) { free(v); return rc; }
+    double *v = malloc(lines * sizeof *v);
+    int rc = v ? 0 : cli_fail("schedule", "out of memory reading '%s'", path);
+    for (const char *p = text; !rc && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+        char num[64], *stop;
+        lineno++;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
+        if (p < e) {
+            size_t k = (size_t)(e - p);
+            if (k < sizeof num) {
+                memcpy(num, p, k);
+                num[k] = '\0';
+                v[n] = strtod(num, &stop);
+            }
+            if (k >= sizeof num || stop != num + k)
+                rc = cli_usage_error("schedule", "line %zu of '%s' is not a number", lineno, path);
+            n++;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    free(buf);
+    if (rc) {
+        free(v);
+        return rc;
+    }
     *out = v;
     *count = n;
     return 0;

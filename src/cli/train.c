@@ -1,5 +1,6 @@
 /*
- * train.c: descent train --data FILE [--targets FILE] [--target NAME|last]
+ * train.c: descent train --data FILE [--targets FILE] [--target NAME|last] [--sep S] [--missing M]
+ *          [--val-data FILE [--val-targets FILE]] [--test-data FILE [--test-targets FILE]]
  *          [--task classify|regress] --layers 64,32 [--activation relu] --optimizer SPEC
  *          [--schedule SPEC] --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
  *          [--average SPEC] [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]] [--json]
@@ -26,15 +27,21 @@ static void help(FILE *f)
             "usage: descent train --data FILE [--targets FILE] [--target NAME|last] [--task classify|regress]\n"
             "                     --layers 64,32 [--activation relu] --optimizer SPEC [--schedule SPEC]\n"
             "                     --epochs N --batch B\n"
-            "                     [--val-split F] [--test-split F] [--seed S] [--threads T] [--average SPEC]\n"
+            "                     [--val-split F | --val-data FILE] [--test-split F | --test-data FILE]\n"
+            "                     [--seed S] [--threads T] [--average SPEC] [--sep S] [--missing error|drop|mean]\n"
             "                     [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]]\n"
             "                     [--json]\n"
             "       descent train --resume FILE --epochs N [--save FILE] [--json]\n"
             "       mpirun -np N descent train ... [--zero]   (data-parallel over N processes)\n"
-            "  --data        features: .csv (header row; the target is a column), .npy, or MNIST IDX\n"
-            "                (.idx, -ubyte, optionally .gz)\n"
-            "  --targets     targets file for .npy and IDX data\n"
+            "  --data        features: .csv/.tsv (the target is a column; a first row of numbers is data,\n"
+            "                not a header; a column of texts is class labels), .npy, .npz (arrays x, y),\n"
+            "                or MNIST IDX (.idx, -ubyte, optionally .gz)\n"
             "  --target      CSV target column: a name or 'last' (default last)\n"
+            CLI_DATA_HELP
+            "  --val-data    validation data in a file of its own (instead of --val-split)\n"
+            "  --val-targets its targets file (.npy, IDX)\n"
+            "  --test-data   test data in a file of its own (instead of --test-split), e.g. MNIST's t10k\n"
+            "  --test-targets its targets file (.npy, IDX)\n"
             "  --task        classify or regress (default: classify when the targets are few integers)\n"
             "  --layers      hidden layer sizes, e.g. 64,32 (default 64; 0 for none)\n"
             "  --activation  linear, relu, leaky_relu, elu, selu, tanh, sigmoid, softmax (default relu)\n"
@@ -96,8 +103,23 @@ static int set_option(train_opts *o, int c, const char *arg)
     int64_t v;
     switch (c) {
     case 'd': o->data = arg; return 0;
-    case 'T': o->targets = arg; return 0;
+    case CLI_OPT_TARGETS: o->targets = arg; return 0;
     case 't': o->target = arg; return 0;
+    case 'V': o->val_data = arg; return 0;
+    case 'U': o->val_targets = arg; return 0;
+    case 'X': o->test_data = arg; return 0;
+    case 'Y': o->test_targets = arg; return 0;
+    case CLI_OPT_SEP: case CLI_OPT_MISSING: case CLI_OPT_X_KEY: case CLI_OPT_Y_KEY: {
+        dsc_load_options l = dsc_load_options_default();
+        l.sep = o->sep;
+        l.missing = o->missing;
+        int rc = cli_data_option(CMD, c, arg, &l);
+        o->sep = l.sep;
+        o->missing = l.missing;
+        if (c == CLI_OPT_X_KEY) o->x_key = arg;
+        if (c == CLI_OPT_Y_KEY) o->y_key = arg;
+        return rc;
+    }
     case 'o': o->optimizer = arg; return 0;
     case 'S': o->schedule = arg; return 0;
     case 'H': o->history = arg; return 0;
@@ -130,6 +152,7 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'v':
         return parse_fraction(arg, 1, &o->val_split) ? cli_usage_error(CMD, "--val-split must be in [0, 1), got '%s'", arg) : 0;
     case 'x':
+        o->test_split_set = 1;
         return parse_fraction(arg, 1, &o->test_split) ? cli_usage_error(CMD, "--test-split must be in [0, 1), got '%s'", arg) : 0;
     case 'r':
         return parse_fraction(arg, 1, &o->dropout) ? cli_usage_error(CMD, "--dropout must be in [0, 1), got '%s'", arg) : 0;
@@ -144,10 +167,19 @@ static int set_option(train_opts *o, int c, const char *arg)
     return cli_usage_error(CMD, "unknown option (try descent train --help)");
 }
 
+/* The options --resume takes beside the checkpoint: the data files (a moved copy of
+ * the same data), the length of the run and its outputs. */
+static int resume_may_set(int c)
+{
+    return c == CLI_OPT_TARGETS || (c < 0x80 && c > 0 && strchr("dVUXYeHPjqZKWERn", c));
+}
+
 static int parse_args(int argc, char **argv, train_opts *o)
 {
     static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},     {"targets", required_argument, 0, 'T'},
+        {"data", required_argument, 0, 'd'},     CLI_DATA_LONG_OPTIONS,
+        {"val-data", required_argument, 0, 'V'}, {"val-targets", required_argument, 0, 'U'},
+        {"test-data", required_argument, 0, 'X'},{"test-targets", required_argument, 0, 'Y'},
         {"target", required_argument, 0, 't'},   {"task", required_argument, 0, 'k'},
         {"layers", required_argument, 0, 'l'},   {"activation", required_argument, 0, 'a'},
         {"init", required_argument, 0, 'i'},     {"dropout", required_argument, 0, 'r'},
@@ -179,49 +211,29 @@ static int parse_args(int argc, char **argv, train_opts *o)
         }
         int rc = set_option(o, c, optarg);
         if (rc) return rc;
-        if (!fixed && !strchr("dTeHPjqZKWERn", c)) fixed = opts[at].name;
+        if (!fixed && !resume_may_set(c)) fixed = opts[at].name;
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (o->resume && fixed)
         return cli_usage_error(CMD, "--%s cannot be given with --resume: the checkpoint fixes it (only --epochs, --data, "
-                               "--targets, --save, --save-every, --history, --plot, --threads, --json, --quiet, --zero "
-                               "and --bucket-kb may be)", fixed);
+                               "--targets, --val-data, --val-targets, --test-data, --test-targets, --save, --save-every, "
+                               "--history, --plot, --threads, --json, --quiet, --zero and --bucket-kb may be)", fixed);
     if (o->save_every && !o->save) return cli_usage_error(CMD, "--save-every needs --save FILE");
+    if (o->val_targets && !o->val_data) return cli_usage_error(CMD, "--val-targets needs --val-data FILE");
+    if (o->test_targets && !o->test_data) return cli_usage_error(CMD, "--test-targets needs --test-data FILE");
+    if (o->val_data && o->val_split > 0) return cli_usage_error(CMD, "give --val-data or --val-split, not both");
+    if (o->test_data && o->test_split_set) return cli_usage_error(CMD, "give --test-data or --test-split, not both");
     if (o->resume) return 0;
     if (!o->data) return cli_usage_error(CMD, "--data FILE is required");
-    if (o->patience > 0 && o->val_split == 0) return cli_usage_error(CMD, "--patience needs --val-split > 0");
+    if (o->patience > 0 && o->val_split == 0 && !o->val_data)
+        return cli_usage_error(CMD, "--patience needs --val-split > 0 or --val-data");
     return 0;
-}
-
-static int ends_with(const char *s, const char *tail)
-{
-    size_t n = strlen(s), t = strlen(tail);
-    return n >= t && !strcmp(s + n - t, tail);
-}
-
-static dsc_status load(const train_opts *o, dsc_dataset **ds, int *usage)
-{
-    const char *d = o->data;
-    int npy = ends_with(d, ".npy");
-    int idx = ends_with(d, ".idx") || ends_with(d, ".idx.gz") || ends_with(d, "-ubyte") || ends_with(d, "-ubyte.gz") ||
-              ends_with(d, ".gz");
-    *usage = 0;
-    if ((npy || idx) && !o->targets) {
-        *usage = cli_usage_error(CMD, "--targets FILE is required with %s data", npy ? ".npy" : "IDX");
-        return DSC_ERR_ARG;
-    }
-    if (!npy && !idx && o->targets) {
-        *usage = cli_usage_error(CMD, "--targets is for .npy and IDX data; a CSV names its --target column");
-        return DSC_ERR_ARG;
-    }
-    if (npy) return dsc_dataset_load_npy(ds, d, o->targets);
-    if (idx) return dsc_dataset_load_idx(ds, d, o->targets);
-    return dsc_dataset_load_csv(ds, d, o->target);
 }
 
 /* Everything a run holds, released together. */
 typedef struct train_run {
-    dsc_dataset *all, *train, *test;
+    dsc_dataset *all, *train, *test, *val; /* val, and test with --test-data: the user's files */
+    cli_labels labels;       /* --resume: the checkpoint's class labels */
     dsc_mlp *model;
     dsc_history *hist;
     FILE *history; /* opened before training, so a bad path fails at once */
@@ -238,7 +250,9 @@ static void run_free(train_run *r)
     dsc_mlp_destroy(r->model);
     if (r->train != r->all) dsc_dataset_destroy(r->train);
     dsc_dataset_destroy(r->test);
+    dsc_dataset_destroy(r->val);
     dsc_dataset_destroy(r->all);
+    cli_labels_free(&r->labels);
     dsc_ckpt_close(r->resumed);
     train_saver_free(&r->saver);
 }
@@ -306,6 +320,44 @@ static int task_classes(const train_opts *o, const train_run *r, size_t *classes
     return 0;
 }
 
+/* The training data, then the user's validation and test files with its classes. */
+static int load(const train_opts *o, train_run *r)
+{
+    dsc_load_options l = dsc_load_options_default();
+    l.target = o->target;
+    l.sep = o->sep;
+    l.missing = o->missing;
+    if (o->x_key) l.x_key = o->x_key;
+    if (o->y_key) l.y_key = o->y_key;
+    l.targets = o->targets;
+    l.dtype = o->dtype; /* a float32 model's data in float32 where that is exact: half the memory */
+    int rc = cli_split_labels(CMD, o->labels, &r->labels);
+    l.labels = r->labels.labels;
+    l.nlabels = r->labels.count;
+    if (!rc) rc = cli_load_data(CMD, "--targets", o->data, &l, 1, &r->all);
+    if (rc) return rc;
+    /* the training file's classes, so that a label means the same class in every file */
+    size_t n = dsc_dataset_label_count(r->all);
+    const char **labels = n ? malloc(n * sizeof *labels) : NULL;
+    if (n && !labels) return cli_fail(CMD, "out of memory");
+    for (size_t k = 0; k < n; k++) labels[k] = dsc_dataset_label(r->all, k);
+    l.labels = labels;
+    l.nlabels = n;
+    const char *files[2] = {o->val_data, o->test_data}, *targets[2] = {o->val_targets, o->test_targets};
+    const char *what[2] = {"--val-targets", "--test-targets"};
+    dsc_dataset **sets[2] = {&r->val, &r->test};
+    for (int i = 0; !rc && i < 2; i++) {
+        if (!files[i]) continue;
+        l.targets = targets[i];
+        rc = cli_load_data(CMD, what[i], files[i], &l, 1, sets[i]);
+        if (!rc && dsc_dataset_cols(*sets[i]) != dsc_dataset_cols(r->all))
+            rc = cli_usage_error(CMD, "%s has %zu features, the training data %s has %zu", files[i],
+                                 dsc_dataset_cols(*sets[i]), o->data, dsc_dataset_cols(r->all));
+    }
+    free(labels);
+    return rc;
+}
+
 static int run(train_opts *o, train_run *r)
 {
     int usage;
@@ -316,23 +368,24 @@ static int run(train_opts *o, train_run *r)
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
-    dsc_status st = load(o, &r->all, &usage);
-    if (usage) return usage;
-    if (st != DSC_OK) return cli_lib_error(CMD, st);
+    if ((usage = load(o, r))) return usage;
+    dsc_status st;
     size_t classes;
     if ((usage = task_classes(o, r, &classes))) return usage;
     r->train = r->all;
-    if (o->test_split > 0 && (st = dsc_dataset_split(r->all, o->test_split, o->seed, classes, &r->train, &r->test)))
+    if (!o->test_data && o->test_split > 0 && (st = dsc_dataset_split(r->all, o->test_split, o->seed, classes, &r->train, &r->test)))
         return cli_lib_error(CMD, st);
     if (!r->model && (st = build_model(o, r, classes)) != DSC_OK) return cli_lib_error(CMD, st);
     int64_t resumed_at = dsc_mlp_epochs_done(r->model);
-    train_saver_init(&r->saver, o, classes);
+    train_saver_init(&r->saver, o, classes, r->all);
     r->saver.model = r->model;
     train_progress prog = {.tty = isatty(2), .quiet = o->quiet, .epochs = resumed_at + o->epochs,
                            .classify = classes > 0, .saver = o->save_every ? &r->saver : NULL};
     dsc_fit_config fc = dsc_fit_config_default();
     fc.epochs = o->epochs;
-    fc.batch_size = (size_t)o->batch;
+    /* a batch larger than the data is the whole data: no buffers beyond its rows */
+    fc.batch_size = (size_t)o->batch < dsc_dataset_rows(r->train) ? (size_t)o->batch : dsc_dataset_rows(r->train);
+    fc.val = r->val;
     fc.seed = o->seed;
     fc.val_split = o->val_split;
     fc.patience = o->patience;

@@ -3,6 +3,7 @@
 #define DSC_CLI_TRAIN_H
 
 #include "cli.h"
+#include "data_args.h"
 #include "descent_nn.h"
 
 #include <cjson/cJSON.h>
@@ -12,6 +13,12 @@
 typedef struct train_opts {
     const char *data, *targets, *target, *optimizer, *schedule, *history, *activation, *init;
     const char *plot; /* --plot FILE: the history's figure */
+    char sep;                 /* --sep (0: by extension) */
+    dsc_missing missing;      /* --missing */
+    const char *x_key, *y_key; /* --x-key, --y-key (.npz) */
+    const char *val_data, *val_targets, *test_data, *test_targets; /* the user's own splits */
+    int test_split_set;       /* --test-split was given */
+    const char *labels;       /* --resume: the class labels of the checkpoint, one a line */
     int task; /* -1 infer, 0 regress, 1 classify */
     size_t hidden[DSC_MLP_MAX_LAYERS];
     int nhidden;
@@ -45,11 +52,11 @@ typedef struct train_saver {
     const char *path;
     int64_t every;      /* save after every N-th epoch too (0: at the end only) */
     const dsc_mlp *model;
-    dsc_kv kv[16];
+    dsc_kv kv[32];
     size_t n;
     char num[8][32];
     size_t nnum;
-    char *owned[2];     /* the absolute paths of the data files */
+    char *owned[7];     /* the absolute paths of the data files, the labels */
     size_t nowned;
     /* how to save (NULL: dsc_mlp_save); under mpirun a collective gathering the state */
     dsc_status (*save)(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n);
@@ -58,7 +65,8 @@ typedef struct train_saver {
     char error[512];
 } train_saver;
 
-void train_saver_init(train_saver *s, const train_opts *o, size_t classes);
+/* ds: the training data, whose class labels (if any) are kept. */
+void train_saver_init(train_saver *s, const train_opts *o, size_t classes, const dsc_dataset *ds);
 void train_saver_free(train_saver *s);
 /* Whether the directory of path exists and is writable (checked before training). */
 int train_save_dir_writable(const char *path);

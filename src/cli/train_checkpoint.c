@@ -39,13 +39,38 @@ static const char *absolute(train_saver *s, const char *file)
     return abs;
 }
 
-void train_saver_init(train_saver *s, const train_opts *o, size_t classes)
+/* The class labels joined by newlines (a CSV field holds none), or NULL. */
+static const char *joined_labels(train_saver *s, const dsc_dataset *ds)
+{
+    size_t n = dsc_dataset_label_count(ds), len = 1;
+    for (size_t k = 0; k < n; k++) len += strlen(dsc_dataset_label(ds, k)) + 1;
+    char *text = n ? malloc(len) : NULL;
+    if (!text) return NULL;
+    text[0] = '\0';
+    for (size_t k = 0; k < n; k++) {
+        if (k) strcat(text, "\n");
+        strcat(text, dsc_dataset_label(ds, k));
+    }
+    s->owned[s->nowned++] = text;
+    return text;
+}
+
+void train_saver_init(train_saver *s, const train_opts *o, size_t classes, const dsc_dataset *ds)
 {
     memset(s, 0, sizeof *s);
     s->path = o->save;
     s->every = o->save_every;
     put(s, "train.data", absolute(s, o->data));
     put(s, "train.targets", absolute(s, o->targets));
+    put(s, "train.val_data", absolute(s, o->val_data));
+    put(s, "train.val_targets", absolute(s, o->val_targets));
+    put(s, "train.test_data", absolute(s, o->test_data));
+    put(s, "train.test_targets", absolute(s, o->test_targets));
+    put(s, "train.labels", joined_labels(s, ds));
+    put(s, "train.sep", cli_sep_name(o->sep));
+    put(s, "train.missing", o->missing != DSC_MISSING_ERROR ? cli_missing_name(o->missing) : NULL);
+    put(s, "train.x_key", o->x_key);
+    put(s, "train.y_key", o->y_key);
     put(s, "train.target", o->target);
     put(s, "train.task", classes ? "classify" : "regress");
     put(s, "train.activation", o->activation);
@@ -146,6 +171,23 @@ static int read_options(const dsc_ckpt *ck, train_opts *o)
         o->data = data;
         o->targets = dsc_ckpt_extra(ck, "train.targets");
     }
+    if (!o->val_data) {
+        o->val_data = dsc_ckpt_extra(ck, "train.val_data");
+        o->val_targets = dsc_ckpt_extra(ck, "train.val_targets");
+    }
+    if (!o->test_data) {
+        o->test_data = dsc_ckpt_extra(ck, "train.test_data");
+        o->test_targets = dsc_ckpt_extra(ck, "train.test_targets");
+    }
+    const char *sep = dsc_ckpt_extra(ck, "train.sep"), *missing = dsc_ckpt_extra(ck, "train.missing");
+    if (sep && cli_parse_sep(sep, &o->sep))
+        return cli_usage_error(CMD, "checkpoint '%s': extra.train.sep must be ',', ';', '|' or tab, got '%s'", path, sep);
+    if (missing && cli_parse_missing(missing, &o->missing))
+        return cli_usage_error(CMD, "checkpoint '%s': extra.train.missing must be error, drop or mean, got '%s'", path,
+                               missing);
+    o->x_key = dsc_ckpt_extra(ck, "train.x_key");
+    o->y_key = dsc_ckpt_extra(ck, "train.y_key");
+    o->labels = dsc_ckpt_extra(ck, "train.labels");
     o->target = dsc_ckpt_extra(ck, "train.target");
     o->schedule = dsc_ckpt_extra(ck, "train.schedule");
     /* the average as typed (the fit compares it with the file's canonically) */

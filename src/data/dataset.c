@@ -15,6 +15,7 @@ dsc_status dsc__dataset_new(dsc_dataset **out, size_t rows, size_t cols, const c
     if (!ds) return dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory");
     ds->rows = rows;
     ds->cols = cols;
+    ds->has_target = 1;
     if (values) {
         ds->x = dsc__alloc(rows * cols * sizeof(double));
         ds->y = dsc__alloc(rows * sizeof(double));
@@ -53,7 +54,10 @@ void dsc_dataset_destroy(dsc_dataset *ds)
         for (size_t j = 0; j < ds->cols; j++) free(ds->names[j]);
     free(ds->names);
     free(ds->target);
+    for (size_t k = 0; k < ds->nlabels; k++) free(ds->labels[k]);
+    free(ds->labels);
     dsc__free(ds->x);
+    dsc__free(ds->xf);
     dsc__free(ds->y);
     free(ds);
 }
@@ -75,8 +79,40 @@ dsc_status dsc_dataset_create(dsc_dataset **out, size_t rows, size_t cols, const
 size_t dsc_dataset_rows(const dsc_dataset *ds) { return ds ? ds->rows : 0; }
 size_t dsc_dataset_cols(const dsc_dataset *ds) { return ds ? ds->cols : 0; }
 const double *dsc_dataset_x(const dsc_dataset *ds) { return ds ? ds->x : NULL; }
+const float *dsc_dataset_x32(const dsc_dataset *ds) { return ds ? ds->xf : NULL; }
+
+dsc_status dsc__dataset_adopt_f32(dsc_dataset **out, size_t rows, size_t cols, const char *prefix,
+                                  const char *target_name, float **xf, double **y)
+{
+    double *none = NULL;
+    dsc_status st = dsc__dataset_adopt(out, rows, cols, prefix, target_name, &none, y);
+    if (st != DSC_OK) return st;
+    (*out)->xf = *xf;
+    *xf = NULL;
+    return DSC_OK;
+}
 const double *dsc_dataset_y(const dsc_dataset *ds) { return ds ? ds->y : NULL; }
 const char *dsc_dataset_target_name(const dsc_dataset *ds) { return ds ? ds->target : NULL; }
+int dsc_dataset_has_targets(const dsc_dataset *ds) { return ds ? ds->has_target : 0; }
+size_t dsc_dataset_label_count(const dsc_dataset *ds) { return ds ? ds->nlabels : 0; }
+const char *dsc_dataset_label(const dsc_dataset *ds, size_t k) { return ds && k < ds->nlabels ? ds->labels[k] : NULL; }
+
+dsc_status dsc__dataset_set_labels(dsc_dataset *ds, const char *const *labels, size_t n)
+{
+    char **copy = calloc(n ? n : 1, sizeof *copy);
+    int ok = copy != NULL;
+    for (size_t k = 0; ok && k < n; k++) ok = (copy[k] = dsc__strdup(labels[k])) != NULL;
+    if (!ok) {
+        for (size_t k = 0; copy && k < n; k++) free(copy[k]);
+        free(copy);
+        return dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory for %zu labels", n);
+    }
+    for (size_t k = 0; k < ds->nlabels; k++) free(ds->labels[k]);
+    free(ds->labels);
+    ds->labels = copy;
+    ds->nlabels = n;
+    return DSC_OK;
+}
 
 const char *dsc_dataset_feature_name(const dsc_dataset *ds, size_t j)
 {
@@ -89,6 +125,7 @@ const char *dsc_dataset_feature_name(const dsc_dataset *ds, size_t j)
 size_t dsc_dataset_classes(const dsc_dataset *ds)
 {
     if (!ds || ds->rows == 0) return 0;
+    if (ds->nlabels) return ds->nlabels;
     unsigned char seen[DSC__MAX_LABEL] = {0};
     size_t distinct = 0, top = 0;
     for (size_t i = 0; i < ds->rows; i++) {
@@ -116,7 +153,8 @@ static dsc_status copy_names(dsc_dataset *dst, const dsc_dataset *src)
     if (!t) return dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory");
     free(dst->target);
     dst->target = t;
-    return DSC_OK;
+    dst->has_target = src->has_target;
+    return dsc__dataset_set_labels(dst, (const char *const *)src->labels, src->nlabels);
 }
 
 dsc_status dsc_dataset_subset(const dsc_dataset *ds, const size_t *idx, size_t n,
@@ -127,30 +165,41 @@ dsc_status dsc_dataset_subset(const dsc_dataset *ds, const size_t *idx, size_t n
         if (idx[i] >= ds->rows)
             return dsc__fail(DSC_ERR_ARG, "dataset_subset: index %zu is past the %zu rows", idx[i], ds->rows);
     dsc_dataset *sub = NULL;
-    dsc_status st = dsc__dataset_new(&sub, n, ds->cols, "x", "y", 1);
+    dsc_status st = dsc__dataset_new(&sub, n, ds->cols, "x", "y", 0);
+    if (st == DSC_OK) { /* a subset keeps the storage of its set */
+        size_t count = n * ds->cols;
+        if (ds->xf) sub->xf = dsc__alloc(count * sizeof(float));
+        else sub->x = dsc__alloc(count * sizeof(double));
+        sub->y = dsc__alloc(n * sizeof(double));
+        if (!(sub->x || sub->xf) || !sub->y)
+            st = dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory for %zu x %zu values", n, ds->cols);
+    }
     if (st == DSC_OK) st = copy_names(sub, ds);
     if (st != DSC_OK) {
         dsc_dataset_destroy(sub);
         return st;
     }
     for (size_t i = 0; i < n; i++) {
-        memcpy(sub->x + i * ds->cols, ds->x + idx[i] * ds->cols, ds->cols * sizeof(double));
+        if (ds->xf) memcpy(sub->xf + i * ds->cols, ds->xf + idx[i] * ds->cols, ds->cols * sizeof(float));
+        else memcpy(sub->x + i * ds->cols, ds->x + idx[i] * ds->cols, ds->cols * sizeof(double));
         sub->y[i] = ds->y[idx[i]];
     }
     *out = sub;
     return DSC_OK;
 }
 
+static double value_at(const dsc_dataset *ds, size_t i) { return ds->xf ? (double)ds->xf[i] : ds->x[i]; }
+
 void dsc_dataset_moments(const dsc_dataset *ds, double *mean, double *std)
 {
     size_t c = ds->cols;
     for (size_t j = 0; j < c; j++) mean[j] = std[j] = 0;
     for (size_t i = 0; i < ds->rows; i++)
-        for (size_t j = 0; j < c; j++) mean[j] += ds->x[i * c + j];
+        for (size_t j = 0; j < c; j++) mean[j] += value_at(ds, i * c + j);
     for (size_t j = 0; j < c; j++) mean[j] /= (double)(ds->rows ? ds->rows : 1);
     for (size_t i = 0; i < ds->rows; i++)
         for (size_t j = 0; j < c; j++) {
-            double d = ds->x[i * c + j] - mean[j];
+            double d = value_at(ds, i * c + j) - mean[j];
             std[j] += d * d;
         }
     for (size_t j = 0; j < c; j++) {

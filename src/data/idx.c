@@ -12,42 +12,29 @@
 
 #define DSC__IDX_MAX_BYTES ((size_t)4 << 30) /* refuse to inflate past 4 GiB */
 
-static dsc_status gunzip(const unsigned char *in, size_t len, const char *name, size_t max_bytes,
-                         unsigned char **out, size_t *outlen)
+/* Inflates the gzip data in into out[0..cap), stopping when it is full; *n is what
+ * came out, *ended whether the stream ended there (with its checksum verified). */
+static dsc_status inflate_into(const unsigned char *in, size_t len, const char *name, unsigned char *out,
+                               size_t cap, size_t *n, int *ended)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, 15 + 16) != Z_OK) return dsc__fail(DSC_ERR_NOMEM, "idx: zlib init failed");
-    size_t cap = len * 4 + 1024, n = 0;
-    unsigned char *buf = malloc(cap);
     int rc = Z_OK;
     z.next_in = (unsigned char *)in;
-    while (buf && rc != Z_STREAM_END) {
-        if (n == cap) {
-            unsigned char *nb = cap <= max_bytes ? realloc(buf, cap * 2) : NULL;
-            if (!nb) break;
-            buf = nb;
-            cap *= 2;
-        }
-        size_t in_left = len - (size_t)(z.next_in - in);
+    z.next_out = out;
+    while (rc == Z_OK) {
+        size_t in_left = len - (size_t)(z.next_in - in), out_left = cap - (size_t)(z.next_out - out);
+        if (out_left == 0 || (in_left == 0 && z.avail_in == 0)) break;
         z.avail_in = in_left > UINT32_MAX ? UINT32_MAX : (uInt)in_left;
-        z.next_out = buf + n;
-        z.avail_out = cap - n > UINT32_MAX ? UINT32_MAX : (uInt)(cap - n);
+        z.avail_out = out_left > UINT32_MAX ? UINT32_MAX : (uInt)out_left;
         rc = inflate(&z, Z_NO_FLUSH);
-        n = (size_t)(z.next_out - buf);
-        if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && z.avail_out == 0)) break;
-        if (rc == Z_OK && z.avail_in == 0 && z.avail_out > 0) break; /* truncated */
     }
+    *n = (size_t)(z.next_out - out);
     inflateEnd(&z);
-    if (!buf) return dsc__fail(DSC_ERR_NOMEM, "idx: out of memory inflating %s", name);
-    if (rc != Z_STREAM_END || n > max_bytes) {
-        free(buf);
-        return n > max_bytes || cap > max_bytes
-                   ? dsc__fail(DSC_ERR_FORMAT, "idx: %s inflates past %zu bytes", name, max_bytes)
-                   : dsc__fail(DSC_ERR_FORMAT, "idx: %s: corrupt or truncated gzip data", name);
-    }
-    *out = buf;
-    *outlen = n;
+    *ended = rc == Z_STREAM_END;
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+        return dsc__fail(DSC_ERR_FORMAT, "idx: %s: corrupt gzip data", name);
     return DSC_OK;
 }
 
@@ -91,13 +78,18 @@ static double value(const unsigned char *p, unsigned t)
     }
 }
 
-static dsc_status parse_raw(dsc__idx *out, const unsigned char *b, size_t len, const char *name)
+#define IDX_MAX_HEADER (4 + 4 * 8)
+
+/* The magic and dims of an IDX header (len bytes of it available); *start is where
+ * the values begin, *es their size. */
+static dsc_status parse_header(dsc__idx *out, const unsigned char *b, size_t len, const char *name, size_t *start,
+                               size_t *es)
 {
     if (len < 4 || b[0] || b[1])
         return dsc__fail(DSC_ERR_FORMAT, "idx: %s is not an IDX file (bad magic)", name);
     unsigned t = b[2], nd = b[3];
-    size_t es = type_size(t);
-    if (!es) return dsc__fail(DSC_ERR_FORMAT, "idx: %s: unknown element type 0x%02x", name, t);
+    *es = type_size(t);
+    if (!*es) return dsc__fail(DSC_ERR_FORMAT, "idx: %s: unknown element type 0x%02x", name, t);
     if (nd < 1 || nd > 8) return dsc__fail(DSC_ERR_FORMAT, "idx: %s: %u dimensions (want 1 to 8)", name, nd);
     if (len < 4 + 4 * (size_t)nd) return dsc__fail(DSC_ERR_FORMAT, "idx: %s: header is truncated", name);
     size_t count = 1;
@@ -107,67 +99,143 @@ static dsc_status parse_raw(dsc__idx *out, const unsigned char *b, size_t len, c
             return dsc__fail(DSC_ERR_FORMAT, "idx: %s: dimensions too large", name);
         count *= out->dims[i];
     }
-    size_t start = 4 + 4 * (size_t)nd;
+    out->ndim = (int)nd;
+    out->count = count;
+    *start = 4 + 4 * (size_t)nd;
+    return DSC_OK;
+}
+
+/* Whether float32 holds every value of the element type exactly. */
+static int exact_in_float(unsigned t) { return t == 0x08 || t == 0x09 || t == 0x0B || t == 0x0D; }
+
+static dsc_status parse_raw(dsc__idx *out, const unsigned char *b, size_t len, const char *name, int f32)
+{
+    size_t start, es;
+    dsc_status st = parse_header(out, b, len, name, &start, &es);
+    if (st != DSC_OK) return st;
+    size_t count = out->count;
     if (len - start != count * es)
         return dsc__fail(DSC_ERR_FORMAT, "idx: %s: dimensions need %zu bytes of data, the file has %zu", name,
                          count * es, len - start);
-    out->ndim = (int)nd;
-    out->count = count;
-    out->values = malloc((count ? count : 1) * sizeof(double));
-    if (!out->values) return dsc__fail(DSC_ERR_NOMEM, "idx: out of memory for %zu values", count);
+    unsigned t = b[2];
+    f32 = f32 && exact_in_float(t);
+    if (f32) out->fvalues = malloc((count ? count : 1) * sizeof(float));
+    else out->values = malloc((count ? count : 1) * sizeof(double));
+    if (!out->values && !out->fvalues) return dsc__fail(DSC_ERR_NOMEM, "idx: out of memory for %zu values", count);
     for (size_t i = 0; i < count; i++) {
-        out->values[i] = value(b + start + i * es, t);
-        if (!isfinite(out->values[i])) {
+        double v = value(b + start + i * es, t);
+        if (f32) out->fvalues[i] = (float)v;
+        else out->values[i] = v;
+        if (!isfinite(v)) {
             free(out->values);
+            free(out->fvalues);
             out->values = NULL;
+            out->fvalues = NULL;
             return dsc__fail(DSC_ERR_FORMAT, "idx: %s: value %zu is not finite", name, i);
         }
     }
     return DSC_OK;
 }
 
+static int gzipped(const unsigned char *buf, size_t len) { return len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b; }
+
+/* parse_header on a file, inflating only the header's bytes of a gzip file. */
+static dsc_status any_header(dsc__idx *out, const unsigned char *buf, size_t len, const char *name, size_t *start,
+                             size_t *es)
+{
+    memset(out, 0, sizeof *out);
+    if (!gzipped(buf, len)) return parse_header(out, buf, len, name, start, es);
+    unsigned char h[IDX_MAX_HEADER];
+    size_t n;
+    int ended;
+    dsc_status st = inflate_into(buf, len, name, h, sizeof h, &n, &ended);
+    if (st == DSC_OK && n < sizeof h && !ended)
+        st = dsc__fail(DSC_ERR_FORMAT, "idx: %s: corrupt or truncated gzip data", name);
+    return st != DSC_OK ? st : parse_header(out, h, n, name, start, es);
+}
+
+dsc_status dsc__idx_header(dsc__idx *out, const unsigned char *buf, size_t len, const char *name)
+{
+    size_t start, es;
+    return any_header(out, buf, len, name, &start, &es);
+}
+
 dsc_status dsc__idx_parse(dsc__idx *out, const unsigned char *buf, size_t len, const char *name,
                           size_t max_bytes)
 {
+    return dsc__idx_parse_as(out, buf, len, name, max_bytes, 0);
+}
+
+dsc_status dsc__idx_parse_as(dsc__idx *out, const unsigned char *buf, size_t len, const char *name,
+                             size_t max_bytes, int f32)
+{
     memset(out, 0, sizeof *out);
-    if (len < 2 || buf[0] != 0x1f || buf[1] != 0x8b) return parse_raw(out, buf, len, name);
-    unsigned char *raw = NULL;
-    size_t rawlen = 0;
-    dsc_status st = gunzip(buf, len, name, max_bytes, &raw, &rawlen);
+    if (!gzipped(buf, len)) return parse_raw(out, buf, len, name, f32);
+    /* the header says how large the data is: inflate into exactly that (and one byte
+     * more, to notice a longer stream), never into a buffer grown by guesswork */
+    dsc__idx h;
+    size_t start, es;
+    dsc_status st = any_header(&h, buf, len, name, &start, &es);
     if (st != DSC_OK) return st;
-    st = parse_raw(out, raw, rawlen, name);
+    if (max_bytes < start || h.count > (max_bytes - start) / es)
+        return dsc__fail(DSC_ERR_FORMAT, "idx: %s inflates past %zu bytes", name, max_bytes);
+    size_t need = start + h.count * es;
+    int ended;
+    unsigned char *raw = malloc(need + 1);
+    if (!raw) return dsc__fail(DSC_ERR_NOMEM, "idx: out of memory inflating %s", name);
+    size_t n;
+    st = inflate_into(buf, len, name, raw, need + 1, &n, &ended);
+    if (st == DSC_OK && (n != need || !ended))
+        st = n > need ? dsc__fail(DSC_ERR_FORMAT, "idx: %s: dimensions need %zu bytes of data, the file has more", name,
+                                  need - start)
+                      : dsc__fail(DSC_ERR_FORMAT, "idx: %s: corrupt or truncated gzip data", name);
+    if (st == DSC_OK) st = parse_raw(out, raw, n, name, f32);
     free(raw);
     return st;
 }
 
-static dsc_status load_one(const char *path, dsc__idx *a)
+/* Reads a file and checks its header; the values are parsed later, by load_values. */
+static dsc_status load_header(const char *path, unsigned char **buf, size_t *len, dsc__idx *h)
 {
-    unsigned char *buf;
-    size_t len;
-    dsc_status st = dsc__read_whole_file("idx", path, &buf, &len);
-    if (st != DSC_OK) return st;
-    st = dsc__idx_parse(a, buf, len, path, DSC__IDX_MAX_BYTES);
-    free(buf);
+    dsc_status st = dsc__read_whole_file("idx", path, buf, len);
+    if (st == DSC_OK) st = dsc__idx_header(h, *buf, *len, path);
     return st;
 }
 
 dsc_status dsc_dataset_load_idx(dsc_dataset **out, const char *images_path,
                                 const char *labels_path)
 {
+    return dsc__load_idx_as(out, images_path, labels_path, 0);
+}
+
+dsc_status dsc__load_idx_as(dsc_dataset **out, const char *images_path, const char *labels_path, int f32)
+{
     if (!out) return dsc__fail(DSC_ERR_ARG, "idx: out must not be NULL");
     dsc__idx x = {0}, y = {0};
-    dsc_status st = load_one(images_path, &x);
-    if (st == DSC_OK) st = load_one(labels_path, &y);
-    if (st == DSC_OK && y.ndim != 1)
+    unsigned char *xb = NULL, *yb = NULL;
+    size_t xl = 0, yl = 0;
+    /* both headers first: a count mismatch is refused before anything is inflated */
+    dsc_status st = load_header(images_path, &xb, &xl, &x);
+    if (st == DSC_OK && labels_path) st = load_header(labels_path, &yb, &yl, &y);
+    if (st == DSC_OK && labels_path && y.ndim != 1)
         st = dsc__fail(DSC_ERR_MISMATCH, "idx: %s: labels must have 1 dimension, got %d", labels_path, y.ndim);
-    if (st == DSC_OK && x.dims[0] != y.dims[0])
+    if (st == DSC_OK && labels_path && x.dims[0] != y.dims[0])
         st = dsc__fail(DSC_ERR_MISMATCH, "idx: %s has %zu images but %s has %zu labels", images_path,
                        x.dims[0], labels_path, y.dims[0]);
     size_t cols = x.dims[0] ? x.count / x.dims[0] : 0;
     if (st == DSC_OK && (x.dims[0] == 0 || cols == 0))
         st = dsc__fail(DSC_ERR_FORMAT, "idx: %s holds no images", images_path);
-    if (st == DSC_OK) st = dsc__dataset_adopt(out, x.dims[0], cols, "pixel", "label", &x.values, &y.values);
+    if (st == DSC_OK) st = dsc__idx_parse_as(&x, xb, xl, images_path, DSC__IDX_MAX_BYTES, f32);
+    if (st == DSC_OK && labels_path) st = dsc__idx_parse(&y, yb, yl, labels_path, DSC__IDX_MAX_BYTES);
+    free(xb);
+    free(yb);
+    if (st == DSC_OK && !labels_path && !(y.values = calloc(x.dims[0], sizeof *y.values)))
+        st = dsc__fail(DSC_ERR_NOMEM, "idx: out of memory");
+    if (st == DSC_OK && x.fvalues) st = dsc__dataset_adopt_f32(out, x.dims[0], cols, "pixel", "label", &x.fvalues, &y.values);
+    else if (st == DSC_OK) st = dsc__dataset_adopt(out, x.dims[0], cols, "pixel", "label", &x.values, &y.values);
+    if (st == DSC_OK) (*out)->has_target = labels_path != NULL;
     free(x.values);
+    free(x.fvalues);
     free(y.values);
     return st;
 }

@@ -130,7 +130,18 @@ static dsc_status header(const unsigned char *buf, size_t len, const char *name,
     return DSC_OK;
 }
 
+/* Whether float32 holds every value of the type exactly. */
+static int exact_in_float(npy_type t)
+{
+    return t.kind == NPY_FLOAT ? t.size == 4 : t.size <= 2;
+}
+
 dsc_status dsc__npy_parse(dsc__npy *out, const unsigned char *buf, size_t len, const char *name)
+{
+    return dsc__npy_parse_as(out, buf, len, name, 0);
+}
+
+dsc_status dsc__npy_parse_as(dsc__npy *out, const unsigned char *buf, size_t len, const char *name, int f32)
 {
     char *h = NULL;
     size_t hlen = 0;
@@ -151,52 +162,121 @@ dsc_status dsc__npy_parse(dsc__npy *out, const unsigned char *buf, size_t len, c
     if (out->count > (len - hlen) / t.size || len - hlen != out->count * t.size)
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape needs %zu bytes of data, the file has %zu", name,
                          out->count * t.size, len - hlen);
-    out->values = malloc((out->count ? out->count : 1) * sizeof(double));
-    if (!out->values) return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
+    size_t n = out->count ? out->count : 1;
+    if (f32 && exact_in_float(t)) {
+        if (!(out->fvalues = malloc(n * sizeof(float))))
+            return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
+        for (size_t i = 0; i < out->count; i++) out->fvalues[i] = (float)to_double(buf + hlen + i * t.size, t);
+        return DSC_OK;
+    }
+    if (!(out->values = malloc(n * sizeof(double))))
+        return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
     for (size_t i = 0; i < out->count; i++) out->values[i] = to_double(buf + hlen + i * t.size, t);
     return DSC_OK;
 }
 
-static dsc_status load_one(const char *path, dsc__npy *a)
+static dsc_status load_one(const char *path, dsc__npy *a, int f32)
 {
     unsigned char *buf;
     size_t len;
     dsc_status st = dsc__read_whole_file("npy", path, &buf, &len);
     if (st != DSC_OK) return st;
-    st = dsc__npy_parse(a, buf, len, path);
+    st = dsc__npy_parse_as(a, buf, len, path, f32);
     free(buf);
     return st;
 }
 
 static dsc_status check_pair(const dsc__npy *x, const dsc__npy *y, const char *xp, const char *yp)
 {
-    if (y->ndim == 2 && y->shape[1] != 1)
+    if (y && y->ndim == 2 && y->shape[1] != 1)
         return dsc__fail(DSC_ERR_MISMATCH, "npy: %s: targets must be 1-D or (n, 1), got (%zu, %zu)", yp,
                          y->shape[0], y->shape[1]);
-    if (x->shape[0] != y->shape[0])
+    if (y && x->shape[0] != y->shape[0])
         return dsc__fail(DSC_ERR_MISMATCH, "npy: %s has %zu rows but %s has %zu targets", xp, x->shape[0],
                          yp, y->shape[0]);
     if (x->shape[0] == 0 || x->shape[1] == 0)
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s is empty (%zu x %zu)", xp, x->shape[0], x->shape[1]);
     for (size_t i = 0; i < x->count; i++)
-        if (!isfinite(x->values[i]))
+        if (!isfinite(x->fvalues ? x->fvalues[i] : x->values[i]))
             return dsc__fail(DSC_ERR_FORMAT, "npy: %s: value %zu (row %zu) is not finite", xp, i, i / x->shape[1]);
-    for (size_t i = 0; i < y->count; i++)
+    for (size_t i = 0; y && i < y->count; i++)
         if (!isfinite(y->values[i]))
             return dsc__fail(DSC_ERR_FORMAT, "npy: %s: target %zu is not finite", yp, i);
     return DSC_OK;
 }
 
+dsc_status dsc__npy_dataset(dsc_dataset **out, dsc__npy *x, dsc__npy *y, const char *xname,
+                            const char *yname)
+{
+    dsc_status st = check_pair(x, y, xname, yname);
+    double *targets = y ? y->values : calloc(x->shape[0] ? x->shape[0] : 1, sizeof *targets);
+    if (y) y->values = NULL;
+    if (st == DSC_OK && !targets) st = dsc__fail(DSC_ERR_NOMEM, "npy: out of memory");
+    if (st == DSC_OK && x->fvalues)
+        st = dsc__dataset_adopt_f32(out, x->shape[0], x->shape[1], "x", "y", &x->fvalues, &targets);
+    else if (st == DSC_OK)
+        st = dsc__dataset_adopt(out, x->shape[0], x->shape[1], "x", "y", &x->values, &targets);
+    if (st == DSC_OK) (*out)->has_target = y != NULL;
+    free(x->values);
+    free(x->fvalues);
+    x->values = NULL;
+    x->fvalues = NULL;
+    free(targets);
+    return st;
+}
+
 dsc_status dsc_dataset_load_npy(dsc_dataset **out, const char *features_path,
                                 const char *targets_path)
 {
+    return dsc__load_npy_as(out, features_path, targets_path, 0);
+}
+
+dsc_status dsc__load_npy_as(dsc_dataset **out, const char *features_path, const char *targets_path, int f32)
+{
     if (!out) return dsc__fail(DSC_ERR_ARG, "npy: out must not be NULL");
     dsc__npy x = {0}, y = {0};
-    dsc_status st = load_one(features_path, &x);
-    if (st == DSC_OK) st = load_one(targets_path, &y);
-    if (st == DSC_OK) st = check_pair(&x, &y, features_path, targets_path);
-    if (st == DSC_OK) st = dsc__dataset_adopt(out, x.shape[0], x.shape[1], "x", "y", &x.values, &y.values);
+    dsc_status st = load_one(features_path, &x, f32);
+    if (st == DSC_OK && targets_path) st = load_one(targets_path, &y, 0);
+    if (st == DSC_OK) st = dsc__npy_dataset(out, &x, targets_path ? &y : NULL, features_path, targets_path);
     free(x.values);
+    free(x.fvalues);
     free(y.values);
+    return st;
+}
+
+/* The 64-byte aligned header of a little-endian float64 array in C order. */
+static size_t write_header(char *h, size_t cap, size_t rows, size_t cols)
+{
+    char shape[64];
+    if (cols) snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
+    else snprintf(shape, sizeof shape, "(%zu,)", rows);
+    int n = snprintf(h + 10, cap - 10, "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }", shape);
+    size_t total = 10 + (size_t)n + 1, padded = (total + 63) / 64 * 64;
+    memset(h + 10 + n, ' ', padded - total);
+    h[padded - 1] = '\n';
+    memcpy(h, "\x93NUMPY\x01\x00", 8);
+    h[8] = (char)((padded - 10) & 0xff);
+    h[9] = (char)((padded - 10) >> 8);
+    return padded;
+}
+
+dsc_status dsc_npy_write(const char *path, const double *v, size_t rows, size_t cols)
+{
+    char h[256];
+    size_t hlen = write_header(h, sizeof h, rows, cols), count = rows * (cols ? cols : 1);
+    FILE *f = fopen(path, "wb");
+    if (!f) return dsc__io_fail("npy", "write", path);
+    int ok = fwrite(h, 1, hlen, f) == hlen;
+    for (size_t i = 0; ok && i < count; i++) {
+        unsigned char b[8];
+        uint64_t bits;
+        memcpy(&bits, &v[i], 8);
+        for (int k = 0; k < 8; k++) b[k] = (unsigned char)(bits >> (8 * k));
+        ok = fwrite(b, 1, 8, f) == 8;
+    }
+    if (fclose(f) != 0) ok = 0;
+    if (ok) return DSC_OK;
+    dsc_status st = dsc__io_fail("npy", "write", path);
+    remove(path); /* nothing partial stays behind */
     return st;
 }

@@ -151,7 +151,7 @@ static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, si
     }
     double before = t->loss;
     if (hi > lo) {
-        dsc__mlp_gather(m, dsc_dataset_x(r->train), dsc_dataset_y(r->train), r->order + s + lo, hi - lo);
+        dsc__mlp_gather_rows(m, r->train, 0, r->order + s + lo, hi - lo);
         const void *z = dsc__mlp_forward(m, hi - lo, 1);
         dsc__loss_metric(m->loss, m->cfg.dtype, z, m->ybuf, hi - lo, k, m->y_mean, m->y_std, t);
         dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, hi - lo, k, m->delta[0], 1.0 / (double)b, t);

@@ -119,6 +119,9 @@ dsc_status dsc__mlp_reserve(dsc_mlp *m, size_t rows);
  * and their targets (scaled for mse) into m->ybuf. */
 void dsc__mlp_gather(dsc_mlp *m, const double *x, const double *y, const size_t *idx,
                      size_t n);
+/* The same from a dataset, its features in float64 or float32: rows idx, or (idx NULL)
+ * rows first..first+n-1. */
+void dsc__mlp_gather_rows(dsc_mlp *m, const dsc_dataset *ds, size_t first, const size_t *idx, size_t n);
 /* Forward pass of n rows in m->x0; dropout when train; returns the output buffer. */
 const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train);
 /* Backward pass from m->delta[0] = dLoss/doutput into the gradient buffer (through

@@ -9,13 +9,14 @@
 #include <math.h>
 #include <string.h>
 
-#define GATHER(T, SFX)                                                                   \
-    static void gather_##SFX(const dsc_mlp *m, const double *x, const size_t *idx,       \
+/* T: the network's type; S: the data's (a dataset may hold float32 features) */
+#define GATHER(T, S, SFX)                                                                \
+    static void gather_##SFX(const dsc_mlp *m, const S *x, const size_t *idx,            \
                              size_t n, T *out)                                           \
     {                                                                                    \
         size_t c = m->cfg.sizes[0];                                                      \
         for (size_t r = 0; r < n; r++) {                                                 \
-            const double *row = x + (idx ? idx[r] : r) * c;                              \
+            const S *row = x + (idx ? idx[r] : r) * c;                                   \
             T *o = out + r * c;                                                          \
             if (m->mean)                                                                 \
                 for (size_t j = 0; j < c; j++) o[j] = (T)((row[j] - m->mean[j]) * m->inv_std[j]); \
@@ -23,14 +24,38 @@
                 for (size_t j = 0; j < c; j++) o[j] = (T)row[j];                         \
         }                                                                                \
     }
-GATHER(float, f32)
-GATHER(double, f64)
+GATHER(float, double, f32)
+GATHER(double, double, f64)
+GATHER(float, float, f32_of_f32)
+GATHER(double, float, f64_of_f32)
+
+static void gather_targets(dsc_mlp *m, const double *y, const size_t *idx, size_t n);
 
 void dsc__mlp_gather(dsc_mlp *m, const double *x, const double *y, const size_t *idx,
                      size_t n)
 {
     if (m->cfg.dtype == DSC_F32) gather_f32(m, x, idx, n, m->x0);
     else gather_f64(m, x, idx, n, m->x0);
+    gather_targets(m, y, idx, n);
+}
+
+void dsc__mlp_gather_rows(dsc_mlp *m, const dsc_dataset *ds, size_t first, const size_t *idx, size_t n)
+{
+    size_t skip = idx ? 0 : first;
+    const float *xf = dsc_dataset_x32(ds);
+    const double *y = dsc_dataset_y(ds) + skip;
+    if (!xf) {
+        dsc__mlp_gather(m, dsc_dataset_x(ds) + skip * m->cfg.sizes[0], y, idx, n);
+        return;
+    }
+    xf += skip * m->cfg.sizes[0];
+    if (m->cfg.dtype == DSC_F32) gather_f32_of_f32(m, xf, idx, n, m->x0);
+    else gather_f64_of_f32(m, xf, idx, n, m->x0);
+    gather_targets(m, y, idx, n);
+}
+
+static void gather_targets(dsc_mlp *m, const double *y, const size_t *idx, size_t n)
+{
     if (!y) return;
     int scale = m->loss == DSC_LOSS_MSE;
     for (size_t r = 0; r < n; r++) {
@@ -183,11 +208,10 @@ dsc_status dsc__check_targets(const dsc_mlp *m, const char *who, const double *y
 void dsc__mlp_tally(dsc_mlp *m, const dsc_dataset *ds, dsc__tally *t)
 {
     size_t n = dsc_dataset_rows(ds), k = m->cfg.sizes[m->nlayers];
-    const double *x = dsc_dataset_x(ds), *y = dsc_dataset_y(ds);
     memset(t, 0, sizeof *t);
     for (size_t s = 0; s < n; s += m->cap) {
         size_t b = n - s < m->cap ? n - s : m->cap;
-        dsc__mlp_gather(m, x + s * m->cfg.sizes[0], y + s, NULL, b);
+        dsc__mlp_gather_rows(m, ds, s, NULL, b);
         const void *z = dsc__mlp_forward(m, b, 0);
         dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, b, k, NULL, 1, t);
         dsc__loss_metric(m->loss, m->cfg.dtype, z, m->ybuf, b, k, m->y_mean, m->y_std, t);
