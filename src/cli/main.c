@@ -27,8 +27,8 @@ static const command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: descent <command> [options]   (descent <command> --help, descent help <command>)\n"
-               "       descent --version\n\ncommands:\n");
+    fprintf(f, "Usage: descent <command> [options]   (descent <command> --help, descent help <command>)\n"
+               "   or: descent --version\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nWith --json, a command prints its result as one JSON object on stdout and its\n"
                "errors as one JSON line, {\"error\": \"...\", \"command\": \"...\"}, on stderr.\n"
