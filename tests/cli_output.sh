@@ -98,6 +98,13 @@ $py -c 'import json,sys; e=json.loads(open(sys.argv[1]).read()); assert "beta1" 
 $py -c 'import json,sys; e=json.loads(open(sys.argv[1]).read()); assert "x.png" in e["error"]' "$dir/err" ||
   bad "schedule --json error is not JSON: $(cat "$dir/err")"
 
+# a comparison's SVG holds what its resolution shows: 20000 steps of four optimizers
+# with their paths over the contour took 17 MB in 46,000 paths
+"$bin" compare --optimizer adam --optimizer sgd --optimizer 'rmsprop(lr=1e-3)' --optimizer 'sgd(lr=1e-3,momentum=0.9)' \
+  --steps 20000 --plot "$dir/big.svg" >/dev/null || bad "compare --plot big.svg failed"
+size=$(stat -c %s "$dir/big.svg"); paths=$(grep -c '<path' "$dir/big.svg")
+[ "$size" -lt 3000000 ] && [ "$paths" -lt 10000 ] || bad "the comparison's SVG has $size bytes in $paths paths"
+
 # help, version, counts
 [ "$("$bin" help schedule)" = "$("$bin" schedule --help)" ] || bad "descent help schedule differs from schedule --help"
 [ "$("$bin" -V)" = "$("$bin" --version)" ] && "$bin" -V | grep -q '^descent [0-9]' || bad "-V"
