@@ -49,6 +49,12 @@ typedef struct dsc__outfile {
     int copy;           /* the target is not a regular file: copy, do not rename */
 } dsc__outfile;
 dsc_status dsc__outfile_open(const char *who, const char *path, dsc__outfile *o);
+/* The pieces (also what an atomic checkpoint save needs): all n bytes to fd, retrying
+ * short writes (-1 with errno); a fresh temporary "<stem>.tmp.<pid>.<k>" created
+ * exclusively (two writers never share one) with the mode a plain fopen would give
+ * (its fd, or -1 with errno). */
+int dsc__write_all(int fd, const void *p, size_t n);
+int dsc__open_temp(const char *stem, char *tmp, size_t cap);
 /* DSC_ERR_IO naming the target when a write, the close, the rename or the copy
  * failed (keep only); the temporary is gone either way. */
 dsc_status dsc__outfile_finish(const char *who, dsc__outfile *o, int keep);

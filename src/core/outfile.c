@@ -22,8 +22,9 @@
 #define OUTFILE_TEMP_TRIES 1000
 #define OUTFILE_COPY_CHUNK 65536
 
-static int write_all(int fd, const unsigned char *b, size_t n)
+int dsc__write_all(int fd, const void *p, size_t n)
 {
+    const unsigned char *b = p;
     while (n) {
         ssize_t w = write(fd, b, n);
         if (w < 0 && errno == EINTR) continue;
@@ -37,9 +38,7 @@ static int write_all(int fd, const unsigned char *b, size_t n)
     return 0;
 }
 
-/* A fresh temporary "<stem>.tmp.<pid>.<k>", created exclusively (two writers never
- * share one) with the mode a plain fopen would give. */
-static int open_temp(const char *stem, char *tmp, size_t cap)
+int dsc__open_temp(const char *stem, char *tmp, size_t cap)
 {
     for (int k = 0; k < OUTFILE_TEMP_TRIES; k++) {
         if ((size_t)snprintf(tmp, cap, "%s.tmp.%ld.%d", stem, (long)getpid(), k) >= cap) {
@@ -69,7 +68,7 @@ dsc_status dsc__outfile_open(const char *who, const char *path, dsc__outfile *o)
     char stem[4200];
     const char *tmpdir = getenv("TMPDIR");
     if (o->copy) snprintf(stem, sizeof stem, "%.4000s/descent", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    int fd = open_temp(o->copy ? stem : o->target, o->tmp, sizeof o->tmp);
+    int fd = dsc__open_temp(o->copy ? stem : o->target, o->tmp, sizeof o->tmp);
     if (fd < 0) return dsc__io_fail(who, "write", path);
     if (!(o->f = fdopen(fd, "wb"))) {
         close(fd);
@@ -92,7 +91,7 @@ static int copy_out(const char *tmp, const char *target)
             ok = r == 0;
             break;
         }
-        ok = write_all(out, buf, (size_t)r) == 0;
+        ok = dsc__write_all(out, buf, (size_t)r) == 0;
     }
     int err = errno;
     if (out >= 0 && close(out) && ok) ok = 0, err = errno;
