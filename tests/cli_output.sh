@@ -15,7 +15,7 @@ iris=$root/data/iris.csv
 
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
-# expect_fail NAME FILE CMD...: under a 4 KiB file size limit (write() fails with EFBIG,
+# expect_fail NAME FILE CMD...: under a 1 KiB file size limit (write() fails with EFBIG,
 # as on a full disk), CMD exits 1 with one line on stderr, prints nothing (no "plot"
 # in a --json that was not drawn), FILE keeps its previous bytes, and no temporary is
 # left in its directory.
@@ -23,7 +23,7 @@ expect_fail() {
   local name=$1 file=$2; shift 2
   printf 'previous\n' >"$file"
   local out rc
-  out=$(trap '' XFSZ; ulimit -f 4; "$@" 2>"$dir/err"); rc=$?
+  out=$(trap '' XFSZ; ulimit -f 1; "$@" 2>"$dir/err"); rc=$?
   [ "$rc" -eq 1 ] || bad "$name on a full disk: exit $rc, want 1 ($(cat "$dir/err"))"
   [ "$(grep -c '' "$dir/err")" -eq 1 ] || bad "$name: stderr is not one line: $(cat "$dir/err")"
   [ -z "$out" ] || bad "$name: printed '${out:0:80}'"
@@ -31,8 +31,8 @@ expect_fail() {
   ls "$dir" | grep -q '\.tmp\.' && bad "$name: a temporary was left: $(ls "$dir")"
   rm -f "$dir"/*.tmp.*
 }
-expect_fail "optimize --trace" "$dir/t.csv" "$bin" optimize --optimizer adam --steps 2000 --trace "$dir/t.csv"
-expect_fail "train --history" "$dir/h.csv" "$bin" train --data "$iris" --epochs 60 --quiet --history "$dir/h.csv"
+expect_fail "optimize --trace" "$dir/t.csv" "$bin" optimize --optimizer adam --steps 200 --trace "$dir/t.csv"
+expect_fail "train --history" "$dir/h.csv" "$bin" train --data "$iris" --epochs 25 --quiet --history "$dir/h.csv"
 expect_fail "schedule --plot png" "$dir/s.png" "$bin" schedule --schedule 'cosine(T_max=50)' --lr 0.1 --steps 50 \
   --plot "$dir/s.png" --json
 expect_fail "schedule --plot svg" "$dir/s.svg" "$bin" schedule --schedule 'cosine(T_max=50)' --lr 0.1 --steps 50 \
@@ -98,10 +98,10 @@ $py -c 'import json,sys; e=json.loads(open(sys.argv[1]).read()); assert "beta1" 
 $py -c 'import json,sys; e=json.loads(open(sys.argv[1]).read()); assert "x.png" in e["error"]' "$dir/err" ||
   bad "schedule --json error is not JSON: $(cat "$dir/err")"
 
-# a comparison's SVG holds what its resolution shows: 20000 steps of four optimizers
-# with their paths over the contour took 17 MB in 46,000 paths
+# a comparison's SVG holds what its resolution shows: 5000 steps of four optimizers
+# with their paths over the contour took 16 MB in 45,000 paths
 "$bin" compare --optimizer adam --optimizer sgd --optimizer 'rmsprop(lr=1e-3)' --optimizer 'sgd(lr=1e-3,momentum=0.9)' \
-  --steps 20000 --plot "$dir/big.svg" >/dev/null || bad "compare --plot big.svg failed"
+  --steps 5000 --plot "$dir/big.svg" >/dev/null || bad "compare --plot big.svg failed"
 size=$(stat -c %s "$dir/big.svg"); paths=$(grep -c '<path' "$dir/big.svg")
 [ "$size" -lt 3000000 ] && [ "$paths" -lt 10000 ] || bad "the comparison's SVG has $size bytes in $paths paths"
 
