@@ -39,6 +39,7 @@ typedef struct dsc_plot_panel {
     const dsc_plot_series *series; /* lines, or paths over the contour */
     size_t count;
     int logx, logy;                /* lines: log10 axes */
+    int xwhole;                    /* lines: x ticks at whole numbers only (epochs, steps) */
     /* contour: z[j * nx + i] is the value at (xmin + i (xmax - xmin) / (nx - 1), ymin + j ...) */
     const double *z;
     size_t nx, ny;

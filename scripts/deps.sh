@@ -4,6 +4,8 @@
 # fails, so nothing half-works. Usage: scripts/deps.sh [build|test]
 set -eu
 need=(gcc make cmake pkg-config libcjson-dev zlib1g-dev libopenblas-dev)
+# the man page, generated from the command's --help at build time
+need+=(help2man)
 # figures (descent compare --plot, descent demo)
 need+=(libplplot-dev plplot-driver-cairo)
 # `make` builds the tests and the dist layer too, so that a tree configured by

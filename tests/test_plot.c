@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "descent_plot.h"
+#include "plot/plot_internal.h"
 
 #define N 200
 #define G 41
@@ -160,12 +161,90 @@ static void test_files(void **state)
     rmdir(dir);
 }
 
+/* Distance from (px, py) to the segment (ax, ay)-(bx, by). */
+static double segment_distance(double px, double py, double ax, double ay, double bx, double by)
+{
+    double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+    double t = len2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / len2 : 0;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    return hypot(px - ax - t * dx, py - ay - t * dy);
+}
+
+/* Largest distance from a point of polyline a (its vertices and `between` points on
+ * each segment) to polyline b, all in pixels. */
+static double farthest(const double *ax, const double *ay, size_t na, const double *bx, const double *by, size_t nb,
+                       int between)
+{
+    double worst = 0;
+    for (size_t i = 0; i < na; i++)
+        for (int k = 0; k <= (i + 1 < na ? between : 0); k++) {
+            double t = (double)k / (between + 1);
+            double px = i + 1 < na ? ax[i] + t * (ax[i + 1] - ax[i]) : ax[i];
+            double py = i + 1 < na ? ay[i] + t * (ay[i + 1] - ay[i]) : ay[i];
+            double best = INFINITY;
+            for (size_t j = 0; j + 1 < nb && best > 0; j++)
+                best = fmin(best, segment_distance(px, py, bx[j], by[j], bx[j + 1], by[j + 1]));
+            worst = fmax(worst, best);
+        }
+    return worst;
+}
+
+/* Thinning keeps a curve within the tolerance of the full one, both ways, keeps its
+ * ends and its spikes, and keeps about two points per pixel of length: a loss curve of
+ * 4000 steps across 500 pixels (a noisy slow decay with one spike), in pixel units. */
+static void test_thin(void **state)
+{
+    (void)state;
+    enum { M = 4000 };
+    static double x[M], y[M], tx[M], ty[M];
+    unsigned seed = 12345;
+    for (size_t i = 0; i < M; i++) {
+        seed = seed * 1103515245u + 12345u;
+        double noise = ((seed >> 16) & 0x7fff) / 32768.0 - 0.5;
+        x[i] = 500.0 * (double)i / (M - 1);
+        y[i] = 300.0 * exp(-(double)i / 800.0) + (i < M / 2 ? 0.3 * noise : 0.01 * noise) + (i == 3000 ? 40 : 0);
+        tx[i] = x[i], ty[i] = y[i];
+    }
+    const double tol = DSC__PLOT_THIN_PIXELS;
+    size_t kept = dsc__plot_thin(tx, ty, M, 1.0, 1.0, tol);
+    assert_true(kept > 2 && kept < M / 2);
+    /* at most ~2 points per pixel column where the curve is flat (the noise of the
+     * first half is below a pixel) */
+    size_t late = 0;
+    for (size_t i = 0; i < kept; i++) late += tx[i] > 400;
+    assert_true(late <= 2 * 100 + 4); /* the spike at x = 375 lies before */
+    assert_true(tx[0] == x[0] && ty[0] == y[0] && tx[kept - 1] == x[M - 1] && ty[kept - 1] == y[M - 1]);
+    int spike = 0;
+    for (size_t i = 0; i < kept; i++) spike |= ty[i] == y[3000];
+    assert_true(spike);
+    assert_true(farthest(x, y, M, tx, ty, kept, 0) <= tol + 1e-9);
+    assert_true(farthest(tx, ty, kept, x, y, M, 3) <= tol + 1e-9);
+    /* scales: the same curve in world units (steps, loss) thins the same */
+    for (size_t i = 0; i < M; i++) tx[i] = x[i] * 8.0, ty[i] = y[i] / 4.0;
+    assert_int_equal(dsc__plot_thin(tx, ty, M, 1.0 / 8.0, 4.0, tol), kept);
+    /* two points and fewer are kept as they are */
+    assert_int_equal(dsc__plot_thin(tx, ty, 2, 1.0, 1.0, tol), 2);
+}
+
+static void test_whole_ticks(void **state)
+{
+    (void)state;
+    assert_true(dsc__plot_whole_tick(1, 3) == 1);
+    assert_true(dsc__plot_whole_tick(1, 9) == 1);
+    assert_true(dsc__plot_whole_tick(1, 12) == 2);
+    assert_true(dsc__plot_whole_tick(0, 30) == 5);
+    assert_true(dsc__plot_whole_tick(1, 100) == 20);
+    assert_true(dsc__plot_whole_tick(0, 20000) == 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_thin),
+        cmocka_unit_test(test_whole_ticks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -379,9 +379,9 @@ static int report(const bench *r)
     double bytes = r->bytes;
     double frac = r->plain_ns / r->step_ns;
     if (!r->json) {
-        printf("%s: %lld %s parameters in %lld tensor%s, %d thread%s, median of %lld steps\n", r->spec,
-               (long long)r->n, dsc_dtype_name(r->dtype), (long long)r->k, r->k == 1 ? "" : "s",
-               r->used_threads, r->used_threads == 1 ? "" : "s", (long long)r->reps);
+        printf("%s: %lld %s parameter%s in %lld tensor%s, %d thread%s, median of %lld step%s\n", r->spec,
+               (long long)r->n, dsc_dtype_name(r->dtype), cli_s(r->n), (long long)r->k, cli_s(r->k),
+               r->used_threads, cli_s(r->used_threads), (long long)r->reps, cli_s(r->reps));
         printf("  step        %8.3f ns/param  %7.2f GB/s  (%g bytes/param%s)\n", r->step_ns,
                bytes / r->step_ns, bytes, r->measured ? ", gradient measured first" : "");
         printf("  plain loop  %8.3f ns/param  %7.2f GB/s\n", r->plain_ns, bytes / r->plain_ns);

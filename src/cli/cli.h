@@ -14,6 +14,10 @@
 #define CLI_EXIT_USAGE 2   /* bad options or specs */
 #define CLI_EXIT_FAIL 1    /* the run itself failed */
 
+/* Set by main when the command line has --json: errors are then printed as one JSON
+ * line, {"error":"<message>","command":"<cmd>"}, instead of "descent <cmd>: <message>". */
+extern int cli_json_errors;
+
 /* Prints "descent <cmd>: <message>" as one line on stderr and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -39,8 +43,22 @@ int cli_print_json(cJSON *o);
  * one line printed; else 0, leaving no file behind that was not there. */
 int cli_check_plot(const char *cmd, const char *path);
 
+/* An output file (--trace, --history) written under a temporary name and put in place
+ * only when complete: a failed write (a full disk) or a failed run leaves the previous
+ * file, never a partial one. Open prints the failure and returns CLI_EXIT_FAIL, else 0;
+ * close with keep publishes the file (printing and returning CLI_EXIT_FAIL when a
+ * write, the close or the rename failed), without keep removes it; o may be NULL.
+ * Messages start with option ("--trace: cannot write 'x.csv': ..."). */
+typedef struct cli_out cli_out;
+int cli_out_open(const char *cmd, const char *option, const char *path, cli_out **out);
+FILE *cli_out_file(const cli_out *o);
+int cli_out_close(const char *cmd, cli_out *o, int keep);
+
 /* Adds v to o under key, or null when v is not finite (JSON has no inf or nan). */
 void cli_add_number(cJSON *o, const char *key, double v);
+
+/* "s" unless n is 1: "%lld epoch%s", n, cli_s(n) prints "1 epoch", "2 epochs". */
+const char *cli_s(long long n);
 
 /* Seconds on the monotonic clock, for elapsed times. */
 double cli_now(void);

@@ -1,6 +1,7 @@
 /* common.c: error reporting and strict option parsing for the subcommands. */
 #include "cli.h"
 #include "descent_plot.h"
+#include "../core/internal.h" /* dsc__outfile */
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,11 +12,25 @@
 #include <time.h>
 #include <unistd.h>
 
+int cli_json_errors;
+
 static int report(const char *cmd, int code, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "descent %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (!cli_json_errors) {
+        fprintf(stderr, "descent%s%s: %s\n", *cmd ? " " : "", cmd, msg);
+        return code;
+    }
+    /* one JSON line a script parses like the --json output; cJSON escapes the text */
+    cJSON *o = cJSON_CreateObject();
+    char *text = o && cJSON_AddStringToObject(o, "error", msg) && (!*cmd || cJSON_AddStringToObject(o, "command", cmd))
+                     ? cJSON_PrintUnformatted(o)
+                     : NULL;
+    if (text) fprintf(stderr, "%s\n", text);
+    else fprintf(stderr, "{\"error\":\"out of memory\"}\n");
+    cJSON_free(text);
+    cJSON_Delete(o);
     return code;
 }
 
@@ -40,8 +55,9 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 int cli_lib_error(const char *cmd, dsc_status st)
 {
     const char *msg = dsc_last_error();
-    fprintf(stderr, "descent %s: %s\n", cmd, msg[0] ? msg : dsc_status_str(st));
-    return st == DSC_ERR_SPEC || st == DSC_ERR_RANGE || st == DSC_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    int code = st == DSC_ERR_SPEC || st == DSC_ERR_RANGE || st == DSC_ERR_ARG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    return code == CLI_EXIT_USAGE ? cli_usage_error(cmd, "%s", msg[0] ? msg : dsc_status_str(st))
+                                  : cli_fail(cmd, "%s", msg[0] ? msg : dsc_status_str(st));
 }
 
 int cli_parse_int64(const char *text, int64_t min, int64_t max, int64_t *out)
@@ -79,9 +95,44 @@ int cli_parse_dtype(const char *text, dsc_dtype *out)
     return -1;
 }
 
+/* The shortest of 15, 16 and 17 significant digits that reads back as exactly v
+ * (17 always does): cJSON stops at 15 whenever those read back within about an ulp. */
+static void shortest_number(double v, char *buf, size_t cap)
+{
+    for (int digits = 15; digits < 17; digits++) {
+        snprintf(buf, cap, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+    snprintf(buf, cap, "%.17g", v);
+}
+
+/* Replaces every finite number under item by raw text that round-trips exactly (the
+ * others print as null). -1 when out of memory. */
+static int exact_numbers(cJSON *item)
+{
+    for (cJSON *c = item->child, *next; c; c = next) {
+        next = c->next;
+        if (cJSON_IsNumber(c) && isfinite(c->valuedouble)) {
+            char buf[32];
+            shortest_number(c->valuedouble, buf, sizeof buf);
+            cJSON *raw = cJSON_CreateRaw(buf);
+            if (!raw) return -1;
+            if (c->string) { /* the key moves to the replacement */
+                raw->string = c->string;
+                raw->type |= c->type & cJSON_StringIsConst;
+                c->string = NULL;
+            }
+            cJSON_ReplaceItemViaPointer(item, c, raw);
+        } else if (c->child && exact_numbers(c)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int cli_print_json(cJSON *o)
 {
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    char *text = o && !exact_numbers(o) ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!text) return CLI_EXIT_FAIL;
     puts(text);
@@ -91,7 +142,7 @@ int cli_print_json(cJSON *o)
 
 int cli_run_error(const char *cmd, const cli_run *r, dsc_status st)
 {
-    if (r->error[0] && (st == DSC_ERR_FORMAT || st == DSC_ERR_NOMEM)) return cli_fail(cmd, "%s", r->error);
+    if (r->error[0] && (st == DSC_ERR_FORMAT || st == DSC_ERR_NOMEM || st == DSC_ERR_IO)) return cli_fail(cmd, "%s", r->error);
     if (r->error[0]) return cli_usage_error(cmd, "%s", r->error);
     return cli_lib_error(cmd, st);
 }
@@ -101,6 +152,8 @@ void cli_add_number(cJSON *o, const char *key, double v)
     if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
     else cJSON_AddNullToObject(o, key);
 }
+
+const char *cli_s(long long n) { return n == 1 ? "" : "s"; }
 
 double cli_now(void)
 {
@@ -120,4 +173,33 @@ int cli_check_plot(const char *cmd, const char *path)
     fclose(f);
     if (!existed) remove(path);
     return 0;
+}
+
+struct cli_out {
+    const char *option;
+    dsc__outfile file;
+};
+
+int cli_out_open(const char *cmd, const char *option, const char *path, cli_out **out)
+{
+    cli_out *o = malloc(sizeof *o);
+    if (!o) return cli_fail(cmd, "out of memory opening '%s'", path);
+    o->option = option;
+    dsc_status st = dsc__outfile_open(option, path, &o->file);
+    if (st) {
+        free(o);
+        return cli_lib_error(cmd, st);
+    }
+    *out = o;
+    return 0;
+}
+
+FILE *cli_out_file(const cli_out *o) { return o->file.f; }
+
+int cli_out_close(const char *cmd, cli_out *o, int keep)
+{
+    if (!o) return 0;
+    dsc_status st = dsc__outfile_finish(o->option, &o->file, keep);
+    free(o);
+    return st ? cli_lib_error(cmd, st) : 0;
 }

@@ -58,11 +58,11 @@ int curve_figure_history(curve_figure *cf, const dsc_history *h, int classify, i
     const char *metric = classify ? "accuracy" : "R#u2#d";
     snprintf(cf->titles[0], sizeof cf->titles[0], "%s: loss", base_name(name));
     snprintf(cf->titles[1], sizeof cf->titles[1], "%s: %s", base_name(name), metric);
-    cf->panels[0] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[0], .xlabel = "epoch",
+    cf->panels[0] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[0], .xlabel = "epoch", .xwhole = 1,
                                      .ylabel = classify ? "cross-entropy" : "MSE (standardized target)",
                                      .series = &cf->series[0], .count = per,
                                      .logy = curve_figure_wants_log(col, per * n, 1)};
-    cf->panels[1] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[1], .xlabel = "epoch",
+    cf->panels[1] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[1], .xlabel = "epoch", .xwhole = 1,
                                      .ylabel = metric, .series = &cf->series[3], .count = per};
     cf->figure = (dsc_plot_figure){.panels = cf->panels, .count = 2};
     return 0;
@@ -103,7 +103,7 @@ int curve_figure_schedule(curve_figure *cf, const double *lr, size_t n, double b
     cf->series[0] = (dsc_plot_series){.x = cf->data, .y = lr, .n = n};
     size_t longest = wrap_title(cf->titles[0], sizeof cf->titles[0], spec);
     snprintf(cf->titles[1], sizeof cf->titles[1], "learning rate (base %g)", base);
-    cf->panels[0] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[0], .xlabel = "step",
+    cf->panels[0] = (dsc_plot_panel){.kind = DSC_PLOT_LINES, .title = cf->titles[0], .xlabel = "step", .xwhole = 1,
                                      .ylabel = cf->titles[1], .series = cf->series, .count = 1,
                                      .logy = curve_figure_wants_log(lr, n, 2)};
     /* about 12.5 px a character, the title centred over the axes (right of the labels) */

@@ -32,7 +32,7 @@ static int fill_losses(cli_figure *cf, const cli_run *runs, size_t count)
     for (size_t r = 0; r < count; r++)
         cf->loss[r] = (dsc_plot_series){.label = cf->labels[r], .y = &cf->curves[r * rows], .n = rows};
     cf->panels[0] = (dsc_plot_panel){
-        .kind = DSC_PLOT_LINES, .title = cf->loss_title, .xlabel = "step",
+        .kind = DSC_PLOT_LINES, .title = cf->loss_title, .xlabel = "step", .xwhole = 1,
         .ylabel = known ? "f(x) - f*" : "f(x)", .series = cf->loss, .count = count, .logy = known || positive};
     snprintf(cf->loss_title, sizeof cf->loss_title, "%s: %s", cf->problem,
              known ? "gap to the minimum" : "loss");

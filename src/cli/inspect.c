@@ -25,8 +25,9 @@ static void shape_text(const dsc_ckpt_tensor *t, char *buf, size_t cap)
 
 static void print_table(const char *path, const dsc_ckpt *ck)
 {
-    printf("%s: safetensors, %zu-byte header, %zu bytes of data, %zu tensors\n", path, dsc_ckpt_header_bytes(ck),
-           dsc_ckpt_data_bytes(ck), dsc_ckpt_tensor_count(ck));
+    size_t tensors = dsc_ckpt_tensor_count(ck), data = dsc_ckpt_data_bytes(ck);
+    printf("%s: safetensors, %zu-byte header, %zu byte%s of data, %zu tensor%s\n", path, dsc_ckpt_header_bytes(ck),
+           data, cli_s((long long)data), tensors, cli_s((long long)tensors));
     const char *sum = dsc_ckpt_meta(ck, "checksum");
     printf("checksum: %s\n", sum ? "verified (the data section matches its crc32)" : "none in the metadata");
     printf("\nmetadata:\n");

@@ -1,6 +1,7 @@
 /* main.c: the descent command: one program, one subcommand per file. */
 #include "cli.h"
 
+#include <errno.h>
 #include <string.h>
 
 typedef struct command {
@@ -9,6 +10,9 @@ typedef struct command {
     const char *summary;
 } command;
 
+/* The man page and the bash completion read this list from `descent --help` (the
+ * lines under "commands:"), and each command's options from `descent CMD --help`:
+ * a command added here appears in both. */
 static const command commands[] = {
     {"optimize", cmd_optimize, "run an optimizer on a test function"},
     {"compare", cmd_compare, "run several optimizers on a test function: a table and a figure"},
@@ -25,27 +29,64 @@ static const command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: descent <command> [options]   (descent <command> --help)\n\ncommands:\n");
+    fprintf(f, "Usage: descent <command> [options]   (descent <command> --help, descent help <command>)\n"
+               "   or: descent --version\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nWith --json, a command prints its result as one JSON object on stdout and its\n"
+               "errors as one JSON line, {\"error\": \"...\", \"command\": \"...\"}, on stderr.\n"
+               "Exit status: 0 success, 1 the run failed, 2 bad options or specs.\n");
+}
+
+static const command *find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(name, commands[i].name)) return &commands[i];
+    return NULL;
+}
+
+/* "descent help CMD" is "descent CMD --help". */
+static int help(int argc, char **argv)
+{
+    if (argc < 3) {
+        usage(stdout);
+        return 0;
+    }
+    const command *c = find(argv[2]);
+    if (!c) return cli_usage_error("help", "unknown command '%s' (see descent --help)", argv[2]);
+    if (argc > 3) return cli_usage_error("help", "unexpected argument '%s'", argv[3]);
+    char *args[] = {argv[2], "--help", NULL};
+    return c->run(2, args);
+}
+
+static int dispatch(int argc, char **argv)
+{
+    if (argc < 2) return cli_usage_error("", "missing command (try descent --help)");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "help")) return help(argc, argv);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("descent %s\n", DSC_VERSION_STRING);
+        return 0;
+    }
+    const command *c = find(argv[1]);
+    if (!c) return cli_usage_error("", "unknown command '%s' (try descent --help)", argv[1]);
+    return c->run(argc - 1, argv + 1);
 }
 
 int main(int argc, char **argv)
 {
     cli_prefer_fast_blas(argv);
-    if (argc < 2) {
-        fprintf(stderr, "descent: missing command (try descent --help)\n");
-        return CLI_EXIT_USAGE;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--json")) cli_json_errors = 1;
+    int rc = dispatch(argc, argv);
+    /* what was printed must have arrived: a full disk or a closed pipe behind stdout
+     * is a failure, not a silent success */
+    if (fflush(stdout) || ferror(stdout) || fclose(stdout)) {
+        int err = errno;
+        cli_fail(argc > 1 ? argv[1] : "", "cannot write to standard output: %s", strerror(err));
+        return rc ? rc : CLI_EXIT_FAIL;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "--version")) {
-        printf("descent %s\n", DSC_VERSION_STRING);
-        return 0;
-    }
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "descent: unknown command '%s' (try descent --help)\n", argv[1]);
-    return CLI_EXIT_USAGE;
+    return rc;
 }

@@ -129,24 +129,21 @@ int cmd_optimize(int argc, char **argv)
     cli_run r = {.problem = problem, .optimizer = optimizer, .schedule = schedule, .dtype = dtype, .steps = steps,
                  .start = have_start ? start : NULL, .start_len = start_len, .save = save, .resume = resume,
                  .average = average};
-    FILE *tf = NULL;
-    if (trace) {
-        tf = fopen(trace, "w");
-        if (!tf) return cli_fail("optimize", "cannot write --trace file '%s'", trace);
-        r.trace = tf;
-    }
+    cli_out *tf = NULL;
+    if (trace && cli_out_open("optimize", "--trace", trace, &tf)) return CLI_EXIT_FAIL;
+    r.trace = tf ? cli_out_file(tf) : NULL;
     dsc_status st = cli_run_exec(&r);
-    int rc = 0;
-    if (tf && fclose(tf) != 0 && !st) rc = cli_fail("optimize", "error writing '%s'", trace);
+    int rc = cli_out_close("optimize", tf, st == DSC_OK);
     if (st) {
         rc = cli_run_error("optimize", &r, st);
     } else if (!rc && json) {
         rc = print_json(&r, r.problem, r.optimizer, r.schedule);
     } else if (!rc) {
-        printf("%s on %s, %s, %lld steps: loss %.6g at ", r.optimizer, r.problem, dsc_dtype_name(r.dtype),
-               (long long)steps, r.loss);
+        printf("%s on %s, %s, %lld step%s: loss %.6g at ", r.optimizer, r.problem, dsc_dtype_name(r.dtype),
+               (long long)steps, cli_s(steps), r.loss);
         print_point(r.x, r.dim);
-        if (r.skipped) printf(", %lld steps skipped (non-finite gradient)", (long long)r.skipped);
+        if (r.skipped)
+            printf(", %lld step%s skipped (non-finite gradient)", (long long)r.skipped, cli_s(r.skipped));
         if (resume) printf(", resumed at step %lld", (long long)r.first_step);
         if (r.average) {
             printf("; %s: loss %.6g at ", r.average, r.avg_loss);

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,11 @@ dsc_status cli_run_exec(cli_run *r)
         if (avg && dsc_optim_last_updated(opt) && (st = dsc_average_update(avg))) goto done;
         loss = evaluate(pb, r->dtype, data, grad);
         if (r->trace) trace_row(r->trace, k, loss, r->dtype, data, dim);
+        if (r->trace && ferror(r->trace)) { /* a full disk: stop now, not after the last step */
+            snprintf(r->error, sizeof r->error, "cannot write the trace: %s", strerror(errno));
+            st = DSC_ERR_IO;
+            goto done;
+        }
         if (r->record) record_row(r, k - k0, loss, data);
         note_progress(r, k, loss, fstar, known);
     }

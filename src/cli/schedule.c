@@ -173,8 +173,8 @@ int cmd_schedule(int argc, char **argv)
     else if (dsc_sched_needs_loss(s))
         rc = cli_usage_error("schedule", "%s needs the loss of every step: give --losses FILE", spec);
     if (!rc && losses && nloss < (size_t)(steps - 1))
-        rc = cli_usage_error("schedule", "--losses has %zu values, %lld steps need %lld (one per step but "
-                             "the last)", nloss, (long long)steps, (long long)steps - 1);
+        rc = cli_usage_error("schedule", "--losses has %zu value%s, %lld steps need %lld (one per step but "
+                             "the last)", nloss, cli_s((long long)nloss), (long long)steps, (long long)steps - 1);
     if (!rc && !(lr = malloc((size_t)steps * sizeof *lr))) rc = cli_fail("schedule", "out of memory");
     if (!rc) rc = compute(s, steps, losses, lr);
     cJSON *desc = NULL;

@@ -236,7 +236,7 @@ typedef struct train_run {
     cli_labels labels;       /* --resume: the checkpoint's class labels */
     dsc_mlp *model;
     dsc_history *hist;
-    FILE *history; /* opened before training, so a bad path fails at once */
+    cli_out *history; /* opened before training, so a bad path fails at once */
     struct train_dist *dist; /* under mpirun, else NULL */
     int rank, ranks;
     dsc_ckpt *resumed;       /* --resume: the checkpoint (its strings are options) */
@@ -245,7 +245,7 @@ typedef struct train_run {
 
 static void run_free(train_run *r)
 {
-    if (r->history) fclose(r->history);
+    cli_out_close(CMD, r->history, 0); /* a failed run's history is not published */
     dsc_history_destroy(r->hist);
     dsc_mlp_destroy(r->model);
     if (r->train != r->all) dsc_dataset_destroy(r->train);
@@ -363,8 +363,7 @@ static int run(train_opts *o, train_run *r)
     int usage;
     int rc = o->plot && r->rank == 0 ? cli_check_plot(CMD, o->plot) : 0; /* before the history is created */
     if (rc) return rc;
-    if (o->history && r->rank == 0 && !(r->history = fopen(o->history, "w")))
-        return cli_fail(CMD, "cannot write the history to %s", o->history);
+    if (o->history && r->rank == 0 && cli_out_open(CMD, "--history", o->history, &r->history)) return CLI_EXIT_FAIL;
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
@@ -415,8 +414,12 @@ static int run(train_opts *o, train_run *r)
     if (r->dist) res.state_bytes = train_dist_state_bytes(r->dist);
 #endif
     if ((st = all_scores(r, &res)) != DSC_OK) return cli_lib_error(CMD, st);
-    if (r->history && (train_write_history(r->history, r->hist, classes > 0, o->average != NULL) || fflush(r->history)))
-        return cli_fail(CMD, "cannot write the history to %s", o->history);
+    if (r->history) {
+        train_write_history(cli_out_file(r->history), r->hist, classes > 0, o->average != NULL);
+        rc = cli_out_close(CMD, r->history, 1);
+        r->history = NULL;
+        if (rc) return rc;
+    }
     if (o->plot && r->rank == 0 && (rc = train_plot_draw(o, r->hist, classes > 0, &res.plot))) return rc;
     return o->json ? train_print_json(o, &res) : train_print_table(o, &res);
 }

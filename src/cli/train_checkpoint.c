@@ -204,8 +204,8 @@ int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model)
     int rc = read_options(*ck, o);
     if (rc) return rc;
     if ((st = dsc_mlp_load_ckpt(model, *ck)) != DSC_OK) {
-        fprintf(stderr, "descent %s: checkpoint '%s': %s\n", CMD, o->resume, dsc_last_error());
-        return st == DSC_ERR_NOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
+        if (st == DSC_ERR_NOMEM) return cli_fail(CMD, "checkpoint '%s': %s", o->resume, dsc_last_error());
+        return cli_usage_error(CMD, "checkpoint '%s': %s", o->resume, dsc_last_error());
     }
     const dsc_mlp_config *c = dsc_mlp_get_config(*model);
     o->dtype = c->dtype;

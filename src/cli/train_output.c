@@ -60,7 +60,7 @@ int train_print_table(const train_opts *o, const train_result *r)
     printf("\nnetwork   %s %s, %s, %s%s%s\n", net, o->activation, dsc_dtype_name(dsc_mlp_get_config(r->model)->dtype),
            o->optimizer, o->schedule ? ", schedule " : "", o->schedule ? o->schedule : "");
     if (o->average) printf("average   %s\n", o->average);
-    printf("blas      %s (%s kernels, %d threads)\n\n", bi.name, bi.core, bi.threads);
+    printf("blas      %s (%s kernels, %d thread%s)\n\n", bi.name, bi.core, bi.threads, cli_s(bi.threads));
     printf("%-10s %10s %10s%s\n", "", "loss", cls ? "accuracy" : "R^2", cls ? "" : "       RMSE");
     printf("%-10s %10.4f %10.4f\n", "train", last->train_loss, last->train_metric);
     if (!isnan(last->val_loss)) printf("%-10s %10.4f %10.4f\n", "validation", last->val_loss, last->val_metric);
@@ -76,8 +76,9 @@ int train_print_table(const train_opts *o, const train_result *r)
         printf("\n");
     }
     double samples = (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at);
-    printf("\n%lld epochs in %.3g s (%.0f samples/s)%s", (long long)((int64_t)h->count - r->resumed_at), h->seconds,
-           samples / h->seconds, h->stopped_early ? ", stopped early" : "");
+    long long epochs = (long long)((int64_t)h->count - r->resumed_at);
+    printf("\n%lld epoch%s in %.3g s (%.0f samples/s)%s", epochs, cli_s(epochs), h->seconds, samples / h->seconds,
+           h->stopped_early ? ", stopped early" : "");
     if (r->resumed_at) printf(", resumed after epoch %lld (%zu in all)", (long long)r->resumed_at, h->count);
     if (o->save) printf(", saved to %s", o->save);
     printf("\n");

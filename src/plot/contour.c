@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #define NLEVELS 24
+#define LINE_STRIDE 2
 
 /* Pale yellow (low) through pale green to light steel blue (high): light enough that
  * paths in saturated colours stay visible on every shade. */
@@ -28,6 +29,31 @@ static double level_value(const dsc_plot_panel *p, double v, double zmin, double
     return p->logz ? log10(v - zmin + 1e-4 * zspan + 1e-300) : v;
 }
 
+/* Grid index (i, j) of the line grid to world coordinates, for plcont. */
+static void line_grid_to_world(PLFLT i, PLFLT j, PLFLT *x, PLFLT *y, PLPointer data)
+{
+    const dsc_plot_panel *p = data;
+    *x = p->xmin + (p->xmax - p->xmin) * i * LINE_STRIDE / (double)(p->nx - 1);
+    *y = p->ymin + (p->ymax - p->ymin) * j * LINE_STRIDE / (double)(p->ny - 1);
+}
+
+/* The level lines, from every LINE_STRIDE-th grid point: PLplot draws them a segment
+ * per cell, each its own path in an SVG or PDF, so the full grid would cost
+ * thousands of paths for lines that look the same. */
+static void level_lines(const dsc_plot_panel *p, PLFLT **grid, const PLFLT *levels, int count)
+{
+    PLINT nx = (PLINT)((p->nx - 1) / LINE_STRIDE + 1), ny = (PLINT)((p->ny - 1) / LINE_STRIDE + 1);
+    PLFLT **coarse;
+    plAlloc2dGrid(&coarse, nx, ny);
+    for (PLINT i = 0; i < nx; i++)
+        for (PLINT j = 0; j < ny; j++) coarse[i][j] = grid[i * LINE_STRIDE][j * LINE_STRIDE];
+    plcol0(DSC__PLOT_CONTOUR);
+    plwidth(0.5);
+    plcont((PLFLT_MATRIX)coarse, nx, ny, 1, nx, 1, ny, levels, count, line_grid_to_world, (PLPointer)p);
+    plwidth(1.0);
+    plFree2dGrid(coarse, nx, ny);
+}
+
 void dsc__plot_contour(const dsc_plot_panel *p)
 {
     PLFLT **grid;
@@ -42,12 +68,23 @@ void dsc__plot_contour(const dsc_plot_panel *p)
             if (isfinite(v)) lo = fmin(lo, v), hi = fmax(hi, v);
         }
     if (!(hi > lo)) hi = lo + 1;
-    PLFLT levels[NLEVELS + 1];
-    for (int k = 0; k <= NLEVELS; k++) levels[k] = lo + (hi - lo) * k / NLEVELS;
+    PLFLT levels[NLEVELS - 1]; /* between the bands */
+    for (int k = 1; k < NLEVELS; k++) levels[k - 1] = lo + (hi - lo) * k / NLEVELS;
     dsc__plot_frame(p, p->xmin, p->xmax, p->ymin, p->ymax, 0.96);
+    /* the shading, one image (not a polygon per cell and level): each value drawn as
+     * the middle of its band, a value that is not finite as the top band */
+    PLFLT **shade;
+    plAlloc2dGrid(&shade, (PLINT)p->nx, (PLINT)p->ny);
+    for (size_t i = 0; i < p->nx; i++)
+        for (size_t j = 0; j < p->ny; j++) {
+            double k = isfinite(grid[i][j]) ? floor((grid[i][j] - lo) / (hi - lo) * NLEVELS) : NLEVELS;
+            shade[i][j] = lo + (hi - lo) * (fmin(k, NLEVELS - 1) + 0.5) / NLEVELS;
+        }
     set_colormap();
-    plshades((PLFLT_MATRIX)grid, (PLINT)p->nx, (PLINT)p->ny, NULL, p->xmin, p->xmax, p->ymin, p->ymax, levels,
-             NLEVELS + 1, 0, DSC__PLOT_CONTOUR, 0.5, plfill, 1, NULL, NULL);
+    plimagefr((PLFLT_MATRIX)shade, (PLINT)p->nx, (PLINT)p->ny, p->xmin, p->xmax, p->ymin, p->ymax, lo, hi, lo, hi,
+              NULL, NULL);
+    plFree2dGrid(shade, (PLINT)p->nx, (PLINT)p->ny);
+    level_lines(p, grid, levels, NLEVELS - 1);
     plFree2dGrid(grid, (PLINT)p->nx, (PLINT)p->ny);
     plcol0(DSC__PLOT_INK);
     plbox("bcst", 0, 0, "bcst", 0, 0); /* the shades covered the ticks */

@@ -9,6 +9,41 @@
 
 int dsc__plot_usable(double v, int log_axis) { return isfinite(v) && (!log_axis || v > 0); }
 
+size_t dsc__plot_thin(double *x, double *y, size_t n, double xscale, double yscale, double tol)
+{
+    if (n <= 2) return n;
+    size_t kept = 1; /* the first point stays */
+    for (size_t i = 1; i + 1 < n; i++) {
+        double dx = (x[i] - x[kept - 1]) * xscale, dy = (y[i] - y[kept - 1]) * yscale;
+        if (dx * dx + dy * dy < tol * tol) continue;
+        x[kept] = x[i], y[kept] = y[i];
+        kept++;
+    }
+    x[kept] = x[n - 1], y[kept] = y[n - 1]; /* and the last */
+    return kept + 1;
+}
+
+/* Pixels per world unit of the current viewport along x and y. */
+static void pixel_scale(double *xscale, double *yscale)
+{
+    PLFLT xp, yp, vx0, vx1, vy0, vy1, wx0, wx1, wy0, wy1;
+    PLINT xlen, ylen, xoff, yoff;
+    plgpage(&xp, &yp, &xlen, &ylen, &xoff, &yoff);
+    plgvpd(&vx0, &vx1, &vy0, &vy1);
+    plgvpw(&wx0, &wx1, &wy0, &wy1);
+    *xscale = (vx1 - vx0) * (double)xlen / fabs(wx1 - wx0);
+    *yscale = (vy1 - vy0) * (double)ylen / fabs(wy1 - wy0);
+}
+
+/* One unbroken run of points, thinned to what the page resolves. */
+static void draw_run(PLFLT *px, PLFLT *py, size_t run)
+{
+    double xs, ys;
+    pixel_scale(&xs, &ys);
+    if (isfinite(xs) && isfinite(ys)) run = dsc__plot_thin(px, py, run, xs, ys, DSC__PLOT_THIN_PIXELS);
+    plline((PLINT)run, px, py);
+}
+
 void dsc__plot_polyline(const dsc_plot_series *s, int logx, int logy)
 {
     PLFLT *px = malloc(s->n * sizeof *px), *py = malloc(s->n * sizeof *py);
@@ -26,7 +61,7 @@ void dsc__plot_polyline(const dsc_plot_series *s, int logx, int logy)
             run++;
             continue;
         }
-        if (run > 1) plline((PLINT)run, px, py);
+        if (run > 1) draw_run(px, py, run);
         else if (run == 1) plstring(1, px, py, "•"); /* a lone point stays visible */
         run = 0;
     }
@@ -49,6 +84,15 @@ static double log_tick(int log_axis, double lo, double hi)
     if (!log_axis) return 0;
     double decades = hi - lo;
     return decades <= 7 ? 1 : ceil(decades / 7);
+}
+
+double dsc__plot_whole_tick(double lo, double hi)
+{
+    static const double mantissa[3] = {1, 2, 5};
+    for (double decade = 1; decade < 1e15; decade *= 10)
+        for (int k = 0; k < 3; k++)
+            if ((hi - lo) / (mantissa[k] * decade) <= DSC__PLOT_MAX_WHOLE_TICKS) return mantissa[k] * decade;
+    return 0;
 }
 
 /* Lines of a title (split at '\n'), the last just above the axes. */
@@ -75,6 +119,13 @@ static void draw_title(const char *title)
 void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double ymin, double ymax, double right)
 {
     double xt = log_tick(p->logx, xmin, xmax), yt = log_tick(p->logy, ymin, ymax);
+    int xsub = p->logx ? 1 : 0;
+    if (p->xwhole && !p->logx) {
+        xt = dsc__plot_whole_tick(xmin, xmax);
+        xsub = xt <= 2 || xt == 5 ? (int)xt : 0; /* minor ticks at whole numbers too */
+    }
+    /* whole numbers up to 7 digits as they are: no "(x10^4)" beside the last label */
+    plsxax(7, 0);
     plslabelfunc(label_decade, NULL);
     plschr(0, 0.8);
     /* each title line past the first takes its height off the top of the axes */
@@ -85,7 +136,7 @@ void dsc__plot_frame(const dsc_plot_panel *p, double xmin, double xmax, double y
     plbox("g", xt, 0, "g", yt, 0);
     plcol0(DSC__PLOT_INK);
     plwidth(1.0);
-    plbox(p->logx ? "bcnsto" : "bcnst", xt, p->logx ? 1 : 0, p->logy ? "bcnstvo" : "bcnstv", yt, p->logy ? 1 : 0);
+    plbox(p->logx ? "bcnsto" : "bcnst", xt, xsub, p->logy ? "bcnstvo" : "bcnstv", yt, p->logy ? 1 : 0);
     plschr(0, 0.95);
     plmtex("b", 2.6, 0.5, 0.5, p->xlabel ? p->xlabel : "");
     plmtex("l", p->logy ? 4.6 : 4.0, 0.5, 0.5, p->ylabel ? p->ylabel : "");

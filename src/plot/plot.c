@@ -94,6 +94,21 @@ static void set_palette(void)
 /* PLplot reports recoverable trouble through this; the figure still gets written. */
 static void on_abort(const char *msg) { fprintf(stderr, "plot: %s\n", msg); }
 
+/* Whether the file at path ends as a complete file of its format does: cairo writes
+ * the trailer last, so a write that failed part-way (a full disk) leaves none. */
+static int complete(const char *path, const char *dev)
+{
+    static const unsigned char png_end[] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    const char *end = !strcmp(dev, "pngcairo") ? (const char *)png_end
+                      : !strcmp(dev, "svgcairo") ? "</svg>\n" : "%%EOF\n";
+    size_t n = !strcmp(dev, "pngcairo") ? sizeof png_end : strlen(end);
+    unsigned char tail[16];
+    FILE *f = fopen(path, "rb");
+    int ok = f && fseek(f, -(long)n, SEEK_END) == 0 && fread(tail, 1, n, f) == n && !memcmp(tail, end, n);
+    if (f) fclose(f);
+    return ok;
+}
+
 dsc_status dsc_plot_save(const dsc_plot_figure *fig, const char *path)
 {
     const char *dev = dsc_plot_device(path);
@@ -101,13 +116,16 @@ dsc_status dsc_plot_save(const dsc_plot_figure *fig, const char *path)
         return dsc__fail(DSC_ERR_ARG, "plot: file name must end in .png, .svg or .pdf, got '%s'", path ? path : "(null)");
     dsc_status st = dsc_plot_validate(fig);
     if (st) return st;
-    FILE *probe = fopen(path, "wb");
-    if (!probe) return dsc__fail(DSC_ERR_IO, "plot: cannot write '%s'", path);
-    fclose(probe);
+    /* PLplot draws into a temporary that exists (it ends the process on a file it
+     * cannot open); the figure replaces path only once it is complete */
+    dsc__outfile out;
+    if ((st = dsc__outfile_open("plot", path, &out))) return st;
+    fclose(out.f);
+    out.f = NULL;
     int w = fig->width ? fig->width : 640 * (int)fig->count, h = fig->height ? fig->height : 520;
     plsabort(on_abort);
     plsdev(dev);
-    plsfnam(path);
+    plsfnam(out.tmp);
     plspage(0, 0, w, h, 0, 0);
     plscmap0n(DSC__PLOT_FIRST + DSC__PLOT_NCOLORS);
     set_palette();
@@ -122,5 +140,10 @@ dsc_status dsc_plot_save(const dsc_plot_figure *fig, const char *path)
         else dsc__plot_contour(&fig->panels[k]);
     }
     plend();
-    return DSC_OK;
+    if (!complete(out.tmp, dev)) {
+        dsc__outfile_finish("plot", &out, 0);
+        return dsc__fail(DSC_ERR_IO, "plot: cannot write '%.256s': the figure is incomplete (is the disk full?)",
+                         path);
+    }
+    return dsc__outfile_finish("plot", &out, 1);
 }

@@ -20,7 +20,23 @@ int dsc__plot_color(size_t series);
 /* Whether y (and x) of a point may be drawn on the panel's axes. */
 int dsc__plot_usable(double v, int log_axis);
 
-/* Draws one series as polylines broken at unusable points, in log10 where asked. */
+/* Thins a polyline in place to what a page resolves: a point closer than tol to the
+ * last point kept is dropped (the first and last points stay). Distances are in
+ * pixels, x and y scaled by xscale and yscale. Every point of the full line lies
+ * within tol of the thinned one and the other way round (a dropped run stays inside
+ * the disc of radius tol about the point kept before it), so the two draw the same.
+ * Returns the number of points kept. */
+size_t dsc__plot_thin(double *x, double *y, size_t n, double xscale, double yscale, double tol);
+#define DSC__PLOT_THIN_PIXELS 0.5
+
+/* The spacing of ticks at whole numbers: the first of 1, 2, 5, 10, 20, 50, ... that
+ * puts at most DSC__PLOT_MAX_WHOLE_TICKS intervals on [lo, hi] (PLplot's own choice
+ * may be 0.5, an epoch that does not exist). */
+double dsc__plot_whole_tick(double lo, double hi);
+#define DSC__PLOT_MAX_WHOLE_TICKS 8
+
+/* Draws one series as polylines broken at unusable points, in log10 where asked,
+ * thinned by dsc__plot_thin. */
 void dsc__plot_polyline(const dsc_plot_series *s, int logx, int logy);
 
 /* The viewport for a panel (room for labels, its right edge at right in [0, 1] of
