@@ -10,6 +10,10 @@ and buffer names (a state moves between torch.optim.Adam and descent.torch.Adam 
 ways), zero_grad, add_param_group and closures work. A parameter whose .grad is None
 is skipped, as torch does; a new .grad tensor is picked up at the next step.
 
+Beyond torch's arguments, each takes descent's optimizer-wide controls: nonfinite
+("ignore" by default, as torch.optim, which lets NaN through; "skip" or "error"),
+clip_norm, clip_value, max_consecutive_skips, state_dtype ("bf16" for Adam/AdamW).
+
 One difference: descent keeps one step count for all the tensors it steps together,
 torch one per tensor. A step over a set of tensors whose counts differ (a tensor that
 sat out steps with .grad None, then came back) raises RuntimeError rather than
@@ -24,6 +28,8 @@ __all__ = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "
            "AdaBelief", "Lion", "LAMB", "LARS", "ScheduleFreeAdamW", "Muon"]
 
 _DTYPES = (_torch.float32, _torch.float64)
+# descent's optimizer-wide keys, fixed at construction; torch.optim checks nothing
+_CONTROLS = ("nonfinite", "clip_norm", "clip_value", "max_consecutive_skips", "state_dtype")
 # keys of torch's param_groups that are not hyperparameters of the update
 _TORCH_ONLY = ("params", "initial_lr", "foreach", "differentiable", "capturable", "fused", "max_lr",
                "min_lr", "base_momentum", "max_momentum")
@@ -56,6 +62,7 @@ class _DescentOptimizer(_torch.optim.Optimizer):
     _open = False      # descent's own kinds take any key of their spec
 
     def __init__(self, params, **kw):
+        self._controls = {k: kw.pop(k) for k in _CONTROLS if k in kw}
         unknown = [] if self._open else [k for k in kw if k not in self._defaults and k not in _TORCH_ONLY]
         if unknown:
             raise TypeError("%s got unexpected keyword argument(s) %s" % (type(self).__name__, ", ".join(unknown)))
@@ -187,7 +194,8 @@ class _DescentOptimizer(_torch.optim.Optimizer):
                                "keeps one count for all (a tensor skipped steps with .grad None)" % sorted(steps))
         step = steps.pop()
         keys0 = self._hkeys(self.param_groups[groups[0]])
-        c = _descent.Optimizer("%s(%s)" % (self._kind, spec_keys(keys0)), pviews, gviews, groups, names)
+        spec = "%s(%s)" % (self._kind, spec_keys(dict(keys0, **dict({"nonfinite": "ignore"}, **self._controls))))
+        c = _descent.Optimizer(spec, pviews, gviews, groups, names)
         c.threads = _threads()
         self._group_of_c = [None] * c.group_count
         self._sigs = [{} for _ in range(c.group_count)]

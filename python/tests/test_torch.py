@@ -274,3 +274,16 @@ def test_own_kinds_step():
 def test_unknown_keyword():
     with pytest.raises(TypeError, match="unexpected keyword"):
         dt.Adam([torch.nn.Parameter(torch.ones(2))], beta1=0.5)
+
+
+def test_nonfinite_like_torch_by_default_and_skip_on_request():
+    p = torch.nn.Parameter(torch.ones(2))
+    o = dt.SGD([p], lr=0.1)
+    p.grad = torch.tensor([float("nan"), 1.0])
+    o.step()
+    assert torch.isnan(p[0]) and p[1].item() == pytest.approx(0.9)  # as torch.optim: NaN goes through
+    q = torch.nn.Parameter(torch.ones(2))
+    o = dt.SGD([q], lr=0.1, nonfinite="skip", clip_norm=1.0)
+    q.grad = torch.tensor([float("nan"), 1.0])
+    o.step()
+    assert torch.equal(q, torch.ones(2)) and o._c.skipped_count == 1
