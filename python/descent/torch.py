@@ -19,6 +19,9 @@ torch one per tensor. A step over a set of tensors whose counts differ (a tensor
 sat out steps with .grad None, then came back) raises RuntimeError rather than
 computing another bias correction than torch would.
 """
+from itertools import repeat as _repeat
+from operator import is_ as _is, is_not as _is_not
+
 import numpy as _np
 import torch as _torch
 
@@ -89,17 +92,19 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         super().__setstate__(state)
         self.__dict__.setdefault("_c", None)
 
-    @_torch.no_grad()
     def step(self, closure=None):
+        """One step of every tensor that has a gradient (closure: re-evaluates the loss)."""
         loss = None
         if closure is not None:
             with _torch.enable_grad():
                 loss = closure()
-        self._sync()
-        if self._c is not None:
+        if self._sync():
             self._c.step()
-            self._step_count_cache = self._c.step_count
         return loss
+
+    # torch.optim wraps step in a profiler range (several microseconds a call); the
+    # step is a single call into C, so it is left unwrapped
+    step.hooked = True
 
     # ---------------------------------------------------------------- binding
 
@@ -108,38 +113,41 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         return {k: v for k, v in group.items() if k not in _TORCH_ONLY}
 
     def _sync(self):
-        """Binds the tensors with gradients and the groups' hyperparameters."""
-        active = []
-        for g, group in enumerate(self.param_groups):
-            for p in group["params"]:
-                if p.grad is not None:
-                    active.append(p)
+        """Binds the tensors with gradients and the groups' hyperparameters; False when
+        no tensor has a gradient. The common case (the same tensors as last step) costs
+        one pass over them."""
         c = self._c
-        if c is None or len(active) != len(self._active) or any(a is not b for a, b in zip(active, self._active)):
-            if not active:
-                return
-            self._build(active)
-            return
-        # gradients torch reallocated (zero_grad(set_to_none=True), a new .grad)
-        grads = [p.grad for p in active]
-        bound = self._grads
-        if any(a is not b for a, b in zip(grads, bound)):
+        if c is None:
+            return self._rebuild()
+        grads = [p.grad for p in self._active]
+        if any(map(_is_not, grads, self._grads)):
+            if any(map(_is, grads, _repeat(None))):
+                return self._rebuild()
             views = [None if a is b else _check_tensor(a, "grad of param %s" % self._names[i])
-                     for i, (a, b) in enumerate(zip(grads, bound))]
-            c.bind(grads=views)
+                     for i, (a, b) in enumerate(zip(grads, self._grads))]
+            c.bind(grads=views)  # torch allocated new gradient tensors
             self._grads = grads
+        if self._inactive and any(p.grad is not None for p in self._inactive):
+            return self._rebuild()
         # hyperparameters: lr alone is cheap to set; anything else sets the group's keys
-        for g, group in enumerate(self.param_groups[:c.group_count]):
-            if self._group_of_c[g] is None:
-                continue
-            sig = self._sigs[g]
-            if group["lr"] != sig.get("lr") or any(group.get(k) != v for k, v in sig.items()):
+        for g, sig in self._sigs:
+            group = self.param_groups[g]
+            if any(group[k] != v for k, v in sig.items()):
                 keys = self._hkeys(group)
-                if {k: v for k, v in keys.items() if k != "lr"} == {k: v for k, v in sig.items() if k != "lr"}:
-                    c.set_lr(g, float(group["lr"]))
+                if all(keys[k] == v for k, v in sig.items() if k != "lr") and len(keys) == len(sig):
+                    c.set_lr(g, float(keys["lr"]))
                 else:
                     c.set_group(g, spec_keys(keys))
-                self._sigs[g] = keys
+                self._sigs[self._sig_index[g]] = (g, keys)
+        return True
+
+    def _rebuild(self):
+        """A descent optimizer over the tensors that have gradients now."""
+        active = [p for group in self.param_groups for p in group["params"] if p.grad is not None]
+        if not active:
+            return False
+        self._build(active)
+        return True
 
     def _retire(self):
         """Copies the live state out of the descent optimizer into plain tensors."""
@@ -197,13 +205,12 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         spec = "%s(%s)" % (self._kind, spec_keys(dict(keys0, **dict({"nonfinite": "ignore"}, **self._controls))))
         c = _descent.Optimizer(spec, pviews, gviews, groups, names)
         c.threads = _threads()
-        self._group_of_c = [None] * c.group_count
-        self._sigs = [{} for _ in range(c.group_count)]
-        for g in set(groups):
+        self._sigs = []  # (group, its keys as last set), for the groups with tensors
+        for g in sorted(set(groups)):
             keys = self._hkeys(self.param_groups[g])
             c.set_group(g, spec_keys(keys))
-            self._group_of_c[g] = g
-            self._sigs[g] = keys
+            self._sigs.append((g, keys))
+        self._sig_index = {g: i for i, (g, _) in enumerate(self._sigs)}
         if step:
             c.set_counters(step)
         mu = {}
@@ -232,6 +239,8 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         self._pgroup = groups
         self._names = names
         self._grads = [p.grad for p in active]
+        ids = {id(p) for p in active}
+        self._inactive = [p for group in self.param_groups for p in group["params"] if id(p) not in ids]
         if self._kind == "nadam":
             self._refresh_steps()
 
