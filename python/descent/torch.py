@@ -103,8 +103,9 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         return loss
 
     # torch.optim wraps step in a profiler range (several microseconds a call); the
-    # step is a single call into C, so it is left unwrapped
-    step.hooked = True
+    # step is a single call into C, so torch 1.x's wrapper is left out (torch 2.x's also
+    # runs the step hooks, and stays)
+    step.hooked = not hasattr(_torch.optim.Optimizer, "register_step_pre_hook")
 
     # ---------------------------------------------------------------- binding
 
