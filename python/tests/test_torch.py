@@ -287,3 +287,11 @@ def test_nonfinite_like_torch_by_default_and_skip_on_request():
     q.grad = torch.tensor([float("nan"), 1.0])
     o.step()
     assert torch.equal(q, torch.ones(2)) and o._c.skipped_count == 1
+
+
+def test_tensor_off_the_cpu_named():
+    # "meta" stands in for CUDA here: any device but the CPU is refused the same way
+    p = torch.nn.Parameter(torch.zeros(4, device="meta"))
+    p.grad = torch.zeros(4, device="meta")
+    with pytest.raises(TypeError, match="param 0 of group 0 .* is on meta: descent.torch steps CPU tensors only"):
+        dt.SGD([p], lr=0.1).step()
