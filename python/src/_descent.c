@@ -273,7 +273,10 @@ static int optimizer_init(PyObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "sOO|OO:Optimizer", keys, &spec, &params, &grads, &groups,
                                      &names))
         return -1;
-    optimizer_clear(o);
+    if (o->opt) { /* views and averages point into the optimizer it has */
+        PyErr_SetString(PyExc_RuntimeError, "the optimizer is already created");
+        return -1;
+    }
     PyObject *ps = PySequence_Fast(params, "params must be a sequence of arrays");
     PyObject *gs = ps ? PySequence_Fast(grads, "grads must be a sequence of arrays") : NULL;
     PyObject *grs = gs && groups != Py_None ? PySequence_Fast(groups, "groups must be a sequence of ints") : NULL;
@@ -358,42 +361,64 @@ done:
     return rc;
 }
 
-/* Binds the arrays of seq (one per param, or None to keep) as role (0 data, 1 grad). */
+/* Takes array g for param i in role (0 data, 1 grad) into *out, checked against the
+ * param and against the buffer of the other role. */
+static int take_role(Optimizer *o, size_t i, PyObject *g, int role, array *out)
+{
+    if (role) return take_grad(o, i, g, out);
+    char what[300];
+    param_what(o, i, "", what, sizeof what);
+    if (array_take(out, g, what) < 0) return -1;
+    if (array_same_layout(&o->params[i], out, what) < 0) {
+        array_release(out);
+        return -1;
+    }
+    if (out->view.buf == o->grads[i].view.buf) {
+        PyErr_Format(PyExc_ValueError, "%s: the parameter shares its gradient's memory", what);
+        array_release(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* Binds the arrays of seq (one per param, or None to keep) in role (0 data, 1 grad):
+ * every array is checked before any is bound, so a failure changes nothing. */
 static int bind_all(Optimizer *o, PyObject *seq, int role)
 {
-    PyObject *fast = PySequence_Fast(seq, "grads must be a sequence of arrays");
+    PyObject *fast = PySequence_Fast(seq, role ? "grads must be a sequence of arrays"
+                                               : "params must be a sequence of arrays");
     if (!fast) return -1;
+    int rc = -1;
+    array *taken = NULL;
     if ((size_t)PySequence_Fast_GET_SIZE(fast) != o->count) {
         PyErr_Format(PyExc_ValueError, "%zd arrays given for %zu params", PySequence_Fast_GET_SIZE(fast), o->count);
-        Py_DECREF(fast);
-        return -1;
+        goto done;
+    }
+    taken = PyMem_Calloc(o->count, sizeof *taken);
+    if (!taken) {
+        PyErr_NoMemory();
+        goto done;
     }
     array *have = role ? o->grads : o->params;
     for (size_t i = 0; i < o->count; i++) {
         PyObject *g = PySequence_Fast_GET_ITEM(fast, (Py_ssize_t)i);
-        if (g == Py_None || g == have[i].obj) continue;
-        array a;
-        char what[300];
-        int bad = role ? take_grad(o, i, g, &a)
-                       : array_take(&a, g, param_what(o, i, "", what, sizeof what)) < 0 ? -1
-                         : array_same_layout(&o->params[i], &a, what);
-        if (bad < 0) {
-            if (!role && a.held) array_release(&a);
-            Py_DECREF(fast);
-            return -1;
-        }
-        dsc_status st = dsc_optim_bind(o->opt, i, role ? NULL : a.view.buf, role ? a.view.buf : NULL);
-        if (st) {
-            array_release(&a);
-            Py_DECREF(fast);
-            raise_status(st);
-            return -1;
-        }
-        array_release(&have[i]);
-        have[i] = a;
+        if (g != Py_None && g != have[i].obj && take_role(o, i, g, role, &taken[i]) < 0) goto done;
     }
+    for (size_t i = 0; i < o->count; i++) {
+        if (!taken[i].held) continue;
+        /* cannot fail: the index is valid and the buffers were checked to differ */
+        dsc_optim_bind(o->opt, i, role ? NULL : taken[i].view.buf, role ? taken[i].view.buf : NULL);
+        array_release(&have[i]);
+        have[i] = taken[i];
+        taken[i].held = 0;
+        taken[i].obj = NULL;
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; taken && i < o->count; i++) array_release(&taken[i]);
+    PyMem_Free(taken);
     Py_DECREF(fast);
-    return 0;
+    return rc;
 }
 
 static PyObject *optimizer_step(PyObject *self, PyObject *args, PyObject *kw)
@@ -665,6 +690,7 @@ typedef struct {
     PyObject_HEAD
     dsc_average *avg;
     PyObject *optimizer; /* whose parameters it averages */
+    PyObject *arrays;    /* the parameter arrays at create, which it reads */
 } Average;
 
 /* The dsc_average of obj (an Average or None); -1 with an exception otherwise. */
@@ -787,6 +813,7 @@ static void average_dealloc(PyObject *self)
     Average *a = (Average *)self;
     dsc_average_destroy(a->avg);
     Py_XDECREF(a->optimizer);
+    Py_XDECREF(a->arrays);
     Py_TYPE(self)->tp_free(self);
 }
 
@@ -799,15 +826,20 @@ static int average_init(PyObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "sO!:Average", keys, &spec, &OptimizerType, &opt)) return -1;
     Optimizer *o = (Optimizer *)opt;
     if (busy_check(o) < 0) return -1;
+    if (a->avg) { /* views point into the average it has */
+        PyErr_SetString(PyExc_RuntimeError, "the average is already created");
+        return -1;
+    }
     dsc_param *desc = PyMem_Calloc(o->count, sizeof *desc);
     if (!desc) return PyErr_NoMemory(), -1;
     for (size_t i = 0; i < o->count; i++) desc[i] = *dsc_optim_param(o->opt, i);
-    dsc_average_destroy(a->avg);
-    a->avg = NULL;
     dsc_status st = dsc_average_create(&a->avg, spec, desc, o->count);
     PyMem_Free(desc);
     if (st) return raise_status(st), -1;
     Py_XSETREF(a->optimizer, Py_NewRef(opt));
+    /* the arrays it averages stay alive even if the optimizer is bound to others */
+    Py_XSETREF(a->arrays, arrays_tuple(o->params, o->count));
+    if (!a->arrays) return -1;
     return 0;
 }
 
@@ -936,8 +968,10 @@ static int schedule_init(PyObject *self, PyObject *args, PyObject *kw)
     const char *spec;
     double base;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "sd:Schedule", keys, &spec, &base)) return -1;
-    dsc_sched_destroy(s->s);
-    s->s = NULL;
+    if (s->s) {
+        PyErr_SetString(PyExc_RuntimeError, "the schedule is already created");
+        return -1;
+    }
     dsc_status st = dsc_sched_create(&s->s, spec, base);
     return st ? (raise_status(st), -1) : 0;
 }

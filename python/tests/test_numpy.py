@@ -273,3 +273,26 @@ def test_version():
     assert "adam" in descent.kinds()
     w, g = pair()
     assert math.isnan(descent.Optimizer("sgd", [w], [g]).grad_norm)  # no step measured yet
+
+
+def test_failed_bind_changes_nothing():
+    w1, g1 = pair(2)
+    w2, g2 = pair(3)
+    opt = descent.Optimizer("sgd(lr=1)", [w1, w2], [g1, g2])
+    new1 = np.ones(2)
+    with pytest.raises(ValueError, match="param 1 'p1'"):
+        opt.step(grads=[new1, np.ones(4)])  # the second is bad: the first is not bound either
+    assert opt.grads[0] is g1 and opt.step_count == 0
+    with pytest.raises(ValueError, match="shares its gradient"):
+        opt.bind(params=[g1, None])
+    assert opt.params[0] is w1
+
+
+def test_created_once():
+    w, g = pair()
+    opt = descent.Optimizer("sgd", [w], [g])
+    with pytest.raises(RuntimeError, match="already created"):
+        opt.__init__("adam", [w], [g])
+    avg = descent.Average("ema", opt)
+    with pytest.raises(RuntimeError, match="already created"):
+        avg.__init__("swa", opt)
