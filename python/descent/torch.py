@@ -130,6 +130,12 @@ class _DescentOptimizer(_torch.optim.Optimizer):
             self._grads = grads
         if self._inactive and any(p.grad is not None for p in self._inactive):
             return self._rebuild()
+        # a parameter given other memory (p.data = ...): bound again, checked
+        ptrs = [p.data_ptr() for p in self._active]
+        if ptrs != self._ptrs:
+            c.bind(params=[None if a == b else _check_tensor(p, "param %s" % n) for a, b, p, n
+                           in zip(ptrs, self._ptrs, self._active, self._names)])
+            self._ptrs = ptrs
         # hyperparameters: lr alone is cheap to set; anything else sets the group's keys
         for g, sig in self._sigs:
             group = self.param_groups[g]
@@ -240,6 +246,7 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         self._pgroup = groups
         self._names = names
         self._grads = [p.grad for p in active]
+        self._ptrs = [p.data_ptr() for p in active]
         ids = {id(p) for p in active}
         self._inactive = [p for group in self.param_groups for p in group["params"] if id(p) not in ids]
         if self._kind == "nadam":

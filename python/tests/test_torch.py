@@ -295,3 +295,21 @@ def test_tensor_off_the_cpu_named():
     p.grad = torch.zeros(4, device="meta")
     with pytest.raises(TypeError, match="param 0 of group 0 .* is on meta: descent.torch steps CPU tensors only"):
         dt.SGD([p], lr=0.1).step()
+
+
+def test_param_data_rebound_is_followed():
+    p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    q = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    o1, o2 = dt.SGD([p], lr=0.5, momentum=0.9), torch.optim.SGD([q], lr=0.5, momentum=0.9)
+    for k in range(3):
+        if k == 1:
+            p.data = torch.ones(3, dtype=torch.float64)
+            q.data = torch.ones(3, dtype=torch.float64)
+        p.grad = torch.full((3,), 1.0 + k, dtype=torch.float64)
+        q.grad = p.grad.clone()
+        o1.step()
+        o2.step()
+    assert torch.equal(p, q)
+    p.data = torch.zeros(6, dtype=torch.float64)[::2]
+    with pytest.raises(ValueError, match="param g0.p0.*not contiguous"):
+        o1.step()
