@@ -18,6 +18,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -118,9 +119,10 @@ def main():
         ("overhead, 1 tensor of 1: torch.optim.Adam", lambda: torch_case(torch.optim.Adam, 1, 1, 200), 0),
     ]
     results = {row: [] for row, _, _ in cases}
-    for _ in range(a.rounds):  # rounds interleave the cases, so load hits them alike
+    for k in range(a.rounds):  # rounds interleave the cases, so load hits them alike
         for row, fn, _ in cases:
             results[row].append(fn())
+            print("round %d: %s: %.6f s" % (k + 1, row, results[row][-1]), file=sys.stderr, flush=True)
     print("| case | per step | ns/param | [min..max] per step |")
     print("|---|---|---|---|")
     for row, _, n in cases:
