@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 
-.PHONY: all build demo test asan fuzz install clean deps deps-test fuzz-data fuzz-build
+.PHONY: all build demo test asan fuzz install clean deps deps-test fuzz-data fuzz-build python
 
 all: build
 
@@ -67,6 +67,15 @@ fuzz: fuzz-data
 	ASAN_OPTIONS=detect_leaks=1 $(BUILD)-fuzz/fuzz_checkpoint -max_total_time=$(FUZZ_CHECKPOINT_SECONDS) \
 		-max_len=16384 -print_final_stats=1 -artifact_prefix=$(BUILD)-fuzz/crash_checkpoint- \
 		$(BUILD)-fuzz/corpus_checkpoint fuzz/corpus/checkpoint
+
+# The Python package (python/), built with Debian's setuptools: into the active virtual
+# environment, else into $(BUILD)/venv, which sees Debian's numpy and torch (Debian's
+# python3 refuses pip installs outside a virtual environment).
+PYVENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(BUILD)/venv)
+python: deps-test
+	test -x $(PYVENV)/bin/python || /usr/bin/python3 -m venv --system-site-packages $(PYVENV)
+	$(PYVENV)/bin/python -m pip install --no-build-isolation ./python
+	@echo "descent is installed: $(PYVENV)/bin/python -c 'import descent'"
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -27,6 +27,10 @@ extern "C" {
 #define DSC_VERSION_PATCH 0
 #define DSC_VERSION_STRING "0.1.0"
 
+/* The version of the library linked at run time ("0.1.0"), which may differ from the
+ * DSC_VERSION_* of the header a program was compiled with. */
+const char *dsc_version(void);
+
 /* ---------------------------------------------------------------- status */
 
 typedef enum dsc_status {
@@ -239,6 +243,10 @@ void dsc_optim_zero_grad(dsc_optim *opt);
 dsc_kind dsc_optim_kind(const dsc_optim *opt);
 size_t dsc_optim_param_count(const dsc_optim *opt);
 const dsc_param *dsc_optim_param(const dsc_optim *opt, size_t i);
+/* Points tensor i at other memory of the same size and dtype: data and grad (NULL
+ * keeps the current buffer), for callers whose buffers move between steps, such as a
+ * framework that allocates a new gradient tensor. The state is kept. */
+dsc_status dsc_optim_bind(dsc_optim *opt, size_t i, void *data, void *grad);
 int dsc_optim_group_count(const dsc_optim *opt);
 
 /* Hyperparameters of a group; setting them validates, and the kind must not change. */

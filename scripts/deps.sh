@@ -13,6 +13,8 @@ need+=(libplplot-dev plplot-driver-cairo)
 need+=(libcmocka-dev libopenmpi-dev openmpi-bin)
 if [ "${1:-build}" = test ]; then
   need+=(clang libclang-rt-14-dev python3) # make fuzz (libFuzzer); the safetensors interop test
+  # the Python package (make python) and its tests against torch.optim
+  need+=(python3-dev python3-setuptools python3-venv python3-pip python3-numpy python3-torch python3-pytest)
 fi
 missing=()
 for p in "${need[@]}"; do

@@ -693,3 +693,18 @@ dsc_status dsc_optim_set_accum(dsc_optim *o, int64_t count, double loss_sum)
     o->accum_loss = loss_sum;
     return DSC_OK;
 }
+
+dsc_status dsc_optim_bind(dsc_optim *o, size_t i, void *data, void *grad)
+{
+    if (!o || i >= o->count)
+        return dsc__fail(DSC_ERR_ARG, "dsc_optim_bind: tensor %zu of %zu", i, o ? o->count : 0);
+    dsc_param *p = &o->params[i];
+    void *d = data ? data : p->data, *g = grad ? grad : p->grad;
+    if (d == g)
+        return dsc__fail(DSC_ERR_ARG, "param %zu '%s': data and grad must be different buffers", i, p->name);
+    p->data = d;
+    p->grad = g;
+    o->plan.tasks[i].p = d;
+    o->plan.tasks[i].g = grad_of(o, i);
+    return DSC_OK;
+}

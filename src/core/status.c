@@ -26,6 +26,8 @@ const char *dsc_status_str(dsc_status st)
 
 const char *dsc_last_error(void) { return last_error; }
 
+const char *dsc_version(void) { return DSC_VERSION_STRING; }
+
 
 dsc_status dsc__fail(dsc_status st, const char *fmt, ...)
 {
