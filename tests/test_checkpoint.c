@@ -877,6 +877,68 @@ static void test_file_errors(void **state)
     model_free(&m);
 }
 
+/* A save replaces the file a user made as it was made: its mode stays, a symbolic
+ * link (absolute, relative, dangling, chained) stays a link to the file that is
+ * replaced, and a name as long as the file system allows works. */
+static void test_save_keeps_mode_links_and_long_names(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, "adam", DSC_F64, 1.0);
+    char dir[300], path[900], link[900], other[900];
+    struct stat sb;
+    snprintf(dir, sizeof dir, "%s/keep", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    /* the mode */
+    snprintf(path, sizeof path, "%s/private.st", dir);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0640);
+    /* an absolute link, then a relative link to that link: both stay links */
+    snprintf(link, sizeof link, "%s/latest.st", dir);
+    assert_int_equal(symlink(path, link), 0);
+    snprintf(other, sizeof other, "%s/alias.st", dir);
+    assert_int_equal(symlink("latest.st", other), 0);
+    int64_t call = 0;
+    run_steps(&m, 2, &call);
+    assert_int_equal(dsc_checkpoint_save(m.opt, other, NULL, 0), DSC_OK);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_int_equal(lstat(other, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0640);
+    dsc_ckpt *ck;
+    assert_int_equal(dsc_ckpt_open(&ck, path), DSC_OK); /* the target holds the new save */
+    assert_string_equal(dsc_ckpt_meta(ck, "step"), "2");
+    dsc_ckpt_close(ck);
+    /* a dangling link: its target is created */
+    snprintf(link, sizeof link, "%s/dangling.st", dir);
+    assert_int_equal(symlink("later.st", link), 0);
+    assert_int_equal(dsc_checkpoint_save(m.opt, link, NULL, 0), DSC_OK);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    snprintf(other, sizeof other, "%s/later.st", dir);
+    assert_int_equal(dsc_checkpoint_load(m.opt, other), DSC_OK);
+    /* a name of NAME_MAX bytes: the temporary's must fit too */
+    int len = snprintf(path, sizeof path, "%s/", dir);
+    memset(path + len, 'n', 255);
+    path[len + 255] = '\0';
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load(m.opt, path), DSC_OK);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; (e = readdir(d));) assert_null(strstr(e->d_name, ".tmp."));
+    closedir(d);
+    model_free(&m);
+}
+
 /* Is there a temporary file of a save in progress in dir? */
 static int save_in_progress(const char *dir)
 {
@@ -1305,6 +1367,7 @@ int main(void)
         cmocka_unit_test(test_foreign_layouts),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_kill_mid_save_keeps_old_file),
+        cmocka_unit_test(test_save_keeps_mode_links_and_long_names),
         cmocka_unit_test(test_average_resume_is_bit_exact),
         cmocka_unit_test(test_average_layout),
         cmocka_unit_test(test_average_mismatch),
