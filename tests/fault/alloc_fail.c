@@ -56,10 +56,12 @@ static size_t boot_used;
 static int resolving;
 
 static long long fail_at, counted;
-static int failed, reported;
+static int armed, failed, reported;
 
-/* Set while the shim itself works (backtrace loads the unwinder, which allocates). */
-static _Thread_local int inside;
+/* Set while the shim itself works (backtrace loads the unwinder, which allocates).
+ * initial-exec: the first allocations come while AddressSanitizer starts, before the
+ * dynamic TLS of a preloaded object can be reached through __tls_get_addr. */
+static _Thread_local int inside __attribute__((tls_model("initial-exec")));
 
 /* The call-stack hash of each counted allocation, when DSC_FAULT_SITES asks. */
 #define MAX_SITES (1 << 18)
@@ -82,7 +84,10 @@ static int from_boot(const void *p)
     return (const unsigned char *)p >= boot && (const unsigned char *)p < boot + sizeof boot;
 }
 
-static void report(void)
+/* At exit, as the shim is unloaded (a destructor rather than atexit: the first
+ * allocation may come while AddressSanitizer is still starting, when it refuses
+ * atexit). */
+__attribute__((destructor)) static void report(void)
 {
     const char *path = getenv("DSC_FAULT_REPORT");
     if (!path || reported) return;
@@ -134,13 +139,19 @@ static void resolve(void)
     load(&real_aligned_alloc, "aligned_alloc");
     load(&real_memalign, "memalign");
     load(&real_malloc, "malloc");
+    resolving = 0;
+}
+
+/* The settings, read once the environment is there (the first allocations come
+ * earlier, while the loader and AddressSanitizer start: none is counted). */
+__attribute__((constructor)) static void arm(void)
+{
     const char *n = getenv("DSC_FAULT_FAIL");
     fail_at = n ? atoll(n) : 0;
     record_sites = getenv("DSC_FAULT_SITES") != NULL;
     const char *frames = getenv("DSC_FAULT_FRAMES");
     if (frames && atoi(frames) > 0 && atoi(frames) <= STACK_FRAMES) depth = atoi(frames);
-    resolving = 0;
-    atexit(report);
+    armed = 1;
 }
 
 /* Whether the object at path is a library whose allocations are counted. */
@@ -178,7 +189,7 @@ static int caller_counted(const void *ret)
 /* Whether this allocation, called from ret, is the one to fail. */
 static int should_fail(const void *ret)
 {
-    if (resolving || inside) return 0;
+    if (!armed || resolving || inside) return 0;
     inside = 1;
     int counts = caller_counted(ret);
     uint64_t key = counts && record_sites ? stack_key() : 0;

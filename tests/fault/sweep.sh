@@ -22,6 +22,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export DSC_BLAS_REEXEC=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 # no re-execution, no BLAS threads
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0:detect_leaks=1:exitcode=99"
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$(dirname "$0")/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=98"
 WORKERS=2
 touch "$dir/tried"
