@@ -292,7 +292,12 @@ dsc_status dsc_optim_state(const dsc_optim *opt, size_t i, size_t k,
 const char *dsc_optim_scalar_name(size_t k);
 dsc_status dsc_optim_get_scalar(const dsc_optim *opt, int group, const char *name, double *v);
 dsc_status dsc_optim_set_scalar(dsc_optim *opt, int group, const char *name, double v);
-/* Restores counters (for checkpoints). */
+/* The largest step, skip or update count a counter may be set to: 2^53, where a count
+ * still converts exactly to a double (bias corrections raise betas to the step), and
+ * far enough from INT64_MAX that counting on cannot overflow. */
+#define DSC_MAX_COUNT (INT64_C(1) << 53)
+/* Restores counters (for checkpoints): 0 <= consecutive_skips <= skipped, each and
+ * steps at most DSC_MAX_COUNT. */
 dsc_status dsc_optim_set_counters(dsc_optim *opt, int64_t steps, int64_t skipped,
                                   int64_t consecutive_skips);
 int64_t dsc_optim_consecutive_skips(const dsc_optim *opt);

@@ -40,13 +40,18 @@
  *   extra.<key>             the caller's own strings (problem, RNG state, epoch, ...)
  *   (and tensors named extra/<name> hold the caller's own arrays, dsc_checkpoint_save_with)
  *   checksum                "crc32:xxxxxxxx", zlib's CRC-32 of the whole data section
+ *   header_checksum         "crc32:xxxxxxxx", the last key: zlib's CRC-32 of the file's
+ *                           first 8 + N bytes (the length and the header, padding
+ *                           included) with these 8 hex digits read as "00000000"; so
+ *                           a damaged header is refused rather than read as other
+ *                           numbers (files without it, from before, are still read)
  *
  * Doubles are printed with %.17g, so every value reads back to the same bits, and a
  * resumed run continues on exactly the bits of an uninterrupted one.
  *
  * Loading checks everything (the header length, the JSON, every dtype, shape and
- * offset, that the offsets tile the data section without gaps or overlap, the
- * checksum, that every tensor the optimizer needs is present and no other is, but
+ * offset, that the offsets tile the data section without gaps or overlap, both
+ * checksums, no metadata key twice, every value in its range, that every tensor the optimizer needs is present and no other is, but
  * the caller's extra/ tensors) before it changes anything: a failed load leaves the optimizer untouched.
  *
  * Saving to a path is atomic: a temporary file in the same directory, fsync, rename

@@ -23,6 +23,7 @@ def read(path):
     h = json.loads(b[8:8 + n])
     meta = h.pop('__metadata__')
     meta.pop('checksum')
+    meta.pop('header_checksum')
     data = b[8 + n:]
     t = {k: data[v['data_offsets'][0]:v['data_offsets'][1]] for k, v in h.items()}
     if 'extra/fit.history' in t:  # rows of 8 doubles; the last is seconds

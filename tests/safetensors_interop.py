@@ -5,7 +5,7 @@
 1. a checkpoint written by `descent optimize --save` is read here and its layout checked
    against the specification (u64 little-endian header length, UTF-8 JSON header padded
    with spaces, dtype/shape/data_offsets per tensor, offsets tiling the data section,
-   string-to-string __metadata__) and against descent's own metadata and checksum;
+   string-to-string __metadata__) and against descent's own metadata and both checksums;
 2. files written here (the same tensors in another order, another JSON layout, no
    alignment padding; a checkpoint made from scratch; a foreign file with dtypes descent
    does not optimize) load into descent, and resume on the same bits;
@@ -15,6 +15,7 @@ usage: safetensors_interop.py path/to/descent
 """
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -40,6 +41,32 @@ def no_duplicates(pairs):
     return dict(pairs)
 
 
+HEADER_CRC = re.compile(rb'"header_checksum"\s*:\s*"crc32:([0-9a-f]{8})"')
+
+
+def header_crc(raw):
+    """descent's header checksum of a file: the CRC-32 of the length and the header with
+    the checksum's own 8 hex digits read as '0'; (stored, computed), or None without one."""
+    (n,) = struct.unpack("<Q", raw[:8])
+    m = HEADER_CRC.search(raw[8:8 + n])
+    if not m:
+        return None
+    at = 8 + m.start(1)
+    return int(m.group(1), 16), zlib.crc32(raw[:at] + b"0" * 8 + raw[at + 8:8 + n])
+
+
+def seal(path):
+    """Writes the header checksum of the file at path again, as a writer must after
+    changing a header (the way it writes the data checksum)."""
+    raw = bytearray(open(path, "rb").read())
+    (n,) = struct.unpack("<Q", raw[:8])
+    m = HEADER_CRC.search(bytes(raw[8:8 + n]))
+    at = 8 + m.start(1)
+    raw[at:at + 8] = b"0" * 8
+    raw[at:at + 8] = b"%08x" % zlib.crc32(bytes(raw[:8 + n]))
+    open(path, "wb").write(bytes(raw))
+
+
 def read_safetensors(path):
     """Reads a file the way the specification describes it; raises on any violation."""
     with open(path, "rb") as f:
@@ -50,6 +77,8 @@ def read_safetensors(path):
     assert header_bytes[:1] == b"{", "header must start with {"
     text = header_bytes.decode("utf-8")
     header = json.loads(text, object_pairs_hook=no_duplicates)
+    crc = header_crc(raw)
+    assert crc is None or crc[0] == crc[1], "header checksum mismatch"
     data = raw[8 + n:]
     meta = header.pop("__metadata__", {})
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()), "metadata must be str->str"
@@ -130,6 +159,8 @@ def main():
     check(meta.get("group.0.hparams") == "adam(lr=0.01, amsgrad=true)", "hparams: " + str(meta.get("group.0.hparams")))
     check(meta.get("extra.problem") == "rosenbrock(n=4)", "extra.problem")
     check(meta.get("checksum") == "crc32:%08x" % zlib.crc32(data), "checksum is zlib's crc32 of the data")
+    check(list(meta)[-1] == "header_checksum" and header_crc(open(p("a.st"), "rb").read()) is not None,
+          "the last metadata key is the header checksum (read_safetensors checked its value)")
     check(sorted(tensors) == ["param/x", "state/x/exp_avg", "state/x/exp_avg_sq", "state/x/max_exp_avg_sq"],
           "tensor names: " + str(sorted(tensors)))
     dtype, shape, blob = tensors["param/x"]
@@ -169,7 +200,11 @@ def main():
         d = write_safetensors(name, tensors, None, order=rev, indent=indent, align=align)
         m = dict(reversed(list(meta.items())))
         m["checksum"] = "crc32:%08x" % zlib.crc32(d)
+        if i == 2:  # a writer that does not know the header checksum drops it
+            del m["header_checksum"]
         write_safetensors(name, tensors, m, order=rev, indent=indent, align=align)
+        if i < 2:  # one that does writes it again
+            seal(name)
         got = descent("optimize", "--resume", name, "--steps", "23", "--json")
         check(got.returncode == 0 and result(got.stdout) == want, f"resume of rewritten file {i}: {got.stderr}")
 
@@ -222,6 +257,7 @@ def main():
     m = dict(meta)
     m["checksum"] = "crc32:%08x" % zlib.crc32(write_safetensors(p("shape.st"), hole, meta))
     write_safetensors(p("shape.st"), hole, m)
+    seal(p("shape.st"))
     r = descent("optimize", "--resume", p("shape.st"), "--steps", "1")
     check(r.returncode == 1 and "shape [3] in the checkpoint, [4]" in r.stderr, "wrong shape: " + r.stderr)
 

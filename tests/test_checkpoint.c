@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "descent.h"
 #include "descent_checkpoint.h"
 
@@ -431,7 +433,25 @@ static unsigned char *build(const char *json, const void *data, size_t dlen, siz
     return f;
 }
 
-/* file with the first `from` in its header replaced by `to`. */
+/* Writes the header checksum of f again after an edit (so that the checks behind it
+ * are reached), as save.c computes it: the CRC-32 of the length and the header with
+ * the checksum's 8 hex digits read as '0'. A header without one is left alone. */
+static void seal(unsigned char *f)
+{
+    static const char key[] = "\"header_checksum\":\"crc32:";
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | f[i];
+    unsigned char *at = NULL;
+    for (size_t i = 8; !at && i + sizeof key - 1 <= 8 + n; i++)
+        if (!memcmp(f + i, key, sizeof key - 1)) at = f + i + sizeof key - 1;
+    if (!at) return;
+    memset(at, '0', 8);
+    char hex[9];
+    snprintf(hex, sizeof hex, "%08lx", crc32(0, f, (uInt)(8 + n)));
+    memcpy(at, hex, 8);
+}
+
+/* file with the first `from` in its header replaced by `to` (and sealed again). */
 static unsigned char *edit(const unsigned char *file, size_t len, const char *from, const char *to, size_t *out)
 {
     uint64_t n = 0;
@@ -447,6 +467,7 @@ static unsigned char *edit(const unsigned char *file, size_t len, const char *fr
     strcpy(json + pre, to);
     strcat(json, at + strlen(from));
     unsigned char *f = build(json, file + 8 + n, len - 8 - n, out);
+    seal(f);
     free(h);
     free(json);
     return f;
@@ -677,6 +698,136 @@ static void test_foreign_layouts(void **state)
     model_free(&m);
 }
 
+/* Every single-bit flip of the length and the header (each byte before the data) is
+ * refused, leaving the optimizer as it was, or loads the very values of the intact
+ * file (a flip in a key nobody reads): never other numbers. The header checksum
+ * refuses nearly all of them; before it, 4 % of the flips resumed with another
+ * activation, step, rate or state. */
+static void test_header_bit_flips(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_init(&fx, "adam(lr=0.01, amsgrad=true)", "plateau(patience=2, factor=0.5)");
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len), DSC_OK);
+    snapshot want = take(fx.m.opt);
+    size_t n = 0, loaded = 0, refused = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | fx.good[i];
+    n += 8; /* the length too */
+    unsigned char *bad = malloc(fx.len);
+    assert_non_null(bad);
+    for (size_t bit = 0; bit < 8 * n; bit++) {
+        memcpy(bad, fx.good, fx.len);
+        bad[bit / 8] ^= (unsigned char)(1u << bit % 8);
+        dsc_status st = dsc_checkpoint_load_mem(fx.m.opt, bad, fx.len);
+        snapshot got = take(fx.m.opt);
+        if (got.len != want.len || memcmp(got.bytes, want.bytes, got.len))
+            fail_msg("flipping bit %zu of byte %zu ('%c') %s other values", bit % 8, bit / 8, fx.good[bit / 8],
+                     st ? "was refused but left" : "loaded");
+        if (st) refused++;
+        else loaded++;
+    }
+    /* the only flips that load are those in the name of a key the restore never reads */
+    assert_true(refused > 40 * loaded);
+    free(bad);
+    fixture_free(&fx);
+}
+
+/* A header without the header checksum (a file from before it, or from another
+ * writer) still loads; a wrong one, one that is not 8 hex digits and one given twice
+ * are refused. */
+static void test_header_checksum(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_init(&fx, "adam(lr=0.01)", NULL);
+    size_t len;
+    unsigned char *f = edit(fx.good, fx.len, ",\"header_checksum\":\"crc32:", ",\"unread\":\"crc32:", &len);
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, f, len), DSC_OK);
+    free(f);
+    unsigned char *bad = malloc(fx.len);
+    memcpy(bad, fx.good, fx.len);
+    char *digits = strstr((char *)bad + 8, "\"header_checksum\":\"crc32:") + 25;
+    digits[3] ^= 1;
+    refuse(&fx, bad, fx.len, DSC_ERR_FORMAT, "header checksum mismatch");
+    digits[3] = 'A';
+    refuse(&fx, bad, fx.len, DSC_ERR_FORMAT, "'header_checksum' must be crc32:<8 hex digits>");
+    free(bad);
+    refuse_edit(&fx, "\"checksum\":", "\"header_checksum\":\"crc32:00000000\",\"checksum\":", DSC_ERR_FORMAT,
+                "'header_checksum' appears twice");
+    refuse_edit(&fx, "\"header_checksum\":", "\"header_\\u0063hecksum\":", DSC_ERR_FORMAT,
+                "'header_checksum' is not written as descent writes it");
+    fixture_free(&fx);
+}
+
+/* f with element i of tensor name set to v (an F32 file), both checksums written again. */
+static void set_element(unsigned char *f, size_t len, const char *name, size_t i, float v)
+{
+    dsc_ckpt *ck;
+    dsc_ckpt_tensor t;
+    assert_int_equal(dsc_ckpt_open_mem(&ck, f, len), DSC_OK);
+    assert_int_equal(dsc_ckpt_find(ck, name, &t), DSC_OK);
+    size_t data = len - dsc_ckpt_data_bytes(ck);
+    memcpy(f + data + t.begin + i * sizeof v, &v, sizeof v);
+    dsc_ckpt_close(ck);
+    char *sum = strstr((char *)f + 8, "\"checksum\":\"crc32:") + 18, hex[9];
+    snprintf(hex, sizeof hex, "%08lx", crc32(0, f + data, (uInt)(len - data)));
+    memcpy(sum, hex, 8);
+    seal(f);
+}
+
+/* Values a damaged or hand-written file may hold that no save writes: each refused
+ * with a message naming its key, the optimizer left as it was. */
+static void test_restored_values_are_checked(void **state)
+{
+    (void)state;
+    fixture fx;
+    fixture_init(&fx, "adam(lr=0.01)", "cosine(T_max=50, eta_min=0.001)");
+    refuse_edit(&fx, "\"step\":\"8\"", "\"step\":\"8\",\"step\":\"10\"", DSC_ERR_FORMAT,
+                "__metadata__ key 'step' appears twice");
+    refuse_edit(&fx, "\"step\":\"8\"", "\"step\":\"9223372036854775807\"", DSC_ERR_FORMAT, "'step'");
+    /* a schedule's rate no schedule of its kind gives */
+    const char *const rates[] = {"-5", "1e300", "nan"};
+    for (size_t i = 0; i < sizeof rates / sizeof *rates; i++) {
+        char to[120];
+        snprintf(to, sizeof to, "\"group.0.schedule.state.lr\":\"%s\",\"unused\":\"", rates[i]);
+        refuse_edit(&fx, "\"group.0.schedule.state.lr\":\"", to, DSC_ERR_FORMAT, "group.0.schedule.state.lr");
+    }
+    /* the state of a schedule whose spec key is damaged */
+    refuse_edit(&fx, "\"group.1.schedule\":", "\"group.1.schedulE\":", DSC_ERR_FORMAT,
+                "'group.1.schedule.base_lr' belongs to a schedule, but the file has no 'group.1.schedule'");
+    /* second moments below 0 or NaN */
+    const float bad[] = {-1.0f, NAN};
+    for (size_t i = 0; i < 2; i++) {
+        unsigned char *f = malloc(fx.len);
+        memcpy(f, fx.good, fx.len);
+        set_element(f, fx.len, "state/layer.b/exp_avg_sq", 3, bad[i]);
+        refuse(&fx, f, fx.len, DSC_ERR_FORMAT, "'state/layer.b/exp_avg_sq' element 3");
+        free(f);
+    }
+    fixture_free(&fx);
+}
+
+/* Counters past 2^53 would overflow as the run goes on (and lose exactness as the
+ * doubles of the bias corrections): refused when set, and from a file (above). */
+static void test_counters_are_bounded(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, "adam", DSC_F64, 1.0);
+    assert_int_equal(dsc_optim_set_counters(m.opt, INT64_MAX, 0, 0), DSC_ERR_RANGE);
+    assert_int_equal(dsc_optim_set_counters(m.opt, DSC_MAX_COUNT + 1, 0, 0), DSC_ERR_RANGE);
+    assert_int_equal(dsc_optim_set_counters(m.opt, 0, INT64_MAX, 0), DSC_ERR_RANGE);
+    assert_int_equal(dsc_optim_set_counters(m.opt, DSC_MAX_COUNT, DSC_MAX_COUNT, 1), DSC_OK);
+    int64_t call = 0;
+    run_steps(&m, 1, &call); /* no overflow at the largest count */
+    assert_true(dsc_optim_step_count(m.opt) == DSC_MAX_COUNT + 1);
+    dsc_average *avg;
+    assert_int_equal(dsc_average_create(&avg, "ema", m.p, 2), DSC_OK);
+    assert_int_equal(dsc_average_set_counters(avg, INT64_MAX, 0), DSC_ERR_RANGE);
+    dsc_average_destroy(avg);
+    model_free(&m);
+}
+
 /* ---------------------------------------------------------------- files */
 
 static void test_file_errors(void **state)
@@ -706,8 +857,10 @@ static void test_file_errors(void **state)
     assert_int_equal(dsc_ckpt_meta_at(ck, 0, &key, &value), DSC_OK);
     assert_string_equal(key, "format");
     assert_string_equal(value, "descent.checkpoint");
-    assert_int_equal(dsc_ckpt_meta_at(ck, dsc_ckpt_meta_count(ck) - 1, &key, &value), DSC_OK);
+    assert_int_equal(dsc_ckpt_meta_at(ck, dsc_ckpt_meta_count(ck) - 2, &key, &value), DSC_OK);
     assert_string_equal(key, "checksum");
+    assert_int_equal(dsc_ckpt_meta_at(ck, dsc_ckpt_meta_count(ck) - 1, &key, &value), DSC_OK);
+    assert_string_equal(key, "header_checksum");
     assert_int_equal(dsc_ckpt_meta_at(ck, dsc_ckpt_meta_count(ck), &key, &value), DSC_ERR_ARG);
     assert_int_equal(dsc_ckpt_tensor_count(ck), 6);
     dsc_ckpt_tensor t;
@@ -721,6 +874,68 @@ static void test_file_errors(void **state)
     assert_non_null(strstr(dsc_last_error(), "holds optimizer 'adam', this one is 'sgd'"));
     dsc_optim_destroy(sgd);
     dsc_ckpt_close(ck);
+    model_free(&m);
+}
+
+/* A save replaces the file a user made as it was made: its mode stays, a symbolic
+ * link (absolute, relative, dangling, chained) stays a link to the file that is
+ * replaced, and a name as long as the file system allows works. */
+static void test_save_keeps_mode_links_and_long_names(void **state)
+{
+    (void)state;
+    model m;
+    model_init(&m, "adam", DSC_F64, 1.0);
+    char dir[300], path[900], link[900], other[900];
+    struct stat sb;
+    snprintf(dir, sizeof dir, "%s/keep", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    /* the mode */
+    snprintf(path, sizeof path, "%s/private.st", dir);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0600);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0640);
+    /* an absolute link, then a relative link to that link: both stay links */
+    snprintf(link, sizeof link, "%s/latest.st", dir);
+    assert_int_equal(symlink(path, link), 0);
+    snprintf(other, sizeof other, "%s/alias.st", dir);
+    assert_int_equal(symlink("latest.st", other), 0);
+    int64_t call = 0;
+    run_steps(&m, 2, &call);
+    assert_int_equal(dsc_checkpoint_save(m.opt, other, NULL, 0), DSC_OK);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_int_equal(lstat(other, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0640);
+    dsc_ckpt *ck;
+    assert_int_equal(dsc_ckpt_open(&ck, path), DSC_OK); /* the target holds the new save */
+    assert_string_equal(dsc_ckpt_meta(ck, "step"), "2");
+    dsc_ckpt_close(ck);
+    /* a dangling link: its target is created */
+    snprintf(link, sizeof link, "%s/dangling.st", dir);
+    assert_int_equal(symlink("later.st", link), 0);
+    assert_int_equal(dsc_checkpoint_save(m.opt, link, NULL, 0), DSC_OK);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    snprintf(other, sizeof other, "%s/later.st", dir);
+    assert_int_equal(dsc_checkpoint_load(m.opt, other), DSC_OK);
+    /* a name of NAME_MAX bytes: the temporary's must fit too */
+    int len = snprintf(path, sizeof path, "%s/", dir);
+    memset(path + len, 'n', 255);
+    path[len + 255] = '\0';
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load(m.opt, path), DSC_OK);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; (e = readdir(d));) assert_null(strstr(e->d_name, ".tmp."));
+    closedir(d);
     model_free(&m);
 }
 
@@ -1145,9 +1360,14 @@ int main(void)
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_damaged_schedules),
         cmocka_unit_test(test_missing_and_extra_state),
+        cmocka_unit_test(test_header_bit_flips),
+        cmocka_unit_test(test_header_checksum),
+        cmocka_unit_test(test_restored_values_are_checked),
+        cmocka_unit_test(test_counters_are_bounded),
         cmocka_unit_test(test_foreign_layouts),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_kill_mid_save_keeps_old_file),
+        cmocka_unit_test(test_save_keeps_mode_links_and_long_names),
         cmocka_unit_test(test_average_resume_is_bit_exact),
         cmocka_unit_test(test_average_layout),
         cmocka_unit_test(test_average_mismatch),

@@ -335,6 +335,73 @@ static void test_new_position(void **state)
     dsc_dataset_destroy(ds);
 }
 
+/* The bytes of file (malloc'ed), their count in *len. */
+static unsigned char *slurp(const char *file, size_t *len)
+{
+    FILE *f = fopen(file, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *b = malloc(*len);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+/* Every single-bit flip of a training checkpoint's length and header is refused or
+ * loads the model of the intact file (saved again, the same bytes): before the header
+ * checksum, flips read the activation relu as selu, other epochs, rates, batch
+ * positions and generator states. */
+static void test_header_bit_flips(void **state)
+{
+    (void)state;
+    const setup s = {"wine.csv", {13, 4, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=1e-2)", "cosine(T_max=40)", 1, 0};
+    dsc_dataset *ds = load_data(s.data);
+    dsc_mlp *m = make(&s), *back;
+    dsc_history_destroy(fit(m, ds, 2, 0, 1));
+    OK(dsc_mlp_save(m, path, NULL, 0));
+    size_t len, want_len, got_len, header = 0;
+    unsigned char *good = slurp(path, &len), *bad = malloc(len);
+    for (int i = 7; i >= 0; i--) header = header << 8 | good[i];
+    char again[80];
+    snprintf(again, sizeof again, "%s.again", path);
+    OK(dsc_mlp_load(&back, path));
+    OK(dsc_mlp_save(back, again, NULL, 0));
+    dsc_mlp_destroy(back);
+    unsigned char *want = slurp(again, &want_len);
+    size_t loaded = 0, refused = 0;
+    for (size_t bit = 0; bit < 8 * (8 + header); bit++) {
+        memcpy(bad, good, len);
+        bad[bit / 8] ^= (unsigned char)(1u << bit % 8);
+        dsc_ckpt *ck;
+        dsc_status st = dsc_ckpt_open_mem(&ck, bad, len);
+        if (!st) {
+            st = dsc_mlp_load_ckpt(&back, ck);
+            dsc_ckpt_close(ck);
+        }
+        if (st) {
+            refused++;
+            continue;
+        }
+        OK(dsc_mlp_save(back, again, NULL, 0));
+        dsc_mlp_destroy(back);
+        unsigned char *got = slurp(again, &got_len);
+        if (got_len != want_len || memcmp(got, want, got_len))
+            fail_msg("flipping bit %zu of byte %zu ('%c') loaded another model", bit % 8, bit / 8, good[bit / 8]);
+        free(got);
+        loaded++;
+    }
+    assert_true(refused > 40 * loaded);
+    unlink(again);
+    free(want);
+    free(bad);
+    free(good);
+    dsc_mlp_destroy(m);
+    dsc_dataset_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +413,7 @@ int main(void)
         {"stopping_cosine_f64", test_resume, make_path, remove_path, (void *)&stopping_cosine_f64},
         cmocka_unit_test_setup_teardown(test_new_position, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_refusals, make_path, remove_path),
+        cmocka_unit_test_setup_teardown(test_header_bit_flips, make_path, remove_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

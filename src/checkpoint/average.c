@@ -35,8 +35,8 @@ static dsc_status read_counters(const dsc_ckpt *ck, dsc__avg_snap *s)
     if ((st = dsc__ckpt_meta_int64(ck, "average.updates", &s->updates)) ||
         (st = dsc__ckpt_meta_int64(ck, "average.averaged", &s->averaged)))
         return st;
-    if (s->updates < 0 || s->averaged < 0 || s->averaged > s->updates)
-        return dsc__fail(DSC_ERR_FORMAT, "average counters must be >= 0 with averaged <= updates, got updates %lld, "
+    if (s->updates < 0 || s->averaged < 0 || s->averaged > s->updates || s->updates > DSC_MAX_COUNT)
+        return dsc__fail(DSC_ERR_FORMAT, "average counters must be in [0, 2^53] with averaged <= updates, got updates %lld, "
                          "averaged %lld", (long long)s->updates, (long long)s->averaged);
     return DSC_OK;
 }

@@ -37,11 +37,24 @@ void dsc__ckpt_release(dsc_ckpt *ck);
 /* The index of the tensor named name, or SIZE_MAX. */
 size_t dsc__ckpt_lookup(const dsc_ckpt *ck, const char *name);
 
+/* Whether the n bytes at text are one JSON value that cJSON can read (json_check.c):
+ * tells a failed allocation from a syntax error when cJSON fails. */
+int dsc__json_valid(const char *text, size_t n);
+
 /* Whether s is valid UTF-8 (JSON text must be; cJSON would write any bytes). */
 int dsc__utf8_valid(const char *s);
 
 /* zlib's CRC-32 of len bytes, continuing crc (0 to start). */
 uint32_t dsc__crc32(uint32_t crc, const void *data, size_t len);
+
+/* The header checksum's key and value as they appear in the header text (with the
+ * value's 8 hex digits right after): the writer prints exactly this, the reader finds
+ * it in the raw bytes. */
+#define DSC__HEADER_CRC_KEY "header_checksum"
+#define DSC__HEADER_CRC_TEXT "\"" DSC__HEADER_CRC_KEY "\":\"crc32:"
+/* The header checksum of the first 8 + header_len bytes of a file, the 8 hex digits
+ * at digits (an offset into file) read as '0'. */
+uint32_t dsc__header_crc(const unsigned char *file, size_t header_len, size_t digits);
 
 /* A piece of the output: the file is the concatenation of its segments. */
 typedef struct dsc__segment {

@@ -154,8 +154,9 @@ static dsc_status read_counters(const dsc_ckpt *ck, scratch *s)
         (st = dsc__ckpt_read_schedules(ck, s->ngroups, s->sched)))
         return st;
     if ((st = dsc__ckpt_meta_double(ck, "accumulate.loss_sum", &s->accum_loss))) return st;
-    if (s->steps < 0 || s->skipped < 0 || s->consecutive < 0 || s->consecutive > s->skipped)
-        return dsc__fail(DSC_ERR_FORMAT, "counters must be >= 0 with consecutive_skips <= skipped, got step %lld, "
+    if (s->steps < 0 || s->skipped < 0 || s->consecutive < 0 || s->consecutive > s->skipped ||
+        s->steps > DSC_MAX_COUNT || s->skipped > DSC_MAX_COUNT)
+        return dsc__fail(DSC_ERR_FORMAT, "counters must be in [0, 2^53] with consecutive_skips <= skipped, got step %lld, "
                          "skipped %lld, consecutive_skips %lld", (long long)s->steps, (long long)s->skipped,
                          (long long)s->consecutive);
     return DSC_OK;
@@ -192,6 +193,33 @@ dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param
     return DSC_OK;
 }
 
+/* The state buffers of squares (second moments, accumulators, infinity norms), which
+ * every kind keeps >= 0: a negative or NaN element would turn a square root into NaN. */
+static const char *const squares[] = {"exp_avg_sq", "max_exp_avg_sq", "exp_avg_var", "max_exp_avg_var",
+                                      "square_avg", "acc_delta", "sum", "exp_inf"};
+
+static dsc_status check_square(const dsc_ckpt *ck, size_t t, const char *buf)
+{
+    int square = 0;
+    for (size_t k = 0; k < sizeof squares / sizeof squares[0]; k++) square |= !strcmp(buf, squares[k]);
+    const dsc__st_entry *e = &ck->t[t];
+    size_t n = (e->end - e->begin) / e->esize;
+    for (size_t i = 0; square && i < n; i++) {
+        double v;
+        if (e->esize == sizeof(float)) {
+            float f;
+            memcpy(&f, ck->data + e->begin + i * sizeof f, sizeof f);
+            v = f;
+        } else {
+            memcpy(&v, ck->data + e->begin + i * sizeof v, sizeof v);
+        }
+        if (!(v >= 0))
+            return dsc__fail(DSC_ERR_FORMAT, "tensor '%s' element %zu is %g: a %s is never negative or NaN", e->name,
+                             i, v, buf);
+    }
+    return DSC_OK;
+}
+
 /* Every tensor of the optimizer (and of avg, when not NULL) found, and no other. */
 static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const dsc_average *avg, scratch *s)
 {
@@ -210,7 +238,9 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
             const char *buf;
             dsc_optim_state(opt, i, k, &buf, NULL);
             snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
-            if (!(st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) used[s->src[s->nsrc++]] = 1;
+            if (!(st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc])) &&
+                !(st = check_square(ck, s->src[s->nsrc], buf)))
+                used[s->src[s->nsrc++]] = 1;
         }
     }
     if (!st) st = dsc__ckpt_read_average(ck, avg, &s->avg, used);

@@ -52,6 +52,13 @@ uint32_t dsc__crc32(uint32_t crc, const void *data, size_t len)
     return (uint32_t)c;
 }
 
+uint32_t dsc__header_crc(const unsigned char *file, size_t header_len, size_t digits)
+{
+    uint32_t crc = dsc__crc32(0, file, digits);
+    crc = dsc__crc32(crc, "00000000", 8);
+    return dsc__crc32(crc, file + digits + 8, 8 + header_len - digits - 8);
+}
+
 dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix)
 {
     char msg[400];
@@ -186,6 +193,26 @@ static dsc_status parse_entry(const cJSON *obj, size_t data_len, dsc__st_entry *
     return DSC_OK;
 }
 
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* No key twice (the JSON allows it, and a reader would take one of the two). */
+static dsc_status check_unique_keys(const char **keys, size_t n)
+{
+    const char **sorted = malloc((n ? n : 1) * sizeof *sorted);
+    if (!sorted) return dsc__fail(DSC_ERR_NOMEM, "out of memory for %zu metadata keys", n);
+    if (n) memcpy(sorted, keys, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_text);
+    dsc_status st = DSC_OK;
+    for (size_t i = 1; i < n && !st; i++)
+        if (!strcmp(sorted[i - 1], sorted[i]))
+            st = dsc__fail(DSC_ERR_FORMAT, "__metadata__ key '%.200s' appears twice", sorted[i]);
+    free(sorted);
+    return st;
+}
+
 static dsc_status parse_metadata(dsc_ckpt *ck, const cJSON *meta)
 {
     if (!cJSON_IsObject(meta)) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ must be an object of strings");
@@ -199,7 +226,7 @@ static dsc_status parse_metadata(dsc_ckpt *ck, const cJSON *meta)
         ck->mkey[ck->nm] = c->string;
         ck->mval[ck->nm++] = c->valuestring;
     }
-    return DSC_OK;
+    return check_unique_keys(ck->mkey, ck->nm);
 }
 
 /* qsort has no context argument: compare through a struct that carries it. */
@@ -260,6 +287,7 @@ static dsc_status parse_json(dsc_ckpt *ck, const char *text, size_t n)
     const char *end = NULL;
     ck->root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
     if (!ck->root) {
+        if (dsc__json_valid(text, n)) return dsc__fail(DSC_ERR_NOMEM, "out of memory for the JSON header");
         size_t at = end && end >= text && end <= text + n ? (size_t)(end - text) : 0;
         return dsc__fail(DSC_ERR_FORMAT, "malformed JSON header near byte %zu of %zu", at, n);
     }
@@ -281,6 +309,53 @@ static dsc_status parse_json(dsc_ckpt *ck, const char *text, size_t n)
             return st;
         }
     }
+    return DSC_OK;
+}
+
+/* Where the 8 hex digits of the header checksum begin in the n header bytes at text,
+ * when at i the text is its key, a colon and "crc32: (JSON whitespace allowed around
+ * the colon, as other writers put it); 0 otherwise. */
+static size_t crc_digits_at(const char *text, size_t n, size_t i)
+{
+    static const char key[] = "\"" DSC__HEADER_CRC_KEY "\"", value[] = "\"crc32:";
+    if (n - i < sizeof key - 1 || memcmp(text + i, key, sizeof key - 1)) return 0;
+    i += sizeof key - 1;
+    while (i < n && strchr(" \t\r\n", text[i]) && text[i]) i++;
+    if (i == n || text[i++] != ':') return 0;
+    while (i < n && strchr(" \t\r\n", text[i]) && text[i]) i++;
+    if (n - i < sizeof value - 1 || memcmp(text + i, value, sizeof value - 1)) return 0;
+    return i + sizeof value - 1;
+}
+
+/* The header checksum, checked on the raw bytes before anything is parsed (so a
+ * damaged header is reported as such, not as whatever the damage looks like). A
+ * header without the key is an older file (or a foreign one); one whose JSON has the
+ * key in another spelling (escaped) is refused after parsing. */
+static dsc_status check_header_crc(const unsigned char *buf, size_t n, int *found)
+{
+    const char *text = (const char *)buf + 8;
+    size_t at = 0;
+    *found = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = text[i] == '"' ? crc_digits_at(text, n, i) : 0;
+        if (!d) continue;
+        if (at) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ key '" DSC__HEADER_CRC_KEY "' appears twice");
+        at = d;
+    }
+    if (!at) return DSC_OK;
+    *found = 1;
+    size_t digits = 8 + at; /* in the file */
+    int ok = at + 9 <= n && buf[digits + 8] == '"';
+    for (size_t i = 0; ok && i < 8; i++) ok = isxdigit(buf[digits + i]) && !isupper(buf[digits + i]);
+    if (!ok) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '" DSC__HEADER_CRC_KEY "' must be crc32:<8 hex digits>");
+    char hex[9];
+    memcpy(hex, buf + digits, 8);
+    hex[8] = '\0';
+    unsigned long want = strtoul(hex, NULL, 16);
+    uint32_t got = dsc__header_crc(buf, n, digits);
+    if (got != (uint32_t)want)
+        return dsc__fail(DSC_ERR_FORMAT, "header checksum mismatch: the header is corrupted (stored crc32:%08lx, "
+                         "computed crc32:%08lx)", want, (unsigned long)got);
     return DSC_OK;
 }
 
@@ -317,8 +392,13 @@ dsc_status dsc__ckpt_parse(dsc_ckpt *ck, const unsigned char *buf, size_t len)
     ck->header_len = (size_t)n;
     ck->data = buf + 8 + n;
     ck->data_len = len - 8 - (size_t)n;
-    dsc_status st = check_text(buf + 8, (size_t)n);
+    int has_crc = 0;
+    dsc_status st = check_header_crc(buf, (size_t)n, &has_crc);
+    if (!st) st = check_text(buf + 8, (size_t)n);
     if (!st) st = parse_json(ck, (const char *)buf + 8, (size_t)n);
+    if (!st && !has_crc && dsc_ckpt_meta(ck, DSC__HEADER_CRC_KEY))
+        st = dsc__fail(DSC_ERR_FORMAT, "__metadata__ '" DSC__HEADER_CRC_KEY "' is not written as descent writes it "
+                       "(\"crc32:\" and 8 hex digits after the key)");
     if (!st) st = check_layout(ck);
     if (!st) st = check_checksum(ck);
     if (st) dsc__ckpt_release(ck);

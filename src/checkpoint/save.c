@@ -12,8 +12,7 @@
 
 typedef struct plan {
     cJSON *root, *meta;
-    char *header;          /* the JSON, padded with spaces */
-    unsigned char len8[8]; /* its length, little-endian */
+    char *header; /* the length (8 bytes, little-endian), then the JSON padded with spaces */
     dsc__segment *segs;
     size_t nseg, total;
     uint32_t crc;
@@ -96,30 +95,45 @@ static int add_state_meta(plan *p, const dsc_optim *opt, const dsc_kv *extra, si
     return ok;
 }
 
+/* Adds item to obj under key (obj NULL: fails); on any failure (item NULL, no memory
+ * for the key) the item is freed and 0 returned. cJSON's own Add functions report a
+ * failed key copy only through this return value, and an unchecked one leaves a
+ * header without the entry: a file that saves "successfully" and cannot be read back. */
+static int attach(cJSON *obj, const char *key, cJSON *item)
+{
+    if (obj && item && cJSON_AddItemToObject(obj, key, item)) return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+static int append(cJSON *array, cJSON *item)
+{
+    if (item && cJSON_AddItemToArray(array, item)) return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
 /* One tensor: its header entry and its segment. */
 static int add_tensor(plan *p, const char *name, const dsc_param *q, const void *data)
 {
     size_t bytes = q->n * dsc_dtype_size(q->dtype);
     cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray(), *off = cJSON_CreateArray();
-    int ok = e && shape && off;
-    for (int d = 0; ok && d < q->ndim; d++) ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)q->shape[d]));
-    ok = ok && cJSON_AddItemToArray(off, cJSON_CreateNumber((double)p->total)) &&
-         cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(p->total + bytes)));
-    ok = ok && cJSON_AddStringToObject(e, "dtype", q->dtype == DSC_F32 ? "F32" : "F64");
-    if (ok) {
-        cJSON_AddItemToObject(e, "shape", shape);
-        cJSON_AddItemToObject(e, "data_offsets", off);
-        shape = off = NULL;
-        cJSON_AddItemToObject(p->root, name, e);
-        e = NULL;
-        p->segs[p->nseg++] = (dsc__segment){data, bytes};
-        p->total += bytes;
-        if (!p->size_only) p->crc = dsc__crc32(p->crc, data, bytes);
+    /* shape and off belong to e from here (or are freed), so freeing e frees all */
+    int ok = attach(e, "dtype", cJSON_CreateString(q->dtype == DSC_F32 ? "F32" : "F64"));
+    ok = attach(e, "shape", shape) && ok;
+    ok = attach(e, "data_offsets", off) && ok;
+    for (int d = 0; ok && d < q->ndim; d++) ok = append(shape, cJSON_CreateNumber((double)q->shape[d]));
+    ok = ok && append(off, cJSON_CreateNumber((double)p->total)) &&
+         append(off, cJSON_CreateNumber((double)(p->total + bytes)));
+    if (!ok) {
+        cJSON_Delete(e);
+        return 0;
     }
-    cJSON_Delete(e);
-    cJSON_Delete(shape);
-    cJSON_Delete(off);
-    return ok;
+    if (!attach(p->root, name, e)) return 0;
+    p->segs[p->nseg++] = (dsc__segment){data, bytes};
+    p->total += bytes;
+    if (!p->size_only) p->crc = dsc__crc32(p->crc, data, bytes);
+    return 1;
 }
 
 /* The tensors. param/<name> holds the optimizer's evaluation point, whatever the mode
@@ -204,22 +218,32 @@ static dsc_status check_mine(const dsc_param *t, size_t n)
 }
 
 /* The JSON, padded with spaces so the data section starts 8-byte aligned (the
- * reference writer does the same, and readers may map tensors in place). */
+ * reference writer does the same, and readers may map tensors in place), then its
+ * checksum written over the placeholder (a fixed width, so a size query skips it). */
 static int finish_header(plan *p)
 {
     char *json = cJSON_PrintUnformatted(p->root);
     if (!json) return 0;
     size_t n = strlen(json), padded = n + (8 - (8 + n) % 8) % 8;
-    p->header = malloc(padded);
-    if (p->header) {
-        memcpy(p->header, json, n);
-        memset(p->header + n, ' ', padded - n);
-        for (int i = 0; i < 8; i++) p->len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-        p->segs[0] = (dsc__segment){p->len8, 8};
-        p->segs[1] = (dsc__segment){p->header, padded};
+    /* keys are unique and quotes inside strings are escaped: the text occurs once */
+    char *at = strstr(json, DSC__HEADER_CRC_TEXT);
+    /* the length first, so the checksum covers one contiguous block */
+    unsigned char *block = at ? malloc(8 + padded) : NULL;
+    if (block) {
+        for (int i = 0; i < 8; i++) block[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+        memcpy(block + 8, json, n);
+        memset(block + 8 + n, ' ', padded - n);
+        size_t digits = 8 + (size_t)(at - json) + strlen(DSC__HEADER_CRC_TEXT);
+        if (!p->size_only) {
+            char hex[9];
+            snprintf(hex, sizeof hex, "%08" PRIx32, dsc__header_crc(block, padded, digits));
+            memcpy(block + digits, hex, 8);
+        }
+        p->header = (char *)block;
+        p->segs[0] = (dsc__segment){block, 8 + padded};
     }
     cJSON_free(json);
-    return p->header != NULL;
+    return block != NULL;
 }
 
 static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
@@ -239,23 +263,21 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *av
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
         if (!dsc__utf8_valid(dsc_optim_param(opt, i)->name))
             return dsc__fail(DSC_ERR_ARG, "checkpoint: parameter %zu's name is not valid UTF-8", i);
-    size_t count = 2 + dsc_average_count(avg) + nmine;
+    size_t count = 1 + dsc_average_count(avg) + nmine;
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) count += 1 + dsc_optim_state_count(opt, i);
     p->segs = calloc(count, sizeof *p->segs);
     p->root = cJSON_CreateObject();
     p->meta = cJSON_CreateObject();
-    p->nseg = 2;
-    int ok = p->segs && p->root && p->meta;
-    if (ok) cJSON_AddItemToObject(p->root, "__metadata__", p->meta);
-    else cJSON_Delete(p->meta);
+    p->nseg = 1;
+    int ok = attach(p->root, "__metadata__", p->meta) && p->segs;
     ok = ok && add_state_meta(p, opt, extra, nextra) && add_tensors(p, opt, mine, nmine) &&
-         (!avg || add_average(p, avg)) &&
-         add_meta(p, "checksum", "crc32:%08" PRIx32, p->crc) && finish_header(p);
+         (!avg || add_average(p, avg)) && add_meta(p, "checksum", "crc32:%08" PRIx32, p->crc) &&
+         add_meta(p, DSC__HEADER_CRC_KEY, "crc32:00000000") && finish_header(p);
     if (!ok) {
         plan_free(p);
         return dsc__fail(DSC_ERR_NOMEM, "checkpoint: out of memory");
     }
-    p->total += 8 + p->segs[1].len;
+    p->total += p->segs[0].len;
     return DSC_OK;
 }
 

@@ -21,7 +21,7 @@
 
 void dsc__sched_snap_free(dsc__sched_snap *s)
 {
-    for (size_t k = 0; k < s->n; k++) free(s->names[k]);
+    for (size_t k = 0; s->names && k < s->n; k++) free(s->names[k]); /* names NULL: its calloc failed */
     free(s->spec);
     free(s->names);
     free(s->values);
@@ -141,6 +141,23 @@ static dsc_status parse_history(const char *key, const char *text, double **out,
     return DSC_OK;
 }
 
+/* Without a spec for group g, no key may hold its schedule's state: such a key is
+ * what is left of a damaged spec key, and restoring without it would drop the
+ * schedule the file describes. */
+static dsc_status check_orphans(const dsc_ckpt *ck, int g)
+{
+    char prefix[64];
+    int len = snprintf(prefix, sizeof prefix, "group.%d.schedule.", g);
+    for (size_t i = 0; i < dsc_ckpt_meta_count(ck); i++) {
+        const char *key;
+        dsc_ckpt_meta_at(ck, i, &key, NULL);
+        if (!strncmp(key, prefix, (size_t)len))
+            return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%.100s' belongs to a schedule, but the file has no "
+                             "'group.%d.schedule'", key, g);
+    }
+    return DSC_OK;
+}
+
 /* The saved schedule of group g into s, checked on a scratch schedule. */
 static dsc_status read_one(const dsc_ckpt *ck, int g, dsc__sched_snap *s)
 {
@@ -148,7 +165,7 @@ static dsc_status read_one(const dsc_ckpt *ck, int g, dsc__sched_snap *s)
     memset(s, 0, sizeof *s);
     snprintf(key, sizeof key, "group.%d.schedule", g);
     const char *spec = dsc_ckpt_meta(ck, key);
-    if (!spec) return DSC_OK;
+    if (!spec) return check_orphans(ck, g);
     double base = 0;
     snprintf(key, sizeof key, "group.%d.schedule.base_lr", g);
     dsc_status st = dsc__ckpt_meta_double(ck, key, &base);

@@ -64,19 +64,14 @@ static void record_row(cli_run *r, int64_t step, double loss, const void *data)
     r->path[r->steps + 1 + step] = coord(r->dtype, data, 1);
 }
 
-/* The loss at the weight average, evaluated in a buffer of its own. */
-static dsc_status average_point(cli_run *r, const dsc_problem *pb, const dsc_average *avg, void *grad)
+/* The loss at the weight average, evaluated in point (a buffer of its own). */
+static dsc_status average_point(cli_run *r, const dsc_problem *pb, const dsc_average *avg, void *point, void *grad)
 {
-    size_t dim = r->dim;
-    void *point = malloc(dim * dsc_dtype_size(r->dtype));
-    r->avg_x = malloc(dim * sizeof *r->avg_x);
-    dsc_status st = point && r->avg_x ? dsc_average_copy_to(avg, 0, point) : DSC_ERR_NOMEM;
-    if (st == DSC_ERR_NOMEM) snprintf(r->error, sizeof r->error, "out of memory for the average's point");
+    dsc_status st = dsc_average_copy_to(avg, 0, point);
     if (!st) {
         r->avg_loss = evaluate(pb, r->dtype, point, grad);
-        copy_point(r->dtype, point, r->avg_x, dim);
+        copy_point(r->dtype, point, r->avg_x, r->dim);
     }
-    free(point);
     return st;
 }
 
@@ -86,7 +81,7 @@ dsc_status cli_run_exec(cli_run *r)
     const dsc_problem *pb = r->resume ? NULL : r->pb; /* a checkpoint names its own */
     dsc_optim *opt = NULL;
     dsc_average *avg = NULL;
-    void *data = NULL, *grad = NULL;
+    void *data = NULL, *grad = NULL, *avg_point = NULL;
     double *xstar = NULL;
     dsc_ckpt *ck = NULL;
     dsc_status st = r->resume ? cli_run_open_resume(r, &ck) : DSC_OK;
@@ -149,6 +144,13 @@ dsc_status cli_run_exec(cli_run *r)
         note_progress(r, k, loss, fstar, known);
     }
     r->seconds = cli_now() - t0;
+    /* everything the report needs is allocated before the save: a failure after it
+     * would exit non-zero with the old checkpoint already replaced */
+    if (avg && (!(avg_point = malloc(dim * es)) || !(r->avg_x = malloc(dim * sizeof *r->avg_x)))) {
+        snprintf(r->error, sizeof r->error, "out of memory for the average's point");
+        st = DSC_ERR_NOMEM;
+        goto done;
+    }
     /* saved before the switch below: a checkpoint holds the training point */
     if (r->save && (st = cli_run_save(r, opt, avg))) goto done;
     /* report the evaluation point (schedule-free's x; the same point for kinds without
@@ -157,7 +159,7 @@ dsc_status cli_run_exec(cli_run *r)
     r->loss = evaluate(pb, r->dtype, data, grad);
     copy_point(r->dtype, data, r->x, dim);
     r->avg_loss = NAN;
-    if (avg && (st = average_point(r, pb, avg, grad))) goto done;
+    if (avg && (st = average_point(r, pb, avg, avg_point, grad))) goto done;
     r->skipped = dsc_optim_skipped_count(opt);
     r->fstar = known ? fstar : NAN;
     r->dist = NAN;
@@ -169,6 +171,7 @@ done:
     dsc_problem_destroy(own);
     free(data);
     free(grad);
+    free(avg_point);
     free(xstar);
     return st;
 }

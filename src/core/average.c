@@ -164,8 +164,8 @@ dsc_status dsc_average_buffer(const dsc_average *a, size_t i, const char **name,
 dsc_status dsc_average_set_counters(dsc_average *a, int64_t updates, int64_t averaged)
 {
     if (!a) return dsc__fail(DSC_ERR_ARG, "dsc_average_set_counters: NULL average");
-    if (updates < 0 || averaged < 0 || averaged > updates)
-        return dsc__fail(DSC_ERR_RANGE, "average counters must be >= 0 with averaged <= updates, got %lld, %lld",
+    if (updates < 0 || averaged < 0 || averaged > updates || updates > DSC_MAX_COUNT)
+        return dsc__fail(DSC_ERR_RANGE, "average counters must be in [0, 2^53] with averaged <= updates, got %lld, %lld",
                          (long long)updates, (long long)averaged);
     a->updates = updates;
     a->averaged = averaged;

@@ -611,9 +611,10 @@ dsc_status dsc_optim_set_scalar(dsc_optim *o, int g, const char *name, double v)
 dsc_status dsc_optim_set_counters(dsc_optim *o, int64_t steps, int64_t skipped, int64_t consecutive)
 {
     if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_counters: NULL optimizer");
-    if (steps < 0 || skipped < 0 || consecutive < 0 || consecutive > skipped)
-        return dsc__fail(DSC_ERR_RANGE, "counters must be >= 0 with consecutive <= skipped, got %lld, %lld, %lld",
-                         (long long)steps, (long long)skipped, (long long)consecutive);
+    if (steps < 0 || skipped < 0 || consecutive < 0 || consecutive > skipped || steps > DSC_MAX_COUNT ||
+        skipped > DSC_MAX_COUNT)
+        return dsc__fail(DSC_ERR_RANGE, "counters must be in [0, 2^53] with consecutive <= skipped, got %lld, %lld, "
+                         "%lld", (long long)steps, (long long)skipped, (long long)consecutive);
     o->steps = steps;
     o->skipped = skipped;
     o->consecutive = consecutive;

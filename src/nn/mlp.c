@@ -116,8 +116,9 @@ dsc_status dsc__mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg, int init)
     m->data = dsc__alloc(m->nweights * m->esize);
     m->grad = dsc__alloc(m->nweights * m->esize);
     if (!m->data || !m->grad) {
+        size_t n = m->nweights; /* for the message: m is gone after the destroy */
         dsc_mlp_destroy(m);
-        return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory for %zu parameters", m->nweights);
+        return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory for %zu parameters", n);
     }
     point_params(m);
     dsc__rng_seed(&m->rng, cfg->seed ^ 0x5eed5eed5eed5eedull);

@@ -288,6 +288,25 @@ dsc_status dsc_sched_get_state(const dsc_sched *s, size_t k, const char **name, 
 
 static int is_count(double v) { return isfinite(v) && v >= 0 && v == floor(v) && v <= 9e15; }
 
+/* The largest magnitude among the numeric keys of s and its children, at least 1. */
+static double key_scale(const dsc_sched *s)
+{
+    double f = 1;
+    for (int j = 0; j < s->kind->nkeys; j++)
+        if (!(s->kind->keys[j].flags & (SK_LIST | SK_BOOL | SK_ENUM)) && isfinite(s->p[j])) f = fmax(f, fabs(s->p[j]));
+    for (int c = 0; c < s->nchild; c++) f = fmax(f, key_scale(s->child[c]));
+    return f;
+}
+
+/* A bound on the rates s can give: every kind's rate is the base, or a key's rate
+ * (max_lr, eta_min), scaled by at most a key's factor. Loose, but it refuses a
+ * restored rate no schedule reaches (1e300) without knowing each kind's formula. */
+static double lr_bound(const dsc_sched *s)
+{
+    double f = key_scale(s);
+    return f * fmax(fabs(s->base), f);
+}
+
 dsc_status dsc_sched_set_state(dsc_sched *s, const char *name, double value)
 {
     if (!s || !name) return dsc__fail(DSC_ERR_ARG, "dsc_sched_set_state: NULL argument");
@@ -299,6 +318,9 @@ dsc_status dsc_sched_set_state(dsc_sched *s, const char *name, double value)
                  : flag == SS_POSITIVE_COUNT ? is_count(value) && value >= 1
                  : flag == SS_NOT_NAN ? !isnan(value)
                  : isfinite(value);
+        if (ok && e->field == -1 && !(value >= 0 && value <= lr_bound(e->owner)))
+            return dsc__fail(DSC_ERR_RANGE, "%s: state %s must be in [0, %g] (no rate of this schedule is outside), "
+                             "got %.17g", s->kind->name, name, lr_bound(e->owner), value);
         if (!ok)
             return dsc__fail(DSC_ERR_RANGE, "%s: state %s must be %s, got %.17g", s->kind->name, name,
                              flag == SS_COUNT ? "an integer >= 0" : flag == SS_POSITIVE_COUNT ? "an integer >= 1"
