@@ -230,6 +230,45 @@ static void test_rmsprop_steps(void **state)
     dsc_optim_destroy(opt);
 }
 
+/* Centered RMSprop's variance square_avg - grad_avg^2 rounded once, as torch's
+ * addcmul(value=-1): one step of rmsprop(alpha=0.5, lr=2^-10) with gradient 1 from a
+ * state where grad_avg^2 needs rounding and square_avg is that rounded square. Every
+ * other operation is exact, so rounding the square first leaves a variance of exactly
+ * 0 and a step of lr/eps (to -97656 in f32); torch's values, bit for bit, from
+ * tests/golden/make_rmsprop_fma.py (torch 1.13, CPU). Fast kernels and reference alike. */
+static void test_rmsprop_centered_fma(void **state)
+{
+    (void)state;
+    const char *spec = "rmsprop(lr=0.0009765625, alpha=0.5, centered=true)";
+    for (int ref = 0; ref < 2; ref++) {
+        float p32[1] = {0.25f}, g32[1] = {1.0f};
+        dsc_param q = f64_param("w", p32, g32, 1);
+        q.dtype = DSC_F32;
+        dsc_optim *opt = NULL;
+        assert_int_equal(dsc_optim_create_spec(&opt, spec, &q, 1), DSC_OK);
+        dsc_optim_use_reference(opt, ref);
+        float *v = (float *)(void *)state_of(opt, 0, "square_avg"), *ga = (float *)(void *)state_of(opt, 0, "grad_avg");
+        v[0] = 0x1.00400cp+0f;
+        ga[0] = 0x1.002004p+0f;
+        step_ok(opt);
+        assert_true(ga[0] == 0x1.001002p+0f);
+        assert_true(v[0] == 0x1.002006p+0f);
+        if (p32[0] != -0x1.e03abp+1f) fail_msg("f32 %s: p = %a, torch -0x1.e03abp+1", ref ? "reference" : "fast", (double)p32[0]);
+        dsc_optim_destroy(opt);
+
+        double p64[1] = {0.25}, g64[1] = {1.0};
+        opt = make1(spec, p64, g64, 1);
+        dsc_optim_use_reference(opt, ref);
+        state_of(opt, 0, "square_avg")[0] = 0x1.1000000000003p+1;
+        state_of(opt, 0, "grad_avg")[0] = 0x1.8000000000002p+0;
+        step_ok(opt);
+        assert_true(state_of(opt, 0, "grad_avg")[0] == 0x1.4000000000001p+0);
+        assert_true(state_of(opt, 0, "square_avg")[0] == 0x1.9000000000003p+0);
+        if (p64[0] != -0x1.737f9311db7c8p+15) fail_msg("f64 %s: p = %a, torch -0x1.737f9311db7c8p+15", ref ? "reference" : "fast", p64[0]);
+        dsc_optim_destroy(opt);
+    }
+}
+
 static void test_adadelta_step(void **state)
 {
     (void)state;
@@ -937,6 +976,7 @@ int main(void)
         cmocka_unit_test(test_sgd_regularizers),
         cmocka_unit_test(test_adagrad_steps),
         cmocka_unit_test(test_rmsprop_steps),
+        cmocka_unit_test(test_rmsprop_centered_fma),
         cmocka_unit_test(test_adadelta_step),
         cmocka_unit_test(test_adam_steps),
         cmocka_unit_test(test_amsgrad_step),
