@@ -407,7 +407,7 @@ dsc_status dsc_clip_grad_value(const dsc_param *params, size_t count, double cli
  * Keys without a default are required. See docs in README ("Schedules"). */
 typedef struct dsc_sched dsc_sched;
 
-/* Creates a schedule from spec over the base learning rate base_lr (> 0). */
+/* Creates a schedule from spec over the base learning rate base_lr (>= 0). */
 dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr);
 void dsc_sched_destroy(dsc_sched *s);
 
