@@ -240,7 +240,9 @@ size_t dsc_optim_param_count(const dsc_optim *opt);
 const dsc_param *dsc_optim_param(const dsc_optim *opt, size_t i);
 int dsc_optim_group_count(const dsc_optim *opt);
 
-/* Hyperparameters of a group; setting them validates, and the kind must not change. */
+/* Hyperparameters of a group; setting them validates, and the kind must not change.
+ * Turning momentum, amsgrad or centered on or off allocates or frees the group's
+ * buffers (docs/optimizers.md); DSC_ERR_NOMEM leaves everything as it was. */
 dsc_status dsc_optim_get_group_hparams(const dsc_optim *opt, int group, dsc_hparams *out);
 dsc_status dsc_optim_set_group_hparams(dsc_optim *opt, int group, const dsc_hparams *hp);
 /* "lr=1e-4, weight_decay=0": keys of the optimizer's kind applied over the group's values. */

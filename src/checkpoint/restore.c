@@ -192,11 +192,15 @@ dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param
     return DSC_OK;
 }
 
-/* Every tensor of the optimizer (and of avg, when not NULL) found, and no other. */
+/* Every tensor of the optimizer (and of avg, when not NULL) found, and no other. The
+ * state buffers are those of the file's hyperparameters (groups may differ in momentum,
+ * amsgrad or centered), which apply sets before commit_tensors fills them. */
 static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const dsc_average *avg, scratch *s)
 {
     size_t n = 0;
-    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) n += 1 + dsc_optim_state_count(opt, i);
+    const char *names[DSC__MAX_STATE + 1];
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
+        n += 1 + dsc__optim_state_names(opt, i, &s->hp[dsc_optim_param(opt, i)->group], names);
     s->src = calloc(n, sizeof *s->src);
     unsigned char *used = calloc(ck->nt ? ck->nt : 1, 1);
     dsc_status st = s->src && used ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "out of memory");
@@ -206,10 +210,9 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
         snprintf(name, sizeof name, "param/%s", q->name);
         if ((st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) break;
         used[s->src[s->nsrc++]] = 1;
-        for (size_t k = 0; !st && k < dsc_optim_state_count(opt, i); k++) {
-            const char *buf;
-            dsc_optim_state(opt, i, k, &buf, NULL);
-            snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
+        size_t count = dsc__optim_state_names(opt, i, &s->hp[q->group], names);
+        for (size_t k = 0; !st && k < count; k++) {
+            snprintf(name, sizeof name, "state/%s/%s", q->name, names[k]);
             if (!(st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) used[s->src[s->nsrc++]] = 1;
         }
     }

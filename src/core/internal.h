@@ -227,6 +227,11 @@ static inline uint32_t dsc__hash32(uint32_t index, uint32_t step)
 
 const dsc__ops *dsc__ops_for(dsc_kind kind);
 
+/* The names of the state buffers tensor i of o has under hp (its group's hyperparameters,
+ * as a checkpoint holds them), in dsc_optim_state's order, "grad_accum" last; names holds
+ * DSC__MAX_STATE + 1. A checkpoint matches its tensors by these before applying hp. */
+size_t dsc__optim_state_names(const dsc_optim *o, size_t i, const dsc_hparams *hp, const char **names);
+
 /* The data of tensor i at the optimizer's evaluation point, whatever its mode (params.c):
  * the ops' eval_state buffer once it has stepped, else the parameter itself. */
 const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i);
