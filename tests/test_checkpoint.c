@@ -278,33 +278,44 @@ static const char *const schedules[] = {
     "exponential_stages(decay=0.5, stage_length=6, staircase=true)",
 };
 
-static void sched_case(const char *spec, const char *sched, dsc_dtype dt, const char *other)
+/* 40 straight steps against 17 + save + load into an optimizer made with other values
+ * (and, when not NULL, the schedule other on group 0) + 23, bit for bit; sched (when not
+ * NULL) on every group, group1 (when not NULL) the keys of group 1 before the first step. */
+static void split_case(const char *spec, const char *sched, const char *group1, dsc_dtype dt, const char *other)
 {
     model straight, first, second;
     int64_t call = 0;
-    model_init(&straight, spec, dt, 1.0);
-    assert_int_equal(dsc_optim_set_schedule(straight.opt, -1, sched), DSC_OK);
+    model *runs[2] = {&straight, &first};
+    for (int r = 0; r < 2; r++) {
+        model_init(runs[r], spec, dt, 1.0);
+        if (sched) assert_int_equal(dsc_optim_set_schedule(runs[r]->opt, -1, sched), DSC_OK);
+        if (group1) assert_int_equal(dsc_optim_set_group_spec(runs[r]->opt, 1, group1), DSC_OK);
+    }
     run_steps(&straight, 40, &call);
     snapshot want = take(straight.opt);
     call = 0;
-    model_init(&first, spec, dt, 1.0);
-    assert_int_equal(dsc_optim_set_schedule(first.opt, -1, sched), DSC_OK);
     run_steps(&first, 17, &call);
     size_t len;
     unsigned char *buf = save_mem(first.opt, NULL, 0, &len);
     model_free(&first);
     model_init(&second, spec, dt, -2.5);
     if (other) assert_int_equal(dsc_optim_set_schedule(second.opt, 0, other), DSC_OK);
-    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("%s, %s: %s", spec, sched, dsc_last_error());
-    assert_non_null(dsc_optim_schedule(second.opt, 1));
+    char what[300];
+    snprintf(what, sizeof what, "%s with %s, group 1 %s, %s", spec, sched ? sched : "no schedule",
+             group1 ? group1 : "as created", dsc_dtype_name(dt));
+    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("%s: %s", what, dsc_last_error());
+    if (sched) assert_non_null(dsc_optim_schedule(second.opt, 1));
     run_steps(&second, 23, &call);
     snapshot got = take(second.opt);
-    char what[300];
-    snprintf(what, sizeof what, "%s with %s, %s", spec, sched, dsc_dtype_name(dt));
     assert_same(&want, &got, what);
     model_free(&straight);
     model_free(&second);
     free(buf);
+}
+
+static void sched_case(const char *spec, const char *sched, dsc_dtype dt, const char *other)
+{
+    split_case(spec, sched, NULL, dt, other);
 }
 
 static void test_resume_with_schedules_is_bit_exact(void **state)
@@ -635,36 +646,8 @@ static void test_missing_and_extra_state(void **state)
 }
 
 /* Groups that differ in their state buffers (issue 13): group 1 (layer.b) turns momentum,
- * amsgrad or centered on or off. 40 straight steps against 17 + save + load into an
- * optimizer created with one layout for every group + 23, bit for bit; the file's
- * hyperparameters set each group's buffers. */
-static void groups_case(const char *spec, const char *group1, dsc_dtype dt)
-{
-    model straight, first, second;
-    int64_t call = 0;
-    model_init(&straight, spec, dt, 1.0);
-    assert_int_equal(dsc_optim_set_group_spec(straight.opt, 1, group1), DSC_OK);
-    run_steps(&straight, 40, &call);
-    snapshot want = take(straight.opt);
-    call = 0;
-    model_init(&first, spec, dt, 1.0);
-    assert_int_equal(dsc_optim_set_group_spec(first.opt, 1, group1), DSC_OK);
-    run_steps(&first, 17, &call);
-    size_t len;
-    unsigned char *buf = save_mem(first.opt, NULL, 0, &len);
-    model_free(&first);
-    model_init(&second, spec, dt, -2.5);
-    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("%s / %s: load: %s", spec, group1, dsc_last_error());
-    run_steps(&second, 23, &call);
-    snapshot got = take(second.opt);
-    char what[200];
-    snprintf(what, sizeof what, "%s, group 1 %s, %s", spec, group1, dsc_dtype_name(dt));
-    assert_same(&want, &got, what);
-    model_free(&straight);
-    model_free(&second);
-    free(buf);
-}
-
+ * amsgrad or centered on or off. The load goes into an optimizer created with one layout
+ * for every group: the file's hyperparameters set each group's buffers. */
 static void test_groups_that_differ(void **state)
 {
     (void)state;
@@ -679,8 +662,8 @@ static void test_groups_that_differ(void **state)
         {"lars(lr=0.01, momentum=0)", "lr=0.003, momentum=0.9"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        groups_case(cases[i][0], cases[i][1], DSC_F32);
-        groups_case(cases[i][0], cases[i][1], DSC_F64);
+        split_case(cases[i][0], NULL, cases[i][1], DSC_F32, NULL);
+        split_case(cases[i][0], NULL, cases[i][1], DSC_F64, NULL);
     }
     /* a file with a buffer its group's hyperparameters do not use, or without one they need */
     model m;

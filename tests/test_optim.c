@@ -50,6 +50,16 @@ static dsc_optim *make1(const char *spec, double *p, double *g, size_t n)
     return opt;
 }
 
+/* An optimizer over two one-element f64 tensors: a in group 0, b in group 1. */
+static dsc_optim *make2(const char *spec, double *a, double *ga, double *b, double *gb)
+{
+    dsc_param ps[2] = {f64_param("a", a, ga, 1), f64_param("b", b, gb, 1)};
+    ps[1].group = 1;
+    dsc_optim *opt = NULL;
+    if (dsc_optim_create_spec(&opt, spec, ps, 2) != DSC_OK) fail_msg("'%s': %s", spec, dsc_last_error());
+    return opt;
+}
+
 static void step_ok(dsc_optim *opt)
 {
     dsc_status st = dsc_optim_step(opt);
@@ -488,10 +498,7 @@ static void test_groups_lr(void **state)
     (void)state;
     /* Two groups under sgd(lr=0.1); group 1 gets lr 0.5: g = 1 moves them 0.1 and 0.5. */
     double a[1] = {1}, ga[1] = {1}, b[1] = {1}, gb[1] = {1};
-    dsc_param ps[2] = {f64_param("a", a, ga, 1), f64_param("b", b, gb, 1)};
-    ps[1].group = 1;
-    dsc_optim *opt;
-    assert_int_equal(dsc_optim_create_spec(&opt, "sgd(lr=0.1)", ps, 2), DSC_OK);
+    dsc_optim *opt = make2("sgd(lr=0.1)", a, ga, b, gb);
     assert_int_equal(dsc_optim_group_count(opt), 2);
     assert_int_equal(dsc_optim_set_group_spec(opt, 1, "lr=0.5"), DSC_OK);
     double lr;
@@ -554,11 +561,7 @@ static void test_group_initial_accumulator(void **state)
 {
     (void)state;
     double a[1] = {1}, ga[1] = {1}, b[1] = {1}, gb[1] = {1};
-    dsc_param ps[2] = {f64_param("a", a, ga, 1), f64_param("b", b, gb, 1)};
-    ps[1].group = 1;
-    dsc_optim *opt;
-    assert_int_equal(dsc_optim_create_spec(&opt, "adagrad(lr=0.1, eps=1e-14, initial_accumulator_value=0.5)", ps, 2),
-                     DSC_OK);
+    dsc_optim *opt = make2("adagrad(lr=0.1, eps=1e-14, initial_accumulator_value=0.5)", a, ga, b, gb);
     assert_int_equal(dsc_optim_set_group_spec(opt, 1, "initial_accumulator_value=3"), DSC_OK);
     dsc_hparams hp;
     assert_int_equal(dsc_optim_get_group_hparams(opt, 1, &hp), DSC_OK);
@@ -595,10 +598,7 @@ static void test_groups_differ(void **state)
 {
     (void)state;
     double a[1] = {1}, ga[1] = {1}, b[1] = {1}, gb[1] = {1};
-    dsc_param ps[2] = {f64_param("a", a, ga, 1), f64_param("b", b, gb, 1)};
-    ps[1].group = 1;
-    dsc_optim *opt;
-    assert_int_equal(dsc_optim_create_spec(&opt, "sgd(lr=0.1)", ps, 2), DSC_OK);
+    dsc_optim *opt = make2("sgd(lr=0.1)", a, ga, b, gb);
     size_t bytes = dsc_optim_state_bytes(opt);
     assert_int_equal(dsc_optim_set_group_spec(opt, 1, "momentum=0.5, dampening=0.5"), DSC_OK);
     assert_string_equal(names_of(opt, 0), "");
@@ -631,7 +631,7 @@ static void test_groups_differ(void **state)
     /* the layouts of Adam's amsgrad and RMSprop's momentum and centered, group by group;
      * the kept buffers keep their values */
     a[0] = b[0] = ga[0] = 1;
-    assert_int_equal(dsc_optim_create_spec(&opt, "adam(lr=0.1)", ps, 2), DSC_OK);
+    opt = make2("adam(lr=0.1)", a, ga, b, gb);
     assert_int_equal(dsc_optim_set_group_spec(opt, 1, "amsgrad=true"), DSC_OK);
     assert_string_equal(names_of(opt, 0), "exp_avg,exp_avg_sq");
     assert_string_equal(names_of(opt, 1), "exp_avg,exp_avg_sq,max_exp_avg_sq");
@@ -641,7 +641,7 @@ static void test_groups_differ(void **state)
     CLOSE(state_of(opt, 0, "max_exp_avg_sq")[0], 0, 0);
     CLOSE(state_of(opt, 0, "exp_avg_sq")[0], 1e-3, 1e-18);
     dsc_optim_destroy(opt);
-    assert_int_equal(dsc_optim_create_spec(&opt, "rmsprop(lr=0.1)", ps, 2), DSC_OK);
+    opt = make2("rmsprop(lr=0.1)", a, ga, b, gb);
     assert_int_equal(dsc_optim_set_group_spec(opt, 0, "centered=true"), DSC_OK);
     assert_int_equal(dsc_optim_set_group_spec(opt, 1, "momentum=0.9"), DSC_OK);
     assert_string_equal(names_of(opt, 0), "square_avg,grad_avg");
