@@ -249,7 +249,9 @@ const dsc_param *dsc_optim_param(const dsc_optim *opt, size_t i);
 dsc_status dsc_optim_bind(dsc_optim *opt, size_t i, void *data, void *grad);
 int dsc_optim_group_count(const dsc_optim *opt);
 
-/* Hyperparameters of a group; setting them validates, and the kind must not change. */
+/* Hyperparameters of a group; setting them validates, and the kind must not change.
+ * Turning momentum, amsgrad or centered on or off allocates or frees the group's
+ * buffers (docs/optimizers.md); DSC_ERR_NOMEM leaves everything as it was. */
 dsc_status dsc_optim_get_group_hparams(const dsc_optim *opt, int group, dsc_hparams *out);
 dsc_status dsc_optim_set_group_hparams(dsc_optim *opt, int group, const dsc_hparams *hp);
 /* "lr=1e-4, weight_decay=0": keys of the optimizer's kind applied over the group's values. */
@@ -421,7 +423,7 @@ dsc_status dsc_clip_grad_value(const dsc_param *params, size_t count, double cli
  * Keys without a default are required. See docs in README ("Schedules"). */
 typedef struct dsc_sched dsc_sched;
 
-/* Creates a schedule from spec over the base learning rate base_lr (> 0). */
+/* Creates a schedule from spec over the base learning rate base_lr (>= 0). */
 dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr);
 void dsc_sched_destroy(dsc_sched *s);
 

@@ -26,7 +26,7 @@ check 2 optimize --optimizer 'lamb(decoupled_weight_decay=true)' --steps 10
 check 2 optimize --optimizer 'muon(adjust_lr=x)' --steps 10
 check 2 optimize --optimizer 'muon(ns_steps=0)' --steps 10
 check 2 optimize --optimizer 'lookahead(k=5)' --steps 10
-check 2 optimize --optimizer 'lookahead(inner=adam(lr=0), k=5)' --steps 10
+check 2 optimize --optimizer 'lookahead(inner=adam(lr=-1), k=5)' --steps 10
 check 2 optimize --optimizer 'lookahead(inner=schedulefree_adamw)' --steps 10
 check 2 optimize --optimizer adam --steps 10 --bogus
 check 2 optimize --optimizer adam --steps 10 extra
@@ -41,7 +41,7 @@ check 2 schedule
 check 2 schedule --lr 0.1 --steps 5
 check 2 schedule --schedule 'cosine(T_max=5)' --steps 5
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1
-check 2 schedule --schedule 'cosine(T_max=5)' --lr 0 --steps 5
+check 2 schedule --schedule 'cosine(T_max=5)' --lr -0.1 --steps 5
 check 2 schedule --schedule 'cosine(T_max=5)' --lr abc --steps 5
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 0
 check 2 schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5x

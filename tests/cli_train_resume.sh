@@ -73,6 +73,18 @@ check "f32 3 + 1 + 1"
 "$bin" "${args[@]}" --epochs 5 --save "$dir/got.st" --save-every 2 >"$dir/got.json" || { echo "FAIL: --save-every"; fail=$((fail + 1)); }
 check "--save-every 2"
 
+# a cosine run that has ended (rate 0 at T_max: 2 epochs of 4 updates) resumes, and its
+# schedule goes on with torch's formula (the rate rises again past T_max) as a straight
+# run's does; the file holds the group at lr=0 (issue 13: refused on load before)
+args=(train --data "$data/iris.csv" --layers 8 --optimizer 'sgd(lr=0.1, momentum=0.9)' --schedule 'cosine(T_max=8)'
+      --batch 30 --quiet --json)
+split_run 4 2 "${args[@]}"
+check "finished cosine 2 + 2"
+"$bin" inspect "$dir/a.st" | grep -qF 'group.0.hparams                  sgd(lr=0, momentum=' ||
+  { echo "FAIL: the finished cosine's file should hold lr=0: $("$bin" inspect "$dir/a.st" | grep hparams)"; fail=$((fail + 1)); }
+grep -q '"lr":0,.*"lr":0.05[0-9]*,.*"lr":0.1[0-9]*,' "$dir/got.json" ||
+  { echo "FAIL: the resumed cosine's rates: $(cat "$dir/got.json")"; fail=$((fail + 1)); }
+
 # f64 regression with early stopping: the best epoch (2) precedes the save, so the file's
 # model holds the best weights and training goes on from the last ones; it stops at 5
 args=(train --data "$data/diabetes.csv" --layers 8 --optimizer 'sgd(lr=0.02, momentum=0.9)' --dtype f64

@@ -280,33 +280,46 @@ static const char *const schedules[] = {
     "exponential_stages(decay=0.5, stage_length=6, staircase=true)",
 };
 
-static void sched_case(const char *spec, const char *sched, dsc_dtype dt, const char *other)
+/* 40 straight steps against 17 + save + load into an optimizer made with other values
+ * (and, when not NULL, the schedule other on group 0) that has stepped + 23, bit for bit; sched (when not
+ * NULL) on every group, group1 (when not NULL) the keys of group 1 before the first step. */
+static void split_case(const char *spec, const char *sched, const char *group1, dsc_dtype dt, const char *other)
 {
     model straight, first, second;
     int64_t call = 0;
-    model_init(&straight, spec, dt, 1.0);
-    assert_int_equal(dsc_optim_set_schedule(straight.opt, -1, sched), DSC_OK);
+    model *runs[2] = {&straight, &first};
+    for (int r = 0; r < 2; r++) {
+        model_init(runs[r], spec, dt, 1.0);
+        if (sched) assert_int_equal(dsc_optim_set_schedule(runs[r]->opt, -1, sched), DSC_OK);
+        if (group1) assert_int_equal(dsc_optim_set_group_spec(runs[r]->opt, 1, group1), DSC_OK);
+    }
     run_steps(&straight, 40, &call);
     snapshot want = take(straight.opt);
     call = 0;
-    model_init(&first, spec, dt, 1.0);
-    assert_int_equal(dsc_optim_set_schedule(first.opt, -1, sched), DSC_OK);
     run_steps(&first, 17, &call);
     size_t len;
     unsigned char *buf = save_mem(first.opt, NULL, 0, &len);
     model_free(&first);
     model_init(&second, spec, dt, -2.5);
     if (other) assert_int_equal(dsc_optim_set_schedule(second.opt, 0, other), DSC_OK);
-    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("%s, %s: %s", spec, sched, dsc_last_error());
-    assert_non_null(dsc_optim_schedule(second.opt, 1));
+    int64_t own = 0;
+    run_steps(&second, 3, &own); /* the load replaces the position too */
+    char what[300];
+    snprintf(what, sizeof what, "%s with %s, group 1 %s, %s", spec, sched ? sched : "no schedule",
+             group1 ? group1 : "as created", dsc_dtype_name(dt));
+    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("%s: %s", what, dsc_last_error());
+    if (sched) assert_non_null(dsc_optim_schedule(second.opt, 1));
     run_steps(&second, 23, &call);
     snapshot got = take(second.opt);
-    char what[300];
-    snprintf(what, sizeof what, "%s with %s, %s", spec, sched, dsc_dtype_name(dt));
     assert_same(&want, &got, what);
     model_free(&straight);
     model_free(&second);
     free(buf);
+}
+
+static void sched_case(const char *spec, const char *sched, dsc_dtype dt, const char *other)
+{
+    split_case(spec, sched, NULL, dt, other);
 }
 
 static void test_resume_with_schedules_is_bit_exact(void **state)
@@ -644,9 +657,53 @@ static void test_missing_and_extra_state(void **state)
     unsigned char *f = edit(with.good, with.len, "amsgrad=true", "amsgrad=false", &len);
     refuse(&without, f, len, DSC_ERR_MISMATCH, "'state/layer.w/max_exp_avg_sq' of the checkpoint matches nothing");
     free(f);
-    refuse(&with, without.good, without.len, DSC_ERR_MISMATCH, "'state/layer.w/max_exp_avg_sq' is missing");
+    /* a file whose hyperparameters need a buffer it lacks */
+    f = edit(without.good, without.len, "\"adam(lr=0.01)\"", "\"adam(lr=0.01, amsgrad=true)\"", &len);
+    refuse(&with, f, len, DSC_ERR_MISMATCH, "'state/layer.w/max_exp_avg_sq' is missing");
+    free(f);
+    /* a good file sets the layout of its own hyperparameters: amsgrad off, its buffer gone */
+    assert_int_equal(dsc_checkpoint_load_mem(with.m.opt, without.good, without.len), DSC_OK);
+    assert_int_equal(dsc_optim_state_count(with.m.opt, 0), 2);
     fixture_free(&with);
     fixture_free(&without);
+}
+
+/* Groups that differ in their state buffers (issue 13): group 1 (layer.b) turns momentum,
+ * amsgrad or centered on or off. The load goes into an optimizer created with one layout
+ * for every group: the file's hyperparameters set each group's buffers. */
+static void test_groups_that_differ(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"sgd(lr=0.05)", "lr=0.003, momentum=0.9, dampening=0.1"},
+        {"sgd(lr=0.05, momentum=0.9, nesterov=true)", "lr=0.003, momentum=0, nesterov=false"},
+        {"adam(lr=0.01)", "lr=0.003, amsgrad=true"},
+        {"adamw(lr=0.01, amsgrad=true)", "lr=0.003, amsgrad=false"},
+        {"rmsprop(lr=0.01)", "lr=0.003, centered=true, momentum=0.5"},
+        {"rmsprop(lr=0.01, centered=true)", "lr=0.003, centered=false"},
+        {"adabelief(lr=0.01)", "lr=0.003, amsgrad=true"},
+        {"lars(lr=0.01, momentum=0)", "lr=0.003, momentum=0.9"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        split_case(cases[i][0], NULL, cases[i][1], DSC_F32, NULL);
+        split_case(cases[i][0], NULL, cases[i][1], DSC_F64, NULL);
+    }
+    /* a file with a buffer its group's hyperparameters do not use, or without one they need */
+    model m;
+    int64_t call = 0;
+    model_init(&m, "sgd(lr=0.05, momentum=0.9)", DSC_F32, 1.0);
+    assert_int_equal(dsc_optim_set_group_spec(m.opt, 1, "momentum=0.5"), DSC_OK);
+    run_steps(&m, 5, &call);
+    fixture fx = {.m = m};
+    fx.good = save_mem(m.opt, NULL, 0, &fx.len);
+    refuse_edit(&fx, "momentum=0.5)", "dampening=0.5)", DSC_ERR_MISMATCH,
+                "tensor 'state/layer.b/momentum_buffer' of the checkpoint matches nothing");
+    assert_int_equal(dsc_optim_set_group_spec(m.opt, 1, "momentum=0, dampening=0.25"), DSC_OK);
+    free(fx.good);
+    fx.good = save_mem(m.opt, NULL, 0, &fx.len);
+    refuse_edit(&fx, "dampening=0.25)", "momentum=0.25)", DSC_ERR_MISMATCH,
+                "tensor 'state/layer.b/momentum_buffer' is missing");
+    fixture_free(&fx);
 }
 
 static void test_foreign_layouts(void **state)
@@ -1364,6 +1421,7 @@ int main(void)
         cmocka_unit_test(test_header_checksum),
         cmocka_unit_test(test_restored_values_are_checked),
         cmocka_unit_test(test_counters_are_bounded),
+        cmocka_unit_test(test_groups_that_differ),
         cmocka_unit_test(test_foreign_layouts),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_kill_mid_save_keeps_old_file),

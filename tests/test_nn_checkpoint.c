@@ -177,6 +177,11 @@ static const setup stopping_f32 = {"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SO
 static const setup stopping_cosine_f64 = {"diabetes.csv", {10, 8, 1}, DSC_F64, DSC_LOSS_MSE,
                                           "sgd(lr=0.2, momentum=0.9)", "cosine(T_max=40)", 3, 5};
 
+/* A schedule that has ended at rate 0 before the save (4 updates of about 9 an epoch):
+ * the file holds the group at lr=0, which loads, predicts and resumes (issue 13). */
+static const setup ended_polynomial_f64 = {"wine.csv", {13, 16, 3}, DSC_F64, DSC_LOSS_SOFTMAX_CE,
+                                           "sgd(lr=0.05, momentum=0.9)", "polynomial(total_iters=4)", 0, 0};
+
 static void test_resume(void **state) { resume_equals_straight(*state); }
 
 /* path's bytes, with byte at (negative: from the end) xor'ed by flip. */
@@ -411,6 +416,7 @@ int main(void)
         {"adamw_f64_regress", test_resume, make_path, remove_path, (void *)&adamw_f64_regress},
         {"stopping_f32", test_resume, make_path, remove_path, (void *)&stopping_f32},
         {"stopping_cosine_f64", test_resume, make_path, remove_path, (void *)&stopping_cosine_f64},
+        {"ended_polynomial_f64", test_resume, make_path, remove_path, (void *)&ended_polynomial_f64},
         cmocka_unit_test_setup_teardown(test_new_position, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_refusals, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_header_bit_flips, make_path, remove_path),

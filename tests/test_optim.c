@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "descent.h"
@@ -46,6 +47,16 @@ static dsc_optim *make1(const char *spec, double *p, double *g, size_t n)
     dsc_param q = f64_param("w", p, g, n);
     dsc_optim *opt = NULL;
     if (dsc_optim_create_spec(&opt, spec, &q, 1) != DSC_OK) fail_msg("'%s': %s", spec, dsc_last_error());
+    return opt;
+}
+
+/* An optimizer over two one-element f64 tensors: a in group 0, b in group 1. */
+static dsc_optim *make2(const char *spec, double *a, double *ga, double *b, double *gb)
+{
+    dsc_param ps[2] = {f64_param("a", a, ga, 1), f64_param("b", b, gb, 1)};
+    ps[1].group = 1;
+    dsc_optim *opt = NULL;
+    if (dsc_optim_create_spec(&opt, spec, ps, 2) != DSC_OK) fail_msg("'%s': %s", spec, dsc_last_error());
     return opt;
 }
 
@@ -228,6 +239,45 @@ static void test_rmsprop_steps(void **state)
     step_ok(opt);
     CLOSE(p[0], 0.7391118794991665, 2e-10);
     dsc_optim_destroy(opt);
+}
+
+/* Centered RMSprop's variance square_avg - grad_avg^2 rounded once, as torch's
+ * addcmul(value=-1): one step of rmsprop(alpha=0.5, lr=2^-10) with gradient 1 from a
+ * state where grad_avg^2 needs rounding and square_avg is that rounded square. Every
+ * other operation is exact, so rounding the square first leaves a variance of exactly
+ * 0 and a step of lr/eps (to -97656 in f32); torch's values, bit for bit, from
+ * tests/golden/make_rmsprop_fma.py (torch 1.13, CPU). Fast kernels and reference alike. */
+static void test_rmsprop_centered_fma(void **state)
+{
+    (void)state;
+    const char *spec = "rmsprop(lr=0.0009765625, alpha=0.5, centered=true)";
+    for (int ref = 0; ref < 2; ref++) {
+        float p32[1] = {0.25f}, g32[1] = {1.0f};
+        dsc_param q = f64_param("w", p32, g32, 1);
+        q.dtype = DSC_F32;
+        dsc_optim *opt = NULL;
+        assert_int_equal(dsc_optim_create_spec(&opt, spec, &q, 1), DSC_OK);
+        dsc_optim_use_reference(opt, ref);
+        float *v = (float *)(void *)state_of(opt, 0, "square_avg"), *ga = (float *)(void *)state_of(opt, 0, "grad_avg");
+        v[0] = 0x1.00400cp+0f;
+        ga[0] = 0x1.002004p+0f;
+        step_ok(opt);
+        assert_true(ga[0] == 0x1.001002p+0f);
+        assert_true(v[0] == 0x1.002006p+0f);
+        if (p32[0] != -0x1.e03abp+1f) fail_msg("f32 %s: p = %a, torch -0x1.e03abp+1", ref ? "reference" : "fast", (double)p32[0]);
+        dsc_optim_destroy(opt);
+
+        double p64[1] = {0.25}, g64[1] = {1.0};
+        opt = make1(spec, p64, g64, 1);
+        dsc_optim_use_reference(opt, ref);
+        state_of(opt, 0, "square_avg")[0] = 0x1.1000000000003p+1;
+        state_of(opt, 0, "grad_avg")[0] = 0x1.8000000000002p+0;
+        step_ok(opt);
+        assert_true(state_of(opt, 0, "grad_avg")[0] == 0x1.4000000000001p+0);
+        assert_true(state_of(opt, 0, "square_avg")[0] == 0x1.9000000000003p+0);
+        if (p64[0] != -0x1.737f9311db7c8p+15) fail_msg("f64 %s: p = %a, torch -0x1.737f9311db7c8p+15", ref ? "reference" : "fast", p64[0]);
+        dsc_optim_destroy(opt);
+    }
 }
 
 static void test_adadelta_step(void **state)
@@ -448,10 +498,7 @@ static void test_groups_lr(void **state)
     (void)state;
     /* Two groups under sgd(lr=0.1); group 1 gets lr 0.5: g = 1 moves them 0.1 and 0.5. */
     double a[1] = {1}, ga[1] = {1}, b[1] = {1}, gb[1] = {1};
-    dsc_param ps[2] = {f64_param("a", a, ga, 1), f64_param("b", b, gb, 1)};
-    ps[1].group = 1;
-    dsc_optim *opt;
-    assert_int_equal(dsc_optim_create_spec(&opt, "sgd(lr=0.1)", ps, 2), DSC_OK);
+    dsc_optim *opt = make2("sgd(lr=0.1)", a, ga, b, gb);
     assert_int_equal(dsc_optim_group_count(opt), 2);
     assert_int_equal(dsc_optim_set_group_spec(opt, 1, "lr=0.5"), DSC_OK);
     double lr;
@@ -476,6 +523,12 @@ static void test_groups_lr(void **state)
     assert_int_equal(dsc_optim_get_lr(opt, 0, NULL), DSC_ERR_ARG);
     assert_int_equal(dsc_optim_get_lr(opt, 0, &lr), DSC_OK);
     CLOSE(lr, 0.2, 0);
+    /* lr 0 freezes a group, as in torch; by set_lr or by the group's keys */
+    assert_int_equal(dsc_optim_set_lr(opt, 0, 0), DSC_OK);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "lr=0"), DSC_OK);
+    step_ok(opt);
+    CLOSE(a[0], 0.7, 0);
+    CLOSE(b[0], 0.0, 0);
     dsc_optim_destroy(opt);
 }
 
@@ -493,8 +546,6 @@ static void test_set_group_spec(void **state)
     assert_int_equal(dsc_optim_set_group_spec(opt, 0, "lr=-3"), DSC_ERR_RANGE);
     assert_int_equal(dsc_optim_set_group_spec(opt, 0, "bogus=1"), DSC_ERR_SPEC);
     assert_non_null(strstr(dsc_last_error(), "bogus"));
-    /* turning momentum off would drop a state buffer */
-    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "momentum=0, nesterov=false"), DSC_ERR_UNSUPPORTED);
     /* clipping is optimizer-wide */
     assert_int_equal(dsc_optim_set_group_spec(opt, 0, "clip_norm=1"), DSC_ERR_ARG);
     assert_int_equal(dsc_optim_set_group_spec(opt, 1, "lr=0.1"), DSC_ERR_ARG);
@@ -507,27 +558,103 @@ static void test_set_group_spec(void **state)
     dsc_optim_destroy(opt);
 }
 
-/* A group's initial_accumulator_value set before the first step fills its buffers as
- * if given at create (this was once accepted and ignored); after a step it is refused.
- * g = 1: group 0 (sum 0 -> 1) moves 0.1*1/1 = 0.1, group 1 (sum 3 -> 4) 0.1*1/2 = 0.05. */
+/* Adagrad's sums start at the create-time initial_accumulator_value in every group, as
+ * torch 1.13 fills every group's from the constructor's (Adagrad.__init__); a group's own
+ * value is kept in its hyperparameters, as torch keeps it in param_groups, and changes no
+ * sum. g = 1: both groups' sums 0.5 -> 1.5, moves 0.1*1/sqrt(1.5). The golden case
+ * adagrad "group_initial_accumulator" checks the same against torch over 200 steps. */
 static void test_group_initial_accumulator(void **state)
 {
     (void)state;
     double a[1] = {1}, ga[1] = {1}, b[1] = {1}, gb[1] = {1};
-    dsc_param ps[2] = {f64_param("a", a, ga, 1), f64_param("b", b, gb, 1)};
-    ps[1].group = 1;
-    dsc_optim *opt;
-    assert_int_equal(dsc_optim_create_spec(&opt, "adagrad(lr=0.1, eps=1e-14)", ps, 2), DSC_OK);
+    dsc_optim *opt = make2("adagrad(lr=0.1, eps=1e-14, initial_accumulator_value=0.5)", a, ga, b, gb);
     assert_int_equal(dsc_optim_set_group_spec(opt, 1, "initial_accumulator_value=3"), DSC_OK);
-    CLOSE(state_of(opt, 0, "sum")[0], 0, 0);
-    CLOSE(state_of(opt, 1, "sum")[0], 3, 0);
+    dsc_hparams hp;
+    assert_int_equal(dsc_optim_get_group_hparams(opt, 1, &hp), DSC_OK);
+    assert_true(hp.initial_accumulator_value == 3);
+    CLOSE(state_of(opt, 0, "sum")[0], 0.5, 0);
+    CLOSE(state_of(opt, 1, "sum")[0], 0.5, 0);
     step_ok(opt);
-    CLOSE(a[0], 0.9, 1e-13);
-    CLOSE(b[0], 0.95, 1e-13);
-    CLOSE(state_of(opt, 1, "sum")[0], 4, 0);
-    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "initial_accumulator_value=0"), DSC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(dsc_last_error(), "initial"));
-    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "lr=0.2"), DSC_OK); /* other keys still may */
+    CLOSE(a[0], 1 - 0.1 / sqrt(1.5), 1e-15);
+    CLOSE(b[0], 1 - 0.1 / sqrt(1.5), 1e-15);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "initial_accumulator_value=0"), DSC_OK);
+    CLOSE(state_of(opt, 1, "sum")[0], 1.5, 0);
+    dsc_optim_destroy(opt);
+}
+
+/* The state names of tensor i, joined with commas. */
+static const char *names_of(dsc_optim *opt, size_t i)
+{
+    static char buf[256];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+        const char *name;
+        assert_int_equal(dsc_optim_state(opt, i, k, &name, NULL), DSC_OK);
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", k ? "," : "", name);
+    }
+    return buf;
+}
+
+/* Groups may differ in momentum, amsgrad and centered, as torch's param groups do: each
+ * tensor gets its group's buffers, allocated when a group turns one on (zeros, as torch
+ * creates them; SGD's momentum buffer starts as the gradient of its first step, even
+ * when the optimizer has stepped before) and freed when it turns it off. */
+static void test_groups_differ(void **state)
+{
+    (void)state;
+    double a[1] = {1}, ga[1] = {1}, b[1] = {1}, gb[1] = {1};
+    dsc_optim *opt = make2("sgd(lr=0.1)", a, ga, b, gb);
+    size_t bytes = dsc_optim_state_bytes(opt);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "momentum=0.5, dampening=0.5"), DSC_OK);
+    assert_string_equal(names_of(opt, 0), "");
+    assert_string_equal(names_of(opt, 1), "momentum_buffer");
+    assert_int_equal(dsc_optim_state_bytes(opt), bytes + sizeof(double));
+    /* step 1: a = 1 - 0.1; b's buffer starts as g = 1, b = 0.9 */
+    step_ok(opt);
+    CLOSE(a[0], 0.9, 1e-15);
+    CLOSE(b[0], 0.9, 1e-15);
+    /* step 2: buffer 0.5*1 + 0.5*1 = 1, b = 0.8 */
+    step_ok(opt);
+    CLOSE(b[0], 0.8, 1e-15);
+    CLOSE(state_of(opt, 1, "momentum_buffer")[0], 1, 0);
+    /* off: the buffer goes; on again (after steps) it starts again as the gradient of its
+     * first step, not (1 - dampening)*g */
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "momentum=0"), DSC_OK);
+    assert_int_equal(dsc_optim_state_count(opt, 1), 0);
+    assert_int_equal(dsc_optim_state_bytes(opt), bytes);
+    step_ok(opt);
+    CLOSE(b[0], 0.7, 1e-15);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "momentum=0.5, dampening=0.5"), DSC_OK);
+    ga[0] = 2;
+    step_ok(opt);
+    CLOSE(state_of(opt, 0, "momentum_buffer")[0], 2, 0);
+    CLOSE(a[0], 0.7 - 0.2, 1e-15);
+    step_ok(opt); /* and then its own rule: 0.5*2 + 0.5*2 */
+    CLOSE(state_of(opt, 0, "momentum_buffer")[0], 2, 0);
+    dsc_optim_destroy(opt);
+
+    /* the layouts of Adam's amsgrad and RMSprop's momentum and centered, group by group;
+     * the kept buffers keep their values */
+    a[0] = b[0] = ga[0] = 1;
+    opt = make2("adam(lr=0.1)", a, ga, b, gb);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "amsgrad=true"), DSC_OK);
+    assert_string_equal(names_of(opt, 0), "exp_avg,exp_avg_sq");
+    assert_string_equal(names_of(opt, 1), "exp_avg,exp_avg_sq,max_exp_avg_sq");
+    step_ok(opt);
+    CLOSE(state_of(opt, 1, "max_exp_avg_sq")[0], 1e-3, 1e-18);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "amsgrad=true"), DSC_OK);
+    CLOSE(state_of(opt, 0, "max_exp_avg_sq")[0], 0, 0);
+    CLOSE(state_of(opt, 0, "exp_avg_sq")[0], 1e-3, 1e-18);
+    dsc_optim_destroy(opt);
+    opt = make2("rmsprop(lr=0.1)", a, ga, b, gb);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "centered=true"), DSC_OK);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "momentum=0.9"), DSC_OK);
+    assert_string_equal(names_of(opt, 0), "square_avg,grad_avg");
+    assert_string_equal(names_of(opt, 1), "square_avg,momentum_buffer");
+    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "momentum=0.9"), DSC_OK);
+    assert_string_equal(names_of(opt, 0), "square_avg,momentum_buffer,grad_avg");
+    step_ok(opt);
     dsc_optim_destroy(opt);
 }
 
@@ -937,6 +1064,7 @@ int main(void)
         cmocka_unit_test(test_sgd_regularizers),
         cmocka_unit_test(test_adagrad_steps),
         cmocka_unit_test(test_rmsprop_steps),
+        cmocka_unit_test(test_rmsprop_centered_fma),
         cmocka_unit_test(test_adadelta_step),
         cmocka_unit_test(test_adam_steps),
         cmocka_unit_test(test_amsgrad_step),
@@ -951,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_groups_lr),
         cmocka_unit_test(test_set_group_spec),
         cmocka_unit_test(test_group_initial_accumulator),
+        cmocka_unit_test(test_groups_differ),
         cmocka_unit_test(test_state_buffers),
         cmocka_unit_test(test_nonfinite_skip),
         cmocka_unit_test(test_nonfinite_error_and_ignore),

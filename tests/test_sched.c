@@ -193,7 +193,7 @@ static void test_bad_specs(void **state)
     bad("step", DSC_ERR_SPEC, "step: step_size is required");
     bad("step(step_size=0)", DSC_ERR_RANGE, "step: step_size must be in [1");
     bad("step(step_size=2.5)", DSC_ERR_RANGE, "step_size must be an integer");
-    bad("step(step_size=2, gamma=-1)", DSC_ERR_RANGE, "gamma must be in (0");
+    bad("step(step_size=2, gamma=-1)", DSC_ERR_RANGE, "gamma must be in [0, inf)");
     bad("step(step_size=2, step_size=3)", DSC_ERR_SPEC, "given twice");
     bad("step(step_size=2, gama=0.5)", DSC_ERR_SPEC, "unknown key 'gama' (keys: step_size, gamma)");
     bad("step(2)", DSC_ERR_SPEC, "expected key=value");
@@ -219,9 +219,57 @@ static void test_bad_specs(void **state)
     bad("sequential(linear, cosine(T_max=0), milestones=[3])", DSC_ERR_RANGE, "T_max must be in [1");
     bad("sequential(milestones=[])", DSC_ERR_SPEC, "positional");
     dsc_sched *s;
-    assert_int_equal(dsc_sched_create(&s, "step(step_size=1)", 0), DSC_ERR_RANGE);
+    assert_int_equal(dsc_sched_create(&s, "step(step_size=1)", -1), DSC_ERR_RANGE);
+    assert_non_null(strstr(dsc_last_error(), "base learning rate must be in [0, inf), got -1"));
     assert_int_equal(dsc_sched_create(&s, "step(step_size=1)", NAN), DSC_ERR_RANGE);
     assert_int_equal(dsc_sched_create(NULL, "step", 1), DSC_ERR_ARG);
+}
+
+/* Rate 0 where torch takes it: a base of 0 (a frozen group), a factor gamma of 0, and
+ * the bounds of onecycle and cyclic at 0; the rates stay finite (0 here). */
+static void test_zero_rates(void **state)
+{
+    (void)state;
+    const char *specs[] = {"step(step_size=1)", "cosine(T_max=3)", "polynomial(total_iters=2)",
+                           "onecycle(total_steps=9)", "cyclic(max_lr=0, step_size_up=2)", "plateau",
+                           "exponential(gamma=0.5)", "linear", "king"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        dsc_sched *s = make(specs[i], 0);
+        for (int t = 0; t < 8; t++) {
+            if (dsc_sched_lr(s) != 0) fail_msg("'%s' over base 0: rate %g at %d", specs[i], dsc_sched_lr(s), t);
+            if (dsc_sched_step_loss(s, 1.0) != DSC_OK) fail_msg("%s: %s", specs[i], dsc_last_error());
+        }
+        dsc_sched_destroy(s);
+    }
+    /* gamma 0: the rate drops to 0 at the first decay, and stays there */
+    const char *zero_gamma[] = {"step(step_size=2, gamma=0)", "multistep(milestones=[2], gamma=0)",
+                                "exponential(gamma=0)"};
+    for (size_t i = 0; i < sizeof zero_gamma / sizeof zero_gamma[0]; i++) {
+        dsc_sched *s = make(zero_gamma[i], 0.5);
+        double want[] = {0.5, i == 2 ? 0 : 0.5, 0, 0, 0};
+        for (int t = 0; t < 5; t++) {
+            if (dsc_sched_lr(s) != want[t]) fail_msg("'%s': rate %g at %d, want %g", zero_gamma[i], dsc_sched_lr(s), t, want[t]);
+            assert_int_equal(dsc_sched_step(s), DSC_OK);
+        }
+        dsc_sched_destroy(s);
+    }
+    /* onecycle from max_lr 0 and cyclic from base_lr 0 up to max_lr 1 */
+    dsc_sched *s = make("onecycle(max_lr=0, total_steps=4)", 0.1);
+    for (int t = 0; t < 4; t++, dsc_sched_step(s)) assert_true(dsc_sched_lr(s) == 0);
+    dsc_sched_destroy(s);
+    s = make("cyclic(base_lr=0, max_lr=1, step_size_up=2)", 0.1);
+    double want[] = {0, 0.5, 1, 0.5, 0};
+    for (int t = 0; t < 5; t++, dsc_sched_step(s)) assert_true(fabs(dsc_sched_lr(s) - want[t]) < 1e-15);
+    dsc_sched_destroy(s);
+    /* an optimizer group at lr 0 takes a schedule over that base */
+    double w[1] = {1}, g[1] = {1};
+    dsc_param p = {.name = "w", .data = w, .grad = g, .n = 1, .dtype = DSC_F64};
+    dsc_optim *o = NULL;
+    assert_int_equal(dsc_optim_create_spec(&o, "sgd(lr=0)", &p, 1), DSC_OK);
+    assert_int_equal(dsc_optim_set_schedule(o, 0, "cosine(T_max=2)"), DSC_OK);
+    assert_int_equal(dsc_optim_step(o), DSC_OK);
+    assert_true(w[0] == 1);
+    dsc_optim_destroy(o);
 }
 
 static void test_stepping_rules(void **state)
@@ -337,6 +385,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_sequences),    cmocka_unit_test(test_state_roundtrip),
         cmocka_unit_test(test_state_names),         cmocka_unit_test(test_bad_specs),
+        cmocka_unit_test(test_zero_rates),
         cmocka_unit_test(test_stepping_rules),      cmocka_unit_test(test_optimizer_schedule),
         cmocka_unit_test(test_optimizer_loss_schedule), cmocka_unit_test(test_optimizer_schedule_end),
     };

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "descent.h"
@@ -124,11 +125,12 @@ static void test_ranges(void **state)
     parse_bad("adam(beta1=1)", DSC_ERR_RANGE, "beta1 must be in [0, 1)");
     parse_bad("adam(beta2=-0.1)", DSC_ERR_RANGE, "beta2 must be in [0, 1)");
     parse_bad("adam(betas=(0.9, 1.0))", DSC_ERR_RANGE, "beta2 must be in [0, 1), got 1");
-    parse_bad("adam(lr=0)", DSC_ERR_RANGE, "lr must be in (0, inf), got 0");
-    parse_bad("adam(lr=-1)", DSC_ERR_RANGE, "lr must be in (0, inf)");
-    parse_bad("adam(lr=inf)", DSC_ERR_RANGE, "lr must be in (0, inf)");
-    parse_bad("adam(lr=nan)", DSC_ERR_RANGE, "lr must be in (0, inf)");
-    parse_bad("adam(eps=0)", DSC_ERR_RANGE, "eps must be in (0, inf)");
+    parse_bad("adam(lr=-1)", DSC_ERR_RANGE, "lr must be in [0, inf), got -1");
+    parse_bad("adam(lr=-0x1p-1074)", DSC_ERR_RANGE, "lr must be in [0, inf)");
+    parse_bad("adam(lr=inf)", DSC_ERR_RANGE, "lr must be in [0, inf)");
+    parse_bad("adam(lr=nan)", DSC_ERR_RANGE, "lr must be in [0, inf)");
+    parse_bad("adam(eps=-1e-8)", DSC_ERR_RANGE, "eps must be in [0, inf)");
+    parse_bad("muon(eps=0)", DSC_ERR_RANGE, "muon: eps must be > 0");
     parse_bad("adam(weight_decay=-1e-3)", DSC_ERR_RANGE, "weight_decay must be in [0, inf)");
     parse_bad("sgd(momentum=1)", DSC_ERR_RANGE, "momentum must be in [0, 1)");
     parse_bad("sgd(dampening=1.5)", DSC_ERR_RANGE, "dampening must be in [0, 1]");
@@ -142,6 +144,57 @@ static void test_ranges(void **state)
     parse_bad("adam(clip_norm_type=0)", DSC_ERR_RANGE, "clip_norm_type must be in (0, inf]");
     parse_bad("adam(clip_per_tensor=true)", DSC_ERR_RANGE, "clip_per_tensor needs clip_norm > 0");
     parse_bad("adam(max_consecutive_skips=1.5)", DSC_ERR_RANGE, "must be an integer");
+}
+
+/* lr 0 and eps 0 are torch's legal values (0 <= lr, 0 <= eps): a frozen group, the end
+ * of a cosine or polynomial schedule. Every kind takes lr 0, and eps 0 where eps is
+ * added to a root; Muon refuses eps 0 (a zero update would be divided by eps alone). */
+static void test_zero_lr_and_eps(void **state)
+{
+    (void)state;
+    for (int k = 0; k < DSC_KIND_COUNT; k++) {
+        dsc_hparams hp = dsc_hparams_default((dsc_kind)k);
+        hp.lr = 0;
+        if (dsc_hparams_validate(&hp) != DSC_OK) fail_msg("%s lr=0: %s", dsc_kind_name((dsc_kind)k), dsc_last_error());
+        char spec[64];
+        snprintf(spec, sizeof spec, "%s(lr=0)", dsc_kind_name((dsc_kind)k));
+        assert_true(parse_ok(spec).lr == 0);
+    }
+    const char *eps0[] = {"adam(eps=0)", "adamw(eps=0)", "adamax(eps=0)", "nadam(eps=0)", "radam(eps=0)",
+                          "adabelief(eps=0)", "adagrad(eps=0)", "rmsprop(eps=0)", "adadelta(eps=0)",
+                          "lamb(eps=0)", "lars(eps=0)", "schedulefree_adamw(eps=0)",
+                          "muon(adamw_eps=0, adamw_lr=0)"};
+    for (size_t i = 0; i < sizeof eps0 / sizeof eps0[0]; i++) parse_ok(eps0[i]);
+    assert_true(parse_ok("lookahead(inner=adam(lr=0, eps=0))").lr == 0);
+}
+
+/* A field reached through two spellings is refused, not the last one taken. */
+static void test_conflicting_keys(void **state)
+{
+    (void)state;
+    parse_bad("adam(beta1=0.5, betas=(0.9, 0.99))", DSC_ERR_SPEC, "adam: beta1 is given twice (as 'beta1' and 'betas')");
+    parse_bad("adam(betas=(0.9, 0.99), decay2=0.9)", DSC_ERR_SPEC, "beta2 is given twice (as 'betas' and 'decay2')");
+    parse_bad("adam(lr=0.1, learning_rate=0.2)", DSC_ERR_SPEC, "lr is given twice (as 'lr' and 'learning_rate')");
+    parse_bad("adam(eps=1e-7, epsilon=1e-6)", DSC_ERR_SPEC, "eps is given twice");
+    parse_bad("rmsprop(alpha=0.9, rho=0.8)", DSC_ERR_SPEC, "alpha is given twice (as 'alpha' and 'rho')");
+    parse_bad("rmsprop(decay=0.9, decay_rate=0.8)", DSC_ERR_SPEC, "alpha is given twice");
+    parse_bad("adam(clip_norm=1, norm_type=1, clip_norm_type=2)", DSC_ERR_SPEC, "clip_norm_type is given twice");
+    parse_bad("lars(trust_coeff=0.01, trust_coefficient=0.02)", DSC_ERR_SPEC, "trust_coefficient is given twice");
+    parse_bad("muon(adamw_betas=(0.9, 0.95), adamw_beta2=0.9)", DSC_ERR_SPEC, "adamw_beta2 is given twice");
+    parse_bad("muon(adjust_lr=original, adjust_lr_fn=original)", DSC_ERR_SPEC, "adjust_lr is given twice");
+    parse_bad("lookahead(inner=adam(lr=1, learning_rate=2))", DSC_ERR_SPEC, "lr is given twice");
+    /* group keys too, while the group's current values are of course replaced */
+    double w[1] = {0}, g[1] = {0};
+    dsc_param p = {.name = "w", .data = w, .grad = g, .n = 1, .dtype = DSC_F64};
+    dsc_optim *opt = NULL;
+    assert_int_equal(dsc_optim_create_spec(&opt, "adam(betas=(0.8, 0.9))", &p, 1), DSC_OK);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "beta1=0.5, betas=(0.7, 0.8)"), DSC_ERR_SPEC);
+    assert_non_null(strstr(dsc_last_error(), "beta1 is given twice"));
+    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "beta1=0.5"), DSC_OK);
+    dsc_hparams hp;
+    assert_int_equal(dsc_optim_get_group_hparams(opt, 0, &hp), DSC_OK);
+    assert_true(hp.beta1 == 0.5 && hp.beta2 == 0.9);
+    dsc_optim_destroy(opt);
 }
 
 static void test_struct_validation(void **state)
@@ -198,6 +251,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_are_pytorchs),  cmocka_unit_test(test_values_and_aliases),
         cmocka_unit_test(test_malformed),              cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_zero_lr_and_eps),        cmocka_unit_test(test_conflicting_keys),
         cmocka_unit_test(test_struct_validation),      cmocka_unit_test(test_kind_names_round_trip),
         cmocka_unit_test(test_format_round_trip),
     };

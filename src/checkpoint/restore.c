@@ -220,11 +220,15 @@ static dsc_status check_square(const dsc_ckpt *ck, size_t t, const char *buf)
     return DSC_OK;
 }
 
-/* Every tensor of the optimizer (and of avg, when not NULL) found, and no other. */
+/* Every tensor of the optimizer (and of avg, when not NULL) found, and no other. The
+ * state buffers are those of the file's hyperparameters (groups may differ in momentum,
+ * amsgrad or centered), which apply sets before commit_tensors fills them. */
 static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const dsc_average *avg, scratch *s)
 {
     size_t n = 0;
-    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) n += 1 + dsc_optim_state_count(opt, i);
+    const char *names[DSC__MAX_STATE + 1];
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
+        n += 1 + dsc__optim_state_names(opt, i, &s->hp[dsc_optim_param(opt, i)->group], names);
     s->src = calloc(n, sizeof *s->src);
     unsigned char *used = calloc(ck->nt ? ck->nt : 1, 1);
     dsc_status st = s->src && used ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "out of memory");
@@ -234,12 +238,11 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
         snprintf(name, sizeof name, "param/%s", q->name);
         if ((st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) break;
         used[s->src[s->nsrc++]] = 1;
-        for (size_t k = 0; !st && k < dsc_optim_state_count(opt, i); k++) {
-            const char *buf;
-            dsc_optim_state(opt, i, k, &buf, NULL);
-            snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
+        size_t count = dsc__optim_state_names(opt, i, &s->hp[q->group], names);
+        for (size_t k = 0; !st && k < count; k++) {
+            snprintf(name, sizeof name, "state/%s/%s", q->name, names[k]);
             if (!(st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc])) &&
-                !(st = check_square(ck, s->src[s->nsrc], buf)))
+                !(st = check_square(ck, s->src[s->nsrc], names[k])))
                 used[s->src[s->nsrc++]] = 1;
         }
     }
@@ -261,18 +264,27 @@ static dsc_status apply(dsc_optim *opt, const scratch *s, char *what, size_t cap
         snprintf(what, cap, "group %d's schedule", g);
         st = dsc__sched_snap_apply(opt, g, &s->sched[g]);
     }
+    if (!st) {
+        snprintf(what, cap, "counters");
+        st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
+    }
+    if (!st) {
+        snprintf(what, cap, "accumulation");
+        st = dsc_optim_set_accum(opt, s->accum_count, s->accum_loss);
+    }
+    /* every group checked before any group's buffers change (a group's momentum, amsgrad
+     * or centered may differ from the optimizer's: the file's sets the layout) */
+    for (int g = 0; g < s->ngroups && !st; g++) {
+        snprintf(what, cap, "group %d", g);
+        st = dsc__optim_check_group(opt, g, &s->hp[g]);
+    }
     for (int g = 0; g < s->ngroups && !st; g++) {
         snprintf(what, cap, "group %d", g);
         st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
         for (size_t k = 0; !st && k < s->nscalars; k++)
             st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), s->scalars[(size_t)g * s->nscalars + k]);
     }
-    if (st) return st;
-    snprintf(what, cap, "counters");
-    st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
-    if (st) return st;
-    snprintf(what, cap, "accumulation");
-    return dsc_optim_set_accum(opt, s->accum_count, s->accum_loss);
+    return st;
 }
 
 /* The scalar state of opt, to undo a refused apply. */
@@ -340,7 +352,10 @@ static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
     if (!st) st = read_counters(ck, &s);
     if (!st) st = match_tensors(ck, opt, avg, &s);
     if (!st) st = commit_scalars(opt, &s);
-    if (!st) commit_tensors(ck, opt, &s);
+    if (!st) {
+        commit_tensors(ck, opt, &s);
+        dsc__optim_state_restored(opt);
+    }
     if (!st && avg) dsc__ckpt_apply_average(ck, avg, &s.avg);
     /* rebuilds the parameters of the saved mode from the state (schedule-free) */
     if (!st) dsc_optim_eval_mode(opt, s.eval_mode);

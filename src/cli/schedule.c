@@ -142,8 +142,8 @@ int cmd_schedule(int argc, char **argv)
         switch (c) {
         case 's': spec = optarg; break;
         case 'l':
-            if (cli_parse_doubles(optarg, &base, 1, &nb) || !(base > 0))
-                return cli_usage_error("schedule", "--lr must be a number > 0, got '%s'", optarg);
+            if (cli_parse_doubles(optarg, &base, 1, &nb) || !(base >= 0))
+                return cli_usage_error("schedule", "--lr must be a number >= 0, got '%s'", optarg);
             break;
         case 'n':
             if (cli_parse_int64(optarg, 1, MAX_STEPS, &steps))

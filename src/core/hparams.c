@@ -109,7 +109,9 @@ typedef struct field {
 #define OFF(f) offsetof(dsc_hparams, f)
 
 static const field fields[] = {
-    {"lr", T_DOUBLE, OFF(lr), K_ALL, 0, INFINITY, LO_OPEN | HI_OPEN},
+    /* lr 0 and eps 0 as torch takes them (0 <= lr, 0 <= eps): a frozen group, the end of a
+     * cosine or polynomial schedule; Muon alone refuses eps 0 (muon.c) */
+    {"lr", T_DOUBLE, OFF(lr), K_ALL, 0, INFINITY, HI_OPEN},
     {"momentum", T_DOUBLE, OFF(momentum), K(DSC_SGD) | K(DSC_RMSPROP) | K(DSC_LARS) | K(DSC_MUON), 0, 1, HI_OPEN},
     {"dampening", T_DOUBLE, OFF(dampening), K(DSC_SGD), 0, 1, 0},
     {"nesterov", T_BOOL, OFF(nesterov), K(DSC_SGD) | K(DSC_MUON), 0, 1, 0},
@@ -121,7 +123,7 @@ static const field fields[] = {
     {"rho", T_DOUBLE, OFF(rho), K(DSC_ADADELTA), 0, 1, 0},
     {"beta1", T_DOUBLE, OFF(beta1), K_BETAS, 0, 1, HI_OPEN},
     {"beta2", T_DOUBLE, OFF(beta2), K_BETAS, 0, 1, HI_OPEN},
-    {"eps", T_DOUBLE, OFF(eps), K_EPS, 0, INFINITY, LO_OPEN | HI_OPEN},
+    {"eps", T_DOUBLE, OFF(eps), K_EPS, 0, INFINITY, HI_OPEN},
     {"amsgrad", T_BOOL, OFF(amsgrad), K(DSC_ADAM) | K(DSC_ADAMW) | K(DSC_ADABELIEF), 0, 1, 0},
     {"momentum_decay", T_DOUBLE, OFF(momentum_decay), K(DSC_NADAM), 0, INFINITY, HI_OPEN},
     {"weight_decay", T_DOUBLE, OFF(weight_decay), K_ALL, 0, INFINITY, HI_OPEN},
@@ -141,10 +143,10 @@ static const field fields[] = {
     {"weight_lr_power", T_DOUBLE, OFF(weight_lr_power), K(DSC_SCHEDULEFREE_ADAMW), 0, INFINITY, HI_OPEN},
     {"ns_steps", T_INT64, OFF(ns_steps), K(DSC_MUON), 1, 99, 0},
     {"adjust_lr", T_ADJUST, OFF(adjust_lr), K(DSC_MUON), 0, 1, 0},
-    {"adamw_lr", T_DOUBLE, OFF(adamw_lr), K(DSC_MUON), 0, INFINITY, LO_OPEN | HI_OPEN},
+    {"adamw_lr", T_DOUBLE, OFF(adamw_lr), K(DSC_MUON), 0, INFINITY, HI_OPEN},
     {"adamw_beta1", T_DOUBLE, OFF(adamw_beta1), K(DSC_MUON), 0, 1, HI_OPEN},
     {"adamw_beta2", T_DOUBLE, OFF(adamw_beta2), K(DSC_MUON), 0, 1, HI_OPEN},
-    {"adamw_eps", T_DOUBLE, OFF(adamw_eps), K(DSC_MUON), 0, INFINITY, LO_OPEN | HI_OPEN},
+    {"adamw_eps", T_DOUBLE, OFF(adamw_eps), K(DSC_MUON), 0, INFINITY, HI_OPEN},
     {"adamw_weight_decay", T_DOUBLE, OFF(adamw_weight_decay), K(DSC_MUON), 0, INFINITY, HI_OPEN},
     {"lookahead_k", T_INT64, OFF(lookahead_k), K_ALL, 0, 1e9, 0},
     {"lookahead_alpha", T_DOUBLE, OFF(lookahead_alpha), K_ALL, 0, 1, LO_OPEN},
@@ -281,8 +283,22 @@ dsc_status dsc_hparams_validate(const dsc_hparams *hp)
 
 /* ---------------------------------------------------------------- parsing */
 
+/* Which item of a spec set each field. The splitter refuses a key written twice; a
+ * field reached through two spellings (beta1 and betas, lr and learning_rate, alpha and
+ * rho) is refused here, rather than the last one winning. */
+typedef struct given { const char *by[NFIELDS]; } given;
+
+static dsc_status mark_given(given *gv, const char *who, const field *f, const char *key)
+{
+    size_t i = (size_t)(f - fields);
+    if (gv->by[i])
+        return dsc__fail(DSC_ERR_SPEC, "%s: %s is given twice (as '%s' and '%s')", who, f->key, gv->by[i], key);
+    gv->by[i] = key;
+    return DSC_OK;
+}
+
 /* "betas=(b1, b2)" into the fields k1 and k2 ("beta1", "beta2"). */
-static dsc_status set_pair(dsc_hparams *hp, const char *who, const char *key, const char *value,
+static dsc_status set_pair(dsc_hparams *hp, given *gv, const char *who, const char *key, const char *value,
                            const char *k1, const char *k2)
 {
     double b[2];
@@ -291,6 +307,7 @@ static dsc_status set_pair(dsc_hparams *hp, const char *who, const char *key, co
     if (st) return st;
     if (n != 2) return dsc__fail(DSC_ERR_SPEC, "%s: %s must be a pair (%s, %s), got '%s'", who, key, k1, k2, value);
     const field *f1 = find_field(k1), *f2 = find_field(k2);
+    if ((st = mark_given(gv, who, f1, key)) || (st = mark_given(gv, who, f2, key))) return st;
     if ((st = check_range(who, f1, b[0]))) return st;
     if ((st = check_range(who, f2, b[1]))) return st;
     set_num(hp, f1, b[0]);
@@ -298,12 +315,14 @@ static dsc_status set_pair(dsc_hparams *hp, const char *who, const char *key, co
     return DSC_OK;
 }
 
-static dsc_status set_key(dsc_hparams *hp, const char *who, const char *key, const char *value)
+static dsc_status set_key(dsc_hparams *hp, given *gv, const char *who, const char *key, const char *value)
 {
     char keys[512];
-    if (!strcmp(key, "betas") && (K(hp->kind) & K_BETAS)) return set_pair(hp, who, key, value, "beta1", "beta2");
+    const char *written = key;
+    if (!strcmp(key, "betas") && (K(hp->kind) & K_BETAS))
+        return set_pair(hp, gv, who, key, value, "beta1", "beta2");
     if (!strcmp(key, "adamw_betas") && hp->kind == DSC_MUON)
-        return set_pair(hp, who, key, value, "adamw_beta1", "adamw_beta2");
+        return set_pair(hp, gv, who, key, value, "adamw_beta1", "adamw_beta2");
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(key, aliases[i].alias) && (aliases[i].kinds & K(hp->kind))) {
             key = aliases[i].key;
@@ -314,8 +333,9 @@ static dsc_status set_key(dsc_hparams *hp, const char *who, const char *key, con
         list_keys(hp->kind, keys, sizeof keys);
         return dsc__fail(DSC_ERR_SPEC, "%s: unknown key '%s' (keys: %s)", who, key, keys);
     }
+    dsc_status st = mark_given(gv, who, f, written);
+    if (st) return st;
     double v = 0;
-    dsc_status st = DSC_OK;
     if (f->type == T_BOOL) {
         int b;
         st = dsc__spec_bool(who, key, value, &b);
@@ -347,11 +367,12 @@ static dsc_status set_key(dsc_hparams *hp, const char *who, const char *key, con
 static dsc_status apply_items(dsc_hparams *hp, const dsc__spec *sp)
 {
     const char *who = dsc_kind_name(hp->kind);
+    given gv = {{NULL}};
     for (int i = 0; i < sp->count; i++) {
         const dsc__spec_item *it = &sp->items[i];
         if (!it->key[0])
             return dsc__fail(DSC_ERR_SPEC, "%s: expected key=value, got '%s'", who, it->value);
-        dsc_status st = set_key(hp, who, it->key, it->value);
+        dsc_status st = set_key(hp, &gv, who, it->key, it->value);
         if (st) return st;
     }
     return dsc_hparams_validate(hp);

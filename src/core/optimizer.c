@@ -19,6 +19,7 @@ typedef struct tensor {
     const char *state_names[DSC__MAX_STATE];
     void *state[DSC__MAX_STATE];
     void *accum; /* accumulate > 1: the sum of this window's gradients ("grad_accum") */
+    int fresh;   /* a buffer was added after the first step: the next step is its first */
 } tensor;
 
 typedef struct group {
@@ -393,12 +394,14 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
                        ? dsc__clip_coef(ctl->clip_norm, dsc__norm_root(o->partial[i], ctl->clip_norm_type))
                        : global_coef;
         s.hp = &gr->hp;
+        s.first |= o->tensors[i].fresh;
         s.param = q;
         s.scratch = o->scratch;
         set_task(o, i, &s, t);
     }
     if (o->ops->norms_finish && !o->use_reference) dsc__plan_norms(&o->plan, o->ops->norms_finish);
     dsc__plan_update(&o->plan);
+    for (size_t i = 0; i < o->count; i++) o->tensors[i].fresh = 0;
     /* once per real update: clear the window, advance the schedules */
     controls_end(o);
     return DSC_OK;
@@ -461,7 +464,7 @@ dsc_status dsc_optim_get_group_hparams(const dsc_optim *o, int g, dsc_hparams *o
 }
 
 /* A group's new hyperparameters must keep the kind, the optimizer-wide controls and
- * the state layout (the buffers were sized at create). */
+ * lookahead's presence (its slow weights start from the parameters at the first step). */
 static dsc_status check_compatible(const dsc_optim *o, int g, const dsc_hparams *hp)
 {
     const char *who = dsc_kind_name(o->ops->kind);
@@ -475,54 +478,112 @@ static dsc_status check_compatible(const dsc_optim *o, int g, const dsc_hparams 
         hp->accumulate != c->accumulate || hp->state_dtype != c->state_dtype)
         return dsc__fail(DSC_ERR_ARG, "%s: clipping, accumulation, the non-finite policy and state_dtype are "
                          "optimizer-wide; set them when creating the optimizer", who);
-    const char *a[DSC__MAX_STATE], *b[DSC__MAX_STATE];
-    int same = 1;
-    for (size_t i = 0; same && i < o->count; i++) {
-        if (o->params[i].group != g) continue;
-        int na = layout(o->ops, &o->groups[g].hp, &o->params[i], a);
-        int nb = layout(o->ops, hp, &o->params[i], b);
-        same = na == nb;
-        for (int k = 0; same && k < na; k++) same = !strcmp(a[k], b[k]);
-    }
-
-    if (!same)
-        return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: this change needs other state buffers (momentum, "
-                         "amsgrad, centered or lookahead turned on or off); create a new optimizer", who);
+    if ((hp->lookahead_k > 0) != (o->groups[g].hp.lookahead_k > 0))
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: lookahead cannot be turned on or off for a group; create a "
+                         "new optimizer", who);
     return DSC_OK;
 }
 
-/* A new initial state value (Adagrad's initial_accumulator_value) refills the group's
- * buffers before the first step, as if the group had been created with it; later it
- * could only be ignored, so it is refused. */
-static dsc_status reinit_state(dsc_optim *o, int g, const dsc_hparams *hp)
+/* The index of name among n names, or -1. */
+static int find_name(const char *const *names, int n, const char *name)
 {
-    if (!o->ops->state_init) return DSC_OK;
-    const dsc_hparams *old = &o->groups[g].hp;
-    int same = 1;
-    for (int k = 0; k < DSC__MAX_STATE; k++) same &= o->ops->state_init(old, k) == o->ops->state_init(hp, k);
-    if (same) return DSC_OK;
-    if (o->steps > 0)
-        return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: the initial state value cannot change after the first "
-                         "step; create a new optimizer", dsc_kind_name(o->ops->kind));
-    /* the group's new initial values, then every buffer refilled as at create (before
-     * the first step every buffer still holds its initial value) */
-    for (size_t i = 0; i < o->count; i++)
-        if (o->params[i].group == g)
-            for (int k = 0; k < o->tensors[i].nstate; k++) o->plan.tasks[i].init[k] = o->ops->state_init(hp, k);
-    dsc__plan_fill_state(&o->plan);
-    return DSC_OK;
+    for (int k = 0; k < n; k++)
+        if (!strcmp(names[k], name)) return k;
+    return -1;
 }
 
-dsc_status dsc_optim_set_group_hparams(dsc_optim *o, int g, const dsc_hparams *hp)
+/* Group g's tensors get the state buffers hp needs (momentum, amsgrad or centered
+ * turned on or off, as torch lets groups differ): a buffer both layouts name is kept,
+ * a new one starts at 0 as torch creates it (and SGD's and LARS's momentum buffer as
+ * the gradient at its first step, s->first), one hp does not name is freed. Every new
+ * buffer is allocated first, so a failure changes nothing. */
+static dsc_status relayout(dsc_optim *o, int g, const dsc_hparams *hp)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < o->count; i++) count += o->params[i].group == g;
+    void **made = calloc(count * DSC__MAX_STATE + 1, sizeof *made);
+    if (!made) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
+    dsc_status st = DSC_OK;
+    size_t j = 0;
+    for (size_t i = 0; i < o->count && !st; i++) {
+        if (o->params[i].group != g) continue;
+        const tensor *t = &o->tensors[i];
+        const char *names[DSC__MAX_STATE];
+        int n = layout(o->ops, hp, &o->params[i], names);
+        size_t bytes = o->params[i].n * o->plan.tasks[i].st_es;
+        for (int k = 0; k < n && !st; k++, j++)
+            if (find_name(t->state_names, t->nstate, names[k]) < 0 && !(made[j] = dsc__alloc(bytes)))
+                st = dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of state of '%s'", bytes,
+                               o->params[i].name);
+        j += (size_t)(DSC__MAX_STATE - n);
+    }
+    for (size_t i = 0, jt = 0; i < o->count; i++) {
+        if (o->params[i].group != g) continue;
+        tensor *t = &o->tensors[i];
+        void **mine = made + DSC__MAX_STATE * jt++;
+        const char *names[DSC__MAX_STATE];
+        void *bufs[DSC__MAX_STATE];
+        int n = layout(o->ops, hp, &o->params[i], names);
+        size_t bytes = o->params[i].n * o->plan.tasks[i].st_es;
+        if (st) { /* give back what this call allocated */
+            for (int k = 0; k < n; k++) dsc__free(mine[k]);
+            continue;
+        }
+        for (int k = 0; k < n; k++) {
+            int old = find_name(t->state_names, t->nstate, names[k]);
+            bufs[k] = old >= 0 ? t->state[old] : mine[k];
+            if (old >= 0) t->state[old] = NULL;
+            else {
+                o->state_bytes += bytes;
+                t->fresh |= o->steps > 0;
+            }
+        }
+        for (int k = 0; k < t->nstate; k++)
+            if (t->state[k]) {
+                dsc__free(t->state[k]);
+                o->state_bytes -= bytes;
+            }
+        t->nstate = n;
+        for (int k = 0; k < n; k++) {
+            t->state_names[k] = names[k];
+            t->state[k] = bufs[k];
+        }
+        o->plan.tasks[i].nstate = n;
+    }
+    free(made);
+    return st;
+}
+
+dsc_status dsc__optim_check_group(const dsc_optim *o, int g, const dsc_hparams *hp)
 {
     dsc_status st = check_group(o, g, "dsc_optim_set_group_hparams");
     if (st) return st;
     if (!hp) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_group_hparams: NULL hparams");
     if ((st = dsc_hparams_validate(hp))) return st;
-    if ((st = check_compatible(o, g, hp))) return st;
-    if ((st = reinit_state(o, g, hp))) return st;
+    return check_compatible(o, g, hp);
+}
+
+void dsc__optim_state_restored(dsc_optim *o)
+{
+    for (size_t i = 0; i < o->count; i++) o->tensors[i].fresh = 0;
+}
+
+dsc_status dsc_optim_set_group_hparams(dsc_optim *o, int g, const dsc_hparams *hp)
+{
+    dsc_status st = dsc__optim_check_group(o, g, hp);
+    if (st) return st;
+    /* Adagrad's sums keep the value they were created with, whatever the group's
+     * initial_accumulator_value: torch fills every group's from the constructor's */
+    if ((st = relayout(o, g, hp))) return st;
     o->groups[g].hp = *hp;
     return DSC_OK;
+}
+
+size_t dsc__optim_state_names(const dsc_optim *o, size_t i, const dsc_hparams *hp, const char **names)
+{
+    int n = layout(o->ops, hp, &o->params[i], names);
+    if (o->tensors[i].accum) names[n++] = "grad_accum";
+    return (size_t)n;
 }
 
 dsc_status dsc_optim_set_group_spec(dsc_optim *o, int g, const char *keys)

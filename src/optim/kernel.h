@@ -31,6 +31,9 @@
 /* sqrt and fabs in the element's own type */
 #define DSC__SQRT(x) _Generic((x), float: sqrtf, default: sqrt)(x)
 #define DSC__ABS(x) _Generic((x), float: fabsf, default: fabs)(x)
+/* a*b + c rounded once, in the type of c: where torch's CPU kernels fuse a product
+ * and a sum (addcmul) and the rounding of the product alone would change the result */
+#define DSC__FMA(a, b, c) _Generic((c), float: fmaf, default: fma)(a, b, c)
 
 /* Adam's two moments, as torch.optim computes them:
  * m = m*b1 + (1-b1)*d;  v = v*b2 + (1-b2)*d*d, with b1, omb1 = 1-b1, b2, omb2 = 1-b2. */
@@ -192,10 +195,23 @@ static inline int dsc__grad_general(const dsc__scal *s)
 #ifndef DSC__CLONES
 #define DSC__CLONES
 #endif
+/* The same for a kernel that calls DSC__FMA: the AVX2 clone is x86-64-v3 (AVX2 with FMA,
+ * Haswell on), where fma is one instruction and the loop still vectorises; the baseline
+ * calls glibc's exact fma. (An AVX2 clone without FMA would call it from AVX code, 60
+ * times slower here.) No other expression is contracted (-ffp-contract=off). */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute) && !defined(DSC_NO_CLONES)
+#if __has_attribute(target_clones)
+#define DSC__CLONES_FMA __attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef DSC__CLONES_FMA
+#define DSC__CLONES_FMA
+#endif
 
 /* Declares variant name_VARIANT_SFX of a fast kernel: p, g as restrict T pointers. */
-#define DSC__FAST_BEGIN(name, T)                                                         \
-    DSC__CLONES static void name(const dsc__scal *s, void *pv, const void *gv,           \
+#define DSC__FAST_BEGIN(name, T) DSC__FAST_BEGIN_CLONES(name, T, DSC__CLONES)
+#define DSC__FAST_BEGIN_CLONES(name, T, CLONES)                                          \
+    CLONES static void name(const dsc__scal *s, void *pv, const void *gv,           \
                                  void *const *st, size_t n)                              \
     {                                                                                    \
         T *restrict p = (T *)pv;                                                         \

@@ -160,9 +160,19 @@ MUON_KERNEL(double, f64, 1, fast)
 
 static int muon_whole(const dsc_param *p) { return p->ndim == 2; }
 
+/* eps is the whole divisor of a zero update (X / max(|X|, eps)): 0 would make it 0/0.
+ * The other kinds add eps to a root and take eps 0 as torch does. */
+static dsc_status muon_validate(const dsc_hparams *hp)
+{
+    if (hp->eps > 0) return DSC_OK;
+    return dsc__fail(DSC_ERR_RANGE, "muon: eps must be > 0 (a zero update is divided by max(|X|, eps)), got %.17g",
+                     hp->eps);
+}
+
 const dsc__ops dsc__ops_muon = {
     .kind = DSC_MUON,
     .state_names = muon_state,
+    .validate = muon_validate,
     .prepare = muon_prepare,
     .reference = {muon_reference_f32, muon_reference_f64},
     .fast = {muon_fast_f32, muon_fast_f64},

@@ -4,6 +4,10 @@
  *   centered: ga = alpha*ga + (1-alpha)*g;  avg = sqrt(v - ga^2) + eps;  else avg = sqrt(v) + eps
  *   momentum: b = mu*b + g/avg;  p -= lr*b;  else p -= lr*g/avg
  * eps is outside the root (PyTorch); Keras puts it inside.
+ * v - ga^2 is rounded once (an fma), as torch's addcmul(value=-1) computes it on the
+ * CPU: near a constant gradient the two terms cancel, and rounding ga^2 first can
+ * leave exactly 0 (the step then divides by eps alone) where the exact difference is
+ * small but positive.
  */
 #include "kernel.h"
 
@@ -42,7 +46,7 @@ static void rmsprop_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, d
         T avg;                                                                \
         if (centered) {                                                       \
             ga[i] = ga[i] * alpha + one_m * d;                                \
-            avg = DSC__SQRT(v[i] + (T)(-1) * ga[i] * ga[i]);                 \
+            avg = DSC__SQRT(DSC__FMA(-ga[i], ga[i], v[i]));                    \
         } else {                                                              \
             avg = DSC__SQRT(v[i]);                                            \
         }                                                                     \
@@ -61,7 +65,7 @@ RMSPROP_REF(double, f64)
 /* Fast variants: MOM = momentum buffer, CEN = centered, GEN = general gradient
  * prologue (kernel.h). */
 #define RMSPROP_FAST(T, SFX, MOM, CEN, GEN)                                    \
-    DSC__FAST_BEGIN(rmsprop_fast_##MOM##CEN##GEN##_##SFX, T)                   \
+    DSC__FAST_BEGIN_CLONES(rmsprop_fast_##MOM##CEN##GEN##_##SFX, T, DSC__CLONES_FMA) \
     T *restrict v = (T *)st[0];                                                \
     T *restrict b = MOM ? (T *)st[1] : NULL;                                   \
     T *restrict ga = CEN ? (T *)st[MOM ? 2 : 1] : NULL;                        \
@@ -74,7 +78,7 @@ RMSPROP_REF(double, f64)
         if (CEN) {                                                             \
             T gi = ga[i] * alpha + one_m * d;                                  \
             ga[i] = gi;                                                        \
-            avg = DSC__SQRT(vi + (T)(-1) * gi * gi);                           \
+            avg = DSC__SQRT(DSC__FMA(-gi, gi, vi));                            \
         } else {                                                               \
             avg = DSC__SQRT(vi);                                               \
         }                                                                      \

@@ -93,7 +93,7 @@ const dsc__sched_kind dsc__sched_cosine_restarts = {
 
 enum { OC_MAX, OC_TOTAL, OC_PCT, OC_ANNEAL, OC_DIV, OC_FINAL_DIV, OC_THREE };
 static const dsc__sched_key onecycle_keys[] = {
-    {"max_lr", NAN, 0, INF, SK_LO_OPEN | SK_OPTIONAL, 0},
+    {"max_lr", NAN, 0, INF, SK_OPTIONAL, 0},
     {"total_steps", 0, 1, 9e15, SK_REQUIRED | SK_INT, 0},
     {"pct_start", 0.3, 0, 1, 0, 0},
     {"anneal_strategy", 0, 0, 1, SK_ENUM, "cos|linear"},
@@ -176,8 +176,8 @@ const dsc__sched_kind dsc__sched_onecycle = {
 
 enum { CY_BASE, CY_MAX, CY_UP, CY_DOWN, CY_MODE, CY_GAMMA };
 static const dsc__sched_key cyclic_keys[] = {
-    {"base_lr", NAN, 0, INF, SK_LO_OPEN | SK_OPTIONAL, 0},
-    {"max_lr", 0, 0, INF, SK_REQUIRED | SK_LO_OPEN, 0},
+    {"base_lr", NAN, 0, INF, SK_OPTIONAL, 0},
+    {"max_lr", 0, 0, INF, SK_REQUIRED, 0},
     {"step_size_up", 2000, 0, INF, SK_LO_OPEN, 0},
     {"step_size_down", NAN, 0, INF, SK_LO_OPEN | SK_OPTIONAL, 0},
     {"mode", 0, 0, 2, SK_ENUM, "triangular|triangular2|exp_range"},

@@ -17,7 +17,7 @@
 
 static const dsc__sched_key step_keys[] = {
     {"step_size", 0, 1, 9e15, SK_REQUIRED | SK_INT, 0},
-    {"gamma", 0.1, 0, INF, SK_LO_OPEN, 0},
+    {"gamma", 0.1, 0, INF, 0, 0},
 };
 
 /* The chainable and the closed form agree at the start of these decays (a factor of
@@ -46,7 +46,7 @@ const dsc__sched_kind dsc__sched_step = {
 
 static const dsc__sched_key multistep_keys[] = {
     {"milestones", 0, 0, 9e15, SK_REQUIRED | SK_LIST, 0},
-    {"gamma", 0.1, 0, INF, SK_LO_OPEN, 0},
+    {"gamma", 0.1, 0, INF, 0, 0},
 };
 
 /* How often pos appears among the milestones (PyTorch keeps them in a Counter). */
@@ -81,7 +81,7 @@ const dsc__sched_kind dsc__sched_multistep = {
 /* ---------------------------------------------------------------- ExponentialLR */
 
 static const dsc__sched_key exponential_keys[] = {
-    {"gamma", 0, 0, INF, SK_REQUIRED | SK_LO_OPEN, 0},
+    {"gamma", 0, 0, INF, SK_REQUIRED, 0},
 };
 
 static void exponential_start(dsc_sched *s, int closed)

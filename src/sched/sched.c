@@ -205,8 +205,8 @@ dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr)
 {
     if (!out || !spec) return dsc__fail(DSC_ERR_ARG, "dsc_sched_create: NULL argument");
     *out = NULL;
-    if (!(base_lr > 0) || !isfinite(base_lr))
-        return dsc__fail(DSC_ERR_RANGE, "schedule: the base learning rate must be in (0, inf), got %.17g",
+    if (!(base_lr >= 0) || !isfinite(base_lr)) /* 0: a frozen group, as torch allows */
+        return dsc__fail(DSC_ERR_RANGE, "schedule: the base learning rate must be in [0, inf), got %.17g",
                          base_lr);
     dsc__spec sp;
     dsc_status st = dsc__spec_split(spec, "schedule", &sp);

@@ -196,13 +196,25 @@ class Case:
         self.clip_value = clip_value  # clip_grad_value_ (after the norm, as descent)
 
 
-def torch_groups(tensors, layout, group1_lr):
+def group_keys(keys):
+    """descent's group keys ("lr=0.02,momentum=0.9,amsgrad=true") as a torch group's."""
+    out = {}
+    for item in keys.split(",") if keys else []:
+        key, value = item.split("=")
+        out[key] = {"true": True, "false": False}.get(value, None)
+        if out[key] is None:
+            out[key] = float(value)
+    return out
+
+
+def torch_groups(tensors, layout, group1):
     """torch param_groups for the layout: the DSC_NO_DECAY tensor gets weight_decay 0,
-    descent's group 1 its own lr."""
+    descent's group 1 its own keys (lr, and momentum, amsgrad or centered where the
+    groups differ in their state buffers)."""
     if layout is SINGLE:
         return [{"params": list(tensors)}]
     a, b, c = tensors
-    return [{"params": [b]}, {"params": [a], "weight_decay": 0.0}, {"params": [c], "lr": group1_lr}]
+    return [{"params": [b]}, {"params": [a], "weight_decay": 0.0}, dict({"params": [c]}, **group_keys(group1))]
 
 
 def cases():
@@ -241,6 +253,12 @@ def cases():
         lambda g: S(g, lr=0.05, momentum=0.9), clip_value=0.1)
     add("sgd", "groups", "sgd(lr=0.05,momentum=0.9,weight_decay=0.1)",
         lambda g: S(g, lr=0.05, momentum=0.9, weight_decay=0.1), layout=GROUPED, group1="lr=0.02")
+    # groups that differ in their state buffers: momentum on one group only, or off in one
+    add("sgd", "groups_momentum", "sgd(lr=0.05,weight_decay=0.1)", lambda g: S(g, lr=0.05, weight_decay=0.1),
+        layout=GROUPED, group1="lr=0.02,momentum=0.9,dampening=0.3")
+    add("sgd", "groups_no_momentum", "sgd(lr=0.05,momentum=0.9,nesterov=true)",
+        lambda g: S(g, lr=0.05, momentum=0.9, nesterov=True), layout=GROUPED,
+        group1="lr=0.02,momentum=0,nesterov=false")
     # -- adagrad
     add("adagrad", "default", "adagrad", lambda g: A(g))
     add("adagrad", "lr_decay", "adagrad(lr=0.05,lr_decay=0.01)", lambda g: A(g, lr=0.05, lr_decay=0.01))
@@ -254,6 +272,10 @@ def cases():
         setlr=(100, 0.2))
     add("adagrad", "groups", "adagrad(lr=0.05,weight_decay=0.1)", lambda g: A(g, lr=0.05, weight_decay=0.1),
         layout=GROUPED, group1="lr=0.1")
+    # torch fills every group's sum from the constructor's value, whatever the group's
+    add("adagrad", "group_initial_accumulator", "adagrad(lr=0.05,initial_accumulator_value=0.1)",
+        lambda g: A(g, lr=0.05, initial_accumulator_value=0.1), layout=GROUPED,
+        group1="lr=0.1,initial_accumulator_value=0.5")
     # -- rmsprop
     add("rmsprop", "default", "rmsprop", lambda g: RM(g))
     add("rmsprop", "momentum", "rmsprop(momentum=0.9)", lambda g: RM(g, momentum=0.9))
@@ -266,6 +288,10 @@ def cases():
         clip=(1.0, 1.0, False))
     add("rmsprop", "groups", "rmsprop(momentum=0.5,weight_decay=0.1)",
         lambda g: RM(g, momentum=0.5, weight_decay=0.1), layout=GROUPED, group1="lr=0.003")
+    add("rmsprop", "groups_centered", "rmsprop(momentum=0.5,weight_decay=0.1)",
+        lambda g: RM(g, momentum=0.5, weight_decay=0.1), layout=GROUPED, group1="lr=0.003,centered=true")
+    add("rmsprop", "groups_momentum_not_centered", "rmsprop(centered=true)", lambda g: RM(g, centered=True),
+        layout=GROUPED, group1="lr=0.003,momentum=0.9,centered=false")
     # -- adadelta
     add("adadelta", "default", "adadelta", lambda g: AD(g))
     add("adadelta", "rho", "adadelta(rho=0.95,eps=1e-5)", lambda g: AD(g, rho=0.95, eps=1e-5))
@@ -287,11 +313,15 @@ def cases():
         clip=(0.3, 2.0, True))
     add("adam", "groups", "adam(lr=0.01,weight_decay=0.1)", lambda g: Ad(g, lr=0.01, weight_decay=0.1),
         layout=GROUPED, group1="lr=0.003")
+    add("adam", "groups_amsgrad", "adam(lr=0.01,weight_decay=0.1)", lambda g: Ad(g, lr=0.01, weight_decay=0.1),
+        layout=GROUPED, group1="lr=0.003,amsgrad=true")
     add("adamw", "default", "adamw", lambda g: AW(g))
     add("adamw", "amsgrad", "adamw(lr=0.01,weight_decay=0.1,amsgrad=true)",
         lambda g: AW(g, lr=0.01, weight_decay=0.1, amsgrad=True))
     add("adamw", "groups", "adamw(lr=0.01,weight_decay=0.1)", lambda g: AW(g, lr=0.01, weight_decay=0.1),
         layout=GROUPED, group1="lr=0.003")
+    add("adamw", "groups_amsgrad_off", "adamw(lr=0.01,weight_decay=0.1,amsgrad=true)",
+        lambda g: AW(g, lr=0.01, weight_decay=0.1, amsgrad=True), layout=GROUPED, group1="lr=0.003,amsgrad=false")
     # -- adamax
     X = torch.optim.Adamax
     add("adamax", "default", "adamax", lambda g: X(g))
@@ -360,12 +390,11 @@ def run(case, dtype, dname):
         rngs.append(Lcg(seed))
         lines.append("tensor %s %d %d %d %d" % (name, n, group, flags, seed))
         lines.append("init %s %s" % (name, hexes(t)))
-    group1_lr = float(case.group1.split("=")[1]) if case.group1 else 0.0
     if case.group1:
         lines.append("group 1 " + case.group1)
     if case.setlr:
         lines.append("setlr %d 0 %s" % (case.setlr[0], hexf(case.setlr[1])))
-    opt = case.make(torch_groups(tensors, case.layout, group1_lr))
+    opt = case.make(torch_groups(tensors, case.layout, case.group1))
     group_of = {id(p): g for g in opt.param_groups for p in g["params"]}
     for step in range(1, STEPS + 1):
         with torch.no_grad():
