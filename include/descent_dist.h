@@ -73,9 +73,11 @@ dsc_status dsc_dist_bucket_range(const dsc_dist *d, size_t b, size_t *first, siz
 
 /*
  * Overlap: say that the gradients of bucket b (or tensor i) are final; the bucket's
- * non-blocking reduction (MPI_Iallreduce, or MPI_Ireduce_scatter with zero) starts
- * at once while the caller computes the rest. A bucket starts when every tensor
- * touching it is ready. Each bucket or tensor once per step.
+ * non-blocking reduction (MPI_Iallreduce, or MPI_Ireduce_scatter with zero) may start
+ * while the caller computes the rest. A bucket starts when every tensor touching it
+ * is ready and every bucket after it has started: all ranks start the buckets in one
+ * order, last to first (the order of a backward pass), whatever each has computed, as
+ * MPI pairs collectives by their order. Each bucket or tensor once per step.
  */
 dsc_status dsc_dist_grad_ready(dsc_dist *d, size_t b);
 dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i);

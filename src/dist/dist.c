@@ -125,10 +125,10 @@ static dsc_status alloc_buckets(dsc_dist *d)
     d->bucket_elems = d->cfg.bucket_bytes / d->esize;
     d->nbuckets = (d->n + d->bucket_elems - 1) / d->bucket_elems;
     d->req = malloc(d->nbuckets * sizeof *d->req);
-    d->started = calloc(d->nbuckets, 1);
+    d->marked = calloc(d->nbuckets, 1);
     d->pending = malloc(d->nbuckets * sizeof *d->pending);
     d->tready = calloc(d->count, 1);
-    if (!d->req || !d->started || !d->pending || !d->tready)
+    if (!d->req || !d->marked || !d->pending || !d->tready)
         return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for %zu buckets", d->nbuckets);
     for (size_t b = 0; b < d->nbuckets; b++) d->req[b] = MPI_REQUEST_NULL;
     return DSC_OK;
@@ -141,9 +141,10 @@ static void reset_buckets(dsc_dist *d)
         size_t b0, b1;
         dsc__dist_bucket(d, b, &b0, &b1);
         d->req[b] = MPI_REQUEST_NULL;
-        d->started[b] = 0;
+        d->marked[b] = 0;
         d->pending[b] = b1 - b0;
     }
+    d->nstarted = 0;
     memset(d->tready, 0, d->count);
 }
 
@@ -239,7 +240,7 @@ void dsc_dist_destroy(dsc_dist *d)
     free(d->params);
     free(d->offsets);
     free(d->req);
-    free(d->started);
+    free(d->marked);
     free(d->pending);
     free(d->tready);
     if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
@@ -248,14 +249,38 @@ void dsc_dist_destroy(dsc_dist *d)
 
 /* ---------------------------------------------------------------- the step */
 
+/*
+ * MPI matches the collectives of a communicator by the order the ranks issue them, so
+ * every rank must start its buckets in one agreed order whatever its data: from the
+ * last bucket to the first, the order a backward pass finishes them. A bucket that is
+ * ready waits until the buckets after it have started; a rank without rows (which
+ * readies nothing during its backward pass) starts them all in dsc_dist_wait, in the
+ * same order. The k-th collective of the step is bucket nbuckets-1-k on every rank.
+ */
+static int bucket_ready(const dsc_dist *d, size_t b) { return d->marked[b] || d->pending[b] == 0; }
+
+static dsc_status start_in_order(dsc_dist *d, int all)
+{
+    while (d->nstarted < d->nbuckets) {
+        size_t b = d->nbuckets - 1 - d->nstarted;
+        if (!all && !bucket_ready(d, b)) break;
+        dsc_status st = dsc__dist_start(d, b);
+        if (st) return st;
+        d->nstarted++;
+    }
+    return DSC_OK;
+}
+
 dsc_status dsc_dist_grad_ready(dsc_dist *d, size_t b)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_grad_ready: NULL context");
     if (b >= d->nbuckets)
         return dsc__fail(DSC_ERR_ARG, "dsc_dist_grad_ready: bucket %zu does not exist (there are %zu)", b,
                          d->nbuckets);
-    if (d->started[b]) return dsc__fail(DSC_ERR_ARG, "dsc_dist_grad_ready: bucket %zu already started this step", b);
-    return dsc__dist_start(d, b);
+    if (d->marked[b] || b >= d->nbuckets - d->nstarted)
+        return dsc__fail(DSC_ERR_ARG, "dsc_dist_grad_ready: bucket %zu already ready this step", b);
+    d->marked[b] = 1;
+    return start_in_order(d, 0);
 }
 
 dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i)
@@ -272,20 +297,14 @@ dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i)
         dsc__dist_bucket(d, b, &b0, &b1);
         if (b0 >= t1) break;
         d->pending[b] -= (t1 < b1 ? t1 : b1) - (t0 > b0 ? t0 : b0);
-        if (d->pending[b] == 0 && !d->started[b]) {
-            dsc_status st = dsc__dist_start(d, b);
-            if (st) return st;
-        }
     }
-    return DSC_OK;
+    return start_in_order(d, 0);
 }
 
 dsc_status dsc_dist_wait(dsc_dist *d)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_wait: NULL context");
-    dsc_status st = DSC_OK;
-    for (size_t b = 0; b < d->nbuckets && !st; b++)
-        if (!d->started[b]) st = dsc__dist_start(d, b);
+    dsc_status st = start_in_order(d, 1);
     dsc_status done = dsc__dist_complete(d);
     reset_buckets(d);
     return st ? st : done;

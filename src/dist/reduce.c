@@ -28,7 +28,6 @@ dsc_status dsc__dist_start(dsc_dist *d, size_t b)
     }
     if (rc != MPI_SUCCESS)
         return dsc__mpi_fail(rc, "dist", d->cfg.zero ? "MPI_Ireduce_scatter" : "MPI_Iallreduce");
-    d->started[b] = 1;
     return DSC_OK;
 }
 
