@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# descent train under mpirun when one rank differs from the others: a bad option or a
+# missing data file on one rank, or other epochs, batch, rate, seed or schedule. Each
+# once hung the job or trained a silently different model; now the ranks compare their
+# outcome and a fingerprint of the run at start-up, and the job ends within seconds
+# with the rank's message (prefixed with its rank) and a non-zero exit.
+# Usage: cli_train_mpi_fail.sh DESCENT MPIEXEC DATA_DIR
+set -u
+bin=$1
+mpiexec=$2
+data=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+# the wrapper mpirun starts: rank $WHO gets the arguments after "--" too
+cat >"$tmp/wrap" <<'WRAP'
+#!/usr/bin/env bash
+bin=$1; who=$2; shift 2
+n=0; for a in "$@"; do [ "$a" = -- ] && break; n=$((n + 1)); done
+args=("${@:1:$n}"); extra=("${@:$((n + 2))}")
+[ "${OMPI_COMM_WORLD_RANK:-0}" = "$who" ] && args+=("${extra[@]}")
+exec "$bin" "${args[@]}"
+WRAP
+chmod +x "$tmp/wrap"
+base=(train --data "$data/iris.csv" --layers 8 --epochs 2 --batch 16 --quiet --json)
+
+# expect NP RANK WANT_RC PATTERN EXTRA...: rank RANK of NP gets EXTRA; the job must
+# end with exit WANT_RC (any non-zero for 0) within the timeout and stderr match PATTERN
+expect() {
+  local np=$1 who=$2 want=$3 pattern=$4
+  shift 4
+  timeout 60 "$mpiexec" --oversubscribe -np "$np" "$tmp/wrap" "$bin" "$who" "${base[@]}" -- "$@" \
+    >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -eq 124 ]; then
+    echo "FAIL: rank $who with $*: the job hung"; fail=$((fail + 1)); return
+  fi
+  if [ "$rc" -eq 0 ] || { [ "$want" -ne 0 ] && [ "$rc" -ne "$want" ]; }; then
+    echo "FAIL: rank $who with $*: exit $rc, want ${want/#0/non-zero}"; fail=$((fail + 1))
+  fi
+  grep -qE -- "$pattern" "$tmp/err" ||
+    { echo "FAIL: rank $who with $*: stderr lacks /$pattern/: $(head -5 "$tmp/err")"; fail=$((fail + 1)); }
+  [ ! -s "$tmp/out" ] || { echo "FAIL: rank $who with $*: printed results"; fail=$((fail + 1)); }
+}
+
+differs='rank [12] has other options, optimizer settings, data or checkpoint than rank 0'
+expect 2 1 2 "^\[rank 1\] descent train: --epochs must be an integer" --epochs 0
+expect 2 1 2 "^\[rank 1\] descent train: bad or incomplete option '--nosuch'" --nosuch
+expect 3 2 1 "^\[rank 2\] descent train: csv: cannot open '/nonexistent/x.csv'" --data /nonexistent/x.csv
+grep -q '^descent train: rank 2 failed' "$tmp/err" || { echo "FAIL: rank 0 does not name rank 2"; fail=$((fail + 1)); }
+expect 2 1 2 "$differs" --epochs 3
+expect 2 1 2 "$differs" --batch 15
+expect 2 1 2 "$differs" --optimizer 'adam(lr=0.01)'
+expect 2 1 2 "$differs" --seed 4
+expect 2 1 2 "$differs" --schedule 'cosine(T_max=20)'
+# rank 0 alone wrong: the others stop too
+expect 2 0 2 "^descent train: --batch must be" --batch 0
+[ "$fail" -eq 0 ] && echo "cli_train_mpi_fail: all checks passed"
+exit "$fail"
