@@ -67,7 +67,8 @@ static void help(FILE *f)
             "  --bucket-kb   under mpirun: gradient KiB per collective call (default 25600)\n"
             "  --timeout     under mpirun: seconds a rank waits for the others at start-up and at the\n"
             "                end before the job is ended, naming the ranks that did not answer\n"
-            "                (default 0: for ever; a rank that failed waits at most 10 s)\n");
+            "                (default 0: for ever; a rank that failed waits at most 10 s)\n"
+            "  --log-dir     under mpirun: each rank also writes its stderr to DIR/rank-R.log\n");
 }
 
 static int parse_fraction(const char *text, double max_excl, double *out)
@@ -141,6 +142,7 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'R': o->resume = arg; return 0;
     case 'E':
         return cli_parse_int64(arg, 1, 1000000000, &o->save_every) ? cli_usage_error(CMD, "--save-every must be an integer >= 1, got '%s'", arg) : 0;
+    case 'L': o->log_dir = arg; return 0;
     case 'u':
         return parse_fraction(arg, 1e9, &o->timeout) ? cli_usage_error(CMD, "--timeout must be seconds in [0, 1e9), got '%s'", arg) : 0;
     case 'D':
@@ -167,7 +169,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"plot", required_argument, 0, 'P'},
         {"save", required_argument, 0, 'W'},     {"save-every", required_argument, 0, 'E'},
         {"resume", required_argument, 0, 'R'},   {"average", required_argument, 0, 'A'},
-        {"timeout", required_argument, 0, 'u'},
+        {"timeout", required_argument, 0, 'u'}, {"log-dir", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c, at;
@@ -185,13 +187,13 @@ static int parse_args(int argc, char **argv, train_opts *o)
         }
         int rc = set_option(o, c, optarg);
         if (rc) return rc;
-        if (!fixed && !strchr("dTeHPjqZKWERnu", c)) fixed = opts[at].name;
+        if (!fixed && !strchr("dTeHPjqZKWERnuL", c)) fixed = opts[at].name;
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (o->resume && fixed)
         return cli_usage_error(CMD, "--%s cannot be given with --resume: the checkpoint fixes it (only --epochs, --data, "
                                "--targets, --save, --save-every, --history, --plot, --threads, --json, --quiet, --zero, "
-                               "--bucket-kb and --timeout may be)", fixed);
+                               "--bucket-kb, --timeout and --log-dir may be)", fixed);
     if (o->save_every && !o->save) return cli_usage_error(CMD, "--save-every needs --save FILE");
     if (o->resume) return 0;
     if (!o->data) return cli_usage_error(CMD, "--data FILE is required");
@@ -431,7 +433,8 @@ int cmd_train(int argc, char **argv)
 #ifdef DSC_HAVE_MPI
     if (r.dist) {
         train_dist_set_timeout(r.dist, o.timeout);
-        if (r.rank != 0) o.quiet = 1; /* one set of epoch lines: rank 0's */
+        if (rc == 0 && o.log_dir) rc = train_dist_set_log_dir(r.dist, o.log_dir);
+        if (r.rank != 0 && !o.log_dir) o.quiet = 1; /* one set of epoch lines on the terminal: rank 0's */
     }
 #endif
     rc = run(&o, &r, rc);

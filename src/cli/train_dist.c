@@ -19,6 +19,7 @@
 #include "descent_dist.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,10 @@
 #define POLL_NS 1000000L    /* 1 ms between tests of a pending agreement */
 #define NAMED_RANKS 8       /* ranks named in a message; then "and N more" */
 
+/* A rank's stderr: each line to the terminal (prefixed with "[rank R] " on ranks other
+ * than 0) and, with --log-dir, unprefixed to the rank's log file. */
 typedef struct prefixed {
-    int fd;
+    int term, log; /* file descriptors, -1: none */
     int line_start;
     char tag[32];
 } prefixed;
@@ -43,7 +46,9 @@ struct train_dist {
     int updated;             /* the last step applied an update (not skipped) */
     MPI_Comm ctl;            /* the agreements' own traffic */
     double timeout;          /* seconds a rank waits for the others (0: for ever) */
-    prefixed err;            /* stderr of ranks other than 0 */
+    prefixed err;            /* stderr, once redirected (ranks other than 0, --log-dir) */
+    int redirected;          /* stderr is err's stream */
+    char log[4096];          /* --log-dir: this rank's log file, else empty */
 };
 
 /* Open MPI, MPICH and PMIx launchers each set one of these in every process. */
@@ -64,15 +69,14 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* stderr of a rank other than 0: each line starts with "[rank R] ", so mpirun's
- * merged output says who wrote it. */
 static ssize_t prefixed_write(void *cookie, const char *buf, size_t n)
 {
     prefixed *p = cookie;
-    for (size_t done = 0; done < n;) {
+    if (p->log >= 0 && write_all(p->log, buf, n)) return -1;
+    for (size_t done = 0; p->term >= 0 && done < n;) {
         const char *nl = memchr(buf + done, '\n', n - done);
         size_t len = nl ? (size_t)(nl - buf) + 1 - done : n - done;
-        if ((p->line_start && write_all(p->fd, p->tag, strlen(p->tag))) || write_all(p->fd, buf + done, len))
+        if ((p->line_start && write_all(p->term, p->tag, strlen(p->tag))) || write_all(p->term, buf + done, len))
             return -1;
         p->line_start = nl != NULL;
         done += len;
@@ -80,14 +84,15 @@ static ssize_t prefixed_write(void *cookie, const char *buf, size_t n)
     return (ssize_t)n;
 }
 
-static int prefix_stderr(prefixed *p, int rank)
+/* Makes stderr a stream through td->err (once; later calls change err's fields). */
+static int redirect_stderr(train_dist *td)
 {
-    p->fd = STDERR_FILENO;
-    p->line_start = 1;
-    snprintf(p->tag, sizeof p->tag, "[rank %d] ", rank);
-    FILE *f = fopencookie(p, "w", (cookie_io_functions_t){.write = prefixed_write});
+    if (td->redirected) return 0;
+    FILE *f = fopencookie(&td->err, "w", (cookie_io_functions_t){.write = prefixed_write});
     if (!f || setvbuf(f, NULL, _IOLBF, BUFSIZ)) return -1;
+    fflush(stderr);
     stderr = f;
+    td->redirected = 1;
     return 0;
 }
 
@@ -110,9 +115,34 @@ dsc_status train_dist_start(train_dist **td, int *rank, int *size)
     (*td)->ctl = MPI_COMM_NULL;
     if (MPI_Comm_dup(MPI_COMM_WORLD, &(*td)->ctl) != MPI_SUCCESS) return DSC_ERR_IO;
     MPI_Comm_set_errhandler((*td)->ctl, MPI_ERRORS_RETURN);
-    if (*rank != 0 && (!freopen("/dev/null", "w", stdout) || prefix_stderr(&(*td)->err, *rank)))
-        return DSC_ERR_IO;
+    prefixed *e = &(*td)->err;
+    e->term = STDERR_FILENO;
+    e->log = -1;
+    e->line_start = 1;
+    if (*rank != 0) snprintf(e->tag, sizeof e->tag, "[rank %d] ", *rank);
+    if (*rank != 0 && (!freopen("/dev/null", "w", stdout) || redirect_stderr(*td))) return DSC_ERR_IO;
     return DSC_OK;
+}
+
+int train_dist_set_log_dir(train_dist *td, const char *dir)
+{
+    int rank = td->par.rank;
+    int n = snprintf(td->log, sizeof td->log, "%s/rank-%d.log", dir, rank);
+    int fd = n > 0 && (size_t)n < sizeof td->log ? open(td->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666) : -1;
+    if (fd < 0) {
+        int err = errno;
+        td->log[0] = '\0';
+        return cli_fail("train", "cannot write the log %s/rank-%d.log: %s", dir, rank, strerror(err));
+    }
+    if (redirect_stderr(td)) {
+        close(fd);
+        td->log[0] = '\0';
+        return cli_fail("train", "cannot redirect stderr to the log");
+    }
+    fflush(stderr);
+    td->err.log = fd;
+    if (rank != 0) td->err.term = -1; /* the log alone: rank 0 speaks for the job */
+    return 0;
 }
 
 void train_dist_set_timeout(train_dist *td, double seconds) { td->timeout = seconds; }
@@ -224,7 +254,10 @@ int train_dist_agree_start(train_dist *td, int rc, uint64_t print)
     agree(td, rc, rc ? 0 : print, deadline_after(td->timeout), &v);
     if (rc) return rc; /* this rank said why */
     if (v.failed >= 0) {
-        if (td->par.rank == 0 && v.rc > 0)
+        if (td->par.rank == 0 && v.rc > 0 && td->log[0])
+            fprintf(stderr, "descent train: rank %d failed (its message is in its log, rank-%d.log); stopping\n",
+                    v.failed, v.failed);
+        else if (td->par.rank == 0 && v.rc > 0)
             fprintf(stderr, "descent train: rank %d failed (its message above); stopping\n", v.failed);
         return v.rc; /* the failed rank's exit code (-1: it printed the help) */
     }
@@ -384,7 +417,9 @@ void train_dist_end(train_dist *td)
     if (!td) return;
     dsc_dist_destroy(td->dist);
     if (td->ctl != MPI_COMM_NULL) MPI_Comm_free(&td->ctl);
-    if (td->par.rank != 0) fflush(stderr);
+    fflush(stderr);
+    if (td->err.log >= 0) close(td->err.log);
+    td->err.log = -1;
     free(td);
     MPI_Finalize();
 }

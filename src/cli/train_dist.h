@@ -15,6 +15,11 @@ typedef struct train_dist train_dist;
  * stderr lines start with "[rank R] ". */
 dsc_status train_dist_start(train_dist **td, int *rank, int *size);
 
+/* --log-dir: this rank's stderr (its epoch lines and errors) also goes to
+ * DIR/rank-R.log; ranks other than 0 then write there alone and report every epoch.
+ * 0, or the exit code of the error it reported. */
+int train_dist_set_log_dir(train_dist *td, const char *dir);
+
 /* --timeout: how long a rank waits for the others in an agreement (0: for ever). */
 void train_dist_set_timeout(train_dist *td, double seconds);
 

@@ -55,5 +55,18 @@ expect 2 1 2 "$differs" --seed 4
 expect 2 1 2 "$differs" --schedule 'cosine(T_max=20)'
 # rank 0 alone wrong: the others stop too
 expect 2 0 2 "^descent train: --batch must be" --batch 0
+# --log-dir: every rank's epoch lines in its own log; a rank's error in its log, and
+# rank 0 points there
+mkdir "$tmp/logs"
+timeout 60 "$mpiexec" --oversubscribe -np 2 "$bin" train --data "$data/iris.csv" --layers 8 --epochs 2 --batch 16 --log-dir "$tmp/logs" \
+  >/dev/null 2>"$tmp/err" || { echo "FAIL: --log-dir: $(head -3 "$tmp/err")"; fail=$((fail + 1)); }
+for r in 0 1; do
+  [ "$(grep -c '^epoch ' "$tmp/logs/rank-$r.log" 2>/dev/null)" = 2 ] ||
+    { echo "FAIL: --log-dir: rank-$r.log lacks the 2 epoch lines"; fail=$((fail + 1)); }
+done
+base+=(--log-dir "$tmp/logs")
+expect 2 1 1 "^descent train: rank 1 failed \(its message is in its log, rank-1.log\)" --data /nonexistent/x.csv
+grep -q "cannot open '/nonexistent/x.csv'" "$tmp/logs/rank-1.log" ||
+  { echo "FAIL: --log-dir: rank 1's error is not in its log"; fail=$((fail + 1)); }
 [ "$fail" -eq 0 ] && echo "cli_train_mpi_fail: all checks passed"
 exit "$fail"
