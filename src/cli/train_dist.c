@@ -30,6 +30,8 @@
 #define END_DEADLINE_S 10.0 /* a failed rank waits this long for the others at the end */
 #define POLL_NS 1000000L    /* 1 ms between tests of a pending agreement */
 #define NAMED_RANKS 8       /* ranks named in a message; then "and N more" */
+#define IALLREDUCE_ALGORITHM "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
+#define IALLREDUCE_RING "1"
 
 /* A rank's stderr: each line to the terminal (prefixed with "[rank R] " on ranks other
  * than 0) and, with --log-dir, unprefixed to the rank's log file. */
@@ -102,6 +104,11 @@ dsc_status train_dist_start(train_dist **td, int *rank, int *size)
     *rank = 0;
     *size = 1;
     if (!under_mpirun()) return DSC_OK;
+    /* Open MPI's non-blocking all-reduce is by default a binomial reduce and broadcast:
+     * ceil(log2 N) buckets through the busiest rank each way, one after the other. The
+     * ring moves 2 (N-1)/N buckets per rank (docs/scaling.md); a choice given on the
+     * command line (--mca) or in the environment stands. */
+    setenv(IALLREDUCE_ALGORITHM, IALLREDUCE_RING, 0);
     if (MPI_Init(NULL, NULL) != MPI_SUCCESS) return DSC_ERR_IO;
     *td = calloc(1, sizeof **td);
     if (!*td) {
