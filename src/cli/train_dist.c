@@ -49,7 +49,7 @@ struct train_dist {
     MPI_Comm ctl;            /* the agreements' own traffic */
     double timeout;          /* seconds a rank waits for the others (0: for ever) */
     prefixed err;            /* stderr, once redirected (ranks other than 0, --log-dir) */
-    int redirected;          /* stderr is err's stream */
+    FILE *stderr0;           /* the process's own stderr, once redirected (else NULL) */
     char log[4096];          /* --log-dir: this rank's log file, else empty */
 };
 
@@ -89,12 +89,16 @@ static ssize_t prefixed_write(void *cookie, const char *buf, size_t n)
 /* Makes stderr a stream through td->err (once; later calls change err's fields). */
 static int redirect_stderr(train_dist *td)
 {
-    if (td->redirected) return 0;
+    if (td->stderr0) return 0;
     FILE *f = fopencookie(&td->err, "w", (cookie_io_functions_t){.write = prefixed_write});
-    if (!f || setvbuf(f, NULL, _IOLBF, BUFSIZ)) return -1;
+    if (!f) return -1;
+    if (setvbuf(f, NULL, _IOLBF, BUFSIZ)) {
+        fclose(f);
+        return -1;
+    }
     fflush(stderr);
+    td->stderr0 = stderr;
     stderr = f;
-    td->redirected = 1;
     return 0;
 }
 
@@ -120,11 +124,11 @@ dsc_status train_dist_start(train_dist **td, int *rank, int *size)
     (*td)->par.rank = *rank;
     (*td)->par.size = *size;
     (*td)->ctl = MPI_COMM_NULL;
+    (*td)->err.log = -1;
     if (MPI_Comm_dup(MPI_COMM_WORLD, &(*td)->ctl) != MPI_SUCCESS) return DSC_ERR_IO;
     MPI_Comm_set_errhandler((*td)->ctl, MPI_ERRORS_RETURN);
     prefixed *e = &(*td)->err;
     e->term = STDERR_FILENO;
-    e->log = -1;
     e->line_start = 1;
     if (*rank != 0) snprintf(e->tag, sizeof e->tag, "[rank %d] ", *rank);
     if (*rank != 0 && (!freopen("/dev/null", "w", stdout) || redirect_stderr(*td))) return DSC_ERR_IO;
@@ -424,9 +428,12 @@ void train_dist_end(train_dist *td)
     if (!td) return;
     dsc_dist_destroy(td->dist);
     if (td->ctl != MPI_COMM_NULL) MPI_Comm_free(&td->ctl);
-    fflush(stderr);
+    if (td->stderr0) { /* err is about to go: the process's own stderr again */
+        FILE *f = stderr;
+        stderr = td->stderr0;
+        fclose(f);
+    }
     if (td->err.log >= 0) close(td->err.log);
-    td->err.log = -1;
     free(td);
     MPI_Finalize();
 }

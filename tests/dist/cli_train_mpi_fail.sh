@@ -55,6 +55,13 @@ expect 2 1 2 "$differs" --seed 4
 expect 2 1 2 "$differs" --schedule 'cosine(T_max=20)'
 # rank 0 alone wrong: the others stop too
 expect 2 0 2 "^descent train: --batch must be" --batch 0
+# --timeout: a rank that arrives late (it loads 400 copies of a data set, ~7M numbers)
+# ends the job with a message naming it, when the others' wait runs out first
+{ head -1 "$data/breast_cancer.csv"; for _ in $(seq 400); do tail -n +2 "$data/breast_cancer.csv"; done; } >"$tmp/big.csv"
+base+=(--timeout 0.2)
+expect 2 1 0 "^descent train: rank 1 did not answer; ending the job" --data "$tmp/big.csv"
+base=("${base[@]:0:${#base[@]}-2}")
+
 # --log-dir: every rank's epoch lines in its own log; a rank's error in its log, and
 # rank 0 points there
 mkdir "$tmp/logs"
