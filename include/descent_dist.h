@@ -38,9 +38,13 @@ typedef struct dsc_dist_config {
     size_t bucket_bytes;    /* gradient bytes per collective call (default 25 MiB) */
     int zero;               /* 1: shard the optimizer state (ZeRO stage 1) */
     dsc_dist_reduce reduce; /* default DSC_DIST_MEAN */
+    double timeout;         /* > 0: seconds dsc_dist_wait waits for the step's reductions
+                             * before it fails with DSC_ERR_IO (a rank stopped
+                             * answering); the context can then only be destroyed, and
+                             * the caller should end the job (MPI_Abort). 0: for ever */
 } dsc_dist_config;
 
-/* The defaults: 25 MiB buckets, plain data-parallel, mean. */
+/* The defaults: 25 MiB buckets, plain data-parallel, mean, no timeout. */
 dsc_dist_config dsc_dist_config_default(void);
 
 typedef struct dsc_dist dsc_dist;

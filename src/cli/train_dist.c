@@ -340,11 +340,18 @@ static dsc_status hook_step(void *ctx, const double *loss)
 
 static int hook_updated(void *ctx) { return ((train_dist *)ctx)->updated; }
 
+/* The fit's sums (the epoch's tallies, a loss-driven schedule's loss), waited for
+ * within the timeout like the step's reductions. */
 static dsc_status hook_sum(void *ctx, double *v, size_t n)
 {
-    (void)ctx;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? DSC_OK : DSC_ERR_IO;
+    train_dist *td = ctx;
+    MPI_Request req;
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM, td->ctl, &req);
+    if (rc != MPI_SUCCESS) return DSC_ERR_IO;
+    if (wait_until(&req, 1, deadline_after(td->timeout))) return DSC_OK;
+    fprintf(stderr, "descent train: the ranks' sums did not complete within %g s: a rank stopped answering\n",
+            td->timeout);
+    return DSC_ERR_IO;
 }
 
 static int64_t hook_skipped(void *ctx) { return dsc_dist_skipped_count(((train_dist *)ctx)->dist); }
@@ -378,6 +385,7 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     cfg.zero = zero;
     cfg.bucket_bytes = bucket_bytes;
     cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the whole batch */
+    cfg.timeout = td->timeout;
     st = dsc_dist_create(&td->dist, MPI_COMM_WORLD, &hp, dsc_mlp_params(m), dsc_mlp_param_count(m), &cfg);
     if (st != DSC_OK) return st;
     /* on the calling thread, as the single-process model's (src/nn/nn.h): OpenMP workers

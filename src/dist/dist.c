@@ -12,6 +12,7 @@
 
 #define DEFAULT_BUCKET_BYTES ((size_t)25 << 20)
 #define MAX_BUCKET_BYTES ((size_t)1 << 30) /* keeps every element count within int */
+#define MAX_TIMEOUT_S 1e9
 
 dsc_dist_config dsc_dist_config_default(void)
 {
@@ -67,6 +68,8 @@ static dsc_status check_config(const dsc_dist_config *c, size_t esize)
         return dsc__fail(DSC_ERR_RANGE, "dist: zero must be 0 or 1, got %d", c->zero);
     if (c->reduce != DSC_DIST_MEAN && c->reduce != DSC_DIST_SUM)
         return dsc__fail(DSC_ERR_RANGE, "dist: reduce must be mean (0) or sum (1), got %d", (int)c->reduce);
+    if (!(c->timeout >= 0 && c->timeout < MAX_TIMEOUT_S))
+        return dsc__fail(DSC_ERR_RANGE, "dist: timeout must be seconds in [0, %g), got %g", MAX_TIMEOUT_S, c->timeout);
     return DSC_OK;
 }
 
@@ -233,7 +236,8 @@ dsc_status dsc_dist_create(dsc_dist **out, MPI_Comm comm, const dsc_hparams *hp,
 void dsc_dist_destroy(dsc_dist *d)
 {
     if (!d) return;
-    if (d->req) MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
+    /* after a timeout the missing rank may never answer: leave its requests */
+    if (d->req && !d->stalled) MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
     dsc__zero_free(d);
     dsc_optim_destroy(d->opt);
     for (size_t i = 0; d->params && i < d->count; i++) free((char *)d->params[i].name);
@@ -304,6 +308,7 @@ dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i)
 dsc_status dsc_dist_wait(dsc_dist *d)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_wait: NULL context");
+    if (d->stalled) return dsc__fail(DSC_ERR_IO, "dist: an earlier wait timed out; destroy the context");
     dsc_status st = start_in_order(d, 1);
     dsc_status done = dsc__dist_complete(d);
     reset_buckets(d);

@@ -62,6 +62,24 @@ base+=(--timeout 0.2)
 expect 2 1 0 "^descent train: rank 1 did not answer; ending the job" --data "$tmp/big.csv"
 base=("${base[@]:0:${#base[@]}-2}")
 
+# --timeout during training: rank 1 stops (SIGSTOP) 3 s in; rank 0's step fails after
+# the timeout, and its end agreement ends the job naming rank 1
+cat >"$tmp/stop" <<'STOP'
+#!/usr/bin/env bash
+[ "${OMPI_COMM_WORLD_RANK:-0}" = 1 ] || exec "$@"
+"$@" &
+pid=$!
+sleep 3
+kill -STOP "$pid"
+wait "$pid"
+STOP
+chmod +x "$tmp/stop"
+timeout 60 "$mpiexec" --oversubscribe -np 2 "$tmp/stop" "$bin" train --data "$data/iris.csv" --layers 8 \
+  --epochs 1000000 --batch 16 --quiet --json --timeout 1 >/dev/null 2>"$tmp/err"
+rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q '^descent train: rank 1 did not answer; ending the job' "$tmp/err" ||
+  { echo "FAIL: a rank stopped in training: exit $rc: $(grep descent "$tmp/err" | head -3)"; fail=$((fail + 1)); }
+
 # --log-dir: every rank's epoch lines in its own log; a rank's error in its log, and
 # rank 0 points there
 mkdir "$tmp/logs"
