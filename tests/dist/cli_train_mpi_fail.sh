@@ -62,20 +62,24 @@ base+=(--timeout 0.2)
 expect 2 1 0 "^descent train: rank 1 did not answer; ending the job" --data "$tmp/big.csv"
 base=("${base[@]:0:${#base[@]}-2}")
 
-# --timeout during training: rank 1 stops (SIGSTOP) 3 s in; rank 0's step fails after
-# the timeout, and its end agreement ends the job naming rank 1
+# --timeout during training: rank 1 stops (SIGSTOP) once its log shows it training;
+# rank 0's step fails after the timeout, and its end agreement ends the job naming rank 1
+mkdir "$tmp/stoplogs"
 cat >"$tmp/stop" <<'STOP'
 #!/usr/bin/env bash
+log=$1
+shift
 [ "${OMPI_COMM_WORLD_RANK:-0}" = 1 ] || exec "$@"
 "$@" &
 pid=$!
-sleep 3
+until grep -q '^epoch' "$log" 2>/dev/null; do sleep 0.1; done
 kill -STOP "$pid"
 wait "$pid"
 STOP
 chmod +x "$tmp/stop"
-timeout 60 "$mpiexec" --oversubscribe -np 2 "$tmp/stop" "$bin" train --data "$data/iris.csv" --layers 8 \
-  --epochs 1000000 --batch 16 --quiet --json --timeout 1 >/dev/null 2>"$tmp/err"
+timeout 60 "$mpiexec" --oversubscribe -np 2 "$tmp/stop" "$tmp/stoplogs/rank-1.log" "$bin" train \
+  --data "$data/iris.csv" --layers 8 --epochs 1000000 --batch 16 --json --timeout 1 --log-dir "$tmp/stoplogs" \
+  >/dev/null 2>"$tmp/err"
 rc=$?
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q '^descent train: rank 1 did not answer; ending the job' "$tmp/err" ||
   { echo "FAIL: a rank stopped in training: exit $rc: $(grep descent "$tmp/err" | head -3)"; fail=$((fail + 1)); }
