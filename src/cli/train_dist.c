@@ -175,6 +175,9 @@ static void end_job(const char *fmt, const char *what, int n, const int *ranks)
     MPI_Abort(MPI_COMM_WORLD, CLI_EXIT_FAIL);
 }
 
+/* The MPI_Wtime seconds from now (0: none, for ever). */
+static double deadline_after(double seconds) { return seconds > 0 ? MPI_Wtime() + seconds : 0; }
+
 /* Tests the n requests until all are done (1) or the deadline (an MPI_Wtime; 0: none)
  * has passed (0). */
 static int wait_until(MPI_Request *req, int n, double deadline)
@@ -199,7 +202,7 @@ typedef struct verdict {
 } verdict;
 
 /* Rank 0: every rank's (rc, fingerprint), then the verdict to each. */
-static int gather_verdict(train_dist *td, int size, int64_t rc, uint64_t print, double deadline, verdict *v)
+static int gather_verdict(train_dist *td, int size, int64_t rc, uint64_t print, double seconds, verdict *v)
 {
     int64_t (*rec)[2] = calloc((size_t)size, sizeof *rec);
     MPI_Request *req = calloc((size_t)size, sizeof *req);
@@ -213,7 +216,7 @@ static int gather_verdict(train_dist *td, int size, int64_t rc, uint64_t print, 
     rec[0][1] = (int64_t)print;
     req[0] = MPI_REQUEST_NULL;
     for (int r = 1; r < size; r++) MPI_Irecv(rec[r], 2, MPI_INT64_T, r, AGREE_TAG, td->ctl, &req[r]);
-    if (!wait_until(req, size, deadline)) {
+    if (!wait_until(req, size, deadline_after(seconds))) {
         int n = 0;
         for (int r = 1; r < size; r++) {
             int done = 0;
@@ -230,7 +233,7 @@ static int gather_verdict(train_dist *td, int size, int64_t rc, uint64_t print, 
     }
     int out[3] = {v->failed, v->rc, v->differs};
     for (int r = 1; r < size; r++) MPI_Isend(out, 3, MPI_INT, r, VERDICT_TAG, td->ctl, &req[r]);
-    int sent = wait_until(req, size, deadline);
+    int sent = wait_until(req, size, deadline_after(seconds));
     free(rec);
     free(req);
     free(missing);
@@ -238,12 +241,12 @@ static int gather_verdict(train_dist *td, int size, int64_t rc, uint64_t print, 
 }
 
 /* Every rank's outcome (and fingerprint) to rank 0, rank 0's verdict to every rank,
- * each wait bounded by the deadline; a rank that does not answer ends the job. */
-static void agree(train_dist *td, int64_t rc, uint64_t print, double deadline, verdict *v)
+ * each wait bounded by seconds (0: none); a rank that does not answer ends the job. */
+static void agree(train_dist *td, int64_t rc, uint64_t print, double seconds, verdict *v)
 {
     int rank = td->par.rank, size = td->par.size;
     if (rank == 0) {
-        if (!gather_verdict(td, size, rc, print, deadline, v)) end_job("%s%s could not be told the outcome", "ranks", 0, NULL);
+        if (!gather_verdict(td, size, rc, print, seconds, v)) end_job("%s%s could not be told the outcome", "ranks", 0, NULL);
         return;
     }
     int64_t mine[2] = {rc, (int64_t)print};
@@ -251,18 +254,16 @@ static void agree(train_dist *td, int64_t rc, uint64_t print, double deadline, v
     MPI_Request req[2];
     MPI_Isend(mine, 2, MPI_INT64_T, 0, AGREE_TAG, td->ctl, &req[0]);
     MPI_Irecv(in, 3, MPI_INT, 0, VERDICT_TAG, td->ctl, &req[1]);
-    if (!wait_until(req, 2, deadline)) end_job("%s %s did not answer", "rank", 1, (int[]){0});
+    if (!wait_until(req, 2, deadline_after(seconds))) end_job("%s %s did not answer", "rank", 1, (int[]){0});
     v->failed = in[0];
     v->rc = in[1];
     v->differs = in[2];
 }
 
-static double deadline_after(double seconds) { return seconds > 0 ? MPI_Wtime() + seconds : 0; }
-
 int train_dist_agree_start(train_dist *td, int rc, uint64_t print)
 {
     verdict v;
-    agree(td, rc, rc ? 0 : print, deadline_after(td->timeout), &v);
+    agree(td, rc, rc ? 0 : print, td->timeout, &v);
     if (rc) return rc; /* this rank said why */
     if (v.failed >= 0) {
         if (td->par.rank == 0 && v.rc > 0 && td->log[0])
@@ -288,7 +289,7 @@ int train_dist_agree_end(train_dist *td, int rc)
     double wait = rc > 0 ? (td->timeout > 0 && td->timeout < END_DEADLINE_S ? td->timeout : END_DEADLINE_S)
                          : td->timeout;
     verdict v;
-    agree(td, rc > 0 ? rc : 0, 0, deadline_after(wait), &v);
+    agree(td, rc > 0 ? rc : 0, 0, wait, &v);
     return rc;
 }
 
