@@ -39,9 +39,13 @@ typedef struct dsc_dist_config {
     size_t bucket_bytes;    /* gradient bytes per collective call (default 25 MiB) */
     int zero;               /* 1: shard the optimizer state (ZeRO stage 1) */
     dsc_dist_reduce reduce; /* default DSC_DIST_MEAN */
+    double timeout;         /* > 0: seconds dsc_dist_wait waits for the step's reductions
+                             * before it fails with DSC_ERR_IO (a rank stopped
+                             * answering); the context can then only be destroyed, and
+                             * the caller should end the job (MPI_Abort). 0: for ever */
 } dsc_dist_config;
 
-/* The defaults: 25 MiB buckets, plain data-parallel, mean. */
+/* The defaults: 25 MiB buckets, plain data-parallel, mean, no timeout. */
 dsc_dist_config dsc_dist_config_default(void);
 
 typedef struct dsc_dist dsc_dist;
@@ -74,9 +78,11 @@ dsc_status dsc_dist_bucket_range(const dsc_dist *d, size_t b, size_t *first, siz
 
 /*
  * Overlap: say that the gradients of bucket b (or tensor i) are final; the bucket's
- * non-blocking reduction (MPI_Iallreduce, or MPI_Ireduce_scatter with zero) starts
- * at once while the caller computes the rest. A bucket starts when every tensor
- * touching it is ready. Each bucket or tensor once per step.
+ * non-blocking reduction (MPI_Iallreduce, or MPI_Ireduce_scatter with zero) may start
+ * while the caller computes the rest. A bucket starts when every tensor touching it
+ * is ready and every bucket after it has started: all ranks start the buckets in one
+ * order, last to first (the order of a backward pass), whatever each has computed, as
+ * MPI pairs collectives by their order. Each bucket or tensor once per step.
  */
 dsc_status dsc_dist_grad_ready(dsc_dist *d, size_t b);
 dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i);

@@ -270,12 +270,12 @@ static void test_resume_swa_f64(void **state)
     resume_case(DSC_F64, "sgd(lr=0.05, momentum=0.9)", "swa(start=10)", 0);
 }
 
-/* Early stopping follows the live weights; the file holds the best ones (epoch 1)
- * with the average beside them, and the run stops at epoch 5. */
+/* Early stopping follows the live weights; the file holds the best ones
+ * with the average beside them, and the run stops at epoch 6 (best epoch 2). */
 static void test_resume_ema_best(void **state)
 {
     (void)state;
-    resume_case(DSC_F32, "adam(lr=0.3)", "ema(decay=0.5)", 4);
+    resume_case(DSC_F32, "adam(lr=0.9)", "ema(decay=0.5)", 4);
 }
 
 /* ---------------------------------------------------------------- refusals */

@@ -171,7 +171,7 @@ static const setup sgd_plateau_f32_regress = {"diabetes.csv", {10, 8, 1}, DSC_F3
 static const setup adamw_f64_regress = {"diabetes.csv", {10, 8, 1}, DSC_F64, DSC_LOSS_MSE,
                                         "adamw(lr=1e-2, weight_decay=0.1)", NULL, 0, 0};
 /* Early stopping: the best loss, epoch and weights carry over; it stops at epoch 6. */
-static const setup stopping_f32 = {"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=0.3)", NULL, 2, 6};
+static const setup stopping_f32 = {"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=0.4)", NULL, 2, 4};
 /* The best epoch (2) precedes the save: the file's model holds the best weights, and
  * training goes on from the last ones, saved beside them; it stops at epoch 5. */
 static const setup stopping_cosine_f64 = {"diabetes.csv", {10, 8, 1}, DSC_F64, DSC_LOSS_MSE,
@@ -301,12 +301,12 @@ static void test_refusals(void **state)
     unlink(path);
     refused(DSC_ERR_IO, "cannot open");
     /* a run that stopped early has ended */
-    dsc_mlp *e = make(&(setup){"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=0.3)", NULL, 0, 0});
+    dsc_mlp *e = make(&(setup){"wine.csv", {13, 16, 3}, DSC_F32, DSC_LOSS_SOFTMAX_CE, "adam(lr=0.4)", NULL, 0, 0});
     dsc_history *h = fit(e, ds, 7, 0, 2);
     assert_true(h->stopped_early);
     fc.patience = 2;
     assert_int_equal(dsc_mlp_fit(e, ds, &fc, NULL), DSC_ERR_ARG);
-    assert_non_null(strstr(dsc_last_error(), "stopped early at epoch 6"));
+    assert_non_null(strstr(dsc_last_error(), "stopped early at epoch 4"));
     dsc_history_destroy(h);
     dsc_mlp_destroy(e);
     dsc_mlp_destroy(m);

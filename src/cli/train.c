@@ -71,7 +71,11 @@ static void help(FILE *f)
             "  --json        print one JSON object on stdout\n"
             "  --quiet       no per-epoch lines on stderr\n"
             "  --zero        under mpirun: shard the optimizer state over the ranks (ZeRO-1)\n"
-            "  --bucket-kb   under mpirun: gradient KiB per collective call (default 25600)\n");
+            "  --bucket-kb   under mpirun: gradient KiB per collective call (default 25600)\n"
+            "  --timeout     under mpirun: seconds a rank waits for the others at start-up and at the\n"
+            "                end before the job is ended, naming the ranks that did not answer\n"
+            "                (default 0: for ever; a rank that failed waits at most 10 s)\n"
+            "  --log-dir     under mpirun: each rank also writes its stderr to DIR/rank-R.log\n");
 }
 
 static int parse_fraction(const char *text, double max_excl, double *out)
@@ -161,6 +165,9 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'R': o->resume = arg; return 0;
     case 'E':
         return cli_parse_int64(arg, 1, 1000000000, &o->save_every) ? cli_usage_error(CMD, "--save-every must be an integer >= 1, got '%s'", arg) : 0;
+    case 'L': o->log_dir = arg; return 0;
+    case 'u':
+        return parse_fraction(arg, 1e9, &o->timeout) ? cli_usage_error(CMD, "--timeout must be seconds in [0, 1e9), got '%s'", arg) : 0;
     case 'D':
         return cli_parse_dtype(arg, &o->dtype) ? cli_usage_error(CMD, "--dtype must be f32 or f64, got '%s'", arg) : 0;
     }
@@ -171,7 +178,7 @@ static int set_option(train_opts *o, int c, const char *arg)
  * the same data), the length of the run and its outputs. */
 static int resume_may_set(int c)
 {
-    return c == CLI_OPT_TARGETS || (c < 0x80 && c > 0 && strchr("dVUXYeHPjqZKWERn", c));
+    return c == CLI_OPT_TARGETS || (c < 0x80 && c > 0 && strchr("dVUXYeHPjqZKWERnuL", c));
 }
 
 static int parse_args(int argc, char **argv, train_opts *o)
@@ -194,6 +201,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"plot", required_argument, 0, 'P'},
         {"save", required_argument, 0, 'W'},     {"save-every", required_argument, 0, 'E'},
         {"resume", required_argument, 0, 'R'},   {"average", required_argument, 0, 'A'},
+        {"timeout", required_argument, 0, 'u'}, {"log-dir", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c, at;
@@ -217,7 +225,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
     if (o->resume && fixed)
         return cli_usage_error(CMD, "--%s cannot be given with --resume: the checkpoint fixes it (only --epochs, --data, "
                                "--targets, --val-data, --val-targets, --test-data, --test-targets, --save, --save-every, "
-                               "--history, --plot, --threads, --json, --quiet, --zero and --bucket-kb may be)", fixed);
+                               "--history, --plot, --threads, --json, --quiet, --zero, --bucket-kb, --timeout and --log-dir "
+                               "may be)", fixed);
     if (o->save_every && !o->save) return cli_usage_error(CMD, "--save-every needs --save FILE");
     if (o->val_targets && !o->val_data) return cli_usage_error(CMD, "--val-targets needs --val-data FILE");
     if (o->test_targets && !o->test_data) return cli_usage_error(CMD, "--test-targets needs --test-data FILE");
@@ -358,7 +367,9 @@ static int load(const train_opts *o, train_run *r)
     return rc;
 }
 
-static int run(train_opts *o, train_run *r)
+/* Everything before training: the files, the data, the splits and the model;
+ * 0 or the exit code of the error it reported. */
+static int prepare(train_opts *o, train_run *r, size_t *classes)
 {
     int usage;
     int rc = o->plot && r->rank == 0 ? cli_check_plot(CMD, o->plot) : 0; /* before the history is created */
@@ -369,12 +380,52 @@ static int run(train_opts *o, train_run *r)
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
     if ((usage = load(o, r))) return usage;
     dsc_status st;
-    size_t classes;
-    if ((usage = task_classes(o, r, &classes))) return usage;
+    if ((usage = task_classes(o, r, classes))) return usage;
     r->train = r->all;
-    if (!o->test_data && o->test_split > 0 && (st = dsc_dataset_split(r->all, o->test_split, o->seed, classes, &r->train, &r->test)))
+    if (!o->test_data && o->test_split > 0 && (st = dsc_dataset_split(r->all, o->test_split, o->seed, *classes, &r->train, &r->test)))
         return cli_lib_error(CMD, st);
-    if (!r->model && (st = build_model(o, r, classes)) != DSC_OK) return cli_lib_error(CMD, st);
+    if (!r->model && (st = build_model(o, r, *classes)) != DSC_OK) return cli_lib_error(CMD, st);
+    return 0;
+}
+
+#ifdef DSC_HAVE_MPI
+/* Under mpirun: every rank's outcome of prepare and a fingerprint of what it is about
+ * to train (the options that decide the computation, the optimizer's full
+ * hyperparameters, the data, the starting weights), compared before any collective. */
+static int agree_on_start(const train_opts *o, const train_run *r, int rc)
+{
+    char spec[1024] = "", text[4096], layers[256] = "";
+    dsc_hparams hp;
+    uint64_t print = 0;
+    if (rc == 0) {
+        if (dsc_hparams_parse(o->optimizer, &hp) == DSC_OK) dsc_hparams_format(&hp, spec, sizeof spec);
+        for (int i = 0, n = 0; i < o->nhidden && n < (int)sizeof layers; i++)
+            n += snprintf(layers + n, sizeof layers - (size_t)n, "%zu,", o->hidden[i]);
+        snprintf(text, sizeof text,
+                 "optimizer=%s schedule=%s layers=%s activation=%s init=%s dropout=%.17g dtype=%d task=%d "
+                 "target=%s epochs=%lld batch=%lld seed=%llu val_split=%.17g test_split=%.17g patience=%lld "
+                 "average=%s zero=%d bucket_kb=%lld resume=%d save=%d save_every=%lld val_data=%d test_data=%d",
+                 spec, o->schedule ? o->schedule : "", layers, o->activation, o->init ? o->init : "", o->dropout,
+                 (int)o->dtype, o->task, o->target ? o->target : "", (long long)o->epochs, (long long)o->batch,
+                 (unsigned long long)o->seed, o->val_split, o->test_split, (long long)o->patience,
+                 o->average ? o->average : "", o->zero, (long long)o->bucket_kb, o->resume != NULL,
+                 o->save != NULL, (long long)o->save_every, o->val_data != NULL, o->test_data != NULL);
+        print = train_dist_fingerprint(text, r->all, r->model);
+    }
+    return train_dist_agree_start(r->dist, rc, print);
+}
+#endif
+
+/* rc: 0, or the exit code of a failed parse (every rank still reaches the agreement). */
+static int run(train_opts *o, train_run *r, int rc)
+{
+    size_t classes = 0;
+    if (rc == 0) rc = prepare(o, r, &classes);
+#ifdef DSC_HAVE_MPI
+    if (r->dist) rc = agree_on_start(o, r, rc);
+#endif
+    if (rc) return rc;
+    dsc_status st;
     int64_t resumed_at = dsc_mlp_epochs_done(r->model);
     train_saver_init(&r->saver, o, classes, r->all);
     r->saver.model = r->model;
@@ -436,9 +487,17 @@ int cmd_train(int argc, char **argv)
 #endif
     int rc = parse_args(argc, argv, &o);
     if (rc == 0 && o.threads && dsc_blas_set_threads((int)o.threads) != DSC_OK) rc = cli_lib_error(CMD, DSC_ERR_RANGE);
-    if (rc == 0) rc = run(&o, &r);
+#ifdef DSC_HAVE_MPI
+    if (r.dist) {
+        train_dist_set_timeout(r.dist, o.timeout);
+        if (rc == 0 && o.log_dir) rc = train_dist_set_log_dir(r.dist, o.log_dir);
+        if (r.rank != 0 && !o.log_dir) o.quiet = 1; /* one set of epoch lines on the terminal: rank 0's */
+    }
+#endif
+    rc = run(&o, &r, rc);
     run_free(&r);
 #ifdef DSC_HAVE_MPI
+    if (r.dist) rc = train_dist_agree_end(r.dist, rc);
     train_dist_end(r.dist);
 #endif
     return rc < 0 ? 0 : rc;

@@ -29,6 +29,8 @@ typedef struct train_opts {
     int json, quiet;
     int zero; /* --zero: shard the optimizer state over the MPI ranks */
     int64_t bucket_kb; /* --bucket-kb: gradient KiB per collective call under mpirun */
+    const char *log_dir; /* --log-dir: per-rank logs under mpirun */
+    double timeout;    /* --timeout: seconds a rank waits for the others under mpirun (0: for ever) */
     const char *save, *resume; /* --save FILE, --resume FILE */
     int64_t save_every;        /* --save-every N epochs (0: only at the end) */
     const char *average;       /* --average SPEC: a weight average kept by the fit */

@@ -6,9 +6,40 @@
 
 typedef struct train_dist train_dist;
 
+#include "descent_data.h"
+
+#include <stdint.h>
+
 /* Joins the MPI job when mpirun started this process, else leaves *td NULL (one
- * process). Ranks other than 0 print nothing: their stdout and stderr are closed. */
+ * process). Ranks other than 0 print no results (their stdout is closed); their
+ * stderr lines start with "[rank R] ". */
 dsc_status train_dist_start(train_dist **td, int *rank, int *size);
+
+/* --log-dir: this rank's stderr (its epoch lines and errors) also goes to
+ * DIR/rank-R.log; ranks other than 0 then write there alone and report every epoch.
+ * 0, or the exit code of the error it reported. */
+int train_dist_set_log_dir(train_dist *td, const char *dir);
+
+/* --timeout: how long a rank waits for the others in an agreement (0: for ever). */
+void train_dist_set_timeout(train_dist *td, double seconds);
+
+/* A fingerprint of the run: the options that decide the computation (as text), the
+ * data and the starting weights. Ranks that differ in any of them cannot train together. */
+uint64_t train_dist_fingerprint(const char *options, const dsc_dataset *ds, const dsc_mlp *m);
+
+/*
+ * The start-up agreement, reached by every rank whatever failed before it: rc is this
+ * rank's outcome so far (0, or the exit code of the error it printed), print its
+ * fingerprint. Returns rc when this rank failed; otherwise the first failed rank's rc
+ * when another one failed, CLI_EXIT_USAGE when a fingerprint differs from rank 0's (rank 0 names
+ * the rank), else 0. A rank that does not arrive within the timeout ends the job.
+ */
+int train_dist_agree_start(train_dist *td, int rc, uint64_t print);
+
+/* The end agreement: returns rc. A rank that failed (rc > 0) waits at most a few
+ * seconds for the others, which may be waiting in a collective for it, then ends the
+ * job (MPI_Abort) naming the ranks that did not arrive. */
+int train_dist_agree_end(train_dist *td, int rc);
 
 /*
  * Compiles the model for a data-parallel run: its own optimizer is stateless (plain

@@ -12,6 +12,7 @@
 
 #define DEFAULT_BUCKET_BYTES ((size_t)25 << 20)
 #define MAX_BUCKET_BYTES ((size_t)1 << 30) /* keeps every element count within int */
+#define MAX_TIMEOUT_S 1e9
 
 dsc_dist_config dsc_dist_config_default(void)
 {
@@ -67,6 +68,8 @@ static dsc_status check_config(const dsc_dist_config *c, size_t esize)
         return dsc__fail(DSC_ERR_RANGE, "dist: zero must be 0 or 1, got %d", c->zero);
     if (c->reduce != DSC_DIST_MEAN && c->reduce != DSC_DIST_SUM)
         return dsc__fail(DSC_ERR_RANGE, "dist: reduce must be mean (0) or sum (1), got %d", (int)c->reduce);
+    if (!(c->timeout >= 0 && c->timeout < MAX_TIMEOUT_S))
+        return dsc__fail(DSC_ERR_RANGE, "dist: timeout must be seconds in [0, %g), got %g", MAX_TIMEOUT_S, c->timeout);
     return DSC_OK;
 }
 
@@ -125,10 +128,10 @@ static dsc_status alloc_buckets(dsc_dist *d)
     d->bucket_elems = d->cfg.bucket_bytes / d->esize;
     d->nbuckets = (d->n + d->bucket_elems - 1) / d->bucket_elems;
     d->req = malloc(d->nbuckets * sizeof *d->req);
-    d->started = calloc(d->nbuckets, 1);
+    d->marked = calloc(d->nbuckets, 1);
     d->pending = malloc(d->nbuckets * sizeof *d->pending);
     d->tready = calloc(d->count, 1);
-    if (!d->req || !d->started || !d->pending || !d->tready)
+    if (!d->req || !d->marked || !d->pending || !d->tready)
         return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for %zu buckets", d->nbuckets);
     for (size_t b = 0; b < d->nbuckets; b++) d->req[b] = MPI_REQUEST_NULL;
     return DSC_OK;
@@ -141,9 +144,10 @@ static void reset_buckets(dsc_dist *d)
         size_t b0, b1;
         dsc__dist_bucket(d, b, &b0, &b1);
         d->req[b] = MPI_REQUEST_NULL;
-        d->started[b] = 0;
+        d->marked[b] = 0;
         d->pending[b] = b1 - b0;
     }
+    d->nstarted = 0;
     memset(d->tready, 0, d->count);
 }
 
@@ -232,14 +236,15 @@ dsc_status dsc_dist_create(dsc_dist **out, MPI_Comm comm, const dsc_hparams *hp,
 void dsc_dist_destroy(dsc_dist *d)
 {
     if (!d) return;
-    if (d->req) MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
+    /* after a timeout the missing rank may never answer: leave its requests */
+    if (d->req && !d->stalled) MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
     dsc__zero_free(d);
     dsc_optim_destroy(d->opt);
     for (size_t i = 0; d->params && i < d->count; i++) free((char *)d->params[i].name);
     free(d->params);
     free(d->offsets);
     free(d->req);
-    free(d->started);
+    free(d->marked);
     free(d->pending);
     free(d->tready);
     if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
@@ -248,14 +253,38 @@ void dsc_dist_destroy(dsc_dist *d)
 
 /* ---------------------------------------------------------------- the step */
 
+/*
+ * MPI matches the collectives of a communicator by the order the ranks issue them, so
+ * every rank must start its buckets in one agreed order whatever its data: from the
+ * last bucket to the first, the order a backward pass finishes them. A bucket that is
+ * ready waits until the buckets after it have started; a rank without rows (which
+ * readies nothing during its backward pass) starts them all in dsc_dist_wait, in the
+ * same order. The k-th collective of the step is bucket nbuckets-1-k on every rank.
+ */
+static int bucket_ready(const dsc_dist *d, size_t b) { return d->marked[b] || d->pending[b] == 0; }
+
+static dsc_status start_in_order(dsc_dist *d, int all)
+{
+    while (d->nstarted < d->nbuckets) {
+        size_t b = d->nbuckets - 1 - d->nstarted;
+        if (!all && !bucket_ready(d, b)) break;
+        dsc_status st = dsc__dist_start(d, b);
+        if (st) return st;
+        d->nstarted++;
+    }
+    return DSC_OK;
+}
+
 dsc_status dsc_dist_grad_ready(dsc_dist *d, size_t b)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_grad_ready: NULL context");
     if (b >= d->nbuckets)
         return dsc__fail(DSC_ERR_ARG, "dsc_dist_grad_ready: bucket %zu does not exist (there are %zu)", b,
                          d->nbuckets);
-    if (d->started[b]) return dsc__fail(DSC_ERR_ARG, "dsc_dist_grad_ready: bucket %zu already started this step", b);
-    return dsc__dist_start(d, b);
+    if (d->marked[b] || b >= d->nbuckets - d->nstarted)
+        return dsc__fail(DSC_ERR_ARG, "dsc_dist_grad_ready: bucket %zu already ready this step", b);
+    d->marked[b] = 1;
+    return start_in_order(d, 0);
 }
 
 dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i)
@@ -272,20 +301,15 @@ dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i)
         dsc__dist_bucket(d, b, &b0, &b1);
         if (b0 >= t1) break;
         d->pending[b] -= (t1 < b1 ? t1 : b1) - (t0 > b0 ? t0 : b0);
-        if (d->pending[b] == 0 && !d->started[b]) {
-            dsc_status st = dsc__dist_start(d, b);
-            if (st) return st;
-        }
     }
-    return DSC_OK;
+    return start_in_order(d, 0);
 }
 
 dsc_status dsc_dist_wait(dsc_dist *d)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_wait: NULL context");
-    dsc_status st = DSC_OK;
-    for (size_t b = 0; b < d->nbuckets && !st; b++)
-        if (!d->started[b]) st = dsc__dist_start(d, b);
+    if (d->stalled) return dsc__fail(DSC_ERR_IO, "dist: an earlier wait timed out; destroy the context");
+    dsc_status st = start_in_order(d, 1);
     dsc_status done = dsc__dist_complete(d);
     reset_buckets(d);
     return st ? st : done;

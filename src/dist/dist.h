@@ -34,8 +34,10 @@ struct dsc_dist {
     /* buckets */
     size_t bucket_elems, nbuckets;
     MPI_Request *req;
-    unsigned char *started;
+    unsigned char *marked; /* per bucket, said ready by dsc_dist_grad_ready */
     size_t *pending;      /* per bucket, elements whose tensor is not ready yet */
+    size_t nstarted;      /* buckets started this step, in the agreed order (see start_in_order) */
+    int stalled;          /* a wait timed out with reductions in flight: destroy only */
     unsigned char *tready;
     /* the shard (the whole run without zero) */
     size_t *bounds;       /* size + 1 shard boundaries */

@@ -6,6 +6,10 @@
  */
 #include "dist.h"
 
+#include <time.h>
+
+#define POLL_NS 1000000L /* 1 ms between tests of the step's requests under a timeout */
+
 /* Where bucket b's part of this rank's slice goes in shard_grad (0 when none). */
 static size_t shard_offset(const dsc_dist *d, size_t b0, size_t b1)
 {
@@ -28,7 +32,6 @@ dsc_status dsc__dist_start(dsc_dist *d, size_t b)
     }
     if (rc != MPI_SUCCESS)
         return dsc__mpi_fail(rc, "dist", d->cfg.zero ? "MPI_Ireduce_scatter" : "MPI_Iallreduce");
-    d->started[b] = 1;
     return DSC_OK;
 }
 
@@ -45,10 +48,36 @@ static void scale(dsc_dist *d, char *p, size_t n)
     }
 }
 
+/* Every request of the step, by MPI_Waitall, or with a timeout by MPI_Testall every
+ * millisecond until the deadline: a rank that stopped answering then fails the wait
+ * instead of holding it for ever. */
+static dsc_status wait_all(dsc_dist *d)
+{
+    int rc;
+    if (!(d->cfg.timeout > 0)) {
+        rc = MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
+        return rc == MPI_SUCCESS ? DSC_OK : dsc__mpi_fail(rc, "dist", "MPI_Waitall");
+    }
+    const struct timespec pause = {0, POLL_NS};
+    double deadline = MPI_Wtime() + d->cfg.timeout;
+    for (;;) {
+        int done = 0;
+        rc = MPI_Testall((int)d->nbuckets, d->req, &done, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Testall");
+        if (done) return DSC_OK;
+        if (MPI_Wtime() > deadline) {
+            d->stalled = 1;
+            return dsc__fail(DSC_ERR_IO, "dist: the step's reductions did not complete within %g s: a rank "
+                             "stopped answering", d->cfg.timeout);
+        }
+        nanosleep(&pause, NULL);
+    }
+}
+
 dsc_status dsc__dist_complete(dsc_dist *d)
 {
-    int rc = MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
-    if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Waitall");
+    dsc_status st = wait_all(d);
+    if (st) return st;
     if (d->cfg.reduce == DSC_DIST_MEAN && d->size > 1) {
         if (d->cfg.zero) scale(d, d->shard_grad, d->hi - d->lo);
         else scale(d, d->gbase, d->n);

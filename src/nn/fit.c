@@ -150,6 +150,7 @@ static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, si
         hi = lo + base + (rk < extra);
     }
     double before = t->loss;
+    dsc__mlp_dropout_batch(m, lo); /* on every process, rows or none */
     if (hi > lo) {
         dsc__mlp_gather_rows(m, r->train, 0, r->order + s + lo, hi - lo);
         const void *z = dsc__mlp_forward(m, hi - lo, 1);

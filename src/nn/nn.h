@@ -95,7 +95,9 @@ struct dsc_mlp {
     void *data, *grad;
     dsc_param params[2 * DSC_MLP_MAX_LAYERS];
     char names[2 * DSC_MLP_MAX_LAYERS][24];
-    dsc__rng rng;        /* dropout masks */
+    dsc__rng rng;        /* dropout: one key per batch drawn from it (dsc__mlp_dropout_batch) */
+    uint64_t drop_key;   /* the batch's dropout key */
+    size_t drop_row0;    /* the batch position of this process's first row */
     dsc__position pos;   /* where training stands (position.c) */
     /* batch buffers, sized once for cap rows */
     size_t cap;
@@ -122,6 +124,11 @@ void dsc__mlp_gather(dsc_mlp *m, const double *x, const double *y, const size_t 
 /* The same from a dataset, its features in float64 or float32: rows idx, or (idx NULL)
  * rows first..first+n-1. */
 void dsc__mlp_gather_rows(dsc_mlp *m, const dsc_dataset *ds, size_t first, const size_t *idx, size_t n);
+/* The dropout masks of the next forward pass in training: rows [row0, row0 + n) of
+ * the next batch. Every process of a data-parallel fit calls it once per batch (rows
+ * or none), so the key stays in step and a unit's mask depends on the seed, the batch
+ * and the row's place in the global batch alone: N processes drop what one does. */
+void dsc__mlp_dropout_batch(dsc_mlp *m, size_t row0);
 /* Forward pass of n rows in m->x0; dropout when train; returns the output buffer. */
 const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train);
 /* Backward pass from m->delta[0] = dLoss/doutput into the gradient buffer (through

@@ -64,17 +64,38 @@ static void gather_targets(dsc_mlp *m, const double *y, const size_t *idx, size_
     }
 }
 
-/* Draws a fresh inverted-dropout mask (kept units scaled by 1/(1-p), so evaluation
- * needs no rescaling) and applies it. */
+/* Uniform in [0, 1) for one unit: a counter-based draw keyed by the batch's key, the
+ * layer, the row's place in the global batch and the unit (splitmix64 rounds), so the
+ * mask of a row does not depend on which process computes it or in what order. */
+static double drop_uniform(uint64_t key, int layer, size_t row, size_t unit)
+{
+    uint64_t x = key ^ (uint64_t)layer;
+    x = dsc__splitmix64(&x) ^ (uint64_t)row;
+    x = dsc__splitmix64(&x) ^ (uint64_t)unit;
+    return (double)(dsc__splitmix64(&x) >> 11) * 0x1.0p-53;
+}
+
+void dsc__mlp_dropout_batch(dsc_mlp *m, size_t row0)
+{
+    m->drop_key = dsc__rng_next(&m->rng);
+    m->drop_row0 = row0;
+}
+
+/* Draws the inverted-dropout mask of n rows of layer `layer` (kept units scaled by
+ * 1/(1-p), so evaluation needs no rescaling) and applies it. */
 #define DROPOUT(T, SFX)                                                                  \
-    static void dropout_##SFX(dsc__rng *rng, double p, const T *a, T *mask, T *h,        \
-                              size_t len)                                                \
+    static void dropout_##SFX(const dsc_mlp *m, int layer, const T *a, T *mask, T *h,    \
+                              size_t n, size_t out)                                      \
     {                                                                                    \
+        const double p = m->cfg.dropout;                                                 \
         const T keep = (T)(1 / (1 - p));                                                 \
-        for (size_t i = 0; i < len; i++) {                                               \
-            mask[i] = dsc__rng_uniform(rng) < p ? 0 : keep;                              \
-            h[i] = a[i] * mask[i];                                                       \
-        }                                                                                \
+        for (size_t r = 0; r < n; r++)                                                   \
+            for (size_t u = 0; u < out; u++) {                                           \
+                size_t i = r * out + u;                                                  \
+                double v = drop_uniform(m->drop_key, layer, m->drop_row0 + r, u);        \
+                mask[i] = v < p ? 0 : keep;                                              \
+                h[i] = a[i] * mask[i];                                                   \
+            }                                                                            \
     }                                                                                    \
     static void mul_##SFX(T *d, const T *mask, size_t len)                               \
     {                                                                                    \
@@ -97,8 +118,8 @@ const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train)
         x = l->a;
         if (!l->dropout) continue;
         if (train) {
-            if (dt == DSC_F32) dropout_f32(&m->rng, m->cfg.dropout, l->a, l->mask, l->h, n * l->out);
-            else dropout_f64(&m->rng, m->cfg.dropout, l->a, l->mask, l->h, n * l->out);
+            if (dt == DSC_F32) dropout_f32(m, i, l->a, l->mask, l->h, n, l->out);
+            else dropout_f64(m, i, l->a, l->mask, l->h, n, l->out);
             x = l->h;
         }
     }

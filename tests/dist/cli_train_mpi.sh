@@ -46,6 +46,24 @@ a=$("$bin" "${small[@]}" 2>/dev/null)
 b=$(timeout 120 "$mpiexec" --oversubscribe -np 3 "$bin" "${small[@]}" --zero 2>/dev/null)
 near "$(num test_loss "$b")" "$(num test_loss "$a")" ||
   { echo "FAIL: batch 7 on 3 ranks: test_loss $(num test_loss "$b") vs $(num test_loss "$a")"; fail=$((fail + 1)); }
+# a last batch of one row with several buckets: the rank with the row starts them during
+# its backward pass, the empty ranks in the wait, in the same order (once MPI_ERR_TRUNCATE)
+small=(train --data "$data/iris.csv" --layers 64 --epochs 2 --batch 7 --seed 5 --quiet --json --bucket-kb 1)
+a=$("$bin" "${small[@]}" 2>/dev/null)
+b=$(timeout 120 "$mpiexec" --oversubscribe -np 3 "$bin" "${small[@]}" 2>"$tmp/err")
+near "$(num test_loss "$b")" "$(num test_loss "$a")" ||
+  { echo "FAIL: 3 buckets, empty ranks: test_loss $(num test_loss "$b") vs $(num test_loss "$a"): $(head -3 "$tmp/err")"; fail=$((fail + 1)); }
+# dropout: a unit's mask follows the seed, the batch and the row's place in the global
+# batch, not the rank that computes the row, so N ranks drop what one process drops
+drop=(train --data "$data/breast_cancer.csv" --layers 16 --epochs 3 --batch 24 --seed 3 --dropout 0.3 --quiet --json)
+a=$("$bin" "${drop[@]}" 2>/dev/null)
+for np in 3; do
+  b=$(timeout 120 "$mpiexec" --oversubscribe -np "$np" "$bin" "${drop[@]}" 2>"$tmp/err")
+  for key in train_loss test_loss; do
+    near "$(num $key "$b")" "$(num $key "$a")" ||
+      { echo "FAIL: dropout on $np ranks: $key $(num $key "$b") vs one process $(num $key "$a")"; fail=$((fail + 1)); }
+  done
+done
 # schedules step on every rank as in one process; a loss-driven one sees the whole batch's loss
 for sched in 'cosine(T_max=40)' 'plateau(patience=2, factor=0.5)'; do
   run=(train --data "$data/breast_cancer.csv" --layers 8 --epochs 3 --batch 16 --seed 2 --optimizer 'sgd(lr=0.5)'

@@ -88,14 +88,16 @@ double reg_train_dist(dsc_dist *d, reg_model *m, const reg_data *data, int first
     return loss;
 }
 
-dsc_dist *reg_dist(const char *spec, int zero, reg_model *m)
+dsc_dist *reg_dist(const char *spec, int zero, reg_model *m) { return reg_dist_buckets(spec, zero, m, 13); }
+
+dsc_dist *reg_dist_buckets(const char *spec, int zero, reg_model *m, size_t bucket_elems)
 {
     dsc_hparams hp;
     if (dsc_hparams_parse(spec, &hp) != DSC_OK) return NULL;
     dsc_dist_config cfg = dsc_dist_config_default();
     cfg.zero = zero;
     cfg.reduce = DSC_DIST_SUM;
-    cfg.bucket_bytes = 13 * sizeof(float);
+    cfg.bucket_bytes = bucket_elems * sizeof(float);
     dsc_dist *d = NULL;
     dsc_dist_create(&d, MPI_COMM_WORLD, &hp, m->tensors, 2, &cfg);
     return d;

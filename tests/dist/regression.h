@@ -52,6 +52,8 @@ double reg_train_dist(dsc_dist *d, reg_model *m, const reg_data *data, int first
 /* A context over m for spec: sum of shares already divided by the global batch, and
  * 13-float buckets that cut both tensors. NULL on failure (see dsc_last_error). */
 dsc_dist *reg_dist(const char *spec, int zero, reg_model *m);
+/* The same with buckets of bucket_elems floats. */
+dsc_dist *reg_dist_buckets(const char *spec, int zero, reg_model *m, size_t bucket_elems);
 
 /* Largest |a[i] - b[i]| over n floats. */
 double reg_max_diff(const float *a, const float *b, size_t n);

@@ -6,6 +6,7 @@
  */
 #include "mpitest.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,11 @@ DIST_TEST(test_bad_layouts_fail_everywhere)
     cfg = dsc_dist_config_default();
     cfg.zero = 2;
     expect_refused(t, 2, &cfg, DSC_ERR_RANGE, "zero must be 0 or 1, got 2");
+    cfg = dsc_dist_config_default();
+    cfg.timeout = -1;
+    expect_refused(t, 2, &cfg, DSC_ERR_RANGE, "timeout must be seconds in [0, 1e+09), got -1");
+    cfg.timeout = NAN;
+    expect_refused(t, 2, &cfg, DSC_ERR_RANGE, "timeout must be seconds");
     /* one rank alone is wrong: every rank fails, the others say so */
     t[1].n = world_rank() == 1 ? 4 : 5;
     expect_refused(t, 2, NULL, DSC_ERR_MISMATCH, "disagree on the element count");

@@ -332,6 +332,58 @@ DIST_TEST(test_zero_state_is_sharded)
     assert_int_equal(most, 2 * ((REG_N + (size_t)N - 1) / (size_t)N) * sizeof(float));
 }
 
+/* Bucket order: a rank without rows readies no tensor during its (empty) backward
+ * pass and starts every bucket in dsc_dist_wait, while the ranks with rows ready the
+ * tensors as a backward pass finishes them (b, then w) and start buckets on the way.
+ * The collectives must still pair up, for every bucket count from 1 to one bucket per
+ * element, plain and ZeRO. A batch of one row leaves every rank but 0 empty; a batch
+ * of size - 1 rows leaves only the last one empty. */
+static void train_with_empty_ranks(dsc_dist *d, reg_model *m, size_t batch, int steps)
+{
+    int rank = dsc_dist_rank(d), size = dsc_dist_size(d);
+    size_t lo, hi;
+    dsc_dist_split(batch, rank, size, &lo, &hi);
+    for (int s = 0; s < steps; s++) {
+        dsc_dist_zero_grad(d);
+        if (hi > lo) {
+            reg_grad(m, &data, s, batch, lo, hi);
+            assert_int_equal(dsc_dist_tensor_ready(d, 1), DSC_OK);
+            assert_int_equal(dsc_dist_tensor_ready(d, 0), DSC_OK);
+        }
+        if (dsc_dist_step(d) != DSC_OK) fail_msg("step %d: %s", s, dsc_last_error());
+    }
+}
+
+DIST_TEST(test_every_bucket_count_with_empty_ranks)
+{
+    const char *spec = "adam(lr=0.05)";
+    int size = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    size_t batches[2] = {1, (size_t)size - 1};
+    for (int k = 0; k < 2; k++) {
+        run ref;
+        dsc_optim *opt;
+        reg_init(&ref.m, 3);
+        assert_int_equal(dsc_optim_create_spec(&opt, spec, ref.m.tensors, 2), DSC_OK);
+        reg_train_local(opt, &ref.m, &data, 0, 4, batches[k], -1);
+        dsc_optim_destroy(opt);
+        for (size_t elems = 1; elems <= REG_N; elems++) {
+            for (int zero = 0; zero <= 1; zero++) {
+                reg_model m;
+                reg_init(&m, 3);
+                dsc_dist *d = reg_dist_buckets(spec, zero, &m, elems);
+                if (!d) fail_msg("%s", dsc_last_error());
+                assert_int_equal(dsc_dist_bucket_count(d), (REG_N + elems - 1) / elems);
+                train_with_empty_ranks(d, &m, batches[k], 4);
+                dsc_dist_destroy(d);
+                double e = reg_max_diff(ref.m.param, m.param, REG_N);
+                if (!(e <= TOL))
+                    fail_msg("batch %zu, %zu-element buckets, zero %d: off by %g", batches[k], elems, zero, e);
+            }
+        }
+    }
+}
+
 DIST_MAIN(reg_make_data(&data, 11),
           DIST_CASE(test_adamw_with_groups),
           DIST_CASE(test_sgd_nesterov),
@@ -345,4 +397,5 @@ DIST_MAIN(reg_make_data(&data, 11),
           DIST_CASE(test_nonfinite_skips_everywhere),
           DIST_CASE(test_ignore_clips_an_inf_gradient),
           DIST_CASE(test_ignore_clips_the_finite_tensors),
-          DIST_CASE(test_zero_state_is_sharded))
+          DIST_CASE(test_zero_state_is_sharded),
+          DIST_CASE(test_every_bucket_count_with_empty_ranks))

@@ -34,3 +34,14 @@ endforeach()
 add_test(NAME cli_train_mpi COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/dist/cli_train_mpi.sh $<TARGET_FILE:descent_cli>
   ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}/data)
 set_tests_properties(cli_train_mpi PROPERTIES ENVIRONMENT "${DSC_MPI_ENV}" TIMEOUT 300 PROCESSORS 3)
+
+# descent train under mpirun with one rank given other arguments: ends at once, not hangs.
+add_test(NAME cli_train_mpi_fail COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/dist/cli_train_mpi_fail.sh
+  $<TARGET_FILE:descent_cli> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}/data)
+set_tests_properties(cli_train_mpi_fail PROPERTIES ENVIRONMENT "${DSC_MPI_ENV}" TIMEOUT 300 PROCESSORS 3)
+
+# bytes on the wire per rank and step, counted by Open MPI's pml monitoring: the ring.
+add_test(NAME cli_train_mpi_volume COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/dist/cli_train_mpi_volume.sh
+  $<TARGET_FILE:descent_cli> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}/data)
+set_tests_properties(cli_train_mpi_volume PROPERTIES ENVIRONMENT "${DSC_MPI_ENV}" TIMEOUT 300 PROCESSORS 2
+  SKIP_RETURN_CODE 77)
