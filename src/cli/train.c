@@ -59,8 +59,9 @@ static void help(FILE *f)
             "                report validation and test at it: 'ema(decay=0.999, every=1, start=0)'\n"
             "                or 'swa(start=0, every=1)' (start and every count updates)\n"
             "  --threads     BLAS threads (default: OpenBLAS's)\n"
-            "  --dtype       f32 or f64 (default f32)\n"
-            "  --history     write the per-epoch history to a CSV file\n"
+            "  --dtype       f32 or f64 (default f32)\n");
+    /* two literals: ISO C promises 4095 characters in one */
+    fputs("  --history     write the per-epoch history to a CSV file\n"
             "  --plot        draw the history: loss, and accuracy or R^2, against epoch\n"
             "  --save        write a checkpoint at the end: the network, optimizer, schedule,\n"
             "                standardization, training position and these options\n"
@@ -75,7 +76,7 @@ static void help(FILE *f)
             "  --timeout     under mpirun: seconds a rank waits for the others at start-up and at the\n"
             "                end before the job is ended, naming the ranks that did not answer\n"
             "                (default 0: for ever; a rank that failed waits at most 10 s)\n"
-            "  --log-dir     under mpirun: each rank also writes its stderr to DIR/rank-R.log\n");
+            "  --log-dir     under mpirun: each rank also writes its stderr to DIR/rank-R.log\n", f);
 }
 
 static int parse_fraction(const char *text, double max_excl, double *out)
