@@ -168,9 +168,9 @@ static void end_job(const char *fmt, const char *what, int n, const int *ranks)
     for (int i = 0; i < n && i < NAMED_RANKS && len < sizeof list; i++)
         len += (size_t)snprintf(list + len, sizeof list - len, "%s%d", i ? ", " : "", ranks[i]);
     if (n > NAMED_RANKS && len < sizeof list) snprintf(list + len, sizeof list - len, " and %d more", n - NAMED_RANKS);
-    fprintf(stderr, "descent train: ");
-    fprintf(stderr, fmt, what, list);
-    fprintf(stderr, "; ending the job\n");
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, what, list);
+    cli_fail("train", "%s; ending the job", msg); /* a JSON line under --json */
     fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, CLI_EXIT_FAIL);
 }
@@ -208,7 +208,7 @@ static int gather_verdict(train_dist *td, int size, int64_t rc, uint64_t print, 
     MPI_Request *req = calloc((size_t)size, sizeof *req);
     int *missing = calloc((size_t)size, sizeof *missing);
     if (!rec || !req || !missing) {
-        fprintf(stderr, "descent train: out of memory for the agreement of %d ranks\n", size);
+        cli_fail("train", "out of memory for the agreement of %d ranks", size);
         fflush(stderr);
         MPI_Abort(MPI_COMM_WORLD, CLI_EXIT_FAIL);
     }
@@ -267,16 +267,15 @@ int train_dist_agree_start(train_dist *td, int rc, uint64_t print)
     if (rc) return rc; /* this rank said why */
     if (v.failed >= 0) {
         if (td->par.rank == 0 && v.rc > 0 && td->log[0])
-            fprintf(stderr, "descent train: rank %d failed (its message is in its log, rank-%d.log); stopping\n",
-                    v.failed, v.failed);
+            cli_fail("train", "rank %d failed (its message is in its log, rank-%d.log); stopping", v.failed, v.failed);
         else if (td->par.rank == 0 && v.rc > 0)
-            fprintf(stderr, "descent train: rank %d failed (its message above); stopping\n", v.failed);
+            cli_fail("train", "rank %d failed (its message above); stopping", v.failed);
         return v.rc; /* the failed rank's exit code (-1: it printed the help) */
     }
     if (v.differs >= 0) {
         if (td->par.rank == 0)
-            fprintf(stderr, "descent train: rank %d has other options, optimizer settings, data or checkpoint than "
-                    "rank 0; every rank must run the same command on the same data\n", v.differs);
+            cli_fail("train", "rank %d has other options, optimizer settings, data or checkpoint than rank 0; every "
+                     "rank must run the same command on the same data", v.differs);
         return CLI_EXIT_USAGE;
     }
     return 0;
@@ -350,8 +349,7 @@ static dsc_status hook_sum(void *ctx, double *v, size_t n)
     int rc = MPI_Iallreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM, td->ctl, &req);
     if (rc != MPI_SUCCESS) return DSC_ERR_IO;
     if (wait_until(&req, 1, deadline_after(td->timeout))) return DSC_OK;
-    fprintf(stderr, "descent train: the ranks' sums did not complete within %g s: a rank stopped answering\n",
-            td->timeout);
+    cli_fail("train", "the ranks' sums did not complete within %g s: a rank stopped answering", td->timeout);
     return DSC_ERR_IO;
 }
 

@@ -22,7 +22,7 @@ args=("${@:1:$n}"); extra=("${@:$((n + 2))}")
 exec "$bin" "${args[@]}"
 WRAP
 chmod +x "$tmp/wrap"
-base=(train --data "$data/iris.csv" --layers 8 --epochs 2 --batch 16 --quiet --json)
+base=(train --data "$data/iris.csv" --layers 8 --epochs 2 --batch 16 --quiet)
 
 # expect NP RANK WANT_RC PATTERN EXTRA...: rank RANK of NP gets EXTRA; the job must
 # end with exit WANT_RC (any non-zero for 0) within the timeout and stderr match PATTERN
@@ -81,7 +81,7 @@ timeout 60 "$mpiexec" --oversubscribe -np 2 "$tmp/stop" "$tmp/stoplogs/rank-1.lo
   --data "$data/iris.csv" --layers 8 --epochs 1000000 --batch 16 --json --timeout 1 --log-dir "$tmp/stoplogs" \
   >/dev/null 2>"$tmp/err"
 rc=$?
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q '^descent train: rank 1 did not answer; ending the job' "$tmp/err" ||
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q '"error":"rank 1 did not answer; ending the job"' "$tmp/err" ||
   { echo "FAIL: a rank stopped in training: exit $rc: $(grep descent "$tmp/err" | head -3)"; fail=$((fail + 1)); }
 
 # --log-dir: every rank's epoch lines in its own log; a rank's error in its log, and
