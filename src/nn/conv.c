@@ -1,0 +1,112 @@
+/*
+ * conv.c: 2-D convolution (PyTorch's conv2d: cross-correlation, NCHW, weight
+ * [out, in, k, k]) through im2col: each row's patches are unfolded into a
+ * (in*k*k) x (oh*ow) matrix, so that the layer is one matrix product per row and
+ * runs at the BLAS's speed. The backward pass folds the patches' gradients back
+ * (col2im).
+ */
+#include "nn.h"
+
+#include <string.h>
+
+size_t dsc__conv_scratch(const dsc__layer *l) { return l->ic * l->k * l->k * l->oh * l->ow; }
+
+/* Unfolds x (ic x ih x iw) into col; zero where a patch covers the padding. Or folds
+ * col back, adding into x (zeroed by the caller). */
+#define IM2COL(T, SFX)                                                                             \
+    static void im2col_##SFX(const dsc__layer *l, const T *x, T *col)                              \
+    {                                                                                              \
+        size_t k = l->k, s = l->stride, oh = l->oh, ow = l->ow;                                    \
+        for (size_t c = 0; c < l->ic; c++)                                                         \
+            for (size_t ki = 0; ki < k; ki++)                                                      \
+                for (size_t kj = 0; kj < k; kj++) {                                                \
+                    T *row = col + ((c * k + ki) * k + kj) * oh * ow;                              \
+                    for (size_t oy = 0; oy < oh; oy++) {                                           \
+                        size_t iy = oy * s + ki; /* + pad */                                       \
+                        T *o = row + oy * ow;                                                      \
+                        if (iy < l->pad || iy - l->pad >= l->ih) {                                 \
+                            memset(o, 0, ow * sizeof *o);                                          \
+                            continue;                                                              \
+                        }                                                                          \
+                        const T *xr = x + (c * l->ih + iy - l->pad) * l->iw;                       \
+                        for (size_t ox = 0; ox < ow; ox++) {                                       \
+                            size_t ix = ox * s + kj;                                               \
+                            o[ox] = ix < l->pad || ix - l->pad >= l->iw ? 0 : xr[ix - l->pad];     \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+    }                                                                                              \
+    static void col2im_##SFX(const dsc__layer *l, const T *col, T *x)                              \
+    {                                                                                              \
+        size_t k = l->k, s = l->stride, oh = l->oh, ow = l->ow;                                    \
+        for (size_t c = 0; c < l->ic; c++)                                                         \
+            for (size_t ki = 0; ki < k; ki++)                                                      \
+                for (size_t kj = 0; kj < k; kj++) {                                                \
+                    const T *row = col + ((c * k + ki) * k + kj) * oh * ow;                        \
+                    for (size_t oy = 0; oy < oh; oy++) {                                           \
+                        size_t iy = oy * s + ki;                                                   \
+                        if (iy < l->pad || iy - l->pad >= l->ih) continue;                         \
+                        T *xr = x + (c * l->ih + iy - l->pad) * l->iw;                             \
+                        const T *o = row + oy * ow;                                                \
+                        for (size_t ox = 0; ox < ow; ox++) {                                       \
+                            size_t ix = ox * s + kj;                                               \
+                            if (ix >= l->pad && ix - l->pad < l->iw) xr[ix - l->pad] += o[ox];     \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+    }                                                                                              \
+    static void add_bias_##SFX(const dsc__layer *l, const T *b, T *y)                              \
+    {                                                                                              \
+        size_t hw = l->oh * l->ow;                                                                 \
+        for (size_t o = 0; o < l->oc; o++)                                                         \
+            for (size_t i = 0; i < hw; i++) y[o * hw + i] += b[o];                                 \
+    }                                                                                              \
+    static void sum_bias_##SFX(const dsc__layer *l, const T *d, T *gb)                             \
+    {                                                                                              \
+        size_t hw = l->oh * l->ow;                                                                 \
+        for (size_t o = 0; o < l->oc; o++) {                                                       \
+            T s = 0;                                                                               \
+            for (size_t i = 0; i < hw; i++) s += d[o * hw + i];                                    \
+            gb[o] += s;                                                                            \
+        }                                                                                          \
+    }
+IM2COL(float, f32)
+IM2COL(double, f64)
+
+void dsc__conv_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b, const void *x, void *y,
+                       void *col, size_t n)
+{
+    size_t es = dsc_dtype_size(dt), ckk = l->ic * l->k * l->k, hw = l->oh * l->ow;
+    for (size_t r = 0; r < n; r++) {
+        const char *xr = (const char *)x + r * l->in * es;
+        char *yr = (char *)y + r * l->out * es;
+        if (dt == DSC_F32) im2col_f32(l, (const float *)xr, col);
+        else im2col_f64(l, (const double *)xr, col);
+        dsc__gemm(dt, 0, 0, l->oc, hw, ckk, w, ckk, col, hw, 0, yr, hw);
+        if (dt == DSC_F32) add_bias_f32(l, b, (float *)yr);
+        else add_bias_f64(l, b, (double *)yr);
+    }
+}
+
+void dsc__conv_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x, const void *d, void *gw,
+                        void *gb, void *dx, void *col, size_t n)
+{
+    size_t es = dsc_dtype_size(dt), ckk = l->ic * l->k * l->k, hw = l->oh * l->ow;
+    memset(gw, 0, l->oc * ckk * es);
+    memset(gb, 0, l->oc * es);
+    for (size_t r = 0; r < n; r++) {
+        const char *xr = (const char *)x + r * l->in * es;
+        const char *dr = (const char *)d + r * l->out * es;
+        if (dt == DSC_F32) im2col_f32(l, (const float *)xr, col);
+        else im2col_f64(l, (const double *)xr, col);
+        dsc__gemm(dt, 0, 1, l->oc, ckk, hw, dr, hw, col, hw, 1, gw, ckk);
+        if (dt == DSC_F32) sum_bias_f32(l, (const float *)dr, gb);
+        else sum_bias_f64(l, (const double *)dr, gb);
+        if (!dx) continue;
+        char *dxr = (char *)dx + r * l->in * es;
+        dsc__gemm(dt, 1, 0, ckk, hw, l->oc, w, ckk, dr, hw, 0, col, hw);
+        memset(dxr, 0, l->in * es);
+        if (dt == DSC_F32) col2im_f32(l, col, (float *)dxr);
+        else col2im_f64(l, col, (double *)dxr);
+    }
+}
