@@ -128,6 +128,7 @@ dsc_status dsc__mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg, int init)
     dsc_mlp *m = calloc(1, sizeof *m);
     if (!m) return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory");
     st = dsc__net_plan(cfg, m->layer, &m->nlayers, &m->nweights, &m->nstats, &m->nparams);
+    if (!st) st = dsc__net_check(m->layer, m->nlayers, m->nparams);
     if (!st) st = own_config(m, cfg);
     if (st) {
         dsc_mlp_destroy(m);

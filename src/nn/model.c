@@ -352,9 +352,7 @@ dsc_status dsc__net_plan(const dsc_mlp_config *cfg, dsc__layer *layers, int *nla
         st = plan_mlp(&p, cfg);
     }
     if (st) return st;
-    if (p.n == 0 || p.image || !p.nparams)
-        return dsc__fail(DSC_ERR_MISMATCH, "model: the network must have a layer with weights and end in flat rows%s",
-                         p.image ? " (add flatten)" : "");
+    if (p.n == 0) return dsc__fail(DSC_ERR_SPEC, "model: no layers");
     /* dense and conv weights are drawn for the activation that follows them */
     for (int i = 0; i + 1 < p.n; i++)
         if ((layers[i].kind == DSC__DENSE || layers[i].kind == DSC__CONV) && layers[i + 1].kind == DSC__ACT)
@@ -380,6 +378,14 @@ void dsc__layer_tensor(const dsc__layer *l, int j, const char **suffix, int *ndi
     }
     *ndim = 4;
     shape[1] = l->ic, shape[2] = l->k, shape[3] = l->k;
+}
+
+dsc_status dsc__net_check(const dsc__layer *layers, int nlayers, int nparams)
+{
+    if (layers[nlayers - 1].image_out || !nparams)
+        return dsc__fail(DSC_ERR_MISMATCH, "model: the network must have a layer with weights and end in flat rows%s",
+                         layers[nlayers - 1].image_out ? " (add flatten)" : "");
+    return DSC_OK;
 }
 
 dsc_activation dsc__net_output_act(const dsc_mlp *m)

@@ -93,9 +93,12 @@ typedef struct dsc__layer {
 
 /* Builds the layers of cfg (its model spec, or its dense stack) with their shapes,
  * names and offsets, without allocating: *nweights parameters, *nstats running
- * statistics, *nparams tensors. Errors name the layer. */
+ * statistics, *nparams tensors. Errors name the layer. Any sequence of layers is a
+ * plan (the tests plan single layers); dsc__net_check tells a network. */
 dsc_status dsc__net_plan(const dsc_mlp_config *cfg, dsc__layer *layers, int *nlayers, size_t *nweights,
                          size_t *nstats, int *nparams);
+/* Checks that a plan makes a network: it ends in flat rows and has weights. */
+dsc_status dsc__net_check(const dsc__layer *layers, int nlayers, int nparams);
 /* The parameter tensor j of layer l: its name suffix ("weight", "bias"), ndim and shape. */
 void dsc__layer_tensor(const dsc__layer *l, int j, const char **suffix, int *ndim, size_t shape[4]);
 /* The activation the network ends with (linear when it ends with another layer). */
