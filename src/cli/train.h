@@ -25,6 +25,8 @@ typedef struct train_opts {
     const char *save, *resume; /* --save FILE, --resume FILE */
     int64_t save_every;        /* --save-every N epochs (0: only at the end) */
     const char *average;       /* --average SPEC: a weight average kept by the fit */
+    const char *model;         /* --model SPEC: the network's layers (else the MLP of --layers) */
+    size_t shape[3];           /* --shape CxHxW of a row for --model (0: the data file's, or flat) */
 } train_opts;
 
 /* What the run produced, for the reports. */

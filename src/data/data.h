@@ -12,7 +12,12 @@ struct dsc_dataset {
     double *y;      /* rows */
     char **names;   /* cols feature names */
     char *target;   /* target name */
+    size_t shape[3]; /* rows that are images: channels, height, width; else {0} */
 };
+
+/* Notes the shape of a row from the file's dimensions after the first (an image is
+ * (h, w) or (c, h, w); other counts leave the rows flat). */
+void dsc__dataset_set_shape(dsc_dataset *ds, int ndim, const size_t *dims);
 
 /* A dataset with names "<prefix><j>", its target named target_name, and zeroed x and
  * y when values (else NULL, for dsc__dataset_adopt). */
@@ -31,7 +36,8 @@ dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const
 /* One .npy array: shape (at most 2 dims used) and values converted to double. */
 typedef struct dsc__npy {
     int ndim;
-    size_t shape[2];
+    size_t shape[2];  /* rows, and values per row (the product of the other dimensions) */
+    size_t row[3];    /* the dimensions after the first */
     size_t count;
     double *values; /* malloc'd */
 } dsc__npy;

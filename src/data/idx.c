@@ -167,6 +167,7 @@ dsc_status dsc_dataset_load_idx(dsc_dataset **out, const char *images_path,
     if (st == DSC_OK && (x.dims[0] == 0 || cols == 0))
         st = dsc__fail(DSC_ERR_FORMAT, "idx: %s holds no images", images_path);
     if (st == DSC_OK) st = dsc__dataset_adopt(out, x.dims[0], cols, "pixel", "label", &x.values, &y.values);
+    if (st == DSC_OK) dsc__dataset_set_shape(*out, x.ndim - 1, x.dims + 1);
     free(x.values);
     free(y.values);
     return st;
