@@ -372,7 +372,9 @@ static int run(train_opts *o, train_run *r)
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
+    double load_start = cli_now();
     dsc_status st = load(o, &r->all, &usage);
+    double load_seconds = cli_now() - load_start;
     if (usage) return usage;
     if (st != DSC_OK) return cli_lib_error(CMD, st);
     size_t classes;
@@ -415,7 +417,8 @@ static int run(train_opts *o, train_run *r)
                         .cols = dsc_dataset_cols(r->all), .classes = classes,
                         .train_rows = r->hist->train_rows,
                         .test_rows = dsc_dataset_rows(r->test), .ranks = r->ranks,
-                        .state_bytes = dsc_optim_state_bytes(dsc_mlp_optimizer(r->model))};
+                        .state_bytes = dsc_optim_state_bytes(dsc_mlp_optimizer(r->model)),
+                        .load_seconds = load_seconds};
 #ifdef DSC_HAVE_MPI
     if (r->dist) res.state_bytes = train_dist_state_bytes(r->dist);
 #endif

@@ -174,6 +174,7 @@ int train_print_json(const train_opts *o, const train_result *r)
     add_test(j, "", r->test_loss, r->test_metric, r->test_rmse, cls);
     if (avg) add_test(j, "average_", r->avg_test_loss, r->avg_test_metric, r->avg_test_rmse, cls);
     cli_add_number(j, "seconds", h->seconds);
+    cli_add_number(j, "load_seconds", r->load_seconds);
     cli_add_number(j, "samples_per_second", (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at) / h->seconds);
     cli_add_number(j, "resumed_at", (double)r->resumed_at);
     cJSON_AddBoolToObject(j, "stopped_early", h->stopped_early);
