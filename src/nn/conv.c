@@ -11,49 +11,65 @@
 
 size_t dsc__conv_scratch(const dsc__layer *l) { return l->ic * l->k * l->k * l->oh * l->ow; }
 
+/* The outputs o in [*lo, *hi) whose input o*s + kk - pad lies in [0, n): those of a
+ * kernel offset kk that read the image rather than its padding. */
+static void valid_range(size_t n, size_t out, size_t s, size_t kk, size_t pad, size_t *lo, size_t *hi)
+{
+    /* o*s + kk >= pad, and o*s + kk < n + pad */
+    *lo = kk >= pad ? 0 : (pad - kk + s - 1) / s;
+    *hi = n + pad > kk ? (n + pad - kk + s - 1) / s : 0;
+    if (*hi > out) *hi = out;
+    if (*lo > *hi) *lo = *hi;
+}
+
 /* Unfolds x (ic x ih x iw) into col; zero where a patch covers the padding. Or folds
- * col back, adding into x (zeroed by the caller). */
+ * col back, adding into x (zeroed by the caller). The valid ranges come first, so the
+ * inner loops are copies without tests. */
 #define IM2COL(T, SFX)                                                                             \
     static void im2col_##SFX(const dsc__layer *l, const T *x, T *col)                              \
     {                                                                                              \
-        size_t k = l->k, s = l->stride, oh = l->oh, ow = l->ow;                                    \
+        size_t k = l->k, s = l->stride, oh = l->oh, ow = l->ow, pad = l->pad;                      \
         for (size_t c = 0; c < l->ic; c++)                                                         \
-            for (size_t ki = 0; ki < k; ki++)                                                      \
+            for (size_t ki = 0; ki < k; ki++) {                                                    \
+                size_t ylo, yhi;                                                                   \
+                valid_range(l->ih, oh, s, ki, pad, &ylo, &yhi);                                    \
                 for (size_t kj = 0; kj < k; kj++) {                                                \
+                    size_t xlo, xhi;                                                               \
+                    valid_range(l->iw, ow, s, kj, pad, &xlo, &xhi);                                \
                     T *row = col + ((c * k + ki) * k + kj) * oh * ow;                              \
-                    for (size_t oy = 0; oy < oh; oy++) {                                           \
-                        size_t iy = oy * s + ki; /* + pad */                                       \
+                    memset(row, 0, ylo * ow * sizeof *row);                                        \
+                    for (size_t oy = ylo; oy < yhi; oy++) {                                        \
                         T *o = row + oy * ow;                                                      \
-                        if (iy < l->pad || iy - l->pad >= l->ih) {                                 \
-                            memset(o, 0, ow * sizeof *o);                                          \
-                            continue;                                                              \
-                        }                                                                          \
-                        const T *xr = x + (c * l->ih + iy - l->pad) * l->iw;                       \
-                        for (size_t ox = 0; ox < ow; ox++) {                                       \
-                            size_t ix = ox * s + kj;                                               \
-                            o[ox] = ix < l->pad || ix - l->pad >= l->iw ? 0 : xr[ix - l->pad];     \
-                        }                                                                          \
+                        const T *xr = x + (c * l->ih + oy * s + ki - pad) * l->iw;                \
+                        for (size_t ox = 0; ox < xlo; ox++) o[ox] = 0;                             \
+                        if (s == 1 && xhi > xlo)                                                   \
+                            memcpy(o + xlo, xr + (xlo + kj - pad), (xhi - xlo) * sizeof *o);       \
+                        else                                                                       \
+                            for (size_t ox = xlo; ox < xhi; ox++) o[ox] = xr[ox * s + kj - pad];   \
+                        for (size_t ox = xhi; ox < ow; ox++) o[ox] = 0;                            \
                     }                                                                              \
+                    memset(row + yhi * ow, 0, (oh - yhi) * ow * sizeof *row);                      \
                 }                                                                                  \
+            }                                                                                      \
     }                                                                                              \
     static void col2im_##SFX(const dsc__layer *l, const T *col, T *x)                              \
     {                                                                                              \
-        size_t k = l->k, s = l->stride, oh = l->oh, ow = l->ow;                                    \
+        size_t k = l->k, s = l->stride, oh = l->oh, ow = l->ow, pad = l->pad;                      \
         for (size_t c = 0; c < l->ic; c++)                                                         \
-            for (size_t ki = 0; ki < k; ki++)                                                      \
+            for (size_t ki = 0; ki < k; ki++) {                                                    \
+                size_t ylo, yhi;                                                                   \
+                valid_range(l->ih, oh, s, ki, pad, &ylo, &yhi);                                    \
                 for (size_t kj = 0; kj < k; kj++) {                                                \
+                    size_t xlo, xhi;                                                               \
+                    valid_range(l->iw, ow, s, kj, pad, &xlo, &xhi);                                \
                     const T *row = col + ((c * k + ki) * k + kj) * oh * ow;                        \
-                    for (size_t oy = 0; oy < oh; oy++) {                                           \
-                        size_t iy = oy * s + ki;                                                   \
-                        if (iy < l->pad || iy - l->pad >= l->ih) continue;                         \
-                        T *xr = x + (c * l->ih + iy - l->pad) * l->iw;                             \
+                    for (size_t oy = ylo; oy < yhi; oy++) {                                        \
                         const T *o = row + oy * ow;                                                \
-                        for (size_t ox = 0; ox < ow; ox++) {                                       \
-                            size_t ix = ox * s + kj;                                               \
-                            if (ix >= l->pad && ix - l->pad < l->iw) xr[ix - l->pad] += o[ox];     \
-                        }                                                                          \
+                        T *xr = x + (c * l->ih + oy * s + ki - pad) * l->iw;                      \
+                        for (size_t ox = xlo; ox < xhi; ox++) xr[ox * s + kj - pad] += o[ox];      \
                     }                                                                              \
                 }                                                                                  \
+            }                                                                                      \
     }                                                                                              \
     static void add_bias_##SFX(const dsc__layer *l, const T *b, T *y)                              \
     {                                                                                              \

@@ -9,37 +9,52 @@
 
 #include <string.h>
 
+/* The window of output o along an axis of n inputs: inputs [*lo, *hi) (the padding
+ * clipped off). */
+static void window_of(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t *lo, size_t *hi)
+{
+    size_t start = o * s, end = start + k; /* in padded coordinates */
+    *lo = start > pad ? start - pad : 0;
+    *hi = end > pad ? end - pad : 0;
+    if (*hi > n) *hi = n;
+}
+
 #define POOL_KERNELS(T, SFX)                                                                        \
     static void forward_##SFX(const dsc__layer *l, const T *x, T *y, size_t *arg, size_t n)         \
     {                                                                                               \
         const T inv = (T)1 / (T)(l->k * l->k);                                                      \
+        size_t hw = l->ih * l->iw;                                                                  \
         for (size_t r = 0; r < n; r++)                                                              \
             for (size_t c = 0; c < l->oc; c++) {                                                    \
-                const T *xc = x + r * l->in + c * l->ih * l->iw;                                    \
-                size_t base = c * l->ih * l->iw;                                                    \
-                for (size_t oy = 0; oy < l->oh; oy++)                                               \
+                const T *xc = x + r * l->in + c * hw;                                               \
+                for (size_t oy = 0; oy < l->oh; oy++) {                                             \
+                    size_t y0, y1;                                                                  \
+                    window_of(oy, l->ih, l->k, l->stride, l->pad, &y0, &y1);                        \
                     for (size_t ox = 0; ox < l->ow; ox++) {                                         \
-                        size_t o = r * l->out + (c * l->oh + oy) * l->ow + ox, best = SIZE_MAX;     \
-                        T acc = 0;                                                                  \
-                        for (size_t ki = 0; ki < l->k; ki++) {                                      \
-                            size_t iy = oy * l->stride + ki;                                        \
-                            if (iy < l->pad || iy - l->pad >= l->ih) continue;                      \
-                            for (size_t kj = 0; kj < l->k; kj++) {                                  \
-                                size_t ix = ox * l->stride + kj;                                    \
-                                if (ix < l->pad || ix - l->pad >= l->iw) continue;                  \
-                                size_t at = (iy - l->pad) * l->iw + ix - l->pad;                    \
-                                if (!arg) acc += xc[at];                                            \
-                                else if (best == SIZE_MAX || xc[at] > xc[best] || xc[at] != xc[at]) \
-                                    best = at;                                                      \
-                            }                                                                       \
-                        }                                                                           \
-                        if (arg) {                                                                  \
-                            y[o] = xc[best];                                                        \
-                            arg[o] = base + best;                                                   \
-                        } else {                                                                    \
+                        size_t x0, x1, o = r * l->out + (c * l->oh + oy) * l->ow + ox;              \
+                        window_of(ox, l->iw, l->k, l->stride, l->pad, &x0, &x1);                    \
+                        if (!arg) {                                                                 \
+                            T acc = 0;                                                              \
+                            for (size_t iy = y0; iy < y1; iy++)                                     \
+                                for (size_t ix = x0; ix < x1; ix++) acc += xc[iy * l->iw + ix];     \
                             y[o] = acc * inv;                                                       \
+                            continue;                                                               \
                         }                                                                           \
+                        /* the first maximum, NaN winning (PyTorch's); selects, not          \
+                           branches: which input wins is data, unpredictable */                      \
+                        size_t best = y0 * l->iw + x0;                                              \
+                        T bv = xc[best];                                                            \
+                        for (size_t iy = y0; iy < y1; iy++)                                         \
+                            for (size_t ix = x0; ix < x1; ix++) {                                   \
+                                T v = xc[iy * l->iw + ix];                                          \
+                                size_t win = (size_t)0 - (size_t)((v > bv) | (v != v));             \
+                                best = ((iy * l->iw + ix) & win) | (best & ~win);                   \
+                                bv = xc[best];                                                      \
+                            }                                                                       \
+                        y[o] = bv;                                                                  \
+                        arg[o] = c * hw + best;                                                     \
                     }                                                                               \
+                }                                                                                   \
             }                                                                                       \
     }                                                                                               \
     static void backward_##SFX(const dsc__layer *l, const T *d, T *dx, const size_t *arg, size_t n) \
@@ -54,19 +69,18 @@
                 continue;                                                                           \
             }                                                                                       \
             for (size_t c = 0; c < l->oc; c++)                                                      \
-                for (size_t oy = 0; oy < l->oh; oy++)                                               \
+                for (size_t oy = 0; oy < l->oh; oy++) {                                             \
+                    size_t y0, y1;                                                                  \
+                    window_of(oy, l->ih, l->k, l->stride, l->pad, &y0, &y1);                        \
                     for (size_t ox = 0; ox < l->ow; ox++) {                                         \
+                        size_t x0, x1;                                                              \
+                        window_of(ox, l->iw, l->k, l->stride, l->pad, &x0, &x1);                    \
                         T g = dr[(c * l->oh + oy) * l->ow + ox] * inv;                              \
-                        for (size_t ki = 0; ki < l->k; ki++) {                                      \
-                            size_t iy = oy * l->stride + ki;                                        \
-                            if (iy < l->pad || iy - l->pad >= l->ih) continue;                      \
-                            T *row = dxr + (c * l->ih + iy - l->pad) * l->iw;                       \
-                            for (size_t kj = 0; kj < l->k; kj++) {                                  \
-                                size_t ix = ox * l->stride + kj;                                    \
-                                if (ix >= l->pad && ix - l->pad < l->iw) row[ix - l->pad] += g;     \
-                            }                                                                       \
-                        }                                                                           \
+                        T *dc = dxr + c * l->ih * l->iw;                                            \
+                        for (size_t iy = y0; iy < y1; iy++)                                         \
+                            for (size_t ix = x0; ix < x1; ix++) dc[iy * l->iw + ix] += g;           \
                     }                                                                               \
+                }                                                                                   \
         }                                                                                           \
     }
 POOL_KERNELS(float, f32)
