@@ -61,44 +61,41 @@ static void print_specs(const part *p)
     printf("\n\n");
 }
 
-/* Part 4: descent train itself, so the numbers are those a user gets from the same
- * command line; --quiet keeps its per-epoch lines off the demo's output. */
-static int train_digits(const char *digits, const char *out)
+/* The network of part 5: two 3x3 convolutions (16 and 32 channels, each followed by a
+ * 2x2 max pooling) and a dense layer; the seeds' CNN, sized for 8x8 images. */
+#define DIGITS_CNN "conv2d(16,k=3,pad=1),relu,maxpool2d(2),conv2d(32,k=3,pad=1),relu,maxpool2d(2),flatten,dense(64),relu,dense(10)"
+
+/* Parts 4 and 5: descent train itself, so the numbers are those a user gets from the
+ * same command line, on one split (25 % test, 20 % of the rest validation, seed 1, 40
+ * epochs); net is the network's options (--layers ... or --model ...), figure its
+ * history's file; --quiet keeps the per-epoch lines off the demo's output. */
+static int train_digits(const char *digits, const char *out, char *const *net, const char *optimizer,
+                        const char *figure)
 {
     char plot[4096];
-    snprintf(plot, sizeof plot, "%s/digits_history.png", out);
-    printf("\n4. An MLP on the handwritten digits (%s, 8x8 images, 10 classes): 64-64-10 ReLU,\n"
-           "   Adam lr 1e-3, batch 32, 40 epochs; 25 %% held out for the test, 20 %% of the rest for validation\n\n",
-           digits);
-    fflush(stdout);
-    char *argv[] = {"train", "--data", (char *)digits, "--layers", "64", "--activation", "relu", "--optimizer",
-                    "adam(lr=1e-3)", "--batch", "32", "--epochs", "40", "--test-split", "0.25", "--val-split",
+    snprintf(plot, sizeof plot, "%s/%s", out, figure);
+    char *argv[] = {"train", "--data", (char *)digits, net[0], net[1], net[2], net[3], "--optimizer",
+                    (char *)optimizer, "--batch", "32", "--epochs", "40", "--test-split", "0.25", "--val-split",
                     "0.2", "--seed", "1", "--quiet", "--plot", plot, NULL};
+    fflush(stdout);
     optind = 1;
     int rc = cmd_train((int)(sizeof argv / sizeof argv[0]) - 1, argv);
     if (!rc) printf("figure: %s\n", plot);
     return rc;
 }
 
-/* The network of part 5: two 3x3 convolutions (16 and 32 channels, each followed by a
- * 2x2 max pooling) and a dense layer; the seeds' CNN, sized for 8x8 images. */
-#define DIGITS_CNN "conv2d(16,k=3,pad=1),relu,maxpool2d(2),conv2d(32,k=3,pad=1),relu,maxpool2d(2),flatten,dense(64),relu,dense(10)"
-
-/* Part 5: the same split and epochs as part 4, the images seen as images. */
-static int train_digits_cnn(const char *digits, const char *out)
+static int train_both(const char *digits, const char *out)
 {
-    char plot[4096];
-    snprintf(plot, sizeof plot, "%s/digits_cnn_history.png", out);
+    printf("\n4. An MLP on the handwritten digits (%s, 8x8 images, 10 classes): 64-64-10 ReLU,\n"
+           "   Adam lr 1e-3, batch 32, 40 epochs; 25 %% held out for the test, 20 %% of the rest for validation\n\n",
+           digits);
+    char *mlp[] = {"--layers", "64", "--activation", "relu"};
+    int rc = train_digits(digits, out, mlp, "adam(lr=1e-3)", "digits_history.png");
+    if (rc) return rc;
     printf("\n5. A convolutional network on the same digits as 1x8x8 images, the seeds' CNN trained with RAdam:\n"
            "   %s,\n   RAdam lr 3e-3, batch 32, 40 epochs, the same split\n\n", DIGITS_CNN);
-    fflush(stdout);
-    char *argv[] = {"train", "--data", (char *)digits, "--model", DIGITS_CNN, "--shape", "1x8x8", "--optimizer",
-                    "radam(lr=3e-3)", "--batch", "32", "--epochs", "40", "--test-split", "0.25", "--val-split",
-                    "0.2", "--seed", "1", "--quiet", "--plot", plot, NULL};
-    optind = 1;
-    int rc = cmd_train((int)(sizeof argv / sizeof argv[0]) - 1, argv);
-    if (!rc) printf("figure: %s\n", plot);
-    return rc;
+    char *cnn[] = {"--model", DIGITS_CNN, "--shape", "1x8x8"};
+    return train_digits(digits, out, cnn, "radam(lr=3e-3)", "digits_cnn_history.png");
 }
 
 static int parse(int argc, char **argv, const char **out, const char **data)
@@ -154,8 +151,7 @@ int cmd_demo(int argc, char **argv)
         if ((rc = cli_compare_run("demo", &c))) return rc;
         printf("figure: %s\n", figure[k]);
     }
-    if ((rc = train_digits(digits, out))) return rc;
-    if ((rc = train_digits_cnn(digits, out))) return rc;
+    if ((rc = train_both(digits, out))) return rc;
     printf("\nOne run at a time: descent optimize --problem rosenbrock --steps 3000 --optimizer 'adam(lr=1e-2)'\n"
            "Your own comparison: descent compare --problem himmelblau --steps 500 --optimizer adam "
            "--optimizer 'sgd(lr=1e-2, momentum=0.9)' --plot out/mine.png\n"

@@ -22,54 +22,37 @@ static void valid_range(size_t n, size_t out, size_t s, size_t kk, size_t pad, s
     if (*lo > *hi) *lo = *hi;
 }
 
-/* Unfolds x (ic x ih x iw) into col; zero where a patch covers the padding. Or folds
- * col back, adding into x (zeroed by the caller). The valid ranges come first, so the
- * inner loops are copies without tests. */
-#define IM2COL(T, SFX)                                                                             \
-    static void im2col_##SFX(const dsc__layer *l, const T *x, T *col)                              \
+/* One row of patches (kernel offset ki, kj of channel c): unfolded from x into o (zero
+ * where it covers the padding), or, fold set, folded back from o, adding into x. */
+#define PATCH_ROW(T, SFX)                                                                          \
+    static void patch_row_##SFX(const dsc__layer *l, size_t c, size_t ki, size_t kj, T *x, T *row, \
+                                int fold)                                                          \
     {                                                                                              \
-        size_t k = l->k, s = l->stride, oh = l->oh, ow = l->ow, pad = l->pad;                      \
-        for (size_t c = 0; c < l->ic; c++)                                                         \
-            for (size_t ki = 0; ki < k; ki++) {                                                    \
-                size_t ylo, yhi;                                                                   \
-                valid_range(l->ih, oh, s, ki, pad, &ylo, &yhi);                                    \
-                for (size_t kj = 0; kj < k; kj++) {                                                \
-                    size_t xlo, xhi;                                                               \
-                    valid_range(l->iw, ow, s, kj, pad, &xlo, &xhi);                                \
-                    T *row = col + ((c * k + ki) * k + kj) * oh * ow;                              \
-                    memset(row, 0, ylo * ow * sizeof *row);                                        \
-                    for (size_t oy = ylo; oy < yhi; oy++) {                                        \
-                        T *o = row + oy * ow;                                                      \
-                        const T *xr = x + (c * l->ih + oy * s + ki - pad) * l->iw;                \
-                        for (size_t ox = 0; ox < xlo; ox++) o[ox] = 0;                             \
-                        if (s == 1 && xhi > xlo)                                                   \
-                            memcpy(o + xlo, xr + (xlo + kj - pad), (xhi - xlo) * sizeof *o);       \
-                        else                                                                       \
-                            for (size_t ox = xlo; ox < xhi; ox++) o[ox] = xr[ox * s + kj - pad];   \
-                        for (size_t ox = xhi; ox < ow; ox++) o[ox] = 0;                            \
-                    }                                                                              \
-                    memset(row + yhi * ow, 0, (oh - yhi) * ow * sizeof *row);                      \
-                }                                                                                  \
+        size_t s = l->stride, oh = l->oh, ow = l->ow, pad = l->pad, ylo, yhi, xlo, xhi;            \
+        valid_range(l->ih, oh, s, ki, pad, &ylo, &yhi);                                            \
+        valid_range(l->iw, ow, s, kj, pad, &xlo, &xhi);                                            \
+        if (!fold) memset(row, 0, ylo * ow * sizeof *row);                                         \
+        for (size_t oy = ylo; oy < yhi; oy++) {                                                    \
+            T *o = row + oy * ow, *xr = x + (c * l->ih + oy * s + ki - pad) * l->iw;               \
+            if (fold) {                                                                            \
+                for (size_t ox = xlo; ox < xhi; ox++) xr[ox * s + kj - pad] += o[ox];              \
+                continue;                                                                          \
             }                                                                                      \
+            for (size_t ox = 0; ox < xlo; ox++) o[ox] = 0;                                         \
+            if (s == 1 && xhi > xlo) memcpy(o + xlo, xr + (xlo + kj - pad), (xhi - xlo) * sizeof *o); \
+            else for (size_t ox = xlo; ox < xhi; ox++) o[ox] = xr[ox * s + kj - pad];              \
+            for (size_t ox = xhi; ox < ow; ox++) o[ox] = 0;                                        \
+        }                                                                                          \
+        if (!fold) memset(row + yhi * ow, 0, (oh - yhi) * ow * sizeof *row);                       \
     }                                                                                              \
-    static void col2im_##SFX(const dsc__layer *l, const T *col, T *x)                              \
+    /* Every row of patches: the (ic*k*k) x (oh*ow) matrix col of x, or its fold into x     \
+       (x is written only when fold) */                                                        \
+    static void patches_##SFX(const dsc__layer *l, T *x, T *col, int fold)                         \
     {                                                                                              \
-        size_t k = l->k, s = l->stride, oh = l->oh, ow = l->ow, pad = l->pad;                      \
         for (size_t c = 0; c < l->ic; c++)                                                         \
-            for (size_t ki = 0; ki < k; ki++) {                                                    \
-                size_t ylo, yhi;                                                                   \
-                valid_range(l->ih, oh, s, ki, pad, &ylo, &yhi);                                    \
-                for (size_t kj = 0; kj < k; kj++) {                                                \
-                    size_t xlo, xhi;                                                               \
-                    valid_range(l->iw, ow, s, kj, pad, &xlo, &xhi);                                \
-                    const T *row = col + ((c * k + ki) * k + kj) * oh * ow;                        \
-                    for (size_t oy = ylo; oy < yhi; oy++) {                                        \
-                        const T *o = row + oy * ow;                                                \
-                        T *xr = x + (c * l->ih + oy * s + ki - pad) * l->iw;                      \
-                        for (size_t ox = xlo; ox < xhi; ox++) xr[ox * s + kj - pad] += o[ox];      \
-                    }                                                                              \
-                }                                                                                  \
-            }                                                                                      \
+            for (size_t ki = 0; ki < l->k; ki++)                                                   \
+                for (size_t kj = 0; kj < l->k; kj++)                                               \
+                    patch_row_##SFX(l, c, ki, kj, x, col + ((c * l->k + ki) * l->k + kj) * l->oh * l->ow, fold); \
     }                                                                                              \
     static void add_bias_##SFX(const dsc__layer *l, const T *b, T *y)                              \
     {                                                                                              \
@@ -86,8 +69,8 @@ static void valid_range(size_t n, size_t out, size_t s, size_t kk, size_t pad, s
             gb[o] += s;                                                                            \
         }                                                                                          \
     }
-IM2COL(float, f32)
-IM2COL(double, f64)
+PATCH_ROW(float, f32)
+PATCH_ROW(double, f64)
 
 void dsc__conv_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b, const void *x, void *y,
                        void *col, size_t n)
@@ -96,8 +79,8 @@ void dsc__conv_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const v
     for (size_t r = 0; r < n; r++) {
         const char *xr = (const char *)x + r * l->in * es;
         char *yr = (char *)y + r * l->out * es;
-        if (dt == DSC_F32) im2col_f32(l, (const float *)xr, col);
-        else im2col_f64(l, (const double *)xr, col);
+        if (dt == DSC_F32) patches_f32(l, (float *)xr, col, 0);
+        else patches_f64(l, (double *)xr, col, 0);
         dsc__gemm(dt, 0, 0, l->oc, hw, ckk, w, ckk, col, hw, 0, yr, hw);
         if (dt == DSC_F32) add_bias_f32(l, b, (float *)yr);
         else add_bias_f64(l, b, (double *)yr);
@@ -113,8 +96,8 @@ void dsc__conv_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const 
     for (size_t r = 0; r < n; r++) {
         const char *xr = (const char *)x + r * l->in * es;
         const char *dr = (const char *)d + r * l->out * es;
-        if (dt == DSC_F32) im2col_f32(l, (const float *)xr, col);
-        else im2col_f64(l, (const double *)xr, col);
+        if (dt == DSC_F32) patches_f32(l, (float *)xr, col, 0);
+        else patches_f64(l, (double *)xr, col, 0);
         dsc__gemm(dt, 0, 1, l->oc, ckk, hw, dr, hw, col, hw, 1, gw, ckk);
         if (dt == DSC_F32) sum_bias_f32(l, (const float *)dr, gb);
         else sum_bias_f64(l, (const double *)dr, gb);
@@ -122,7 +105,7 @@ void dsc__conv_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const 
         char *dxr = (char *)dx + r * l->in * es;
         dsc__gemm(dt, 1, 0, ckk, hw, l->oc, w, ckk, dr, hw, 0, col, hw);
         memset(dxr, 0, l->in * es);
-        if (dt == DSC_F32) col2im_f32(l, col, (float *)dxr);
-        else col2im_f64(l, col, (double *)dxr);
+        if (dt == DSC_F32) patches_f32(l, (float *)dxr, col, 1);
+        else patches_f64(l, (double *)dxr, col, 1);
     }
 }
