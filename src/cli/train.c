@@ -292,10 +292,12 @@ static int build_layers(const train_opts *o, train_run *r, size_t classes)
     dsc_status st = o->init ? dsc_init_from_name(o->init, &c.init) : DSC_OK;
     if (st == DSC_OK) st = dsc_mlp_create(&r->model, &c);
     if (st != DSC_OK) return cli_lib_error(CMD, st);
+    /* a classifier may have more outputs than the labels the data holds */
     size_t want = classes ? classes : 1, outputs = dsc_mlp_get_config(r->model)->sizes[1];
-    if (outputs != want)
-        return cli_usage_error(CMD, "--model gives %zu outputs, the task needs %zu (%s): end it with dense(%zu)", outputs,
-                               want, classes ? "one per class" : "regression", want);
+    if (classes ? outputs < want : outputs != want)
+        return cli_usage_error(CMD, "--model gives %zu outputs, the task needs %s%zu (%s): end it with dense(%zu)",
+                               outputs, classes ? "at least " : "", want, classes ? "one per class" : "regression",
+                               want);
     return 0;
 }
 
