@@ -330,7 +330,6 @@ static void test_errors_name_the_layer(void **state)
     expect_error("conv2d(4,k=3),flatten,dropout(1),dense(2)", 1, 8, 8, DSC_ERR_RANGE, "dropout1: p must be in [0, 1)");
     expect_error("conv2d(4,k=3),flatten,dense(2)", 1, 0, 8, DSC_ERR_RANGE, "the input shape must be");
     expect_error("conv2d(4,k=3,,flatten,dense(2)", 1, 8, 8, DSC_ERR_SPEC, "conv2d: empty item");
-    /* a checkpoint whose parameters disagree with its model spec is refused */
 }
 
 /* ---------------------------------------------------------------- checkpoints */

@@ -88,6 +88,7 @@ static void init_weights(dsc_mlp *m)
     dsc__rng_seed(&init_rng, m->cfg.seed);
     for (int i = 0; i < m->nlayers; i++) {
         const dsc__layer *l = &m->layer[i];
+        if (l->param < 0) continue;
         const dsc_param *w = &m->params[l->param], *b = w + 1;
         size_t kk = l->kind == DSC__CONV ? l->k * l->k : 1;
         if (l->kind == DSC__DENSE || l->kind == DSC__CONV)
