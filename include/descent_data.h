@@ -86,6 +86,10 @@ dsc_status dsc_dataset_create(dsc_dataset **out, size_t rows, size_t cols, const
 
 size_t dsc_dataset_rows(const dsc_dataset *ds);
 size_t dsc_dataset_cols(const dsc_dataset *ds);
+/* 1 and the channels, height and width of a row when the file held images (IDX
+ * (n, h, w) or (n, c, h, w); .npy of 3 or 4 dimensions; h, w alone give 1 channel);
+ * 0 for flat rows. */
+int dsc_dataset_shape(const dsc_dataset *ds, size_t shape[3]);
 const double *dsc_dataset_x(const dsc_dataset *ds); /* rows*cols; NULL when held in float32 */
 const float *dsc_dataset_x32(const dsc_dataset *ds); /* rows*cols when held in float32, else NULL */
 const double *dsc_dataset_y(const dsc_dataset *ds); /* rows */

@@ -73,10 +73,34 @@ typedef struct dsc_mlp_config {
     double dropout;            /* probability of dropping a hidden unit in training (default 0) */
     dsc_dtype dtype;           /* default DSC_F32 */
     uint64_t seed;             /* initialisation seed (default 0) */
+    /*
+     * A network other than a dense stack (NULL: the dense stack above): its layers in
+     * order, comma separated, e.g. "conv2d(16,k=5,pad=2),relu,maxpool2d(2),flatten,dense(10)":
+     *   conv2d(out, k=, stride=1, pad=0)   NCHW, weight [out, in, k, k] and bias [out]
+     *   maxpool2d(k, stride=k, pad=0), avgpool2d(k, stride=k, pad=0)  (avg counts the padding)
+     *   flatten                            an image row as c*h*w values
+     *   dense(out)                         on flat rows: weight [out, in], bias [out]
+     *   batchnorm(eps=1e-5, momentum=0.1)  per channel of images, per feature of flat
+     *                                      rows (batchnorm1d, batchnorm2d check which);
+     *                                      weight and bias, running_mean and running_var
+     *   dropout(p)                         inverted dropout in training
+     *   relu, tanh, ... (dsc_activation's names; leaky_slope and elu_alpha apply)
+     * Tensors are named like PyTorch's modules: conv1.weight, bn1.bias, fc2.weight,
+     * numbered per kind. With model set, shape gives the input, and layers, sizes[1..],
+     * hidden, output and dropout are not used: the model's own configuration
+     * (dsc_mlp_get_config) has sizes[0] and sizes[1] its inputs and outputs, layers 1.
+     * The string is copied.
+     */
+    const char *model;
+    size_t shape[3];           /* with model: the input's channels, height and width, or
+                                  {features, 0, 0} for flat rows */
 } dsc_mlp_config;
 
 /* Defaults for a network of the given layer sizes (inputs, hidden..., outputs). */
 dsc_mlp_config dsc_mlp_config_default(const size_t *sizes, int count);
+/* Defaults for a network of layers model (see dsc_mlp_config's model) on inputs of
+ * channels x height x width (height = width = 0: flat rows of channels values). */
+dsc_mlp_config dsc_mlp_config_model(const char *model, size_t channels, size_t height, size_t width);
 
 typedef struct dsc_mlp dsc_mlp;
 
@@ -84,7 +108,7 @@ dsc_status dsc_mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg);
 void dsc_mlp_destroy(dsc_mlp *m);
 const dsc_mlp_config *dsc_mlp_get_config(const dsc_mlp *m);
 
-/* The named tensors (weights [out, in] then bias, layer by layer: 2 per layer). */
+/* The named tensors (weight then bias, layer by layer, for the layers that have them). */
 size_t dsc_mlp_param_count(const dsc_mlp *m);
 const dsc_param *dsc_mlp_params(const dsc_mlp *m);
 /* The contiguous parameter and gradient buffers, dsc_mlp_weight_count elements each. */

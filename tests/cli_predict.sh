@@ -113,7 +113,7 @@ check 2 --data "$tmp/train.csv" --test-data "$tmp/test.csv" --test-split 0.2
 check 2 --data "$tmp/train.csv" --test-targets "$tmp/test.csv"
 check 1 --data "$tmp/train.csv" --test-data "$tmp/three.csv"
 check 1 --data "$tmp/train.csv" --test-data "$tmp/unknown.csv"
-untimed() { sed -E 's/"(seconds|samples_per_second|resumed_at)":[^,}]*,?//g; s/"data":"[^"]*",?//'; }
+untimed() { sed -E 's/"(seconds|load_seconds|samples_per_second|resumed_at)":[^,}]*,?//g; s/"data":"[^"]*",?//'; }
 straight=$("$bin" train --data "$tmp/train.csv" --val-data "$tmp/test.csv" --test-data "$tmp/test.csv" --patience 5 \
            --epochs 3 --layers 4 --quiet --json | untimed)
 "$bin" train --data "$tmp/train.csv" --val-data "$tmp/test.csv" --test-data "$tmp/test.csv" --patience 5 \

@@ -12,7 +12,7 @@ data=$(cd "$2" && pwd) # the files are stored as absolute paths; so the straight
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail=0
-untimed() { sed -E 's/"(seconds|samples_per_second|resumed_at)":[^,}]*,?//g'; }
+untimed() { sed -E 's/"(seconds|samples_per_second|resumed_at|load_seconds)":[^,}]*,?//g'; }
 # Both checkpoints hold the same tensors and metadata; the history's seconds column aside.
 same_files() {
   /usr/bin/python3 - "$1" "$2" <<'EOF'

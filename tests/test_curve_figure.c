@@ -3,7 +3,7 @@
  * every value handed to the plotter, the panels, titles and axes chosen. Then through
  * the command: each format written as a valid file of plausible size whose --json
  * description holds the series asked for (ends equal to the printed history and rates),
- * and descent demo leaving its four figures. */
+ * and descent demo leaving its five figures. */
 #define _POSIX_C_SOURCE 200809L /* popen, mkdtemp */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,7 +283,8 @@ static void test_schedule_plot_files(void **state)
 }
 
 /* descent demo --out DIR (run from the repository root, as make demo does): the
- * four figures, the digits test accuracy, and where each figure went. */
+ * five figures, the digits test accuracies (the CNN's at least 0.98, the seeds'
+ * experiment), and where each figure went. */
 static void test_demo_figures(void **state)
 {
     (void)state;
@@ -296,8 +297,9 @@ static void test_demo_figures(void **state)
     int rc;
     const char *out = cli_run(args, &rc);
     assert_int_equal(rc, 0);
-    static const char *const fig[] = {"rosenbrock.png", "gaussians.png", "newer.png", "digits_history.png"};
-    for (int k = 0; k < 4; k++) {
+    static const char *const fig[] = {"rosenbrock.png", "gaussians.png", "newer.png", "digits_history.png",
+                                       "digits_cnn_history.png"};
+    for (int k = 0; k < 5; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, fig[k]);
         snprintf(line, sizeof line, "figure: %s\n", path);
         if (!strstr(out, line)) fail_msg("the demo did not print '%s'", line);
@@ -310,6 +312,10 @@ static void test_demo_figures(void **state)
     assert_non_null(test);
     assert_int_equal(sscanf(test, " test %lf %lf", &loss, &acc), 2);
     assert_true(acc > 0.9 && acc <= 1);
+    test = strstr(test + 1, "\ntest ");
+    assert_non_null(test);
+    assert_int_equal(sscanf(test, " test %lf %lf", &loss, &acc), 2);
+    if (!(acc >= 0.98 && acc <= 1)) fail_msg("the CNN's test accuracy is %g", acc);
     rmdir(dir);
 }
 

@@ -233,6 +233,22 @@ static void test_npy(void **state)
     assert_int_equal(dsc_dataset_load_npy(&ds, xp, yp), DSC_OK);
     assert_int_equal(dsc_dataset_cols(ds), 1);
     assert_true(dsc_dataset_x(ds)[0] == -3 && dsc_dataset_x(ds)[1] == 300);
+    size_t shape[3];
+    assert_int_equal(dsc_dataset_shape(ds, shape), 0); /* flat rows */
+    dsc_dataset_destroy(ds);
+
+    /* images: (n, c, h, w) and (n, h, w) rows of c*h*w values, their shape kept */
+    xp = npy_file("x4.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3, 1, 2), }", xs, sizeof xs);
+    yp = npy_file("y1.npy", "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", ys, 8);
+    assert_int_equal(dsc_dataset_load_npy(&ds, xp, yp), DSC_OK);
+    assert_int_equal(dsc_dataset_cols(ds), 6);
+    assert_int_equal(dsc_dataset_shape(ds, shape), 1);
+    assert_true(shape[0] == 3 && shape[1] == 1 && shape[2] == 2 && dsc_dataset_x(ds)[5] == -6.5);
+    dsc_dataset_destroy(ds);
+    xp = npy_file("x3.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3), }", xs, sizeof xs);
+    assert_int_equal(dsc_dataset_load_npy(&ds, xp, yp), DSC_OK);
+    assert_int_equal(dsc_dataset_shape(ds, shape), 1);
+    assert_true(shape[0] == 1 && shape[1] == 2 && shape[2] == 3);
     dsc_dataset_destroy(ds);
 }
 
@@ -255,8 +271,8 @@ static void test_npy_malformed(void **state)
     npy_bad(xp, yp, DSC_ERR_UNSUPPORTED, "unsupported dtype");
     xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }", xs, 40);
     npy_bad(xp, yp, DSC_ERR_FORMAT, "needs 48 bytes of data, the file has 40");
-    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3, 2), }", xs, 48);
-    npy_bad(xp, yp, DSC_ERR_FORMAT, "want 1 or 2");
+    xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3, 2, 1, 1), }", xs, 48);
+    npy_bad(xp, yp, DSC_ERR_FORMAT, "want 1 to 4");
     xp = npy_file("a.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", xs, 8);
     npy_bad(xp, yp, DSC_ERR_FORMAT, "0 dimensions");
     xp = npy_file("a.npy", "{'fortran_order': False, 'shape': (3, 2), }", xs, 48);

@@ -456,8 +456,10 @@ static void test_dropout_masks(void **state)
     dsc__tally t = {0};
     dsc__loss_eval(DSC_LOSS_MSE, DSC_F64, z, m->ybuf, 1, 1, m->delta[0], 1.0, &t);
     dsc__mlp_backward(m, 1, 1);
-    const dsc__layer *l = &m->layer[0];
-    const double *a = l->a, *h = l->h, *mask = l->mask, *gw = dsc_mlp_grad(m);
+    /* fc1, tanh1 (in fc1's buffer), dropout1 */
+    const dsc__layer *l = &m->layer[0], *drop = &m->layer[2];
+    assert_int_equal(drop->kind, DSC__DROPOUT);
+    const double *a = l->y, *h = drop->y, *mask = drop->aux, *gw = dsc_mlp_grad(m);
     const double *gb = (const double *)dsc_mlp_grad(m) + l->b_off;
     size_t dropped = 0;
     for (size_t j = 0; j < 400; j++) {

@@ -1,11 +1,13 @@
 /*
  * train.c: descent train --data FILE [--targets FILE] [--target NAME|last] [--sep S] [--missing M]
  *          [--val-data FILE [--val-targets FILE]] [--test-data FILE [--test-targets FILE]]
- *          [--task classify|regress] --layers 64,32 [--activation relu] --optimizer SPEC
+ *          [--task classify|regress] --layers 64,32 [--activation relu] | --model SPEC [--shape CxHxW]
+ *          --optimizer SPEC
  *          [--schedule SPEC] --epochs N --batch B [--val-split F] [--test-split F] [--seed S] [--threads T]
  *          [--average SPEC] [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]] [--json]
  *        descent train --resume FILE --epochs N [--save FILE] [--json]
- * Loads a dataset, holds out a seeded (stratified) test split, trains an MLP and
+ * Loads a dataset, holds out a seeded (stratified) test split, trains an MLP (or the
+ * layers of --model: convolutions, pooling, batchnorm, ...) and
  * reports the held-out accuracy, or RMSE and R^2.
  */
 #include "train.h"
@@ -25,7 +27,8 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: descent train --data FILE [--targets FILE] [--target NAME|last] [--task classify|regress]\n"
-            "                     --layers 64,32 [--activation relu] --optimizer SPEC [--schedule SPEC]\n"
+            "                     --layers 64,32 [--activation relu] | --model SPEC [--shape CxHxW]\n"
+            "                     --optimizer SPEC [--schedule SPEC]\n"
             "                     --epochs N --batch B\n"
             "                     [--val-split F | --val-data FILE] [--test-split F | --test-data FILE]\n"
             "                     [--seed S] [--threads T] [--average SPEC] [--sep S] [--missing error|drop|mean]\n"
@@ -45,6 +48,11 @@ static void help(FILE *f)
             "  --task        classify or regress (default: classify when the targets are few integers)\n"
             "  --layers      hidden layer sizes, e.g. 64,32 (default 64; 0 for none)\n"
             "  --activation  linear, relu, leaky_relu, elu, selu, tanh, sigmoid, softmax (default relu)\n"
+            "  --model       the network's layers instead of --layers, e.g.\n"
+            "                'conv2d(16,k=5,pad=2),relu,maxpool2d(2),flatten,dense(10)': conv2d(out,k=,stride=,pad=),\n"
+            "                maxpool2d(k), avgpool2d(k), flatten, dense(out), batchnorm, dropout(p), activations\n"
+            "  --shape       with --model: a row as C x H x W, e.g. 1x8x8 (default: the images of IDX\n"
+            "                and 3-D/4-D .npy data; flat rows otherwise)\n"
             "  --init        auto, he_normal, he_uniform, xavier_normal, xavier_uniform (default auto)\n"
             "  --dropout     probability of dropping a hidden unit while training (default 0)\n"
             "  --optimizer   spec, e.g. 'adam(lr=1e-3)' (default adam)\n"
@@ -77,6 +85,21 @@ static void help(FILE *f)
             "                end before the job is ended, naming the ranks that did not answer\n"
             "                (default 0: for ever; a rank that failed waits at most 10 s)\n"
             "  --log-dir     under mpirun: each rank also writes its stderr to DIR/rank-R.log\n", f);
+}
+
+/* "CxHxW" into shape. */
+static int parse_shape(const char *text, size_t shape[3])
+{
+    const char *p = text;
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        if (*p < '0' || *p > '9') return -1;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (v < 1 || v > (1u << 24) || *end != (i < 2 ? 'x' : '\0')) return -1;
+        shape[i] = (size_t)v;
+        p = end + 1;
+    }
+    return 0;
 }
 
 static int parse_fraction(const char *text, double max_excl, double *out)
@@ -171,6 +194,10 @@ static int set_option(train_opts *o, int c, const char *arg)
         return parse_fraction(arg, 1e9, &o->timeout) ? cli_usage_error(CMD, "--timeout must be seconds in [0, 1e9), got '%s'", arg) : 0;
     case 'D':
         return cli_parse_dtype(arg, &o->dtype) ? cli_usage_error(CMD, "--dtype must be f32 or f64, got '%s'", arg) : 0;
+    case 'M': o->model = arg; return 0;
+    case 'G':
+        return parse_shape(arg, o->shape) ? cli_usage_error(CMD, "--shape must be CxHxW like 1x8x8 (each in [1, 2^24]), "
+                                                            "got '%s'", arg) : 0;
     }
     return cli_usage_error(CMD, "unknown option (try descent train --help)");
 }
@@ -203,10 +230,12 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"save", required_argument, 0, 'W'},     {"save-every", required_argument, 0, 'E'},
         {"resume", required_argument, 0, 'R'},   {"average", required_argument, 0, 'A'},
         {"timeout", required_argument, 0, 'u'}, {"log-dir", required_argument, 0, 'L'},
+        {"model", required_argument, 0, 'M'},    {"shape", required_argument, 0, 'G'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     int c, at;
     const char *fixed = NULL; /* an option the checkpoint of --resume fixes */
+    const char *mlp_only = NULL; /* an option of the MLP that --model replaces */
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, &at)) != -1) {
         if (c == 'h') {
@@ -221,6 +250,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         int rc = set_option(o, c, optarg);
         if (rc) return rc;
         if (!fixed && !resume_may_set(c)) fixed = opts[at].name;
+        if (!mlp_only && strchr("lar", c)) mlp_only = opts[at].name;
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (o->resume && fixed)
@@ -233,6 +263,9 @@ static int parse_args(int argc, char **argv, train_opts *o)
     if (o->test_targets && !o->test_data) return cli_usage_error(CMD, "--test-targets needs --test-data FILE");
     if (o->val_data && o->val_split > 0) return cli_usage_error(CMD, "give --val-data or --val-split, not both");
     if (o->test_data && o->test_split_set) return cli_usage_error(CMD, "give --test-data or --test-split, not both");
+    if (o->model && mlp_only)
+        return cli_usage_error(CMD, "--%s is an option of the MLP: with --model, give the layers there", mlp_only);
+    if (o->shape[0] && !o->model) return cli_usage_error(CMD, "--shape is for --model");
     if (o->resume) return 0;
     if (!o->data) return cli_usage_error(CMD, "--data FILE is required");
     if (o->patience > 0 && o->val_split == 0 && !o->val_data)
@@ -251,6 +284,7 @@ typedef struct train_run {
     int rank, ranks;
     dsc_ckpt *resumed;       /* --resume: the checkpoint (its strings are options) */
     train_saver saver;       /* --save */
+    double load_seconds;     /* reading the data files */
 } train_run;
 
 static void run_free(train_run *r)
@@ -265,6 +299,31 @@ static void run_free(train_run *r)
     cli_labels_free(&r->labels);
     dsc_ckpt_close(r->resumed);
     train_saver_free(&r->saver);
+}
+
+/* The network of --model on rows of the data's (or --shape's) shape, created in r (build_model
+ * compiles it); 0 or the exit code of a reported error. */
+static int build_layers(const train_opts *o, train_run *r, size_t classes)
+{
+    size_t shape[3] = {dsc_dataset_cols(r->all), 0, 0}, cols = dsc_dataset_cols(r->all);
+    if (o->shape[0]) memcpy(shape, o->shape, sizeof shape);
+    else dsc_dataset_shape(r->all, shape);
+    if (shape[1] && shape[0] * shape[1] * shape[2] != cols)
+        return cli_usage_error(CMD, "--shape %zux%zux%zu is %zu values, the data has %zu features", shape[0], shape[1],
+                               shape[2], shape[0] * shape[1] * shape[2], cols);
+    dsc_mlp_config c = dsc_mlp_config_model(o->model, shape[0], shape[1], shape[2]);
+    c.dtype = o->dtype;
+    c.seed = o->seed;
+    dsc_status st = o->init ? dsc_init_from_name(o->init, &c.init) : DSC_OK;
+    if (st == DSC_OK) st = dsc_mlp_create(&r->model, &c);
+    if (st != DSC_OK) return cli_lib_error(CMD, st);
+    /* a classifier may have more outputs than the labels the data holds */
+    size_t want = classes ? classes : 1, outputs = dsc_mlp_get_config(r->model)->sizes[1];
+    if (classes ? outputs < want : outputs != want)
+        return cli_usage_error(CMD, "--model gives %zu outputs, the task needs %s%zu (%s): end it with dense(%zu)",
+                               outputs, classes ? "at least " : "", want, classes ? "one per class" : "regression",
+                               want);
+    return 0;
 }
 
 static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
@@ -284,7 +343,7 @@ static dsc_status build_model(const train_opts *o, train_run *r, size_t classes)
     c.dropout = o->dropout;
     c.dtype = o->dtype;
     c.seed = o->seed;
-    st = dsc_mlp_create(&r->model, &c);
+    if (!r->model) st = dsc_mlp_create(&r->model, &c); /* unless build_layers made --model's */
     if (st != DSC_OK) return st;
     dsc_loss loss = classes ? DSC_LOSS_SOFTMAX_CE : DSC_LOSS_MSE;
 #ifdef DSC_HAVE_MPI
@@ -379,13 +438,17 @@ static int prepare(train_opts *o, train_run *r, size_t *classes)
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
+    double load_start = cli_now();
     if ((usage = load(o, r))) return usage;
+    r->load_seconds = cli_now() - load_start;
     dsc_status st;
     if ((usage = task_classes(o, r, classes))) return usage;
     r->train = r->all;
     if (!o->test_data && o->test_split > 0 && (st = dsc_dataset_split(r->all, o->test_split, o->seed, *classes, &r->train, &r->test)))
         return cli_lib_error(CMD, st);
-    if (!r->model && (st = build_model(o, r, *classes)) != DSC_OK) return cli_lib_error(CMD, st);
+    int fresh = !r->model;
+    if (fresh && o->model && (rc = build_layers(o, r, *classes))) return rc;
+    if (fresh && (st = build_model(o, r, *classes)) != DSC_OK) return cli_lib_error(CMD, st);
     return 0;
 }
 
@@ -461,7 +524,8 @@ static int run(train_opts *o, train_run *r, int rc)
                         .cols = dsc_dataset_cols(r->all), .classes = classes,
                         .train_rows = r->hist->train_rows,
                         .test_rows = dsc_dataset_rows(r->test), .ranks = r->ranks,
-                        .state_bytes = dsc_optim_state_bytes(dsc_mlp_optimizer(r->model))};
+                        .state_bytes = dsc_optim_state_bytes(dsc_mlp_optimizer(r->model)),
+                        .load_seconds = r->load_seconds};
 #ifdef DSC_HAVE_MPI
     if (r->dist) res.state_bytes = train_dist_state_bytes(r->dist);
 #endif

@@ -34,6 +34,8 @@ typedef struct train_opts {
     const char *save, *resume; /* --save FILE, --resume FILE */
     int64_t save_every;        /* --save-every N epochs (0: only at the end) */
     const char *average;       /* --average SPEC: a weight average kept by the fit */
+    const char *model;         /* --model SPEC: the network's layers (else the MLP of --layers) */
+    size_t shape[3];           /* --shape CxHxW of a row for --model (0: the data file's, or flat) */
 } train_opts;
 
 /* What the run produced, for the reports. */
@@ -46,6 +48,7 @@ typedef struct train_result {
     int ranks;          /* processes of the data-parallel run (1 without mpirun) */
     int64_t resumed_at; /* epochs done before this run (0 unless --resume) */
     size_t state_bytes; /* optimizer state held by this process */
+    double load_seconds; /* reading the data file(s), before the fit's seconds */
     cJSON *plot;        /* NULL or the figure's description, taken by train_print_json */
 } train_result;
 

@@ -43,6 +43,10 @@ static void layers_text(const dsc_mlp *m, char *buf, size_t size)
 {
     const dsc_mlp_config *c = dsc_mlp_get_config(m);
     size_t used = 0;
+    if (c->model) {
+        snprintf(buf, size, "%s", c->model);
+        return;
+    }
     for (int i = 0; i <= c->layers && used < size; i++)
         used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? "-" : "", c->sizes[i]);
 }
@@ -52,12 +56,14 @@ int train_print_table(const train_opts *o, const train_result *r)
     const dsc_history *h = r->hist;
     const dsc_epoch *last = &h->epochs[h->count - 1];
     int cls = r->classes > 0;
-    char net[256];
+    char net[1024];
     layers_text(r->model, net, sizeof net);
     dsc_blas_info bi = dsc_blas_get_info();
     printf("data      %s: %zu rows x %zu features, %s", o->data, r->rows, r->cols, cls ? "classification" : "regression");
     if (cls) printf(" (%zu classes)", r->classes);
-    printf("\nnetwork   %s %s, %s, %s%s%s\n", net, o->activation, dsc_dtype_name(dsc_mlp_get_config(r->model)->dtype),
+    const dsc_mlp_config *c = dsc_mlp_get_config(r->model);
+    printf("\nnetwork   %s%s%s, %s, %s%s%s\n", net, c->model ? "" : " ", c->model ? "" : o->activation,
+           dsc_dtype_name(c->dtype),
            o->optimizer, o->schedule ? ", schedule " : "", o->schedule ? o->schedule : "");
     if (o->average) printf("average   %s\n", o->average);
     printf("blas      %s (%s kernels, %d thread%s)\n\n", bi.name, bi.core, bi.threads, cli_s(bi.threads));
@@ -147,7 +153,14 @@ int train_print_json(const train_opts *o, const train_result *r)
     if (cls) cli_add_number(j, "classes", (double)r->classes);
     cJSON *layers = cJSON_AddArrayToObject(j, "layers");
     for (int i = 0; layers && i <= c->layers; i++) cJSON_AddItemToArray(layers, cJSON_CreateNumber((double)c->sizes[i]));
-    cJSON_AddStringToObject(j, "activation", o->activation);
+    if (c->model) {
+        cJSON_AddStringToObject(j, "model", c->model);
+        cJSON *shape = cJSON_AddArrayToObject(j, "shape");
+        for (int i = 0; shape && i < 3; i++)
+            if (c->shape[i]) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)c->shape[i]));
+    } else {
+        cJSON_AddStringToObject(j, "activation", o->activation);
+    }
     cJSON_AddStringToObject(j, "optimizer", o->optimizer);
     if (o->schedule) cJSON_AddStringToObject(j, "schedule", o->schedule);
     cJSON_AddStringToObject(j, "dtype", dsc_dtype_name(c->dtype));
@@ -162,6 +175,7 @@ int train_print_json(const train_opts *o, const train_result *r)
     add_test(j, "", r->test_loss, r->test_metric, r->test_rmse, cls);
     if (avg) add_test(j, "average_", r->avg_test_loss, r->avg_test_metric, r->avg_test_rmse, cls);
     cli_add_number(j, "seconds", h->seconds);
+    cli_add_number(j, "load_seconds", r->load_seconds);
     cli_add_number(j, "samples_per_second", (double)r->train_rows * (double)((int64_t)h->count - r->resumed_at) / h->seconds);
     cli_add_number(j, "resumed_at", (double)r->resumed_at);
     cJSON_AddBoolToObject(j, "stopped_early", h->stopped_early);

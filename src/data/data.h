@@ -16,6 +16,7 @@ struct dsc_dataset {
     int has_target; /* 0: the file held features only (y is 0) */
     char **labels;  /* nlabels class texts of a textual target column, else NULL */
     size_t nlabels;
+    size_t shape[3]; /* rows that are images: channels, height, width; else {0} */
 };
 
 /* As dsc__dataset_adopt with float32 features *xf (taken over alike). */
@@ -24,6 +25,10 @@ dsc_status dsc__dataset_adopt_f32(dsc_dataset **out, size_t rows, size_t cols, c
 
 /* Takes a copy of the n labels into ds (replacing any). */
 dsc_status dsc__dataset_set_labels(dsc_dataset *ds, const char *const *labels, size_t n);
+
+/* Notes the shape of a row from the file's dimensions after the first (an image is
+ * (h, w) or (c, h, w); other counts leave the rows flat). */
+void dsc__dataset_set_shape(dsc_dataset *ds, int ndim, const size_t *dims);
 
 /* A dataset with names "<prefix><j>", its target named target_name, and zeroed x and
  * y when values (else NULL, for dsc__dataset_adopt). */
@@ -43,7 +48,8 @@ dsc_status dsc__csv_parse(dsc_dataset **out, const char *text, size_t len, const
 /* One .npy array: shape (at most 2 dims used) and values converted to double. */
 typedef struct dsc__npy {
     int ndim;
-    size_t shape[2];
+    size_t shape[2];  /* rows, and values per row (the product of the other dimensions) */
+    size_t row[3];    /* the dimensions after the first */
     size_t count;
     double *values; /* malloc'd */
     float *fvalues; /* instead of values with f32 when float32 holds them exactly (malloc'd) */

@@ -78,6 +78,19 @@ dsc_status dsc_dataset_create(dsc_dataset **out, size_t rows, size_t cols, const
 
 size_t dsc_dataset_rows(const dsc_dataset *ds) { return ds ? ds->rows : 0; }
 size_t dsc_dataset_cols(const dsc_dataset *ds) { return ds ? ds->cols : 0; }
+
+void dsc__dataset_set_shape(dsc_dataset *ds, int ndim, const size_t *dims)
+{
+    if (ndim == 2) ds->shape[0] = 1, ds->shape[1] = dims[0], ds->shape[2] = dims[1];
+    if (ndim == 3) ds->shape[0] = dims[0], ds->shape[1] = dims[1], ds->shape[2] = dims[2];
+}
+
+int dsc_dataset_shape(const dsc_dataset *ds, size_t shape[3])
+{
+    if (!ds || !ds->shape[0]) return 0;
+    for (int i = 0; i < 3; i++) shape[i] = ds->shape[i];
+    return 1;
+}
 const double *dsc_dataset_x(const dsc_dataset *ds) { return ds ? ds->x : NULL; }
 const float *dsc_dataset_x32(const dsc_dataset *ds) { return ds ? ds->xf : NULL; }
 

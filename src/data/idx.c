@@ -234,6 +234,7 @@ dsc_status dsc__load_idx_as(dsc_dataset **out, const char *images_path, const ch
     if (st == DSC_OK && x.fvalues) st = dsc__dataset_adopt_f32(out, x.dims[0], cols, "pixel", "label", &x.fvalues, &y.values);
     else if (st == DSC_OK) st = dsc__dataset_adopt(out, x.dims[0], cols, "pixel", "label", &x.values, &y.values);
     if (st == DSC_OK) (*out)->has_target = labels_path != NULL;
+    if (st == DSC_OK) dsc__dataset_set_shape(*out, x.ndim - 1, x.dims + 1);
     free(x.values);
     free(x.fvalues);
     free(y.values);

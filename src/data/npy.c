@@ -86,12 +86,12 @@ static dsc_status parse_shape(const char *h, const char *name, dsc__npy *out)
     const char *p = find_key(h, "shape");
     if (!p || *p != '(') return dsc__fail(DSC_ERR_FORMAT, "npy: %s: header has no 'shape'", name);
     p++;
-    size_t dims[3], nd = 0;
+    size_t dims[5], nd = 0;
     for (;;) {
         while (*p == ' ' || *p == ',') p++;
         if (*p == ')') break;
-        if (*p < '0' || *p > '9' || nd == 3)
-            return dsc__fail(DSC_ERR_FORMAT, "npy: %s: bad shape (want 1 or 2 dimensions)", name);
+        if (*p < '0' || *p > '9' || nd == 5)
+            return dsc__fail(DSC_ERR_FORMAT, "npy: %s: bad shape (want 1 to 4 dimensions)", name);
         size_t v = 0;
         for (; *p >= '0' && *p <= '9'; p++) {
             if (v > (SIZE_MAX - 9) / 10) return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape too large", name);
@@ -99,11 +99,17 @@ static dsc_status parse_shape(const char *h, const char *name, dsc__npy *out)
         }
         dims[nd++] = v;
     }
-    if (nd < 1 || nd > 2)
-        return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape has %zu dimensions, want 1 or 2", name, nd);
+    if (nd < 1 || nd > 4)
+        return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape has %zu dimensions, want 1 to 4", name, nd);
     out->ndim = (int)nd;
     out->shape[0] = dims[0];
-    out->shape[1] = nd == 2 ? dims[1] : 1;
+    out->shape[1] = 1; /* an image row (n, [c,] h, w) is c*h*w values */
+    for (size_t i = 1; i < nd; i++) {
+        if (dims[i] && out->shape[1] > SIZE_MAX / 8 / dims[i])
+            return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape too large", name);
+        out->shape[1] *= dims[i];
+        out->row[i - 1] = dims[i];
+    }
     if (out->shape[1] && out->shape[0] > SIZE_MAX / 8 / out->shape[1])
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape too large", name);
     out->count = out->shape[0] * out->shape[1];
@@ -188,7 +194,7 @@ static dsc_status load_one(const char *path, dsc__npy *a, int f32)
 
 static dsc_status check_pair(const dsc__npy *x, const dsc__npy *y, const char *xp, const char *yp)
 {
-    if (y && y->ndim == 2 && y->shape[1] != 1)
+    if (y && (y->ndim > 2 || (y->ndim == 2 && y->shape[1] != 1)))
         return dsc__fail(DSC_ERR_MISMATCH, "npy: %s: targets must be 1-D or (n, 1), got (%zu, %zu)", yp,
                          y->shape[0], y->shape[1]);
     if (y && x->shape[0] != y->shape[0])
@@ -217,6 +223,7 @@ dsc_status dsc__npy_dataset(dsc_dataset **out, dsc__npy *x, dsc__npy *y, const c
     else if (st == DSC_OK)
         st = dsc__dataset_adopt(out, x->shape[0], x->shape[1], "x", "y", &x->values, &targets);
     if (st == DSC_OK) (*out)->has_target = y != NULL;
+    if (st == DSC_OK) dsc__dataset_set_shape(*out, x->ndim - 1, x->row); /* images: (n, h, w) or (n, c, h, w) */
     free(x->values);
     free(x->fvalues);
     x->values = NULL;

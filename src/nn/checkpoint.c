@@ -23,14 +23,22 @@
 #define AVG_COLS 2
 
 /* The model's metadata strings. */
-#define KEYS 24
+#define KEYS 26
+/* Room for each (a model spec is the longest). */
+#define TEXT 512
+/* Its extra tensors: standardization (2), history (2), best and live weights (2), and
+ * the buffers of every batchnorm layer (running mean and variance, batches tracked). */
+#define BN_BUFFERS 3
+#define TENSORS (6 + BN_BUFFERS * DSC__MAX_NET_LAYERS)
 
 typedef struct saved {
     dsc_kv kv[KEYS];
-    char text[KEYS][80];
+    char text[KEYS][TEXT];
     size_t n;
-    dsc_param t[6]; /* the model's tensors */
+    dsc_param t[TENSORS]; /* the model's tensors */
     size_t nt;
+    char tname[BN_BUFFERS * DSC__MAX_NET_LAYERS][2 * DSC__NAME_LEN];
+    double tracked[DSC__MAX_NET_LAYERS];
     double *hist;   /* the history as a table (owned) */
     double *avg_hist; /* and its average's columns (owned) */
 } saved;
@@ -82,7 +90,30 @@ static dsc_status describe(const dsc_mlp *m, saved *s)
     add(s, "mlp.loss", "%s", dsc_loss_name(m->loss));
     add(s, "mlp.y_mean", "%.17g", m->y_mean);
     add(s, "mlp.y_std", "%.17g", m->y_std);
+    if (!c->model) return DSC_OK;
+    if (strlen(c->model) >= sizeof s->text[0])
+        return dsc__fail(DSC_ERR_RANGE, "mlp_save: the model spec is longer than %zu characters", sizeof s->text[0] - 1);
+    add(s, "mlp.model", "%s", c->model);
+    add(s, "mlp.shape", "%zu,%zu,%zu", c->shape[0], c->shape[1], c->shape[2]);
     return DSC_OK;
+}
+
+/* Every batchnorm layer's buffers, named like PyTorch's (bn1.running_mean,
+ * bn1.running_var, bn1.num_batches_tracked, the last as F64 [1]). */
+static void add_buffers(const dsc_mlp *m, saved *s)
+{
+    static const char *const suffix[BN_BUFFERS] = {"running_mean", "running_var", "num_batches_tracked"};
+    size_t nb = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const dsc__layer *l = &m->layer[i];
+        if (l->kind != DSC__BATCHNORM) continue;
+        s->tracked[i] = (double)l->tracked;
+        for (int j = 0; j < BN_BUFFERS; j++, nb++) {
+            snprintf(s->tname[nb], sizeof s->tname[0], "%s.%s", l->name, suffix[j]);
+            if (j == 2) add_tensor(s, s->tname[nb], DSC_F64, 1, 0, &s->tracked[i]);
+            else add_tensor(s, s->tname[nb], m->cfg.dtype, l->oc, 0, (char *)m->stats + (l->s_off + j * l->oc) * m->esize);
+        }
+    }
 }
 
 static void describe_position(const dsc__position *p, const dsc__rng *dropout, saved *s)
@@ -107,8 +138,8 @@ static dsc_status add_tensors(const dsc_mlp *m, saved *s)
     const dsc__position *p = &m->pos;
     size_t e = (size_t)p->epochs;
     if (m->mean) {
-        add_tensor(s, "mlp.mean", DSC_F64, m->cfg.sizes[0], 0, m->mean);
-        add_tensor(s, "mlp.inv_std", DSC_F64, m->cfg.sizes[0], 0, m->inv_std);
+        add_tensor(s, "mlp.mean", DSC_F64, m->inputs, 0, m->mean);
+        add_tensor(s, "mlp.inv_std", DSC_F64, m->inputs, 0, m->inv_std);
     }
     if (e) {
         s->hist = malloc(e * HIST_COLS * sizeof *s->hist);
@@ -132,6 +163,7 @@ static dsc_status add_tensors(const dsc_mlp *m, saved *s)
     }
     if (p->patience > 0 && p->best_epoch > 0) add_tensor(s, "fit.best", m->cfg.dtype, m->nweights, 0, p->best);
     if (p->restored) add_tensor(s, "fit.live", m->cfg.dtype, m->nweights, 0, p->live);
+    add_buffers(m, s);
     return DSC_OK;
 }
 
@@ -305,6 +337,16 @@ static dsc_status read_config(const dsc_ckpt *ck, dsc_mlp_config *c, int *loss)
     if (st) return st;
     *c = dsc_mlp_config_default(NULL, (int)n);
     for (size_t i = 0; i < n; i++) c->sizes[i] = (size_t)sizes[i];
+    const char *model = dsc_ckpt_extra(ck, "mlp.model");
+    if (model) {
+        double shape[3];
+        if ((st = read_doubles(ck, "mlp.shape", shape, 3, NULL))) return st;
+        for (int i = 0; i < 3; i++)
+            if (!(shape[i] >= 0 && shape[i] <= (double)(1 << 24)) || shape[i] != (double)(size_t)shape[i])
+                return bad("mlp.shape", dsc_ckpt_extra(ck, "mlp.shape"));
+        *c = dsc_mlp_config_model(model, (size_t)shape[0], (size_t)shape[1], (size_t)shape[2]);
+        c->sizes[0] = (size_t)sizes[0], c->sizes[1] = (size_t)sizes[1]; /* checked against the model */
+    }
     if (!st) st = read_name(ck, "mlp.hidden", act_from, &hidden);
     if (!st) st = read_name(ck, "mlp.output", act_from, &output);
     if (!st) st = read_name(ck, "mlp.init", init_from, &init);
@@ -350,7 +392,7 @@ static dsc_status read_tensor(const dsc_ckpt *ck, const char *name, dsc_dtype dt
 /* The standardization (both vectors or neither) and the target scaling. */
 static dsc_status read_scaling(const dsc_ckpt *ck, dsc_mlp *m)
 {
-    size_t k = m->cfg.sizes[0];
+    size_t k = m->inputs;
     double ym, ys;
     dsc_status st = read_double(ck, "mlp.y_mean", &ym);
     if (!st) st = read_double(ck, "mlp.y_std", &ys);
@@ -486,21 +528,74 @@ static dsc_status read_optimizer(const dsc_ckpt *ck, dsc_mlp *m, int loss)
     return st;
 }
 
-/* The weights the sizes describe are in the file (so a damaged file cannot ask for
- * more memory than it holds). */
+/* The weights the configuration describes are in the file with their shapes (so a
+ * damaged file cannot ask for more memory than it holds), and its sizes are the
+ * model's inputs and outputs. */
+static dsc_status check_plan(const dsc_ckpt *ck, const dsc_mlp_config *c, dsc__layer *layers)
+{
+    int nlayers, nparams;
+    size_t nweights, nstats;
+    dsc_status st = dsc__net_plan(c, layers, &nlayers, &nweights, &nstats, &nparams);
+    if (!st) st = dsc__net_check(layers, nlayers, nparams);
+    if (st) return st;
+    if (c->model && (c->sizes[0] != layers[0].in || c->sizes[1] != layers[nlayers - 1].out))
+        return dsc__fail(DSC_ERR_MISMATCH, "extra.mlp.sizes must be the model's inputs and outputs, %zu,%zu",
+                         layers[0].in, layers[nlayers - 1].out);
+    for (int i = 0; i < nlayers; i++)
+        for (int j = 0; layers[i].param >= 0 && j < 2; j++) {
+            char name[64];
+            const char *suffix;
+            int ndim;
+            size_t shape[4];
+            dsc_ckpt_tensor t;
+            dsc__layer_tensor(&layers[i], j, &suffix, &ndim, shape);
+            snprintf(name, sizeof name, "param/%s.%s", layers[i].name, suffix);
+            if (dsc__ckpt_lookup(ck, name) == SIZE_MAX || dsc_ckpt_find(ck, name, &t))
+                return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the model has it)", name);
+            int same = t.ndim == ndim;
+            for (int d = 0; same && d < ndim; d++) same = t.shape[d] == shape[d];
+            if (!same)
+                return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' does not have the model's shape", name);
+        }
+    return DSC_OK;
+}
+
 static dsc_status check_weights(const dsc_ckpt *ck, const dsc_mlp_config *c)
 {
-    for (int i = 0; i < c->layers; i++) {
-        char name[40];
-        dsc_ckpt_tensor t;
-        snprintf(name, sizeof name, "param/fc%d.weight", i + 1);
-        if (dsc__ckpt_lookup(ck, name) == SIZE_MAX || dsc_ckpt_find(ck, name, &t))
-            return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (extra.mlp.sizes has %d layers)", name, c->layers);
-        if (t.ndim != 2 || t.shape[0] != c->sizes[i + 1] || t.shape[1] != c->sizes[i])
-            return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is not of shape [%zu, %zu] (extra.mlp.sizes)", name,
-                             c->sizes[i + 1], c->sizes[i]);
+    dsc__layer *layers = malloc(DSC__MAX_NET_LAYERS * sizeof *layers); /* a plan: shapes and names */
+    dsc_status st = layers ? check_plan(ck, c, layers) : dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    free(layers);
+    return st;
+}
+
+/* The batchnorm layers' running statistics and counts. */
+static dsc_status read_buffers(const dsc_ckpt *ck, dsc_mlp *m)
+{
+    dsc_status st = DSC_OK;
+    for (int i = 0; !st && i < m->nlayers; i++) {
+        dsc__layer *l = &m->layer[i];
+        char name[64];
+        double tracked = 0;
+        if (l->kind != DSC__BATCHNORM) continue;
+        char *mean = (char *)m->stats + l->s_off * m->esize, *var = mean + l->oc * m->esize;
+        snprintf(name, sizeof name, "%s.running_mean", l->name);
+        st = read_tensor(ck, name, m->cfg.dtype, l->oc, 0, mean, NULL);
+        snprintf(name, sizeof name, "%s.running_var", l->name);
+        if (!st) st = read_tensor(ck, name, m->cfg.dtype, l->oc, 0, var, NULL);
+        snprintf(name, sizeof name, "%s.num_batches_tracked", l->name);
+        if (!st) st = read_tensor(ck, name, DSC_F64, 1, 0, &tracked, NULL);
+        if (!st && !(tracked >= 0 && tracked < 9e15 && tracked == floor(tracked)))
+            st = dsc__fail(DSC_ERR_FORMAT, "tensor 'extra/%s' must be a count, got %g", name, tracked);
+        for (size_t c = 0; !st && c < l->oc; c++) {
+            double mu = m->cfg.dtype == DSC_F32 ? ((float *)mean)[c] : ((double *)mean)[c];
+            double v = m->cfg.dtype == DSC_F32 ? ((float *)var)[c] : ((double *)var)[c];
+            if (!isfinite(mu) || !(v >= 0 && isfinite(v)))
+                st = dsc__fail(DSC_ERR_FORMAT, "%s's running statistics must be finite (variance >= 0), channel %zu "
+                               "has %g and %g", l->name, c, mu, v);
+        }
+        l->tracked = (int64_t)tracked;
     }
-    return DSC_OK;
+    return st;
 }
 
 /* The model of ck, or an unprefixed message. */
@@ -508,13 +603,14 @@ static dsc_status load(dsc_mlp **out, const dsc_ckpt *ck)
 {
     dsc_mlp_config cfg;
     dsc_mlp *m = NULL;
-    int loss;
+    int loss = DSC_LOSS_MSE;
     dsc_status st = read_config(ck, &cfg, &loss);
     if (!st) st = check_weights(ck, &cfg);
     if (!st) st = dsc__mlp_create(&m, &cfg, 0); /* the restore writes every weight */
     if (!st) st = read_optimizer(ck, m, loss);
     if (!st) st = read_scaling(ck, m);
     if (!st) st = read_position(ck, m);
+    if (!st) st = read_buffers(ck, m);
     if (st) {
         dsc_mlp_destroy(m);
         return st == DSC_ERR_NOMEM || st == DSC_ERR_MISMATCH ? st : DSC_ERR_FORMAT;

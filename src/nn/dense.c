@@ -10,16 +10,16 @@
 #include <cblas.h>
 #include <string.h>
 
-static void gemm(dsc_dtype dt, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, size_t m, size_t n,
-                 size_t k, const void *a, size_t lda, const void *b, size_t ldb, void *c,
-                 size_t ldc)
+void dsc__gemm(dsc_dtype dt, int trans_a, int trans_b, size_t m, size_t n, size_t k, const void *a, size_t lda,
+               const void *b, size_t ldb, double beta, void *c, size_t ldc)
 {
+    CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
     if (dt == DSC_F32)
-        cblas_sgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda,
-                    b, (blasint)ldb, 0.0f, c, (blasint)ldc);
+        cblas_sgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b, (blasint)ldb,
+                    (float)beta, c, (blasint)ldc);
     else
-        cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0, a, (blasint)lda,
-                    b, (blasint)ldb, 0.0, c, (blasint)ldc);
+        cblas_dgemm(CblasRowMajor, ta, tb, (blasint)m, (blasint)n, (blasint)k, 1.0, a, (blasint)lda, b, (blasint)ldb,
+                    beta, c, (blasint)ldc);
 }
 
 #define BIAS_KERNELS(T, SFX)                                                     \
@@ -40,7 +40,7 @@ BIAS_KERNELS(double, f64)
 void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b,
                         const void *x, void *a, size_t n)
 {
-    gemm(dt, CblasNoTrans, CblasTrans, n, l->out, l->in, x, l->in, w, l->in, a, l->out);
+    dsc__gemm(dt, 0, 1, n, l->out, l->in, x, l->in, w, l->in, 0, a, l->out);
     if (dt == DSC_F32) add_bias_f32(a, b, n, l->out);
     else add_bias_f64(a, b, n, l->out);
 }
@@ -48,8 +48,8 @@ void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const 
 void dsc__dense_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x,
                          const void *d, void *gw, void *gb, void *dx, size_t n)
 {
-    gemm(dt, CblasTrans, CblasNoTrans, l->out, l->in, n, d, l->out, x, l->in, gw, l->in);
+    dsc__gemm(dt, 1, 0, l->out, l->in, n, d, l->out, x, l->in, 0, gw, l->in);
     if (dt == DSC_F32) sum_rows_f32(d, gb, n, l->out);
     else sum_rows_f64(d, gb, n, l->out);
-    if (dx) gemm(dt, CblasNoTrans, CblasNoTrans, n, l->in, l->out, d, l->out, w, l->in, dx, l->in);
+    if (dx) dsc__gemm(dt, 0, 0, n, l->in, l->out, d, l->out, w, l->in, 0, dx, l->in);
 }

@@ -51,9 +51,9 @@ static dsc_status check_config(const dsc_mlp *m, const dsc_dataset *ds, const ds
     if (c->patience > 0 && !c->val && c->val_split == 0)
         return dsc__fail(DSC_ERR_ARG, "mlp_fit: early stopping (patience) needs validation data");
     for (const dsc_dataset *d = ds; d; d = d == ds ? c->val : NULL)
-        if (dsc_dataset_cols(d) != m->cfg.sizes[0])
+        if (dsc_dataset_cols(d) != m->inputs)
             return dsc__fail(DSC_ERR_MISMATCH, "mlp_fit: the data has %zu features, the network %zu inputs",
-                             dsc_dataset_cols(d), m->cfg.sizes[0]);
+                             dsc_dataset_cols(d), m->inputs);
     dsc_status st = c->resume ? dsc__pos_check_resume(m, c) : DSC_OK;
     if (st == DSC_OK) st = dsc__avg_check(m, c);
     if (st == DSC_OK) st = dsc__check_targets(m, "mlp_fit", dsc_dataset_y(ds), dsc_dataset_rows(ds));
@@ -143,7 +143,7 @@ static dsc_status batch_step(dsc_mlp *m, const dsc_fit_config *c, fit_run *r, si
                              int loss_driven, dsc__tally *t)
 {
     const dsc_fit_parallel *par = c->parallel;
-    size_t k = m->cfg.sizes[m->nlayers], lo = 0, hi = b;
+    size_t k = m->outputs, lo = 0, hi = b;
     if (par) { /* the contiguous share dsc_dist_split gives */
         size_t base = b / (size_t)par->size, extra = b % (size_t)par->size, rk = (size_t)par->rank;
         lo = rk * base + (rk < extra ? rk : extra);

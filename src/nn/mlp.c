@@ -24,11 +24,21 @@ dsc_mlp_config dsc_mlp_config_default(const size_t *sizes, int count)
     return c;
 }
 
+dsc_mlp_config dsc_mlp_config_model(const char *model, size_t channels, size_t height, size_t width)
+{
+    dsc_mlp_config c = dsc_mlp_config_default(NULL, 0);
+    c.layers = 0;
+    c.model = model;
+    c.shape[0] = channels, c.shape[1] = height, c.shape[2] = width;
+    c.sizes[0] = channels * (height ? height : 1) * (width ? width : 1);
+    return c;
+}
+
 static dsc_status validate(const dsc_mlp_config *c)
 {
-    if (c->layers < 1 || c->layers > DSC_MLP_MAX_LAYERS)
+    if (!c->model && (c->layers < 1 || c->layers > DSC_MLP_MAX_LAYERS))
         return dsc__fail(DSC_ERR_RANGE, "mlp: layers must be in [1, %d], got %d", DSC_MLP_MAX_LAYERS, c->layers);
-    for (int i = 0; i <= c->layers; i++)
+    for (int i = 0; !c->model && i <= c->layers; i++)
         if (c->sizes[i] < 1 || c->sizes[i] > ((size_t)1 << 24))
             return dsc__fail(DSC_ERR_RANGE, "mlp: sizes[%d] must be in [1, 2^24], got %zu", i, c->sizes[i]);
     if ((unsigned)c->hidden >= DSC_ACT_COUNT || (unsigned)c->output >= DSC_ACT_COUNT)
@@ -47,56 +57,68 @@ static dsc_status validate(const dsc_mlp_config *c)
     return DSC_OK;
 }
 
-/* Lays the layers out in the buffers and names their tensors. */
-static void layout(dsc_mlp *m)
-{
-    size_t off = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        dsc__layer *l = &m->layer[i];
-        l->in = m->cfg.sizes[i];
-        l->out = m->cfg.sizes[i + 1];
-        l->act = i == m->nlayers - 1 ? m->cfg.output : m->cfg.hidden;
-        l->dropout = i < m->nlayers - 1 && m->cfg.dropout > 0;
-        l->w_off = off;
-        off += l->in * l->out;
-        l->b_off = off;
-        off += l->out;
-        for (int k = 0; k < 2; k++) {
-            dsc_param *p = &m->params[2 * i + k];
-            snprintf(m->names[2 * i + k], sizeof m->names[0], "fc%d.%s", i + 1, k ? "bias" : "weight");
-            p->name = m->names[2 * i + k];
-            p->dtype = m->cfg.dtype;
-            p->ndim = k ? 1 : 2;
-            p->shape[0] = l->out;
-            p->shape[1] = l->in;
-            p->n = k ? l->out : l->out * l->in;
-        }
-    }
-    m->nweights = off;
-}
-
+/* Names the layers' tensors ("conv1.weight") and points them into the buffers. */
 static void point_params(dsc_mlp *m)
 {
     for (int i = 0; i < m->nlayers; i++) {
         const dsc__layer *l = &m->layer[i];
-        m->params[2 * i].data = (char *)m->data + l->w_off * m->esize;
-        m->params[2 * i].grad = (char *)m->grad + l->w_off * m->esize;
-        m->params[2 * i + 1].data = (char *)m->data + l->b_off * m->esize;
-        m->params[2 * i + 1].grad = (char *)m->grad + l->b_off * m->esize;
+        if (l->param < 0) continue;
+        for (int j = 0; j < 2; j++) {
+            dsc_param *p = &m->params[l->param + j];
+            const char *suffix;
+            size_t off = j ? l->b_off : l->w_off;
+            dsc__layer_tensor(l, j, &suffix, &p->ndim, p->shape);
+            snprintf(m->names[l->param + j], sizeof m->names[0], "%s.%s", l->name, suffix);
+            p->name = m->names[l->param + j];
+            p->dtype = m->cfg.dtype;
+            p->n = 1;
+            for (int d = 0; d < p->ndim; d++) p->n *= p->shape[d];
+            p->data = (char *)m->data + off * m->esize;
+            p->grad = (char *)m->grad + off * m->esize;
+        }
     }
-    dsc_params_no_decay_1d(m->params, 2 * (size_t)m->nlayers);
+    dsc_params_no_decay_1d(m->params, (size_t)m->nparams);
 }
 
-/* The weights drawn by cfg->init from cfg->seed; the biases stay 0. */
+/* The weights drawn by cfg->init from cfg->seed, layer by layer; biases 0; batchnorm
+ * scales 1, shifts 0, running mean 0 and variance 1 (PyTorch's). */
 static void init_weights(dsc_mlp *m)
 {
     dsc__rng init_rng;
     dsc__rng_seed(&init_rng, m->cfg.seed);
     for (int i = 0; i < m->nlayers; i++) {
         const dsc__layer *l = &m->layer[i];
-        dsc__init_layer(m->cfg.init, l->act, m->cfg.dtype, &init_rng, l->in, l->out, m->params[2 * i].data,
-                        m->params[2 * i + 1].data);
+        if (l->param < 0) continue;
+        const dsc_param *w = &m->params[l->param], *b = w + 1;
+        size_t kk = l->kind == DSC__CONV ? l->k * l->k : 1;
+        if (l->kind == DSC__DENSE || l->kind == DSC__CONV)
+            dsc__init_layer(m->cfg.init, l->act, m->cfg.dtype, &init_rng, l->ic * kk, l->oc * kk, w->n, w->data, b->n,
+                            b->data);
+        if (l->kind != DSC__BATCHNORM) continue;
+        for (size_t c = 0; c < l->oc; c++) {
+            if (m->cfg.dtype == DSC_F32) ((float *)w->data)[c] = 1, ((float *)m->stats)[l->s_off + l->oc + c] = 1;
+            else ((double *)w->data)[c] = 1, ((double *)m->stats)[l->s_off + l->oc + c] = 1;
+        }
     }
+}
+
+/* The model's own copy of cfg: its model string, and (for a model) its inputs and
+ * outputs as a one-layer size list. */
+static dsc_status own_config(dsc_mlp *m, const dsc_mlp_config *cfg)
+{
+    m->cfg = *cfg;
+    m->inputs = m->layer[0].in;
+    m->outputs = m->layer[m->nlayers - 1].out;
+    if (!cfg->model) return DSC_OK;
+    size_t len = strlen(cfg->model) + 1;
+    if (!(m->model = malloc(len))) return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory");
+    memcpy(m->model, cfg->model, len);
+    m->cfg.model = m->model;
+    m->cfg.layers = 1;
+    m->cfg.sizes[0] = m->inputs;
+    m->cfg.sizes[1] = m->outputs;
+    m->cfg.dropout = 0;
+    return DSC_OK;
 }
 
 dsc_status dsc__mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg, int init)
@@ -106,21 +128,27 @@ dsc_status dsc__mlp_create(dsc_mlp **out, const dsc_mlp_config *cfg, int init)
     if (st != DSC_OK) return st;
     dsc_mlp *m = calloc(1, sizeof *m);
     if (!m) return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory");
-    m->cfg = *cfg;
+    st = dsc__net_plan(cfg, m->layer, &m->nlayers, &m->nweights, &m->nstats, &m->nparams);
+    if (!st) st = dsc__net_check(m->layer, m->nlayers, m->nparams);
+    if (!st) st = own_config(m, cfg);
+    if (st) {
+        dsc_mlp_destroy(m);
+        return st;
+    }
     m->actp = (dsc__act_params){cfg->leaky_slope, cfg->elu_alpha};
-    m->nlayers = cfg->layers;
     m->esize = dsc_dtype_size(cfg->dtype);
     m->loss = DSC_LOSS_COUNT;
     m->y_std = 1;
-    layout(m);
     m->data = dsc__alloc(m->nweights * m->esize);
     m->grad = dsc__alloc(m->nweights * m->esize);
-    if (!m->data || !m->grad) {
+    m->stats = m->nstats ? dsc__alloc(m->nstats * m->esize) : NULL;
+    if (!m->data || !m->grad || (m->nstats && !m->stats)) {
         size_t n = m->nweights; /* for the message: m is gone after the destroy */
         dsc_mlp_destroy(m);
         return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory for %zu parameters", n);
     }
     point_params(m);
+    if (m->stats) memset(m->stats, 0, m->nstats * m->esize);
     dsc__rng_seed(&m->rng, cfg->seed ^ 0x5eed5eed5eed5eedull);
     if (init) init_weights(m);
     *out = m;
@@ -133,16 +161,17 @@ static void free_batch(dsc_mlp *m)
 {
     for (int i = 0; i < m->nlayers; i++) {
         dsc__layer *l = &m->layer[i];
-        if (l->h != l->a) dsc__free(l->h);
-        dsc__free(l->a);
-        dsc__free(l->mask);
-        l->a = l->h = l->mask = NULL;
+        if (!l->inplace) dsc__free(l->y);
+        dsc__free(l->aux);
+        dsc__free(l->aux2);
+        l->y = l->aux = l->aux2 = NULL;
     }
     dsc__free(m->x0);
     dsc__free(m->delta[0]);
     dsc__free(m->delta[1]);
+    dsc__free(m->col);
     dsc__free(m->ybuf);
-    m->x0 = m->delta[0] = m->delta[1] = NULL;
+    m->x0 = m->delta[0] = m->delta[1] = m->col = NULL;
     m->ybuf = NULL;
     m->cap = 0;
 }
@@ -154,28 +183,56 @@ void dsc_mlp_destroy(dsc_mlp *m)
     dsc_optim_destroy(m->opt);
     dsc__free(m->data);
     dsc__free(m->grad);
+    dsc__free(m->stats);
+    free(m->model);
     free(m->mean);
     free(m->inv_std);
     dsc__pos_free(&m->pos);
     free(m);
 }
 
+/* Whether layer i works in its input's buffer: activations (their backward passes
+ * read their outputs only) unless the input is another activation's output (passed
+ * on by flatten or an evaluating dropout), which that one's backward pass still
+ * needs; flatten, which only renames the shape. */
+static int works_in_place(const dsc_mlp *m, int i)
+{
+    if (m->layer[i].kind == DSC__FLATTEN) return 1;
+    if (m->layer[i].kind != DSC__ACT) return 0;
+    int j = i - 1;
+    while (j >= 0 && (m->layer[j].kind == DSC__FLATTEN || m->layer[j].kind == DSC__DROPOUT)) j--;
+    return !(j >= 0 && m->layer[j].kind == DSC__ACT);
+}
+
+/* A layer's buffers for rows rows: output, and what its backward pass needs. */
+static int reserve_layer(dsc_mlp *m, int i, size_t rows)
+{
+    dsc__layer *l = &m->layer[i];
+    size_t es = m->esize;
+    l->inplace = works_in_place(m, i);
+    if (l->inplace) l->y = i ? m->layer[i - 1].y : m->x0;
+    else if (!(l->y = dsc__alloc(rows * l->out * es))) return 0;
+    if (l->kind == DSC__DROPOUT || l->kind == DSC__BATCHNORM) l->aux = dsc__alloc(rows * l->out * es);
+    if (l->kind == DSC__MAXPOOL) l->aux = dsc__alloc(rows * l->out * sizeof(size_t));
+    if (l->kind == DSC__BATCHNORM) l->aux2 = dsc__alloc(l->oc * es);
+    return (l->aux || (l->kind != DSC__DROPOUT && l->kind != DSC__BATCHNORM && l->kind != DSC__MAXPOOL)) &&
+           (l->aux2 || l->kind != DSC__BATCHNORM);
+}
+
 dsc_status dsc__mlp_reserve(dsc_mlp *m, size_t rows)
 {
     if (rows <= m->cap) return DSC_OK;
     free_batch(m);
-    size_t widest = 0, es = m->esize;
-    int ok = (m->x0 = dsc__alloc(rows * m->cfg.sizes[0] * es)) != NULL;
+    size_t widest = m->inputs, col = 0, es = m->esize;
+    int ok = (m->x0 = dsc__alloc(rows * m->inputs * es)) != NULL;
     for (int i = 0; ok && i < m->nlayers; i++) {
-        dsc__layer *l = &m->layer[i];
+        const dsc__layer *l = &m->layer[i];
         widest = l->out > widest ? l->out : widest;
-        ok = (l->a = dsc__alloc(rows * l->out * es)) != NULL;
-        l->h = l->a;
-        if (ok && l->dropout)
-            ok = (l->h = dsc__alloc(rows * l->out * es)) && (l->mask = dsc__alloc(rows * l->out * es));
+        if (l->kind == DSC__CONV && dsc__conv_scratch(l) > col) col = dsc__conv_scratch(l);
+        ok = reserve_layer(m, i, rows);
     }
     ok = ok && (m->delta[0] = dsc__alloc(rows * widest * es)) && (m->delta[1] = dsc__alloc(rows * widest * es)) &&
-         (m->ybuf = dsc__alloc(rows * sizeof(double)));
+         (!col || (m->col = dsc__alloc(col * es))) && (m->ybuf = dsc__alloc(rows * sizeof(double)));
     if (!ok) {
         free_batch(m);
         return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory for a batch of %zu rows", rows);
@@ -185,7 +242,7 @@ dsc_status dsc__mlp_reserve(dsc_mlp *m, size_t rows)
 }
 
 const dsc_mlp_config *dsc_mlp_get_config(const dsc_mlp *m) { return &m->cfg; }
-size_t dsc_mlp_param_count(const dsc_mlp *m) { return 2 * (size_t)m->nlayers; }
+size_t dsc_mlp_param_count(const dsc_mlp *m) { return (size_t)m->nparams; }
 const dsc_param *dsc_mlp_params(const dsc_mlp *m) { return m->params; }
 size_t dsc_mlp_weight_count(const dsc_mlp *m) { return m->nweights; }
 void *dsc_mlp_data(dsc_mlp *m) { return m->data; }
@@ -197,10 +254,11 @@ dsc_status dsc__mlp_check_loss(const dsc_mlp *m, const char *who, dsc_loss loss)
 {
     if ((unsigned)loss >= DSC_LOSS_COUNT)
         return dsc__fail(DSC_ERR_RANGE, "%s: loss must be a dsc_loss, got %d", who, (int)loss);
-    size_t outputs = m->cfg.sizes[m->nlayers];
-    if (loss != DSC_LOSS_MSE && m->cfg.output != DSC_ACT_LINEAR)
+    size_t outputs = m->outputs;
+    dsc_activation out_act = dsc__net_output_act(m);
+    if (loss != DSC_LOSS_MSE && out_act != DSC_ACT_LINEAR)
         return dsc__fail(DSC_ERR_MISMATCH, "%s: %s takes logits: the output activation must be linear, got %s", who,
-                         dsc_loss_name(loss), dsc_activation_name(m->cfg.output));
+                         dsc_loss_name(loss), dsc_activation_name(out_act));
     if (loss != DSC_LOSS_SOFTMAX_CE && outputs != 1)
         return dsc__fail(DSC_ERR_MISMATCH, "%s: %s needs 1 output, the network has %zu", who, dsc_loss_name(loss),
                          outputs);
@@ -231,7 +289,7 @@ dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, const char *schedu
 dsc_status dsc_mlp_set_standardization(dsc_mlp *m, const double *mean, const double *std)
 {
     if (!m) return dsc__fail(DSC_ERR_ARG, "mlp: model must not be NULL");
-    size_t n = m->cfg.sizes[0];
+    size_t n = m->inputs;
     if (!mean || !std) {
         free(m->mean);
         free(m->inv_std);
@@ -264,7 +322,7 @@ dsc_status dsc_mlp_set_target_scaling(dsc_mlp *m, double y_mean, double y_std)
 int dsc_mlp_get_standardization(const dsc_mlp *m, double *mean, double *std)
 {
     if (!m || !m->mean) return 0;
-    for (size_t j = 0; j < m->cfg.sizes[0]; j++) {
+    for (size_t j = 0; j < m->inputs; j++) {
         if (mean) mean[j] = m->mean[j];
         if (std) std[j] = 1 / m->inv_std[j];
     }

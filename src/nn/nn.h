@@ -50,16 +50,84 @@ void dsc__loss_metric(dsc_loss loss, dsc_dtype dt, const void *z, const double *
                       size_t k, double y_mean, double y_std, dsc__tally *t);
 double dsc__tally_metric(dsc_loss loss, const dsc__tally *t); /* accuracy or R^2 */
 
-/* ---- dense layers (dense.c) through CBLAS */
+/* ---- layers: a network is a sequence of them (model.c builds it from a spec or from
+ * an MLP configuration). Every layer maps rows of `in` values to rows of `out` values;
+ * images are NCHW rows of c x h x w values. */
+typedef enum dsc__kind {
+    DSC__DENSE = 0, /* out = x W^T + b */
+    DSC__CONV,      /* conv2d: k x k kernels, stride, zero padding */
+    DSC__MAXPOOL,   /* k x k windows, stride, padding that never wins */
+    DSC__AVGPOOL,   /* k x k windows, stride, zero padding counted in the mean */
+    DSC__FLATTEN,   /* an image row as a flat row (the same memory) */
+    DSC__BATCHNORM, /* per channel (per feature on flat rows) */
+    DSC__DROPOUT,   /* inverted dropout in training */
+    DSC__ACT,       /* an activation, in place */
+    DSC__KIND_COUNT
+} dsc__kind;
+
+#define DSC__MAX_NET_LAYERS 64
+#define DSC__NAME_LEN 24
+
 typedef struct dsc__layer {
-    size_t in, out;
-    size_t w_off, b_off; /* element offsets into the parameter and gradient buffers */
-    dsc_activation act;
-    int dropout;         /* inverted dropout on this layer's output in training */
-    void *a;             /* rows x out: activations */
-    void *h;             /* rows x out: after dropout (== a without dropout) */
-    void *mask;          /* rows x out: 0 or 1/(1-p); NULL without dropout */
+    dsc__kind kind;
+    char name[DSC__NAME_LEN]; /* "conv1", "fc2", "bn1", "relu3": tensors and errors */
+    int image_in, image_out;  /* the rows are c x h x w images (else flat: c values) */
+    size_t ic, ih, iw, oc, oh, ow;
+    size_t in, out;           /* values per row */
+    size_t k, stride, pad;    /* conv and pools */
+    dsc_activation act;       /* DSC__ACT; on dense and conv the one that follows (init) */
+    double p;                 /* dropout probability */
+    double eps, momentum;     /* batchnorm */
+    int param;                /* its first tensor (weight, then bias) in params; -1 for none */
+    size_t w_off, b_off;      /* element offsets into the parameter and gradient buffers */
+    size_t s_off;             /* batchnorm: running mean then running var in stats */
+    int64_t tracked;          /* batchnorm: num_batches_tracked */
+    int inplace;              /* the output is the input's buffer (activations, flatten) */
+    void *y;                  /* rows x out */
+    void *aux;                /* dropout: mask (rows x out); maxpool: argmax (rows x out
+                                 size_t); batchnorm: x-hat (rows x out) */
+    void *aux2;               /* batchnorm: 1/sqrt(var + eps) of the batch (oc values) */
+    const void *cur;          /* where the last forward pass left the output (y, or the
+                                 input passed on by flatten and an evaluating dropout) */
 } dsc__layer;
+
+/* Builds the layers of cfg (its model spec, or its dense stack) with their shapes,
+ * names and offsets, without allocating: *nweights parameters, *nstats running
+ * statistics, *nparams tensors. Errors name the layer. Any sequence of layers is a
+ * plan (the tests plan single layers); dsc__net_check tells a network. */
+dsc_status dsc__net_plan(const dsc_mlp_config *cfg, dsc__layer *layers, int *nlayers, size_t *nweights,
+                         size_t *nstats, int *nparams);
+/* Checks that a plan makes a network: it ends in flat rows and has weights. */
+dsc_status dsc__net_check(const dsc__layer *layers, int nlayers, int nparams);
+/* The parameter tensor j of layer l: its name suffix ("weight", "bias"), ndim and shape. */
+void dsc__layer_tensor(const dsc__layer *l, int j, const char **suffix, int *ndim, size_t shape[4]);
+/* The activation the network ends with (linear when it ends with another layer). */
+dsc_activation dsc__net_output_act(const dsc_mlp *m);
+
+/* ---- the layers' passes */
+/* C = A B (with the transpositions), beta 0 or 1: the one BLAS call of every layer. */
+void dsc__gemm(dsc_dtype dt, int trans_a, int trans_b, size_t m, size_t n, size_t k, const void *a, size_t lda,
+               const void *b, size_t ldb, double beta, void *c, size_t ldc);
+/* dense: y = x W^T + b; gw = d^T x, gb = sum of d's rows, dx = d W when dx is not NULL. */
+void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b,
+                        const void *x, void *a, size_t n);
+void dsc__dense_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x,
+                         const void *d, void *gw, void *gb, void *dx, size_t n);
+/* conv2d through im2col (col: l->ic*k*k x oh*ow values of scratch) */
+size_t dsc__conv_scratch(const dsc__layer *l);
+void dsc__conv_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b, const void *x, void *y,
+                       void *col, size_t n);
+void dsc__conv_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x, const void *d, void *gw,
+                        void *gb, void *dx, void *col, size_t n);
+/* pools: maxpool records the argmax of every output in l->aux */
+void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t n);
+void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t n);
+/* batchnorm: train normalizes by the batch's statistics and updates the running ones
+ * (stats: mean then var, oc each); otherwise by the running ones. */
+void dsc__bn_forward(dsc_dtype dt, dsc__layer *l, const void *gamma, const void *beta, void *stats, const void *x,
+                     void *y, size_t n, int train);
+void dsc__bn_backward(dsc_dtype dt, const dsc__layer *l, const void *gamma, const void *d, void *ggamma, void *gbeta,
+                      void *dx, size_t n, int train);
 
 /*
  * The training position: everything a fit carries from one epoch to the next beyond
@@ -88,13 +156,18 @@ typedef struct dsc__position {
 struct dsc_mlp {
     dsc_mlp_config cfg;
     dsc__act_params actp;
+    char *model;         /* cfg.model's own copy */
     int nlayers;
-    dsc__layer layer[DSC_MLP_MAX_LAYERS];
+    dsc__layer layer[DSC__MAX_NET_LAYERS];
+    size_t inputs, outputs; /* values per row in and out */
     size_t esize;
     size_t nweights;
     void *data, *grad;
-    dsc_param params[2 * DSC_MLP_MAX_LAYERS];
-    char names[2 * DSC_MLP_MAX_LAYERS][24];
+    size_t nstats;       /* batchnorm running statistics, in the model's dtype */
+    void *stats;
+    int nparams;
+    dsc_param params[2 * DSC__MAX_NET_LAYERS];
+    char names[2 * DSC__MAX_NET_LAYERS][2 * DSC__NAME_LEN];
     dsc__rng rng;        /* dropout: one key per batch drawn from it (dsc__mlp_dropout_batch) */
     uint64_t drop_key;   /* the batch's dropout key */
     size_t drop_row0;    /* the batch position of this process's first row */
@@ -103,6 +176,7 @@ struct dsc_mlp {
     size_t cap;
     void *x0;            /* cap x inputs */
     void *delta[2];      /* cap x widest layer */
+    void *col;           /* conv scratch (one row's im2col) */
     double *ybuf;        /* cap targets */
     /* compile */
     dsc_optim *opt;
@@ -143,12 +217,6 @@ dsc_status dsc__check_targets(const dsc_mlp *m, const char *who, const double *y
  * targets checked). */
 void dsc__mlp_tally(dsc_mlp *m, const dsc_dataset *ds, dsc__tally *t);
 
-/* One dense layer: a = x W^T + b, before the activation. */
-void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b,
-                        const void *x, void *a, size_t n);
-/* gw = d^T x, gb = sum of d's rows, and dx = d W when dx is not NULL. */
-void dsc__dense_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x,
-                         const void *d, void *gw, void *gb, void *dx, size_t n);
 
 /* ---- the training position (position.c) */
 void dsc__pos_free(dsc__position *p);
@@ -191,7 +259,8 @@ void dsc__avg_validate(dsc_mlp *m, const dsc_dataset *val, dsc_epoch *e);
 dsc_status dsc__mlp_check_loss(const dsc_mlp *m, const char *who, dsc_loss loss);
 
 /* ---- initialisation (init.c) */
-void dsc__init_layer(dsc_init init, dsc_activation act, dsc_dtype dt, dsc__rng *rng, size_t in,
-                     size_t out, void *w, void *b);
+/* n weights w drawn for fan_in and fan_out, nb biases b set to 0. */
+void dsc__init_layer(dsc_init init, dsc_activation act, dsc_dtype dt, dsc__rng *rng, size_t fan_in,
+                     size_t fan_out, size_t n, void *w, size_t nb, void *b);
 
 #endif

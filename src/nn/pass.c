@@ -14,7 +14,7 @@
     static void gather_##SFX(const dsc_mlp *m, const S *x, const size_t *idx,            \
                              size_t n, T *out)                                           \
     {                                                                                    \
-        size_t c = m->cfg.sizes[0];                                                      \
+        size_t c = m->inputs;                                                             \
         for (size_t r = 0; r < n; r++) {                                                 \
             const S *row = x + (idx ? idx[r] : r) * c;                                   \
             T *o = out + r * c;                                                          \
@@ -45,10 +45,10 @@ void dsc__mlp_gather_rows(dsc_mlp *m, const dsc_dataset *ds, size_t first, const
     const float *xf = dsc_dataset_x32(ds);
     const double *y = dsc_dataset_y(ds) + skip;
     if (!xf) {
-        dsc__mlp_gather(m, dsc_dataset_x(ds) + skip * m->cfg.sizes[0], y, idx, n);
+        dsc__mlp_gather(m, dsc_dataset_x(ds) + skip * m->inputs, y, idx, n);
         return;
     }
-    xf += skip * m->cfg.sizes[0];
+    xf += skip * m->inputs;
     if (m->cfg.dtype == DSC_F32) gather_f32_of_f32(m, xf, idx, n, m->x0);
     else gather_f64_of_f32(m, xf, idx, n, m->x0);
     gather_targets(m, y, idx, n);
@@ -84,10 +84,9 @@ void dsc__mlp_dropout_batch(dsc_mlp *m, size_t row0)
 /* Draws the inverted-dropout mask of n rows of layer `layer` (kept units scaled by
  * 1/(1-p), so evaluation needs no rescaling) and applies it. */
 #define DROPOUT(T, SFX)                                                                  \
-    static void dropout_##SFX(const dsc_mlp *m, int layer, const T *a, T *mask, T *h,    \
-                              size_t n, size_t out)                                      \
+    static void dropout_##SFX(const dsc_mlp *m, int layer, double p, const T *a, T *mask, \
+                              T *h, size_t n, size_t out)                                \
     {                                                                                    \
-        const double p = m->cfg.dropout;                                                 \
         const T keep = (T)(1 / (1 - p));                                                 \
         for (size_t r = 0; r < n; r++)                                                   \
             for (size_t u = 0; u < out; u++) {                                           \
@@ -107,55 +106,104 @@ DROPOUT(double, f64)
 static void *wptr(dsc_mlp *m, size_t off) { return (char *)m->data + off * m->esize; }
 static void *gptr(dsc_mlp *m, size_t off) { return (char *)m->grad + off * m->esize; }
 
-const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train)
+/* Layer l's forward pass from in; returns where its output is. */
+static const void *forward_layer(dsc_mlp *m, dsc__layer *l, const void *in, size_t n, int train)
 {
     dsc_dtype dt = m->cfg.dtype;
-    const void *x = m->x0;
-    for (int i = 0; i < m->nlayers; i++) {
-        dsc__layer *l = &m->layer[i];
-        dsc__dense_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), x, l->a, n);
-        dsc__act_forward(l->act, dt, &m->actp, l->a, n, l->out);
-        x = l->a;
-        if (!l->dropout) continue;
-        if (train) {
-            if (dt == DSC_F32) dropout_f32(m, i, l->a, l->mask, l->h, n, l->out);
-            else dropout_f64(m, i, l->a, l->mask, l->h, n, l->out);
-            x = l->h;
-        }
+    size_t len = n * l->out;
+    switch (l->kind) {
+    case DSC__DENSE:
+        dsc__dense_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), in, l->y, n);
+        return l->y;
+    case DSC__CONV:
+        dsc__conv_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), in, l->y, m->col, n);
+        return l->y;
+    case DSC__MAXPOOL:
+    case DSC__AVGPOOL:
+        dsc__pool_forward(dt, l, in, l->y, n);
+        return l->y;
+    case DSC__BATCHNORM:
+        dsc__bn_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), m->stats, in, l->y, n, train);
+        return l->y;
+    case DSC__ACT: {
+        void *a = l->inplace ? (void *)in : l->y;
+        if (a != in) memcpy(a, in, len * m->esize);
+        dsc__act_forward(l->act, dt, &m->actp, a, n, l->out);
+        return a;
     }
-    return m->layer[m->nlayers - 1].a;
+    case DSC__DROPOUT:
+        if (!train || l->p == 0) return in; /* inverted dropout: evaluation passes rows on */
+    {
+        /* keyed by the weighted layer it follows, so an MLP draws the masks of the
+         * dense stack it was before layers were general */
+        int k = -1;
+        for (const dsc__layer *q = m->layer; q < l; q++) k += q->kind == DSC__DENSE || q->kind == DSC__CONV;
+        if (dt == DSC_F32) dropout_f32(m, k, l->p, in, l->aux, l->y, n, l->out);
+        else dropout_f64(m, k, l->p, in, l->aux, l->y, n, l->out);
+        return l->y;
+    }
+    default: /* flatten: the same values */
+        return in;
+    }
 }
 
-/* The input the forward pass gave layer i (in training, after the previous dropout). */
-static const void *layer_input(const dsc_mlp *m, int i, int train)
+const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train)
 {
-    if (i == 0) return m->x0;
-    const dsc__layer *p = &m->layer[i - 1];
-    return train && p->dropout ? p->h : p->a;
+    const void *x = m->x0;
+    for (int i = 0; i < m->nlayers; i++) x = m->layer[i].cur = forward_layer(m, &m->layer[i], x, n, train);
+    return x;
+}
+
+/* Layer i's backward pass from d (dLoss/d its output) into its gradients and, when
+ * dx is not NULL, dLoss/d its input; returns where that is (d itself for the layers
+ * that work in place). */
+static void *backward_layer(dsc_mlp *m, int i, void *d, void *dx, size_t n, int train)
+{
+    dsc_dtype dt = m->cfg.dtype;
+    dsc__layer *l = &m->layer[i];
+    const void *x = i ? m->layer[i - 1].cur : m->x0;
+    switch (l->kind) {
+    case DSC__DENSE:
+        dsc__dense_backward(dt, l, wptr(m, l->w_off), x, d, gptr(m, l->w_off), gptr(m, l->b_off), dx, n);
+        return dx;
+    case DSC__CONV:
+        dsc__conv_backward(dt, l, wptr(m, l->w_off), x, d, gptr(m, l->w_off), gptr(m, l->b_off), dx, m->col, n);
+        return dx;
+    case DSC__MAXPOOL:
+    case DSC__AVGPOOL:
+        if (dx) dsc__pool_backward(dt, l, d, dx, n);
+        return dx;
+    case DSC__BATCHNORM:
+        dsc__bn_backward(dt, l, wptr(m, l->w_off), d, gptr(m, l->w_off), gptr(m, l->b_off), dx, n, train);
+        return dx;
+    case DSC__ACT:
+        dsc__act_backward(l->act, dt, &m->actp, l->cur, d, n, l->out);
+        return d;
+    case DSC__DROPOUT:
+        if (train && l->p > 0) {
+            if (dt == DSC_F32) mul_f32(d, l->aux, n * l->out);
+            else mul_f64(d, l->aux, n * l->out);
+        }
+        return d;
+    default:
+        return d;
+    }
 }
 
 void dsc__mlp_backward(dsc_mlp *m, size_t n, int train) { dsc__mlp_backward_par(m, n, train, NULL); }
 
 void dsc__mlp_backward_par(dsc_mlp *m, size_t n, int train, const dsc_fit_parallel *par)
 {
-    dsc_dtype dt = m->cfg.dtype;
-    void *d = m->delta[0], *dnext = m->delta[1];
+    void *d = m->delta[0];
     for (int i = m->nlayers - 1; i >= 0; i--) {
-        dsc__layer *l = &m->layer[i];
-        if (train && l->dropout) {
-            if (dt == DSC_F32) mul_f32(d, l->mask, n * l->out);
-            else mul_f64(d, l->mask, n * l->out);
+        const dsc__layer *l = &m->layer[i];
+        /* the first layer's input needs no gradient */
+        void *dx = i ? (d == m->delta[0] ? m->delta[1] : m->delta[0]) : NULL;
+        d = backward_layer(m, i, d, dx, n, train);
+        if (l->param >= 0 && par && par->tensor_ready) {
+            par->tensor_ready(par->ctx, (size_t)l->param + 1); /* bias, then weight: both final */
+            par->tensor_ready(par->ctx, (size_t)l->param);
         }
-        dsc__act_backward(l->act, dt, &m->actp, l->a, d, n, l->out);
-        dsc__dense_backward(dt, l, wptr(m, l->w_off), layer_input(m, i, train), d, gptr(m, l->w_off),
-                            gptr(m, l->b_off), i ? dnext : NULL, n);
-        if (par && par->tensor_ready) {
-            par->tensor_ready(par->ctx, 2 * (size_t)i + 1); /* bias, then weight: both final */
-            par->tensor_ready(par->ctx, 2 * (size_t)i);
-        }
-        void *t = d;
-        d = dnext;
-        dnext = t;
     }
 }
 
@@ -178,7 +226,7 @@ dsc_status dsc_mlp_loss_grad(dsc_mlp *m, const double *x, const double *y, size_
     /* no dropout: evaluation mode, a deterministic function of the parameters */
     const void *z = dsc__mlp_forward(m, n, 0);
     dsc__tally t = {0};
-    size_t k = m->cfg.sizes[m->nlayers];
+    size_t k = m->outputs;
     dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, n, k, m->delta[0], 1.0 / (double)n, &t);
     dsc__mlp_backward(m, n, 0);
     *loss = t.loss / (double)n;
@@ -193,10 +241,10 @@ dsc_status dsc_mlp_predict(dsc_mlp *m, const double *x, size_t n, double *out)
     if (st == DSC_OK && !out) st = dsc__fail(DSC_ERR_ARG, "mlp_predict: out must not be NULL");
     if (st == DSC_OK) st = dsc__mlp_reserve(m, m->cap ? m->cap : DEFAULT_CHUNK);
     if (st != DSC_OK) return st;
-    size_t k = m->cfg.sizes[m->nlayers];
+    size_t k = m->outputs;
     for (size_t s = 0; s < n; s += m->cap) {
         size_t b = n - s < m->cap ? n - s : m->cap;
-        dsc__mlp_gather(m, x + s * m->cfg.sizes[0], NULL, NULL, b);
+        dsc__mlp_gather(m, x + s * m->inputs, NULL, NULL, b);
         void *z = (void *)dsc__mlp_forward(m, b, 0);
         if (m->loss == DSC_LOSS_SOFTMAX_CE) dsc__act_forward(DSC_ACT_SOFTMAX, m->cfg.dtype, &m->actp, z, b, k);
         if (m->loss == DSC_LOSS_BCE) dsc__act_forward(DSC_ACT_SIGMOID, m->cfg.dtype, &m->actp, z, b, k);
@@ -210,7 +258,7 @@ dsc_status dsc_mlp_predict(dsc_mlp *m, const double *x, size_t n, double *out)
 
 dsc_status dsc__check_targets(const dsc_mlp *m, const char *who, const double *y, size_t n)
 {
-    size_t k = m->cfg.sizes[m->nlayers];
+    size_t k = m->outputs;
     for (size_t i = 0; i < n; i++) {
         double v = y[i];
         int ok = m->loss == DSC_LOSS_MSE   ? isfinite(v)
@@ -228,7 +276,7 @@ dsc_status dsc__check_targets(const dsc_mlp *m, const char *who, const double *y
 
 void dsc__mlp_tally(dsc_mlp *m, const dsc_dataset *ds, dsc__tally *t)
 {
-    size_t n = dsc_dataset_rows(ds), k = m->cfg.sizes[m->nlayers];
+    size_t n = dsc_dataset_rows(ds), k = m->outputs;
     memset(t, 0, sizeof *t);
     for (size_t s = 0; s < n; s += m->cap) {
         size_t b = n - s < m->cap ? n - s : m->cap;
@@ -247,9 +295,9 @@ dsc_status dsc_mlp_evaluate(dsc_mlp *m, const dsc_dataset *ds, double *loss, dou
 dsc_status dsc_mlp_evaluate_rmse(dsc_mlp *m, const dsc_dataset *ds, double *loss, double *metric, double *rmse)
 {
     dsc_status st = ready(m, "mlp_evaluate", ds, 1);
-    if (st == DSC_OK && dsc_dataset_cols(ds) != m->cfg.sizes[0])
+    if (st == DSC_OK && dsc_dataset_cols(ds) != m->inputs)
         st = dsc__fail(DSC_ERR_MISMATCH, "mlp_evaluate: the data has %zu features, the network %zu inputs",
-                       dsc_dataset_cols(ds), m->cfg.sizes[0]);
+                       dsc_dataset_cols(ds), m->inputs);
     if (st == DSC_OK) st = dsc__check_targets(m, "mlp_evaluate", dsc_dataset_y(ds), dsc_dataset_rows(ds));
     if (st == DSC_OK) st = dsc__mlp_reserve(m, m->cap ? m->cap : DEFAULT_CHUNK);
     if (st != DSC_OK) return st;

@@ -1,0 +1,101 @@
+/*
+ * pool.c: max and average pooling over k x k windows (PyTorch's max_pool2d and
+ * avg_pool2d without ceil mode). Max pooling never picks the padding and keeps the
+ * first maximum of a window, recording where it was for the backward pass; average
+ * pooling counts the padding in the mean (count_include_pad), so every window
+ * divides by k*k.
+ */
+#include "nn.h"
+
+#include <string.h>
+
+/* The window of output o along an axis of n inputs: inputs [*lo, *hi) (the padding
+ * clipped off). */
+static void window_of(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t *lo, size_t *hi)
+{
+    size_t start = o * s, end = start + k; /* in padded coordinates */
+    *lo = start > pad ? start - pad : 0;
+    *hi = end > pad ? end - pad : 0;
+    if (*hi > n) *hi = n;
+}
+
+#define POOL_KERNELS(T, SFX)                                                                        \
+    static void forward_##SFX(const dsc__layer *l, const T *x, T *y, size_t *arg, size_t n)         \
+    {                                                                                               \
+        const T inv = (T)1 / (T)(l->k * l->k);                                                      \
+        size_t hw = l->ih * l->iw;                                                                  \
+        for (size_t r = 0; r < n; r++)                                                              \
+            for (size_t c = 0; c < l->oc; c++) {                                                    \
+                const T *xc = x + r * l->in + c * hw;                                               \
+                for (size_t oy = 0; oy < l->oh; oy++) {                                             \
+                    size_t y0, y1;                                                                  \
+                    window_of(oy, l->ih, l->k, l->stride, l->pad, &y0, &y1);                        \
+                    for (size_t ox = 0; ox < l->ow; ox++) {                                         \
+                        size_t x0, x1, o = r * l->out + (c * l->oh + oy) * l->ow + ox;              \
+                        window_of(ox, l->iw, l->k, l->stride, l->pad, &x0, &x1);                    \
+                        if (!arg) {                                                                 \
+                            T acc = 0;                                                              \
+                            for (size_t iy = y0; iy < y1; iy++)                                     \
+                                for (size_t ix = x0; ix < x1; ix++) acc += xc[iy * l->iw + ix];     \
+                            y[o] = acc * inv;                                                       \
+                            continue;                                                               \
+                        }                                                                           \
+                        /* the first maximum, NaN winning (PyTorch's); selects, not          \
+                           branches: which input wins is data, unpredictable */                      \
+                        size_t best = y0 * l->iw + x0;                                              \
+                        T bv = xc[best];                                                            \
+                        for (size_t iy = y0; iy < y1; iy++)                                         \
+                            for (size_t ix = x0; ix < x1; ix++) {                                   \
+                                T v = xc[iy * l->iw + ix];                                          \
+                                size_t win = (size_t)0 - (size_t)((v > bv) | (v != v));             \
+                                best = ((iy * l->iw + ix) & win) | (best & ~win);                   \
+                                bv = xc[best];                                                      \
+                            }                                                                       \
+                        y[o] = bv;                                                                  \
+                        arg[o] = c * hw + best;                                                     \
+                    }                                                                               \
+                }                                                                                   \
+            }                                                                                       \
+    }                                                                                               \
+    static void backward_##SFX(const dsc__layer *l, const T *d, T *dx, const size_t *arg, size_t n) \
+    {                                                                                               \
+        const T inv = (T)1 / (T)(l->k * l->k);                                                      \
+        memset(dx, 0, n * l->in * sizeof *dx);                                                      \
+        for (size_t r = 0; r < n; r++) {                                                            \
+            T *dxr = dx + r * l->in;                                                                \
+            const T *dr = d + r * l->out;                                                           \
+            if (arg) {                                                                              \
+                for (size_t o = 0; o < l->out; o++) dxr[arg[r * l->out + o]] += dr[o];              \
+                continue;                                                                           \
+            }                                                                                       \
+            for (size_t c = 0; c < l->oc; c++)                                                      \
+                for (size_t oy = 0; oy < l->oh; oy++) {                                             \
+                    size_t y0, y1;                                                                  \
+                    window_of(oy, l->ih, l->k, l->stride, l->pad, &y0, &y1);                        \
+                    for (size_t ox = 0; ox < l->ow; ox++) {                                         \
+                        size_t x0, x1;                                                              \
+                        window_of(ox, l->iw, l->k, l->stride, l->pad, &x0, &x1);                    \
+                        T g = dr[(c * l->oh + oy) * l->ow + ox] * inv;                              \
+                        T *dc = dxr + c * l->ih * l->iw;                                            \
+                        for (size_t iy = y0; iy < y1; iy++)                                         \
+                            for (size_t ix = x0; ix < x1; ix++) dc[iy * l->iw + ix] += g;           \
+                    }                                                                               \
+                }                                                                                   \
+        }                                                                                           \
+    }
+POOL_KERNELS(float, f32)
+POOL_KERNELS(double, f64)
+
+void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t n)
+{
+    size_t *arg = l->kind == DSC__MAXPOOL ? l->aux : NULL;
+    if (dt == DSC_F32) forward_f32(l, x, y, arg, n);
+    else forward_f64(l, x, y, arg, n);
+}
+
+void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t n)
+{
+    const size_t *arg = l->kind == DSC__MAXPOOL ? l->aux : NULL;
+    if (dt == DSC_F32) backward_f32(l, d, dx, arg, n);
+    else backward_f64(l, d, dx, arg, n);
+}
