@@ -13,11 +13,21 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
+# Quiet by default: one line per stage, the full output in $(BUILD)/*.log (shown when a
+# stage fails). VERBOSE=1 prints everything.
+ifeq ($(VERBOSE),1)
+QUIET :=
+else
+QUIET = >$(BUILD)/$(1).log 2>&1 || { tail -n 40 $(BUILD)/$(1).log; echo "failed: see $(BUILD)/$(1).log" >&2; exit 1; }
+endif
+
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	@echo "configuring $(BUILD)/ (CMake, Release)"
+	@mkdir -p $(BUILD) && cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(call QUIET,configure)
 
 build: deps $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS)
+	@echo "building the library, the command, the tests and the examples in $(BUILD)/"
+	@cmake --build $(BUILD) -j $(JOBS) $(call QUIET,build)
 
 # The main job: builds if needed, then runs the demo.
 demo: build
@@ -25,7 +35,8 @@ demo: build
 
 # Every test through CTest.
 test: deps-test $(BUILD)/CMakeCache.txt
-	cmake --build $(BUILD) -j $(JOBS)
+	@echo "building in $(BUILD)/"
+	@cmake --build $(BUILD) -j $(JOBS) $(call QUIET,build)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The tests again under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE); part of descent. */
 /*
  * descent.h: the core API of libdescent (optimizers, parameters, groups, specs).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE); part of descent. */
 /*
  * descent_checkpoint.h: optimizer checkpoints as safetensors files (the checkpoint layer
  * of libdescent; it depends on the core, cJSON and zlib).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE); part of descent. */
 /*
  * descent_data.h: datasets for training (CSV, NumPy .npy, MNIST IDX), seeded and
  * stratified splits, column statistics.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE); part of descent. */
 /*
  * descent_dist.h: scale-out over MPI (libdescent_dist, built when MPI is found).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE); part of descent. */
 /*
  * descent_nn.h: multilayer perceptrons trained with the optimizers of descent.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE); part of descent. */
 /*
  * descent_plot.h: figures of optimizer runs (loss curves, trajectories over a
  * contour, training histories, schedules) written as PNG, SVG or PDF through PLplot's

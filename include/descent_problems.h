@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT (see LICENSE); part of descent. */
 /*
  * descent_problems.h: classic test functions with analytic gradients, to compare
  * optimizers on (Rosenbrock and friends). Part of libdescent; depends on the core only.
