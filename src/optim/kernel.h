@@ -95,7 +95,7 @@ static inline dsc_status dsc__check_decay_in_update(const dsc_hparams *hp)
  * The gradient prologue of a step (rule_grad.h): 0 when every option is off (d = g),
  * 1 for the cheap options (clipping coefficient, maximize, L2, decoupled decay: one
  * multiply or add each), 2 when it also needs the compares of clip_value and L1. */
-static inline int dsc__grad_general(const dsc__scal *s)
+static inline int dsc__grad_prologue(const dsc__scal *s)
 {
     if (s->clip_value > 0 || s->l1 != 0) return 2;
     return s->gscale != 1.0 || s->maximize || s->wd != 0 || s->decay != 1.0;
@@ -104,7 +104,7 @@ static inline int dsc__grad_general(const dsc__scal *s)
 /* The case of a fast kernel's switch: 3 * option (0 or 1) + the gradient prologue. */
 static inline int dsc__variant(int option, const dsc__scal *s)
 {
-    return 3 * (option != 0) + dsc__grad_general(s);
+    return 3 * (option != 0) + dsc__grad_prologue(s);
 }
 
 /* On x86-64 with glibc, each fast kernel is compiled twice, for the baseline and for
