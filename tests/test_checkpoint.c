@@ -1406,6 +1406,25 @@ static int remove_tmpdir(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A NULL argument's message names the function the caller called (the _avg variants
+ * once named their plain twins). */
+static void test_null_argument_names_the_call(void **state)
+{
+    (void)state;
+    assert_int_equal(dsc_ckpt_restore(NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_ckpt_restore: "));
+    assert_int_equal(dsc_ckpt_restore_avg(NULL, NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_ckpt_restore_avg: "));
+    assert_int_equal(dsc_checkpoint_load_mem(NULL, NULL, 0), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_mem: "));
+    assert_int_equal(dsc_checkpoint_load_mem_avg(NULL, NULL, NULL, 0), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_mem_avg: "));
+    assert_int_equal(dsc_checkpoint_load(NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load: "));
+    assert_int_equal(dsc_checkpoint_load_avg(NULL, NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_avg: "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1430,6 +1449,7 @@ int main(void)
         cmocka_unit_test(test_average_layout),
         cmocka_unit_test(test_average_mismatch),
         cmocka_unit_test(test_schedulefree_saves_the_eval_point),
+        cmocka_unit_test(test_null_argument_names_the_call),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

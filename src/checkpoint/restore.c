@@ -365,16 +365,20 @@ static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
 
 dsc_status dsc_ckpt_restore_avg(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
 {
-    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
+    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore_avg: NULL argument");
     dsc_status st = restore(ck, opt, avg);
     return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
 }
 
-dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt) { return dsc_ckpt_restore_avg(ck, opt, NULL); }
+dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt)
+{
+    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
+    return dsc_ckpt_restore_avg(ck, opt, NULL);
+}
 
 dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const void *buf, size_t len)
 {
-    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
+    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem_avg: NULL argument");
     dsc_ckpt ck;
     dsc_status st = dsc__ckpt_parse(&ck, buf, len);
     if (!st) {
@@ -386,6 +390,7 @@ dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const v
 
 dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
 {
+    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
     return dsc_checkpoint_load_mem_avg(opt, NULL, buf, len);
 }
 
@@ -402,9 +407,13 @@ static dsc_status restore_into(const dsc_ckpt *ck, void *ctx)
 
 dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path)
 {
-    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
+    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_avg: NULL argument");
     restore_target t = {opt, avg};
     return dsc__ckpt_with_file(path, "checkpoint", restore_into, &t);
 }
 
-dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path) { return dsc_checkpoint_load_avg(opt, NULL, path); }
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path)
+{
+    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
+    return dsc_checkpoint_load_avg(opt, NULL, path);
+}

@@ -221,10 +221,12 @@ static void list_keys(dsc_kind kind, char *buf, size_t size)
     buf[0] = '\0';
     if (K(kind) & K_BETAS) len += (size_t)snprintf(buf + len, size - len, "betas, ");
     if (kind == DSC_MUON) len += (size_t)snprintf(buf + len, size - len, "adamw_betas, ");
+    const char *sep = "";
     for (size_t i = 0; i < NFIELDS && len < size; i++)
-        if (fields[i].kinds & K(kind))
-            len += (size_t)snprintf(buf + len, size - len, "%s%s", fields[i].key,
-                                    i + 1 < NFIELDS ? ", " : "");
+        if (fields[i].kinds & K(kind)) {
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", sep, fields[i].key);
+            sep = ", ";
+        }
 }
 
 static dsc_status check_range(const char *who, const field *f, double v)

@@ -113,7 +113,7 @@ double dsc__clip_coef(double max_norm, double norm);
 /* ---- the non-finite policy (nonfinite.c) for a step whose gradient is not finite:
  * nonfinite=error fails naming step steps + 1; skip counts the skip and fails once
  * max_consecutive_skips are reached in a row. ctl: the optimizer-wide controls. */
-dsc_status dsc__nonfinite_skip(const dsc_hparams *ctl, int64_t steps, int64_t *skipped, int64_t *consecutive);
+dsc_status dsc__nonfinite_policy(const dsc_hparams *ctl, int64_t steps, int64_t *skipped, int64_t *consecutive);
 
 /* ---- gradient accumulation (accumulate.c): acc += g, elementwise in the dtype */
 void dsc__grad_accumulate(dsc_dtype dt, void *acc, const void *g, size_t n);

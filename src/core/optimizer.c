@@ -327,7 +327,7 @@ static void base_scalars(const dsc_hparams *hp, const dsc_hparams *ctl, int64_t 
 static dsc_status handle_nonfinite(dsc_optim *o)
 {
     if (o->controls.nonfinite != DSC_NONFINITE_ERROR) o->last_skipped = 1;
-    return dsc__nonfinite_skip(&o->controls, o->steps, &o->skipped, &o->consecutive);
+    return dsc__nonfinite_policy(&o->controls, o->steps, &o->skipped, &o->consecutive);
 }
 
 /* Tensor i's task for step t: scalars s, kernels, lookahead's sync. */
