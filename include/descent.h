@@ -102,6 +102,8 @@ typedef enum dsc_kind {
     DSC_LARS,               /* You et al. 2017, layer-wise trust ratio over SGD momentum */
     DSC_SCHEDULEFREE_ADAMW, /* Defazio et al. 2024 (facebookresearch/schedule_free) */
     DSC_MUON,               /* torch.optim.Muon on 2-D tensors, AdamW on the others */
+    DSC_RPROP,              /* torch.optim.Rprop (resilient backpropagation) */
+    DSC_ASGD,               /* torch.optim.ASGD (averaged SGD), torch 1.13's rule */
     DSC_KIND_COUNT /* sentinel */
 } dsc_kind;
 
@@ -152,7 +154,7 @@ typedef struct dsc_hparams {
     /* adagrad */
     double lr_decay;
     double initial_accumulator_value;
-    /* rmsprop (alpha, momentum, centered), adadelta (rho) */
+    /* rmsprop (alpha, momentum, centered), adadelta (rho); asgd's alpha is its eta power */
     double alpha;
     int centered;
     double rho;
@@ -186,6 +188,14 @@ typedef struct dsc_hparams {
     double adamw_beta2;
     double adamw_eps;
     double adamw_weight_decay;
+    /* rprop: etas=(eta_minus, eta_plus), step_sizes=(step_size_min, step_size_max) */
+    double eta_minus;
+    double eta_plus;
+    double step_size_min;
+    double step_size_max;
+    /* asgd: eta = lr / (1 + lambd*lr*t)^alpha; averaging of ax starts after t0 steps */
+    double lambd;
+    double t0;
     /* lookahead, around any kind (Zhang et al. 2019): when lookahead_k > 0, every
      * lookahead_k steps slow += alpha (p - slow) and p = slow */
     int64_t lookahead_k;
@@ -268,6 +278,7 @@ size_t dsc_optim_state_bytes(const dsc_optim *opt);
  * State buffers of tensor i, for checkpoints and inspection: names are PyTorch's
  * ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "sum", "square_avg",
  * "acc_delta", "grad_avg", "exp_inf", "exp_avg_var"; schedule-free's "z" and "x";
+ * Rprop's "prev" and "step_size"; ASGD's "ax", the running average of the parameter;
  * "lookahead_slow", last, under lookahead). Each holds n elements of the tensor's
  * dtype, owned by the optimizer. Muon's layout depends on the tensor: 2-D tensors
  * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq".
@@ -280,7 +291,8 @@ dsc_status dsc_optim_state(const dsc_optim *opt, size_t i, size_t k,
                            const char **name, void **data);
 
 /* Scalar state of a group beyond the step count, by name: NAdam's "mu_product",
- * schedule-free's "weight_sum" and "lr_max" (every kind has all three). */
+ * schedule-free's "weight_sum" and "lr_max", ASGD's "eta" and "mu" (every kind has
+ * all five). */
 /* The names of the group scalars for k = 0, 1, ... (NULL past the last), so that
  * checkpoints can save them all. */
 const char *dsc_optim_scalar_name(size_t k);

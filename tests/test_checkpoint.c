@@ -213,6 +213,10 @@ static const char *const specs[] = {
     "lars(lr=0.01, momentum=0.9)",
     "schedulefree_adamw(lr=0.01, warmup_steps=5)",
     "muon(lr=0.02)",
+    "rprop(lr=0.01)",
+    "rprop(etas=(0.4, 1.3), step_sizes=(1e-4, 0.1), weight_decay=0.01)",
+    "asgd(lr=0.05, t0=10)",
+    "asgd(lr=0.05, lambd=0.01, alpha=0.6, t0=20, weight_decay=0.01)",
     "adam(lr=0.01, lookahead_k=5)",
     "sgd(lr=0.01, momentum=0.9, lookahead_k=3, lookahead_alpha=0.5)",
 };
@@ -325,6 +329,8 @@ static void test_resume_with_schedules_is_bit_exact(void **state)
         sched_case("adam(lr=0.01)", schedules[i], DSC_F32, NULL);
         sched_case("sgd(lr=0.05, momentum=0.9)", schedules[i], DSC_F64, "step(step_size=2)");
         sched_case("nadam(lr=0.01, accumulate=3)", schedules[i], DSC_F64, NULL);
+        /* ASGD's eta follows the lr of the step before: a group scalar */
+        sched_case("asgd(lr=0.05, lambd=0.01, t0=10)", schedules[i], DSC_F32, NULL);
     }
 }
 

@@ -139,6 +139,8 @@ typedef struct dsc__gstate {
     double mu_product;
     double weight_sum; /* schedule-free: sum of the averaging weights (starts at 0) */
     double lr_max;     /* schedule-free: largest warmed-up lr so far (starts at 0) */
+    double eta;        /* asgd: the step size of the next step (set by each step) */
+    double mu;         /* asgd: the averaging weight of the next step (starts at 1) */
 } dsc__gstate;
 
 /* One optimizer family: its state layout, validation, per-step scalars, kernels. */
@@ -313,6 +315,8 @@ extern const dsc__ops dsc__ops_lamb;
 extern const dsc__ops dsc__ops_lars;
 extern const dsc__ops dsc__ops_schedulefree_adamw;
 extern const dsc__ops dsc__ops_muon;
+extern const dsc__ops dsc__ops_rprop;
+extern const dsc__ops dsc__ops_asgd;
 
 /* ---- lookahead (lookahead.c): slow weights around any kind, driven by optimizer.c.
  * The slow buffer is the last state buffer of a tensor ("lookahead_slow"). */
