@@ -71,6 +71,7 @@ const dsc__ops dsc__ops_asgd = {
     .state_names = asgd_state,
     .prepare = asgd_prepare,
     .reference = {asgd_ref_f32, asgd_ref_f64},
+    .fast = {asgd_fast_f32, asgd_fast_f64},
 };
 #else
 /* ---- the rule, for element type T */
@@ -93,6 +94,38 @@ static void FN(asgd_ref)(const dsc__scal *s, void *pv, const void *gv, void *con
         p[i] = p[i] * decay;
         p[i] = p[i] + neg_eta * d;
         ax[i] = k.average ? ax[i] + (p[i] - ax[i]) * mu : p[i];
+    }
+}
+
+/* The same rule vectorised: average and gen are constants in each call from asgd_fast. */
+static inline __attribute__((always_inline)) void FN(asgd_loop)(const dsc__scal *s, T *restrict p,
+                                                                const T *restrict g, T *restrict ax, size_t n,
+                                                                const int average, const int gen)
+{
+    const struct asgd_scalars k = asgd_scalars_of(s);
+    const T decay = (T)k.decay, neg_eta = (T)k.neg_eta, mu = (T)k.mu;
+    DSC__GRAD_CONSTS(T, s);
+    DSC__SIMD
+    for (size_t i = 0; i < n; i++) {
+        DSC__GRAD_VALUE(T, gen, p[i], g[i], d);
+        T pi = gen ? p[i] * dc_ : p[i];
+        pi = pi * decay;
+        pi = pi + neg_eta * d;
+        p[i] = pi;
+        ax[i] = average ? ax[i] + (pi - ax[i]) * mu : pi;
+    }
+}
+
+DSC__CLONES static void FN(asgd_fast)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    const int average = asgd_scalars_of(s).average;
+    switch (3 * average + dsc__grad_general(s)) {
+    case 0: FN(asgd_loop)(s, p, g, st[0], n, 0, 0); break;
+    case 1: FN(asgd_loop)(s, p, g, st[0], n, 0, 1); break;
+    case 2: FN(asgd_loop)(s, p, g, st[0], n, 0, 2); break;
+    case 3: FN(asgd_loop)(s, p, g, st[0], n, 1, 0); break;
+    case 4: FN(asgd_loop)(s, p, g, st[0], n, 1, 1); break;
+    default: FN(asgd_loop)(s, p, g, st[0], n, 1, 2); break;
     }
 }
 #endif

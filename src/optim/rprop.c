@@ -75,6 +75,7 @@ const dsc__ops dsc__ops_rprop = {
     .validate = rprop_validate,
     .prepare = rprop_prepare,
     .reference = {rprop_ref_f32, rprop_ref_f64},
+    .fast = {rprop_fast_f32, rprop_fast_f64},
 };
 #else
 /* ---- the rule, for element type T */
@@ -106,6 +107,41 @@ static void FN(rprop_ref)(const dsc__scal *s, void *pv, const void *gv, void *co
         if (mult == eta_minus) d = 0;
         p[i] = p[i] - DSC__SIGN(T, d) * size;
         prev[i] = d;
+    }
+}
+
+/* The same rule without branches: the selects become blends, gen (a constant in each
+ * call from rprop_fast) picks the gradient prologue (kernel.h). */
+static inline __attribute__((always_inline)) void FN(rprop_loop)(const dsc__scal *s, T *restrict p,
+                                                                 const T *restrict g, T *restrict prev,
+                                                                 T *restrict step_size, size_t n, const int gen)
+{
+    const struct rprop_scalars k = rprop_scalars_of(s);
+    const T eta_minus = (T)k.eta_minus, eta_plus = (T)k.eta_plus;
+    const T lo = (T)k.step_size_min, hi = (T)k.step_size_max, initial = (T)k.initial_step;
+    const int first = k.first;
+    DSC__GRAD_CONSTS(T, s);
+    DSC__SIMD
+    for (size_t i = 0; i < n; i++) {
+        DSC__GRAD_VALUE(T, gen, p[i], g[i], d);
+        T pi = gen ? p[i] * dc_ : p[i];
+        T prod = d * prev[i];
+        T mult = prod > 0 ? eta_plus : prod < 0 ? eta_minus : prod == 0 ? (T)1 : prod;
+        T size = (first ? initial : step_size[i]) * mult;
+        size = size < lo ? lo : size > hi ? hi : size;
+        step_size[i] = size;
+        d = mult == eta_minus ? (T)0 : d;
+        p[i] = pi - DSC__SIGN(T, d) * size;
+        prev[i] = d;
+    }
+}
+
+DSC__CLONES static void FN(rprop_fast)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    switch (dsc__grad_general(s)) {
+    case 0: FN(rprop_loop)(s, p, g, st[0], st[1], n, 0); break;
+    case 1: FN(rprop_loop)(s, p, g, st[0], st[1], n, 1); break;
+    default: FN(rprop_loop)(s, p, g, st[0], st[1], n, 2); break;
     }
 }
 #endif
