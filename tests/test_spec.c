@@ -212,6 +212,23 @@ static void test_struct_validation(void **state)
     assert_int_equal(dsc_hparams_parse(NULL, &hp), DSC_ERR_ARG);
 }
 
+/* The unknown-key message of every kind lists its keys as "a, b, c)": no empty item
+ * at the end (the list once ended in ", )" for 13 of the 15 kinds). */
+static void test_unknown_key_lists(void **state)
+{
+    (void)state;
+    for (int k = 0; k < DSC_KIND_COUNT; k++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "%s(nosuchkey=1)", dsc_kind_name((dsc_kind)k));
+        dsc_hparams hp;
+        assert_int_equal(dsc_hparams_parse(spec, &hp), DSC_ERR_SPEC);
+        const char *msg = dsc_last_error(), *keys = strstr(msg, "(keys: ");
+        if (!keys || strstr(msg, ", )") || strstr(msg, ", ,") || msg[strlen(msg) - 1] != ')' || strstr(keys, "(keys: )"))
+            fail_msg("%s: %s", spec, msg);
+        assert_non_null(strstr(keys, "lr, ")); /* every kind takes lr, never last */
+    }
+}
+
 static void test_kind_names_round_trip(void **state)
 {
     (void)state;
@@ -252,7 +269,7 @@ int main(void)
         cmocka_unit_test(test_defaults_are_pytorchs),  cmocka_unit_test(test_values_and_aliases),
         cmocka_unit_test(test_malformed),              cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_zero_lr_and_eps),        cmocka_unit_test(test_conflicting_keys),
-        cmocka_unit_test(test_struct_validation),      cmocka_unit_test(test_kind_names_round_trip),
+        cmocka_unit_test(test_struct_validation),      cmocka_unit_test(test_unknown_key_lists), cmocka_unit_test(test_kind_names_round_trip),
         cmocka_unit_test(test_format_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

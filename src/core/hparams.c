@@ -239,10 +239,12 @@ static void list_keys(dsc_kind kind, char *buf, size_t size)
     if (K(kind) & K_BETAS) len += (size_t)snprintf(buf + len, size - len, "betas, ");
     if (kind == DSC_RPROP) len += (size_t)snprintf(buf + len, size - len, "etas, step_sizes, ");
     if (kind == DSC_MUON) len += (size_t)snprintf(buf + len, size - len, "adamw_betas, ");
+    const char *sep = "";
     for (size_t i = 0; i < NFIELDS && len < size; i++)
-        if (fields[i].kinds & K(kind))
-            len += (size_t)snprintf(buf + len, size - len, "%s%s", fields[i].key,
-                                    i + 1 < NFIELDS ? ", " : "");
+        if (fields[i].kinds & K(kind)) {
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", sep, fields[i].key);
+            sep = ", ";
+        }
 }
 
 static dsc_status check_range(const char *who, const field *f, double v)

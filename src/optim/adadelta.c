@@ -2,8 +2,15 @@
  * adadelta.c: torch.optim.Adadelta (Zeiler 2012, with PyTorch's lr).
  *   v = rho*v + (1-rho)*g^2;  delta = sqrt(u + eps) / sqrt(v + eps) * g
  *   u = rho*u + (1-rho)*delta^2;  p -= lr*delta
+ * Read once plain, then its typed part once per element type (rule_types.h).
  */
+#ifndef T
 #include "kernel.h"
+
+struct adadelta_scalars {
+    double rho, one_minus_rho, eps, neg_lr;
+};
+DSC__SCALARS_FIT(struct adadelta_scalars);
 
 static int adadelta_state(const dsc_hparams *hp, const char **names)
 {
@@ -13,52 +20,72 @@ static int adadelta_state(const dsc_hparams *hp, const char **names)
     return 2;
 }
 
-/* c[0] = rho, c[1] = 1 - rho, c[2] = eps */
 static void adadelta_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
 {
     (void)gs;
     (void)t;
-    s->c[0] = hp->rho;
-    s->c[1] = 1.0 - hp->rho;
-    s->c[2] = hp->eps;
+    const struct adadelta_scalars k = {.rho = hp->rho, .one_minus_rho = 1.0 - hp->rho, .eps = hp->eps,
+                                       .neg_lr = -s->lr};
+    dsc__scalars_put(s, &k, sizeof k);
 }
 
-#define ADADELTA_REF(T, SFX)                                                  \
-    DSC__KERNEL_BEGIN(adadelta_ref, T, SFX)                                   \
-    T *v = (T *)st[0], *u = (T *)st[1];                                       \
-    const T rho = (T)s->c[0], one_m = (T)s->c[1], eps = (T)s->c[2];           \
-    const T nlr = (T)(-s->lr);                                                \
-    for (size_t i = 0; i < n; i++) {                                          \
-        DSC__GRAD(T, s, p, g, i, d);                                          \
-        v[i] = v[i] * rho + one_m * d * d;                                    \
-        T std = DSC__SQRT(v[i] + eps);                                        \
-        T delta = DSC__SQRT(u[i] + eps) / std * d;                            \
-        u[i] = u[i] * rho + one_m * delta * delta;                            \
-        p[i] = p[i] + nlr * delta;                                            \
-    }                                                                         \
-    DSC__KERNEL_END
-ADADELTA_REF(float, f32)
-ADADELTA_REF(double, f64)
+static struct adadelta_scalars adadelta_scalars_of(const dsc__scal *s)
+{
+    struct adadelta_scalars k;
+    dsc__scalars_get(s, &k, sizeof k);
+    return k;
+}
+#endif
 
-/* Fast variants: GEN = general gradient prologue (kernel.h). */
-#define ADADELTA_FAST(T, SFX, OPT, GEN)                                        \
-    DSC__FAST_BEGIN(adadelta_fast_##OPT##GEN##_##SFX, T)                       \
-    T *restrict v = (T *)st[0], *restrict u = (T *)st[1];                      \
-    const T rho = (T)s->c[0], one_m = (T)s->c[1], eps = (T)s->c[2];            \
-    const T nlr = (T)(-s->lr);                                                 \
-    DSC__FAST_LOOP(T, GEN, d)                                                  \
-        T vi = v[i] * rho + one_m * d * d;                                     \
-        v[i] = vi;                                                             \
-        T std = DSC__SQRT(vi + eps);                                           \
-        T delta = DSC__SQRT(u[i] + eps) / std * d;                             \
-        u[i] = u[i] * rho + one_m * delta * delta;                             \
-        p[i] = p[i] + nlr * delta;                                             \
-    }                                                                          \
+#ifdef T
+/* ---- the rule, for element type T */
+
+static void FN(adadelta_ref)(const dsc__scal *s, void *pv, const void *gv, void *const *st, size_t n)
+{
+    const struct adadelta_scalars k = adadelta_scalars_of(s);
+    T *p = pv, *v = st[0], *u = st[1];
+    const T *g = gv;
+    const T rho = (T)k.rho, one_m = (T)k.one_minus_rho, eps = (T)k.eps;
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad)(s, &p[i], g[i]);
+        v[i] = v[i] * rho + one_m * d * d;
+        T std = DSC__SQRT(v[i] + eps);
+        T delta = DSC__SQRT(u[i] + eps) / std * d;
+        u[i] = u[i] * rho + one_m * delta * delta;
+        p[i] = p[i] + (T)k.neg_lr * delta;
     }
-DSC__VARIANTS1(ADADELTA_FAST, float, f32)
-DSC__VARIANTS1(ADADELTA_FAST, double, f64)
-DSC__DISPATCH1(adadelta_fast, f32)
-DSC__DISPATCH1(adadelta_fast, f64)
+}
+
+DSC__ALWAYS_INLINE void FN(adadelta_loop)(const dsc__scal *s, T *restrict p, const T *restrict g,
+                                          T *restrict v, T *restrict u, size_t n, const int gen)
+{
+    const struct adadelta_scalars k = adadelta_scalars_of(s);
+    const struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(s);
+    const T rho = (T)k.rho, one_m = (T)k.one_minus_rho, eps = (T)k.eps, nlr = (T)k.neg_lr;
+    DSC__SIMD
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad_fast)(&gc, gen, p[i], g[i]);
+        if (gen) p[i] = p[i] * gc.decay;
+        T vi = v[i] * rho + one_m * d * d;
+        v[i] = vi;
+        T std = DSC__SQRT(vi + eps);
+        T delta = DSC__SQRT(u[i] + eps) / std * d;
+        u[i] = u[i] * rho + one_m * delta * delta;
+        p[i] = p[i] + nlr * delta;
+    }
+}
+
+DSC__CLONES static void FN(adadelta_fast)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    switch (dsc__variant(0, s)) {
+    case 0: FN(adadelta_loop)(s, p, g, st[0], st[1], n, 0); break;
+    case 1: FN(adadelta_loop)(s, p, g, st[0], st[1], n, 1); break;
+    default: FN(adadelta_loop)(s, p, g, st[0], st[1], n, 2); break;
+    }
+}
+#else
+#define DSC_RULE_FILE "adadelta.c"
+#include "rule_types.h"
 
 const dsc__ops dsc__ops_adadelta = {
     .kind = DSC_ADADELTA,
@@ -67,3 +94,4 @@ const dsc__ops dsc__ops_adadelta = {
     .reference = {adadelta_ref_f32, adadelta_ref_f64},
     .fast = {adadelta_fast_f32, adadelta_fast_f64},
 };
+#endif

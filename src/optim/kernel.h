@@ -66,6 +66,53 @@ static inline dsc_status dsc__check_decay_in_update(const dsc_hparams *hp)
                      dsc_kind_name(hp->kind));
 }
 
+/* ---- the shape of a rule (docs/adding_an_optimizer.md)
+ * A kind's file is read once plain and then once per element type T (float, double):
+ * its typed part, under #ifdef T, holds the rule as plain functions named FN(name)
+ * (name_f32, name_f64), and the plain part ends with
+ *     #define DSC_RULE_FILE "adam.c"
+ *     #include "rule_types.h"
+ * which reads that typed part for both types. The per-step scalars of a kind are a
+ * struct of its own, stored into s->c by its prepare and read back by its loops
+ * (dsc__scalars_put, dsc__scalars_get: memcpy, which the compiler removes). */
+
+/* Inlined wherever it is called, so that the options passed as constants become
+ * branch-free variants of the loop (one per case of the fast kernel's switch). */
+#if defined(__GNUC__)
+#define DSC__ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define DSC__ALWAYS_INLINE static inline
+#endif
+
+static inline void dsc__scalars_put(dsc__scal *s, const void *k, size_t size)
+{
+    memcpy(s->c, k, size);
+}
+
+static inline void dsc__scalars_get(const dsc__scal *s, void *k, size_t size)
+{
+    memcpy(k, s->c, size);
+}
+
+/* A kind's scalars fit s->c (checked where each struct is declared). */
+#define DSC__SCALARS_FIT(type) _Static_assert(sizeof(type) <= sizeof(((dsc__scal *)0)->c), #type " fits s->c")
+
+/* The Adam family's moment coefficients, as torch.optim computes them:
+ * m = m*beta1 + one_minus_beta1*d;  v = v*beta2 + one_minus_beta2*d*d. */
+struct dsc__moments {
+    double beta1, one_minus_beta1, beta2, one_minus_beta2;
+};
+
+static inline struct dsc__moments dsc__moments_of(double beta1, double beta2)
+{
+    return (struct dsc__moments){beta1, 1.0 - beta1, beta2, 1.0 - beta2};
+}
+
+/* Adam's scalars of step t into s (adam.c): Adam's own prepare, and Muon's AdamW for
+ * the tensors that are not matrices. */
+void dsc__adam_scalars_set(dsc__scal *s, double beta1, double beta2, double lr, double eps, int amsgrad,
+                           int64_t t);
+
 /* Declares a kernel for type T: p, g and the state buffers as T pointers. */
 #define DSC__KERNEL_BEGIN(name, T, SFX)                                                     \
     static void name##_##SFX(const dsc__scal *s, void *pv, const void *gv, void *const *st, \
@@ -94,6 +141,12 @@ static inline int dsc__grad_general(const dsc__scal *s)
 {
     if (s->clip_value > 0 || s->l1 != 0) return 2;
     return s->gscale != 1.0 || s->maximize || s->wd != 0 || s->decay != 1.0;
+}
+
+/* The fast kernels' variant: 3 * option (0 or 1) + the gradient prologue (0, 1, 2). */
+static inline int dsc__variant(int option, const dsc__scal *s)
+{
+    return 3 * (option != 0) + dsc__grad_general(s);
 }
 
 /* Loop-invariant values of the prologue, for DSC__GRAD_FAST. */

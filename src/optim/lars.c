@@ -4,8 +4,17 @@
  *   ratio = eta |p| / (|g| + wd |p| + eps)   (1 when |p| or |g| is 0)
  *   d = ratio (g + wd p);  b = d at the first step, else mu b + d;  p -= lr b
  * norms per tensor (L2). Two passes: the norms, then the update.
+ * Read once plain, then its typed part once per element type (rule_types.h).
  */
+#ifndef T
 #include "kernel.h"
+
+struct lars_scalars {
+    double momentum, trust_coefficient, eps;
+    double ratio; /* the tensor's trust ratio, set by lars_finish (fast path) */
+    double wd;    /* the tensor's decay term, set by lars_finish */
+};
+DSC__SCALARS_FIT(struct lars_scalars);
 
 static int lars_state(const dsc_hparams *hp, const char **names)
 {
@@ -14,97 +23,136 @@ static int lars_state(const dsc_hparams *hp, const char **names)
     return 1;
 }
 
-/* c[0] = mu, c[1] = eta, c[2] = eps */
 static void lars_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
 {
     (void)gs;
     (void)t;
-    s->c[0] = hp->momentum;
-    s->c[1] = hp->trust_coefficient;
-    s->c[2] = hp->eps;
+    const struct lars_scalars k = {.momentum = hp->momentum, .trust_coefficient = hp->trust_coefficient,
+                                   .eps = hp->eps};
+    dsc__scalars_put(s, &k, sizeof k);
 }
 
-#define LARS_REF(T, SFX)                                                       \
-    DSC__KERNEL_BEGIN(lars_ref, T, SFX)                                        \
-    T *b = (T *)st[0];                                                         \
-    const dsc__scal q = dsc__without_l2(s);                                    \
-    const T mu = (T)s->c[0], wd = (T)s->wd, lr = (T)s->lr;                     \
-    double pn = 0, gn = 0;                                                     \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD(T, &q, p, g, i, d);                                          \
-        pn += (double)p[i] * (double)p[i];                                     \
-        gn += (double)d * (double)d;                                           \
-    }                                                                          \
-    pn = sqrt(pn);                                                             \
-    gn = sqrt(gn);                                                             \
-    const T ratio = (T)(pn > 0 && gn > 0 ? s->c[1] * pn / (gn + s->wd * pn + s->c[2]) : 1.0); \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD(T, &q, p, g, i, d);                                          \
-        d = (d + wd * p[i]) * ratio;                                           \
-        if (mu != 0) {                                                         \
-            b[i] = s->first ? d : b[i] * mu + d;                               \
-            d = b[i];                                                          \
-        }                                                                      \
-        p[i] = p[i] + (-lr) * d;                                               \
-    }                                                                          \
-    DSC__KERNEL_END
-LARS_REF(float, f32)
-LARS_REF(double, f64)
+static struct lars_scalars lars_scalars_of(const dsc__scal *s)
+{
+    struct lars_scalars k;
+    dsc__scalars_get(s, &k, sizeof k);
+    return k;
+}
 
-/* The fast path, split over threads: pass 1 (norms) sums |p|^2 and |d|^2 over a
- * block; finish makes c[3] = the ratio, c[4] = the tensor's wd; pass 2 (fast) steps.
- * The sums' order differs from the reference loop's (blocks and lanes), so the ratio
- * may differ from it in its last bits. */
-#define LARS_NORMS(T, SFX, OPT, GEN)                                           \
-    DSC__NORMS_BEGIN(lars_norms_##OPT##GEN##_##SFX, T)                         \
-    DSC__NORMS_LOOP(T, GEN, pi, d, (void)0)                                    \
-    }
-DSC__VARIANTS1(LARS_NORMS, float, f32)
-DSC__VARIANTS1(LARS_NORMS, double, f64)
+static double lars_ratio(const struct lars_scalars *k, double wd, double pn, double gn)
+{
+    return pn > 0 && gn > 0 ? k->trust_coefficient * pn / (gn + wd * pn + k->eps) : 1.0;
+}
 
-DSC__NORMS_DISPATCH(lars_norms, f32)
-DSC__NORMS_DISPATCH(lars_norms, f64)
-
+/* The fast path's two sums of a tensor into its ratio (the sums' order differs from
+ * the reference loop's, blocks and lanes, so the ratio may differ in its last bits). */
 static void lars_finish(dsc__scal *s, const double *sums)
 {
-    double pn = sqrt(sums[0]), gn = sqrt(sums[1]);
-    s->c[3] = pn > 0 && gn > 0 ? s->c[1] * pn / (gn + s->wd * pn + s->c[2]) : 1.0;
-    s->c[4] = s->wd;
+    struct lars_scalars k = lars_scalars_of(s);
+    k.ratio = lars_ratio(&k, s->wd, sqrt(sums[0]), sqrt(sums[1]));
+    k.wd = s->wd;
+    dsc__scalars_put(s, &k, sizeof k);
+}
+#endif
+
+#ifdef T
+/* ---- the rule, for element type T. The decay is a term of the rule (g + wd p), so
+ * the gradient prologue runs without the L2 term (dsc__without_l2). */
+
+static void FN(lars_ref)(const dsc__scal *s, void *pv, const void *gv, void *const *st, size_t n)
+{
+    const struct lars_scalars k = lars_scalars_of(s);
+    const dsc__scal q = dsc__without_l2(s);
+    T *p = pv, *b = st[0];
+    const T *g = gv;
+    const T mu = (T)k.momentum, wd = (T)s->wd, lr = (T)s->lr;
+    double pn = 0, gn = 0;
+    for (size_t i = 0; i < n; i++) {
+        T pi = p[i];
+        T d = FN(dsc__grad)(&q, &pi, g[i]);
+        pn += (double)pi * (double)pi;
+        gn += (double)d * (double)d;
+    }
+    const T ratio = (T)lars_ratio(&k, s->wd, sqrt(pn), sqrt(gn));
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad)(&q, &p[i], g[i]);
+        d = (d + wd * p[i]) * ratio;
+        if (mu != 0) {
+            b[i] = s->first ? d : b[i] * mu + d;
+            d = b[i];
+        }
+        p[i] = p[i] + (-lr) * d;
+    }
 }
 
-/* MOM: momentum on; GEN: the gradient prologue (kernel.h). */
-#define LARS_APPLY(T, SFX, MOM, GEN)                                           \
-    DSC__FAST_BEGIN(lars_apply_##MOM##GEN##_##SFX, T)                          \
-    T *restrict b = MOM ? (T *)st[0] : NULL;                                   \
-    const T mu = (T)s->c[0], ratio = (T)s->c[3], wd = (T)s->c[4];              \
-    const T nlr = -(T)s->lr;                                                   \
-    const int first = s->first;                                                \
-    (void)mu; (void)first;                                                     \
-    DSC__FAST_LOOP(T, GEN, d)                                                  \
-        d = (d + wd * p[i]) * ratio;                                           \
-        if (MOM) {                                                             \
-            T bi = first ? d : b[i] * mu + d;                                  \
-            b[i] = bi;                                                         \
-            d = bi;                                                            \
-        }                                                                      \
-        p[i] = p[i] + nlr * d;                                                 \
-    }                                                                          \
+/* Pass 1 over a block: |p|^2 and |d|^2 into sums[0..1] (q: the scalars without L2). */
+DSC__ALWAYS_INLINE void FN(lars_norms_loop)(const dsc__scal *q, const T *restrict p, const T *restrict g,
+                                            size_t n, double *sums, const int gen)
+{
+    const struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(q);
+    double sp = 0, sd = 0;
+    DSC__SIMD_SUM2(sp, sd)
+    for (size_t i = 0; i < n; i++) {
+        const T pi = p[i];
+        T d = FN(dsc__grad_fast)(&gc, gen, pi, g[i]);
+        sp += (double)pi * (double)pi;
+        sd += (double)d * (double)d;
     }
-DSC__VARIANTS2(LARS_APPLY, float, f32)
-DSC__VARIANTS2(LARS_APPLY, double, f64)
+    sums[0] += sp;
+    sums[1] += sd;
+}
 
-#define LARS_APPLY_DISPATCH(SFX)                                                             \
-    static void lars_apply_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st, \
-                                 size_t n)                                                    \
-    {                                                                                         \
-        static const dsc__kernel k_[2][3] = {                                                 \
-            {lars_apply_00_##SFX, lars_apply_01_##SFX, lars_apply_02_##SFX},                  \
-            {lars_apply_10_##SFX, lars_apply_11_##SFX, lars_apply_12_##SFX}};                 \
-        dsc__scal q = dsc__without_l2(s);                                                     \
-        k_[s->c[0] != 0][dsc__grad_general(&q)](&q, p, g, st, n);                             \
+DSC__CLONES static void FN(lars_norms)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n,
+                                       double *sums)
+{
+    (void)st;
+    const dsc__scal q = dsc__without_l2(s);
+    switch (dsc__variant(0, &q)) {
+    case 0: FN(lars_norms_loop)(&q, p, g, n, sums, 0); break;
+    case 1: FN(lars_norms_loop)(&q, p, g, n, sums, 1); break;
+    default: FN(lars_norms_loop)(&q, p, g, n, sums, 2); break;
     }
-LARS_APPLY_DISPATCH(f32)
-LARS_APPLY_DISPATCH(f64)
+}
+
+/* Pass 2: the step with the tensor's ratio (lars_finish). */
+DSC__ALWAYS_INLINE void FN(lars_loop)(const dsc__scal *q, T *restrict p, const T *restrict g, T *restrict b,
+                                      size_t n, const int mom, const int gen)
+{
+    const struct lars_scalars k = lars_scalars_of(q);
+    const struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(q);
+    const T mu = (T)k.momentum, ratio = (T)k.ratio, wd = (T)k.wd, nlr = -(T)q->lr;
+    const int first = q->first;
+    DSC__SIMD
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad_fast)(&gc, gen, p[i], g[i]);
+        if (gen) p[i] = p[i] * gc.decay;
+        d = (d + wd * p[i]) * ratio;
+        if (mom) {
+            T bi = first ? d : b[i] * mu + d;
+            b[i] = bi;
+            d = bi;
+        }
+        p[i] = p[i] + nlr * d;
+    }
+}
+
+DSC__CLONES static void FN(lars_fast)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    const dsc__scal q = dsc__without_l2(s);
+    const int mom = lars_scalars_of(s).momentum != 0;
+    T *b = mom ? st[0] : NULL;
+    switch (dsc__variant(mom, &q)) {
+    case 0: FN(lars_loop)(&q, p, g, b, n, 0, 0); break;
+    case 1: FN(lars_loop)(&q, p, g, b, n, 0, 1); break;
+    case 2: FN(lars_loop)(&q, p, g, b, n, 0, 2); break;
+    case 3: FN(lars_loop)(&q, p, g, b, n, 1, 0); break;
+    case 4: FN(lars_loop)(&q, p, g, b, n, 1, 1); break;
+    default: FN(lars_loop)(&q, p, g, b, n, 1, 2); break;
+    }
+}
+#else
+#define DSC_RULE_FILE "lars.c"
+#include "rule_types.h"
 
 const dsc__ops dsc__ops_lars = {
     .kind = DSC_LARS,
@@ -112,8 +160,9 @@ const dsc__ops dsc__ops_lars = {
     .validate = dsc__check_decay_in_update,
     .prepare = lars_prepare,
     .reference = {lars_ref_f32, lars_ref_f64},
-    .fast = {lars_apply_f32, lars_apply_f64},
+    .fast = {lars_fast_f32, lars_fast_f64},
     .whole_tensor = 1,
     .norms = {lars_norms_f32, lars_norms_f64},
     .norms_finish = lars_finish,
 };
+#endif

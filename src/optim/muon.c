@@ -44,16 +44,12 @@ static size_t muon_scratch(const dsc_hparams *hp, const dsc_param *p)
     return 2 * p->n + 2 * m * m;
 }
 
-/* c[0..3] AdamW moments, c[4] = 1-b1^t, c[5] = sqrt(1-b2^t) (the fallback's) */
+/* c[0] = t: the AdamW fallback's scalars are made per tensor (adamw_scalars) */
 static void muon_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
 {
+    (void)hp;
     (void)gs;
-    s->c[0] = hp->adamw_beta1;
-    s->c[1] = 1.0 - hp->adamw_beta1;
-    s->c[2] = hp->adamw_beta2;
-    s->c[3] = 1.0 - hp->adamw_beta2;
-    s->c[4] = 1.0 - pow(hp->adamw_beta1, (double)t);
-    s->c[5] = sqrt(1.0 - pow(hp->adamw_beta2, (double)t));
+    s->c[0] = (double)t;
 }
 
 static double adjusted_lr(const dsc_hparams *hp, double rows, double cols)
@@ -133,9 +129,8 @@ static dsc__scal adamw_scalars(const dsc__scal *s)
     const dsc_hparams *hp = s->hp;
     dsc__scal q = dsc__without_l2(s);
     q.decay = (s->param->flags & DSC_NO_DECAY) ? 1.0 : 1.0 - hp->adamw_lr * hp->adamw_weight_decay;
-    q.c[4] = -(hp->adamw_lr / s->c[4]);
-    q.c[6] = hp->adamw_eps;
-    q.c[7] = 0; /* no amsgrad */
+    dsc__adam_scalars_set(&q, hp->adamw_beta1, hp->adamw_beta2, hp->adamw_lr, hp->adamw_eps, 0,
+                          (int64_t)s->c[0]);
     return q;
 }
 

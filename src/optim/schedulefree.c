@@ -11,8 +11,18 @@
  * State: z, exp_avg_sq and x. y is rebuilt from z and x (never read back from the
  * parameter after the first step), so the state alone restores either point and
  * a checkpoint taken in either mode resumes the same run.
+ * Read once plain, then its typed part once per element type (rule_types.h).
  */
+#ifndef T
 #include "kernel.h"
+
+struct sf_scalars {
+    double beta1, beta2, one_minus_beta2;
+    double lr;     /* lr_t, this step's warmed-up rate */
+    double weight; /* c = w / W, x's averaging weight */
+    double eps;
+};
+DSC__SCALARS_FIT(struct sf_scalars);
 
 static int sf_state(const dsc_hparams *hp, const char **names)
 {
@@ -31,7 +41,6 @@ static dsc_status sf_validate(const dsc_hparams *hp)
     return dsc__check_decay_in_update(hp);
 }
 
-/* c[0] = b2, c[1] = 1-b2, c[2] = lr_t, c[3] = c, c[4] = eps, c[5] = b1 */
 static void sf_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
 {
     double sched = t <= hp->warmup_steps ? (double)t / (double)hp->warmup_steps : 1.0;
@@ -39,81 +48,111 @@ static void sf_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__s
     if (lr > gs->lr_max) gs->lr_max = lr;
     double w = pow((double)t, hp->r) * pow(gs->lr_max, hp->weight_lr_power);
     gs->weight_sum += w;
-    s->c[0] = hp->beta2;
-    s->c[1] = 1.0 - hp->beta2;
-    s->c[2] = lr;
-    s->c[3] = gs->weight_sum > 0 ? w / gs->weight_sum : 0.0;
-    s->c[4] = hp->eps;
-    s->c[5] = hp->beta1;
+    const struct sf_scalars k = {
+        .beta1 = hp->beta1,
+        .beta2 = hp->beta2,
+        .one_minus_beta2 = 1.0 - hp->beta2,
+        .lr = lr,
+        .weight = gs->weight_sum > 0 ? w / gs->weight_sum : 0.0,
+        .eps = hp->eps,
+    };
+    dsc__scalars_put(s, &k, sizeof k);
 }
 
-#define SF_REF(T, SFX)                                                        \
-    DSC__KERNEL_BEGIN(sf_ref, T, SFX)                                         \
-    T *z = (T *)st[0], *v = (T *)st[1], *x = (T *)st[2];                      \
-    const dsc__scal q = dsc__without_l2(s);                                   \
-    const T b2 = (T)s->c[0], omb2 = (T)s->c[1], lr = (T)s->c[2];              \
-    const T c = (T)s->c[3], eps = (T)s->c[4], b1 = (T)s->c[5];                \
-    const T lrwd = (T)(s->c[2] * s->wd);                                      \
-    for (size_t i = 0; i < n; i++) {                                          \
-        DSC__GRAD(T, &q, p, g, i, d);                                         \
-        if (s->first) z[i] = x[i] = p[i];                                     \
-        T y = s->first ? p[i] : x[i] * b1 + z[i] * ((T)1 - b1);               \
-        if (lrwd != 0) z[i] = z[i] - lrwd * y;                                \
-        v[i] = v[i] * b2 + omb2 * d * d;                                      \
-        z[i] = z[i] + (-lr) * (d / (DSC__SQRT(v[i]) + eps));                  \
-        x[i] = x[i] * ((T)1 - c) + c * z[i];                                  \
-        p[i] = x[i] * b1 + z[i] * ((T)1 - b1);                                \
-    }                                                                         \
-    DSC__KERNEL_END
-SF_REF(float, f32)
-SF_REF(double, f64)
+static struct sf_scalars sf_scalars_of(const dsc__scal *s)
+{
+    struct sf_scalars k;
+    dsc__scalars_get(s, &k, sizeof k);
+    return k;
+}
+#endif
 
-/* Fast variants: WD = decay term in the update, GEN = general gradient prologue
- * (kernel.h; its L2 coefficient is zero here, the decay being a term of its own). */
-#define SF_FAST(T, SFX, WD, GEN)                                               \
-    DSC__FAST_BEGIN(sf_fast_##WD##GEN##_##SFX, T)                              \
-    T *restrict z = (T *)st[0], *restrict v = (T *)st[1];                      \
-    T *restrict x = (T *)st[2];                                                \
-    const dsc__scal q = dsc__without_l2(s);                                    \
-    const T b2 = (T)s->c[0], omb2 = (T)s->c[1], lr = (T)s->c[2];               \
-    const T c = (T)s->c[3], eps = (T)s->c[4], b1 = (T)s->c[5];                 \
-    const T omb1 = (T)1 - b1, omc = (T)1 - c;                                  \
-    const T lrwd = (T)(s->c[2] * s->wd);                                       \
-    const int first = s->first;                                                \
-    (void)lrwd;                                                                \
-    DSC__GRAD_CONSTS(T, &q);                                                   \
-    DSC__SIMD                                                                  \
-    for (size_t i = 0; i < n; i++) {                                           \
-        DSC__GRAD_FAST(T, GEN, p, g, i, d);                                    \
-        T pi = p[i];                                                           \
-        T zi = first ? pi : z[i], xi = first ? pi : x[i];                      \
-        T y = first ? pi : xi * b1 + zi * omb1;                                \
-        if (WD) zi = zi - lrwd * y;                                            \
-        T vi = v[i] * b2 + omb2 * d * d;                                       \
-        v[i] = vi;                                                             \
-        zi = zi + (-lr) * (d / (DSC__SQRT(vi) + eps));                         \
-        xi = xi * omc + c * zi;                                                \
-        z[i] = zi;                                                             \
-        x[i] = xi;                                                             \
-        p[i] = xi * b1 + zi * omb1;                                            \
-    }                                                                          \
+#ifdef T
+/* ---- the rule, for element type T. The decay is a term of the rule (lr_t*wd*y),
+ * so the gradient prologue runs without the L2 term (dsc__without_l2). */
+
+static void FN(sf_ref)(const dsc__scal *s, void *pv, const void *gv, void *const *st, size_t n)
+{
+    const struct sf_scalars k = sf_scalars_of(s);
+    const dsc__scal q = dsc__without_l2(s);
+    T *p = pv, *z = st[0], *v = st[1], *x = st[2];
+    const T *g = gv;
+    const T b2 = (T)k.beta2, omb2 = (T)k.one_minus_beta2, lr = (T)k.lr;
+    const T c = (T)k.weight, eps = (T)k.eps, b1 = (T)k.beta1;
+    const T lrwd = (T)(k.lr * s->wd);
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad)(&q, &p[i], g[i]);
+        if (s->first) z[i] = x[i] = p[i];
+        T y = s->first ? p[i] : x[i] * b1 + z[i] * ((T)1 - b1);
+        if (lrwd != 0) z[i] = z[i] - lrwd * y;
+        v[i] = v[i] * b2 + omb2 * d * d;
+        z[i] = z[i] + (-lr) * (d / (DSC__SQRT(v[i]) + eps));
+        x[i] = x[i] * ((T)1 - c) + c * z[i];
+        p[i] = x[i] * b1 + z[i] * ((T)1 - b1);
     }
-DSC__VARIANTS2(SF_FAST, float, f32)
-DSC__VARIANTS2(SF_FAST, double, f64)
-DSC__DISPATCH2(sf_fast, f32, s->c[2] * s->wd != 0)
-DSC__DISPATCH2(sf_fast, f64, s->c[2] * s->wd != 0)
+}
+
+/* first: the group's first step (z = x = y = p); wd: the decay term is on; gen as
+ * dsc__grad_general of the full scalars. */
+DSC__ALWAYS_INLINE void FN(sf_loop)(const dsc__scal *s, T *restrict p, const T *restrict g, T *restrict z,
+                                    T *restrict v, T *restrict x, size_t n, const int first, const int wd,
+                                    const int gen)
+{
+    const struct sf_scalars k = sf_scalars_of(s);
+    struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(s);
+    gc.wd = 0; /* dsc__without_l2 */
+    const T b2 = (T)k.beta2, omb2 = (T)k.one_minus_beta2, lr = (T)k.lr;
+    const T c = (T)k.weight, eps = (T)k.eps, b1 = (T)k.beta1;
+    const T omb1 = (T)1 - b1, omc = (T)1 - c;
+    const T lrwd = (T)(k.lr * s->wd);
+    DSC__SIMD
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad_fast)(&gc, gen, p[i], g[i]);
+        if (gen) p[i] = p[i] * gc.decay;
+        T pi = p[i];
+        T zi = first ? pi : z[i], xi = first ? pi : x[i];
+        T y = first ? pi : xi * b1 + zi * omb1;
+        if (wd) zi = zi - lrwd * y;
+        T vi = v[i] * b2 + omb2 * d * d;
+        v[i] = vi;
+        zi = zi + (-lr) * (d / (DSC__SQRT(vi) + eps));
+        xi = xi * omc + c * zi;
+        z[i] = zi;
+        x[i] = xi;
+        p[i] = xi * b1 + zi * omb1;
+    }
+}
+
+DSC__CLONES static void FN(sf_fast)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    T *z = st[0], *v = st[1], *x = st[2];
+    const int first = s->first != 0, wd = sf_scalars_of(s).lr * s->wd != 0;
+    switch (3 * (2 * first + wd) + dsc__grad_general(s)) {
+    case 0: FN(sf_loop)(s, p, g, z, v, x, n, 0, 0, 0); break;
+    case 1: FN(sf_loop)(s, p, g, z, v, x, n, 0, 0, 1); break;
+    case 2: FN(sf_loop)(s, p, g, z, v, x, n, 0, 0, 2); break;
+    case 3: FN(sf_loop)(s, p, g, z, v, x, n, 0, 1, 0); break;
+    case 4: FN(sf_loop)(s, p, g, z, v, x, n, 0, 1, 1); break;
+    case 5: FN(sf_loop)(s, p, g, z, v, x, n, 0, 1, 2); break;
+    case 6: FN(sf_loop)(s, p, g, z, v, x, n, 1, 0, 0); break;
+    case 7: FN(sf_loop)(s, p, g, z, v, x, n, 1, 0, 1); break;
+    case 8: FN(sf_loop)(s, p, g, z, v, x, n, 1, 0, 2); break;
+    case 9: FN(sf_loop)(s, p, g, z, v, x, n, 1, 1, 0); break;
+    case 10: FN(sf_loop)(s, p, g, z, v, x, n, 1, 1, 1); break;
+    default: FN(sf_loop)(s, p, g, z, v, x, n, 1, 1, 2); break;
+    }
+}
 
 /* eval: p = x; train: p = y = b1 x + (1-b1) z */
-#define SF_PLACE(T, SFX)                                                               \
-    static void sf_place_##SFX(const dsc_hparams *hp, void *pv, void *const *st, size_t n, \
-                               int eval)                                               \
-    {                                                                                  \
-        T *p = (T *)pv;                                                                \
-        const T *z = (const T *)st[0], *x = (const T *)st[2], b1 = (T)hp->beta1;       \
-        for (size_t i = 0; i < n; i++) p[i] = eval ? x[i] : x[i] * b1 + z[i] * ((T)1 - b1); \
-    }
-SF_PLACE(float, f32)
-SF_PLACE(double, f64)
+static void FN(sf_place)(const dsc_hparams *hp, void *pv, void *const *st, size_t n, int eval)
+{
+    T *p = pv;
+    const T *z = st[0], *x = st[2], b1 = (T)hp->beta1;
+    for (size_t i = 0; i < n; i++) p[i] = eval ? x[i] : x[i] * b1 + z[i] * ((T)1 - b1);
+}
+#else
+#define DSC_RULE_FILE "schedulefree.c"
+#include "rule_types.h"
 
 const dsc__ops dsc__ops_schedulefree_adamw = {
     .kind = DSC_SCHEDULEFREE_ADAMW,
@@ -125,3 +164,4 @@ const dsc__ops dsc__ops_schedulefree_adamw = {
     .place = {sf_place_f32, sf_place_f64},
     .eval_state = "x",
 };
+#endif

@@ -5,8 +5,19 @@
  *   PyTorch:      b1 = g;  b = mu*b + (1-tau)*g;  d = nesterov ? g + mu*b : b;  p -= lr*d
  *   lr_in_buffer: v = mu*v - lr*g;  p += nesterov ? mu*v - lr*g : v
  * The two agree while lr is constant and differ when it changes (a schedule).
+ * Read once plain, then its typed part once per element type (rule_types.h).
  */
+#ifndef T
 #include "kernel.h"
+
+struct sgd_scalars {
+    double momentum, one_minus_dampening, lr;
+    int nesterov, lr_in_buffer;
+};
+DSC__SCALARS_FIT(struct sgd_scalars);
+
+/* The fast loop's modes. */
+enum { SGD_PLAIN, SGD_MOMENTUM, SGD_NESTEROV, SGD_IN_BUFFER, SGD_IN_BUFFER_NESTEROV };
 
 static int sgd_state(const dsc_hparams *hp, const char **names)
 {
@@ -15,80 +26,103 @@ static int sgd_state(const dsc_hparams *hp, const char **names)
     return 1;
 }
 
-/* c[0] = mu, c[1] = 1 - dampening */
 static void sgd_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
 {
     (void)gs;
     (void)t;
-    s->c[0] = hp->momentum;
-    s->c[1] = 1.0 - hp->dampening;
-    s->c[2] = hp->nesterov;
-    s->c[3] = hp->lr_in_buffer;
+    const struct sgd_scalars k = {.momentum = hp->momentum, .one_minus_dampening = 1.0 - hp->dampening,
+                                  .lr = s->lr, .nesterov = hp->nesterov, .lr_in_buffer = hp->lr_in_buffer};
+    dsc__scalars_put(s, &k, sizeof k);
 }
 
-#define SGD_REF(T, SFX)                                                   \
-    DSC__KERNEL_BEGIN(sgd_ref, T, SFX)                                    \
-    T *b = (T *)st[0];                                                    \
-    const T mu = (T)s->c[0], damp = (T)s->c[1], lr = (T)s->lr;           \
-    const int nesterov = s->c[2] != 0, in_buffer = s->c[3] != 0;          \
-    for (size_t i = 0; i < n; i++) {                                      \
-        DSC__GRAD(T, s, p, g, i, d);                                      \
-        if (mu == 0) {                                                    \
-            p[i] = p[i] + (-lr) * d;                                      \
-        } else if (in_buffer) {                                           \
-            b[i] = mu * b[i] - lr * d;                                    \
-            p[i] = p[i] + (nesterov ? mu * b[i] - lr * d : b[i]);         \
-        } else {                                                          \
-            b[i] = s->first ? d : b[i] * mu + damp * d;                   \
-            if (nesterov) d = d + mu * b[i];                              \
-            else d = b[i];                                                \
-            p[i] = p[i] + (-lr) * d;                                      \
-        }                                                                 \
-    }                                                                     \
-    DSC__KERNEL_END
-SGD_REF(float, f32)
-SGD_REF(double, f64)
+static struct sgd_scalars sgd_scalars_of(const dsc__scal *s)
+{
+    struct sgd_scalars k;
+    dsc__scalars_get(s, &k, sizeof k);
+    return k;
+}
+#endif
 
-/* Fast variants: MODE 0 no momentum, 1 PyTorch momentum, 2 PyTorch Nesterov,
- * 3 lr-in-buffer, 4 lr-in-buffer Nesterov; GEN = general gradient prologue. */
-#define SGD_FAST(T, SFX, MODE, GEN)                                            \
-    DSC__FAST_BEGIN(sgd_fast_##MODE##GEN##_##SFX, T)                           \
-    T *restrict b = MODE ? (T *)st[0] : NULL;                                  \
-    const T mu = (T)s->c[0], damp = (T)s->c[1], lr = (T)s->lr, nlr = -lr;      \
-    const int first = s->first;                                                \
-    (void)mu; (void)damp; (void)first;                                         \
-    DSC__FAST_LOOP(T, GEN, d)                                                  \
-        if (MODE == 0) {                                                       \
-            p[i] = p[i] + nlr * d;                                             \
-        } else if (MODE >= 3) {                                                \
-            T bi = mu * b[i] - lr * d;                                         \
-            b[i] = bi;                                                         \
-            p[i] = p[i] + (MODE == 4 ? mu * bi - lr * d : bi);                 \
-        } else {                                                               \
-            T bi = b[i] * mu + damp * d;                                       \
-            bi = first ? d : bi;                                               \
-            b[i] = bi;                                                         \
-            T u = MODE == 2 ? d + mu * bi : bi;                                \
-            p[i] = p[i] + nlr * u;                                             \
-        }                                                                      \
-    }                                                                          \
+#ifdef T
+/* ---- the rule, for element type T */
+
+static void FN(sgd_ref)(const dsc__scal *s, void *pv, const void *gv, void *const *st, size_t n)
+{
+    const struct sgd_scalars k = sgd_scalars_of(s);
+    T *p = pv, *b = st[0];
+    const T *g = gv;
+    const T mu = (T)k.momentum, damp = (T)k.one_minus_dampening, lr = (T)k.lr;
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad)(s, &p[i], g[i]);
+        if (mu == 0) {
+            p[i] = p[i] + (-lr) * d;
+        } else if (k.lr_in_buffer) {
+            b[i] = mu * b[i] - lr * d;
+            p[i] = p[i] + (k.nesterov ? mu * b[i] - lr * d : b[i]);
+        } else {
+            b[i] = s->first ? d : b[i] * mu + damp * d;
+            if (k.nesterov) d = d + mu * b[i];
+            else d = b[i];
+            p[i] = p[i] + (-lr) * d;
+        }
     }
-#define SGD_GENS(T, SFX, MODE) SGD_FAST(T, SFX, MODE, 0) SGD_FAST(T, SFX, MODE, 1) SGD_FAST(T, SFX, MODE, 2)
-#define SGD_K(SFX, MODE) {sgd_fast_##MODE##0_##SFX, sgd_fast_##MODE##1_##SFX, sgd_fast_##MODE##2_##SFX}
-#define SGD_VARIANTS(T, SFX)                                                              \
-    SGD_GENS(T, SFX, 0) SGD_GENS(T, SFX, 1) SGD_GENS(T, SFX, 2) SGD_GENS(T, SFX, 3)       \
-    SGD_GENS(T, SFX, 4)                                                                   \
-    static void sgd_fast_##SFX(const dsc__scal *s, void *p, const void *g,                \
-                               void *const *st, size_t n)                                 \
-    {                                                                                     \
-        static const dsc__kernel k[5][3] = {SGD_K(SFX, 0), SGD_K(SFX, 1), SGD_K(SFX, 2),  \
-                                            SGD_K(SFX, 3), SGD_K(SFX, 4)};                \
-        int nest = s->c[2] != 0;                                                          \
-        int mode = s->c[0] == 0 ? 0 : s->c[3] != 0 ? 3 + nest : 1 + nest;                 \
-        k[mode][dsc__grad_general(s)](s, p, g, st, n);                                    \
+}
+
+/* mode: one of SGD_PLAIN..SGD_IN_BUFFER_NESTEROV, a constant where it is inlined. */
+DSC__ALWAYS_INLINE void FN(sgd_loop)(const dsc__scal *s, T *restrict p, const T *restrict g, T *restrict b,
+                                     size_t n, const int mode, const int gen)
+{
+    const struct sgd_scalars k = sgd_scalars_of(s);
+    const struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(s);
+    const T mu = (T)k.momentum, damp = (T)k.one_minus_dampening, lr = (T)k.lr, nlr = -lr;
+    const int first = s->first;
+    DSC__SIMD
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad_fast)(&gc, gen, p[i], g[i]);
+        if (gen) p[i] = p[i] * gc.decay;
+        if (mode == SGD_PLAIN) {
+            p[i] = p[i] + nlr * d;
+        } else if (mode >= SGD_IN_BUFFER) {
+            T bi = mu * b[i] - lr * d;
+            b[i] = bi;
+            p[i] = p[i] + (mode == SGD_IN_BUFFER_NESTEROV ? mu * bi - lr * d : bi);
+        } else {
+            T bi = b[i] * mu + damp * d;
+            bi = first ? d : bi;
+            b[i] = bi;
+            T u = mode == SGD_NESTEROV ? d + mu * bi : bi;
+            p[i] = p[i] + nlr * u;
+        }
     }
-SGD_VARIANTS(float, f32)
-SGD_VARIANTS(double, f64)
+}
+
+DSC__CLONES static void FN(sgd_fast)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    const struct sgd_scalars k = sgd_scalars_of(s);
+    const int nest = k.nesterov != 0;
+    const int mode = k.momentum == 0 ? SGD_PLAIN : k.lr_in_buffer ? SGD_IN_BUFFER + nest : SGD_MOMENTUM + nest;
+    T *b = mode == SGD_PLAIN ? NULL : st[0];
+    switch (3 * mode + dsc__grad_general(s)) {
+    case 0: FN(sgd_loop)(s, p, g, b, n, SGD_PLAIN, 0); break;
+    case 1: FN(sgd_loop)(s, p, g, b, n, SGD_PLAIN, 1); break;
+    case 2: FN(sgd_loop)(s, p, g, b, n, SGD_PLAIN, 2); break;
+    case 3: FN(sgd_loop)(s, p, g, b, n, SGD_MOMENTUM, 0); break;
+    case 4: FN(sgd_loop)(s, p, g, b, n, SGD_MOMENTUM, 1); break;
+    case 5: FN(sgd_loop)(s, p, g, b, n, SGD_MOMENTUM, 2); break;
+    case 6: FN(sgd_loop)(s, p, g, b, n, SGD_NESTEROV, 0); break;
+    case 7: FN(sgd_loop)(s, p, g, b, n, SGD_NESTEROV, 1); break;
+    case 8: FN(sgd_loop)(s, p, g, b, n, SGD_NESTEROV, 2); break;
+    case 9: FN(sgd_loop)(s, p, g, b, n, SGD_IN_BUFFER, 0); break;
+    case 10: FN(sgd_loop)(s, p, g, b, n, SGD_IN_BUFFER, 1); break;
+    case 11: FN(sgd_loop)(s, p, g, b, n, SGD_IN_BUFFER, 2); break;
+    case 12: FN(sgd_loop)(s, p, g, b, n, SGD_IN_BUFFER_NESTEROV, 0); break;
+    case 13: FN(sgd_loop)(s, p, g, b, n, SGD_IN_BUFFER_NESTEROV, 1); break;
+    default: FN(sgd_loop)(s, p, g, b, n, SGD_IN_BUFFER_NESTEROV, 2); break;
+    }
+}
+#else
+#define DSC_RULE_FILE "sgd.c"
+#include "rule_types.h"
 
 const dsc__ops dsc__ops_sgd = {
     .kind = DSC_SGD,
@@ -97,3 +131,4 @@ const dsc__ops dsc__ops_sgd = {
     .reference = {sgd_ref_f32, sgd_ref_f64},
     .fast = {sgd_fast_f32, sgd_fast_f64},
 };
+#endif
