@@ -424,6 +424,15 @@ typedef struct dsc_sched dsc_sched;
 
 /* Creates a schedule from spec over the base learning rate base_lr (>= 0). */
 dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr);
+/* A function of the position t (PyTorch's last_epoch, 0 at the start) for LambdaLR
+ * (lr = base * f(t)) and MultiplicativeLR (lr *= f(t) at each step); ctx is the
+ * caller's, passed back. */
+typedef double (*dsc_sched_fn)(int64_t t, void *ctx);
+/* The same with the caller's function: spec is "lambda(fn=callback)" or
+ * "multiplicative(fn=callback)", the spec a checkpoint saves for it. */
+dsc_status dsc_sched_create_fn(dsc_sched **out, const char *spec, double base_lr, dsc_sched_fn fn, void *ctx);
+/* The caller's function of a schedule (and its ctx), or NULL. */
+dsc_sched_fn dsc_sched_function(const dsc_sched *s, void **ctx);
 void dsc_sched_destroy(dsc_sched *s);
 
 /* The rate of the next step (step dsc_sched_position + 1). */
@@ -462,6 +471,9 @@ dsc_status dsc_sched_set_history(dsc_sched *s, const double *values, size_t len)
  * scheduled group holds only until the next update.
  */
 dsc_status dsc_optim_set_schedule(dsc_optim *opt, int group, const char *spec);
+/* The same with the caller's function (dsc_sched_create_fn); a checkpoint loaded into an
+ * optimizer whose group has such a schedule with the same spec keeps the function. */
+dsc_status dsc_optim_set_schedule_fn(dsc_optim *opt, int group, const char *spec, dsc_sched_fn fn, void *ctx);
 /* The schedule of group (NULL if none), owned by the optimizer: for its state. */
 dsc_sched *dsc_optim_schedule(const dsc_optim *opt, int group);
 /* dsc_optim_step with the loss observed before it (at the current parameters), for

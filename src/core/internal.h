@@ -99,6 +99,9 @@ void dsc__grad_accumulate(dsc_dtype dt, void *acc, const void *g, size_t n);
  * happen (onecycle ends), then the step itself, which cannot fail after the check. */
 dsc_status dsc__sched_can_step(const dsc_sched *s);
 void dsc__sched_advance(dsc_sched *s, double loss);
+/* dsc_sched_create that also takes "lambda(fn=callback)" without its function (for
+ * checking a checkpoint's schedule state on a scratch copy) */
+dsc_status dsc__sched_create_unbound(dsc_sched **out, const char *spec, double base_lr);
 
 /* ---- optimizer internals (optimizer.c and the files of src/optim) */
 

@@ -698,6 +698,11 @@ dsc_sched *dsc_optim_schedule(const dsc_optim *o, int g)
 
 dsc_status dsc_optim_set_schedule(dsc_optim *o, int group, const char *spec)
 {
+    return dsc_optim_set_schedule_fn(o, group, spec, NULL, NULL);
+}
+
+dsc_status dsc_optim_set_schedule_fn(dsc_optim *o, int group, const char *spec, dsc_sched_fn fn, void *ctx)
+{
     if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_schedule: NULL optimizer");
     if (group != -1) {
         dsc_status st = check_group(o, group, "dsc_optim_set_schedule");
@@ -712,7 +717,7 @@ dsc_status dsc_optim_set_schedule(dsc_optim *o, int group, const char *spec)
     /* create every instance first, so that a bad spec changes nothing */
     for (int g = lo; g < hi && spec && !st; g++, n++) {
         double base = o->sched[g] ? dsc_sched_base_lr(o->sched[g]) : o->groups[g].hp.lr;
-        st = dsc_sched_create(&fresh[g - lo], spec, base);
+        st = dsc_sched_create_fn(&fresh[g - lo], spec, base, fn, ctx);
     }
     for (int g = lo; g < hi && !st; g++) {
         dsc_sched_destroy(o->sched[g]); /* detached, the group keeps the rate it has */
