@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 
-.PHONY: all build demo test asan fuzz install clean deps deps-test fuzz-data fuzz-build
+.PHONY: all build demo test asan fuzz install clean deps deps-test fuzz-data fuzz-build golden
 
 all: build
 
@@ -32,6 +32,21 @@ build: deps $(BUILD)/CMakeCache.txt
 # The main job: builds if needed, then runs the demo.
 demo: build
 	$(BUILD)/descent demo
+
+# The golden vectors again from torch (Debian's python3-torch), into a temporary
+# directory: fails, showing which files differ, if they no longer match the committed
+# ones (a changed script or torch). Copy them over only on purpose.
+GOLDEN_PY ?= /usr/bin/python3
+golden:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GOLDEN_PY) tests/golden/make_golden.py "$$tmp"; \
+	$(GOLDEN_PY) tests/golden/make_beyond.py > "$$tmp/beyond_golden.h"; \
+	$(GOLDEN_PY) tests/golden/make_clip.py > "$$tmp/clip.txt"; \
+	$(GOLDEN_PY) tests/golden/make_schedules.py > "$$tmp/schedules.txt"; \
+	bad=0; for f in "$$tmp"/*; do \
+	  if ! cmp -s "$$f" "tests/golden/$$(basename "$$f")"; then echo "golden: tests/golden/$$(basename "$$f") differs from torch's"; bad=1; fi; \
+	done; \
+	[ $$bad = 0 ] && echo "golden: every file matches torch ($$(ls "$$tmp" | wc -l) files)"; exit $$bad
 
 # Every test through CTest.
 test: deps-test $(BUILD)/CMakeCache.txt

@@ -283,7 +283,7 @@ static const char *const schedules[] = {
 };
 
 /* 40 straight steps against 17 + save + load into an optimizer made with other values
- * (and, when not NULL, the schedule other on group 0) + 23, bit for bit; sched (when not
+ * (and, when not NULL, the schedule other on group 0) that has stepped + 23, bit for bit; sched (when not
  * NULL) on every group, group1 (when not NULL) the keys of group 1 before the first step. */
 static void split_case(const char *spec, const char *sched, const char *group1, dsc_dtype dt, const char *other)
 {
@@ -304,6 +304,8 @@ static void split_case(const char *spec, const char *sched, const char *group1, 
     model_free(&first);
     model_init(&second, spec, dt, -2.5);
     if (other) assert_int_equal(dsc_optim_set_schedule(second.opt, 0, other), DSC_OK);
+    int64_t own = 0;
+    run_steps(&second, 3, &own); /* the load replaces the position too */
     char what[300];
     snprintf(what, sizeof what, "%s with %s, group 1 %s, %s", spec, sched ? sched : "no schedule",
              group1 ? group1 : "as created", dsc_dtype_name(dt));
@@ -1241,6 +1243,25 @@ static int remove_tmpdir(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A NULL argument's message names the function the caller called (the _avg variants
+ * once named their plain twins). */
+static void test_null_argument_names_the_call(void **state)
+{
+    (void)state;
+    assert_int_equal(dsc_ckpt_restore(NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_ckpt_restore: "));
+    assert_int_equal(dsc_ckpt_restore_avg(NULL, NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_ckpt_restore_avg: "));
+    assert_int_equal(dsc_checkpoint_load_mem(NULL, NULL, 0), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_mem: "));
+    assert_int_equal(dsc_checkpoint_load_mem_avg(NULL, NULL, NULL, 0), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_mem_avg: "));
+    assert_int_equal(dsc_checkpoint_load(NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load: "));
+    assert_int_equal(dsc_checkpoint_load_avg(NULL, NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_avg: "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1261,6 +1282,7 @@ int main(void)
         cmocka_unit_test(test_average_layout),
         cmocka_unit_test(test_average_mismatch),
         cmocka_unit_test(test_schedulefree_saves_the_eval_point),
+        cmocka_unit_test(test_null_argument_names_the_call),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

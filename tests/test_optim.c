@@ -585,6 +585,12 @@ static void test_groups_lr(void **state)
     assert_int_equal(dsc_optim_get_lr(opt, 0, NULL), DSC_ERR_ARG);
     assert_int_equal(dsc_optim_get_lr(opt, 0, &lr), DSC_OK);
     CLOSE(lr, 0.2, 0);
+    /* lr 0 freezes a group, as in torch; by set_lr or by the group's keys */
+    assert_int_equal(dsc_optim_set_lr(opt, 0, 0), DSC_OK);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 1, "lr=0"), DSC_OK);
+    step_ok(opt);
+    CLOSE(a[0], 0.7, 0);
+    CLOSE(b[0], 0.0, 0);
     dsc_optim_destroy(opt);
 }
 

@@ -241,18 +241,27 @@ static dsc_status apply(dsc_optim *opt, const scratch *s, char *what, size_t cap
         snprintf(what, cap, "group %d's schedule", g);
         st = dsc__sched_snap_apply(opt, g, &s->sched[g]);
     }
+    if (!st) {
+        snprintf(what, cap, "counters");
+        st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
+    }
+    if (!st) {
+        snprintf(what, cap, "accumulation");
+        st = dsc_optim_set_accum(opt, s->accum_count, s->accum_loss);
+    }
+    /* every group checked before any group's buffers change (a group's momentum, amsgrad
+     * or centered may differ from the optimizer's: the file's sets the layout) */
+    for (int g = 0; g < s->ngroups && !st; g++) {
+        snprintf(what, cap, "group %d", g);
+        st = dsc__optim_check_group(opt, g, &s->hp[g]);
+    }
     for (int g = 0; g < s->ngroups && !st; g++) {
         snprintf(what, cap, "group %d", g);
         st = dsc_optim_set_group_hparams(opt, g, &s->hp[g]);
         for (size_t k = 0; !st && k < s->nscalars; k++)
             st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), s->scalars[(size_t)g * s->nscalars + k]);
     }
-    if (st) return st;
-    snprintf(what, cap, "counters");
-    st = dsc_optim_set_counters(opt, s->steps, s->skipped, s->consecutive);
-    if (st) return st;
-    snprintf(what, cap, "accumulation");
-    return dsc_optim_set_accum(opt, s->accum_count, s->accum_loss);
+    return st;
 }
 
 /* The scalar state of opt, to undo a refused apply. */
@@ -320,7 +329,10 @@ static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
     if (!st) st = read_counters(ck, &s);
     if (!st) st = match_tensors(ck, opt, avg, &s);
     if (!st) st = commit_scalars(opt, &s);
-    if (!st) commit_tensors(ck, opt, &s);
+    if (!st) {
+        commit_tensors(ck, opt, &s);
+        dsc__optim_state_restored(opt);
+    }
     if (!st && avg) dsc__ckpt_apply_average(ck, avg, &s.avg);
     /* rebuilds the parameters of the saved mode from the state (schedule-free) */
     if (!st) dsc_optim_eval_mode(opt, s.eval_mode);
@@ -330,16 +342,20 @@ static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
 
 dsc_status dsc_ckpt_restore_avg(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
 {
-    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
+    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore_avg: NULL argument");
     dsc_status st = restore(ck, opt, avg);
     return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
 }
 
-dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt) { return dsc_ckpt_restore_avg(ck, opt, NULL); }
+dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt)
+{
+    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
+    return dsc_ckpt_restore_avg(ck, opt, NULL);
+}
 
 dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const void *buf, size_t len)
 {
-    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
+    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem_avg: NULL argument");
     dsc_ckpt ck;
     dsc_status st = dsc__ckpt_parse(&ck, buf, len);
     if (!st) {
@@ -351,6 +367,7 @@ dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const v
 
 dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
 {
+    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
     return dsc_checkpoint_load_mem_avg(opt, NULL, buf, len);
 }
 
@@ -367,9 +384,13 @@ static dsc_status restore_into(const dsc_ckpt *ck, void *ctx)
 
 dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path)
 {
-    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
+    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_avg: NULL argument");
     restore_target t = {opt, avg};
     return dsc__ckpt_with_file(path, "checkpoint", restore_into, &t);
 }
 
-dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path) { return dsc_checkpoint_load_avg(opt, NULL, path); }
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path)
+{
+    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
+    return dsc_checkpoint_load_avg(opt, NULL, path);
+}

@@ -90,7 +90,7 @@ double dsc__clip_coef(double max_norm, double norm);
 /* ---- the non-finite policy (nonfinite.c) for a step whose gradient is not finite:
  * nonfinite=error fails naming step steps + 1; skip counts the skip and fails once
  * max_consecutive_skips are reached in a row. ctl: the optimizer-wide controls. */
-dsc_status dsc__nonfinite_skip(const dsc_hparams *ctl, int64_t steps, int64_t *skipped, int64_t *consecutive);
+dsc_status dsc__nonfinite_policy(const dsc_hparams *ctl, int64_t steps, int64_t *skipped, int64_t *consecutive);
 
 /* ---- gradient accumulation (accumulate.c): acc += g, elementwise in the dtype */
 void dsc__grad_accumulate(dsc_dtype dt, void *acc, const void *g, size_t n);
@@ -236,6 +236,12 @@ const dsc__ops *dsc__ops_for(dsc_kind kind);
  * as a checkpoint holds them), in dsc_optim_state's order, "grad_accum" last; names holds
  * DSC__MAX_STATE + 1. A checkpoint matches its tensors by these before applying hp. */
 size_t dsc__optim_state_names(const dsc_optim *o, size_t i, const dsc_hparams *hp, const char **names);
+/* Whether dsc_optim_set_group_hparams(o, g, hp) would be refused (validation, kind,
+ * optimizer-wide keys), without changing anything: a restore checks every group first. */
+dsc_status dsc__optim_check_group(const dsc_optim *o, int g, const dsc_hparams *hp);
+/* A restore has written every state buffer: a buffer a group just turned on holds the
+ * file's values, not a fresh start (SGD's momentum buffer must not restart as g). */
+void dsc__optim_state_restored(dsc_optim *o);
 
 /* The data of tensor i at the optimizer's evaluation point, whatever its mode (params.c):
  * the ops' eval_state buffer once it has stepped, else the parameter itself. */

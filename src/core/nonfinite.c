@@ -5,7 +5,7 @@
  */
 #include "internal.h"
 
-dsc_status dsc__nonfinite_skip(const dsc_hparams *ctl, int64_t steps, int64_t *skipped, int64_t *consecutive)
+dsc_status dsc__nonfinite_policy(const dsc_hparams *ctl, int64_t steps, int64_t *skipped, int64_t *consecutive)
 {
     const char *who = dsc_kind_name(ctl->kind);
     if (ctl->nonfinite == DSC_NONFINITE_ERROR)

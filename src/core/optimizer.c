@@ -328,7 +328,7 @@ static void base_scalars(const dsc_hparams *hp, const dsc_hparams *ctl, int64_t 
 static dsc_status handle_nonfinite(dsc_optim *o)
 {
     if (o->controls.nonfinite != DSC_NONFINITE_ERROR) o->last_skipped = 1;
-    return dsc__nonfinite_skip(&o->controls, o->steps, &o->skipped, &o->consecutive);
+    return dsc__nonfinite_policy(&o->controls, o->steps, &o->skipped, &o->consecutive);
 }
 
 /* Tensor i's task for step t: scalars s, kernels, lookahead's sync. */
@@ -555,13 +555,24 @@ static dsc_status relayout(dsc_optim *o, int g, const dsc_hparams *hp)
     return st;
 }
 
-dsc_status dsc_optim_set_group_hparams(dsc_optim *o, int g, const dsc_hparams *hp)
+dsc_status dsc__optim_check_group(const dsc_optim *o, int g, const dsc_hparams *hp)
 {
     dsc_status st = check_group(o, g, "dsc_optim_set_group_hparams");
     if (st) return st;
     if (!hp) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_group_hparams: NULL hparams");
     if ((st = dsc_hparams_validate(hp))) return st;
-    if ((st = check_compatible(o, g, hp))) return st;
+    return check_compatible(o, g, hp);
+}
+
+void dsc__optim_state_restored(dsc_optim *o)
+{
+    for (size_t i = 0; i < o->count; i++) o->tensors[i].fresh = 0;
+}
+
+dsc_status dsc_optim_set_group_hparams(dsc_optim *o, int g, const dsc_hparams *hp)
+{
+    dsc_status st = dsc__optim_check_group(o, g, hp);
+    if (st) return st;
     /* Adagrad's sums keep the value they were created with, whatever the group's
      * initial_accumulator_value: torch fills every group's from the constructor's */
     if ((st = relayout(o, g, hp))) return st;

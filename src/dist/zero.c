@@ -164,7 +164,7 @@ static dsc_status clip_shard(dsc_dist *d, int *skip)
     if (st) return st;
     if (d->stats[2 * d->count] > 0 && hp->nonfinite != DSC_NONFINITE_IGNORE) {
         *skip = 1;
-        return dsc__nonfinite_skip(hp, d->steps, &d->skipped, &d->consecutive);
+        return dsc__nonfinite_policy(hp, d->steps, &d->skipped, &d->consecutive);
     }
     double sum = 0;
     for (size_t i = 0; i < d->count; i++) sum = dsc__norm_combine(sum, d->stats[i], p);

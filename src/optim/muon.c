@@ -10,7 +10,9 @@
  * torch runs the iteration in bfloat16; we run it in the tensor's dtype (CBLAS gemm).
  * Every other tensor (ndim != 2) gets AdamW with adamw_lr, adamw_betas, adamw_eps and
  * adamw_weight_decay (KellerJordan/Muon's MuonWithAuxAdam).
+ * Read once plain, then its typed part once per element type (rule_types.h).
  */
+#ifndef T
 #include "kernel.h"
 
 #include <cblas.h>
@@ -44,12 +46,19 @@ static size_t muon_scratch(const dsc_hparams *hp, const dsc_param *p)
     return 2 * p->n + 2 * m * m;
 }
 
-/* c[0] = t: the AdamW fallback's scalars are made per tensor (adamw_scalars) */
+/* The matrices read their values from s->hp; the AdamW fallback's scalars are made
+ * per tensor from the step (adamw_scalars). */
+struct muon_scalars {
+    int64_t step;
+};
+DSC__SCALARS_FIT(struct muon_scalars);
+
 static void muon_prepare(const dsc_hparams *hp, dsc__gstate *gs, int64_t t, dsc__scal *s)
 {
     (void)hp;
     (void)gs;
-    s->c[0] = (double)t;
+    const struct muon_scalars k = {.step = t};
+    dsc__scalars_put(s, &k, sizeof k);
 }
 
 static double adjusted_lr(const dsc_hparams *hp, double rows, double cols)
@@ -73,55 +82,6 @@ static void gemm_f64(int tb, int m, int n, int k, double alpha, const double *a,
                 tb ? k : n, beta, c, n);
 }
 
-/* The orthogonalised X (m x n) of ns_steps iterations, in one of the two X buffers. */
-#define NEWTON_SCHULZ(T, SFX)                                                          \
-    static T *newton_schulz_##SFX(T *x, T *xn, T *a, T *bm, int m, int n, int steps, double eps) \
-    {                                                                                  \
-        double norm = 0;                                                               \
-        for (size_t i = 0; i < (size_t)m * (size_t)n; i++) norm += (double)x[i] * (double)x[i]; \
-        norm = sqrt(norm);                                                             \
-        const T inv = (T)(1.0 / (norm > eps ? norm : eps));                            \
-        for (size_t i = 0; i < (size_t)m * (size_t)n; i++) x[i] = x[i] * inv;          \
-        for (int k = 0; k < steps; k++) {                                              \
-            gemm_##SFX(1, m, m, n, 1.0, x, x, 0.0, a);                                 \
-            memcpy(bm, a, (size_t)m * (size_t)m * sizeof(T));                          \
-            gemm_##SFX(0, m, m, m, NS_C, a, a, NS_B, bm);                              \
-            memcpy(xn, x, (size_t)m * (size_t)n * sizeof(T));                          \
-            gemm_##SFX(0, m, n, m, 1.0, bm, x, NS_A, xn);                              \
-            T *tmp = x;                                                                \
-            x = xn;                                                                    \
-            xn = tmp;                                                                  \
-        }                                                                              \
-        return x;                                                                      \
-    }
-NEWTON_SCHULZ(float, f32)
-NEWTON_SCHULZ(double, f64)
-
-/* 2-D: momentum into the buffer, the update into X (transposed when rows > cols),
- * Newton-Schulz, then the step. DSC__GRAD applies the decay to p on the way. */
-#define MUON_MATRIX(T, SFX)                                                            \
-    static void muon_matrix_##SFX(const dsc__scal *s, T *p, const T *g, T *b, size_t n) \
-    {                                                                                  \
-        const dsc_hparams *hp = s->hp;                                                 \
-        const size_t rows = s->param->shape[0], cols = s->param->shape[1];             \
-        const int tr = rows > cols;                                                    \
-        const size_t m = tr ? cols : rows, w = tr ? rows : cols;                       \
-        T *x = (T *)s->scratch, *xn = x + n, *a = xn + n, *bm = a + m * m;             \
-        const T mu = (T)hp->momentum, ommu = (T)(1.0 - hp->momentum);                  \
-        for (size_t i = 0; i < n; i++) {                                               \
-            DSC__GRAD(T, s, p, g, i, d);                                               \
-            b[i] = b[i] * mu + ommu * d;                                               \
-            T u = hp->nesterov ? d * ommu + mu * b[i] : b[i];                          \
-            x[tr ? (i % cols) * rows + i / cols : i] = u;                              \
-        }                                                                              \
-        T *o = newton_schulz_##SFX(x, xn, a, bm, (int)m, (int)w, (int)hp->ns_steps, hp->eps); \
-        const T step = (T)(-adjusted_lr(hp, (double)rows, (double)cols));              \
-        for (size_t i = 0; i < n; i++)                                                 \
-            p[i] = p[i] + step * o[tr ? (i % cols) * rows + i / cols : i];             \
-    }
-MUON_MATRIX(float, f32)
-MUON_MATRIX(double, f64)
-
 /* Other tensors: AdamW with the adamw_* values (decay unless DSC_NO_DECAY), through
  * Adam's own kernels: q holds Adam's scalars for them. */
 static dsc__scal adamw_scalars(const dsc__scal *s)
@@ -129,29 +89,84 @@ static dsc__scal adamw_scalars(const dsc__scal *s)
     const dsc_hparams *hp = s->hp;
     dsc__scal q = dsc__without_l2(s);
     q.decay = (s->param->flags & DSC_NO_DECAY) ? 1.0 : 1.0 - hp->adamw_lr * hp->adamw_weight_decay;
-    dsc__adam_scalars_set(&q, hp->adamw_beta1, hp->adamw_beta2, hp->adamw_lr, hp->adamw_eps, 0,
-                          (int64_t)s->c[0]);
+    struct muon_scalars k;
+    dsc__scalars_get(s, &k, sizeof k);
+    dsc__adam_scalars_set(&q, hp->adamw_beta1, hp->adamw_beta2, hp->adamw_lr, hp->adamw_eps, 0, k.step);
     return q;
+}
+
+#endif
+
+#ifdef T
+/* ---- the rule, for element type T */
+
+/* The orthogonalised X (m x n) of ns_steps iterations, in one of the two X buffers. */
+static T *FN(newton_schulz)(T *x, T *xn, T *a, T *bm, int m, int n, int steps, double eps)
+{
+    double norm = 0;
+    for (size_t i = 0; i < (size_t)m * (size_t)n; i++) norm += (double)x[i] * (double)x[i];
+    norm = sqrt(norm);
+    const T inv = (T)(1.0 / (norm > eps ? norm : eps));
+    for (size_t i = 0; i < (size_t)m * (size_t)n; i++) x[i] = x[i] * inv;
+    for (int k = 0; k < steps; k++) {
+        FN(gemm)(1, m, m, n, 1.0, x, x, 0.0, a);
+        memcpy(bm, a, (size_t)m * (size_t)m * sizeof(T));
+        FN(gemm)(0, m, m, m, NS_C, a, a, NS_B, bm);
+        memcpy(xn, x, (size_t)m * (size_t)n * sizeof(T));
+        FN(gemm)(0, m, n, m, 1.0, bm, x, NS_A, xn);
+        T *tmp = x;
+        x = xn;
+        xn = tmp;
+    }
+    return x;
+}
+
+/* 2-D: momentum into the buffer, the update into X (transposed when rows > cols),
+ * Newton-Schulz, then the step. dsc__grad applies the decay to p on the way. */
+static void FN(muon_matrix)(const dsc__scal *s, T *p, const T *g, T *b, size_t n)
+{
+    const dsc_hparams *hp = s->hp;
+    const size_t rows = s->param->shape[0], cols = s->param->shape[1];
+    const int tr = rows > cols;
+    const size_t m = tr ? cols : rows, w = tr ? rows : cols;
+    T *x = s->scratch, *xn = x + n, *a = xn + n, *bm = a + m * m;
+    const T mu = (T)hp->momentum, ommu = (T)(1.0 - hp->momentum);
+    for (size_t i = 0; i < n; i++) {
+        T d = FN(dsc__grad)(s, &p[i], g[i]);
+        b[i] = b[i] * mu + ommu * d;
+        T u = hp->nesterov ? d * ommu + mu * b[i] : b[i];
+        x[tr ? (i % cols) * rows + i / cols : i] = u;
+    }
+    T *o = FN(newton_schulz)(x, xn, a, bm, (int)m, (int)w, (int)hp->ns_steps, hp->eps);
+    const T step = (T)(-adjusted_lr(hp, (double)rows, (double)cols));
+    for (size_t i = 0; i < n; i++) p[i] = p[i] + step * o[tr ? (i % cols) * rows + i / cols : i];
 }
 
 /* The matrices alike on both paths (their cost is the products, which CBLAS runs);
  * the other tensors through Adam's reference or fast kernel, the fast one taking any
  * piece of a tensor, so only the matrices go whole. */
-#define MUON_KERNEL(T, SFX, D, PATH)                                                   \
-    static void muon_##PATH##_##SFX(const dsc__scal *s, void *p, const void *g, void *const *st, \
-                                    size_t n)                                          \
-    {                                                                                  \
-        if (s->param->ndim == 2) {                                                     \
-            muon_matrix_##SFX(s, (T *)p, (const T *)g, (T *)st[0], n);                 \
-            return;                                                                    \
-        }                                                                              \
-        const dsc__scal q = adamw_scalars(s);                                          \
-        dsc__ops_adam.PATH[D](&q, p, g, st, n);                                        \
+static void FN(muon_ref)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    if (s->param->ndim == 2) {
+        FN(muon_matrix)(s, p, g, st[0], n);
+        return;
     }
-MUON_KERNEL(float, f32, 0, reference)
-MUON_KERNEL(double, f64, 1, reference)
-MUON_KERNEL(float, f32, 0, fast)
-MUON_KERNEL(double, f64, 1, fast)
+    const dsc__scal q = adamw_scalars(s);
+    dsc__ops_adam.reference[sizeof(T) == sizeof(double)](&q, p, g, st, n); /* [1]: f64 */
+}
+
+static void FN(muon_fast)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
+{
+    if (s->param->ndim == 2) {
+        FN(muon_matrix)(s, p, g, st[0], n);
+        return;
+    }
+    const dsc__scal q = adamw_scalars(s);
+    dsc__ops_adam.fast[sizeof(T) == sizeof(double)](&q, p, g, st, n);
+}
+#else
+#define DSC_RULE_FILE "muon.c"
+#include "rule_types.h"
 
 static int muon_whole(const dsc_param *p) { return p->ndim == 2; }
 
@@ -169,10 +184,11 @@ const dsc__ops dsc__ops_muon = {
     .state_names = muon_state,
     .validate = muon_validate,
     .prepare = muon_prepare,
-    .reference = {muon_reference_f32, muon_reference_f64},
+    .reference = {muon_ref_f32, muon_ref_f64},
     .fast = {muon_fast_f32, muon_fast_f64},
     .whole_tensor = 1,
     .tensor_whole = muon_whole,
     .tensor_state = muon_tensor_state,
     .scratch_elems = muon_scratch,
 };
+#endif

@@ -117,7 +117,7 @@ DSC__CLONES_FMA static void FN(rmsprop_fast)(const dsc__scal *s, void *pv, const
     const int mom = k.momentum > 0, cen = k.centered != 0;
     T *p = pv, *v = st[0], *b = mom ? st[1] : NULL, *ga = cen ? st[mom ? 2 : 1] : NULL;
     const T *g = gv;
-    switch (3 * (2 * mom + cen) + dsc__grad_general(s)) {
+    switch (3 * (2 * mom + cen) + dsc__grad_prologue(s)) {
     case 0: FN(rmsprop_loop)(s, p, g, v, b, ga, n, 0, 0, 0); break;
     case 1: FN(rmsprop_loop)(s, p, g, v, b, ga, n, 0, 0, 1); break;
     case 2: FN(rmsprop_loop)(s, p, g, v, b, ga, n, 0, 0, 2); break;

@@ -34,7 +34,7 @@ static inline struct FN(dsc__grad_consts) FN(dsc__grad_consts_of)(const dsc__sca
                                          (T)s->wd, (T)s->l1, (T)s->decay};
 }
 
-/* gen (a constant where it is inlined, dsc__grad_general): 0 is g itself, 1 the cheap
+/* gen (a constant where it is inlined, dsc__grad_prologue): 0 is g itself, 1 the cheap
  * options, 2 also the compares of clip_value and L1. Each option that is on sees the
  * reference's operations in its order, so the results are equal; 1 and 2 may differ
  * from the reference only in the sign of an exact zero (adding 0*p to -0). The

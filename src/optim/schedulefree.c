@@ -93,7 +93,7 @@ static void FN(sf_ref)(const dsc__scal *s, void *pv, const void *gv, void *const
 }
 
 /* first: the group's first step (z = x = y = p); wd: the decay term is on; gen as
- * dsc__grad_general of the full scalars. */
+ * dsc__grad_prologue of the full scalars. */
 DSC__ALWAYS_INLINE void FN(sf_loop)(const dsc__scal *s, T *restrict p, const T *restrict g, T *restrict z,
                                     T *restrict v, T *restrict x, size_t n, const int first, const int wd,
                                     const int gen)
@@ -127,7 +127,7 @@ DSC__CLONES static void FN(sf_fast)(const dsc__scal *s, void *p, const void *g, 
 {
     T *z = st[0], *v = st[1], *x = st[2];
     const int first = s->first != 0, wd = sf_scalars_of(s).lr * s->wd != 0;
-    switch (3 * (2 * first + wd) + dsc__grad_general(s)) {
+    switch (3 * (2 * first + wd) + dsc__grad_prologue(s)) {
     case 0: FN(sf_loop)(s, p, g, z, v, x, n, 0, 0, 0); break;
     case 1: FN(sf_loop)(s, p, g, z, v, x, n, 0, 0, 1); break;
     case 2: FN(sf_loop)(s, p, g, z, v, x, n, 0, 0, 2); break;

@@ -102,7 +102,7 @@ DSC__CLONES static void FN(sgd_fast)(const dsc__scal *s, void *p, const void *g,
     const int nest = k.nesterov != 0;
     const int mode = k.momentum == 0 ? SGD_PLAIN : k.lr_in_buffer ? SGD_IN_BUFFER + nest : SGD_MOMENTUM + nest;
     T *b = mode == SGD_PLAIN ? NULL : st[0];
-    switch (3 * mode + dsc__grad_general(s)) {
+    switch (3 * mode + dsc__grad_prologue(s)) {
     case 0: FN(sgd_loop)(s, p, g, b, n, SGD_PLAIN, 0); break;
     case 1: FN(sgd_loop)(s, p, g, b, n, SGD_PLAIN, 1); break;
     case 2: FN(sgd_loop)(s, p, g, b, n, SGD_PLAIN, 2); break;
