@@ -97,26 +97,16 @@ static int scales_the_rate(const dsc__sched_kind *k)
     return 0;
 }
 
-/* Builds the children from the positional items of the spec in s->spec. */
+/* The children, each one that scales the rate. */
 static dsc_status chained_check(dsc_sched *s)
 {
-    dsc__spec sp;
-    dsc_status st = dsc__spec_split(s->spec, "schedule", &sp);
-    if (st) return st;
-    for (int i = 0; i < sp.count; i++) {
-        if (s->nchild == DSC__SCHED_MAX_CHILDREN)
-            return dsc__fail(DSC_ERR_SPEC, "chained: at most %d schedules", DSC__SCHED_MAX_CHILDREN);
-        dsc__spec csp;
-        if ((st = dsc__spec_split(sp.items[i].value, "schedule", &csp))) return st;
-        dsc_sched *c;
-        if ((st = dsc__sched_build(&c, &csp, sp.items[i].value, s->base))) return st;
-        s->child[s->nchild++] = c;
-        if (!scales_the_rate(c->kind))
-            return dsc__fail(DSC_ERR_SPEC, "chained: %s cannot be a child (it sets a rate of its own; children "
-                             "are step, multistep, exponential, linear, constant, polynomial, multiplicative)", c->kind->name);
-    }
-    if (s->nchild == 0) return dsc__fail(DSC_ERR_SPEC, "chained: give the schedules as positional items");
-    return DSC_OK;
+    dsc_status st = dsc__sched_children(s);
+    for (int c = 0; c < s->nchild && !st; c++)
+        if (!scales_the_rate(s->child[c]->kind))
+            st = dsc__fail(DSC_ERR_SPEC, "chained: %s cannot be a child (it sets a rate of its own; children are "
+                           "step, multistep, exponential, linear, constant, polynomial, multiplicative)",
+                           s->child[c]->kind->name);
+    return st;
 }
 
 /* base times the product of the children's factors; 0 for a frozen group (base 0). */

@@ -190,6 +190,24 @@ dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *te
     return DSC_OK;
 }
 
+dsc_status dsc__sched_children(dsc_sched *s)
+{
+    dsc__spec sp;
+    dsc_status st = dsc__spec_split(s->spec, "schedule", &sp);
+    for (int i = 0; i < sp.count && !st; i++) {
+        if (sp.items[i].key[0]) continue;
+        if (s->nchild == DSC__SCHED_MAX_CHILDREN)
+            return dsc__fail(DSC_ERR_SPEC, "%s: at most %d schedules", s->kind->name, DSC__SCHED_MAX_CHILDREN);
+        dsc__spec csp;
+        if ((st = dsc__spec_split(sp.items[i].value, "schedule", &csp))) return st;
+        dsc_sched *c;
+        if (!(st = dsc__sched_build(&c, &csp, sp.items[i].value, s->base))) s->child[s->nchild++] = c;
+    }
+    if (!st && s->nchild == 0)
+        return dsc__fail(DSC_ERR_SPEC, "%s: give the schedules as positional items", s->kind->name);
+    return st;
+}
+
 void dsc__sched_free(dsc_sched *s)
 {
     if (!s) return;

@@ -101,6 +101,8 @@ int dsc__sched_wants_fn(const dsc_sched *s);
 /* Parses spec (already split) into a fresh schedule; sched.c. */
 dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *text, double base);
 void dsc__sched_free(dsc_sched *s);
+/* Builds s's children from the positional items of its spec (sequential, chained). */
+dsc_status dsc__sched_children(dsc_sched *s);
 /* Puts s at position 0 (closed: as scheduler.step(0) does; see start). */
 void dsc__sched_start(dsc_sched *s, int closed);
 
