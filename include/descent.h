@@ -106,6 +106,8 @@ typedef enum dsc_kind {
     DSC_LARS,               /* You et al. 2017, layer-wise trust ratio over SGD momentum */
     DSC_SCHEDULEFREE_ADAMW, /* Defazio et al. 2024 (facebookresearch/schedule_free) */
     DSC_MUON,               /* torch.optim.Muon on 2-D tensors, AdamW on the others */
+    DSC_RPROP,              /* torch.optim.Rprop (resilient backpropagation) */
+    DSC_ASGD,               /* torch.optim.ASGD (averaged SGD), torch 1.13's rule */
     DSC_KIND_COUNT /* sentinel */
 } dsc_kind;
 
@@ -156,7 +158,7 @@ typedef struct dsc_hparams {
     /* adagrad */
     double lr_decay;
     double initial_accumulator_value;
-    /* rmsprop (alpha, momentum, centered), adadelta (rho) */
+    /* rmsprop (alpha, momentum, centered), adadelta (rho); asgd's alpha is its eta power */
     double alpha;
     int centered;
     double rho;
@@ -190,6 +192,14 @@ typedef struct dsc_hparams {
     double adamw_beta2;
     double adamw_eps;
     double adamw_weight_decay;
+    /* rprop: etas=(eta_minus, eta_plus), step_sizes=(step_size_min, step_size_max) */
+    double eta_minus;
+    double eta_plus;
+    double step_size_min;
+    double step_size_max;
+    /* asgd: eta = lr / (1 + lambd*lr*t)^alpha; averaging of ax starts after t0 steps */
+    double lambd;
+    double t0;
     /* lookahead, around any kind (Zhang et al. 2019): when lookahead_k > 0, every
      * lookahead_k steps slow += alpha (p - slow) and p = slow */
     int64_t lookahead_k;
@@ -276,6 +286,7 @@ size_t dsc_optim_state_bytes(const dsc_optim *opt);
  * State buffers of tensor i, for checkpoints and inspection: names are PyTorch's
  * ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "sum", "square_avg",
  * "acc_delta", "grad_avg", "exp_inf", "exp_avg_var"; schedule-free's "z" and "x";
+ * Rprop's "prev" and "step_size"; ASGD's "ax", the running average of the parameter;
  * "lookahead_slow", last, under lookahead). Each holds n elements of the tensor's
  * dtype, owned by the optimizer. Muon's layout depends on the tensor: 2-D tensors
  * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq".
@@ -288,7 +299,8 @@ dsc_status dsc_optim_state(const dsc_optim *opt, size_t i, size_t k,
                            const char **name, void **data);
 
 /* Scalar state of a group beyond the step count, by name: NAdam's "mu_product",
- * schedule-free's "weight_sum" and "lr_max" (every kind has all three). */
+ * schedule-free's "weight_sum" and "lr_max", ASGD's "eta" and "mu" (every kind has
+ * all five). */
 /* The names of the group scalars for k = 0, 1, ... (NULL past the last), so that
  * checkpoints can save them all. */
 const char *dsc_optim_scalar_name(size_t k);
@@ -425,6 +437,15 @@ typedef struct dsc_sched dsc_sched;
 
 /* Creates a schedule from spec over the base learning rate base_lr (>= 0). */
 dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr);
+/* A function of the position t (PyTorch's last_epoch, 0 at the start) for LambdaLR
+ * (lr = base * f(t)) and MultiplicativeLR (lr *= f(t) at each step); ctx is the
+ * caller's, passed back. */
+typedef double (*dsc_sched_fn)(int64_t t, void *ctx);
+/* The same with the caller's function: spec is "lambda(fn=callback)" or
+ * "multiplicative(fn=callback)", the spec a checkpoint saves for it. */
+dsc_status dsc_sched_create_fn(dsc_sched **out, const char *spec, double base_lr, dsc_sched_fn fn, void *ctx);
+/* The caller's function of a schedule (and its ctx), or NULL. */
+dsc_sched_fn dsc_sched_function(const dsc_sched *s, void **ctx);
 void dsc_sched_destroy(dsc_sched *s);
 
 /* The rate of the next step (step dsc_sched_position + 1). */
@@ -463,6 +484,9 @@ dsc_status dsc_sched_set_history(dsc_sched *s, const double *values, size_t len)
  * scheduled group holds only until the next update.
  */
 dsc_status dsc_optim_set_schedule(dsc_optim *opt, int group, const char *spec);
+/* The same with the caller's function (dsc_sched_create_fn); a checkpoint loaded into an
+ * optimizer whose group has such a schedule with the same spec keeps the function. */
+dsc_status dsc_optim_set_schedule_fn(dsc_optim *opt, int group, const char *spec, dsc_sched_fn fn, void *ctx);
 /* The schedule of group (NULL if none), owned by the optimizer: for its state. */
 dsc_sched *dsc_optim_schedule(const dsc_optim *opt, int group);
 /* dsc_optim_step with the loss observed before it (at the current parameters), for

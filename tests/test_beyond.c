@@ -336,7 +336,7 @@ static void test_schedulefree_modes_and_restore(void **state)
         assert_int_equal(dsc_optim_get_scalar(opt, 0, nm, &v), DSC_OK);
         assert_int_equal(dsc_optim_set_scalar(back, 0, nm, v), DSC_OK);
     }
-    assert_int_equal(nscal, 3);
+    assert_int_equal(nscal, 5); /* mu_product, weight_sum, lr_max, eta, mu */
     assert_int_equal(dsc_optim_set_counters(back, dsc_optim_step_count(opt), 0, 0), DSC_OK);
     assert_int_equal(dsc_optim_eval_mode(back, 0), DSC_OK);
     assert_int_equal(dsc_optim_eval_mode(opt, 0), DSC_OK);

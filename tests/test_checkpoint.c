@@ -215,6 +215,10 @@ static const char *const specs[] = {
     "lars(lr=0.01, momentum=0.9)",
     "schedulefree_adamw(lr=0.01, warmup_steps=5)",
     "muon(lr=0.02)",
+    "rprop(lr=0.01)",
+    "rprop(etas=(0.4, 1.3), step_sizes=(1e-4, 0.1), weight_decay=0.01)",
+    "asgd(lr=0.05, t0=10)",
+    "asgd(lr=0.05, lambd=0.01, alpha=0.6, t0=20, weight_decay=0.01)",
     "adam(lr=0.01, lookahead_k=5)",
     "sgd(lr=0.01, momentum=0.9, lookahead_k=3, lookahead_alpha=0.5)",
 };
@@ -322,6 +326,47 @@ static void sched_case(const char *spec, const char *sched, dsc_dtype dt, const 
     split_case(spec, sched, NULL, dt, other);
 }
 
+static double warm_then_decay(int64_t t, void *ctx)
+{
+    (void)ctx;
+    return t < 5 ? (double)(t + 1) / 5 : pow(0.9, (double)(t - 4));
+}
+
+/* A schedule of the caller's C function resumes bit for bit when the optimizer loaded
+ * into has it attached (the same spec); without it the load is refused, naming it. */
+static void test_resume_with_callback_schedule(void **state)
+{
+    (void)state;
+    const char *spec = "adam(lr=0.01)", *sched = "lambda(fn=callback)";
+    model straight, first, second, bare;
+    int64_t call = 0;
+    model *runs[2] = {&straight, &first};
+    for (int r = 0; r < 2; r++) {
+        model_init(runs[r], spec, DSC_F64, 1.0);
+        assert_int_equal(dsc_optim_set_schedule_fn(runs[r]->opt, -1, sched, warm_then_decay, NULL), DSC_OK);
+    }
+    run_steps(&straight, 30, &call);
+    snapshot want = take(straight.opt);
+    call = 0;
+    run_steps(&first, 12, &call);
+    size_t len;
+    unsigned char *buf = save_mem(first.opt, NULL, 0, &len);
+    model_free(&first);
+    model_init(&bare, spec, DSC_F64, -2.5);
+    assert_int_not_equal(dsc_checkpoint_load_mem(bare.opt, buf, len), DSC_OK);
+    assert_non_null(strstr(dsc_last_error(), "C function"));
+    model_free(&bare);
+    model_init(&second, spec, DSC_F64, -2.5);
+    assert_int_equal(dsc_optim_set_schedule_fn(second.opt, -1, sched, warm_then_decay, NULL), DSC_OK);
+    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("load: %s", dsc_last_error());
+    run_steps(&second, 18, &call);
+    snapshot got = take(second.opt);
+    assert_same(&want, &got, "adam with lambda(fn=callback)");
+    model_free(&straight);
+    model_free(&second);
+    free(buf);
+}
+
 static void test_resume_with_schedules_is_bit_exact(void **state)
 {
     (void)state;
@@ -329,7 +374,14 @@ static void test_resume_with_schedules_is_bit_exact(void **state)
         sched_case("adam(lr=0.01)", schedules[i], DSC_F32, NULL);
         sched_case("sgd(lr=0.05, momentum=0.9)", schedules[i], DSC_F64, "step(step_size=2)");
         sched_case("nadam(lr=0.01, accumulate=3)", schedules[i], DSC_F64, NULL);
+        /* ASGD's eta follows the lr of the step before: a group scalar */
+        sched_case("asgd(lr=0.05, lambd=0.01, t0=10)", schedules[i], DSC_F32, NULL);
     }
+    /* the named functions and the chained product keep their state too */
+    sched_case("sgd(lr=0.05, momentum=0.9)", "lambda(fn=inverse_sqrt, warmup=5)", DSC_F64, NULL);
+    sched_case("adam(lr=0.01)", "multiplicative(factor=0.97)", DSC_F32, NULL);
+    sched_case("adam(lr=0.01)", "chained(linear(start_factor=0.2, total_iters=6), exponential(gamma=0.95))",
+               DSC_F64, "step(step_size=2)");
 }
 
 /* ---------------------------------------------------------------- layout and metadata */
@@ -1430,6 +1482,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_is_bit_exact),
         cmocka_unit_test(test_resume_with_schedules_is_bit_exact),
+        cmocka_unit_test(test_resume_with_callback_schedule),
         cmocka_unit_test(test_metadata_and_layout),
         cmocka_unit_test(test_eval_mode_is_restored),
         cmocka_unit_test(test_truncated_files),

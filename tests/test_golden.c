@@ -370,6 +370,8 @@ GOLDEN(adamax)
 GOLDEN(nadam)
 GOLDEN(radam)
 GOLDEN(adabelief)
+GOLDEN(rprop)
+GOLDEN(asgd)
 
 int main(void)
 {
@@ -377,7 +379,7 @@ int main(void)
         cmocka_unit_test(test_sgd),     cmocka_unit_test(test_adagrad), cmocka_unit_test(test_rmsprop),
         cmocka_unit_test(test_adadelta), cmocka_unit_test(test_adam),   cmocka_unit_test(test_adamw),
         cmocka_unit_test(test_adamax),  cmocka_unit_test(test_nadam),   cmocka_unit_test(test_radam),
-        cmocka_unit_test(test_adabelief),
+        cmocka_unit_test(test_adabelief), cmocka_unit_test(test_rprop), cmocka_unit_test(test_asgd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

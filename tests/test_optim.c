@@ -425,6 +425,68 @@ static void test_adabelief_step(void **state)
     dsc_optim_destroy(opt);
 }
 
+/* Rprop by hand: step sizes start at lr, grow by eta_plus while the sign holds, shrink
+ * by eta_minus (no move, gradient forgotten) when it flips, within step_sizes. */
+static void test_rprop_steps(void **state)
+{
+    (void)state;
+    double p[3] = {0, 0, 0}, g[3] = {2, -1, 0};
+    dsc_optim *opt = make1("rprop(lr=0.1, etas=(0.5, 2), step_sizes=(0.03, 0.3))", p, g, 3);
+    step_ok(opt); /* prev = 0: mult 1, sizes 0.1; p -= sign(g) * 0.1 */
+    CLOSE(p[0], -0.1, 0);
+    CLOSE(p[1], 0.1, 0);
+    CLOSE(p[2], 0, 0);
+    step_ok(opt); /* same signs: sizes 0.2; zero gradient: size stays 0.1 */
+    CLOSE(p[0], -0.3, 1e-15);
+    CLOSE(state_of(opt, 0, "step_size")[2], 0.1, 0);
+    step_ok(opt); /* sizes 0.4 capped at 0.3 */
+    CLOSE(p[0], -0.6, 1e-15);
+    CLOSE(state_of(opt, 0, "step_size")[0], 0.3, 0);
+    g[0] = -1;
+    step_ok(opt); /* the sign flips: size 0.15, no move, prev = 0 */
+    CLOSE(p[0], -0.6, 1e-15);
+    CLOSE(state_of(opt, 0, "step_size")[0], 0.15, 1e-16);
+    CLOSE(state_of(opt, 0, "prev")[0], 0, 0);
+    step_ok(opt); /* prev 0: mult 1, move by 0.15 */
+    CLOSE(p[0], -0.45, 1e-15);
+    dsc_optim_destroy(opt);
+    /* min > max is refused, naming both */
+    dsc_hparams hp;
+    assert_int_equal(dsc_hparams_parse("rprop(step_sizes=(1, 0.5))", &hp), DSC_ERR_RANGE);
+    assert_non_null(strstr(dsc_last_error(), "step_sizes"));
+    assert_int_equal(dsc_hparams_parse("rprop(etas=(1.5, 1.2))", &hp), DSC_ERR_RANGE);
+    assert_non_null(strstr(dsc_last_error(), "eta_minus"));
+}
+
+/* ASGD by hand: step 1 uses eta = lr, then eta = lr/(1 + lambd*lr*t)^alpha; ax copies p
+ * while mu = 1 (t <= t0 + 1) and averages after: mu = 1/(t - t0). */
+static void test_asgd_steps(void **state)
+{
+    (void)state;
+    double p[1] = {1}, g[1] = {1};
+    dsc_optim *opt = make1("asgd(lr=0.1, lambd=0.5, alpha=1, t0=1)", p, g, 1);
+    step_ok(opt); /* p = 1*(1 - 0.05) - 0.1 = 0.85; ax = p */
+    CLOSE(p[0], 0.85, 1e-15);
+    CLOSE(state_of(opt, 0, "ax")[0], 0.85, 1e-15);
+    double eta, mu;
+    assert_int_equal(dsc_optim_get_scalar(opt, 0, "eta", &eta), DSC_OK);
+    assert_int_equal(dsc_optim_get_scalar(opt, 0, "mu", &mu), DSC_OK);
+    CLOSE(eta, 0.1 / 1.05, 1e-16);
+    CLOSE(mu, 1, 0);
+    step_ok(opt); /* p = 0.85*(1 - 0.5*eta) - eta; mu still 1: ax = p; then mu = 1/(2-1) = 1 */
+    double p2 = 0.85 * (1 - 0.5 * eta) - eta;
+    CLOSE(p[0], p2, 1e-15);
+    CLOSE(state_of(opt, 0, "ax")[0], p2, 1e-15);
+    step_ok(opt); /* mu = 1 still (t - t0 = 1): ax = p; afterwards mu = 1/2 */
+    double p3 = p[0];
+    CLOSE(state_of(opt, 0, "ax")[0], p3, 0);
+    assert_int_equal(dsc_optim_get_scalar(opt, 0, "mu", &mu), DSC_OK);
+    CLOSE(mu, 0.5, 0);
+    step_ok(opt); /* ax = p3 + (p4 - p3)/2 */
+    CLOSE(state_of(opt, 0, "ax")[0], p3 + (p[0] - p3) * 0.5, 1e-15);
+    dsc_optim_destroy(opt);
+}
+
 /* ---------------------------------------------------------------- dtypes, decay, groups */
 
 /* Adam on f(p) = sum (p - c)^2 / 2, 100 steps, in f32 and in f64: the same path. */
@@ -680,6 +742,8 @@ static void test_state_buffers(void **state)
         {"nadam", 2, {"exp_avg", "exp_avg_sq"}},
         {"radam", 2, {"exp_avg", "exp_avg_sq"}},
         {"adabelief(amsgrad=true)", 3, {"exp_avg", "exp_avg_var", "max_exp_avg_var"}},
+        {"rprop", 2, {"prev", "step_size"}},
+        {"asgd", 1, {"ax"}},
     };
     float p32[5] = {0}, g32[5] = {0};
     double p64[3] = {0}, g64[3] = {0};
@@ -1060,6 +1124,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgd_steps),
+        cmocka_unit_test(test_rprop_steps),
+        cmocka_unit_test(test_asgd_steps),
         cmocka_unit_test(test_sgd_lr_in_buffer),
         cmocka_unit_test(test_sgd_regularizers),
         cmocka_unit_test(test_adagrad_steps),

@@ -91,8 +91,9 @@ static void test_golden_sequences(void **state)
     int cases = 0;
     const char *seen[] = {"step(", "multistep", "exponential(", "cosine(", "cosine_restarts", "linear",
                           "constant", "polynomial", "onecycle", "cyclic", "plateau", "sequential",
-                          "noam", "exponential_stages", "king"};
-    int found[15] = {0};
+                          "noam", "exponential_stages", "king", "lambda", "multiplicative", "chained"};
+    enum { NSEEN = sizeof seen / sizeof seen[0] };
+    int found[NSEEN] = {0};
     while (read_golden(f, g)) {
         dsc_sched *s = make(g->spec, g->base);
         for (int t = 0; t < g->steps; t++) {
@@ -100,14 +101,14 @@ static void test_golden_sequences(void **state)
             assert_int_equal(dsc_sched_position(s), t);
             if (t + 1 < g->steps) advance(s, g, t);
         }
-        for (int k = 0; k < 15; k++) found[k] |= !strncmp(g->spec, seen[k], strlen(seen[k]));
+        for (int k = 0; k < NSEEN; k++) found[k] |= !strncmp(g->spec, seen[k], strlen(seen[k]));
         dsc_sched_destroy(s);
         cases++;
     }
     fclose(f);
     free(g);
     assert_true(cases >= 40);
-    for (int k = 0; k < 15; k++)
+    for (int k = 0; k < NSEEN; k++)
         if (!found[k]) fail_msg("no golden case for %s", seen[k]);
 }
 
@@ -218,11 +219,54 @@ static void test_bad_specs(void **state)
     bad("sequential(linear, plateau, milestones=[3])", DSC_ERR_SPEC, "plateau cannot be a child");
     bad("sequential(linear, cosine(T_max=0), milestones=[3])", DSC_ERR_RANGE, "T_max must be in [1");
     bad("sequential(milestones=[])", DSC_ERR_SPEC, "positional");
+    bad("lambda(fn=cubic)", DSC_ERR_SPEC, "fn must be one of constant,warmup_linear,inverse_sqrt,callback");
+    bad("lambda(fn=callback)", DSC_ERR_SPEC, "needs its C function");
+    bad("multiplicative(warmup=-1)", DSC_ERR_RANGE, "warmup must be in [0");
+    bad("chained(exponential(gamma=0.9), cosine(T_max=5))", DSC_ERR_SPEC, "cosine cannot be a child");
+    bad("chained(lambda, step(step_size=2))", DSC_ERR_SPEC, "lambda cannot be a child");
+    bad("chained(step(step_size=2), gamma=0.5)", DSC_ERR_SPEC, "unknown key 'gamma'");
     dsc_sched *s;
     assert_int_equal(dsc_sched_create(&s, "step(step_size=1)", -1), DSC_ERR_RANGE);
     assert_non_null(strstr(dsc_last_error(), "base learning rate must be in [0, inf), got -1"));
     assert_int_equal(dsc_sched_create(&s, "step(step_size=1)", NAN), DSC_ERR_RANGE);
     assert_int_equal(dsc_sched_create(NULL, "step", 1), DSC_ERR_ARG);
+}
+
+/* A C function for LambdaLR: 1/(1 + t), counting its calls through ctx. */
+static double harmonic(int64_t t, void *ctx)
+{
+    ++*(int *)ctx;
+    return 1.0 / (1.0 + (double)t);
+}
+
+/* lambda and multiplicative with the caller's function: base * f(t), and the running
+ * product of f(1..t); a function needs the spec fn=callback and the reverse. */
+static void test_callback(void **state)
+{
+    (void)state;
+    int calls = 0;
+    dsc_sched *s;
+    assert_int_equal(dsc_sched_create_fn(&s, "lambda(fn=callback)", 0.5, harmonic, &calls), DSC_OK);
+    void *ctx = NULL;
+    assert_true(dsc_sched_function(s, &ctx) == harmonic && ctx == &calls);
+    assert_true(dsc_sched_lr(s) == 0.5);
+    for (int t = 1; t <= 4; t++) {
+        assert_int_equal(dsc_sched_step(s), DSC_OK);
+        assert_true(dsc_sched_lr(s) == 0.5 * (1.0 / (1.0 + t)));
+    }
+    assert_true(calls >= 5);
+    dsc_sched_destroy(s);
+    assert_int_equal(dsc_sched_create_fn(&s, "multiplicative(fn=callback)", 1.0, harmonic, &calls), DSC_OK);
+    double want = 1.0;
+    for (int t = 1; t <= 4; t++) {
+        assert_int_equal(dsc_sched_step(s), DSC_OK);
+        want = want * (1.0 / (1.0 + t));
+        assert_true(dsc_sched_lr(s) == want);
+    }
+    dsc_sched_destroy(s);
+    assert_int_equal(dsc_sched_create_fn(&s, "step(step_size=2)", 1.0, harmonic, &calls), DSC_ERR_SPEC);
+    assert_non_null(strstr(dsc_last_error(), "fn=callback"));
+    assert_int_equal(dsc_sched_create_fn(&s, "lambda(fn=warmup_linear)", 1.0, harmonic, &calls), DSC_ERR_SPEC);
 }
 
 /* Rate 0 where torch takes it: a base of 0 (a frozen group), a factor gamma of 0, and
@@ -385,7 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_sequences),    cmocka_unit_test(test_state_roundtrip),
         cmocka_unit_test(test_state_names),         cmocka_unit_test(test_bad_specs),
-        cmocka_unit_test(test_zero_rates),
+        cmocka_unit_test(test_zero_rates),          cmocka_unit_test(test_callback),
         cmocka_unit_test(test_stepping_rules),      cmocka_unit_test(test_optimizer_schedule),
         cmocka_unit_test(test_optimizer_loss_schedule), cmocka_unit_test(test_optimizer_schedule_end),
     };

@@ -17,6 +17,8 @@
 
 /* The group scalars every kind has (dsc_optim_scalar_name), at most. */
 #define MAX_SCALARS 8
+/* The first of ASGD's group scalars (dsc_optim_scalar_name: eta, mu) */
+#define ASGD_SCALARS_FROM 3
 
 typedef struct scratch {
     int ngroups;
@@ -132,6 +134,11 @@ static dsc_status read_groups(const dsc_ckpt *ck, const dsc_optim *opt, scratch 
             char key[96];
             double *out = &s->scalars[(size_t)g * s->nscalars + k];
             snprintf(key, sizeof key, "group.%d.%s", g, dsc_optim_scalar_name(k));
+            /* files from before ASGD lack its eta and mu, which no other kind reads */
+            if (!dsc_ckpt_meta(ck, key) && s->hp[g].kind != DSC_ASGD && k >= ASGD_SCALARS_FROM) {
+                dsc_optim_get_scalar(opt, g, dsc_optim_scalar_name(k), out);
+                continue;
+            }
             if ((st = dsc__ckpt_meta_double(ck, key, out))) return st;
             if (!isfinite(*out)) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ '%s' must be finite, got %g", key, *out);
         }

@@ -61,9 +61,14 @@ dsc_status dsc__sched_snap_take(const dsc_optim *opt, int g, dsc__sched_snap *s)
 
 dsc_status dsc__sched_snap_apply(dsc_optim *opt, int g, const dsc__sched_snap *s)
 {
+    /* a schedule of the caller's C function keeps it when the file has the same spec */
+    const dsc_sched *had = dsc_optim_schedule(opt, g);
+    void *ctx = NULL;
+    dsc_sched_fn fn = had && s->spec && !strcmp(dsc_sched_spec(had), s->spec) ? dsc_sched_function(had, &ctx) : NULL;
     dsc_status st = dsc_optim_set_schedule(opt, g, NULL);
     if (st || !s->spec) return st;
-    if ((st = dsc_optim_set_lr(opt, g, s->base)) || (st = dsc_optim_set_schedule(opt, g, s->spec))) return st;
+    if ((st = dsc_optim_set_lr(opt, g, s->base)) || (st = dsc_optim_set_schedule_fn(opt, g, s->spec, fn, ctx)))
+        return st;
     dsc_sched *sc = dsc_optim_schedule(opt, g);
     for (size_t k = 0; !st && k < s->n; k++) st = dsc_sched_set_state(sc, s->names[k], s->values[k]);
     return st ? st : dsc_sched_set_history(sc, s->hist, s->nhist);
@@ -171,7 +176,7 @@ static dsc_status read_one(const dsc_ckpt *ck, int g, dsc__sched_snap *s)
     dsc_status st = dsc__ckpt_meta_double(ck, key, &base);
     if (st) return st;
     dsc_sched *tmp;
-    if ((st = dsc_sched_create(&tmp, spec, base))) {
+    if ((st = dsc__sched_create_unbound(&tmp, spec, base))) {
         snprintf(key, sizeof key, "__metadata__ 'group.%d.schedule'", g);
         return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, key);
     }

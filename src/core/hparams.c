@@ -20,6 +20,7 @@ static const char *const kind_names[DSC_KIND_COUNT] = {
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
     "adamax", "nadam", "radam", "adabelief",
     "lion", "lamb", "lars", "schedulefree_adamw", "muon",
+    "rprop", "asgd",
 };
 
 const char *dsc_kind_name(dsc_kind kind)
@@ -35,7 +36,7 @@ dsc_status dsc_kind_from_name(const char *name, dsc_kind *out)
     return dsc__fail(DSC_ERR_SPEC,
                      "unknown optimizer '%s' (known: sgd, sgdm, sgdnm, adagrad, rmsprop, adadelta, "
                      "adam, adamw, amsgrad, adamax, nadam, radam, adabelief, lion, lamb, lars, "
-                     "schedulefree_adamw, muon, lookahead(inner=...))", name);
+                     "schedulefree_adamw, muon, rprop, asgd, lookahead(inner=...))", name);
 }
 
 dsc_hparams dsc_hparams_default(dsc_kind kind)
@@ -62,6 +63,12 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     hp.adamw_eps = 1e-10;
     hp.lookahead_alpha = 0.5;
     hp.accumulate = 1;
+    hp.eta_minus = 0.5;
+    hp.eta_plus = 1.2;
+    hp.step_size_min = 1e-6;
+    hp.step_size_max = 50;
+    hp.lambd = 1e-4;
+    hp.t0 = 1e6;
     switch (kind) {
     case DSC_ADAGRAD: hp.lr = 1e-2; hp.eps = 1e-10; break;
     case DSC_RMSPROP: hp.lr = 1e-2; break;
@@ -82,6 +89,9 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     /* torch.optim.Muon */
     case DSC_MUON: hp.momentum = 0.95; hp.nesterov = 1; hp.eps = 1e-7; hp.weight_decay = 0.1;
         hp.decoupled_weight_decay = 1; break;
+    /* torch.optim.Rprop and torch.optim.ASGD */
+    case DSC_RPROP: hp.lr = 1e-2; break;
+    case DSC_ASGD: hp.lr = 1e-2; hp.alpha = 0.75; break;
     default: break;
     }
     return hp;
@@ -118,7 +128,7 @@ static const field fields[] = {
     {"lr_in_buffer", T_BOOL, OFF(lr_in_buffer), K(DSC_SGD), 0, 1, 0},
     {"lr_decay", T_DOUBLE, OFF(lr_decay), K(DSC_ADAGRAD), 0, INFINITY, HI_OPEN},
     {"initial_accumulator_value", T_DOUBLE, OFF(initial_accumulator_value), K(DSC_ADAGRAD), 0, INFINITY, HI_OPEN},
-    {"alpha", T_DOUBLE, OFF(alpha), K(DSC_RMSPROP), 0, 1, 0},
+    {"alpha", T_DOUBLE, OFF(alpha), K(DSC_RMSPROP) | K(DSC_ASGD), 0, 1, 0},
     {"centered", T_BOOL, OFF(centered), K(DSC_RMSPROP), 0, 1, 0},
     {"rho", T_DOUBLE, OFF(rho), K(DSC_ADADELTA), 0, 1, 0},
     {"beta1", T_DOUBLE, OFF(beta1), K_BETAS, 0, 1, HI_OPEN},
@@ -148,6 +158,13 @@ static const field fields[] = {
     {"adamw_beta2", T_DOUBLE, OFF(adamw_beta2), K(DSC_MUON), 0, 1, HI_OPEN},
     {"adamw_eps", T_DOUBLE, OFF(adamw_eps), K(DSC_MUON), 0, INFINITY, HI_OPEN},
     {"adamw_weight_decay", T_DOUBLE, OFF(adamw_weight_decay), K(DSC_MUON), 0, INFINITY, HI_OPEN},
+    /* rprop's bounds: the multipliers positive, the step sizes 0 <= min <= max (rprop.c) */
+    {"eta_minus", T_DOUBLE, OFF(eta_minus), K(DSC_RPROP), 0, 1, LO_OPEN | HI_OPEN},
+    {"eta_plus", T_DOUBLE, OFF(eta_plus), K(DSC_RPROP), 1, INFINITY, LO_OPEN | HI_OPEN},
+    {"step_size_min", T_DOUBLE, OFF(step_size_min), K(DSC_RPROP), 0, INFINITY, HI_OPEN},
+    {"step_size_max", T_DOUBLE, OFF(step_size_max), K(DSC_RPROP), 0, INFINITY, HI_OPEN},
+    {"lambd", T_DOUBLE, OFF(lambd), K(DSC_ASGD), 0, INFINITY, HI_OPEN},
+    {"t0", T_DOUBLE, OFF(t0), K(DSC_ASGD), 0, INFINITY, HI_OPEN},
     {"lookahead_k", T_INT64, OFF(lookahead_k), K_ALL, 0, 1e9, 0},
     {"lookahead_alpha", T_DOUBLE, OFF(lookahead_alpha), K_ALL, 0, 1, LO_OPEN},
     {"accumulate", T_INT64, OFF(accumulate), K_ALL, 1, 1e9, 0},
@@ -220,6 +237,7 @@ static void list_keys(dsc_kind kind, char *buf, size_t size)
     size_t len = 0;
     buf[0] = '\0';
     if (K(kind) & K_BETAS) len += (size_t)snprintf(buf + len, size - len, "betas, ");
+    if (kind == DSC_RPROP) len += (size_t)snprintf(buf + len, size - len, "etas, step_sizes, ");
     if (kind == DSC_MUON) len += (size_t)snprintf(buf + len, size - len, "adamw_betas, ");
     const char *sep = "";
     for (size_t i = 0; i < NFIELDS && len < size; i++)
@@ -325,6 +343,10 @@ static dsc_status set_key(dsc_hparams *hp, given *gv, const char *who, const cha
         return set_pair(hp, gv, who, key, value, "beta1", "beta2");
     if (!strcmp(key, "adamw_betas") && hp->kind == DSC_MUON)
         return set_pair(hp, gv, who, key, value, "adamw_beta1", "adamw_beta2");
+    if (!strcmp(key, "etas") && hp->kind == DSC_RPROP)
+        return set_pair(hp, gv, who, key, value, "eta_minus", "eta_plus");
+    if (!strcmp(key, "step_sizes") && hp->kind == DSC_RPROP)
+        return set_pair(hp, gv, who, key, value, "step_size_min", "step_size_max");
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         if (!strcmp(key, aliases[i].alias) && (aliases[i].kinds & K(hp->kind))) {
             key = aliases[i].key;

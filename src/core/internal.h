@@ -122,6 +122,9 @@ void dsc__grad_accumulate(dsc_dtype dt, void *acc, const void *g, size_t n);
  * happen (onecycle ends), then the step itself, which cannot fail after the check. */
 dsc_status dsc__sched_can_step(const dsc_sched *s);
 void dsc__sched_advance(dsc_sched *s, double loss);
+/* dsc_sched_create that also takes "lambda(fn=callback)" without its function (for
+ * checking a checkpoint's schedule state on a scratch copy) */
+dsc_status dsc__sched_create_unbound(dsc_sched **out, const char *spec, double base_lr);
 
 /* ---- optimizer internals (optimizer.c and the files of src/optim) */
 
@@ -162,6 +165,8 @@ typedef struct dsc__gstate {
     double mu_product;
     double weight_sum; /* schedule-free: sum of the averaging weights (starts at 0) */
     double lr_max;     /* schedule-free: largest warmed-up lr so far (starts at 0) */
+    double eta;        /* asgd: the step size of the next step (set by each step) */
+    double mu;         /* asgd: the averaging weight of the next step (starts at 1) */
 } dsc__gstate;
 
 /* One optimizer family: its state layout, validation, per-step scalars, kernels. */
@@ -342,6 +347,8 @@ extern const dsc__ops dsc__ops_lamb;
 extern const dsc__ops dsc__ops_lars;
 extern const dsc__ops dsc__ops_schedulefree_adamw;
 extern const dsc__ops dsc__ops_muon;
+extern const dsc__ops dsc__ops_rprop;
+extern const dsc__ops dsc__ops_asgd;
 
 /* ---- lookahead (lookahead.c): slow weights around any kind, driven by optimizer.c.
  * The slow buffer is the last state buffer of a tensor ("lookahead_slow"). */

@@ -259,6 +259,7 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
     for (int g = 0; g < o->ngroups; g++) {
         o->groups[g].hp = *hp;
         o->groups[g].gs.mu_product = 1.0;
+        o->groups[g].gs.mu = 1.0;
     }
     if ((st = dsc__plan_create(&o->plan, count))) goto fail;
     for (size_t i = 0; i < count; i++)
@@ -629,8 +630,9 @@ dsc_status dsc_optim_state(const dsc_optim *o, size_t i, size_t k, const char **
     return DSC_OK;
 }
 
-/* The group scalars (NAdam's mu_product, schedule-free's weight_sum and lr_max). */
-static const char *const scalar_names[] = {"mu_product", "weight_sum", "lr_max"};
+/* The group scalars (NAdam's mu_product, schedule-free's weight_sum and lr_max, ASGD's
+ * eta and mu). */
+static const char *const scalar_names[] = {"mu_product", "weight_sum", "lr_max", "eta", "mu"};
 
 const char *dsc_optim_scalar_name(size_t k)
 {
@@ -640,7 +642,7 @@ const char *dsc_optim_scalar_name(size_t k)
 /* The group scalar called name, or NULL. */
 static double *scalar_ref(dsc__gstate *gs, const char *name)
 {
-    double *const refs[] = {&gs->mu_product, &gs->weight_sum, &gs->lr_max};
+    double *const refs[] = {&gs->mu_product, &gs->weight_sum, &gs->lr_max, &gs->eta, &gs->mu};
     for (size_t k = 0; k < sizeof scalar_names / sizeof scalar_names[0]; k++)
         if (!strcmp(name, scalar_names[k])) return refs[k];
     return NULL;
@@ -708,6 +710,11 @@ dsc_sched *dsc_optim_schedule(const dsc_optim *o, int g)
 
 dsc_status dsc_optim_set_schedule(dsc_optim *o, int group, const char *spec)
 {
+    return dsc_optim_set_schedule_fn(o, group, spec, NULL, NULL);
+}
+
+dsc_status dsc_optim_set_schedule_fn(dsc_optim *o, int group, const char *spec, dsc_sched_fn fn, void *ctx)
+{
     if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_schedule: NULL optimizer");
     if (group != -1) {
         dsc_status st = check_group(o, group, "dsc_optim_set_schedule");
@@ -722,7 +729,7 @@ dsc_status dsc_optim_set_schedule(dsc_optim *o, int group, const char *spec)
     /* create every instance first, so that a bad spec changes nothing */
     for (int g = lo; g < hi && spec && !st; g++, n++) {
         double base = o->sched[g] ? dsc_sched_base_lr(o->sched[g]) : o->groups[g].hp.lr;
-        st = dsc_sched_create(&fresh[g - lo], spec, base);
+        st = dsc_sched_create_fn(&fresh[g - lo], spec, base, fn, ctx);
     }
     for (int g = lo; g < hi && !st; g++) {
         dsc_sched_destroy(o->sched[g]); /* detached, the group keeps the rate it has */

@@ -16,6 +16,7 @@ static const dsc__sched_kind *const kinds[] = {
     &dsc__sched_constant,    &dsc__sched_polynomial,     &dsc__sched_onecycle,
     &dsc__sched_cyclic,      &dsc__sched_plateau,        &dsc__sched_sequential,
     &dsc__sched_noam,        &dsc__sched_exponential_stages, &dsc__sched_king,
+    &dsc__sched_lambda,      &dsc__sched_multiplicative, &dsc__sched_chained,
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -117,7 +118,7 @@ static dsc_status parse_items(dsc_sched *s, const dsc__spec *sp)
     for (int i = 0; i < sp->count; i++) {
         const dsc__spec_item *it = &sp->items[i];
         if (!it->key[0]) {
-            if (kind != &dsc__sched_sequential)
+            if (kind != &dsc__sched_sequential && kind != &dsc__sched_chained)
                 return dsc__fail(DSC_ERR_SPEC, "%s: expected key=value, got '%s'", who, it->value);
             continue;
         }
@@ -170,7 +171,7 @@ dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *te
         return dsc__fail(DSC_ERR_SPEC,
                          "unknown schedule '%s' (known: step, multistep, exponential, cosine, "
                          "cosine_restarts, linear, constant, polynomial, onecycle, cyclic, plateau, "
-                         "sequential, noam, exponential_stages, king)", sp->name);
+                         "sequential, noam, exponential_stages, king, lambda, multiplicative, chained)", sp->name);
     dsc_sched *s = calloc(1, sizeof *s);
     if (!s) return dsc__fail(DSC_ERR_NOMEM, "schedule: out of memory");
     s->kind = kind;
@@ -189,6 +190,24 @@ dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *te
     return DSC_OK;
 }
 
+dsc_status dsc__sched_children(dsc_sched *s)
+{
+    dsc__spec sp;
+    dsc_status st = dsc__spec_split(s->spec, "schedule", &sp);
+    for (int i = 0; i < sp.count && !st; i++) {
+        if (sp.items[i].key[0]) continue;
+        if (s->nchild == DSC__SCHED_MAX_CHILDREN)
+            return dsc__fail(DSC_ERR_SPEC, "%s: at most %d schedules", s->kind->name, DSC__SCHED_MAX_CHILDREN);
+        dsc__spec csp;
+        if ((st = dsc__spec_split(sp.items[i].value, "schedule", &csp))) return st;
+        dsc_sched *c;
+        if (!(st = dsc__sched_build(&c, &csp, sp.items[i].value, s->base))) s->child[s->nchild++] = c;
+    }
+    if (!st && s->nchild == 0)
+        return dsc__fail(DSC_ERR_SPEC, "%s: give the schedules as positional items", s->kind->name);
+    return st;
+}
+
 void dsc__sched_free(dsc_sched *s)
 {
     if (!s) return;
@@ -201,7 +220,9 @@ void dsc__sched_free(dsc_sched *s)
 
 /* ---------------------------------------------------------------- the public API */
 
-dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr)
+/* unbound: a spec with fn=callback may come without its function (a checkpoint's
+ * scratch copy, whose rates are not used) */
+static dsc_status create(dsc_sched **out, const char *spec, double base_lr, dsc_sched_fn fn, void *ctx, int unbound)
 {
     if (!out || !spec) return dsc__fail(DSC_ERR_ARG, "dsc_sched_create: NULL argument");
     *out = NULL;
@@ -217,8 +238,35 @@ dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr)
         dsc__sched_free(s);
         return st;
     }
+    if (dsc__sched_wants_fn(s) != (fn != NULL) && !(unbound && !fn)) {
+        dsc__sched_free(s);
+        return dsc__fail(DSC_ERR_SPEC, fn ? "%s: a C function needs the spec %s(fn=callback), got '%s'"
+                                          : "%s: '%s' needs its C function (dsc_sched_create_fn, "
+                                            "dsc_optim_set_schedule_fn)",
+                         sp.name, fn ? "lambda or multiplicative" : spec, spec);
+    }
+    if (fn) {
+        s->fn = fn;
+        s->fn_ctx = ctx;
+        dsc__sched_start(s, 0);
+    }
     *out = s;
     return DSC_OK;
+}
+
+dsc_status dsc_sched_create(dsc_sched **out, const char *spec, double base_lr)
+{
+    return create(out, spec, base_lr, NULL, NULL, 0);
+}
+
+dsc_status dsc_sched_create_fn(dsc_sched **out, const char *spec, double base_lr, dsc_sched_fn fn, void *ctx)
+{
+    return create(out, spec, base_lr, fn, ctx, 0);
+}
+
+dsc_status dsc__sched_create_unbound(dsc_sched **out, const char *spec, double base_lr)
+{
+    return create(out, spec, base_lr, NULL, NULL, 1);
 }
 
 void dsc_sched_destroy(dsc_sched *s) { dsc__sched_free(s); }
@@ -228,6 +276,12 @@ int64_t dsc_sched_position(const dsc_sched *s) { return s ? s->pos : 0; }
 double dsc_sched_base_lr(const dsc_sched *s) { return s ? s->base : NAN; }
 const char *dsc_sched_spec(const dsc_sched *s) { return s ? s->spec : NULL; }
 int dsc_sched_needs_loss(const dsc_sched *s) { return s ? s->kind->needs_loss : 0; }
+
+dsc_sched_fn dsc_sched_function(const dsc_sched *s, void **ctx)
+{
+    if (ctx) *ctx = s ? s->fn_ctx : NULL;
+    return s ? s->fn : NULL;
+}
 
 dsc_status dsc__sched_can_step(const dsc_sched *s)
 {

@@ -59,6 +59,9 @@ struct dsc_sched {
     /* flattened state names (top-level object only) */
     size_t nnames;
     struct dsc__sched_name { char name[40]; dsc_sched *owner; int field; } *names;
+    /* lambda, multiplicative: the caller's function (dsc_sched_create_fn), or NULL */
+    dsc_sched_fn fn;
+    void *fn_ctx;
 };
 
 /* State flags of a kind's scalars, for checking restored values. */
@@ -89,11 +92,17 @@ struct dsc__sched_kind {
 extern const dsc__sched_kind dsc__sched_step, dsc__sched_multistep, dsc__sched_exponential,
     dsc__sched_linear, dsc__sched_constant, dsc__sched_polynomial, dsc__sched_cosine,
     dsc__sched_cosine_restarts, dsc__sched_onecycle, dsc__sched_cyclic, dsc__sched_plateau,
-    dsc__sched_king, dsc__sched_noam, dsc__sched_exponential_stages, dsc__sched_sequential;
+    dsc__sched_king, dsc__sched_noam, dsc__sched_exponential_stages, dsc__sched_sequential,
+    dsc__sched_lambda, dsc__sched_multiplicative, dsc__sched_chained;
+
+/* Whether s is lambda or multiplicative with fn=callback (lambda.c). */
+int dsc__sched_wants_fn(const dsc_sched *s);
 
 /* Parses spec (already split) into a fresh schedule; sched.c. */
 dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *text, double base);
 void dsc__sched_free(dsc_sched *s);
+/* Builds s's children from the positional items of its spec (sequential, chained). */
+dsc_status dsc__sched_children(dsc_sched *s);
 /* Puts s at position 0 (closed: as scheduler.step(0) does; see start). */
 void dsc__sched_start(dsc_sched *s, int closed);
 

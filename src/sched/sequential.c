@@ -13,26 +13,15 @@ static const dsc__sched_key sequential_keys[] = {
     {"milestones", 0, 1, 9e15, SK_REQUIRED | SK_LIST, 0},
 };
 
-/* Builds the children from the positional items of the spec in s->spec. */
+/* The children, none loss-driven or sequential itself. */
 static dsc_status sequential_check(dsc_sched *s)
 {
-    dsc__spec sp;
-    dsc_status st = dsc__spec_split(s->spec, "schedule", &sp);
+    dsc_status st = dsc__sched_children(s);
     if (st) return st;
-    for (int i = 0; i < sp.count; i++) {
-        if (sp.items[i].key[0]) continue;
-        if (s->nchild == DSC__SCHED_MAX_CHILDREN)
-            return dsc__fail(DSC_ERR_SPEC, "sequential: at most %d schedules", DSC__SCHED_MAX_CHILDREN);
-        dsc__spec csp;
-        if ((st = dsc__spec_split(sp.items[i].value, "schedule", &csp))) return st;
-        dsc_sched *c;
-        if ((st = dsc__sched_build(&c, &csp, sp.items[i].value, s->base))) return st;
-        s->child[s->nchild++] = c;
-        if (c->kind->needs_loss || c->kind == &dsc__sched_sequential)
+    for (int c = 0; c < s->nchild; c++)
+        if (s->child[c]->kind->needs_loss || s->child[c]->kind == &dsc__sched_sequential)
             return dsc__fail(DSC_ERR_SPEC, "sequential: %s cannot be a child (PyTorch's SequentialLR "
-                             "steps its children without a loss or an epoch)", c->kind->name);
-    }
-    if (s->nchild == 0) return dsc__fail(DSC_ERR_SPEC, "sequential: give the schedules as positional items");
+                             "steps its children without a loss or an epoch)", s->child[c]->kind->name);
     if (s->nms != s->nchild - 1)
         return dsc__fail(DSC_ERR_SPEC, "sequential: %d schedules need %d milestones, got %d", s->nchild,
                          s->nchild - 1, s->nms);

@@ -27,6 +27,8 @@ static const char *const specs[] = {
     "adam(lr=0.05, clip_norm=0.3)",
     "schedulefree_adamw(lr=0.05, warmup_steps=3)", /* group scalars weight_sum, lr_max */
     "lookahead(inner=sgd(lr=0.1, momentum=0.9), k=3)", /* the slow weights */
+    "rprop(lr=0.05)",
+    "asgd(lr=0.05, t0=2)", /* group scalars eta, mu; the average ax */
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 

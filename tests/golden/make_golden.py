@@ -59,7 +59,8 @@ SINGLE = (("a", 1, 0, 0, 11), ("b", 7, 0, 0, 12), ("c", 19, 0, 0, 13))
 # two groups: a is DSC_NO_DECAY in group 0, c has its own lr in group 1
 GROUPED = (("a", 1, 0, NO_DECAY, 11), ("b", 7, 0, 0, 12), ("c", 19, 1, 0, 13))
 STATE_NAMES = ("momentum_buffer", "sum", "square_avg", "grad_avg", "acc_delta", "exp_avg",
-               "exp_avg_sq", "max_exp_avg_sq", "exp_inf", "exp_avg_var", "max_exp_avg_var")
+               "exp_avg_sq", "max_exp_avg_sq", "exp_inf", "exp_avg_var", "max_exp_avg_var",
+               "prev", "step_size", "ax")
 
 
 class Lcg:
@@ -362,6 +363,23 @@ def cases():
     add("adabelief", "maximize", "adabelief(lr=0.01,maximize=true)", lambda g: B(g, lr=0.01), negate=True)
     add("adabelief", "groups", "adabelief(lr=0.01,weight_decay=0.1)", lambda g: B(g, lr=0.01, weight_decay=0.1),
         layout=GROUPED, group1="lr=0.003")
+    # -- rprop, asgd (torch 1.13's single-tensor rules; asgd's t0 small so that ax averages)
+    RP, AS = torch.optim.Rprop, torch.optim.ASGD
+    add("rprop", "default", "rprop", lambda g: RP(g))
+    add("rprop", "etas", "rprop(lr=0.05,etas=(0.3,1.5),step_sizes=(1e-3,0.2))",
+        lambda g: RP(g, lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)))
+    add("rprop", "maximize", "rprop(maximize=true)", lambda g: RP(g, maximize=True))
+    add("rprop", "set_lr", "rprop(lr=0.02)", lambda g: RP(g, lr=0.02), setlr=(100, 0.5))
+    add("rprop", "groups", "rprop", lambda g: RP(g), layout=GROUPED, group1="lr=0.003")
+    add("asgd", "default", "asgd", lambda g: AS(g))
+    add("asgd", "t0", "asgd(lr=0.05,lambd=0.01,alpha=0.6,t0=20)", lambda g: AS(g, lr=0.05, lambd=0.01, alpha=0.6, t0=20))
+    add("asgd", "weight_decay", "asgd(lr=0.05,t0=50,weight_decay=0.1)",
+        lambda g: AS(g, lr=0.05, t0=50, weight_decay=0.1))
+    add("asgd", "maximize", "asgd(lr=0.05,t0=10,maximize=true)", lambda g: AS(g, lr=0.05, t0=10, maximize=True))
+    add("asgd", "set_lr", "asgd(lr=0.05,lambd=0.01,t0=30)", lambda g: AS(g, lr=0.05, lambd=0.01, t0=30),
+        setlr=(100, 0.01))
+    add("asgd", "groups", "asgd(lr=0.05,t0=30,weight_decay=0.1)",
+        lambda g: AS(g, lr=0.05, t0=30, weight_decay=0.1), layout=GROUPED, group1="lr=0.02")
     return out
 
 

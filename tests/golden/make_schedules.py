@@ -166,6 +166,34 @@ CASES = [
      lambda o: L.SequentialLR(o, [L.CosineAnnealingLR(o, 5, 0.003), L.PolynomialLR(o, 4, 2.0)], [6])),
 ]
 
+# lambda and multiplicative with descent's named functions (lambda.c), written as torch lambdas
+def named(fn, warmup=0, factor=1.0):
+    w = float(max(warmup, 1))
+    if fn == "warmup_linear":
+        return lambda t: factor * (t / w if t < w else 1.0)
+    if fn == "inverse_sqrt":
+        return lambda t: factor * math.sqrt(w / (t if t > w else w))
+    return lambda t: factor
+
+
+CASES += [
+    ("lambda(fn=warmup_linear, warmup=5)", 0.1, 12, lambda o: L.LambdaLR(o, named("warmup_linear", 5))),
+    ("lambda(fn=inverse_sqrt, warmup=4, factor=2)", 0.01, 20, lambda o: L.LambdaLR(o, named("inverse_sqrt", 4, 2.0))),
+    ("lambda(fn=inverse_sqrt)", 0.3, 10, lambda o: L.LambdaLR(o, named("inverse_sqrt"))),
+    ("lambda(factor=0.5)", 0.2, 5, lambda o: L.LambdaLR(o, named("constant", 0, 0.5))),
+    ("multiplicative(factor=0.9)", 0.1, 20, lambda o: L.MultiplicativeLR(o, named("constant", 0, 0.9))),
+    ("multiplicative(fn=inverse_sqrt, warmup=3)", 0.05, 15, lambda o: L.MultiplicativeLR(o, named("inverse_sqrt", 3))),
+    ("chained(exponential(gamma=0.9), step(step_size=3, gamma=0.5))", 0.1, 20,
+     lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.9), L.StepLR(o, 3, 0.5)])),
+    ("chained(linear(start_factor=0.2, total_iters=4), exponential(gamma=0.95), constant(factor=0.5, total_iters=6))",
+     0.3, 15, lambda o: L.ChainedScheduler([L.LinearLR(o, 0.2, total_iters=4), L.ExponentialLR(o, 0.95),
+                                           L.ConstantLR(o, 0.5, 6)])),
+    ("chained(multistep(milestones=[3, 7], gamma=0.3), polynomial(total_iters=10, power=2), "
+     "multiplicative(factor=0.97))", 0.2, 14,
+     lambda o: L.ChainedScheduler([L.MultiStepLR(o, [3, 7], 0.3), L.PolynomialLR(o, 10, 2.0),
+                                   L.MultiplicativeLR(o, named("constant", 0, 0.97))])),
+]
+
 LOSS_CASES = [
     ("plateau", 0.1, 45, losses_a, lambda o: L.ReduceLROnPlateau(o)),
     ("plateau(patience=2, factor=0.5, cooldown=2, min_lr=0.01)", 0.1, 45, losses_a,
