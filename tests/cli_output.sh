@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the descent command writes arrives whole or not at all: stdout on a full device
-# fails the command, a --trace, --history or --plot that cannot be written completely
-# (a full disk, simulated by a file size limit) fails it and leaves the previous file
+# fails the command, a --trace, --history, --plot or predict --out that cannot be written
+# completely (a full disk, simulated by a file size limit) fails it and leaves the previous file
 # as it was, with no partial file or temporary beside it; the numbers of --json read
 # back to the bits the CSV outputs print; errors under --json are one JSON line.
 # Usage: cli_output.sh DESCENT_BINARY REPO_ROOT
@@ -41,6 +41,11 @@ expect_fail "schedule --plot pdf" "$dir/s.pdf" "$bin" schedule --schedule 'cosin
   --plot "$dir/s.pdf"
 expect_fail "compare --plot" "$dir/c.png" "$bin" compare --optimizer adam --optimizer sgd --steps 200 --plot "$dir/c.png"
 expect_fail "train --plot" "$dir/p.png" "$bin" train --data "$iris" --epochs 3 --quiet --plot "$dir/p.png"
+"$bin" train --data "$iris" --epochs 2 --quiet --save "$dir/m.st" >/dev/null || bad "train --save"
+for ext in csv npy; do
+  expect_fail "predict --out .$ext" "$dir/p.$ext" "$bin" predict --model "$dir/m.st" --data "$iris" --proba \
+    --out "$dir/p.$ext"
+done
 
 # a device that is full: stdout, a trace, a figure through a symlink
 check_prefix=()
