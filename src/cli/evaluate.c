@@ -116,7 +116,7 @@ static int print_json(const eval_opts *o, const cli_model *m, const scores *s)
     if (!s->classes) {
         cli_add_number(j, "rmse", s->rmse);
         cli_add_number(j, "r2", s->metric);
-        return cli_print_json(j);
+        return cli_print_json(CMD, j);
     }
     cli_add_number(j, "accuracy", s->metric);
     cJSON *labels = cJSON_AddArrayToObject(j, "labels"), *conf = cJSON_AddArrayToObject(j, "confusion");
@@ -127,7 +127,7 @@ static int print_json(const eval_opts *o, const cli_model *m, const scores *s)
             cJSON_AddItemToArray(row, cJSON_CreateNumber((double)s->confusion[a * s->classes + b]));
         cJSON_AddItemToArray(conf, row);
     }
-    return cli_print_json(j);
+    return cli_print_json(CMD, j);
 }
 
 int cmd_evaluate(int argc, char **argv)

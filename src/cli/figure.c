@@ -179,7 +179,7 @@ cJSON *cli_figure_json(const dsc_plot_figure *fig, const char *file)
             cJSON_AddNumberToObject(po, "marks", (double)p->nmarks);
         }
         for (size_t s = 0; s < p->count; s++) cJSON_AddItemToArray(series, series_json(&p->series[s]));
-        cJSON_AddItemToObject(po, "series", series);
+        cJSON_AddItemToObjectCS(po, "series", series);
         cJSON_AddItemToArray(panels, po);
     }
     return o;

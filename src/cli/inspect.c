@@ -60,9 +60,9 @@ static cJSON *tensor_json(const dsc_ckpt_tensor *t)
     cJSON_AddItemToArray(off, cJSON_CreateNumber((double)t->end));
     cJSON_AddStringToObject(o, "name", t->name);
     cJSON_AddStringToObject(o, "dtype", t->dtype);
-    cJSON_AddItemToObject(o, "shape", shape);
+    cJSON_AddItemToObjectCS(o, "shape", shape);
     cJSON_AddNumberToObject(o, "bytes", (double)(t->end - t->begin));
-    cJSON_AddItemToObject(o, "data_offsets", off);
+    cJSON_AddItemToObjectCS(o, "data_offsets", off);
     return o;
 }
 
@@ -84,14 +84,14 @@ static int print_json(const char *path, const dsc_ckpt *ck)
         dsc_ckpt_meta_at(ck, i, &k, &v);
         cJSON_AddStringToObject(meta, k, v);
     }
-    cJSON_AddItemToObject(o, "metadata", meta);
+    cJSON_AddItemToObjectCS(o, "metadata", meta);
     for (size_t i = 0; i < dsc_ckpt_tensor_count(ck); i++) {
         dsc_ckpt_tensor t;
         dsc_ckpt_tensor_at(ck, i, &t);
         cJSON_AddItemToArray(tensors, tensor_json(&t));
     }
-    cJSON_AddItemToObject(o, "tensors", tensors);
-    return cli_print_json(o) ? cli_fail("inspect", "out of memory") : 0;
+    cJSON_AddItemToObjectCS(o, "tensors", tensors);
+    return cli_print_json("inspect", o);
 }
 
 int cmd_inspect(int argc, char **argv)

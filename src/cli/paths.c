@@ -207,7 +207,7 @@ static cJSON *path_json(const model *m, const path *pa, size_t count)
     cJSON_AddStringToObject(o, "penalty", penalty_name(pa->l1));
     for (size_t k = 0; k < count; k++)
         cJSON_AddItemToArray(coef, cJSON_CreateDoubleArray(&pa->coef[k * m->d], (int)m->d));
-    cJSON_AddItemToObject(o, "coef", coef);
+    cJSON_AddItemToObjectCS(o, "coef", coef);
     cJSON *iters = cJSON_AddArrayToObject(o, "iterations");
     for (size_t k = 0; k < count; k++) cJSON_AddItemToArray(iters, cJSON_CreateNumber((double)pa->iters[k]));
     return o;
@@ -220,7 +220,7 @@ static int print_json(const char *file, const dsc_dataset *ds, const model *m, c
     cJSON_AddStringToObject(o, "data", file);
     cJSON_AddNumberToObject(o, "rows", (double)m->n);
     for (size_t j = 0; j < m->d; j++) cJSON_AddItemToArray(names, cJSON_CreateString(dsc_dataset_feature_name(ds, j)));
-    cJSON_AddItemToObject(o, "lambdas", cJSON_CreateDoubleArray(lambdas, (int)count));
+    cJSON_AddItemToObjectCS(o, "lambdas", cJSON_CreateDoubleArray(lambdas, (int)count));
     cJSON *paths = cJSON_AddArrayToObject(o, "paths");
     for (size_t p = 0; p < npaths; p++) cJSON_AddItemToArray(paths, path_json(m, &pa[p], count));
     if (fig) {
@@ -234,7 +234,7 @@ static int print_json(const char *file, const dsc_dataset *ds, const model *m, c
             cJSON_AddItemToArray(panels, pn);
         }
     }
-    return cli_print_json(o);
+    return cli_print_json("paths", o);
 }
 
 /* One panel per path, one line per feature: coefficient against lambda (log axis). */

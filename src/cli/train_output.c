@@ -138,7 +138,7 @@ int train_print_json(const train_opts *o, const train_result *r)
     cJSON *j = cJSON_CreateObject();
     if (!j) {
         cJSON_Delete(r->plot);
-        return CLI_EXIT_FAIL;
+        return cli_print_json("train", NULL); /* reports the failed allocation */
     }
     cJSON_AddStringToObject(j, "data", o->data);
     cJSON_AddStringToObject(j, "task", cls ? "classify" : "regress");
@@ -173,9 +173,9 @@ int train_print_json(const train_opts *o, const train_result *r)
         cJSON_AddStringToObject(b, "core", bi.core ? bi.core : "");
         cli_add_number(b, "threads", bi.threads);
     }
-    cJSON_AddItemToObject(j, "history", history_json(h, cls, avg));
-    if (r->plot) cJSON_AddItemToObject(j, "plot", r->plot);
-    return cli_print_json(j);
+    cJSON_AddItemToObjectCS(j, "history", history_json(h, cls, avg));
+    if (r->plot) cJSON_AddItemToObjectCS(j, "plot", r->plot);
+    return cli_print_json("train", j);
 }
 
 int train_write_history(FILE *f, const dsc_history *h, int cls, int average)
