@@ -68,6 +68,29 @@ ln -s real.png "$dir/link.png"
   bad "cannot draw through a symlink"
 [ -L "$dir/link.png" ] && [ -s "$dir/real.png" ] || bad "the symlink was not kept"
 
+# the output files replace a file as the user made it, as a checkpoint save does (one
+# mechanism): a 0600 trace or figure stays 0600, a name of 255 bytes (the temporary's
+# must fit too), a dangling relative symlink creates its target and stays a link
+printf 'old\n' >"$dir/private.csv"; chmod 600 "$dir/private.csv"
+"$bin" optimize --optimizer adam --steps 3 --trace "$dir/private.csv" >/dev/null || bad "a trace over a 0600 file"
+[ "$(stat -c %a "$dir/private.csv")" = 600 ] && [ "$(head -c 3 "$dir/private.csv")" != old ] ||
+  bad "the trace over a 0600 file is mode $(stat -c %a "$dir/private.csv")"
+printf 'old\n' >"$dir/private.png"; chmod 600 "$dir/private.png"
+"$bin" schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --plot "$dir/private.png" >/dev/null ||
+  bad "a figure over a 0600 file"
+[ "$(stat -c %a "$dir/private.png")" = 600 ] && [ "$(head -c 3 "$dir/private.png")" != old ] ||
+  bad "the figure over a 0600 file is mode $(stat -c %a "$dir/private.png")"
+long=$dir/$(printf 'n%.0s' {1..251}).csv
+"$bin" optimize --optimizer adam --steps 3 --trace "$long" >/dev/null && [ -s "$long" ] ||
+  bad "a trace named with 255 bytes"
+"$bin" optimize --optimizer adam --steps 4 --trace "$long" >/dev/null && [ "$(grep -c '' "$long")" -eq 6 ] ||
+  bad "a trace named with 255 bytes is not replaced"
+ln -s later.csv "$dir/dangling.csv"
+"$bin" optimize --optimizer adam --steps 3 --trace "$dir/dangling.csv" >/dev/null || bad "a trace through a dangling link"
+[ -L "$dir/dangling.csv" ] && [ -s "$dir/later.csv" ] || bad "the dangling link was replaced, not its target created"
+rm -f "$long" "$dir"/private.* "$dir/dangling.csv" "$dir/later.csv"
+ls "$dir" | grep -q '\.tmp\.' && bad "a temporary was left: $(ls "$dir")"
+
 # --json numbers read back to the bits of the CSV outputs (printed with %.17g)
 "$bin" schedule --schedule 'cosine(T_max=997)' --lr 0.1 --steps 1000 >"$dir/lr.txt"
 "$bin" schedule --schedule 'cosine(T_max=997)' --lr 0.1 --steps 1000 --json >"$dir/lr.json"
