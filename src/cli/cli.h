@@ -41,6 +41,10 @@ void cli_json_init(void);
  * allocation failed since cli_json_init (an item may be missing), prints nothing and
  * reports "out of memory" (CLI_EXIT_FAIL). */
 int cli_print_json(const char *cmd, cJSON *o);
+/* Adds item to the object parent under key (a string that outlives it: not copied),
+ * or with key NULL to the array parent; when either is NULL (a failed allocation,
+ * which cli_print_json reports) the item is deleted, not leaked. 1 when added. */
+int cli_json_add(cJSON *parent, const char *key, cJSON *item);
 
 /* Checks a --plot file before any work: CLI_EXIT_USAGE unless it ends in .png, .svg or
  * .pdf, CLI_EXIT_FAIL when it cannot be written (a missing directory), each with its

@@ -27,6 +27,13 @@ static void *json_malloc(size_t n)
     return p;
 }
 
+int cli_json_add(cJSON *parent, const char *key, cJSON *item)
+{
+    int ok = parent && item && (key ? cJSON_AddItemToObjectCS(parent, key, item) : cJSON_AddItemToArray(parent, item));
+    if (!ok) cJSON_Delete(item); /* its parent's allocation failed: nothing owns it */
+    return ok;
+}
+
 void cli_json_init(void)
 {
     cJSON_Hooks hooks = {json_malloc, free};

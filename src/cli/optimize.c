@@ -50,13 +50,13 @@ static int print_json(const cli_run *r, const char *problem, const char *optimiz
     cJSON_AddNumberToObject(o, "steps", (double)r->steps);
     cJSON_AddNumberToObject(o, "step", (double)(r->first_step + r->steps));
     cli_add_number(o, "loss", r->loss);
-    cJSON_AddItemToObjectCS(o, "x", x);
+    cli_json_add(o, "x", x);
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
     if (schedule) cJSON_AddStringToObject(o, "schedule", schedule);
     if (r->average) {
         cJSON_AddStringToObject(o, "average", r->average);
         cli_add_number(o, "average_loss", r->avg_loss);
-        cJSON_AddItemToObjectCS(o, "average_x", cJSON_CreateDoubleArray(r->avg_x, (int)r->dim));
+        cli_json_add(o, "average_x", cJSON_CreateDoubleArray(r->avg_x, (int)r->dim));
     }
     return cli_print_json("optimize", o);
 }

@@ -124,7 +124,7 @@ static cJSON *history_json(const dsc_history *h, int cls, int average)
         cli_add_number(o, "lr", e->lr);
         cli_add_number(o, "skipped", (double)e->skipped);
         cli_add_number(o, "seconds", e->seconds);
-        cJSON_AddItemToArray(a, o);
+        cli_json_add(a, NULL, o);
     }
     return a;
 }
@@ -146,7 +146,7 @@ int train_print_json(const train_opts *o, const train_result *r)
     cli_add_number(j, "features", (double)r->cols);
     if (cls) cli_add_number(j, "classes", (double)r->classes);
     cJSON *layers = cJSON_AddArrayToObject(j, "layers");
-    for (int i = 0; layers && i <= c->layers; i++) cJSON_AddItemToArray(layers, cJSON_CreateNumber((double)c->sizes[i]));
+    for (int i = 0; layers && i <= c->layers; i++) cli_json_add(layers, NULL, cJSON_CreateNumber((double)c->sizes[i]));
     cJSON_AddStringToObject(j, "activation", o->activation);
     cJSON_AddStringToObject(j, "optimizer", o->optimizer);
     if (o->schedule) cJSON_AddStringToObject(j, "schedule", o->schedule);
@@ -173,8 +173,8 @@ int train_print_json(const train_opts *o, const train_result *r)
         cJSON_AddStringToObject(b, "core", bi.core ? bi.core : "");
         cli_add_number(b, "threads", bi.threads);
     }
-    cJSON_AddItemToObjectCS(j, "history", history_json(h, cls, avg));
-    if (r->plot) cJSON_AddItemToObjectCS(j, "plot", r->plot);
+    cli_json_add(j, "history", history_json(h, cls, avg));
+    if (r->plot) cli_json_add(j, "plot", r->plot);
     return cli_print_json("train", j);
 }
 
