@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the descent command writes arrives whole or not at all: stdout on a full device
-# fails the command, a --trace, --history or --plot that cannot be written completely
-# (a full disk, simulated by a file size limit) fails it and leaves the previous file
+# fails the command, a --trace, --history, --plot or predict --out that cannot be written
+# completely (a full disk, simulated by a file size limit) fails it and leaves the previous file
 # as it was, with no partial file or temporary beside it; the numbers of --json read
 # back to the bits the CSV outputs print; errors under --json are one JSON line.
 # Usage: cli_output.sh DESCENT_BINARY REPO_ROOT
@@ -41,6 +41,11 @@ expect_fail "schedule --plot pdf" "$dir/s.pdf" "$bin" schedule --schedule 'cosin
   --plot "$dir/s.pdf"
 expect_fail "compare --plot" "$dir/c.png" "$bin" compare --optimizer adam --optimizer sgd --steps 200 --plot "$dir/c.png"
 expect_fail "train --plot" "$dir/p.png" "$bin" train --data "$iris" --epochs 3 --quiet --plot "$dir/p.png"
+"$bin" train --data "$iris" --epochs 2 --quiet --save "$dir/m.st" >/dev/null || bad "train --save"
+for ext in csv npy; do
+  expect_fail "predict --out .$ext" "$dir/p.$ext" "$bin" predict --model "$dir/m.st" --data "$iris" --proba \
+    --out "$dir/p.$ext"
+done
 
 # a device that is full: stdout, a trace, a figure through a symlink
 check_prefix=()
@@ -62,6 +67,29 @@ ln -s real.png "$dir/link.png"
 "$bin" schedule --schedule 'cosine(T_max=9)' --lr 0.1 --steps 9 --plot "$dir/link.png" >/dev/null ||
   bad "cannot draw through a symlink"
 [ -L "$dir/link.png" ] && [ -s "$dir/real.png" ] || bad "the symlink was not kept"
+
+# the output files replace a file as the user made it, as a checkpoint save does (one
+# mechanism): a 0600 trace or figure stays 0600, a name of 255 bytes (the temporary's
+# must fit too), a dangling relative symlink creates its target and stays a link
+printf 'old\n' >"$dir/private.csv"; chmod 600 "$dir/private.csv"
+"$bin" optimize --optimizer adam --steps 3 --trace "$dir/private.csv" >/dev/null || bad "a trace over a 0600 file"
+[ "$(stat -c %a "$dir/private.csv")" = 600 ] && [ "$(head -c 3 "$dir/private.csv")" != old ] ||
+  bad "the trace over a 0600 file is mode $(stat -c %a "$dir/private.csv")"
+printf 'old\n' >"$dir/private.png"; chmod 600 "$dir/private.png"
+"$bin" schedule --schedule 'cosine(T_max=5)' --lr 0.1 --steps 5 --plot "$dir/private.png" >/dev/null ||
+  bad "a figure over a 0600 file"
+[ "$(stat -c %a "$dir/private.png")" = 600 ] && [ "$(head -c 3 "$dir/private.png")" != old ] ||
+  bad "the figure over a 0600 file is mode $(stat -c %a "$dir/private.png")"
+long=$dir/$(printf 'n%.0s' {1..251}).csv
+"$bin" optimize --optimizer adam --steps 3 --trace "$long" >/dev/null && [ -s "$long" ] ||
+  bad "a trace named with 255 bytes"
+"$bin" optimize --optimizer adam --steps 4 --trace "$long" >/dev/null && [ "$(grep -c '' "$long")" -eq 6 ] ||
+  bad "a trace named with 255 bytes is not replaced"
+ln -s later.csv "$dir/dangling.csv"
+"$bin" optimize --optimizer adam --steps 3 --trace "$dir/dangling.csv" >/dev/null || bad "a trace through a dangling link"
+[ -L "$dir/dangling.csv" ] && [ -s "$dir/later.csv" ] || bad "the dangling link was replaced, not its target created"
+rm -f "$long" "$dir"/private.* "$dir/dangling.csv" "$dir/later.csv"
+ls "$dir" | grep -q '\.tmp\.' && bad "a temporary was left: $(ls "$dir")"
 
 # --json numbers read back to the bits of the CSV outputs (printed with %.17g)
 "$bin" schedule --schedule 'cosine(T_max=997)' --lr 0.1 --steps 1000 >"$dir/lr.txt"

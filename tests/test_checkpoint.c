@@ -884,6 +884,49 @@ static void set_element(unsigned char *f, size_t len, const char *name, size_t i
     seal(f);
 }
 
+/* A schedule's restored rate must be one its kind reaches from its keys and base
+ * (issue 13 item 2): each file below holds a rate the old bound (the largest key
+ * times the base) let through, and is refused naming the key; a rate inside the
+ * kind's range loads. The optimizer's lr is 0.01, the schedule's base. */
+static void test_restored_rate_in_kind_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sched, *outside, *inside;
+    } cases[] = {
+        {"cosine(T_max=50, eta_min=0.001)", "0", "0.005"},        /* [eta_min, base] */
+        {"cosine(T_max=50, eta_min=0.001)", "0.0100001", "0.01"},
+        {"step(step_size=3, gamma=0.5)", "0.02", "0"},            /* [0, base]: it underflows */
+        {"step(step_size=3, gamma=2)", "0.005", "0.08"},          /* growing: [base, ...) */
+        {"multistep(milestones=[2, 4], gamma=0.1)", "0.011", "1e-4"},
+        {"exponential(gamma=0.9)", "0.0101", "0.009"},
+        {"linear(start_factor=0.5, total_iters=20)", "0.004", "0.0075"}, /* [base/2, base] */
+        {"constant(factor=0.5, total_iters=20)", "0.001", "0.005"},
+        {"polynomial(total_iters=20, power=2)", "0.0125", "0"},
+        {"cosine_restarts(T_0=4, eta_min=0.002)", "0.001", "0.002"},
+        {"onecycle(max_lr=0.1, total_steps=100)", "0.2", "0.1"},   /* [0.1/25/1e4, max_lr] */
+        {"onecycle(max_lr=0.1, total_steps=100)", "1e-7", "4e-7"},
+        {"cyclic(base_lr=0.001, max_lr=0.1, step_size_up=5)", "0.0005", "0.05"},
+        {"plateau(min_lr=0.001)", "0.0005", "0.001"},              /* [min_lr, base] */
+        {"king(patience=5, decay=0.5)", "0.03", "0.001"},
+        {"sequential(constant(factor=0.5), cosine(T_max=5, eta_min=0.002), milestones=[4])", "0.001", "0.002"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fixture fx;
+        fixture_init(&fx, "adam(lr=0.01)", cases[i].sched);
+        char to[160];
+        snprintf(to, sizeof to, "\"group.0.schedule.state.lr\":\"%s\",\"unused\":\"", cases[i].outside);
+        refuse_edit(&fx, "\"group.0.schedule.state.lr\":\"", to, DSC_ERR_FORMAT, "group.0.schedule.state.lr");
+        snprintf(to, sizeof to, "\"group.0.schedule.state.lr\":\"%s\",\"unused\":\"", cases[i].inside);
+        size_t len;
+        unsigned char *f = edit(fx.good, fx.len, "\"group.0.schedule.state.lr\":\"", to, &len);
+        if (dsc_checkpoint_load_mem(fx.m.opt, f, len))
+            fail_msg("%s: a rate of %s is refused: %s", cases[i].sched, cases[i].inside, dsc_last_error());
+        free(f);
+        fixture_free(&fx);
+    }
+}
+
 /* Values a damaged or hand-written file may hold that no save writes: each refused
  * with a message naming its key, the optimizer left as it was. */
 static void test_restored_values_are_checked(void **state)
@@ -1492,6 +1535,7 @@ int main(void)
         cmocka_unit_test(test_header_bit_flips),
         cmocka_unit_test(test_header_checksum),
         cmocka_unit_test(test_restored_values_are_checked),
+        cmocka_unit_test(test_restored_rate_in_kind_range),
         cmocka_unit_test(test_counters_are_bounded),
         cmocka_unit_test(test_groups_that_differ),
         cmocka_unit_test(test_foreign_layouts),

@@ -62,7 +62,8 @@ typedef struct dsc__segment {
     size_t len;
 } dsc__segment;
 
-/* Writes the segments to path atomically: temporary file, fsync, rename, fsync dir. */
+/* Writes the segments to path whole or not at all (dsc__outfile: temporary file,
+ * fsync, rename, fsync of the directory). */
 dsc_status dsc__write_atomic(const char *path, const dsc__segment *segs, size_t nseg);
 
 /* ---- schedules and accumulation (schedule.c) */

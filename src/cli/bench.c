@@ -390,7 +390,7 @@ static int report(const bench *r)
         return 0;
     }
     cJSON *o = cJSON_CreateObject();
-    if (!o) return CLI_EXIT_FAIL;
+    if (!o) return cli_print_json("bench", NULL); /* reports the failed allocation */
     cJSON_AddStringToObject(o, "optimizer", r->spec);
     cJSON_AddNumberToObject(o, "params", (double)r->n);
     cJSON_AddNumberToObject(o, "tensors", (double)r->k);
@@ -404,7 +404,7 @@ static int report(const bench *r)
     cJSON_AddNumberToObject(o, "fraction_of_reference", frac);
     cJSON_AddNumberToObject(o, "min_ns_per_param", r->step_min);
     cJSON_AddNumberToObject(o, "reference_min_ns_per_param", r->plain_min);
-    return cli_print_json(o);
+    return cli_print_json("bench", o);
 }
 
 int cmd_bench(int argc, char **argv)

@@ -34,9 +34,17 @@ int cli_fail(const char *cmd, const char *fmt, ...)
  * spec and range errors and CLI_EXIT_FAIL otherwise. */
 int cli_lib_error(const char *cmd, dsc_status st);
 
-/* Prints o unformatted as one line on stdout and deletes it; CLI_EXIT_FAIL when it
- * cannot be printed (out of memory), else 0. */
-int cli_print_json(cJSON *o);
+/* Call once before any cJSON use: cJSON then allocates through the CLI, which notes a
+ * failed allocation for cli_print_json. */
+void cli_json_init(void);
+/* Prints o (and deletes it) as one line with numbers that round-trip; when any cJSON
+ * allocation failed since cli_json_init (an item may be missing), prints nothing and
+ * reports "out of memory" (CLI_EXIT_FAIL). */
+int cli_print_json(const char *cmd, cJSON *o);
+/* Adds item to the object parent under key (a string that outlives it: not copied),
+ * or with key NULL to the array parent; when either is NULL (a failed allocation,
+ * which cli_print_json reports) the item is deleted, not leaked. 1 when added. */
+int cli_json_add(cJSON *parent, const char *key, cJSON *item);
 
 /* Checks a --plot file before any work: CLI_EXIT_USAGE unless it ends in .png, .svg or
  * .pdf, CLI_EXIT_FAIL when it cannot be written (a missing directory), each with its

@@ -14,6 +14,32 @@
 
 int cli_json_errors;
 
+/* Set when an allocation of cJSON's failed. The builders of the --json output add
+ * dozens of items each and a failed cJSON_Add* only leaves its item out, so rather
+ * than a check after every call, cJSON allocates through json_malloc (cli_json_init),
+ * and cli_print_json refuses to print a tree that lost anything. */
+static int json_alloc_failed;
+
+static void *json_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p) json_alloc_failed = 1;
+    return p;
+}
+
+int cli_json_add(cJSON *parent, const char *key, cJSON *item)
+{
+    int ok = parent && item && (key ? cJSON_AddItemToObjectCS(parent, key, item) : cJSON_AddItemToArray(parent, item));
+    if (!ok) cJSON_Delete(item); /* its parent's allocation failed: nothing owns it */
+    return ok;
+}
+
+void cli_json_init(void)
+{
+    cJSON_Hooks hooks = {json_malloc, free};
+    cJSON_InitHooks(&hooks);
+}
+
 static int report(const char *cmd, int code, const char *fmt, va_list ap)
 {
     char msg[1024];
@@ -130,11 +156,14 @@ static int exact_numbers(cJSON *item)
     return 0;
 }
 
-int cli_print_json(cJSON *o)
+int cli_print_json(const char *cmd, cJSON *o)
 {
-    char *text = o && !exact_numbers(o) ? cJSON_PrintUnformatted(o) : NULL;
+    char *text = o && !json_alloc_failed && !exact_numbers(o) ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
-    if (!text) return CLI_EXIT_FAIL;
+    if (!text || json_alloc_failed) { /* an item left out: no partial object */
+        cJSON_free(text);
+        return cli_fail(cmd, "out of memory building the JSON output");
+    }
     puts(text);
     cJSON_free(text);
     return 0;

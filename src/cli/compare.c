@@ -80,7 +80,7 @@ static cJSON *run_json(const cli_compare *c, size_t i, const cli_run *r)
     add_steps(o, "steps_to_1e-3", r->steps_to[0]);
     add_steps(o, "steps_to_1e-6", r->steps_to[1]);
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
-    cJSON_AddItemToObject(o, "x", cJSON_CreateDoubleArray(r->x, (int)r->dim));
+    cli_json_add(o, "x", cJSON_CreateDoubleArray(r->x, (int)r->dim));
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
     return o;
 }
@@ -94,10 +94,10 @@ static int print_json(const cli_compare *c, const cli_run *runs, cJSON *figure)
     if (c->average) cJSON_AddStringToObject(o, "average", c->average);
     cJSON_AddNumberToObject(o, "steps", (double)c->steps);
     cli_add_number(o, "fstar", runs[0].fstar);
-    for (size_t i = 0; i < c->count; i++) cJSON_AddItemToArray(arr, run_json(c, i, &runs[i]));
-    cJSON_AddItemToObject(o, "runs", arr);
-    if (figure) cJSON_AddItemToObject(o, "plot", figure);
-    return cli_print_json(o);
+    for (size_t i = 0; i < c->count; i++) cli_json_add(arr, NULL, run_json(c, i, &runs[i]));
+    cli_json_add(o, "runs", arr);
+    if (figure) cli_json_add(o, "plot", figure);
+    return cli_print_json("compare", o);
 }
 
 /* Draws the figure; its description for --json into *desc. */

@@ -116,18 +116,18 @@ static int print_json(const eval_opts *o, const cli_model *m, const scores *s)
     if (!s->classes) {
         cli_add_number(j, "rmse", s->rmse);
         cli_add_number(j, "r2", s->metric);
-        return cli_print_json(j);
+        return cli_print_json(CMD, j);
     }
     cli_add_number(j, "accuracy", s->metric);
     cJSON *labels = cJSON_AddArrayToObject(j, "labels"), *conf = cJSON_AddArrayToObject(j, "confusion");
     for (size_t a = 0; a < s->classes; a++) {
-        cJSON_AddItemToArray(labels, m->labels.count ? cJSON_CreateString(m->labels.labels[a]) : cJSON_CreateNumber((double)a));
+        cli_json_add(labels, NULL, m->labels.count ? cJSON_CreateString(m->labels.labels[a]) : cJSON_CreateNumber((double)a));
         cJSON *row = cJSON_CreateArray();
         for (size_t b = 0; b < s->classes; b++)
-            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)s->confusion[a * s->classes + b]));
-        cJSON_AddItemToArray(conf, row);
+            cli_json_add(row, NULL, cJSON_CreateNumber((double)s->confusion[a * s->classes + b]));
+        cli_json_add(conf, NULL, row);
     }
-    return cli_print_json(j);
+    return cli_print_json(CMD, j);
 }
 
 int cmd_evaluate(int argc, char **argv)

@@ -178,9 +178,9 @@ cJSON *cli_figure_json(const dsc_plot_figure *fig, const char *file)
             cJSON_AddNumberToObject(po, "ny", (double)p->ny);
             cJSON_AddNumberToObject(po, "marks", (double)p->nmarks);
         }
-        for (size_t s = 0; s < p->count; s++) cJSON_AddItemToArray(series, series_json(&p->series[s]));
-        cJSON_AddItemToObject(po, "series", series);
-        cJSON_AddItemToArray(panels, po);
+        for (size_t s = 0; s < p->count; s++) cli_json_add(series, NULL, series_json(&p->series[s]));
+        cli_json_add(po, "series", series);
+        cli_json_add(panels, NULL, po);
     }
     return o;
 }

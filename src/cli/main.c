@@ -78,6 +78,7 @@ static int dispatch(int argc, char **argv)
 int main(int argc, char **argv)
 {
     cli_prefer_fast_blas(argv);
+    cli_json_init();
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--json")) cli_json_errors = 1;
     int rc = dispatch(argc, argv);

@@ -40,22 +40,25 @@ static int print_json(const cli_run *r, const char *problem, const char *optimiz
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *x = cJSON_CreateDoubleArray(r->x, (int)r->dim);
-    if (!o || !x) return CLI_EXIT_FAIL;
+    if (!o || !x) {
+        cJSON_Delete(x);
+        return cli_print_json("optimize", o); /* reports the failed allocation */
+    }
     cJSON_AddStringToObject(o, "problem", problem);
     cJSON_AddStringToObject(o, "optimizer", optimizer);
     cJSON_AddStringToObject(o, "dtype", dsc_dtype_name(r->dtype));
     cJSON_AddNumberToObject(o, "steps", (double)r->steps);
     cJSON_AddNumberToObject(o, "step", (double)(r->first_step + r->steps));
     cli_add_number(o, "loss", r->loss);
-    cJSON_AddItemToObject(o, "x", x);
+    cli_json_add(o, "x", x);
     cJSON_AddNumberToObject(o, "skipped", (double)r->skipped);
     if (schedule) cJSON_AddStringToObject(o, "schedule", schedule);
     if (r->average) {
         cJSON_AddStringToObject(o, "average", r->average);
         cli_add_number(o, "average_loss", r->avg_loss);
-        cJSON_AddItemToObject(o, "average_x", cJSON_CreateDoubleArray(r->avg_x, (int)r->dim));
+        cli_json_add(o, "average_x", cJSON_CreateDoubleArray(r->avg_x, (int)r->dim));
     }
-    return cli_print_json(o);
+    return cli_print_json("optimize", o);
 }
 
 /* "(x1, x2, ...)", at most 8 values */

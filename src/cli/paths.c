@@ -206,10 +206,10 @@ static cJSON *path_json(const model *m, const path *pa, size_t count)
     cJSON *o = cJSON_CreateObject(), *coef = cJSON_CreateArray();
     cJSON_AddStringToObject(o, "penalty", penalty_name(pa->l1));
     for (size_t k = 0; k < count; k++)
-        cJSON_AddItemToArray(coef, cJSON_CreateDoubleArray(&pa->coef[k * m->d], (int)m->d));
-    cJSON_AddItemToObject(o, "coef", coef);
+        cli_json_add(coef, NULL, cJSON_CreateDoubleArray(&pa->coef[k * m->d], (int)m->d));
+    cli_json_add(o, "coef", coef);
     cJSON *iters = cJSON_AddArrayToObject(o, "iterations");
-    for (size_t k = 0; k < count; k++) cJSON_AddItemToArray(iters, cJSON_CreateNumber((double)pa->iters[k]));
+    for (size_t k = 0; k < count; k++) cli_json_add(iters, NULL, cJSON_CreateNumber((double)pa->iters[k]));
     return o;
 }
 
@@ -219,10 +219,10 @@ static int print_json(const char *file, const dsc_dataset *ds, const model *m, c
     cJSON *o = cJSON_CreateObject(), *names = cJSON_AddArrayToObject(o, "features");
     cJSON_AddStringToObject(o, "data", file);
     cJSON_AddNumberToObject(o, "rows", (double)m->n);
-    for (size_t j = 0; j < m->d; j++) cJSON_AddItemToArray(names, cJSON_CreateString(dsc_dataset_feature_name(ds, j)));
-    cJSON_AddItemToObject(o, "lambdas", cJSON_CreateDoubleArray(lambdas, (int)count));
+    for (size_t j = 0; j < m->d; j++) cli_json_add(names, NULL, cJSON_CreateString(dsc_dataset_feature_name(ds, j)));
+    cli_json_add(o, "lambdas", cJSON_CreateDoubleArray(lambdas, (int)count));
     cJSON *paths = cJSON_AddArrayToObject(o, "paths");
-    for (size_t p = 0; p < npaths; p++) cJSON_AddItemToArray(paths, path_json(m, &pa[p], count));
+    for (size_t p = 0; p < npaths; p++) cli_json_add(paths, NULL, path_json(m, &pa[p], count));
     if (fig) {
         cJSON *po = cJSON_AddObjectToObject(o, "plot"), *panels = cJSON_AddArrayToObject(po, "panels");
         cJSON_AddStringToObject(po, "file", plot);
@@ -231,10 +231,10 @@ static int print_json(const char *file, const dsc_dataset *ds, const model *m, c
             cJSON_AddStringToObject(pn, "title", fig->panels[k].title);
             cJSON_AddNumberToObject(pn, "series", (double)fig->panels[k].count);
             cJSON_AddNumberToObject(pn, "points", (double)fig->panels[k].series[0].n);
-            cJSON_AddItemToArray(panels, pn);
+            cli_json_add(panels, NULL, pn);
         }
     }
-    return cli_print_json(o);
+    return cli_print_json("paths", o);
 }
 
 /* One panel per path, one line per feature: coefficient against lambda (log axis). */

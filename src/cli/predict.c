@@ -101,16 +101,17 @@ static int run(const predict_opts *o, cli_model *m)
         free(v);
         return st ? cli_lib_error(CMD, st) : 0;
     }
-    FILE *f = o->out ? fopen(o->out, "w") : stdout;
-    if (!f) rc = cli_fail(CMD, "cannot write the predictions to %s", o->out);
-    else {
-        int bad = write_csv(f, m, v, n, o->proba, fmt);
-        bad |= o->out ? fclose(f) != 0 : fflush(f) != 0;
-        if (bad) {
-            if (o->out) remove(o->out); /* nothing partial stays behind */
-            rc = cli_fail(CMD, "cannot write the predictions to %s", o->out ? o->out : "stdout");
-        }
+    /* --out: whole or not at all (a full disk leaves the old file and no partial one) */
+    cli_out *out = NULL;
+    if (o->out && cli_out_open(CMD, "--out", o->out, &out)) {
+        free(v);
+        return CLI_EXIT_FAIL;
     }
+    FILE *f = out ? cli_out_file(out) : stdout;
+    int bad = write_csv(f, m, v, n, o->proba, fmt);
+    if (out) rc = cli_out_close(CMD, out, !bad);
+    else bad |= fflush(f) != 0;
+    if (bad && !rc) rc = cli_fail(CMD, "cannot write the predictions to %s", o->out ? o->out : "stdout");
     free(v);
     return rc;
 }

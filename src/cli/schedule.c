@@ -117,9 +117,9 @@ static int print(const double *lr, int64_t n, int json, cJSON *plot)
     cJSON *o = cJSON_CreateObject();
     cJSON *a = cJSON_CreateDoubleArray(lr, (int)n);
     if (!o || !a) { cJSON_Delete(o); cJSON_Delete(a); cJSON_Delete(plot); return cli_fail("schedule", "out of memory"); }
-    cJSON_AddItemToObject(o, "lr", a);
-    if (plot) cJSON_AddItemToObject(o, "plot", plot);
-    return cli_print_json(o) ? cli_fail("schedule", "out of memory") : 0;
+    cli_json_add(o, "lr", a);
+    if (plot) cli_json_add(o, "plot", plot);
+    return cli_print_json("schedule", o);
 }
 
 int cmd_schedule(int argc, char **argv)

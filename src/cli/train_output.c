@@ -130,7 +130,7 @@ static cJSON *history_json(const dsc_history *h, int cls, int average)
         cli_add_number(o, "lr", e->lr);
         cli_add_number(o, "skipped", (double)e->skipped);
         cli_add_number(o, "seconds", e->seconds);
-        cJSON_AddItemToArray(a, o);
+        cli_json_add(a, NULL, o);
     }
     return a;
 }
@@ -144,7 +144,7 @@ int train_print_json(const train_opts *o, const train_result *r)
     cJSON *j = cJSON_CreateObject();
     if (!j) {
         cJSON_Delete(r->plot);
-        return CLI_EXIT_FAIL;
+        return cli_print_json("train", NULL); /* reports the failed allocation */
     }
     cJSON_AddStringToObject(j, "data", o->data);
     cJSON_AddStringToObject(j, "task", cls ? "classify" : "regress");
@@ -152,12 +152,12 @@ int train_print_json(const train_opts *o, const train_result *r)
     cli_add_number(j, "features", (double)r->cols);
     if (cls) cli_add_number(j, "classes", (double)r->classes);
     cJSON *layers = cJSON_AddArrayToObject(j, "layers");
-    for (int i = 0; layers && i <= c->layers; i++) cJSON_AddItemToArray(layers, cJSON_CreateNumber((double)c->sizes[i]));
+    for (int i = 0; layers && i <= c->layers; i++) cli_json_add(layers, NULL, cJSON_CreateNumber((double)c->sizes[i]));
     if (c->model) {
         cJSON_AddStringToObject(j, "model", c->model);
         cJSON *shape = cJSON_AddArrayToObject(j, "shape");
         for (int i = 0; shape && i < 3; i++)
-            if (c->shape[i]) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)c->shape[i]));
+            if (c->shape[i]) cli_json_add(shape, NULL, cJSON_CreateNumber((double)c->shape[i]));
     } else {
         cJSON_AddStringToObject(j, "activation", o->activation);
     }
@@ -187,9 +187,9 @@ int train_print_json(const train_opts *o, const train_result *r)
         cJSON_AddStringToObject(b, "core", bi.core ? bi.core : "");
         cli_add_number(b, "threads", bi.threads);
     }
-    cJSON_AddItemToObject(j, "history", history_json(h, cls, avg));
-    if (r->plot) cJSON_AddItemToObject(j, "plot", r->plot);
-    return cli_print_json(j);
+    cli_json_add(j, "history", history_json(h, cls, avg));
+    if (r->plot) cli_json_add(j, "plot", r->plot);
+    return cli_print_json("train", j);
 }
 
 int train_write_history(FILE *f, const dsc_history *h, int cls, int average)

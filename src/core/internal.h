@@ -38,9 +38,10 @@ dsc_status dsc__read_whole_file(const char *who, const char *path, unsigned char
 dsc_status dsc__io_fail(const char *who, const char *what, const char *path);
 
 /* ---- output files (outfile.c): written to a temporary f (at tmp) and, when
- * finished with keep and every write succeeded, renamed over the target (a regular or
- * new file; a symlink's target) or copied into it (a device, a FIFO); otherwise the
- * temporary is removed and the target left as it was. */
+ * finished with keep and every write succeeded, fsync'ed and renamed over the target
+ * (a regular or new file, whose mode the new one keeps; the file a chain of symlinks
+ * ends on) or copied into it (a device, a FIFO); otherwise the temporary is removed
+ * and the target left as it was. Checkpoints and every output of the command. */
 typedef struct dsc__outfile {
     FILE *f;            /* the temporary, open for writing (the caller may close it and
                            write tmp by name instead: set f to NULL) */
@@ -49,14 +50,10 @@ typedef struct dsc__outfile {
     int copy;           /* the target is not a regular file: copy, do not rename */
 } dsc__outfile;
 dsc_status dsc__outfile_open(const char *who, const char *path, dsc__outfile *o);
-/* The pieces (also what an atomic checkpoint save needs): all n bytes to fd, retrying
- * short writes (-1 with errno); a fresh temporary "<stem>.tmp.<pid>.<k>" created
- * exclusively (two writers never share one) with the mode a plain fopen would give
- * (its fd, or -1 with errno). */
+/* All n bytes to fd, retrying short writes (-1 with errno). */
 int dsc__write_all(int fd, const void *p, size_t n);
-int dsc__open_temp(const char *stem, char *tmp, size_t cap);
-/* DSC_ERR_IO naming the target when a write, the close, the rename or the copy
- * failed (keep only); the temporary is gone either way. */
+/* DSC_ERR_IO naming the target when a write, the close, the fsync, the rename or the
+ * copy failed (keep only); the temporary is gone either way. */
 dsc_status dsc__outfile_finish(const char *who, dsc__outfile *o, int keep);
 
 /* ---- parameter descriptors (params.c), as the optimizer and the average take them */

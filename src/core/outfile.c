@@ -1,26 +1,38 @@
 /*
- * outfile.c: output files that are either complete or absent. The bytes go to a
- * temporary file and reach the target only when every write and the close succeeded:
- * renamed over it when the target is (or will be) a regular file, so a full disk or a
- * failed run leaves the previous file as it was and no partial one; copied into it
- * when the target is a device or a FIFO (/dev/stdout, /dev/full), where a rename
- * would replace the node itself. A symlink is followed: its target is replaced, the
- * link stays.
+ * outfile.c: output files that are either complete or absent: checkpoints, traces,
+ * histories, figures, predictions. The bytes go to a temporary file and reach the
+ * target only when every write and the close succeeded:
+ *   - renamed over it when the target is (or will be) a regular file: the temporary
+ *     lies beside the target (same directory, so same file system), is fsync'ed, then
+ *     rename() replaces the target in one step, and an fsync of the directory makes
+ *     the rename itself durable. A full disk, a failed run or a crash at any point
+ *     leaves either the old file or the new one, plus at worst a stray temporary;
+ *   - copied into it when the target is a device or a FIFO (/dev/stdout, /dev/full),
+ *     where a rename would replace the node itself.
+ * The new file is the old one in every way a user set: it keeps the old file's
+ * permission bits (a 0600 file stays private), a chain of symbolic links is followed
+ * (the file it ends on is replaced, the links stay), and the temporary's name is the
+ * target's cut so that it fits the file system's limit on a name.
  */
-/* realpath is XSI */
 #define _XOPEN_SOURCE 700
 
 #include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define OUTFILE_TEMP_TRIES 1000
 #define OUTFILE_COPY_CHUNK 65536
+/* The most links followed to the file (Linux's own limit). */
+#define MAX_LINKS 40
+/* The most bytes of the target's name a temporary keeps: ".tmp.<pid>.<k>" follows. */
+#define TEMP_NAME_KEEP (NAME_MAX - 32)
 
 int dsc__write_all(int fd, const void *p, size_t n)
 {
@@ -38,10 +50,16 @@ int dsc__write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int dsc__open_temp(const char *stem, char *tmp, size_t cap)
+/* A fresh temporary "<path>.tmp.<pid>.<k>" (the name part of path cut to
+ * TEMP_NAME_KEEP bytes), created exclusively (two writers never share one) with the
+ * mode a plain fopen would give: its fd, or -1 with errno. */
+static int open_temp(const char *path, char *tmp, size_t cap)
 {
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash + 1 - path) : 0;
     for (int k = 0; k < OUTFILE_TEMP_TRIES; k++) {
-        if ((size_t)snprintf(tmp, cap, "%s.tmp.%ld.%d", stem, (long)getpid(), k) >= cap) {
+        if ((size_t)snprintf(tmp, cap, "%.*s%.*s.tmp.%ld.%d", dir, path, TEMP_NAME_KEEP, path + dir, (long)getpid(),
+                             k) >= cap) {
             errno = ENAMETOOLONG;
             return -1;
         }
@@ -51,25 +69,56 @@ int dsc__open_temp(const char *stem, char *tmp, size_t cap)
     return -1;
 }
 
+/* The file a write replaces: path, or the file the chain of symbolic links at path
+ * ends on (which need not exist yet), into out (cap bytes). */
+static dsc_status resolve_links(const char *who, const char *path, char *out, size_t cap)
+{
+    char link[PATH_MAX];
+    snprintf(out, cap, "%s", path);
+    for (int hops = 0; hops < MAX_LINKS; hops++) {
+        struct stat sb;
+        if (lstat(out, &sb) || !S_ISLNK(sb.st_mode)) return DSC_OK; /* a file, or nothing yet */
+        ssize_t n = readlink(out, link, sizeof link - 1);
+        if (n < 0) return dsc__io_fail(who, "read the symbolic link", out);
+        link[n] = '\0';
+        /* a relative target is relative to the link's directory */
+        const char *slash = strrchr(out, '/');
+        int dir = link[0] != '/' && slash ? (int)(slash + 1 - out) : 0;
+        if ((size_t)dir + (size_t)n >= cap)
+            return dsc__fail(DSC_ERR_ARG, "%s: the link '%.200s' leads to too long a path", who, path);
+        memmove(out + dir, link, (size_t)n + 1);
+    }
+    return dsc__fail(DSC_ERR_IO, "%s: more than %d symbolic links from '%.256s'", who, MAX_LINKS, path);
+}
+
+/* The new file gets the permission bits of the one it replaces (none: the umask's). */
+static int keep_mode(int fd, const char *target)
+{
+    struct stat sb;
+    if (stat(target, &sb)) return errno == ENOENT ? 0 : -1;
+    return fchmod(fd, sb.st_mode & 07777);
+}
+
 dsc_status dsc__outfile_open(const char *who, const char *path, dsc__outfile *o)
 {
     memset(o, 0, sizeof *o);
-    if (strlen(path) >= sizeof o->target - 64)
-        return dsc__fail(DSC_ERR_ARG, "%s: file name too long (%zu bytes)", who, strlen(path));
-    snprintf(o->target, sizeof o->target, "%s", path);
+    if (strlen(path) >= PATH_MAX) return dsc__fail(DSC_ERR_ARG, "%s: file name too long (%zu bytes)", who, strlen(path));
+    dsc_status st = resolve_links(who, path, o->target, PATH_MAX); /* < sizeof o->target */
+    if (st) return st;
     struct stat sb;
-    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) { /* write where the link points */
-        char *real = realpath(path, NULL);
-        if (real && strlen(real) < sizeof o->target - 64) snprintf(o->target, sizeof o->target, "%s", real);
-        free(real);
-    }
     o->copy = stat(o->target, &sb) == 0 && !S_ISREG(sb.st_mode);
     if (o->copy && S_ISDIR(sb.st_mode)) return dsc__fail(DSC_ERR_IO, "%s: '%.256s' is a directory", who, path);
-    char stem[4200];
+    char stem[PATH_MAX];
     const char *tmpdir = getenv("TMPDIR");
     if (o->copy) snprintf(stem, sizeof stem, "%.4000s/descent", tmpdir && *tmpdir ? tmpdir : "/tmp");
-    int fd = dsc__open_temp(o->copy ? stem : o->target, o->tmp, sizeof o->tmp);
+    int fd = open_temp(o->copy ? stem : o->target, o->tmp, sizeof o->tmp);
     if (fd < 0) return dsc__io_fail(who, "write", path);
+    if (!o->copy && keep_mode(fd, o->target)) {
+        st = dsc__io_fail(who, "give the temporary file the mode of", path);
+        close(fd);
+        unlink(o->tmp);
+        return st;
+    }
     if (!(o->f = fdopen(fd, "wb"))) {
         close(fd);
         unlink(o->tmp);
@@ -100,6 +149,34 @@ static int copy_out(const char *tmp, const char *target)
     return ok ? 0 : -1;
 }
 
+/* The temporary's bytes on the disk before the rename makes them the file (it may
+ * have been written by name, so it is opened again). */
+static int sync_file(const char *tmp)
+{
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd), err = errno;
+    close(fd);
+    errno = err;
+    return rc;
+}
+
+static dsc_status sync_dir(const char *who, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return dsc__io_fail(who, "open the directory", dir);
+    int rc = fsync(fd);
+    /* some file systems cannot fsync a directory; the rename has happened anyway */
+    dsc_status st = rc && errno != EINVAL && errno != ENOTSUP ? dsc__io_fail(who, "fsync the directory", dir) : DSC_OK;
+    close(fd);
+    return st;
+}
+
 dsc_status dsc__outfile_finish(const char *who, dsc__outfile *o, int keep)
 {
     dsc_status st = DSC_OK;
@@ -112,8 +189,10 @@ dsc_status dsc__outfile_finish(const char *who, dsc__outfile *o, int keep)
         if (bad && keep) st = dsc__io_fail(who, "write", o->target);
     }
     if (!st && keep && o->copy && copy_out(o->tmp, o->target)) st = dsc__io_fail(who, "write", o->target);
+    if (!st && keep && !o->copy && sync_file(o->tmp)) st = dsc__io_fail(who, "write", o->target);
     if (!st && keep && !o->copy && rename(o->tmp, o->target)) st = dsc__io_fail(who, "replace", o->target);
     if (o->tmp[0] && (st || !keep || o->copy)) unlink(o->tmp);
+    int renamed = !st && keep && !o->copy;
     o->tmp[0] = '\0';
-    return st;
+    return renamed ? sync_dir(who, o->target) : st;
 }

@@ -271,19 +271,22 @@ dsc_status dsc_npy_write(const char *path, const double *v, size_t rows, size_t 
 {
     char h[256];
     size_t hlen = write_header(h, sizeof h, rows, cols), count = rows * (cols ? cols : 1);
-    FILE *f = fopen(path, "wb");
-    if (!f) return dsc__io_fail("npy", "write", path);
-    int ok = fwrite(h, 1, hlen, f) == hlen;
+    /* whole or not at all: a failed write leaves the file that was there */
+    dsc__outfile out;
+    dsc_status st = dsc__outfile_open("npy", path, &out);
+    if (st) return st;
+    int ok = fwrite(h, 1, hlen, out.f) == hlen;
     for (size_t i = 0; ok && i < count; i++) {
         unsigned char b[8];
         uint64_t bits;
         memcpy(&bits, &v[i], 8);
         for (int k = 0; k < 8; k++) b[k] = (unsigned char)(bits >> (8 * k));
-        ok = fwrite(b, 1, 8, f) == 8;
+        ok = fwrite(b, 1, 8, out.f) == 8;
     }
-    if (fclose(f) != 0) ok = 0;
-    if (ok) return DSC_OK;
-    dsc_status st = dsc__io_fail("npy", "write", path);
-    remove(path); /* nothing partial stays behind */
-    return st;
+    if (!ok) {
+        st = dsc__io_fail("npy", "write", path);
+        dsc__outfile_finish("npy", &out, 0);
+        return st;
+    }
+    return dsc__outfile_finish("npy", &out, 1);
 }

@@ -120,7 +120,8 @@ static dsc_status fit_prepare(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_c
     /* a resumed fit keeps the statistics it started with */
     if (st == DSC_OK && c->standardize && !c->resume) st = standardize(m, r->train);
     if (st == DSC_OK && c->resume) st = check_rows(m, r);
-    if (st == DSC_OK) st = dsc__mlp_reserve(m, c->batch_size);
+    /* the batches, and the validation's evaluation chunks */
+    if (st == DSC_OK) st = dsc__mlp_reserve(m, c->batch_size > DSC__EVAL_ROWS ? c->batch_size : DSC__EVAL_ROWS);
     if (st != DSC_OK) return st;
     size_t n = dsc_dataset_rows(r->train);
     r->order = malloc(n * sizeof *r->order);

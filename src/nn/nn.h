@@ -213,8 +213,13 @@ void dsc__mlp_backward(dsc_mlp *m, size_t n, int train);
 void dsc__mlp_backward_par(dsc_mlp *m, size_t n, int train, const dsc_fit_parallel *par);
 /* Checks targets against the loss: labels 0..K-1, [0, 1] for bce, finite for mse. */
 dsc_status dsc__check_targets(const dsc_mlp *m, const char *who, const double *y, size_t n);
-/* Loss and metric tallies of a dataset, chunk by chunk in the batch buffers (reserved,
- * targets checked). */
+/* Evaluation and prediction go DSC__EVAL_ROWS rows at a time whatever the batch size
+ * the buffers were reserved for: a row's result and the order of the sums depend on
+ * how many rows one pass holds, and a loaded model must score its data exactly as the
+ * trained one did (train's test scores are evaluate's, bit for bit). */
+#define DSC__EVAL_ROWS 256
+/* Loss and metric tallies of a dataset, DSC__EVAL_ROWS rows at a time in the batch
+ * buffers (reserved for at least that many rows, targets checked). */
 void dsc__mlp_tally(dsc_mlp *m, const dsc_dataset *ds, dsc__tally *t);
 
 

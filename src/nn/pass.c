@@ -233,17 +233,15 @@ dsc_status dsc_mlp_loss_grad(dsc_mlp *m, const double *x, const double *y, size_
     return DSC_OK;
 }
 
-#define DEFAULT_CHUNK 256
-
 dsc_status dsc_mlp_predict(dsc_mlp *m, const double *x, size_t n, double *out)
 {
     dsc_status st = ready(m, "mlp_predict", x, n);
     if (st == DSC_OK && !out) st = dsc__fail(DSC_ERR_ARG, "mlp_predict: out must not be NULL");
-    if (st == DSC_OK) st = dsc__mlp_reserve(m, m->cap ? m->cap : DEFAULT_CHUNK);
+    if (st == DSC_OK) st = dsc__mlp_reserve(m, DSC__EVAL_ROWS);
     if (st != DSC_OK) return st;
     size_t k = m->outputs;
-    for (size_t s = 0; s < n; s += m->cap) {
-        size_t b = n - s < m->cap ? n - s : m->cap;
+    for (size_t s = 0; s < n; s += DSC__EVAL_ROWS) {
+        size_t b = n - s < DSC__EVAL_ROWS ? n - s : DSC__EVAL_ROWS;
         dsc__mlp_gather(m, x + s * m->inputs, NULL, NULL, b);
         void *z = (void *)dsc__mlp_forward(m, b, 0);
         if (m->loss == DSC_LOSS_SOFTMAX_CE) dsc__act_forward(DSC_ACT_SOFTMAX, m->cfg.dtype, &m->actp, z, b, k);
@@ -278,8 +276,8 @@ void dsc__mlp_tally(dsc_mlp *m, const dsc_dataset *ds, dsc__tally *t)
 {
     size_t n = dsc_dataset_rows(ds), k = m->outputs;
     memset(t, 0, sizeof *t);
-    for (size_t s = 0; s < n; s += m->cap) {
-        size_t b = n - s < m->cap ? n - s : m->cap;
+    for (size_t s = 0; s < n; s += DSC__EVAL_ROWS) {
+        size_t b = n - s < DSC__EVAL_ROWS ? n - s : DSC__EVAL_ROWS;
         dsc__mlp_gather_rows(m, ds, s, NULL, b);
         const void *z = dsc__mlp_forward(m, b, 0);
         dsc__loss_eval(m->loss, m->cfg.dtype, z, m->ybuf, b, k, NULL, 1, t);
@@ -299,7 +297,7 @@ dsc_status dsc_mlp_evaluate_rmse(dsc_mlp *m, const dsc_dataset *ds, double *loss
         st = dsc__fail(DSC_ERR_MISMATCH, "mlp_evaluate: the data has %zu features, the network %zu inputs",
                        dsc_dataset_cols(ds), m->inputs);
     if (st == DSC_OK) st = dsc__check_targets(m, "mlp_evaluate", dsc_dataset_y(ds), dsc_dataset_rows(ds));
-    if (st == DSC_OK) st = dsc__mlp_reserve(m, m->cap ? m->cap : DEFAULT_CHUNK);
+    if (st == DSC_OK) st = dsc__mlp_reserve(m, DSC__EVAL_ROWS);
     if (st != DSC_OK) return st;
     dsc__tally t;
     dsc__mlp_tally(m, ds, &t);

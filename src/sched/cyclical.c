@@ -5,6 +5,7 @@
  */
 #include "sched_internal.h"
 
+#include <float.h>
 #include <math.h>
 
 #define INF INFINITY
@@ -34,12 +35,16 @@ static void cosine_advance(dsc_sched *s, double loss)
         s->lr = (1 + cos(DSC__PI * t / T)) / (1 + cos(DSC__PI * (t - 1) / T)) * (s->lr - eta) + eta;
 }
 
+/* between eta_min and base (either may be the larger), through cosines that round */
+static void cosine_range(const dsc_sched *s, double *lo, double *hi) { dsc__sched_rounded(s->p[1], s->base, lo, hi); }
+
 const dsc__sched_kind dsc__sched_cosine = {
     .name = "cosine",
     .keys = cosine_keys,
     .nkeys = DSC__NKEYS(cosine_keys),
     .start = cosine_start,
     .advance = cosine_advance,
+    .range = cosine_range,
 };
 
 /* ---------------------------------------------------------------- CosineAnnealingWarmRestarts */
@@ -78,6 +83,11 @@ static void restarts_advance(dsc_sched *s, double loss)
     restarts_rate(s);
 }
 
+static void restarts_range(const dsc_sched *s, double *lo, double *hi)
+{
+    dsc__sched_rounded(s->p[2], s->base, lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_cosine_restarts = {
     .name = "cosine_restarts",
     .keys = restarts_keys,
@@ -87,6 +97,7 @@ const dsc__sched_kind dsc__sched_cosine_restarts = {
     .nstate = DSC__NKEYS(restarts_flags),
     .start = restarts_start,
     .advance = restarts_advance,
+    .range = restarts_range,
 };
 
 /* ---------------------------------------------------------------- OneCycleLR */
@@ -163,6 +174,14 @@ static dsc_status onecycle_can_step(const dsc_sched *s)
     return DSC_OK;
 }
 
+/* between the initial (max_lr / div_factor), the peak and the final rate
+ * (initial / final_div_factor), whichever order div_factor puts them in */
+static void onecycle_range(const dsc_sched *s, double *lo, double *hi)
+{
+    double max = s->p[OC_MAX], initial = max / s->p[OC_DIV], min = initial / s->p[OC_FINAL_DIV];
+    dsc__sched_rounded(fmin(min, initial), fmax(max, initial), lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_onecycle = {
     .name = "onecycle",
     .keys = onecycle_keys,
@@ -170,6 +189,7 @@ const dsc__sched_kind dsc__sched_onecycle = {
     .check = onecycle_check,
     .can_step = onecycle_can_step,
     .rate = onecycle_rate,
+    .range = onecycle_range,
 };
 
 /* ---------------------------------------------------------------- CyclicLR */
@@ -203,10 +223,23 @@ static void cyclic_rate(dsc_sched *s)
     s->lr = s->p[CY_BASE] + height * f;
 }
 
+/* between base_lr and max_lr, except exp_range with gamma > 1, whose amplitude grows
+ * without end */
+static void cyclic_range(const dsc_sched *s, double *lo, double *hi)
+{
+    double b = s->p[CY_BASE], m = s->p[CY_MAX];
+    dsc__sched_rounded(b, m, lo, hi);
+    if (s->p[CY_MODE] == 2 && s->p[CY_GAMMA] > 1) {
+        if (m >= b) *hi = DBL_MAX;
+        else *lo = -DBL_MAX;
+    }
+}
+
 const dsc__sched_kind dsc__sched_cyclic = {
     .name = "cyclic",
     .keys = cyclic_keys,
     .nkeys = DSC__NKEYS(cyclic_keys),
     .check = cyclic_check,
     .rate = cyclic_rate,
+    .range = cyclic_range,
 };

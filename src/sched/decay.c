@@ -9,6 +9,7 @@
  */
 #include "sched_internal.h"
 
+#include <float.h>
 #include <math.h>
 
 #define INF INFINITY
@@ -34,12 +35,15 @@ static void step_advance(dsc_sched *s, double loss)
     if (s->pos % (int64_t)s->p[0] == 0) s->lr = s->lr * s->p[1];
 }
 
+static void step_range(const dsc_sched *s, double *lo, double *hi) { dsc__sched_decayed(s->base, s->p[1], lo, hi); }
+
 const dsc__sched_kind dsc__sched_step = {
     .name = "step",
     .keys = step_keys,
     .nkeys = DSC__NKEYS(step_keys),
     .start = step_start,
     .advance = step_advance,
+    .range = step_range,
 };
 
 /* ---------------------------------------------------------------- MultiStepLR */
@@ -70,12 +74,18 @@ static void multistep_advance(dsc_sched *s, double loss)
     if (c) s->lr = s->lr * pow(s->p[1], c);
 }
 
+static void multistep_range(const dsc_sched *s, double *lo, double *hi)
+{
+    dsc__sched_decayed(s->base, s->p[1], lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_multistep = {
     .name = "multistep",
     .keys = multistep_keys,
     .nkeys = DSC__NKEYS(multistep_keys),
     .start = multistep_start,
     .advance = multistep_advance,
+    .range = multistep_range,
 };
 
 /* ---------------------------------------------------------------- ExponentialLR */
@@ -96,12 +106,18 @@ static void exponential_advance(dsc_sched *s, double loss)
     s->lr = s->lr * s->p[0];
 }
 
+static void exponential_range(const dsc_sched *s, double *lo, double *hi)
+{
+    dsc__sched_decayed(s->base, s->p[0], lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_exponential = {
     .name = "exponential",
     .keys = exponential_keys,
     .nkeys = DSC__NKEYS(exponential_keys),
     .start = exponential_start,
     .advance = exponential_advance,
+    .range = exponential_range,
 };
 
 /* ---------------------------------------------------------------- LinearLR */
@@ -127,12 +143,19 @@ static void linear_advance(dsc_sched *s, double loss)
     s->lr = s->lr * (1. + (ef - sf) / (n * sf + (double)(s->pos - 1) * (ef - sf)));
 }
 
+/* between the start and the end factor's rates, reached through ratios that round */
+static void linear_range(const dsc_sched *s, double *lo, double *hi)
+{
+    dsc__sched_rounded(s->base * s->p[0], s->base * s->p[1], lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_linear = {
     .name = "linear",
     .keys = linear_keys,
     .nkeys = DSC__NKEYS(linear_keys),
     .start = linear_start,
     .advance = linear_advance,
+    .range = linear_range,
 };
 
 /* ---------------------------------------------------------------- ConstantLR */
@@ -155,12 +178,19 @@ static void constant_advance(dsc_sched *s, double loss)
     if ((double)s->pos == s->p[1]) s->lr = s->lr * (1.0 / s->p[0]);
 }
 
+/* base * factor, then base again (as lr * (1 / factor), which rounds) */
+static void constant_range(const dsc_sched *s, double *lo, double *hi)
+{
+    dsc__sched_rounded(s->base * s->p[0], s->base, lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_constant = {
     .name = "constant",
     .keys = constant_keys,
     .nkeys = DSC__NKEYS(constant_keys),
     .start = constant_start,
     .advance = constant_advance,
+    .range = constant_range,
 };
 
 /* ---------------------------------------------------------------- PolynomialLR */
@@ -184,12 +214,16 @@ static void polynomial_advance(dsc_sched *s, double loss)
     s->lr = s->lr * f;
 }
 
+/* each factor is a ratio <= 1 to a power >= 0: never above base, down to 0 */
+static void polynomial_range(const dsc_sched *s, double *lo, double *hi) { dsc__sched_between(0, s->base, lo, hi); }
+
 const dsc__sched_kind dsc__sched_polynomial = {
     .name = "polynomial",
     .keys = polynomial_keys,
     .nkeys = DSC__NKEYS(polynomial_keys),
     .start = polynomial_start,
     .advance = polynomial_advance,
+    .range = polynomial_range,
 };
 
 /* ---------------------------------------------------------------- numpy-ml ExponentialScheduler
@@ -209,11 +243,14 @@ static void stages_rate(dsc_sched *s)
     s->lr = s->base * pow(s->p[0], stage);
 }
 
+static void stages_range(const dsc_sched *s, double *lo, double *hi) { dsc__sched_decayed(s->base, s->p[0], lo, hi); }
+
 const dsc__sched_kind dsc__sched_exponential_stages = {
     .name = "exponential_stages",
     .keys = stages_keys,
     .nkeys = DSC__NKEYS(stages_keys),
     .rate = stages_rate,
+    .range = stages_range,
 };
 
 /* ---------------------------------------------------------------- numpy-ml NoamScheduler
@@ -233,9 +270,16 @@ static void noam_rate(dsc_sched *s)
     s->lr = s->p[2] * (pow(s->p[0], -0.5) * (b < a ? b : a));
 }
 
+/* from 0 up to the peak at warmup_steps, where both terms are warmup_steps^-0.5 */
+static void noam_range(const dsc_sched *s, double *lo, double *hi)
+{
+    dsc__sched_rounded(0, s->p[2] * (pow(s->p[0], -0.5) * pow(s->p[1], -0.5)), lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_noam = {
     .name = "noam",
     .keys = noam_keys,
     .nkeys = DSC__NKEYS(noam_keys),
     .rate = noam_rate,
+    .range = noam_range,
 };

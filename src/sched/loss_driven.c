@@ -5,6 +5,7 @@
  */
 #include "sched_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,12 @@ static void plateau_advance(dsc_sched *s, double loss)
     }
 }
 
+/* cut from base, never below min_lr (a min_lr above base leaves base) */
+static void plateau_range(const dsc_sched *s, double *lo, double *hi)
+{
+    dsc__sched_between(fmin(s->p[PL_MIN_LR], s->base), s->base, lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_plateau = {
     .name = "plateau",
     .keys = plateau_keys,
@@ -76,6 +83,7 @@ const dsc__sched_kind dsc__sched_plateau = {
     .nstate = DSC__NKEYS(plateau_flags),
     .start = plateau_start,
     .advance = plateau_advance,
+    .range = plateau_range,
 };
 
 /* ---------------------------------------------------------------- KingScheduler */
@@ -183,6 +191,8 @@ static void king_advance(dsc_sched *s, double loss)
         s->lr = s->lr * s->p[KG_DECAY];
 }
 
+static void king_range(const dsc_sched *s, double *lo, double *hi) { dsc__sched_decayed(s->base, s->p[KG_DECAY], lo, hi); }
+
 const dsc__sched_kind dsc__sched_king = {
     .name = "king",
     .keys = king_keys,
@@ -191,4 +201,5 @@ const dsc__sched_kind dsc__sched_king = {
     .check = king_check,
     .start = king_start,
     .advance = king_advance,
+    .range = king_range,
 };

@@ -87,6 +87,9 @@ struct dsc__sched_kind {
     /* for the kinds whose rate is a function of the position alone (onecycle, cyclic,
      * noam, exponential_stages): set instead of start and advance */
     void (*rate)(dsc_sched *s);
+    /* the rates this schedule can reach, given its keys and base, into [*lo, *hi]: a
+     * restored rate outside is refused (may be NULL: a loose bound from the keys) */
+    void (*range)(const dsc_sched *s, double *lo, double *hi);
 };
 
 extern const dsc__sched_kind dsc__sched_step, dsc__sched_multistep, dsc__sched_exponential,
@@ -103,6 +106,15 @@ dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *te
 void dsc__sched_free(dsc_sched *s);
 /* Builds s's children from the positional items of its spec (sequential, chained). */
 dsc_status dsc__sched_children(dsc_sched *s);
+/* Range helpers for the kinds: [a, b] in either order; the same widened by the
+ * rounding of a formula that is not exact (a cosine, a ratio of factors); the rates of
+ * a product by factor (> 0) again and again from base: [0, base] when factor <= 1 (it
+ * may underflow to 0), else from base up. */
+void dsc__sched_between(double a, double b, double *lo, double *hi);
+void dsc__sched_rounded(double a, double b, double *lo, double *hi);
+void dsc__sched_decayed(double base, double factor, double *lo, double *hi);
+/* The kind's range of s, or for a kind without one, [0, a bound from its keys]. */
+void dsc__sched_rate_range(const dsc_sched *s, double *lo, double *hi);
 /* Puts s at position 0 (closed: as scheduler.step(0) does; see start). */
 void dsc__sched_start(dsc_sched *s, int closed);
 

@@ -7,6 +7,7 @@
  */
 #include "sched_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 static const dsc__sched_key sequential_keys[] = {
@@ -63,6 +64,18 @@ static void sequential_advance(dsc_sched *s, double loss)
     s->lr = c->lr;
 }
 
+/* the union of the children's */
+static void sequential_range(const dsc_sched *s, double *lo, double *hi)
+{
+    dsc__sched_rate_range(s->child[0], lo, hi);
+    for (int i = 1; i < s->nchild; i++) {
+        double l, h;
+        dsc__sched_rate_range(s->child[i], &l, &h);
+        *lo = fmin(*lo, l);
+        *hi = fmax(*hi, h);
+    }
+}
+
 const dsc__sched_kind dsc__sched_sequential = {
     .name = "sequential",
     .keys = sequential_keys,
@@ -71,4 +84,5 @@ const dsc__sched_kind dsc__sched_sequential = {
     .start = sequential_start,
     .can_step = sequential_can_step,
     .advance = sequential_advance,
+    .range = sequential_range,
 };

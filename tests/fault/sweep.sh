@@ -11,8 +11,10 @@
 # adds is another). Each run must either
 #   - fail: exit 1 or 2 (never a signal, never a sanitizer's report), saying "out of
 #     memory" on stderr, with the checkpoint it would have written byte-identical to
-#     the good one that was there before; or
-#   - succeed: exit 0 with the reference's output (timings aside), and a checkpoint
+#     the good one that was there before (or, when the save was done and printing
+#     its --json result failed, the new one, which resumes); or
+#   - succeed: exit 0 with the reference's output (timings aside: never an object a
+#     failed allocation left items out of), and a checkpoint
 #     that resumes (the failed allocation was one that may fail harmlessly).
 # Two runs go at a time. STRIDE > 1 tries every STRIDE-th path only (the sanitizer
 # build, where each run costs more).
@@ -28,8 +30,11 @@ WORKERS=2
 touch "$dir/tried"
 problem='rosenbrock(n=3)'
 
-# what a run prints, timings and the temporary directory aside
-clean() { sed -E -e 's/[0-9.e+-]+ ?(s|ms|seconds|samples\/s)\b/T/g' -e "s#$dir#DIR#g"; }
+# what a run prints, timings (in text and in --json) and the temporary directory aside
+clean() {
+  sed -E -e 's/[0-9.e+-]+ ?(s|ms|seconds|samples\/s)\b/T/g' -e 's/"(seconds|samples_per_second)":[0-9.eE+-]+/"\1":T/g' \
+    -e "s#$dir#DIR#g"
+}
 
 # try W GOOD CHECK N...: worker W runs the command in cmd[] with each allocation N
 # failing; @SAVED@ in it is the worker's checkpoint, a copy of GOOD before each run
@@ -49,7 +54,12 @@ try() {
       fi
     elif [ "$rc" = 1 ] || [ "$rc" = 2 ]; then
       grep -q "out of memory" "$err" || what="exit $rc without 'out of memory': $(head -c 300 "$err")"
-      if [ -n "$good" ] && ! cmp -s "$good" "$saved"; then what="$what; the old checkpoint was replaced"; fi
+      # (only a failure after the save, in printing its --json result, may leave the new
+      # checkpoint, which must then be whole: it resumes)
+      if [ -n "$good" ] && ! cmp -s "$good" "$saved" &&
+        ! { grep -q "building the JSON output" "$err" && $check "$saved" >/dev/null 2>&1; }; then
+        what="$what; the old checkpoint was replaced"
+      fi
     else
       what="exit $rc (a crash or a sanitizer's report): $(tail -c 800 "$err")"
     fi
@@ -115,6 +125,16 @@ scenario "compare" "" "" "$bin" compare --problem "$problem" --optimizer 'sgd(lr
   --steps 3
 scenario "schedule" "" "" "$bin" schedule --schedule 'onecycle(max_lr=0.1, total_steps=6)' --lr 0.01 --steps 6
 scenario "inspect" "" "" "$bin" inspect "$dir/train_good.st"
+# --json: a builder whose cJSON allocation failed must not print what is left of its
+# object (schedule --json printed {} and exited 0); only the paths new to these run
+scenario "optimize --json --save" "$dir/opt_good.st" resume_opt "${opt[@]}" --steps 3 --json --save @SAVED@
+scenario "train --json" "" "" "${train[@]}" --epochs 2 --json
+scenario "compare --json" "" "" "$bin" compare --problem "$problem" --optimizer 'sgd(lr=1e-3)' \
+  --optimizer 'adam(lr=1e-2)' --steps 3 --json
+scenario "schedule --json" "" "" "$bin" schedule --schedule 'onecycle(max_lr=0.1, total_steps=6)' --lr 0.01 --steps 6 \
+  --json
+scenario "inspect --json" "" "" "$bin" inspect --json "$dir/train_good.st"
+scenario "evaluate --json" "" "" "$bin" evaluate --model "$dir/train_good.st" --data "$data/iris.csv" --json
 
 fail=$(grep -c . "$dir/failures")
 echo "$fail failures"
