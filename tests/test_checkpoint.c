@@ -1154,9 +1154,62 @@ static void test_kill_mid_save_keeps_old_file(void **state)
     assert_true(x[0] >= 2);
     for (size_t i = 0; i < BIG; i++)
         if (x[i] != x[0]) fail_msg("element %zu is %g, element 0 is %g: a torn file", i, x[i], x[0]);
+    /* the killed save's temporary is gone after the next save */
+    assert_true(save_in_progress(dir));
+    assert_int_equal(dsc_checkpoint_save(opt, path, NULL, 0), DSC_OK);
+    assert_false(save_in_progress(dir));
     dsc_optim_destroy(opt);
     free(x);
     free(g);
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* A save removes the temporaries of earlier saves of the same file whose writer is
+ * gone, and nothing else: not a live writer's, not another file's, not a name that
+ * only looks like one. */
+static void test_save_removes_stale_temporaries(void **state)
+{
+    (void)state;
+    char dir[300], path[400], dead[100], live[100], other[100], odd[100];
+    snprintf(dir, sizeof dir, "%s/stale", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/ck.st", dir);
+    pid_t pid = fork(); /* a pid that is no longer alive: a child that has exited and been reaped */
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    snprintf(dead, sizeof dead, "ck.st.tmp.%ld.0", (long)pid);
+    snprintf(live, sizeof live, "ck.st.tmp.%ld.3", (long)getpid());
+    snprintf(other, sizeof other, "other.st.tmp.%ld.0", (long)pid);
+    snprintf(odd, sizeof odd, "ck.st.tmp.%ld.0.keep", (long)pid);
+    touch(dir, dead);
+    touch(dir, live);
+    touch(dir, other);
+    touch(dir, odd);
+    model m;
+    model_init(&m, "adam", DSC_F64, 1.0);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_false(exists(dir, dead));
+    assert_true(exists(dir, live));
+    assert_true(exists(dir, other));
+    assert_true(exists(dir, odd));
+    assert_int_equal(dsc_checkpoint_load(m.opt, path), DSC_OK);
+    model_free(&m);
 }
 
 /* ---------------------------------------------------------------- weight averages */
@@ -1541,6 +1594,7 @@ int main(void)
         cmocka_unit_test(test_foreign_layouts),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_kill_mid_save_keeps_old_file),
+        cmocka_unit_test(test_save_removes_stale_temporaries),
         cmocka_unit_test(test_save_keeps_mode_links_and_long_names),
         cmocka_unit_test(test_average_resume_is_bit_exact),
         cmocka_unit_test(test_average_layout),

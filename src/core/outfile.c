@@ -6,7 +6,8 @@
  *     lies beside the target (same directory, so same file system), is fsync'ed, then
  *     rename() replaces the target in one step, and an fsync of the directory makes
  *     the rename itself durable. A full disk, a failed run or a crash at any point
- *     leaves either the old file or the new one, plus at worst a stray temporary;
+ *     leaves either the old file or the new one, plus at worst a stray temporary, which
+ *     the next write of the same target removes once its writer is gone;
  *   - copied into it when the target is a device or a FIFO (/dev/stdout, /dev/full),
  *     where a rename would replace the node itself.
  * The new file is the old one in every way a user set: it keeps the old file's
@@ -18,9 +19,11 @@
 
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,47 @@ static int open_temp(const char *path, char *tmp, size_t cap)
     return -1;
 }
 
+/* Is name "<prefix>.tmp.<pid>.<k>" (decimal pid and k), the name open_temp gives a
+ * temporary of the target whose cut name is prefix? Sets *pid. */
+static int is_temp_of(const char *name, const char *prefix, size_t plen, long *pid)
+{
+    static const char tag[] = ".tmp.";
+    if (strncmp(name, prefix, plen) || strncmp(name + plen, tag, sizeof tag - 1)) return 0;
+    const char *s = name + plen + sizeof tag - 1;
+    char *end;
+    if (*s < '0' || *s > '9') return 0;
+    errno = 0;
+    *pid = strtol(s, &end, 10);
+    if (errno || *pid <= 0 || *end != '.' || end[1] < '0' || end[1] > '9') return 0;
+    for (s = end + 1; *s >= '0' && *s <= '9'; s++) {}
+    return *s == '\0';
+}
+
+/* A write killed between creating its temporary and the rename leaves the temporary
+ * behind; the next write of the same target removes it. Only our own names for this
+ * target, and only those whose writer is gone (kill(pid, 0) says ESRCH): a live
+ * writer (another process saving the same file) keeps its file. Best effort: a
+ * temporary that cannot be removed does not stop the write. */
+static void remove_stale_temps(const char *path)
+{
+    char dir[PATH_MAX], prefix[NAME_MAX + 1], name[PATH_MAX + NAME_MAX + 2];
+    const char *slash = strrchr(path, '/');
+    int dlen = slash ? (int)(slash + 1 - path) : 0;
+    snprintf(dir, sizeof dir, "%.*s", dlen ? dlen : 1, dlen ? path : ".");
+    snprintf(prefix, sizeof prefix, "%.*s", TEMP_NAME_KEEP, path + dlen);
+    size_t plen = strlen(prefix);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid;
+        if (!is_temp_of(e->d_name, prefix, plen, &pid)) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(name, sizeof name, "%.*s%s", dlen, path, e->d_name);
+        unlink(name);
+    }
+    closedir(d);
+}
+
 /* The file a write replaces: path, or the file the chain of symbolic links at path
  * ends on (which need not exist yet), into out (cap bytes). */
 static dsc_status resolve_links(const char *who, const char *path, char *out, size_t cap)
@@ -108,6 +152,7 @@ dsc_status dsc__outfile_open(const char *who, const char *path, dsc__outfile *o)
     struct stat sb;
     o->copy = stat(o->target, &sb) == 0 && !S_ISREG(sb.st_mode);
     if (o->copy && S_ISDIR(sb.st_mode)) return dsc__fail(DSC_ERR_IO, "%s: '%.256s' is a directory", who, path);
+    if (!o->copy) remove_stale_temps(o->target);
     char stem[PATH_MAX];
     const char *tmpdir = getenv("TMPDIR");
     if (o->copy) snprintf(stem, sizeof stem, "%.4000s/descent", tmpdir && *tmpdir ? tmpdir : "/tmp");
