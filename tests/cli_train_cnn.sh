@@ -29,6 +29,25 @@ close "$acc" 0.75 0.25 || { echo "FAIL: test accuracy $acc after 3 epochs"; fail
 [ -s "$tmp/h.svg" ] || { echo "FAIL: no figure"; fail=$((fail + 1)); }
 [ -n "$(num average_test_accuracy "$out")" ] || { echo "FAIL: no averaged test accuracy"; fail=$((fail + 1)); }
 
+# images from a 4-D .npy with its targets in a second file (--targets goes with --model;
+# the shape comes from the array): 40 images of 1x4x4, written with Python's standard library
+/usr/bin/python3 - "$tmp" <<'PY'
+import struct, sys
+def npy(path, descr, shape, fmt, values):
+    head = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, "".join("%d, " % d for d in shape))
+    head += " " * (63 - (10 + len(head)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode())
+        f.write(struct.pack("<%d%s" % (len(values), fmt), *values))
+n = 40
+npy(sys.argv[1] + "/x.npy", "<f4", (n, 1, 4, 4), "f", [((i * 7 + j) % 11) / 11.0 for i in range(n) for j in range(16)])
+npy(sys.argv[1] + "/y.npy", "<i8", (n,), "q", [i % 2 for i in range(n)])
+PY
+out=$("$bin" train --data "$tmp/x.npy" --targets "$tmp/y.npy" --model 'conv2d(2,k=3,pad=1),relu,flatten,dense(2)' \
+      --epochs 1 --batch 8 --quiet --json 2>"$tmp/err") ||
+  { echo "FAIL: --model with .npy images and --targets: $(head -2 "$tmp/err")"; fail=$((fail + 1)); }
+case $out in *'"shape":[1,4,4]'*) ;; *) echo "FAIL: the .npy's image shape: ${out:0:300}"; fail=$((fail + 1)) ;; esac
+
 # 2 epochs, save, 2 more from the file: the 4 straight epochs' every number
 "$bin" "${args[@]}" --epochs 4 | untimed >"$tmp/want.json" &&
   "$bin" "${args[@]}" --epochs 2 --save "$tmp/a.st" >/dev/null &&

@@ -250,7 +250,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         int rc = set_option(o, c, optarg);
         if (rc) return rc;
         if (!fixed && !resume_may_set(c)) fixed = opts[at].name;
-        if (!mlp_only && strchr("lar", c)) mlp_only = opts[at].name;
+        if (!mlp_only && c > 0 && c < 0x80 && strchr("lar", c)) mlp_only = opts[at].name;
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (o->resume && fixed)
