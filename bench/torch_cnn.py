@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import torch
+from torch_epoch import one_epoch
 
 d = sys.argv[1]
 torch.set_num_threads(2)
@@ -25,16 +26,5 @@ model = torch.nn.Sequential(
     torch.nn.Conv2d(16, 32, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
     torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
 opt = torch.optim.RAdam(model.parameters(), lr=1e-3)
-loss_fn = torch.nn.CrossEntropyLoss()
-t0 = time.perf_counter()
-perm = torch.randperm(x.shape[0])
-total = 0.0
-for s in range(0, x.shape[0], 128):
-    idx = perm[s:s + 128]
-    opt.zero_grad()
-    loss = loss_fn(model(x[idx]), y[idx])
-    loss.backward()
-    opt.step()
-    total += loss.item() * len(idx)
-secs = time.perf_counter() - t0
-print(json.dumps({"load_seconds": load, "seconds": secs, "train_loss": total / x.shape[0]}))
+secs, train_loss = one_epoch(model, opt, x, y)
+print(json.dumps({"load_seconds": load, "seconds": secs, "train_loss": train_loss}))
