@@ -263,7 +263,7 @@ dsc_status dsc__optim_check_group(const dsc_optim *o, int g, const dsc_hparams *
  * file's values, not a fresh start (SGD's momentum buffer must not restart as g). */
 void dsc__optim_state_restored(dsc_optim *o);
 
-/* The data of tensor i at the optimizer's evaluation point, whatever its mode (params.c):
+/* The data of tensor i at the optimizer's evaluation point, whatever its mode (optimizer.c):
  * the ops' eval_state buffer once it has stepped, else the parameter itself. */
 const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i);
 

@@ -630,6 +630,20 @@ dsc_status dsc_optim_state(const dsc_optim *o, size_t i, size_t k, const char **
     return DSC_OK;
 }
 
+/* Before the first step the state is not yet written: the parameter is the point then. */
+const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i)
+{
+    const dsc_param *q = dsc_optim_param(opt, i);
+    const char *want = dsc__ops_for(dsc_optim_kind(opt))->eval_state;
+    if (!want || dsc_optim_step_count(opt) == 0) return q->data;
+    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+        const char *name;
+        void *data;
+        if (!dsc_optim_state(opt, i, k, &name, &data) && !strcmp(name, want)) return data;
+    }
+    return q->data;
+}
+
 /* The group scalars (NAdam's mu_product, schedule-free's weight_sum and lr_max, ASGD's
  * eta and mu). */
 static const char *const scalar_names[] = {"mu_product", "weight_sum", "lr_max", "eta", "mu"};
