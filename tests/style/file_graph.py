@@ -55,7 +55,6 @@ ALLOWED_LOOPS = [
      "src/optim/schedulefree.c"},
     {"src/sched/cyclical.c", "src/sched/decay.c", "src/sched/lambda.c", "src/sched/loss_driven.c",
      "src/sched/sched.c", "src/sched/sequential.c"},
-    {"src/plot/contour.c", "src/plot/frame.c", "src/plot/lines.c", "src/plot/plot.c"},
     {"src/problems/beale.c", "src/problems/booth.c", "src/problems/design.c", "src/problems/design_csv.c",
      "src/problems/gaussians.c", "src/problems/himmelblau.c", "src/problems/linreg.c",
      "src/problems/logreg.c", "src/problems/plane.c", "src/problems/problems.c",
