@@ -51,8 +51,6 @@ ALLOWED_LOOPS = [
     {"src/checkpoint/restore.c", "src/checkpoint/average.c", "src/checkpoint/schedule.c"},
     {"src/checkpoint/safetensors.c", "src/checkpoint/inspect.c"},
     # the others of today, each removed by the commit that breaks it
-    {"src/core/hparams.c", "src/optim/lamb.c", "src/optim/lars.c", "src/optim/registry.c",
-     "src/optim/schedulefree.c"},
     {"src/sched/cyclical.c", "src/sched/decay.c", "src/sched/lambda.c", "src/sched/loss_driven.c",
      "src/sched/sched.c", "src/sched/sequential.c"},
     {"src/problems/beale.c", "src/problems/booth.c", "src/problems/design.c", "src/problems/design_csv.c",
