@@ -17,7 +17,7 @@
 /* ---------------------------------------------------------------- training controls
  * Gradient accumulation and schedules: what dsc_optim_step does once per real update
  * around the update itself (controls_begin before, controls_end after); the
- * window's own functions are in accumulate.c. */
+ * window's own functions are in accumulate.c, the schedules' in sched_step.c. */
 
 /* Before the update: the schedules can take it (a loss where they need one, onecycle
  * within total_steps), and with accumulate=K this call's gradients join the window;
@@ -26,15 +26,8 @@ static dsc_status controls_begin(dsc_optim *o, int have_loss, double loss, int *
 {
     int64_t K = o->controls.accumulate;
     int last = K <= 1 || o->accum_count + 1 >= K;
-    for (int g = 0; g < o->ngroups; g++) {
-        dsc_sched *sc = o->sched[g];
-        if (!sc) continue;
-        if (dsc_sched_needs_loss(sc) && !have_loss)
-            return dsc__fail(DSC_ERR_ARG, "group %d: its schedule needs the loss of every step "
-                             "(dsc_optim_step_loss)", g);
-        dsc_status st = last ? dsc__sched_can_step(sc) : DSC_OK;
-        if (st) return st;
-    }
+    dsc_status st = dsc__sched_step_check(o, have_loss, last);
+    if (st) return st;
     return dsc__accum_add(o, loss, update);
 }
 
@@ -43,11 +36,7 @@ static void controls_end(dsc_optim *o)
 {
     int64_t K = o->controls.accumulate > 1 ? o->controls.accumulate : 1;
     double loss = o->accum_loss / (double)K;
-    for (int g = 0; g < o->ngroups; g++) {
-        if (!o->sched[g]) continue;
-        dsc__sched_advance(o->sched[g], loss);
-        o->groups[g].hp.lr = dsc_sched_lr(o->sched[g]);
-    }
+    dsc__sched_step_advance(o, loss);
     if (K > 1) dsc__accum_reset(o);
     o->last_updated = 1;
 }
@@ -212,7 +201,7 @@ void dsc_optim_destroy(dsc_optim *o)
         for (int k = 0; o->tensors && k < o->tensors[i].nstate; k++) dsc__free(o->tensors[i].state[k]);
         if (o->tensors) dsc__free(o->tensors[i].accum);
     }
-    for (int g = 0; o->sched && g < o->ngroups; g++) dsc_sched_destroy(o->sched[g]);
+    for (int g = 0; o->sched && g < o->ngroups; g++) dsc__optim_attach_schedule(o, g, NULL, NULL);
     free(o->sched);
     free(o->params);
     free(o->tensors);
@@ -628,46 +617,6 @@ int dsc_optim_in_eval_mode(const dsc_optim *o) { return o ? o->eval_mode : 0; }
 /* ---------------------------------------------------------------- schedules */
 
 int dsc_optim_last_updated(const dsc_optim *o) { return o ? o->last_updated : 0; }
-
-dsc_sched *dsc_optim_schedule(const dsc_optim *o, int g)
-{
-    return o && g >= 0 && g < o->ngroups ? o->sched[g] : NULL;
-}
-
-dsc_status dsc_optim_set_schedule(dsc_optim *o, int group, const char *spec)
-{
-    return dsc_optim_set_schedule_fn(o, group, spec, NULL, NULL);
-}
-
-dsc_status dsc_optim_set_schedule_fn(dsc_optim *o, int group, const char *spec, dsc_sched_fn fn, void *ctx)
-{
-    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_schedule: NULL optimizer");
-    if (group != -1) {
-        dsc_status st = check_group(o, group, "dsc_optim_set_schedule");
-        if (st) return st;
-    }
-    int lo = group < 0 ? 0 : group, hi = group < 0 ? o->ngroups : group + 1;
-    dsc_sched *made[64];
-    dsc_sched **fresh = hi - lo <= 64 ? made : calloc((size_t)(hi - lo), sizeof *fresh);
-    if (!fresh) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
-    dsc_status st = DSC_OK;
-    int n = 0;
-    /* create every instance first, so that a bad spec changes nothing */
-    for (int g = lo; g < hi && spec && !st; g++, n++) {
-        double base = o->sched[g] ? dsc_sched_base_lr(o->sched[g]) : o->groups[g].hp.lr;
-        st = dsc_sched_create_fn(&fresh[g - lo], spec, base, fn, ctx);
-    }
-    for (int g = lo; g < hi && !st; g++) {
-        dsc_sched_destroy(o->sched[g]); /* detached, the group keeps the rate it has */
-        o->sched[g] = spec ? fresh[g - lo] : NULL;
-        if (spec) o->groups[g].hp.lr = dsc_sched_lr(o->sched[g]);
-    }
-    if (st)
-        for (int k = 0; k < n - 1; k++) dsc_sched_destroy(fresh[k]);
-    if (fresh != made) free(fresh);
-    return st;
-}
-
 
 dsc_status dsc_optim_bind(dsc_optim *o, size_t i, void *data, void *grad)
 {

@@ -1,6 +1,6 @@
 /*
  * optimizer.h: the optimizer object's fields, shared by the files that make it up
- * (optimizer.c, accumulate.c, nonfinite.c) and by nothing else.
+ * (optimizer.c, accumulate.c, nonfinite.c, sched_step.c) and by nothing else.
  */
 #ifndef DSC_OPTIMIZER_H
 #define DSC_OPTIMIZER_H
@@ -40,6 +40,7 @@ struct dsc_optim {
     int eval_mode; /* dsc_optim_eval_mode */
     /* training controls: per-group schedules, gradient accumulation */
     dsc_sched **sched;     /* one per group, NULL where none */
+    const dsc__sched_hooks *sched_hooks; /* how to step them (set with the first one) */
     int64_t accum_count;   /* micro-batches in the current window */
     double accum_loss;     /* the sum of their losses */
     int last_updated;
@@ -56,6 +57,13 @@ void dsc__accum_reset(dsc_optim *o);
  * out, by the policy); *update tells whether this call updates (the K-th finite
  * micro-batch, whose window now holds the mean). */
 dsc_status dsc__accum_add(dsc_optim *o, double loss, int *update);
+
+/* ---- the groups' schedules (sched_step.c), through o->sched_hooks */
+/* Before an update: every schedule can take it (a loss where one is needed; last: this
+ * call updates, so a schedule that cannot step refuses). */
+dsc_status dsc__sched_step_check(const dsc_optim *o, int have_loss, int last);
+/* After an update: every schedule advances with the loss, its group's rate follows. */
+void dsc__sched_step_advance(dsc_optim *o, double loss);
 
 /* The non-finite policy for this step (nonfinite.c): marks the step skipped. */
 dsc_status dsc__optim_handle_nonfinite(dsc_optim *o);

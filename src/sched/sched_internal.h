@@ -98,6 +98,11 @@ extern const dsc__sched_kind dsc__sched_step, dsc__sched_multistep, dsc__sched_e
     dsc__sched_king, dsc__sched_noam, dsc__sched_exponential_stages, dsc__sched_sequential,
     dsc__sched_lambda, dsc__sched_multiplicative, dsc__sched_chained;
 
+/* The check that a step may happen (onecycle ends), then the step itself, which
+ * cannot fail after the check; sched.c. */
+dsc_status dsc__sched_can_step(const dsc_sched *s);
+void dsc__sched_advance(dsc_sched *s, double loss);
+
 /* Whether s is lambda or multiplicative with fn=callback (lambda.c). */
 int dsc__sched_wants_fn(const dsc_sched *s);
 

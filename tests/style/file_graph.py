@@ -62,7 +62,6 @@ ALLOWED_LOOPS = [
     {"src/dist/dist.c", "src/dist/reduce.c", "src/dist/zero.c"},
 ]
 ALLOWED_ARROWS = {
-    "src/core/optimizer.c -> src/sched/sched.c",
 }
 
 # The tables of function pointers through which a lower layer calls the one above
