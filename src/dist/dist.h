@@ -75,7 +75,7 @@ dsc_status dsc__zero_step(dsc_dist *d, const double *loss);
 /* Collective: every rank's slice of the parameters to every rank. */
 dsc_status dsc__zero_gather_params(dsc_dist *d);
 
-/* schedule.c: group g's schedule of opt as bytes (malloc'd), and back onto opt. */
+/* schedule_bytes.c: group g's schedule of opt as bytes (malloc'd), and back onto opt. */
 dsc_status dsc__dist_pack_schedule(const dsc_optim *opt, int g, unsigned char **out, size_t *len);
 dsc_status dsc__dist_apply_schedule(dsc_optim *opt, int g, unsigned char *buf, size_t len);
 
