@@ -287,7 +287,6 @@ dsc_sched_fn dsc_sched_function(const dsc_sched *s, void **ctx)
     return s ? s->fn : NULL;
 }
 
-
 dsc_status dsc_sched_step_loss(dsc_sched *s, double loss)
 {
     if (!s) return dsc__fail(DSC_ERR_ARG, "dsc_sched_step: NULL schedule");
@@ -325,7 +324,6 @@ dsc_status dsc_sched_get_state(const dsc_sched *s, size_t k, const char **name, 
 }
 
 static int is_count(double v) { return isfinite(v) && v >= 0 && v == floor(v) && v <= 9e15; }
-
 
 dsc_status dsc_sched_set_state(dsc_sched *s, const char *name, double value)
 {
