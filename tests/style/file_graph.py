@@ -53,10 +53,6 @@ ALLOWED_LOOPS = [
     {"src/checkpoint/restore.c", "src/checkpoint/average.c", "src/checkpoint/schedule.c"},
     {"src/checkpoint/safetensors.c", "src/checkpoint/inspect.c"},
     # the others of today, each removed by the commit that breaks it
-    {"src/problems/beale.c", "src/problems/booth.c", "src/problems/design.c", "src/problems/design_csv.c",
-     "src/problems/gaussians.c", "src/problems/himmelblau.c", "src/problems/linreg.c",
-     "src/problems/logreg.c", "src/problems/plane.c", "src/problems/problems.c",
-     "src/problems/quadratic.c", "src/problems/rastrigin.c", "src/problems/rosenbrock.c"},
     {"src/dist/dist.c", "src/dist/reduce.c", "src/dist/zero.c"},
 ]
 ALLOWED_ARROWS = {
