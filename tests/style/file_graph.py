@@ -52,8 +52,6 @@ ALLOWED_LOOPS = [
     # hckpt is removing these (restore.c <-> average.c/schedule.c, safetensors.c <-> inspect.c)
     {"src/checkpoint/restore.c", "src/checkpoint/average.c", "src/checkpoint/schedule.c"},
     {"src/checkpoint/safetensors.c", "src/checkpoint/inspect.c"},
-    # the others of today, each removed by the commit that breaks it
-    {"src/dist/dist.c", "src/dist/reduce.c", "src/dist/zero.c"},
 ]
 ALLOWED_ARROWS = {
 }
