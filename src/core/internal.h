@@ -127,7 +127,7 @@ typedef struct dsc__sched_hooks {
     void (*destroy)(dsc_sched *s);
 } dsc__sched_hooks;
 /* Group g of o takes s (NULL: none) in place of the schedule it had, which is
- * destroyed; with s, the group's rate becomes s's (src/core/sched_step.c). */
+ * destroyed; with s, the group's rate becomes s's (src/core/group_schedules.c). */
 void dsc__optim_attach_schedule(dsc_optim *o, int g, dsc_sched *s, const dsc__sched_hooks *hooks);
 /* dsc_sched_create that also takes "lambda(fn=callback)" without its function (for
  * checking a checkpoint's schedule state on a scratch copy) */

@@ -17,7 +17,7 @@
 /* ---------------------------------------------------------------- training controls
  * Gradient accumulation and schedules: what dsc_optim_step does once per real update
  * around the update itself (controls_begin before, controls_end after); the
- * window's own functions are in accumulate.c, the schedules' in sched_step.c. */
+ * window's own functions are in accumulate.c, the schedules' in group_schedules.c. */
 
 /* Before the update: the schedules can take it (a loss where they need one, onecycle
  * within total_steps), and with accumulate=K this call's gradients join the window;
@@ -26,7 +26,7 @@ static dsc_status controls_begin(dsc_optim *o, int have_loss, double loss, int *
 {
     int64_t K = o->controls.accumulate;
     int last = K <= 1 || o->accum_count + 1 >= K;
-    dsc_status st = dsc__sched_step_check(o, have_loss, last);
+    dsc_status st = dsc__optim_schedules_check(o, have_loss, last);
     if (st) return st;
     return dsc__accum_add(o, loss, update);
 }
@@ -36,7 +36,7 @@ static void controls_end(dsc_optim *o)
 {
     int64_t K = o->controls.accumulate > 1 ? o->controls.accumulate : 1;
     double loss = o->accum_loss / (double)K;
-    dsc__sched_step_advance(o, loss);
+    dsc__optim_schedules_advance(o, loss);
     if (K > 1) dsc__accum_reset(o);
     o->last_updated = 1;
 }

@@ -1,6 +1,6 @@
 /*
  * optimizer.h: the optimizer object's fields, shared by the files that make it up
- * (optimizer.c, accumulate.c, nonfinite.c, sched_step.c) and by nothing else.
+ * (optimizer.c, accumulate.c, nonfinite.c, group_schedules.c) and by nothing else.
  */
 #ifndef DSC_OPTIMIZER_H
 #define DSC_OPTIMIZER_H
@@ -58,12 +58,12 @@ void dsc__accum_reset(dsc_optim *o);
  * micro-batch, whose window now holds the mean). */
 dsc_status dsc__accum_add(dsc_optim *o, double loss, int *update);
 
-/* ---- the groups' schedules (sched_step.c), through o->sched_hooks */
+/* ---- the groups' schedules (group_schedules.c), through o->sched_hooks */
 /* Before an update: every schedule can take it (a loss where one is needed; last: this
  * call updates, so a schedule that cannot step refuses). */
-dsc_status dsc__sched_step_check(const dsc_optim *o, int have_loss, int last);
+dsc_status dsc__optim_schedules_check(const dsc_optim *o, int have_loss, int last);
 /* After an update: every schedule advances with the loss, its group's rate follows. */
-void dsc__sched_step_advance(dsc_optim *o, double loss);
+void dsc__optim_schedules_advance(dsc_optim *o, double loss);
 
 /* The non-finite policy for this step (nonfinite.c): marks the step skipped. */
 dsc_status dsc__optim_handle_nonfinite(dsc_optim *o);

@@ -1,7 +1,7 @@
 /*
  * attach.c: schedules attached to an optimizer's groups. The optimizer (core) holds
  * them and steps them through the hooks given here, so that core never names this
- * layer (src/core/sched_step.c).
+ * layer (src/core/group_schedules.c).
  */
 #include "sched_internal.h"
 

@@ -1,5 +1,5 @@
 /*
- * sched_step.c: the optimizer's per-group schedules, as its step drives them: checked
+ * group_schedules.c: the optimizer's per-group schedules, as its step drives them: checked
  * before an update (a loss where one is needed, onecycle within total_steps) and
  * advanced after it, the group's rate following. The schedules are src/sched's
  * objects, which core reaches only through the table of hooks src/sched gives when
@@ -21,7 +21,7 @@ void dsc__optim_attach_schedule(dsc_optim *o, int g, dsc_sched *s, const dsc__sc
     o->groups[g].hp.lr = hooks->lr(s);
 }
 
-dsc_status dsc__sched_step_check(const dsc_optim *o, int have_loss, int last)
+dsc_status dsc__optim_schedules_check(const dsc_optim *o, int have_loss, int last)
 {
     for (int g = 0; g < o->ngroups; g++) {
         dsc_sched *sc = o->sched[g];
@@ -35,7 +35,7 @@ dsc_status dsc__sched_step_check(const dsc_optim *o, int have_loss, int last)
     return DSC_OK;
 }
 
-void dsc__sched_step_advance(dsc_optim *o, double loss)
+void dsc__optim_schedules_advance(dsc_optim *o, double loss)
 {
     for (int g = 0; g < o->ngroups; g++) {
         if (!o->sched[g]) continue;
