@@ -69,7 +69,7 @@ static void test_registry_has_every_kind(void **state)
     for (int k = 0; k < DSC_KIND_COUNT; k++) {
         const dsc__ops *ops = dsc__ops_for((dsc_kind)k);
         if (!ops || ops->kind != (dsc_kind)k || !dsc_kind_name((dsc_kind)k))
-            fail_msg("kind %d has no update rule in src/optim/registry.c (or no name in hparams.c)", k);
+            fail_msg("kind %d has no update rule in src/core/registry.c (or no name in kind.c)", k);
         if (!ops->state_names || !ops->prepare || !ops->reference[0] || !ops->reference[1])
             fail_msg("%s: its dsc__ops lacks state_names, prepare or a reference loop", dsc_kind_name((dsc_kind)k));
     }

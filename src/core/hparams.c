@@ -1,5 +1,5 @@
 /*
- * hparams.c: optimizer kinds, their defaults (PyTorch's), validation and the
+ * hparams.c: the optimizer kinds' defaults (PyTorch's), validation and the
  * optimizer spec string. One table describes every key: its type, which kinds take
  * it and its allowed range, so parsing, validation and formatting agree.
  */
@@ -15,29 +15,6 @@
 #define K_EPS (K_ADAMS | K(DSC_ADAGRAD) | K(DSC_RMSPROP) | K(DSC_ADADELTA) | K(DSC_LAMB) | K(DSC_LARS) | \
                K(DSC_SCHEDULEFREE_ADAMW) | K(DSC_MUON))
 #define K_BETAS (K_ADAMS | K(DSC_LION) | K(DSC_LAMB) | K(DSC_SCHEDULEFREE_ADAMW))
-
-static const char *const kind_names[DSC_KIND_COUNT] = {
-    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
-    "adamax", "nadam", "radam", "adabelief",
-    "lion", "lamb", "lars", "schedulefree_adamw", "muon",
-    "rprop", "asgd",
-};
-
-const char *dsc_kind_name(dsc_kind kind)
-{
-    return (unsigned)kind < DSC_KIND_COUNT ? kind_names[kind] : NULL;
-}
-
-dsc_status dsc_kind_from_name(const char *name, dsc_kind *out)
-{
-    if (!name || !out) return dsc__fail(DSC_ERR_ARG, "dsc_kind_from_name: NULL argument");
-    for (int k = 0; k < DSC_KIND_COUNT; k++)
-        if (!strcmp(name, kind_names[k])) { *out = (dsc_kind)k; return DSC_OK; }
-    return dsc__fail(DSC_ERR_SPEC,
-                     "unknown optimizer '%s' (known: sgd, sgdm, sgdnm, adagrad, rmsprop, adadelta, "
-                     "adam, adamw, amsgrad, adamax, nadam, radam, adabelief, lion, lamb, lars, "
-                     "schedulefree_adamw, muon, rprop, asgd, lookahead(inner=...))", name);
-}
 
 dsc_hparams dsc_hparams_default(dsc_kind kind)
 {

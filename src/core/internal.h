@@ -118,10 +118,20 @@ dsc_status dsc__nonfinite_policy(const dsc_hparams *ctl, int64_t steps, int64_t 
 /* ---- gradient accumulation (accumulate.c): acc += g, elementwise in the dtype */
 void dsc__grad_accumulate(dsc_dtype dt, void *acc, const void *g, size_t n);
 
-/* ---- schedules (src/sched), as the optimizer steps them: the check that a step may
- * happen (onecycle ends), then the step itself, which cannot fail after the check. */
-dsc_status dsc__sched_can_step(const dsc_sched *s);
-void dsc__sched_advance(dsc_sched *s, double loss);
+/* ---- schedules (src/sched), as the optimizer steps them: src/sched gives this table
+ * when it attaches a schedule to a group, and core calls a schedule only through it.
+ * can_step checks that a step may happen (onecycle ends); advance, the step itself,
+ * cannot fail after the check. */
+typedef struct dsc__sched_hooks {
+    int (*needs_loss)(const dsc_sched *s);
+    dsc_status (*can_step)(const dsc_sched *s);
+    void (*advance)(dsc_sched *s, double loss);
+    double (*lr)(const dsc_sched *s);
+    void (*destroy)(dsc_sched *s);
+} dsc__sched_hooks;
+/* Group g of o takes s (NULL: none) in place of the schedule it had, which is
+ * destroyed; with s, the group's rate becomes s's (src/core/group_schedules.c). */
+void dsc__optim_attach_schedule(dsc_optim *o, int g, dsc_sched *s, const dsc__sched_hooks *hooks);
 /* dsc_sched_create that also takes "lambda(fn=callback)" without its function (for
  * checking a checkpoint's schedule state on a scratch copy) */
 dsc_status dsc__sched_create_unbound(dsc_sched **out, const char *spec, double base_lr);
@@ -266,7 +276,7 @@ dsc_status dsc__optim_check_group(const dsc_optim *o, int g, const dsc_hparams *
  * file's values, not a fresh start (SGD's momentum buffer must not restart as g). */
 void dsc__optim_state_restored(dsc_optim *o);
 
-/* The data of tensor i at the optimizer's evaluation point, whatever its mode (params.c):
+/* The data of tensor i at the optimizer's evaluation point, whatever its mode (optimizer.c):
  * the ops' eval_state buffer once it has stepped, else the parameter itself. */
 const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i);
 

@@ -7,82 +7,17 @@
  * non-finite policy), then one fused pass per tensor that applies scaling, clipping,
  * decay and the update together, with every per-step scalar computed once in double.
  */
-#include "internal.h"
+#include "optimizer.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct tensor {
-    int nstate;
-    const char *state_names[DSC__MAX_STATE];
-    void *state[DSC__MAX_STATE];
-    void *accum; /* accumulate > 1: the sum of this window's gradients ("grad_accum") */
-    int fresh;   /* a buffer was added after the first step: the next step is its first */
-} tensor;
-
-typedef struct group {
-    dsc_hparams hp;
-    dsc__gstate gs;
-    dsc__scal scal; /* this step's scalars, before the per-tensor ones */
-} group;
-
-struct dsc_optim {
-    const dsc__ops *ops;
-    size_t count;
-    dsc_param *params; /* copies; names point into owned strings */
-    tensor *tensors;
-    int ngroups;
-    group *groups;
-    dsc_hparams controls; /* optimizer-wide: clipping and the non-finite policy */
-    double *partial;      /* per-tensor gradient norm partials, sized at create */
-    dsc__plan plan;       /* the step's tasks and their split over threads (parallel.c) */
-    double grad_norm;     /* norm measured by the last step (NAN when none) */
-    int64_t steps, skipped, consecutive;
-    int last_skipped;
-    int use_reference;
-    size_t state_bytes;
-    void *scratch; /* ops->scratch_elems workspace, shared by the tensors' kernels */
-    int eval_mode; /* dsc_optim_eval_mode */
-    /* training controls: per-group schedules, gradient accumulation */
-    dsc_sched **sched;     /* one per group, NULL where none */
-    int64_t accum_count;   /* micro-batches in the current window */
-    double accum_loss;     /* the sum of their losses */
-    int last_updated;
-};
-
 /* ---------------------------------------------------------------- training controls
  * Gradient accumulation and schedules: what dsc_optim_step does once per real update
- * around the update itself (controls_begin before, controls_end after). */
-
-/* The gradient the update reads: the caller's, or the window's mean when accumulating. */
-static const void *grad_of(const dsc_optim *o, size_t i)
-{
-    return o->tensors[i].accum ? o->tensors[i].accum : o->params[i].grad;
-}
-
-static dsc_status alloc_accum(dsc_optim *o, size_t i)
-{
-    if (o->controls.accumulate <= 1) return DSC_OK;
-    size_t bytes = o->params[i].n * dsc_dtype_size(o->params[i].dtype);
-    o->tensors[i].accum = dsc__alloc(bytes);
-    if (!o->tensors[i].accum)
-        return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for the accumulation buffer of '%s'",
-                         o->params[i].name);
-    o->state_bytes += bytes;
-    return DSC_OK;
-}
-
-static void accum_reset(dsc_optim *o)
-{
-    for (size_t i = 0; i < o->count && o->controls.accumulate > 1; i++)
-        memset(o->tensors[i].accum, 0, o->params[i].n * dsc_dtype_size(o->params[i].dtype));
-    o->accum_count = 0;
-    o->accum_loss = 0;
-}
-
-static dsc_status handle_nonfinite(dsc_optim *o);
+ * around the update itself (controls_begin before, controls_end after); the
+ * window's own functions are in accumulate.c, the schedules' in group_schedules.c. */
 
 /* Before the update: the schedules can take it (a loss where they need one, onecycle
  * within total_steps), and with accumulate=K this call's gradients join the window;
@@ -91,33 +26,9 @@ static dsc_status controls_begin(dsc_optim *o, int have_loss, double loss, int *
 {
     int64_t K = o->controls.accumulate;
     int last = K <= 1 || o->accum_count + 1 >= K;
-    for (int g = 0; g < o->ngroups; g++) {
-        dsc_sched *sc = o->sched[g];
-        if (!sc) continue;
-        if (dsc_sched_needs_loss(sc) && !have_loss)
-            return dsc__fail(DSC_ERR_ARG, "group %d: its schedule needs the loss of every step "
-                             "(dsc_optim_step_loss)", g);
-        dsc_status st = last ? dsc__sched_can_step(sc) : DSC_OK;
-        if (st) return st;
-    }
-    *update = K <= 1;
-    if (K <= 1) {
-        o->accum_loss = loss;
-        return DSC_OK;
-    }
-    if (o->controls.nonfinite != DSC_NONFINITE_IGNORE)
-        for (size_t i = 0; i < o->count; i++)
-            if (!dsc__grad_finite(o->params[i].dtype, o->params[i].grad, o->params[i].n))
-                return handle_nonfinite(o); /* this micro-batch is left out of the window */
-    for (size_t i = 0; i < o->count; i++)
-        dsc__grad_accumulate(o->params[i].dtype, o->tensors[i].accum, o->params[i].grad, o->params[i].n);
-    o->accum_loss += loss;
-    o->consecutive = 0;
-    if (++o->accum_count < K) return DSC_OK;
-    for (size_t i = 0; i < o->count; i++) /* the window's sum becomes its mean */
-        dsc__grad_scale(o->params[i].dtype, o->tensors[i].accum, o->params[i].n, 1.0 / (double)K);
-    *update = 1;
-    return DSC_OK;
+    dsc_status st = dsc__optim_schedules_check(o, have_loss, last);
+    if (st) return st;
+    return dsc__accum_add(o, loss, update);
 }
 
 /* After the update: schedules advance (with the window's mean loss), the window clears. */
@@ -125,12 +36,8 @@ static void controls_end(dsc_optim *o)
 {
     int64_t K = o->controls.accumulate > 1 ? o->controls.accumulate : 1;
     double loss = o->accum_loss / (double)K;
-    for (int g = 0; g < o->ngroups; g++) {
-        if (!o->sched[g]) continue;
-        dsc__sched_advance(o->sched[g], loss);
-        o->groups[g].hp.lr = dsc_sched_lr(o->sched[g]);
-    }
-    if (K > 1) accum_reset(o);
+    dsc__optim_schedules_advance(o, loss);
+    if (K > 1) dsc__accum_reset(o);
     o->last_updated = 1;
 }
 
@@ -263,9 +170,9 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
     }
     if ((st = dsc__plan_create(&o->plan, count))) goto fail;
     for (size_t i = 0; i < count; i++)
-        if ((st = alloc_state(o, i)) || (st = alloc_accum(o, i))) goto fail;
+        if ((st = alloc_state(o, i)) || (st = dsc__accum_alloc(o, i))) goto fail;
     if ((st = alloc_scratch(o))) goto fail;
-    for (size_t i = 0; i < count; i++) o->plan.tasks[i].g = grad_of(o, i);
+    for (size_t i = 0; i < count; i++) o->plan.tasks[i].g = dsc__accum_grad(o, i);
     if ((st = dsc__plan_finish(&o->plan))) goto fail;
     dsc__plan_fill_state(&o->plan);
     *out = o;
@@ -294,7 +201,7 @@ void dsc_optim_destroy(dsc_optim *o)
         for (int k = 0; o->tensors && k < o->tensors[i].nstate; k++) dsc__free(o->tensors[i].state[k]);
         if (o->tensors) dsc__free(o->tensors[i].accum);
     }
-    for (int g = 0; o->sched && g < o->ngroups; g++) dsc_sched_destroy(o->sched[g]);
+    for (int g = 0; o->sched && g < o->ngroups; g++) dsc__optim_attach_schedule(o, g, NULL, NULL);
     free(o->sched);
     free(o->params);
     free(o->tensors);
@@ -323,12 +230,6 @@ static void base_scalars(const dsc_hparams *hp, const dsc_hparams *ctl, int64_t 
         s->wd = hp->weight_decay;
         s->decay = 1.0;
     }
-}
-
-static dsc_status handle_nonfinite(dsc_optim *o)
-{
-    if (o->controls.nonfinite != DSC_NONFINITE_ERROR) o->last_skipped = 1;
-    return dsc__nonfinite_policy(&o->controls, o->steps, &o->skipped, &o->consecutive);
 }
 
 /* Tensor i's task for step t: scalars s, kernels, lookahead's sync. */
@@ -371,8 +272,8 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
     if (clip || ctl->nonfinite != DSC_NONFINITE_IGNORE) {
         double p = clip ? ctl->clip_norm_type : 2.0;
         if (!dsc__plan_measure(&o->plan, p, o->partial) && ctl->nonfinite != DSC_NONFINITE_IGNORE) {
-            accum_reset(o); /* a window whose mean overflowed is dropped with the step */
-            return handle_nonfinite(o);
+            dsc__accum_reset(o); /* a window whose mean overflowed is dropped with the step */
+            return dsc__optim_handle_nonfinite(o);
         }
         double sum = 0;
         for (size_t i = 0; i < o->count; i++) sum = dsc__norm_combine(sum, o->partial[i], p);
@@ -630,6 +531,20 @@ dsc_status dsc_optim_state(const dsc_optim *o, size_t i, size_t k, const char **
     return DSC_OK;
 }
 
+/* Before the first step the state is not yet written: the parameter is the point then. */
+const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i)
+{
+    const dsc_param *q = dsc_optim_param(opt, i);
+    const char *want = dsc__ops_for(dsc_optim_kind(opt))->eval_state;
+    if (!want || dsc_optim_step_count(opt) == 0) return q->data;
+    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+        const char *name;
+        void *data;
+        if (!dsc_optim_state(opt, i, k, &name, &data) && !strcmp(name, want)) return data;
+    }
+    return q->data;
+}
+
 /* The group scalars (NAdam's mu_product, schedule-free's weight_sum and lr_max, ASGD's
  * eta and mu). */
 static const char *const scalar_names[] = {"mu_product", "weight_sum", "lr_max", "eta", "mu"};
@@ -699,69 +614,9 @@ dsc_status dsc_optim_eval_mode(dsc_optim *o, int eval)
 
 int dsc_optim_in_eval_mode(const dsc_optim *o) { return o ? o->eval_mode : 0; }
 
-/* ---------------------------------------------------------------- schedules, accumulation */
+/* ---------------------------------------------------------------- schedules */
 
 int dsc_optim_last_updated(const dsc_optim *o) { return o ? o->last_updated : 0; }
-
-dsc_sched *dsc_optim_schedule(const dsc_optim *o, int g)
-{
-    return o && g >= 0 && g < o->ngroups ? o->sched[g] : NULL;
-}
-
-dsc_status dsc_optim_set_schedule(dsc_optim *o, int group, const char *spec)
-{
-    return dsc_optim_set_schedule_fn(o, group, spec, NULL, NULL);
-}
-
-dsc_status dsc_optim_set_schedule_fn(dsc_optim *o, int group, const char *spec, dsc_sched_fn fn, void *ctx)
-{
-    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_schedule: NULL optimizer");
-    if (group != -1) {
-        dsc_status st = check_group(o, group, "dsc_optim_set_schedule");
-        if (st) return st;
-    }
-    int lo = group < 0 ? 0 : group, hi = group < 0 ? o->ngroups : group + 1;
-    dsc_sched *made[64];
-    dsc_sched **fresh = hi - lo <= 64 ? made : calloc((size_t)(hi - lo), sizeof *fresh);
-    if (!fresh) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
-    dsc_status st = DSC_OK;
-    int n = 0;
-    /* create every instance first, so that a bad spec changes nothing */
-    for (int g = lo; g < hi && spec && !st; g++, n++) {
-        double base = o->sched[g] ? dsc_sched_base_lr(o->sched[g]) : o->groups[g].hp.lr;
-        st = dsc_sched_create_fn(&fresh[g - lo], spec, base, fn, ctx);
-    }
-    for (int g = lo; g < hi && !st; g++) {
-        dsc_sched_destroy(o->sched[g]); /* detached, the group keeps the rate it has */
-        o->sched[g] = spec ? fresh[g - lo] : NULL;
-        if (spec) o->groups[g].hp.lr = dsc_sched_lr(o->sched[g]);
-    }
-    if (st)
-        for (int k = 0; k < n - 1; k++) dsc_sched_destroy(fresh[k]);
-    if (fresh != made) free(fresh);
-    return st;
-}
-
-dsc_status dsc_optim_get_accum(const dsc_optim *o, int64_t *count, double *loss_sum)
-{
-    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_get_accum: NULL optimizer");
-    if (count) *count = o->accum_count;
-    if (loss_sum) *loss_sum = o->controls.accumulate > 1 ? o->accum_loss : 0;
-    return DSC_OK;
-}
-
-dsc_status dsc_optim_set_accum(dsc_optim *o, int64_t count, double loss_sum)
-{
-    if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_accum: NULL optimizer");
-    int64_t K = o->controls.accumulate > 1 ? o->controls.accumulate : 1;
-    if (count < 0 || count >= K)
-        return dsc__fail(DSC_ERR_RANGE, "accumulation count must be in [0, %lld), got %lld", (long long)K,
-                         (long long)count);
-    if (isnan(loss_sum)) return dsc__fail(DSC_ERR_RANGE, "accumulated loss must be a number, got NaN");
-    o->accum_count = count;
-    o->accum_loss = loss_sum;
-    return DSC_OK;
-}
 
 dsc_status dsc_optim_bind(dsc_optim *o, size_t i, void *data, void *grad)
 {
@@ -774,6 +629,6 @@ dsc_status dsc_optim_bind(dsc_optim *o, size_t i, void *data, void *grad)
     p->data = d;
     p->grad = g;
     o->plan.tasks[i].p = d;
-    o->plan.tasks[i].g = grad_of(o, i);
+    o->plan.tasks[i].g = dsc__accum_grad(o, i);
     return DSC_OK;
 }

@@ -1,4 +1,4 @@
-/* params.c: dtypes and parameter helpers, and where a tensor's evaluation point lies. */
+/* params.c: dtypes and parameter helpers. */
 #include "internal.h"
 
 #include <stdint.h>
@@ -68,18 +68,4 @@ dsc_status dsc__param_copy(dsc_param *dst, const dsc_param *params, size_t i)
         if (!strcmp(dst[j].name, nm))
             return dsc__fail(DSC_ERR_ARG, "params %zu and %zu share the name '%s'", j, i, nm);
     return DSC_OK;
-}
-
-/* Before the first step the state is not yet written: the parameter is the point then. */
-const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i)
-{
-    const dsc_param *q = dsc_optim_param(opt, i);
-    const char *want = dsc__ops_for(dsc_optim_kind(opt))->eval_state;
-    if (!want || dsc_optim_step_count(opt) == 0) return q->data;
-    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
-        const char *name;
-        void *data;
-        if (!dsc_optim_state(opt, i, k, &name, &data) && !strcmp(name, want)) return data;
-    }
-    return q->data;
 }

@@ -20,25 +20,6 @@ dsc_dist_config dsc_dist_config_default(void)
     return c;
 }
 
-void dsc_dist_split(size_t total, int rank, int size, size_t *lo, size_t *hi)
-{
-    if (size < 1 || rank < 0 || rank >= size) {
-        *lo = *hi = 0;
-        return;
-    }
-    size_t base = total / (size_t)size, extra = total % (size_t)size, r = (size_t)rank;
-    *lo = r * base + (r < extra ? r : extra);
-    *hi = *lo + base + (r < extra);
-}
-
-dsc_status dsc__mpi_fail(int rc, const char *who, const char *call)
-{
-    char msg[MPI_MAX_ERROR_STRING] = "";
-    int len = 0;
-    MPI_Error_string(rc, msg, &len);
-    return dsc__fail(DSC_ERR_IO, "%s: %s failed: %s", who, call, msg);
-}
-
 dsc_status dsc__dist_agree(dsc_dist *d, dsc_status st)
 {
     int mine = (int)st, worst = 0;
@@ -49,12 +30,6 @@ dsc_status dsc__dist_agree(dsc_dist *d, dsc_status st)
         return dsc__fail((dsc_status)worst, "dist: another rank failed (%s); nothing was done here",
                          dsc_status_str((dsc_status)worst));
     return DSC_OK;
-}
-
-void dsc__dist_bucket(const dsc_dist *d, size_t b, size_t *b0, size_t *b1)
-{
-    *b0 = b * d->bucket_elems;
-    *b1 = *b0 + d->bucket_elems < d->n ? *b0 + d->bucket_elems : d->n;
 }
 
 /* ---------------------------------------------------------------- create */

@@ -60,7 +60,7 @@ dsc_status dsc__dist_agree(dsc_dist *d, dsc_status st);
 /* Collective: rank 0's parameters to every rank, one bucket per call. */
 dsc_status dsc__dist_broadcast_params(dsc_dist *d);
 
-/* Element range of bucket b. */
+/* Element range of bucket b (ranges.c). */
 void dsc__dist_bucket(const dsc_dist *d, size_t b, size_t *b0, size_t *b1);
 
 /* reduce.c: starts bucket b's reduction; completes every started one. */
@@ -75,11 +75,11 @@ dsc_status dsc__zero_step(dsc_dist *d, const double *loss);
 /* Collective: every rank's slice of the parameters to every rank. */
 dsc_status dsc__zero_gather_params(dsc_dist *d);
 
-/* schedule.c: group g's schedule of opt as bytes (malloc'd), and back onto opt. */
+/* schedule_bytes.c: group g's schedule of opt as bytes (malloc'd), and back onto opt. */
 dsc_status dsc__dist_pack_schedule(const dsc_optim *opt, int g, unsigned char **out, size_t *len);
 dsc_status dsc__dist_apply_schedule(dsc_optim *opt, int g, unsigned char *buf, size_t len);
 
-/* Names an MPI failure: "who: MPI_Xxx failed: <MPI's message>". */
+/* Names an MPI failure: "who: MPI_Xxx failed: <MPI's message>" (mpi_error.c). */
 dsc_status dsc__mpi_fail(int rc, const char *who, const char *call);
 
 #endif

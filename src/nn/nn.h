@@ -241,7 +241,7 @@ int dsc__pos_note_val(dsc_mlp *m, const dsc_epoch *e);
 /* The position's history as a dsc_history (allocated). */
 dsc_history *dsc__pos_history(const dsc__position *p);
 
-/* ---- the weight average of a fit (average.c) */
+/* ---- the weight average of a fit (fit_average.c) */
 /* Checks cfg's average before anything changes: its spec, the hook it needs under
  * parallel, the one a resumed fit continues, and that the average is not in use. */
 dsc_status dsc__avg_check(const dsc_mlp *m, const dsc_fit_config *cfg);

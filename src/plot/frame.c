@@ -1,4 +1,5 @@
-/* frame.c: what every panel draws: the viewport and axes, polylines, the legend. */
+/* frame.c: what every panel draws: the viewport and axes, polylines, the legend, the
+ * series colours. */
 #include "plot_internal.h"
 
 #include <math.h>
@@ -6,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The series colours cycle through the palette plot.c sets. */
+int dsc__plot_color(size_t series) { return DSC__PLOT_FIRST + (int)(series % DSC__PLOT_NCOLORS); }
 
 int dsc__plot_usable(double v, int log_axis) { return isfinite(v) && (!log_axis || v > 0); }
 

@@ -17,8 +17,6 @@ static const unsigned char palette[DSC__PLOT_NCOLORS][3] = {
     {86, 180, 233}, {120, 60, 160}, {60, 60, 60},  {170, 170, 0},   {160, 40, 40},
 };
 
-int dsc__plot_color(size_t series) { return DSC__PLOT_FIRST + (int)(series % DSC__PLOT_NCOLORS); }
-
 static const char *extension(const char *path)
 {
     const char *dot = strrchr(path, '.');

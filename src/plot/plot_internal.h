@@ -15,7 +15,7 @@
 #define DSC__PLOT_FIRST 5
 #define DSC__PLOT_NCOLORS 10
 
-int dsc__plot_color(size_t series);
+int dsc__plot_color(size_t series); /* frame.c */
 
 /* Whether y (and x) of a point may be drawn on the panel's axes. */
 int dsc__plot_usable(double v, int log_axis);

@@ -29,19 +29,6 @@ static double normal(uint64_t *s)
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
-dsc_status dsc__design_alloc(dsc__design *ds, size_t n, size_t d)
-{
-    ds->n = n, ds->d = d;
-    ds->x = malloc(n * d * sizeof *ds->x);
-    ds->xf = malloc(n * d * sizeof *ds->xf);
-    ds->y = malloc(n * sizeof *ds->y);
-    ds->yf = malloc(n * sizeof *ds->yf);
-    ds->xstar = calloc(d + 1, sizeof *ds->xstar);
-    if (!ds->x || !ds->xf || !ds->y || !ds->yf || !ds->xstar)
-        return dsc__fail(DSC_ERR_NOMEM, "problem: out of memory for %zu x %zu data", n, d);
-    return DSC_OK;
-}
-
 /* Features N(0, 1); true weights (-1)^j (j+1)/d and bias 0.5; linear targets get
  * N(0, 0.1^2) noise, logistic ones are Bernoulli(sigmoid(2 z)) so the classes overlap. */
 static void generate(dsc__design *ds, uint64_t seed, int logistic)

@@ -18,8 +18,9 @@ typedef struct dsc__design {
 /* solve looks for the minimiser (ds->xstar, ds->known); f* is then taken there. */
 dsc_status dsc__design_configure(const char *who, dsc_problem *pb, const dsc__spec *sp, int logistic,
                                  void (*solve)(const dsc_problem *pb, dsc__design *ds));
-/* n x d data, targets and a zeroed minimiser (d + 1 values). */
+/* n x d data, targets and a zeroed minimiser (d + 1 values); design_alloc.c. */
 dsc_status dsc__design_alloc(dsc__design *ds, size_t n, size_t d);
+/* The data of a CSV file; design_csv.c. */
 dsc_status dsc__design_load(const char *who, dsc__design *ds, const char *path, int logistic);
 void dsc__design_destroy(dsc_problem *pb);
 void dsc__design_start(const dsc_problem *pb, double *x);

@@ -37,6 +37,8 @@ typedef struct dsc__problem_key {
     int integer;
 } dsc__problem_key;
 
+/* ---- helpers for the problems' files: keys.c, minima.c, plane.c */
+
 /* Reads the spec's keys (all of which must be among keys) into values (defaults first);
  * who names the problem in messages. Keys not numeric (data=FILE) are passed through
  * when text_key names them: *text then points at the value (NULL when absent). */

@@ -97,10 +97,10 @@ static int scales_the_rate(const dsc__sched_kind *k)
     return 0;
 }
 
-/* The children, each one that scales the rate. */
+/* The children (built by sched.c), each one that scales the rate. */
 static dsc_status chained_check(dsc_sched *s)
 {
-    dsc_status st = dsc__sched_children(s);
+    dsc_status st = DSC_OK;
     for (int c = 0; c < s->nchild && !st; c++)
         if (!scales_the_rate(s->child[c]->kind))
             st = dsc__fail(DSC_ERR_SPEC, "chained: %s cannot be a child (it sets a rate of its own; children are "
@@ -138,6 +138,7 @@ static void chained_advance(dsc_sched *s, double loss)
 
 const dsc__sched_kind dsc__sched_chained = {
     .name = "chained",
+    .composite = 1,
     .check = chained_check,
     .start = chained_start,
     .can_step = chained_can_step,

@@ -1,7 +1,8 @@
 /*
  * sched.c: the schedule object: the kind registry, spec parsing against each kind's
- * key table (the value parsers of src/core/spec.c, so messages match the optimizer's),
- * stepping, and the named state that checkpoints save.
+ * key table (the value parsers of src/core/spec.c, so messages match the optimizer's)
+ * and the children of composite kinds, and the named state that checkpoints save. A
+ * position moves in advance.c; the rates a schedule can reach are range.c's.
  */
 #include "sched_internal.h"
 
@@ -164,6 +165,25 @@ static dsc_status add_names(dsc_sched *top, dsc_sched *s, const char *prefix)
     return DSC_OK;
 }
 
+/* The schedules a composite kind (sequential, chained) holds: its positional items. */
+static dsc_status build_children(dsc_sched *s)
+{
+    dsc__spec sp;
+    dsc_status st = dsc__spec_split(s->spec, "schedule", &sp);
+    for (int i = 0; i < sp.count && !st; i++) {
+        if (sp.items[i].key[0]) continue;
+        if (s->nchild == DSC__SCHED_MAX_CHILDREN)
+            return dsc__fail(DSC_ERR_SPEC, "%s: at most %d schedules", s->kind->name, DSC__SCHED_MAX_CHILDREN);
+        dsc__spec csp;
+        if ((st = dsc__spec_split(sp.items[i].value, "schedule", &csp))) return st;
+        dsc_sched *c;
+        if (!(st = dsc__sched_build(&c, &csp, sp.items[i].value, s->base))) s->child[s->nchild++] = c;
+    }
+    if (!st && s->nchild == 0)
+        return dsc__fail(DSC_ERR_SPEC, "%s: give the schedules as positional items", s->kind->name);
+    return st;
+}
+
 dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *text, double base)
 {
     *out = NULL;
@@ -181,6 +201,7 @@ dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *te
     dsc_status st = s->spec ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "schedule: out of memory");
     for (int j = 0; j < kind->nkeys; j++) s->p[j] = kind->keys[j].def;
     if (!st) st = parse_items(s, sp);
+    if (!st && kind->composite) st = build_children(s);
     if (!st && kind->check) st = kind->check(s);
     if (st) {
         dsc__sched_free(s);
@@ -189,24 +210,6 @@ dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *te
     dsc__sched_start(s, 0);
     *out = s;
     return DSC_OK;
-}
-
-dsc_status dsc__sched_children(dsc_sched *s)
-{
-    dsc__spec sp;
-    dsc_status st = dsc__spec_split(s->spec, "schedule", &sp);
-    for (int i = 0; i < sp.count && !st; i++) {
-        if (sp.items[i].key[0]) continue;
-        if (s->nchild == DSC__SCHED_MAX_CHILDREN)
-            return dsc__fail(DSC_ERR_SPEC, "%s: at most %d schedules", s->kind->name, DSC__SCHED_MAX_CHILDREN);
-        dsc__spec csp;
-        if ((st = dsc__spec_split(sp.items[i].value, "schedule", &csp))) return st;
-        dsc_sched *c;
-        if (!(st = dsc__sched_build(&c, &csp, sp.items[i].value, s->base))) s->child[s->nchild++] = c;
-    }
-    if (!st && s->nchild == 0)
-        return dsc__fail(DSC_ERR_SPEC, "%s: give the schedules as positional items", s->kind->name);
-    return st;
 }
 
 void dsc__sched_free(dsc_sched *s)
@@ -284,27 +287,6 @@ dsc_sched_fn dsc_sched_function(const dsc_sched *s, void **ctx)
     return s ? s->fn : NULL;
 }
 
-dsc_status dsc__sched_can_step(const dsc_sched *s)
-{
-    if (s->pos >= INT64_C(9000000000000000))
-        return dsc__fail(DSC_ERR_RANGE, "%s: position overflows", s->kind->name);
-    return s->kind->can_step ? s->kind->can_step(s) : DSC_OK;
-}
-
-void dsc__sched_start(dsc_sched *s, int closed)
-{
-    s->pos = 0;
-    if (s->kind->rate) s->kind->rate(s);
-    else s->kind->start(s, closed);
-}
-
-void dsc__sched_advance(dsc_sched *s, double loss)
-{
-    s->pos++;
-    if (s->kind->rate) s->kind->rate(s);
-    else s->kind->advance(s, loss);
-}
-
 dsc_status dsc_sched_step_loss(dsc_sched *s, double loss)
 {
     if (!s) return dsc__fail(DSC_ERR_ARG, "dsc_sched_step: NULL schedule");
@@ -342,57 +324,6 @@ dsc_status dsc_sched_get_state(const dsc_sched *s, size_t k, const char **name, 
 }
 
 static int is_count(double v) { return isfinite(v) && v >= 0 && v == floor(v) && v <= 9e15; }
-
-/* The largest magnitude among the numeric keys of s and its children, at least 1. */
-static double key_scale(const dsc_sched *s)
-{
-    double f = 1;
-    for (int j = 0; j < s->kind->nkeys; j++)
-        if (!(s->kind->keys[j].flags & (SK_LIST | SK_BOOL | SK_ENUM)) && isfinite(s->p[j])) f = fmax(f, fabs(s->p[j]));
-    for (int c = 0; c < s->nchild; c++) f = fmax(f, key_scale(s->child[c]));
-    return f;
-}
-
-void dsc__sched_between(double a, double b, double *lo, double *hi)
-{
-    *lo = fmin(a, b);
-    *hi = fmax(a, b);
-}
-
-/* Relative slack of the kinds whose formula rounds. PyTorch's recursive cosine drifts
- * by about 4e-16 of the base per step (1.1e-10 after 300000 steps of T_max=7): 1e-6
- * covers billions of steps, and is still far below any rate the schedule never had. */
-#define RATE_ROUNDING 1e-6
-
-void dsc__sched_rounded(double a, double b, double *lo, double *hi)
-{
-    dsc__sched_between(a, b, lo, hi);
-    double slack = RATE_ROUNDING * fmax(fabs(*lo), fabs(*hi));
-    *lo = fmax(0, *lo - slack);
-    *hi += slack;
-}
-
-void dsc__sched_decayed(double base, double factor, double *lo, double *hi)
-{
-    *lo = factor <= 1 ? 0 : base;
-    *hi = factor <= 1 ? base : DBL_MAX; /* growing without end, until it overflows */
-}
-
-/* A bound on the rates s can give: every kind's rate is the base, or a key's rate
- * (max_lr, eta_min), scaled by at most a key's factor. Loose, but it refuses a
- * restored rate no schedule reaches (1e300) without knowing each kind's formula. */
-static double lr_bound(const dsc_sched *s)
-{
-    double f = key_scale(s);
-    return f * fmax(fabs(s->base), f);
-}
-
-void dsc__sched_rate_range(const dsc_sched *s, double *lo, double *hi)
-{
-    *lo = 0;
-    *hi = lr_bound(s);
-    if (s->kind->range) s->kind->range(s, lo, hi);
-}
 
 dsc_status dsc_sched_set_state(dsc_sched *s, const char *name, double value)
 {

@@ -72,6 +72,7 @@ struct dsc__sched_kind {
     const dsc__sched_key *keys;
     int nkeys;
     int needs_loss;
+    int composite; /* its positional items are schedules, built (sched.c) before check */
     const char *const *state_names; /* st[] names */
     const int *state_flags;
     int nstate;
@@ -98,15 +99,19 @@ extern const dsc__sched_kind dsc__sched_step, dsc__sched_multistep, dsc__sched_e
     dsc__sched_king, dsc__sched_noam, dsc__sched_exponential_stages, dsc__sched_sequential,
     dsc__sched_lambda, dsc__sched_multiplicative, dsc__sched_chained;
 
+/* The check that a step may happen (onecycle ends), then the step itself, which
+ * cannot fail after the check; advance.c. */
+dsc_status dsc__sched_can_step(const dsc_sched *s);
+void dsc__sched_advance(dsc_sched *s, double loss);
+
 /* Whether s is lambda or multiplicative with fn=callback (lambda.c). */
 int dsc__sched_wants_fn(const dsc_sched *s);
 
-/* Parses spec (already split) into a fresh schedule; sched.c. */
+/* Parses spec (already split) into a fresh schedule, a composite kind's children
+ * included; sched.c. */
 dsc_status dsc__sched_build(dsc_sched **out, const dsc__spec *sp, const char *text, double base);
 void dsc__sched_free(dsc_sched *s);
-/* Builds s's children from the positional items of its spec (sequential, chained). */
-dsc_status dsc__sched_children(dsc_sched *s);
-/* Range helpers for the kinds: [a, b] in either order; the same widened by the
+/* Range helpers for the kinds (range.c): [a, b] in either order; the same widened by the
  * rounding of a formula that is not exact (a cosine, a ratio of factors); the rates of
  * a product by factor (> 0) again and again from base: [0, base] when factor <= 1 (it
  * may underflow to 0), else from base up. */
@@ -115,7 +120,7 @@ void dsc__sched_rounded(double a, double b, double *lo, double *hi);
 void dsc__sched_decayed(double base, double factor, double *lo, double *hi);
 /* The kind's range of s, or for a kind without one, [0, a bound from its keys]. */
 void dsc__sched_rate_range(const dsc_sched *s, double *lo, double *hi);
-/* Puts s at position 0 (closed: as scheduler.step(0) does; see start). */
+/* Puts s at position 0 (closed: as scheduler.step(0) does; see start); advance.c. */
 void dsc__sched_start(dsc_sched *s, int closed);
 
 #endif

@@ -14,11 +14,9 @@ static const dsc__sched_key sequential_keys[] = {
     {"milestones", 0, 1, 9e15, SK_REQUIRED | SK_LIST, 0},
 };
 
-/* The children, none loss-driven or sequential itself. */
+/* The children (built by sched.c), none loss-driven or sequential itself. */
 static dsc_status sequential_check(dsc_sched *s)
 {
-    dsc_status st = dsc__sched_children(s);
-    if (st) return st;
     for (int c = 0; c < s->nchild; c++)
         if (s->child[c]->kind->needs_loss || s->child[c]->kind == &dsc__sched_sequential)
             return dsc__fail(DSC_ERR_SPEC, "sequential: %s cannot be a child (PyTorch's SequentialLR "
@@ -80,6 +78,7 @@ const dsc__sched_kind dsc__sched_sequential = {
     .name = "sequential",
     .keys = sequential_keys,
     .nkeys = DSC__NKEYS(sequential_keys),
+    .composite = 1,
     .check = sequential_check,
     .start = sequential_start,
     .can_step = sequential_can_step,

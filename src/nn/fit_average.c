@@ -1,5 +1,5 @@
 /*
- * average.c: the weight average a fit keeps (dsc_fit_config's average). It belongs
+ * fit_average.c: the weight average a fit keeps (dsc_fit_config's average). It belongs
  * to the training position: a fresh fit starts one from the weights it starts from,
  * a resumed fit continues it, a checkpoint stores it (checkpoint.c). It folds after
  * every real optimizer update, so a skipped step or a micro-batch of an accumulation

@@ -1,5 +1,5 @@
 /*
- * schedule.c: a group's learning-rate schedule (spec, base rate, named state, loss
+ * schedule_bytes.c: a group's learning-rate schedule (spec, base rate, named state, loss
  * history) as one byte string, so a checkpoint gather or scatter can send it from the
  * rank that has the group to the ranks that need it. Every rank runs the same binary:
  * the bytes are the host's own (no byte-order conversion).

@@ -1,5 +1,10 @@
-/* registry.c: kind -> update rule. */
-#include "../core/internal.h"
+/*
+ * registry.c: kind -> update rule. In core, beside the kinds' names (kind.c): the
+ * optimizer object and the hyperparameters' validation look a kind's rule up here and
+ * call it only through its table of function pointers (dsc__ops), which the files of
+ * src/optim define; this is the one file of core that names those tables.
+ */
+#include "internal.h"
 
 static const dsc__ops *const table[DSC_KIND_COUNT] = {
     [DSC_SGD] = &dsc__ops_sgd,         [DSC_ADAGRAD] = &dsc__ops_adagrad,
