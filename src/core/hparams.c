@@ -13,14 +13,14 @@
 #define K_ALL ((1u << DSC_KIND_COUNT) - 1u)
 #define K_ADAMS (K(DSC_ADAM) | K(DSC_ADAMW) | K(DSC_ADAMAX) | K(DSC_NADAM) | K(DSC_RADAM) | K(DSC_ADABELIEF))
 #define K_EPS (K_ADAMS | K(DSC_ADAGRAD) | K(DSC_RMSPROP) | K(DSC_ADADELTA) | K(DSC_LAMB) | K(DSC_LARS) | \
-               K(DSC_SCHEDULEFREE_ADAMW) | K(DSC_MUON))
-#define K_BETAS (K_ADAMS | K(DSC_LION) | K(DSC_LAMB) | K(DSC_SCHEDULEFREE_ADAMW))
+               K(DSC_SCHEDULEFREE_ADAMW) | K(DSC_MUON) | K(DSC_SPARSE_ADAM))
+#define K_BETAS (K_ADAMS | K(DSC_LION) | K(DSC_LAMB) | K(DSC_SCHEDULEFREE_ADAMW) | K(DSC_SPARSE_ADAM))
 
 static const char *const kind_names[DSC_KIND_COUNT] = {
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
     "adamax", "nadam", "radam", "adabelief",
     "lion", "lamb", "lars", "schedulefree_adamw", "muon",
-    "rprop", "asgd",
+    "rprop", "asgd", "sparse_adam",
 };
 
 const char *dsc_kind_name(dsc_kind kind)
@@ -36,7 +36,7 @@ dsc_status dsc_kind_from_name(const char *name, dsc_kind *out)
     return dsc__fail(DSC_ERR_SPEC,
                      "unknown optimizer '%s' (known: sgd, sgdm, sgdnm, adagrad, rmsprop, adadelta, "
                      "adam, adamw, amsgrad, adamax, nadam, radam, adabelief, lion, lamb, lars, "
-                     "schedulefree_adamw, muon, rprop, asgd, lookahead(inner=...))", name);
+                     "schedulefree_adamw, muon, rprop, asgd, sparse_adam, lookahead(inner=...))", name);
 }
 
 dsc_hparams dsc_hparams_default(dsc_kind kind)
