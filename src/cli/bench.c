@@ -1,6 +1,6 @@
 /*
  * bench.c: descent bench --optimizer SPEC --params N [--tensors K] [--dtype f32|f64]
- *                        [--threads T] [--reps R] [--json]
+ *                        [--threads T] [--reps R] [--rows-touched F [--dim D]] [--json]
  *
  * Times one optimizer step on K tensors totalling N parameters, and in the same run a
  * plain read-modify-write loop that moves the same bytes (reads the gradient, reads
@@ -49,7 +49,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: descent bench --optimizer SPEC [--params N] [--tensors K] [--dtype f32|f64]\n"
-            "                     [--threads T] [--reps R] [--json]\n"
+            "                     [--threads T] [--reps R] [--rows-touched F [--dim D]] [--json]\n"
             "  --optimizer  spec, e.g. 'adam' or 'sgd(momentum=0.9)'\n"
             "  --params     parameters in all (default 10000000)\n"
             "  --tensors    split into this many tensors of equal size (default 1)\n"
