@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # targets.sh: the speed targets of docs/performance.md, measured side by side.
-#   bench/targets.sh [--rounds M] [--threads T] [--params N] [--section adam|tensors|kinds|bf16]...
+#   bench/targets.sh [--rounds M] [--threads T] [--params N] [--section adam|tensors|kinds|bf16|sparse]...
 # adam:    Adam, 50M f32 parameters in one tensor: descent, its plain loop, torch.optim
 # tensors: Adam, 100 tensors of 100k: descent, torch.optim (single-tensor and foreach)
 # kinds:   every kind against its plain loop, on T threads and on one (N parameters)
 # bf16:    Adam with bf16 state against f32 state: speed (50M) and final losses
+# sparse:  sparse_adam on a 1M x 64 table, 1 % of rows a step: its plain loop, dense adam
 # Each figure is the median over M rounds of `descent bench`'s (or pytorch_step.py's)
 # median of 10 steps; descent runs with nonfinite=ignore, the work torch.optim does.
 set -euo pipefail
@@ -19,11 +20,11 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift 2 ;;
     --params) params=$2; shift 2 ;;
     --section) sections+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "targets.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ ${#sections[@]} -gt 0 ] || sections=(adam tensors kinds bf16)
+[ ${#sections[@]} -gt 0 ] || sections=(adam tensors kinds bf16 sparse)
 [ -x "$descent" ] || { echo "targets.sh: build descent first (make), or set DESCENT" >&2; exit 1; }
 field() { "$py" -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 med() { "$py" -c "import statistics,sys; v=sorted(float(x) for x in sys.argv[1:]); \
@@ -103,6 +104,19 @@ for s in "${sections[@]}"; do
       echo "digits MLP 64, 20 epochs, adam state $sd: $("$py" -c "import json,sys; d=json.load(sys.stdin); \
 print('train loss', d['train_loss'], 'test loss', d['test_loss'], 'test accuracy', d['test_accuracy'])" <<<"$j")"
     done
+    ;;
+  sparse)
+    echo "## sparse_adam, a 1M x 64 f32 table, 1 % of its rows touched a step, $threads threads (us/step)"
+    sa=() sp=() a=()
+    for _ in $(seq "$rounds"); do
+      j=$("$descent" bench --optimizer 'sparse_adam(nonfinite=ignore)' --params 64000000 --dim 64 \
+          --rows-touched 0.01 --threads "$threads" --json)
+      sa+=("$(field us_per_step <<<"$j")") sp+=("$(field reference_us_per_step <<<"$j")")
+      j=$("$descent" bench --optimizer 'adam(nonfinite=ignore)' --params 64000000 --threads "$threads" --json)
+      a+=("$("$py" -c "import json,sys; print(json.load(sys.stdin)['ns_per_param'] * 64000)" <<<"$j")")
+    done
+    echo "sparse_adam $(med "${sa[@]}")  its plain loop $(med "${sp[@]}")  dense adam $(med "${a[@]}")"
+    echo "dense adam / sparse_adam $(ratio "${a[@]}" "${sa[@]}")x  sparse_adam at $(ratio "${sp[@]}" "${sa[@]}") of its plain loop"
     ;;
   *) echo "targets.sh: unknown section $s" >&2; exit 2 ;;
   esac

@@ -61,7 +61,9 @@ size_t dsc_dtype_size(dsc_dtype dt);
 const char *dsc_dtype_name(dsc_dtype dt); /* "f32", "f64" */
 
 enum {
-    DSC_NO_DECAY = 1u << 0 /* weight decay (L2, L1 and decoupled) skips this tensor */
+    DSC_NO_DECAY = 1u << 0,   /* weight decay (L2, L1 and decoupled) skips this tensor */
+    DSC_SPARSE_GRAD = 1u << 1 /* a 2-D [rows, dim] tensor whose gradient comes as rows
+                                 (dsc_optim_set_sparse_grad); its grad must be NULL */
 };
 
 #define DSC_MAX_DIMS 8
@@ -108,6 +110,7 @@ typedef enum dsc_kind {
     DSC_MUON,               /* torch.optim.Muon on 2-D tensors, AdamW on the others */
     DSC_RPROP,              /* torch.optim.Rprop (resilient backpropagation) */
     DSC_ASGD,               /* torch.optim.ASGD (averaged SGD), torch 1.13's rule */
+    DSC_SPARSE_ADAM,        /* torch.optim.SparseAdam: lazy Adam for row-sparse gradients */
     DSC_KIND_COUNT /* sentinel */
 } dsc_kind;
 
@@ -247,8 +250,31 @@ void dsc_optim_destroy(dsc_optim *opt);
  * under the "error" policy or past max_consecutive_skips; nothing changes then.
  */
 dsc_status dsc_optim_step(dsc_optim *opt);
-/* Sets every gradient to zero. */
+/* Sets every gradient to zero (a sparse gradient to no rows). */
 void dsc_optim_zero_grad(dsc_optim *opt);
+
+/*
+ * Row-sparse gradients, for embedding tables (torch's sparse gradients of
+ * nn.Embedding(sparse=True)). A tensor flagged DSC_SPARSE_GRAD is 2-D, [rows, dim], has
+ * grad NULL, and takes its gradient from this call: nrows row indices (each in [0,
+ * rows)) and values, nrows x dim elements of the tensor's dtype, row k of values being
+ * the gradient of row rows[k]. A row may appear more than once: its values are summed,
+ * in order, as torch's coalesce() does. Rows not named have a zero gradient, and their
+ * state and parameters do not change at all (sparse_adam's lazy moments). rows is read
+ * now; values is borrowed like a dense gradient: each step reads it, so it must stay
+ * valid and hold the gradient until it is replaced by another call or cleared by
+ * dsc_optim_zero_grad. Until the first call the gradient has no rows.
+ *
+ * Kinds: sparse_adam (which takes no dense gradient), sgd (momentum 0, as torch's sparse
+ * SGD, whose momentum buffer would decay every row) and adagrad; every other kind
+ * refuses DSC_SPARSE_GRAD tensors at create, as torch.optim refuses sparse gradients.
+ * Weight decay, l1, lookahead and accumulate > 1 are refused for these tensors (they
+ * would touch every row); clipping and the non-finite policy see the summed values.
+ * Fails, changing nothing, for a tensor that is not DSC_SPARSE_GRAD or a row out of
+ * range.
+ */
+dsc_status dsc_optim_set_sparse_grad(dsc_optim *opt, size_t i, const int64_t *rows, size_t nrows,
+                                     const void *values);
 
 dsc_kind dsc_optim_kind(const dsc_optim *opt);
 size_t dsc_optim_param_count(const dsc_optim *opt);

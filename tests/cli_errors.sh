@@ -13,6 +13,12 @@ check 2 optimize --optimizer adam --steps abc
 check 2 optimize --optimizer adam --steps 10x
 check 2 optimize --optimizer adam --steps 10 --dtype f16
 check 2 optimize --optimizer adam --steps 10 --problem nosuch
+# a kind that takes only row-sparse gradients, on the command's dense problems (and its refusal says why)
+check 1 optimize --optimizer 'sparse_adam' --steps 5
+if ! "$bin" optimize --optimizer sparse_adam --steps 5 2>&1 | grep -q "sparse_adam: dense gradients are not supported"; then
+  echo "FAIL: optimize --optimizer sparse_adam does not say that dense gradients are not supported"
+  fail=$((fail + 1))
+fi
 check 2 optimize --optimizer adam --steps 10 --start=1,abc
 check 2 optimize --optimizer adam --steps 10 --start=1,2,3
 check 2 optimize --optimizer adam --steps 10 --start=

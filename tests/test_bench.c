@@ -60,6 +60,21 @@ static void test_bytes_per_param(void **state)
     expect_bytes("--optimizer 'lookahead(inner=adam(nonfinite=ignore), k=4)' --params 1000", "30");
 }
 
+/* A sparse table (--rows-touched): the kinds that take row-sparse gradients, and the
+ * bytes of a touched parameter as a dense step counts them (sparse_adam: 28 as adam). */
+static void test_sparse_table(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"sparse_adam", "sgd", "adagrad"};
+    char args[160], out[2048];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        snprintf(args, sizeof args, "--optimizer %s --params 6400 --dim 64 --rows-touched 0.1 --threads 2", kinds[i]);
+        bench(args, out, sizeof out);
+        if (!strstr(out, "\"rows_touched\":10,")) fail_msg("%s: not 10 rows touched: %s", kinds[i], out);
+    }
+    expect_bytes("--optimizer 'sparse_adam(nonfinite=ignore)' --params 6400 --rows-touched 0.1", "28");
+}
+
 static void test_every_optimizer(void **state)
 {
     (void)state;
@@ -79,6 +94,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_per_param),
         cmocka_unit_test(test_every_optimizer),
+        cmocka_unit_test(test_sparse_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

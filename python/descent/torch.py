@@ -14,6 +14,11 @@ Beyond torch's arguments, each takes descent's optimizer-wide controls: nonfinit
 ("ignore" by default, as torch.optim, which lets NaN through; "skip" or "error"),
 clip_norm, clip_value, max_consecutive_skips, state_dtype ("bf16" for Adam/AdamW).
 
+Row-sparse gradients (nn.Embedding(sparse=True)): SparseAdam takes them only, SGD
+(momentum 0) and Adagrad take them too, the others refuse them, as torch.optim does.
+A 2-D parameter's sparse .grad is passed to descent as its row indices and values at
+each step (repeated rows summed, as coalesce() does).
+
 One difference: descent keeps one step count for all the tensors it steps together,
 torch one per tensor. A step over a set of tensors whose counts differ (a tensor that
 sat out steps with .grad None, then came back) raises RuntimeError rather than
@@ -27,7 +32,7 @@ import torch as _torch
 
 from . import _descent, spec_keys
 
-__all__ = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam",
+__all__ = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam", "SparseAdam",
            "AdaBelief", "Lion", "LAMB", "LARS", "ScheduleFreeAdamW", "Muon"]
 
 _DTYPES = (_torch.float32, _torch.float64)
@@ -122,12 +127,14 @@ class _DescentOptimizer(_torch.optim.Optimizer):
             return self._rebuild()
         grads = [p.grad for p in self._active]
         if any(map(_is_not, grads, self._grads)):
-            if any(map(_is, grads, _repeat(None))):
+            if any(map(_is, grads, _repeat(None))) or [g.is_sparse for g in grads] != self._sparse:
                 return self._rebuild()
-            views = [None if a is b else _check_tensor(a, "grad of param %s" % self._names[i])
+            views = [None if a is b or a.is_sparse else _check_tensor(a, "grad of param %s" % self._names[i])
                      for i, (a, b) in enumerate(zip(grads, self._grads))]
             c.bind(grads=views)  # torch allocated new gradient tensors
             self._grads = grads
+        for i in self._sparse_at:  # a sparse gradient is read afresh every step
+            self._set_sparse(i, grads[i])
         if self._inactive and any(p.grad is not None for p in self._inactive):
             return self._rebuild()
         # a parameter given other memory (p.data = ...): bound again, checked
@@ -147,6 +154,18 @@ class _DescentOptimizer(_torch.optim.Optimizer):
                     c.set_group(g, spec_keys(keys))
                 self._sigs[self._sig_index[g]] = (g, keys)
         return True
+
+    def _set_sparse(self, i, g):
+        """Param i's sparse gradient to descent: its row indices and their values."""
+        if g.sparse_dim() != 1 or g.dim() != 2:
+            raise TypeError("grad of param %s: descent.torch takes row-sparse gradients of 2-D params "
+                            "(sparse_dim 1, as nn.Embedding(sparse=True) makes), got sparse_dim %d of %d dims"
+                            % (self._names[i], g.sparse_dim(), g.dim()))
+        if g.dtype != self._active[i].dtype:
+            raise TypeError("grad of param %s is %s, the param %s" % (self._names[i], g.dtype, self._active[i].dtype))
+        rows = g._indices()[0].contiguous().numpy()
+        values = g._values().detach().contiguous().numpy()
+        self._c.set_sparse_grad(i, rows, values if len(rows) else None)
 
     def _rebuild(self):
         """A descent optimizer over the tensors that have gradients now."""
@@ -194,7 +213,8 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         for p in active:
             g, j = where[id(p)]
             pviews.append(_check_tensor(p, "param %d of group %d" % (j, g)))
-            gviews.append(_check_tensor(p.grad, "grad of param %d of group %d" % (j, g)))
+            # a sparse gradient goes in at each step (_set_sparse)
+            gviews.append(None if p.grad.is_sparse else _check_tensor(p.grad, "grad of param %d of group %d" % (j, g)))
             groups.append(g)
             names.append("g%d.p%d" % (g, j))
         # the step counts the tensors bring (0 for those never stepped) must agree
@@ -246,6 +266,10 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         self._pgroup = groups
         self._names = names
         self._grads = [p.grad for p in active]
+        self._sparse = [g.is_sparse for g in self._grads]
+        self._sparse_at = [i for i, s in enumerate(self._sparse) if s]
+        for i in self._sparse_at:
+            self._set_sparse(i, self._grads[i])
         self._ptrs = [p.data_ptr() for p in active]
         ids = {id(p) for p in active}
         self._inactive = [p for group in self.param_groups for p in group["params"] if id(p) not in ids]
@@ -281,6 +305,8 @@ Adamax = _optimizer("Adamax", "adamax", dict(lr=2e-3, betas=(0.9, 0.999), eps=1e
 NAdam = _optimizer("NAdam", "nadam", dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                                           momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False),
                    "torch.optim.NAdam on descent's kernels.")
+SparseAdam = _optimizer("SparseAdam", "sparse_adam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False),
+                        "torch.optim.SparseAdam on descent's kernels: row-sparse gradients only.")
 RAdam = _optimizer("RAdam", "radam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                                           decoupled_weight_decay=False, maximize=False),
                    "torch.optim.RAdam on descent's kernels.")

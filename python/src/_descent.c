@@ -201,7 +201,9 @@ typedef struct {
     PyObject_HEAD
     dsc_optim *opt;
     size_t count;
-    array *params, *grads;
+    array *params, *grads; /* grads[i] holds nothing for a row-sparse param (grad None) */
+    array *sparse;         /* the values of each row-sparse param's gradient, which each
+                              step reads (dsc_optim_set_sparse_grad borrows them) */
     char **names;
     int busy; /* a step runs without the GIL */
 } Optimizer;
@@ -226,12 +228,14 @@ static void optimizer_clear(Optimizer *o)
     for (size_t i = 0; i < o->count; i++) {
         if (o->params) array_release(&o->params[i]);
         if (o->grads) array_release(&o->grads[i]);
+        if (o->sparse) array_release(&o->sparse[i]);
         if (o->names) PyMem_Free(o->names[i]);
     }
     PyMem_Free(o->params);
     PyMem_Free(o->grads);
+    PyMem_Free(o->sparse);
     PyMem_Free(o->names);
-    o->params = o->grads = NULL;
+    o->params = o->grads = o->sparse = NULL;
     o->names = NULL;
     o->count = 0;
 }
@@ -297,9 +301,10 @@ static int optimizer_init(PyObject *self, PyObject *args, PyObject *kw)
     }
     o->params = PyMem_Calloc((size_t)n, sizeof *o->params);
     o->grads = PyMem_Calloc((size_t)n, sizeof *o->grads);
+    o->sparse = PyMem_Calloc((size_t)n, sizeof *o->sparse);
     o->names = PyMem_Calloc((size_t)n, sizeof *o->names);
     desc = PyMem_Calloc((size_t)n, sizeof *desc);
-    if (!o->params || !o->grads || !o->names || !desc) {
+    if (!o->params || !o->grads || !o->sparse || !o->names || !desc) {
         PyErr_NoMemory();
         goto done;
     }
@@ -322,11 +327,14 @@ static int optimizer_init(PyObject *self, PyObject *args, PyObject *kw)
             goto done;
         }
         memcpy(o->names[i], nm, len + 1);
+        /* grad None: a row-sparse gradient, passed each step with set_sparse_grad */
+        PyObject *g = PySequence_Fast_GET_ITEM(gs, i);
         if (array_take(&o->params[i], PySequence_Fast_GET_ITEM(ps, i), param_what(o, (size_t)i, "", what,
                                                                                    sizeof what)) < 0 ||
-            take_grad(o, (size_t)i, PySequence_Fast_GET_ITEM(gs, i), &o->grads[i]) < 0)
+            (g != Py_None && take_grad(o, (size_t)i, g, &o->grads[i]) < 0))
             goto done;
         dsc_param *d = &desc[i];
+        if (g == Py_None) d->flags = DSC_SPARSE_GRAD;
         d->name = o->names[i];
         d->data = o->params[i].view.buf;
         d->grad = o->grads[i].view.buf;
@@ -402,6 +410,11 @@ static int bind_all(Optimizer *o, PyObject *seq, int role)
     array *have = role ? o->grads : o->params;
     for (size_t i = 0; i < o->count; i++) {
         PyObject *g = PySequence_Fast_GET_ITEM(fast, (Py_ssize_t)i);
+        if (role && g != Py_None && !have[i].held) {
+            PyErr_Format(PyExc_ValueError, "param %zu '%s' has a row-sparse gradient: pass it with set_sparse_grad",
+                         i, o->names[i]);
+            goto done;
+        }
         if (g != Py_None && g != have[i].obj && take_role(o, i, g, role, &taken[i]) < 0) goto done;
     }
     for (size_t i = 0; i < o->count; i++) {
@@ -459,15 +472,63 @@ static PyObject *optimizer_zero_grad(PyObject *self, PyObject *unused)
     Optimizer *o = (Optimizer *)self;
     if (busy_check(o) < 0) return NULL;
     dsc_optim_zero_grad(o->opt);
+    for (size_t i = 0; i < o->count; i++) array_release(&o->sparse[i]); /* no rows: nothing borrowed */
     Py_RETURN_NONE;
+}
+
+/* set_sparse_grad(i, rows, values): param i's gradient for the next steps, rows an
+ * int64 array of row indices (repeats are summed), values an array of the param's
+ * dtype holding len(rows) rows; values is kept until replaced or zero_grad. */
+static PyObject *optimizer_set_sparse_grad(PyObject *self, PyObject *args)
+{
+    Optimizer *o = (Optimizer *)self;
+    Py_ssize_t i;
+    PyObject *rows, *values;
+    if (!PyArg_ParseTuple(args, "nOO:set_sparse_grad", &i, &rows, &values) || busy_check(o) < 0) return NULL;
+    if (i < 0 || (size_t)i >= o->count) return PyErr_Format(PyExc_IndexError, "no param %zd", i);
+    Py_buffer rv;
+    if (PyObject_GetBuffer(rows, &rv, PyBUF_FULL_RO) < 0) return NULL;
+    array vals = {0};
+    PyObject *ret = NULL;
+    size_t nrows = (size_t)(rv.len / (rv.itemsize ? rv.itemsize : 1));
+    const dsc_param *p = dsc_optim_param(o->opt, (size_t)i);
+    char what[300];
+    param_what(o, (size_t)i, "sparse gradient of ", what, sizeof what);
+    if (!rv.format || rv.itemsize != 8 || !strchr("qlQL", rv.format[strlen(rv.format) - 1]) ||
+        !PyBuffer_IsContiguous(&rv, 'C')) {
+        PyErr_Format(PyExc_TypeError, "%s: rows must be a contiguous int64 array", what);
+        goto done;
+    }
+    if (nrows && array_take(&vals, values, what) < 0) goto done;
+    if (nrows && (array_dtype(&vals) != p->dtype || array_count(&vals) != nrows * p->shape[1])) {
+        PyErr_Format(PyExc_ValueError, "%s: values must be %zu x %zu elements of the param's dtype", what, nrows,
+                     p->shape[1]);
+        goto done;
+    }
+    dsc_status st = dsc_optim_set_sparse_grad(o->opt, (size_t)i, rv.buf, nrows, nrows ? vals.view.buf : NULL);
+    if (st) {
+        raise_status(st);
+        goto done;
+    }
+    array_release(&o->sparse[i]);
+    o->sparse[i] = vals;
+    vals.held = 0;
+    vals.obj = NULL;
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    array_release(&vals);
+    PyBuffer_Release(&rv);
+    return ret;
 }
 
 static PyObject *arrays_tuple(const array *a, size_t n)
 {
     PyObject *t = PyTuple_New((Py_ssize_t)n);
-    for (size_t i = 0; t && i < n; i++) {
-        Py_INCREF(a[i].obj);
-        PyTuple_SET_ITEM(t, (Py_ssize_t)i, a[i].obj);
+    for (size_t i = 0; t && i < n; i++) { /* None: a row-sparse gradient */
+        PyObject *x = a[i].obj ? a[i].obj : Py_None;
+        Py_INCREF(x);
+        PyTuple_SET_ITEM(t, (Py_ssize_t)i, x);
     }
     return t;
 }
@@ -758,7 +819,9 @@ static PyMethodDef optimizer_methods[] = {
     {"bind", (PyCFunction)(void (*)(void))optimizer_bind, METH_VARARGS | METH_KEYWORDS,
      "bind(params=None, grads=None): point tensors at other arrays of the same dtype and shape\n"
      "(None entries keep theirs)."},
-    {"zero_grad", optimizer_zero_grad, METH_NOARGS, "Sets every gradient array to zero."},
+    {"zero_grad", optimizer_zero_grad, METH_NOARGS, "Sets every gradient array to zero (a sparse one to no rows)."},
+    {"set_sparse_grad", optimizer_set_sparse_grad, METH_VARARGS,
+     "set_sparse_grad(i, rows, values): the row-sparse gradient of param i (its grad given as None)."},
     {"get_lr", optimizer_get_lr, METH_O, "get_lr(group): the group's learning rate."},
     {"set_lr", optimizer_set_lr, METH_VARARGS, "set_lr(group, lr)."},
     {"group_spec", optimizer_group_spec, METH_O, "group_spec(group): the group's canonical spec."},

@@ -243,6 +243,10 @@ def test_every_kind_steps():
     for kind in descent.kinds():
         w = np.ones((4, 3))
         g = np.full((4, 3), 0.5)
+        if kind == "sparse_adam":  # dense gradients refused, as torch's SparseAdam does
+            with pytest.raises(ValueError, match="sparse_adam: dense gradients are not supported"):
+                descent.Optimizer(kind, [w], [g])
+            continue
         opt = descent.Optimizer(kind, [w], [g])
         opt.step()
         assert np.all(w < 1), kind
@@ -296,3 +300,28 @@ def test_created_once():
     avg = descent.Average("ema", opt)
     with pytest.raises(RuntimeError, match="already created"):
         avg.__init__("swa", opt)
+
+
+def test_sparse_grad_rows():
+    """A table with grad None takes its rows each step: repeats summed, other rows kept."""
+    w = np.zeros((5, 2))
+    b, gb = np.ones(3), np.full(3, 0.5)
+    opt = descent.Optimizer("sgd(lr=0.5)", [w, b], [None, gb])
+    assert opt.grads[0] is None
+    opt.set_sparse_grad(0, np.array([3, 1, 3], dtype=np.int64), np.array([[1.0, 2.0], [4.0, 4.0], [3.0, 2.0]]))
+    opt.step()
+    np.testing.assert_array_equal(w, [[0, 0], [-2, -2], [0, 0], [-2, -2], [0, 0]])
+    np.testing.assert_array_equal(b, [0.75] * 3)
+    opt.zero_grad()  # no rows: the table stays
+    opt.step()
+    np.testing.assert_array_equal(w[1], [-2, -2])
+    with pytest.raises(ValueError, match="out of range"):
+        opt.set_sparse_grad(0, np.array([5], dtype=np.int64), np.ones((1, 2)))
+    with pytest.raises(TypeError, match="int64"):
+        opt.set_sparse_grad(0, np.array([1], dtype=np.int32), np.ones((1, 2)))
+    with pytest.raises(ValueError, match="1 x 2 elements"):
+        opt.set_sparse_grad(0, np.array([1], dtype=np.int64), np.ones(3))
+    with pytest.raises(ValueError, match="row-sparse gradient"):
+        opt.bind(grads=[np.ones((5, 2)), None])
+    with pytest.raises(ValueError, match="adam: sparse gradients are not supported"):
+        descent.Optimizer("adam", [np.zeros((5, 2))], [None])

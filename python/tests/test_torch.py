@@ -313,3 +313,44 @@ def test_param_data_rebound_is_followed():
     p.data = torch.zeros(6, dtype=torch.float64)[::2]
     with pytest.raises(ValueError, match="param g0.p0.*not contiguous"):
         o1.step()
+
+
+def _embedding_run(make, dtype, steps=6, seed=3):
+    """An nn.Embedding(sparse=True) stepped by make's optimizer on lookups with repeats."""
+    torch.manual_seed(seed)
+    emb = torch.nn.Embedding(10, 4, sparse=True).to(dtype)
+    lin = torch.nn.Linear(4, 1).to(dtype)  # a dense param beside it, where the kind takes both
+    params = list(emb.parameters()) + ([] if make is torch.optim.SparseAdam or make is dt.SparseAdam
+                                       else list(lin.parameters()))
+    o = make(params, lr=0.05)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        o.zero_grad()
+        idx = torch.randint(0, 8, (6,), generator=g)  # rows 8, 9 never looked up
+        lin(emb(idx)).pow(2).sum().backward()
+        o.step()
+    return emb.weight.detach(), lin.weight.detach()
+
+
+@pytest.mark.parametrize("ours,theirs", [(dt.SparseAdam, torch.optim.SparseAdam), (dt.Adagrad, torch.optim.Adagrad),
+                                         (dt.SGD, torch.optim.SGD)])
+@pytest.mark.parametrize("dtype,rel", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+def test_sparse_embedding_matches_torch(ours, theirs, dtype, rel):
+    w, l = _embedding_run(ours, dtype)
+    w_ref, l_ref = _embedding_run(theirs, dtype)
+    torch.testing.assert_close(w, w_ref, rtol=rel, atol=rel)
+    torch.testing.assert_close(l, l_ref, rtol=rel, atol=rel)
+    torch.manual_seed(3)
+    untouched = torch.nn.Embedding(10, 4, sparse=True).to(dtype).weight.detach()[8:]
+    assert torch.equal(w[8:], untouched)
+
+
+def test_sparse_refusals_like_torch():
+    emb = torch.nn.Embedding(10, 4, sparse=True)
+    emb(torch.tensor([1, 2])).sum().backward()
+    with pytest.raises(ValueError, match="adam: sparse gradients are not supported"):
+        dt.Adam(emb.parameters()).step()
+    w = torch.nn.Parameter(torch.zeros(3))
+    w.grad = torch.ones(3)
+    with pytest.raises(ValueError, match="sparse_adam: dense gradients are not supported"):
+        dt.SparseAdam([w]).step()

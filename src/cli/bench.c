@@ -1,6 +1,6 @@
 /*
  * bench.c: descent bench --optimizer SPEC --params N [--tensors K] [--dtype f32|f64]
- *                        [--threads T] [--reps R] [--json]
+ *                        [--threads T] [--reps R] [--rows-touched F [--dim D]] [--json]
  *
  * Times one optimizer step on K tensors totalling N parameters, and in the same run a
  * plain read-modify-write loop that moves the same bytes (reads the gradient, reads
@@ -11,6 +11,11 @@
  * and written in the cycle's last pass. A step is memory-bound, so the plain loop is
  * the speed to reach. The two alternate rep by rep, so noise from a shared machine
  * hits both; the medians are reported.
+ *
+ * With --rows-touched F the parameters are one embedding table [params/dim, dim] whose
+ * gradient is row-sparse (DSC_SPARSE_GRAD): each step names F of its rows, distinct and
+ * drawn afresh each rep, and is timed with its dsc_optim_set_sparse_grad; the plain loop
+ * moves the same bytes of the same rows. Times are per touched parameter.
  */
 #include "cli.h"
 
@@ -29,6 +34,9 @@ typedef struct bench {
     int64_t n, k, threads, reps;
     dsc_dtype dtype;
     int json;
+    double touched; /* > 0: the fraction of a sparse table's rows each step names */
+    int64_t dim;    /* that table's row length */
+    size_t nt;      /* rows touched a step */
     /* results */
     int used_threads, measured;
     int64_t cycle; /* steps a rep: lookahead's k, else 1 */
@@ -41,7 +49,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: descent bench --optimizer SPEC [--params N] [--tensors K] [--dtype f32|f64]\n"
-            "                     [--threads T] [--reps R] [--json]\n"
+            "                     [--threads T] [--reps R] [--rows-touched F [--dim D]] [--json]\n"
             "  --optimizer  spec, e.g. 'adam' or 'sgd(momentum=0.9)'\n"
             "  --params     parameters in all (default 10000000)\n"
             "  --tensors    split into this many tensors of equal size (default 1)\n"
@@ -49,6 +57,10 @@ static void help(FILE *f)
             "  --threads    threads (default 0: the OpenMP default)\n"
             "  --reps       timed steps after two warm-up steps (default 10; lookahead: cycles\n"
             "               of k steps); medians reported\n"
+            "  --rows-touched F  one embedding table [params/dim, dim] with a row-sparse\n"
+            "               gradient naming this fraction of its rows each step (times per\n"
+            "               touched parameter)\n"
+            "  --dim        the table's row length (default 64)\n"
             "  --json       one JSON object: ns_per_param, gb_per_s, bytes_per_param,\n"
             "               reference_ns_per_param (the plain loop), fraction_of_reference\n");
 }
@@ -143,6 +155,9 @@ typedef struct plain {
     const void *g;
     pass passes[2];
     void *slow; /* lookahead: the slow weights, read and written with a cycle's last pass */
+    /* a sparse table: the rows this rep touches, of dim elements each (rows NULL: dense) */
+    const int64_t *rows;
+    size_t nrows, dim;
 } plain;
 
 /* The bytes per element a step moves: the passes' reads and read-writes, one more
@@ -202,8 +217,54 @@ static double plain_share(const plain *pl, int sync, int k, int all)
     return acc;
 }
 
+/* A sparse table's plain loop: the one pass over each touched row (its gradient is
+ * the rep's values, row after row). */
+static double plain_rows(const plain *pl, size_t u)
+{
+    const pass *ps = &pl->passes[0];
+    void *rw[MAX_RW + 1] = {0};
+    size_t off = (size_t)pl->rows[u] * pl->dim, es = dsc_dtype_size(pl->dtype);
+    for (int k = 0; k < ps->nrw; k++) rw[k] = (char *)ps->rw[k] + off * ps->rw_es[k];
+    const void *rd[2] = {(const char *)pl->g + u * pl->dim * es};
+    double acc = 0;
+    if (pl->measured) /* the gradient's norm and finiteness */
+        acc = pl->dtype == DSC_F32 ? plain_f32(NULL, 0, rd, 1, pl->dim) : plain_f64(NULL, 0, rd, 1, pl->dim);
+    if (pl->dtype == DSC_F32) return acc + plain_f32(rw, ps->nrw, rd, 1, pl->dim);
+    return acc + plain_f64(rw, ps->nrw, rd, 1, pl->dim);
+}
+
+/* The same prefetch as the step's (src/core/sparse.c): the first 8 lines of row u's
+ * buffers, 8 rows ahead, so the plain loop keeps as many misses in flight. */
+static void plain_prefetch(const plain *pl, size_t u)
+{
+#if defined(__GNUC__)
+    const pass *ps = &pl->passes[0];
+    size_t off = (size_t)pl->rows[u] * pl->dim, lines = (pl->dim * dsc_dtype_size(pl->dtype) + 63) / 64;
+    for (size_t l = 0; l < lines && l < 8; l++)
+        for (int k = 0; k < ps->nrw; k++) __builtin_prefetch((char *)ps->rw[k] + off * ps->rw_es[k] + 64 * l, 1);
+#else
+    (void)pl, (void)u;
+#endif
+}
+
+static double plain_sparse(const plain *pl)
+{
+    double acc = 0;
+    long n = (long)pl->nrows;
+    for (long u = 0; u < 8 && u < n; u++) plain_prefetch(pl, (size_t)u);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(pl->threads) reduction(+ : acc) schedule(static) if (pl->threads > 1)
+#endif
+    for (long u = 0; u < n; u++) {
+        if (u + 8 < n) plain_prefetch(pl, (size_t)u + 8);
+        acc += plain_rows(pl, (size_t)u);
+    }
+    return acc;
+}
+
 static double plain_run(const plain *pl, int sync)
 {
+    if (pl->rows) return plain_sparse(pl);
 #ifdef _OPENMP
     if (pl->threads > 1) {
         double acc = 0;
@@ -238,6 +299,7 @@ static void *alloc_buf(size_t n, size_t es)
  * buffers and lookahead's slow weights. */
 typedef struct buffers {
     void *p, *g;
+    int64_t *rows; /* a sparse table: the rows each rep touches (reps + 2 sets of nt) */
     void *rw[MAX_RW + 1];
     dsc_param *params;
     double *times;
@@ -252,6 +314,33 @@ static void buffers_free(buffers *b)
     for (int j = 0; j <= MAX_RW; j++) free(b->rw[j]);
     free(b->params);
     free(b->times);
+    free(b->rows);
+}
+
+/* A sparse table: nt distinct rows of rows for each rep (two of warm-up first), each
+ * set a partial Fisher-Yates shuffle of a fresh identity, so reps touch new rows. */
+static int draw_rows(bench *r, buffers *b, size_t rows)
+{
+    size_t sets = (size_t)r->reps + 2;
+    size_t *perm = malloc(rows * sizeof *perm);
+    b->rows = malloc(sets * r->nt * sizeof *b->rows);
+    if (!perm || !b->rows) {
+        free(perm);
+        return cli_fail("bench", "out of memory for the touched rows");
+    }
+    uint64_t x = 12345;
+    for (size_t s = 0; s < sets; s++) {
+        for (size_t i = 0; i < rows; i++) perm[i] = i;
+        for (size_t i = 0; i < r->nt; i++) {
+            x = x * 6364136223846793005u + 1442695040888963407u;
+            size_t j = i + (size_t)((x >> 11) % (rows - i)), t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+            b->rows[s * r->nt + i] = (int64_t)perm[i];
+        }
+    }
+    free(perm);
+    return 0;
 }
 
 static void add_read(pass *ps, const void *buf, size_t es)
@@ -306,6 +395,15 @@ static int setup(bench *r, buffers *b, plain *pl)
                                    .n = len, .dtype = r->dtype};
         off += len;
     }
+    if (r->touched > 0) { /* one table, its gradient the values of nt rows */
+        size_t rows = n / (size_t)r->dim;
+        r->nt = (size_t)(r->touched * (double)rows + 0.5);
+        if (r->nt < 1) r->nt = 1;
+        b->params[0] = (dsc_param){.data = b->p, .n = n, .dtype = r->dtype, .flags = DSC_SPARSE_GRAD, .ndim = 2,
+                                   .shape = {rows, (size_t)r->dim}};
+        int rc = draw_rows(r, b, rows);
+        if (rc) return rc;
+    }
     dsc_status st = dsc_optim_create_spec(&b->opt, r->spec, b->params, k);
     if (!st) st = dsc_optim_set_threads(b->opt, (int)r->threads);
     if (st) { /* bf16 state with f64 parameters is bad input too */
@@ -334,20 +432,25 @@ static int setup(bench *r, buffers *b, plain *pl)
     }
     plain_layout(pl, hp.kind, b->rw, nstate, es, st_es);
     r->bytes = plain_bytes(pl, r->cycle);
+    pl->dim = (size_t)r->dim;
+    pl->nrows = r->nt;
     return 0;
 }
 
 /* One rep: a lookahead cycle of steps (one step without lookahead), then the plain
  * loop's equivalent; times per parameter and step into *ts and *tp. */
-static dsc_status rep(bench *r, const buffers *b, const plain *pl, double *ts, double *tp)
+static dsc_status rep(bench *r, const buffers *b, plain *pl, int64_t i, double *ts, double *tp)
 {
     dsc_status st = DSC_OK;
+    if (b->rows) pl->rows = b->rows + (size_t)(i + 2) * r->nt; /* this rep's rows */
     double t0 = cli_now();
+    if (b->rows) st = dsc_optim_set_sparse_grad(b->opt, 0, pl->rows, r->nt, b->g);
     for (int64_t c = 0; c < r->cycle && !st; c++) st = dsc_optim_step(b->opt);
     double t1 = cli_now();
     for (int64_t c = 0; c < r->cycle; c++) r->sink += plain_run(pl, c == r->cycle - 1);
     double t2 = cli_now();
-    double per = 1e9 / ((double)r->n * (double)r->cycle);
+    double elems = b->rows ? (double)r->nt * (double)r->dim : (double)r->n;
+    double per = 1e9 / (elems * (double)r->cycle);
     *ts = (t1 - t0) * per;
     *tp = (t2 - t1) * per;
     return st;
@@ -361,7 +464,7 @@ static int measure(bench *r)
     int rc = setup(r, &b, &pl);
     double *ts = b.times, *tp = b.times + r->reps;
     for (int64_t i = -2; !rc && i < r->reps; i++) { /* two reps of warm-up */
-        dsc_status st = rep(r, &b, &pl, &ts[i < 0 ? 0 : i], &tp[i < 0 ? 0 : i]);
+        dsc_status st = rep(r, &b, &pl, i, &ts[i < 0 ? 0 : i], &tp[i < 0 ? 0 : i]);
         if (st) rc = cli_lib_error("bench", st);
     }
     if (!rc) {
@@ -378,6 +481,18 @@ static int report(const bench *r)
 {
     double bytes = r->bytes;
     double frac = r->plain_ns / r->step_ns;
+    double touched = (double)r->nt * (double)r->dim; /* a sparse table's parameters a step */
+    if (!r->json && r->touched > 0) {
+        printf("%s: table %lld x %lld %s, %zu rows touched a step (%g %%), %d thread%s, median of %lld step%s\n",
+               r->spec, (long long)(r->n / r->dim), (long long)r->dim, dsc_dtype_name(r->dtype), r->nt,
+               100.0 * r->touched, r->used_threads, cli_s(r->used_threads), (long long)r->reps, cli_s(r->reps));
+        printf("  step        %8.3f us/step  (%.3f ns per touched parameter, %g bytes each)\n",
+               r->step_ns * touched * 1e-3, r->step_ns, bytes);
+        printf("  plain loop  %8.3f us/step  (%.3f ns per touched parameter)\n", r->plain_ns * touched * 1e-3,
+               r->plain_ns);
+        printf("  step at %.1f %% of the plain loop's speed\n", 100.0 * frac);
+        return 0;
+    }
     if (!r->json) {
         printf("%s: %lld %s parameter%s in %lld tensor%s, %d thread%s, median of %lld step%s\n", r->spec,
                (long long)r->n, dsc_dtype_name(r->dtype), cli_s(r->n), (long long)r->k, cli_s(r->k),
@@ -404,6 +519,12 @@ static int report(const bench *r)
     cJSON_AddNumberToObject(o, "fraction_of_reference", frac);
     cJSON_AddNumberToObject(o, "min_ns_per_param", r->step_min);
     cJSON_AddNumberToObject(o, "reference_min_ns_per_param", r->plain_min);
+    if (r->touched > 0) { /* the ns figures are per touched parameter */
+        cJSON_AddNumberToObject(o, "rows_touched", (double)r->nt);
+        cJSON_AddNumberToObject(o, "dim", (double)r->dim);
+        cJSON_AddNumberToObject(o, "us_per_step", r->step_ns * touched * 1e-3);
+        cJSON_AddNumberToObject(o, "reference_us_per_step", r->plain_ns * touched * 1e-3);
+    }
     return cli_print_json("bench", o);
 }
 
@@ -414,9 +535,11 @@ int cmd_bench(int argc, char **argv)
         {"tensors", required_argument, 0, 'k'},   {"dtype", required_argument, 0, 'd'},
         {"threads", required_argument, 0, 't'},   {"reps", required_argument, 0, 'r'},
         {"json", no_argument, 0, 'j'},            {"help", no_argument, 0, 'h'},
+        {"rows-touched", required_argument, 0, 'f'}, {"dim", required_argument, 0, 'D'},
         {0, 0, 0, 0},
     };
-    bench r = {.n = 10000000, .k = 1, .reps = 10, .dtype = DSC_F32};
+    bench r = {.n = 10000000, .k = 1, .reps = 10, .dtype = DSC_F32, .dim = 64};
+    size_t nvals;
     int c;
     opterr = 0;
     optind = 1;
@@ -444,6 +567,14 @@ int cmd_bench(int argc, char **argv)
                 return cli_usage_error("bench", "--reps must be an integer in [1, 100000], got '%s'", optarg);
             break;
         case 'j': r.json = 1; break;
+        case 'f':
+            if (cli_parse_doubles(optarg, &r.touched, 1, &nvals) || nvals != 1 || !(r.touched > 0 && r.touched <= 1))
+                return cli_usage_error("bench", "--rows-touched must be a fraction in (0, 1], got '%s'", optarg);
+            break;
+        case 'D':
+            if (cli_parse_int64(optarg, 1, INT64_C(1000000), &r.dim))
+                return cli_usage_error("bench", "--dim must be an integer in [1, 1e6], got '%s'", optarg);
+            break;
         case 'h': help(stdout); return 0;
         case ':': return cli_usage_error("bench", "option %s needs a value", argv[optind - 1]);
         default: return cli_usage_error("bench", "unknown option '%s' (try --help)", argv[optind - 1]);
@@ -454,6 +585,9 @@ int cmd_bench(int argc, char **argv)
     if (r.k > r.n)
         return cli_usage_error("bench", "--tensors (%lld) must not exceed --params (%lld)", (long long)r.k,
                                (long long)r.n);
+    if (r.touched > 0 && (r.k != 1 || r.n % r.dim))
+        return cli_usage_error("bench", "--rows-touched takes one table: --params (%lld) a multiple of --dim (%lld), "
+                               "no --tensors", (long long)r.n, (long long)r.dim);
     int rc = measure(&r);
     return rc ? rc : report(&r);
 }

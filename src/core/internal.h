@@ -223,7 +223,16 @@ typedef struct dsc__ops {
     void (*norms_finish)(dsc__scal *s, const double *sums);
     /* whole_tensor for this tensor only (Muon: the 2-D ones); NULL: every tensor */
     int (*tensor_whole)(const dsc_param *p);
+    /* Row-sparse gradients (DSC_SPARSE_GRAD tensors, sparse.c): DSC__SPARSE_NO refuses
+     * them (torch's "does not support sparse gradients"); DSC__SPARSE_TAKES where the
+     * kernel applied to the named rows alone is torch's sparse rule; DSC__SPARSE_ONLY
+     * refuses dense gradients (sparse_adam). sparse_check: the kind's own refusals for
+     * such a tensor (SGD's momentum); NULL: none. */
+    int sparse;
+    dsc_status (*sparse_check)(const dsc_hparams *hp);
 } dsc__ops;
+
+enum { DSC__SPARSE_NO = 0, DSC__SPARSE_TAKES, DSC__SPARSE_ONLY };
 
 /* bfloat16 is the high half of an f32's bits; stores round to nearest even, NaN
  * stays NaN (a quiet one). */
@@ -342,6 +351,29 @@ void dsc__plan_norms(dsc__plan *pl, void (*finish)(dsc__scal *s, const double *s
 /* Runs every task's kernel over its elements (and lookahead's sync where la_sync). */
 void dsc__plan_update(const dsc__plan *pl);
 
+/* ---- row-sparse gradients (sparse.c): a DSC_SPARSE_GRAD tensor keeps no task in the
+ * plan (its task has n 0); the step gathers its rows (summing repeats), measures them
+ * with the dense tensors, and runs the task's kernel on each distinct row. */
+typedef struct dsc__sparse dsc__sparse;
+/* Whether tensor i (params[i] as given) may be in a group of hp under ops: a sparse
+ * tensor needs a kind that takes sparse gradients, 2 dimensions, no decay, lookahead or
+ * accumulation; a dense one a kind that takes dense gradients. */
+dsc_status dsc__sparse_check(const dsc__ops *ops, const dsc_hparams *hp, const dsc_param *p, size_t i);
+dsc_status dsc__sparse_create(dsc__sparse **out, const dsc_param *p);
+void dsc__sparse_destroy(dsc__sparse *sp);
+/* dsc_optim_set_sparse_grad on tensor p's gradient; changes nothing when it fails. */
+dsc_status dsc__sparse_set(dsc__sparse *sp, const dsc_param *p, const int64_t *rows, size_t nrows,
+                           const void *values);
+void dsc__sparse_clear(dsc__sparse *sp); /* no rows */
+/* Before a step: each distinct row's values (repeats summed in order, torch's coalesce). */
+void dsc__sparse_gather(dsc__sparse *sp, dsc_dtype dt);
+/* *partial = sum |g|^p of the gathered rows (max for inf); returns whether all finite. */
+int dsc__sparse_measure(const dsc__sparse *sp, dsc_dtype dt, double p, double *partial);
+/* The task's kernel (set by the step) on every gathered row, on up to threads threads. */
+void dsc__sparse_update(const dsc__sparse *sp, const dsc__task *t, int threads);
+/* Writes the initial values of the task's state buffers (n elements each). */
+void dsc__sparse_fill_state(const dsc__task *t, size_t n);
+
 extern const dsc__ops dsc__ops_sgd;
 extern const dsc__ops dsc__ops_adagrad;
 extern const dsc__ops dsc__ops_rmsprop;
@@ -359,6 +391,7 @@ extern const dsc__ops dsc__ops_schedulefree_adamw;
 extern const dsc__ops dsc__ops_muon;
 extern const dsc__ops dsc__ops_rprop;
 extern const dsc__ops dsc__ops_asgd;
+extern const dsc__ops dsc__ops_sparse_adam;
 
 /* ---- lookahead (lookahead.c): slow weights around any kind, driven by optimizer.c.
  * The slow buffer is the last state buffer of a tensor ("lookahead_slow"). */

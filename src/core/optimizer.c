@@ -46,7 +46,11 @@ static void controls_end(dsc_optim *o)
 static dsc_status check_param(const dsc_param *p, size_t i)
 {
     const char *nm = p->name ? p->name : "(unnamed)";
-    if (!p->data || !p->grad)
+    if (p->flags & DSC_SPARSE_GRAD) { /* its gradient comes from dsc_optim_set_sparse_grad */
+        if (!p->data || p->grad)
+            return dsc__fail(DSC_ERR_ARG, "param %zu '%s': a DSC_SPARSE_GRAD tensor needs data and a NULL grad", i,
+                             nm);
+    } else if (!p->data || !p->grad)
         return dsc__fail(DSC_ERR_ARG, "param %zu '%s': data and grad must not be NULL", i, nm);
     if (p->data == p->grad)
         return dsc__fail(DSC_ERR_ARG, "param %zu '%s': data and grad must be different buffers", i, nm);
@@ -141,6 +145,20 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
     return DSC_OK;
 }
 
+/* A DSC_SPARSE_GRAD tensor: its row list, its state written here, and no elements in
+ * the dense plan (the step updates its rows itself, sparse.c). */
+static dsc_status alloc_sparse(dsc_optim *o, size_t i)
+{
+    if (!(o->params[i].flags & DSC_SPARSE_GRAD)) return DSC_OK;
+    if (!o->sparse && !(o->sparse = calloc(o->count, sizeof *o->sparse)))
+        return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
+    dsc_status st = dsc__sparse_create(&o->sparse[i], &o->params[i]);
+    if (st) return st;
+    dsc__sparse_fill_state(&o->plan.tasks[i], o->params[i].n);
+    o->plan.tasks[i].n = 0;
+    return DSC_OK;
+}
+
 dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_param *params,
                             size_t count)
 {
@@ -170,7 +188,9 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
     }
     if ((st = dsc__plan_create(&o->plan, count))) goto fail;
     for (size_t i = 0; i < count; i++)
-        if ((st = alloc_state(o, i)) || (st = dsc__accum_alloc(o, i))) goto fail;
+        if ((st = dsc__sparse_check(o->ops, hp, &o->params[i], i)) || (st = alloc_state(o, i)) ||
+            (st = dsc__accum_alloc(o, i)) || (st = alloc_sparse(o, i)))
+            goto fail;
     if ((st = alloc_scratch(o))) goto fail;
     for (size_t i = 0; i < count; i++) o->plan.tasks[i].g = dsc__accum_grad(o, i);
     if ((st = dsc__plan_finish(&o->plan))) goto fail;
@@ -200,7 +220,9 @@ void dsc_optim_destroy(dsc_optim *o)
         free((char *)o->params[i].name);
         for (int k = 0; o->tensors && k < o->tensors[i].nstate; k++) dsc__free(o->tensors[i].state[k]);
         if (o->tensors) dsc__free(o->tensors[i].accum);
+        if (o->sparse) dsc__sparse_destroy(o->sparse[i]);
     }
+    free(o->sparse);
     for (int g = 0; o->sched && g < o->ngroups; g++) dsc__optim_attach_schedule(o, g, NULL, NULL);
     free(o->sched);
     free(o->params);
@@ -269,9 +291,14 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
     int update = 0;
     dsc_status st = controls_begin(o, have_loss, loss, &update);
     if (st || !update) return st;
+    for (size_t i = 0; o->sparse && i < o->count; i++)
+        if (o->sparse[i]) dsc__sparse_gather(o->sparse[i], o->params[i].dtype);
     if (clip || ctl->nonfinite != DSC_NONFINITE_IGNORE) {
         double p = clip ? ctl->clip_norm_type : 2.0;
-        if (!dsc__plan_measure(&o->plan, p, o->partial) && ctl->nonfinite != DSC_NONFINITE_IGNORE) {
+        int finite = dsc__plan_measure(&o->plan, p, o->partial);
+        for (size_t i = 0; o->sparse && i < o->count; i++) /* their tasks measured nothing */
+            if (o->sparse[i]) finite &= dsc__sparse_measure(o->sparse[i], o->params[i].dtype, p, &o->partial[i]);
+        if (!finite && ctl->nonfinite != DSC_NONFINITE_IGNORE) {
             dsc__accum_reset(o); /* a window whose mean overflowed is dropped with the step */
             return dsc__optim_handle_nonfinite(o);
         }
@@ -303,6 +330,8 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
     }
     if (o->ops->norms_finish && !o->use_reference) dsc__plan_norms(&o->plan, o->ops->norms_finish);
     dsc__plan_update(&o->plan);
+    for (size_t i = 0; o->sparse && i < o->count; i++)
+        if (o->sparse[i]) dsc__sparse_update(o->sparse[i], &o->plan.tasks[i], o->plan.threads);
     for (size_t i = 0; i < o->count; i++) o->tensors[i].fresh = 0;
     /* once per real update: clear the window, advance the schedules */
     controls_end(o);
@@ -315,8 +344,20 @@ dsc_status dsc_optim_step_loss(dsc_optim *o, double loss) { return step(o, 1, lo
 void dsc_optim_zero_grad(dsc_optim *o)
 {
     if (!o) return;
-    for (size_t i = 0; i < o->count; i++)
-        memset(o->params[i].grad, 0, o->params[i].n * dsc_dtype_size(o->params[i].dtype));
+    for (size_t i = 0; i < o->count; i++) {
+        if (o->sparse && o->sparse[i]) dsc__sparse_clear(o->sparse[i]);
+        else memset(o->params[i].grad, 0, o->params[i].n * dsc_dtype_size(o->params[i].dtype));
+    }
+}
+
+dsc_status dsc_optim_set_sparse_grad(dsc_optim *o, size_t i, const int64_t *rows, size_t nrows, const void *values)
+{
+    if (!o || i >= o->count)
+        return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_sparse_grad: tensor %zu of %zu", i, o ? o->count : 0);
+    if (!o->sparse || !o->sparse[i])
+        return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_sparse_grad: tensor %zu '%s' is not flagged DSC_SPARSE_GRAD", i,
+                         o->params[i].name);
+    return dsc__sparse_set(o->sparse[i], &o->params[i], rows, nrows, values);
 }
 
 /* ---------------------------------------------------------------- accessors */
@@ -462,7 +503,10 @@ dsc_status dsc__optim_check_group(const dsc_optim *o, int g, const dsc_hparams *
     if (st) return st;
     if (!hp) return dsc__fail(DSC_ERR_ARG, "dsc_optim_set_group_hparams: NULL hparams");
     if ((st = dsc_hparams_validate(hp))) return st;
-    return check_compatible(o, g, hp);
+    if ((st = check_compatible(o, g, hp))) return st;
+    for (size_t i = 0; i < o->count; i++)
+        if (o->params[i].group == g && (st = dsc__sparse_check(o->ops, hp, &o->params[i], i))) return st;
+    return DSC_OK;
 }
 
 void dsc__optim_state_restored(dsc_optim *o)
@@ -623,6 +667,9 @@ dsc_status dsc_optim_bind(dsc_optim *o, size_t i, void *data, void *grad)
     if (!o || i >= o->count)
         return dsc__fail(DSC_ERR_ARG, "dsc_optim_bind: tensor %zu of %zu", i, o ? o->count : 0);
     dsc_param *p = &o->params[i];
+    if ((p->flags & DSC_SPARSE_GRAD) && grad)
+        return dsc__fail(DSC_ERR_ARG, "dsc_optim_bind: tensor %zu '%s' takes its gradient from "
+                         "dsc_optim_set_sparse_grad; grad must be NULL", i, p->name);
     void *d = data ? data : p->data, *g = grad ? grad : p->grad;
     if (d == g)
         return dsc__fail(DSC_ERR_ARG, "param %zu '%s': data and grad must be different buffers", i, p->name);

@@ -44,6 +44,7 @@ struct dsc_optim {
     int64_t accum_count;   /* micro-batches in the current window */
     double accum_loss;     /* the sum of their losses */
     int last_updated;
+    dsc__sparse **sparse;  /* per tensor: its row-sparse gradient (sparse.c), NULL if dense */
 };
 
 /* ---- gradient accumulation (accumulate.c) */

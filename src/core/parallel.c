@@ -98,7 +98,7 @@ static size_t find(const size_t *v, size_t count, size_t x)
 static size_t split(const dsc__plan *pl, int k, int nthreads)
 {
     size_t total = pl->start[pl->count];
-    if (k >= nthreads) return total;
+    if (k >= nthreads || total == 0) return total; /* 0: every tensor is row-sparse (sparse.c) */
     size_t q = total / (size_t)nthreads, r = total % (size_t)nthreads;
     size_t target = q * (size_t)k + r * (size_t)k / (size_t)nthreads;
     size_t i = find(pl->start, pl->count, target);

@@ -51,6 +51,11 @@ static dsc_status check_config(const dsc_dist_config *c, size_t esize)
 /* The tensors must lie back to back in one parameter and one gradient buffer. */
 static dsc_status check_layout(dsc_dist *d, const dsc_param *params, size_t count)
 {
+    for (size_t i = 0; i < count; i++) /* the all-reduce moves dense gradients */
+        if (params[i].flags & DSC_SPARSE_GRAD)
+            return dsc__fail(DSC_ERR_UNSUPPORTED, "dist: param %zu '%s' has a sparse gradient (DSC_SPARSE_GRAD); "
+                             "data-parallel training all-reduces dense gradients only", i,
+                             params[i].name ? params[i].name : "(unnamed)");
     d->dtype = params[0].dtype;
     d->esize = dsc_dtype_size(d->dtype);
     if (!d->esize) return dsc__fail(DSC_ERR_ARG, "dist: param 0 has an invalid dtype %d", (int)d->dtype);

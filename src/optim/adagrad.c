@@ -96,5 +96,7 @@ const dsc__ops dsc__ops_adagrad = {
     .state_init = adagrad_init,
     .reference = {adagrad_ref_f32, adagrad_ref_f64},
     .fast = {adagrad_fast_f32, adagrad_fast_f64},
+    /* torch's sparse Adagrad is this rule on the named rows (their sums and parameters) */
+    .sparse = DSC__SPARSE_TAKES,
 };
 #endif

@@ -124,11 +124,24 @@ DSC__CLONES static void FN(sgd_fast)(const dsc__scal *s, void *p, const void *g,
 #define DSC_RULE_FILE "sgd.c"
 #include "rule_types.h"
 
+/* torch 1.13 keeps a sparse momentum buffer, uncoalesced, that decays every row it has
+ * ever named at each step: a dense update in all but storage, whose rounding follows
+ * the order of its entries. Refused: the sparse SGD is the plain one. */
+static dsc_status sgd_sparse_check(const dsc_hparams *hp)
+{
+    if (hp->momentum == 0) return DSC_OK;
+    return dsc__fail(DSC_ERR_UNSUPPORTED, "sgd: momentum is not supported with sparse gradients (got %g); use "
+                     "momentum=0, or a dense gradient", hp->momentum);
+}
+
 const dsc__ops dsc__ops_sgd = {
     .kind = DSC_SGD,
     .state_names = sgd_state,
     .prepare = sgd_prepare,
     .reference = {sgd_ref_f32, sgd_ref_f64},
     .fast = {sgd_fast_f32, sgd_fast_f64},
+    /* plain sparse SGD: p -= lr*g on the named rows */
+    .sparse = DSC__SPARSE_TAKES,
+    .sparse_check = sgd_sparse_check,
 };
 #endif

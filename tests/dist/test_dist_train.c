@@ -194,6 +194,16 @@ DIST_TEST(test_loss_driven_schedule)
     dsc_optim_destroy(opt);
 }
 
+/* Row-sparse gradients are refused on every rank, with the reason. */
+DIST_TEST(test_sparse_grad_refused)
+{
+    reg_model m;
+    reg_init(&m, 3);
+    m.tensors[0].flags |= DSC_SPARSE_GRAD;
+    assert_null(reg_dist("sgd(lr=0.1)", 0, &m));
+    assert_non_null(strstr(dsc_last_error(), "has a sparse gradient (DSC_SPARSE_GRAD)"));
+}
+
 /* The share each rank gets: contiguous, the first total % size one larger. */
 DIST_TEST(test_split)
 {
@@ -394,6 +404,7 @@ DIST_MAIN(reg_make_data(&data, 11),
           DIST_CASE(test_zero_refuses_whole_tensor_kinds),
           DIST_CASE(test_loss_driven_schedule),
           DIST_CASE(test_split),
+          DIST_CASE(test_sparse_grad_refused),
           DIST_CASE(test_nonfinite_skips_everywhere),
           DIST_CASE(test_ignore_clips_an_inf_gradient),
           DIST_CASE(test_ignore_clips_the_finite_tensors),
