@@ -4,16 +4,18 @@
 # times; prints each run and the medians of the training-loop seconds, and descent's
 # loading (load_seconds: everything before the first step) and whole-command seconds
 # beside its epoch (the command's time is the user's), and their ratio run by run.
-# Usage: bench/mlp_vs_torch.sh [RUNS]   (from the repository root, after make)
+# Usage: bench/mlp_vs_torch.sh [RUNS]   (from the repository root, after make;
+#        DESCENT=path/to/descent times another build of the command)
 set -eu
 runs=${1:-5}
+bin=${DESCENT:-build/descent}
 dir=${BENCH_DIR:-/tmp/descent_bench}
 mkdir -p "$dir"
 [ -f "$dir/x.npy" ] || /usr/bin/python3 bench/make_synthetic.py "$dir"
 d=() t=() w=() l=()
 for i in $(seq "$runs"); do
   t0=$(date +%s.%N)
-  j=$(build/descent train --data "$dir/x.npy" --targets "$dir/y.npy" --layers 256,128 \
+  j=$("$bin" train --data "$dir/x.npy" --targets "$dir/y.npy" --layers 256,128 \
         --optimizer 'adam(lr=1e-3)' --epochs 1 --batch 128 --test-split 0 --threads 2 \
         --seed "$i" --quiet --json)
   whole=$(echo "$(date +%s.%N) - $t0" | bc)
