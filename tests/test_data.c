@@ -869,7 +869,7 @@ static void test_float32_moments(void **state)
 static const char *npy_big(const char *name, const char *dict, const void *data, size_t n, size_t elem)
 {
     unsigned char head[256];
-    size_t h = npy_bytes(head, dict, NULL, 0);
+    size_t h = npy_bytes(head, dict, "", 0);
     static char path[320];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "wb");
