@@ -176,9 +176,11 @@ typedef struct dsc_history {
     dsc_epoch *epochs;
     int64_t best_epoch;  /* epoch of the lowest validation loss (0 without validation) */
     int stopped_early;
-    double seconds;      /* whole fit */
+    double seconds;      /* the epochs, from the first step on */
     size_t train_rows;   /* rows trained on per epoch (after the validation split) */
     size_t val_rows;     /* rows validated on (0 without validation) */
+    double prepare_seconds; /* the fit's work before the first step: the validation split,
+                               the standardization's statistics, the buffers */
 } dsc_history;
 
 void dsc_history_destroy(dsc_history *h);

@@ -838,6 +838,99 @@ static void test_float32(void **state)
     dsc_dataset_destroy(f);
 }
 
+/* The standardization's statistics of a float32 .npy loaded as float32, against values
+ * worked out by hand (every sum below is exact in double): the mean, then the root of
+ * the mean squared deviation from it, per column; a constant column gets 1. */
+static void test_float32_moments(void **state)
+{
+    (void)state;
+    const float xs[12] = {1, 0.25f, 7, 2, 0.75f, 7, 3, 1.5f, 7, 6, -0.5f, 7}; /* 4 rows x 3 */
+    const int64_t ys[4] = {0, 1, 0, 1};
+    dsc_load_options o = dsc_load_options_default();
+    o.dtype = DSC_F32;
+    char xp[320];
+    snprintf(xp, sizeof xp, "%s", npy_file("m.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }", xs, sizeof xs));
+    o.targets = npy_file("my.npy", "{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }", ys, sizeof ys);
+    dsc_dataset *ds = NULL;
+    assert_int_equal(dsc_dataset_load(&ds, xp, &o), DSC_OK);
+    assert_non_null(dsc_dataset_x32(ds));
+    double mean[3], sd[3];
+    dsc_dataset_moments(ds, mean, sd);
+    /* column 0: 1, 2, 3, 6; deviations -2, -1, 0, 3: 14 / 4 */
+    assert_true(mean[0] == 3 && sd[0] == sqrt(3.5));
+    /* column 1: 0.25, 0.75, 1.5, -0.5; deviations -0.25, 0.25, 1, -1: 2.125 / 4 */
+    assert_true(mean[1] == 0.5 && sd[1] == sqrt(0.53125));
+    assert_true(mean[2] == 7 && sd[2] == 1);
+    dsc_dataset_destroy(ds);
+}
+
+/* A .npy of header and n values of elem bytes at data, written in one go; its path
+ * (static storage, one slot). */
+static const char *npy_big(const char *name, const char *dict, const void *data, size_t n, size_t elem)
+{
+    unsigned char head[256];
+    size_t h = npy_bytes(head, dict, "", 0);
+    static char path[320];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(head, 1, h, f), h);
+    assert_int_equal(fwrite(data, elem, n, f), n);
+    fclose(f);
+    return path;
+}
+
+/* An array past the size that gets huge pages, read straight into float32 (as stored)
+ * and through a conversion into float64: every value arrives; a NaN or an infinity is
+ * found wherever it is (the scan tests blocks of 4096 at a time), and the first named. */
+static void test_npy_large(void **state)
+{
+    (void)state;
+    enum { ROWS = 150001, COLS = 8, N = ROWS * COLS }; /* 4.8 MB of float32, a partial last block */
+    float *v = malloc(N * sizeof *v);
+    double *y = malloc(ROWS * sizeof *y);
+    assert_true(v && y);
+    for (size_t i = 0; i < N; i++) v[i] = (float)(i % 1000) - 500.25f;
+    for (size_t i = 0; i < ROWS; i++) y[i] = (double)(i % 3);
+    char xp[320];
+    snprintf(xp, sizeof xp, "%s", npy_big("big.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (150001, 8), }", v, N, 4));
+    char yp[320];
+    snprintf(yp, sizeof yp, "%s", npy_big("bigy.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (150001,), }", y, ROWS, 8));
+    dsc_load_options o = dsc_load_options_default();
+    o.targets = yp;
+    dsc_dataset *f = NULL, *d = NULL;
+    o.dtype = DSC_F32;
+    assert_int_equal(dsc_dataset_load(&f, xp, &o), DSC_OK);
+    o.dtype = DSC_F64;
+    assert_int_equal(dsc_dataset_load(&d, xp, &o), DSC_OK);
+    assert_int_equal(dsc_dataset_rows(f), ROWS);
+    assert_memory_equal(dsc_dataset_x32(f), v, N * sizeof *v);
+    for (size_t i = 0; i < N; i++)
+        if (dsc_dataset_x(d)[i] != (double)v[i]) fail_msg("value %zu: %g, want %g", i, dsc_dataset_x(d)[i], (double)v[i]);
+    assert_memory_equal(dsc_dataset_y(f), y, ROWS * sizeof *y);
+    dsc_dataset_destroy(f);
+    dsc_dataset_destroy(d);
+    /* the first bad value, in a middle block, in the last partial block, at the very end */
+    const size_t at[3][2] = {{4096 * 100 + 17, 4096 * 100 + 4000}, {N - 5, N - 1}, {N - 1, N - 1}};
+    for (int k = 0; k < 3; k++) {
+        float keep[2] = {v[at[k][0]], v[at[k][1]]};
+        v[at[k][1]] = INFINITY;
+        v[at[k][0]] = k == 1 ? -INFINITY : NAN;
+        snprintf(xp, sizeof xp, "%s", npy_big("bad.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (150001, 8), }", v, N, 4));
+        char want[64];
+        snprintf(want, sizeof want, "value %zu (row %zu) is not finite", at[k][0], at[k][0] / COLS);
+        for (int dt = 0; dt < 2; dt++) {
+            o.dtype = dt ? DSC_F64 : DSC_F32;
+            dsc_dataset *bad = NULL;
+            expect_failure(dsc_dataset_load(&bad, xp, &o), bad, DSC_ERR_FORMAT, want, xp);
+        }
+        v[at[k][0]] = keep[0];
+        v[at[k][1]] = keep[1];
+    }
+    free(v);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -850,7 +943,8 @@ int main(void)
         cmocka_unit_test(test_csv_separators),   cmocka_unit_test(test_csv_missing),
         cmocka_unit_test(test_csv_without_targets), cmocka_unit_test(test_npz),
         cmocka_unit_test(test_npz_bomb),         cmocka_unit_test(test_bounded_memory),
-        cmocka_unit_test(test_float32),
+        cmocka_unit_test(test_float32),          cmocka_unit_test(test_float32_moments),
+        cmocka_unit_test(test_npy_large),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

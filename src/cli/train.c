@@ -284,7 +284,7 @@ typedef struct train_run {
     int rank, ranks;
     dsc_ckpt *resumed;       /* --resume: the checkpoint (its strings are options) */
     train_saver saver;       /* --save */
-    double load_seconds;     /* reading the data files */
+    double start;            /* when the command began: load_seconds count from here */
 } train_run;
 
 static void run_free(train_run *r)
@@ -438,9 +438,7 @@ static int prepare(train_opts *o, train_run *r, size_t *classes)
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
     if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
-    double load_start = cli_now();
     if ((usage = load(o, r))) return usage;
-    r->load_seconds = cli_now() - load_start;
     dsc_status st;
     if ((usage = task_classes(o, r, classes))) return usage;
     r->train = r->all;
@@ -517,6 +515,7 @@ static int run(train_opts *o, train_run *r, int rc)
     }
 #endif
     prog.epoch_start = prog.last_draw = cli_now();
+    double before_fit = prog.epoch_start - r->start;
     if ((st = dsc_mlp_fit(r->model, r->train, &fc, &r->hist)) != DSC_OK) return cli_lib_error(CMD, st);
     if (o->save) train_saver_save(&r->saver, r->model);
     if (r->saver.failed) return cli_fail(CMD, "%s", r->saver.error);
@@ -525,7 +524,7 @@ static int run(train_opts *o, train_run *r, int rc)
                         .train_rows = r->hist->train_rows,
                         .test_rows = dsc_dataset_rows(r->test), .ranks = r->ranks,
                         .state_bytes = dsc_optim_state_bytes(dsc_mlp_optimizer(r->model)),
-                        .load_seconds = r->load_seconds};
+                        .load_seconds = before_fit + r->hist->prepare_seconds};
 #ifdef DSC_HAVE_MPI
     if (r->dist) res.state_bytes = train_dist_state_bytes(r->dist);
 #endif
@@ -545,7 +544,7 @@ int cmd_train(int argc, char **argv)
     train_opts o = {.target = NULL, .optimizer = "adam", .activation = "relu", .task = -1,
                     .hidden = {64}, .nhidden = 1, .epochs = 10, .batch = 32, .test_split = 0.2,
                     .dtype = DSC_F32, .bucket_kb = 25600};
-    train_run r = {.ranks = 1};
+    train_run r = {.ranks = 1, .start = cli_now()};
 #ifdef DSC_HAVE_MPI
     dsc_status st = train_dist_start(&r.dist, &r.rank, &r.ranks);
     if (st != DSC_OK) return cli_fail(CMD, "cannot join the MPI job");

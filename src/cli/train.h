@@ -48,7 +48,8 @@ typedef struct train_result {
     int ranks;          /* processes of the data-parallel run (1 without mpirun) */
     int64_t resumed_at; /* epochs done before this run (0 unless --resume) */
     size_t state_bytes; /* optimizer state held by this process */
-    double load_seconds; /* reading the data file(s), before the fit's seconds */
+    double load_seconds; /* everything before the first step (reading the data, the splits, the
+                            model, the standardization): the command's time beside the fit's seconds */
     cJSON *plot;        /* NULL or the figure's description, taken by train_print_json */
 } train_result;
 

@@ -37,11 +37,11 @@ static dsc_status check_regular(const char *who, const char *path, int fd, size_
     return DSC_OK;
 }
 
-static dsc_status read_all(const char *who, const char *path, int fd, unsigned char *b, size_t size)
+dsc_status dsc__read_at(const char *who, const char *path, int fd, size_t offset, unsigned char *b, size_t size)
 {
     size_t got = 0;
     while (got < size) {
-        ssize_t r = read(fd, b + got, size - got);
+        ssize_t r = pread(fd, b + got, size - got, (off_t)(offset + got));
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) return dsc__io_fail(who, "read", path);
         if (r == 0) return dsc__fail(DSC_ERR_IO, "%s: '%.256s' shrank while being read", who, path);
@@ -75,13 +75,13 @@ dsc_status dsc__read_whole_file(const char *who, const char *path, unsigned char
     *buf = NULL;
     *len = 0;
     int fd;
-    size_t size = 0;
+    size_t size;
     dsc_status st = dsc__open_regular(who, path, &fd, &size);
     if (st) return st;
     unsigned char *b = NULL;
-    if (!(b = malloc(size ? size : 1)))
+    if (!(b = dsc__alloc_big(size)))
         st = dsc__fail(DSC_ERR_NOMEM, "%s: out of memory for the %zu bytes of '%.256s'", who, size, path);
-    if (!st) st = read_all(who, path, fd, b, size);
+    if (!st) st = dsc__read_at(who, path, fd, 0, b, size);
     close(fd);
     if (st) {
         free(b);

@@ -27,16 +27,25 @@ void *dsc__alloc(size_t bytes);
 /* The same, not zeroed: the caller writes it first (first-touch page placement). */
 void *dsc__alloc_uninit(size_t bytes);
 void dsc__free(void *p);
+/* Memory for a large array the caller fills at once (a dataset's values, a file read
+ * whole): not zeroed, freed with free() or dsc__free, NULL on failure. Where the
+ * system has them, a large block gets transparent huge pages and is touched here
+ * page by page, so that filling it costs a few hundred page faults rather than one
+ * per 4 KiB (on a virtual machine, where a fault is dear, that is most of a
+ * read()'s time). */
+void *dsc__alloc_big(size_t bytes);
 /* Copies s into fresh memory (malloc); NULL on failure. */
 char *dsc__strdup(const char *s);
 
-/* ---- files (file.c): a whole regular file into fresh memory (malloc; *len bytes, no
- * terminator added); anything else (a directory, a device) is refused. Messages start
- * "who: " and name the path. */
+/* ---- files (file.c): a whole regular file into fresh memory (dsc__alloc_big, freed
+ * with free(); *len bytes, no terminator added); anything else (a directory, a device)
+ * is refused. Messages start "who: " and name the path. */
 dsc_status dsc__read_whole_file(const char *who, const char *path, unsigned char **buf, size_t *len);
-/* Opens a regular file for reading (*fd, to close) and gives its size: a device or a
- * FIFO is refused, as above (checkpoints read what they need with pread). */
+/* The same in steps: path opened read-only if it is a regular file (*fd, closed by the
+ * caller; *size its length), then size bytes at offset into b ("shrank while being
+ * read" when the file ends before). */
 dsc_status dsc__open_regular(const char *who, const char *path, int *fd, size_t *size);
+dsc_status dsc__read_at(const char *who, const char *path, int fd, size_t offset, unsigned char *b, size_t size);
 /* DSC_ERR_IO with "who: cannot <what> 'path': <errno's text>" (no "who: " when NULL). */
 dsc_status dsc__io_fail(const char *who, const char *what, const char *path);
 

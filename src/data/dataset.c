@@ -180,9 +180,9 @@ dsc_status dsc_dataset_subset(const dsc_dataset *ds, const size_t *idx, size_t n
     dsc_dataset *sub = NULL;
     dsc_status st = dsc__dataset_new(&sub, n, ds->cols, "x", "y", 0);
     if (st == DSC_OK) { /* a subset keeps the storage of its set */
-        size_t count = n * ds->cols;
-        if (ds->xf) sub->xf = dsc__alloc(count * sizeof(float));
-        else sub->x = dsc__alloc(count * sizeof(double));
+        size_t count = n * ds->cols; /* every value is written below: no zeroing first */
+        if (ds->xf) sub->xf = dsc__alloc_big(count * sizeof(float));
+        else sub->x = dsc__alloc_big(count * sizeof(double));
         sub->y = dsc__alloc(n * sizeof(double));
         if (!(sub->x || sub->xf) || !sub->y)
             st = dsc__fail(DSC_ERR_NOMEM, "dataset: out of memory for %zu x %zu values", n, ds->cols);

@@ -119,8 +119,8 @@ static dsc_status parse_raw(dsc__idx *out, const unsigned char *b, size_t len, c
                          count * es, len - start);
     unsigned t = b[2];
     f32 = f32 && exact_in_float(t);
-    if (f32) out->fvalues = malloc((count ? count : 1) * sizeof(float));
-    else out->values = malloc((count ? count : 1) * sizeof(double));
+    if (f32) out->fvalues = dsc__alloc_big(count * sizeof(float));
+    else out->values = dsc__alloc_big(count * sizeof(double));
     if (!out->values && !out->fvalues) return dsc__fail(DSC_ERR_NOMEM, "idx: out of memory for %zu values", count);
     for (size_t i = 0; i < count; i++) {
         double v = value(b + start + i * es, t);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef enum { NPY_FLOAT, NPY_INT, NPY_UINT } npy_kind;
 
@@ -116,23 +117,52 @@ static dsc_status parse_shape(const char *h, const char *name, dsc__npy *out)
     return DSC_OK;
 }
 
-/* Splits off the magic, version and header text; *data points after the header. */
-static dsc_status header(const unsigned char *buf, size_t len, const char *name, char **text,
-                         size_t *hlen)
+/* Enough of a file's start for header_span: the magic, the version and the longest
+ * header length field. */
+#define NPY_PREFIX 12
+
+/* Checks the magic and version in buf (len bytes: the first NPY_PREFIX of a file of size
+ * bytes, or all of it) and finds the header text: n bytes from start. */
+static dsc_status header_span(const unsigned char *buf, size_t len, size_t size, const char *name, size_t *start,
+                              size_t *n)
 {
     if (len < 10 || memcmp(buf, "\x93NUMPY", 6))
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s is not a .npy file (bad magic)", name);
     size_t lenbytes = buf[6] == 1 ? 2 : buf[6] == 2 || buf[6] == 3 ? 4 : 0;
     if (!lenbytes) return dsc__fail(DSC_ERR_UNSUPPORTED, "npy: %s: format version %d", name, buf[6]);
     if (len < 8 + lenbytes) return dsc__fail(DSC_ERR_FORMAT, "npy: %s: header is truncated", name);
-    size_t n = (size_t)load_le(buf + 8, lenbytes), start = 8 + lenbytes;
-    if (len < start || n > len - start)
-        return dsc__fail(DSC_ERR_FORMAT, "npy: %s: header is truncated", name);
-    *text = malloc(n + 1);
-    if (!*text) return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory");
-    memcpy(*text, buf + start, n);
-    (*text)[n] = 0;
-    *hlen = start + n;
+    *n = (size_t)load_le(buf + 8, lenbytes);
+    *start = 8 + lenbytes;
+    if (*n > size - *start) return dsc__fail(DSC_ERR_FORMAT, "npy: %s: header is truncated", name);
+    return DSC_OK;
+}
+
+/* The header text h (n bytes, not terminated): the element type and the shape. */
+static dsc_status parse_text(const unsigned char *h, size_t n, const char *name, npy_type *t, dsc__npy *out)
+{
+    char *text = malloc(n + 1);
+    if (!text) return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory");
+    memcpy(text, h, n);
+    text[n] = 0;
+    dsc_status st = parse_descr(text, name, t);
+    if (st == DSC_OK) {
+        const char *f = find_key(text, "fortran_order");
+        if (!f || strncmp(f, "False", 5))
+            st = dsc__fail(f ? DSC_ERR_UNSUPPORTED : DSC_ERR_FORMAT,
+                           f ? "npy: %s: Fortran order (save with np.ascontiguousarray)" : "npy: %s: header has no 'fortran_order'",
+                           name);
+    }
+    if (st == DSC_OK) st = parse_shape(text, name, out);
+    free(text);
+    return st;
+}
+
+/* The data after the header must be exactly the shape's. */
+static dsc_status check_data_bytes(const dsc__npy *out, npy_type t, size_t bytes, const char *name)
+{
+    if (out->count > bytes / t.size || bytes != out->count * t.size)
+        return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape needs %zu bytes of data, the file has %zu", name,
+                         out->count * t.size, bytes);
     return DSC_OK;
 }
 
@@ -142,6 +172,42 @@ static int exact_in_float(npy_type t)
     return t.kind == NPY_FLOAT ? t.size == 4 : t.size <= 2;
 }
 
+static int little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+/* Where the values go (float32 with f32 when it holds them exactly, else double) and
+ * whether the file's bytes are already those values: then they are copied, not converted. */
+static int held_as_float(npy_type t, int f32) { return f32 && exact_in_float(t); }
+static int bytes_are_values(npy_type t, int f32)
+{
+    return t.kind == NPY_FLOAT && t.size == (held_as_float(t, f32) ? sizeof(float) : sizeof(double)) && little_endian();
+}
+
+/* Memory for out's count values (fvalues or values, as held_as_float says). */
+static dsc_status alloc_values(dsc__npy *out, npy_type t, int f32)
+{
+    size_t n = out->count ? out->count : 1;
+    void *p = dsc__alloc_big(n * (held_as_float(t, f32) ? sizeof(float) : sizeof(double)));
+    if (!p) return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
+    if (held_as_float(t, f32)) out->fvalues = p;
+    else out->values = p;
+    return DSC_OK;
+}
+
+/* out's values from the file's data (count elements of type t), converted. */
+static void convert(dsc__npy *out, const unsigned char *data, npy_type t)
+{
+    if (out->fvalues)
+        for (size_t i = 0; i < out->count; i++) out->fvalues[i] = (float)to_double(data + i * t.size, t);
+    else
+        for (size_t i = 0; i < out->count; i++) out->values[i] = to_double(data + i * t.size, t);
+}
+
 dsc_status dsc__npy_parse(dsc__npy *out, const unsigned char *buf, size_t len, const char *name)
 {
     return dsc__npy_parse_as(out, buf, len, name, 0);
@@ -149,47 +215,97 @@ dsc_status dsc__npy_parse(dsc__npy *out, const unsigned char *buf, size_t len, c
 
 dsc_status dsc__npy_parse_as(dsc__npy *out, const unsigned char *buf, size_t len, const char *name, int f32)
 {
-    char *h = NULL;
-    size_t hlen = 0;
+    size_t start = 0, n = 0;
     npy_type t = {NPY_FLOAT, 8};
     memset(out, 0, sizeof *out);
-    dsc_status st = header(buf, len, name, &h, &hlen);
-    if (st == DSC_OK) st = parse_descr(h, name, &t);
-    if (st == DSC_OK) {
-        const char *f = find_key(h, "fortran_order");
-        if (!f || strncmp(f, "False", 5))
-            st = dsc__fail(f ? DSC_ERR_UNSUPPORTED : DSC_ERR_FORMAT,
-                           f ? "npy: %s: Fortran order (save with np.ascontiguousarray)" : "npy: %s: header has no 'fortran_order'",
-                           name);
-    }
-    if (st == DSC_OK) st = parse_shape(h, name, out);
-    free(h);
+    dsc_status st = header_span(buf, len, len, name, &start, &n);
+    if (st == DSC_OK) st = parse_text(buf + start, n, name, &t, out);
+    if (st == DSC_OK) st = check_data_bytes(out, t, len - start - n, name);
+    if (st == DSC_OK) st = alloc_values(out, t, f32);
     if (st != DSC_OK) return st;
-    if (out->count > (len - hlen) / t.size || len - hlen != out->count * t.size)
-        return dsc__fail(DSC_ERR_FORMAT, "npy: %s: shape needs %zu bytes of data, the file has %zu", name,
-                         out->count * t.size, len - hlen);
-    size_t n = out->count ? out->count : 1;
-    if (f32 && exact_in_float(t)) {
-        if (!(out->fvalues = malloc(n * sizeof(float))))
-            return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
-        for (size_t i = 0; i < out->count; i++) out->fvalues[i] = (float)to_double(buf + hlen + i * t.size, t);
-        return DSC_OK;
-    }
-    if (!(out->values = malloc(n * sizeof(double))))
-        return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu values", out->count);
-    for (size_t i = 0; i < out->count; i++) out->values[i] = to_double(buf + hlen + i * t.size, t);
+    const unsigned char *data = buf + start + n;
+    if (bytes_are_values(t, f32)) memcpy(out->fvalues ? (void *)out->fvalues : (void *)out->values, data, out->count * t.size);
+    else convert(out, data, t);
     return DSC_OK;
+}
+
+/* A .npy file's array: the header first, then the data, read straight into the values
+ * when they are the file's bytes (float32 or float64 as stored), else through a buffer
+ * and converted; one pass over the data either way, and no copy of the whole file. */
+static dsc_status read_npy(const char *path, int fd, size_t size, dsc__npy *a, int f32)
+{
+    unsigned char prefix[NPY_PREFIX], *buf = NULL;
+    size_t plen = size < NPY_PREFIX ? size : NPY_PREFIX, start = 0, n = 0;
+    npy_type t = {NPY_FLOAT, 8};
+    dsc_status st = dsc__read_at("npy", path, fd, 0, prefix, plen);
+    if (st == DSC_OK) st = header_span(prefix, plen, size, path, &start, &n);
+    if (st == DSC_OK && !(buf = malloc(n ? n : 1))) st = dsc__fail(DSC_ERR_NOMEM, "npy: out of memory");
+    if (st == DSC_OK) st = dsc__read_at("npy", path, fd, start, buf, n);
+    if (st == DSC_OK) st = parse_text(buf, n, path, &t, a);
+    free(buf);
+    buf = NULL;
+    size_t at = start + n, bytes = size - at;
+    if (st == DSC_OK) st = check_data_bytes(a, t, bytes, path);
+    if (st == DSC_OK) st = alloc_values(a, t, f32);
+    if (st != DSC_OK) return st;
+    if (bytes_are_values(t, f32))
+        return dsc__read_at("npy", path, fd, at, a->fvalues ? (void *)a->fvalues : (void *)a->values, bytes);
+    if (!(buf = dsc__alloc_big(bytes))) return dsc__fail(DSC_ERR_NOMEM, "npy: out of memory for %zu bytes", bytes);
+    st = dsc__read_at("npy", path, fd, at, buf, bytes);
+    if (st == DSC_OK) convert(a, buf, t);
+    free(buf);
+    return st;
 }
 
 static dsc_status load_one(const char *path, dsc__npy *a, int f32)
 {
-    unsigned char *buf;
-    size_t len;
-    dsc_status st = dsc__read_whole_file("npy", path, &buf, &len);
+    int fd;
+    size_t size;
+    memset(a, 0, sizeof *a);
+    dsc_status st = dsc__open_regular("npy", path, &fd, &size);
     if (st != DSC_OK) return st;
-    st = dsc__npy_parse_as(a, buf, len, path, f32);
-    free(buf);
+    st = read_npy(path, fd, size, a, f32);
+    close(fd);
+    if (st != DSC_OK) {
+        free(a->values);
+        free(a->fvalues);
+        a->values = NULL;
+        a->fvalues = NULL;
+    }
     return st;
+}
+
+/* Values at a time in the finiteness scan: a block is tested without a branch (an
+ * exponent of all ones is an infinity or a NaN), which the compiler vectorises; only a
+ * block that holds one is searched for it. */
+#define NONFINITE_BLOCK 4096
+
+static int any_nonfinite_f32(const float *v, size_t n)
+{
+    const uint32_t exponent = 0x7f800000u;
+    uint32_t bad = 0, b;
+    for (size_t i = 0; i < n; i++) memcpy(&b, &v[i], sizeof b), bad |= (b & exponent) == exponent;
+    return bad != 0;
+}
+
+static int any_nonfinite_f64(const double *v, size_t n)
+{
+    const uint64_t exponent = 0x7ff0000000000000u;
+    uint64_t bad = 0, b;
+    for (size_t i = 0; i < n; i++) memcpy(&b, &v[i], sizeof b), bad |= (b & exponent) == exponent;
+    return bad != 0;
+}
+
+/* The index of the first infinity or NaN among a's values, or a->count. */
+static size_t first_nonfinite(const dsc__npy *a)
+{
+    for (size_t s = 0; s < a->count; s += NONFINITE_BLOCK) {
+        size_t e = a->count - s < NONFINITE_BLOCK ? a->count : s + NONFINITE_BLOCK;
+        int bad = a->fvalues ? any_nonfinite_f32(a->fvalues + s, e - s) : any_nonfinite_f64(a->values + s, e - s);
+        for (size_t i = s; bad && i < e; i++)
+            if (!isfinite(a->fvalues ? a->fvalues[i] : a->values[i])) return i;
+    }
+    return a->count;
 }
 
 static dsc_status check_pair(const dsc__npy *x, const dsc__npy *y, const char *xp, const char *yp)
@@ -202,9 +318,9 @@ static dsc_status check_pair(const dsc__npy *x, const dsc__npy *y, const char *x
                          yp, y->shape[0]);
     if (x->shape[0] == 0 || x->shape[1] == 0)
         return dsc__fail(DSC_ERR_FORMAT, "npy: %s is empty (%zu x %zu)", xp, x->shape[0], x->shape[1]);
-    for (size_t i = 0; i < x->count; i++)
-        if (!isfinite(x->fvalues ? x->fvalues[i] : x->values[i]))
-            return dsc__fail(DSC_ERR_FORMAT, "npy: %s: value %zu (row %zu) is not finite", xp, i, i / x->shape[1]);
+    size_t i = first_nonfinite(x);
+    if (i < x->count)
+        return dsc__fail(DSC_ERR_FORMAT, "npy: %s: value %zu (row %zu) is not finite", xp, i, i / x->shape[1]);
     for (size_t i = 0; y && i < y->count; i++)
         if (!isfinite(y->values[i]))
             return dsc__fail(DSC_ERR_FORMAT, "npy: %s: target %zu is not finite", yp, i);

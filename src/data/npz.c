@@ -191,7 +191,7 @@ static dsc_status member_bytes(const zip *z, const char *file, const member *m, 
         if (m->usize > max_bytes || m->usize > m->csize * DEFLATE_MAX_RATIO + 64)
             return dsc__fail(DSC_ERR_FORMAT, "npz: %s: member %s claims %llu bytes from %llu compressed (at most %zu)",
                              z->name, file, (unsigned long long)m->usize, (unsigned long long)m->csize, max_bytes);
-        if (!(*owned = malloc(m->usize ? (size_t)m->usize : 1)))
+        if (!(*owned = dsc__alloc_big((size_t)m->usize)))
             return dsc__fail(DSC_ERR_NOMEM, "npz: out of memory inflating %s of %s", file, z->name);
         dsc_status st = inflate_member(z, file, in, m->csize, *owned, m->usize);
         if (st != DSC_OK) {

@@ -225,6 +225,7 @@ static void finish_epoch(dsc_mlp *m, const dsc_fit_config *c, const fit_run *r, 
 dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *cfg,
                        dsc_history **hist)
 {
+    double prepare_start = now();
     dsc_status st = check_config(m, ds, cfg);
     if (st != DSC_OK) return st;
     fit_run r = {0};
@@ -252,6 +253,7 @@ dsc_status dsc_mlp_fit(dsc_mlp *m, const dsc_dataset *ds, const dsc_fit_config *
         *hist = dsc__pos_history(&m->pos);
         if (!*hist) return dsc__fail(DSC_ERR_NOMEM, "mlp_fit: out of memory");
         (*hist)->seconds = now() - start;
+        (*hist)->prepare_seconds = start - prepare_start;
     }
     return st;
 }

@@ -109,6 +109,19 @@ opt=("$bin" optimize --problem "$problem" --optimizer 'adam(lr=1e-2, amsgrad=tru
 train=("$bin" train --data "$data/iris.csv" --layers 3 --batch 50 --val-split 0.2 --test-split 0.2
        --schedule 'cosine(T_max=8)' --average 'swa' --quiet)
 
+# .npy data (format 1.0): npy FILE DESCR SHAPE DATA, DATA as printf escapes; 8 rows of 2
+# float32 features (read straight into the dataset) and int64 targets (converted)
+npy() {
+  local h="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
+  while (((10 + ${#h} + 1) % 64)); do h+=" "; done
+  printf "\\223NUMPY\\1\\0\\$(printf %03o $((${#h} + 1)))\\0%s\\n" "$h" >"$1" # the length is < 256
+  printf "$4" >>"$1"
+}
+f='\0\0\0\0\0\0\200\77\0\0\0\100\0\0\100\100' # 0, 1, 2, 3
+npy "$dir/x.npy" '<f4' '(8, 2)' "$f$f$f$f"
+one='\1\0\0\0\0\0\0\0' zero='\0\0\0\0\0\0\0\0'
+npy "$dir/y.npy" '<i8' '(8,)' "$zero$one$zero$one$zero$one$zero$one"
+
 # the good files the saves replace, and the runs resume from (one step and one epoch
 # fewer than the runs that replace them, so that a replaced file shows)
 "${opt[@]}" --steps 2 --save "$dir/opt_good.st" >/dev/null || { echo "FAIL: optimize --save"; exit 1; }
@@ -135,6 +148,8 @@ scenario "schedule --json" "" "" "$bin" schedule --schedule 'onecycle(max_lr=0.1
   --json
 scenario "inspect --json" "" "" "$bin" inspect --json "$dir/train_good.st"
 scenario "evaluate --json" "" "" "$bin" evaluate --model "$dir/train_good.st" --data "$data/iris.csv" --json
+scenario "train .npy" "" "" "$bin" train --data "$dir/x.npy" --targets "$dir/y.npy" --layers 3 --batch 4 \
+  --test-split 0.25 --epochs 1 --quiet --json
 
 fail=$(grep -c . "$dir/failures")
 echo "$fail failures"
