@@ -227,6 +227,34 @@ static void test_max_eval_reached(void **state)
     dsc_problem_destroy(r.pb);
 }
 
+/*
+ * A schedule sets each step's lr, as a torch scheduler does on LBFGS: exponential(gamma
+ * 0.5) on f = x^2 / 2 from x = 4 with max_iter 1:
+ *   step 1 (lr 1): g = 4, d = -4, t = min(1, 1/4) = 0.25, x = 3 (no evaluation after the
+ *     last iteration)
+ *   step 2 (lr 0.5): g = 3; y = -1, s = t d = -1, y.s = 1: ro = 1, H_diag = 1;
+ *     q = -3, al = s q ro = 3, q = -3 - al y = 0, d = 0, be = 0, d = al s = -3;
+ *     t = 0.5: x = 1.5; the lr is 0.25 after.
+ */
+static void test_schedule(void **state)
+{
+    (void)state;
+    run r = {.sizes = {1}, .ntensors = 1, .x = {4}};
+    assert_int_equal(dsc_problem_create(&r.pb, "quadratic(n=1, cond=1)"), DSC_OK);
+    dsc_optim *opt = make(&r, "lbfgs(max_iter=1)");
+    assert_int_equal(dsc_optim_set_schedule(opt, 0, "exponential(gamma=0.5)"), DSC_OK);
+    assert_int_equal(dsc_optim_step_closure(opt, closure, &r, NULL), DSC_OK);
+    assert_true(r.x[0] == 3);
+    double loss, lr;
+    assert_int_equal(dsc_optim_step_closure(opt, closure, &r, &loss), DSC_OK);
+    assert_true(loss == 4.5 && r.x[0] == 1.5);
+    assert_int_equal(dsc_optim_get_lr(opt, 0, &lr), DSC_OK);
+    assert_true(lr == 0.25);
+    assert_int_equal(dsc_optim_lbfgs_evaluations(opt), 2);
+    dsc_optim_destroy(opt);
+    dsc_problem_destroy(r.pb);
+}
+
 /* Another kind evaluates once and steps: sgd(lr=0.1) from x = 1 on x^2 / 2 gives 0.9. */
 static void test_closure_on_other_kinds(void **state)
 {
@@ -441,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_golden_torch),
         cmocka_unit_test(test_gradient_below_tolerance),
         cmocka_unit_test(test_max_eval_reached),
+        cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_closure_on_other_kinds),
         cmocka_unit_test(test_solves_rosenbrock),
         cmocka_unit_test(test_refusals),
