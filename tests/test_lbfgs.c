@@ -332,10 +332,10 @@ static void test_refusals(void **state)
     expect_error(dsc_hparams_parse("lbfgs(history_size=0)", &hp), DSC_ERR_RANGE, "history_size must be in [1");
     expect_error(dsc_hparams_parse("lbfgs(tolerance_grad=-1)", &hp), DSC_ERR_RANGE, "tolerance_grad must be in [0");
     expect_error(dsc_hparams_parse("lbfgs(max_eval=2.5)", &hp), DSC_ERR_RANGE, "max_eval must be an integer");
-    expect_error(dsc_hparams_parse("lbfgs(weight_decay=0.1)", &hp), DSC_ERR_UNSUPPORTED,
+    expect_error(dsc_hparams_parse("lbfgs(weight_decay=0.1)", &hp), DSC_ERR_RANGE,
                  "lbfgs: weight_decay is not supported");
-    expect_error(dsc_hparams_parse("lbfgs(clip_norm=1)", &hp), DSC_ERR_UNSUPPORTED, "clip_norm is not supported");
-    expect_error(dsc_hparams_parse("lookahead(inner=lbfgs)", &hp), DSC_ERR_UNSUPPORTED, "lookahead");
+    expect_error(dsc_hparams_parse("lbfgs(clip_norm=1)", &hp), DSC_ERR_RANGE, "clip_norm is not supported");
+    expect_error(dsc_hparams_parse("lookahead(inner=lbfgs)", &hp), DSC_ERR_RANGE, "lookahead");
     expect_error(dsc_hparams_parse("adam(max_iter=3)", &hp), DSC_ERR_SPEC, "unknown key 'max_iter'");
     dsc_problem_destroy(r.pb);
 }

@@ -454,6 +454,10 @@ int cmd_bench(int argc, char **argv)
     if (r.k > r.n)
         return cli_usage_error("bench", "--tensors (%lld) must not exceed --params (%lld)", (long long)r.k,
                                (long long)r.n);
+    dsc_hparams hp; /* a malformed spec is reported where the optimizer is made */
+    if (dsc_hparams_parse(r.spec, &hp) == DSC_OK && hp.kind == DSC_LBFGS)
+        return cli_usage_error("bench", "lbfgs steps with a closure that re-evaluates the loss; descent bench times "
+                               "the per-element update of the other kinds against their plain loop");
     int rc = measure(&r);
     return rc ? rc : report(&r);
 }

@@ -443,7 +443,7 @@ static void lbfgs_free(void *wv)
 {
     lbfgs *w = wv;
     if (!w) return;
-    dsc__free(w->old_dirs);
+    free(w->old_dirs);
     free(w);
 }
 
@@ -465,8 +465,10 @@ static dsc_status lbfgs_create(const dsc_param *params, size_t count, const dsc_
         return dsc__fail(DSC_ERR_NOMEM, "lbfgs: %zu elements with a history of %zu pairs need more memory than "
                          "can be addressed", n, h);
     size_t total = (vectors * n + 2 * h) * sizeof(double);
+    /* calloc, not dsc__alloc: a large block comes as untouched zero pages, so the
+     * history costs memory as it fills, as torch's lists grow */
     lbfgs *w = calloc(1, sizeof *w);
-    double *mem = w ? dsc__alloc(total) : NULL;
+    double *mem = w ? calloc(total / sizeof(double), sizeof(double)) : NULL;
     if (!mem) {
         free(w);
         return dsc__fail(DSC_ERR_NOMEM, "lbfgs: out of memory for %zu bytes of history (%zu elements, "
@@ -503,7 +505,7 @@ static dsc_status lbfgs_validate(const dsc_hparams *hp)
                       : hp->accumulate != 1 ? "accumulate"
                       : NULL;
     if (!key) return DSC_OK;
-    return dsc__fail(DSC_ERR_UNSUPPORTED, "lbfgs: %s is not supported (torch.optim.LBFGS has none; put a penalty "
+    return dsc__fail(DSC_ERR_RANGE, "lbfgs: %s is not supported (torch.optim.LBFGS has none; put a penalty "
                      "or scaling into the closure's loss)", key);
 }
 
