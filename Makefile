@@ -44,6 +44,7 @@ golden:
 	$(GOLDEN_PY) tests/golden/make_clip.py > "$$tmp/clip.txt"; \
 	$(GOLDEN_PY) tests/golden/make_schedules.py > "$$tmp/schedules.txt"; \
 	$(GOLDEN_PY) tests/golden/make_sparse.py > "$$tmp/sparse_adam.txt"; \
+	$(GOLDEN_PY) tests/golden/make_lbfgs.py > "$$tmp/lbfgs.txt"; \
 	bad=0; for f in "$$tmp"/*; do \
 	  if ! cmp -s "$$f" "tests/golden/$$(basename "$$f")"; then echo "golden: tests/golden/$$(basename "$$f") differs from torch's"; bad=1; fi; \
 	done; \

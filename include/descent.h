@@ -111,6 +111,7 @@ typedef enum dsc_kind {
     DSC_RPROP,              /* torch.optim.Rprop (resilient backpropagation) */
     DSC_ASGD,               /* torch.optim.ASGD (averaged SGD), torch 1.13's rule */
     DSC_SPARSE_ADAM,        /* torch.optim.SparseAdam: lazy Adam for row-sparse gradients */
+    DSC_LBFGS,              /* torch.optim.LBFGS, torch 1.13's algorithm: dsc_optim_step_closure */
     DSC_KIND_COUNT /* sentinel */
 } dsc_kind;
 
@@ -131,6 +132,12 @@ typedef enum dsc_muon_adjust {
     DSC_MUON_ORIGINAL = 0,       /* lr * sqrt(max(1, A/B)) (Keller Jordan's) */
     DSC_MUON_MATCH_RMS_ADAMW = 1 /* lr * 0.2 * sqrt(max(A, B)) (Moonlight's) */
 } dsc_muon_adjust;
+/* L-BFGS's line search (torch.optim.LBFGS line_search_fn). */
+typedef enum dsc_line_search {
+    DSC_LINE_SEARCH_NONE = 0,        /* a fixed step: lr (the first iteration's scaled) */
+    DSC_LINE_SEARCH_STRONG_WOLFE = 1 /* bracketing and cubic zoom to the strong Wolfe
+                                        conditions (c1 = 1e-4, c2 = 0.9, 25 evaluations) */
+} dsc_line_search;
 /* Element type of the optimizer state (moments and buffers). */
 typedef enum dsc_state_dtype {
     DSC_STATE_PARAM = 0, /* the parameter's dtype (default) */
@@ -203,6 +210,16 @@ typedef struct dsc_hparams {
     /* asgd: eta = lr / (1 + lambd*lr*t)^alpha; averaging of ax starts after t0 steps */
     double lambd;
     double t0;
+    /* lbfgs: iterations and loss evaluations of one step (max_eval 0: max_iter * 5 / 4,
+     * torch's default, taken from max_iter at each step), the stopping tolerances on the
+     * largest gradient element and on the change of loss or step, the (s, y) pairs
+     * kept, and the line search (torch.optim.LBFGS's arguments) */
+    int64_t max_iter;
+    int64_t max_eval;
+    double tolerance_grad;
+    double tolerance_change;
+    int64_t history_size;
+    dsc_line_search line_search_fn;
     /* lookahead, around any kind (Zhang et al. 2019): when lookahead_k > 0, every
      * lookahead_k steps slow += alpha (p - slow) and p = slow */
     int64_t lookahead_k;
@@ -250,6 +267,37 @@ void dsc_optim_destroy(dsc_optim *opt);
  * under the "error" policy or past max_consecutive_skips; nothing changes then.
  */
 dsc_status dsc_optim_step(dsc_optim *opt);
+
+/*
+ * A closure: evaluates the loss at the parameters' current values (the data buffers
+ * given at create or dsc_optim_bind) into *loss and writes its gradient into their grad
+ * buffers (overwriting them: the optimizer never zeroes them for it), as the closure of
+ * torch's optimizer.step(closure) does with loss.backward(). ctx is the caller's, passed
+ * back. Anything but DSC_OK stops the step and is returned by it (under L-BFGS the
+ * parameters may then hold a point of the line search).
+ */
+typedef dsc_status (*dsc_closure_fn)(void *ctx, double *loss);
+
+/*
+ * One step with a closure, torch's optimizer.step(closure). L-BFGS (which needs it: its
+ * plain dsc_optim_step is refused) evaluates fn as often as one torch step does: up to
+ * max_iter iterations and max_eval evaluations, fewer once the largest gradient element
+ * is <= tolerance_grad or the loss or step changes by less than tolerance_change;
+ * every other kind calls fn once and then dsc_optim_step_loss with its loss. *loss (may
+ * be NULL) gets the loss of the first evaluation, at the parameters the step started
+ * from, as torch's step returns it. A step counts as one (dsc_optim_step_count),
+ * however many iterations it made; schedules advance once. A non-finite first loss or
+ * gradient follows the nonfinite policy (skip: nothing changes); later ones propagate
+ * as in torch.
+ */
+dsc_status dsc_optim_step_closure(dsc_optim *opt, dsc_closure_fn fn, void *ctx, double *loss);
+/* 1 for the kinds whose dsc_optim_step is refused for want of a closure (L-BFGS). */
+int dsc_optim_needs_closure(const dsc_optim *opt);
+/* L-BFGS's counters, torch's state 'n_iter' and 'func_evals' (iterations and
+ * evaluations of fn over all its steps); 0 for the other kinds. */
+int64_t dsc_optim_lbfgs_iterations(const dsc_optim *opt);
+int64_t dsc_optim_lbfgs_evaluations(const dsc_optim *opt);
+
 /* Sets every gradient to zero (a sparse gradient to no rows). */
 void dsc_optim_zero_grad(dsc_optim *opt);
 
@@ -315,7 +363,11 @@ size_t dsc_optim_state_bytes(const dsc_optim *opt);
  * Rprop's "prev" and "step_size"; ASGD's "ax", the running average of the parameter;
  * "lookahead_slow", last, under lookahead). Each holds n elements of the tensor's
  * dtype, owned by the optimizer. Muon's layout depends on the tensor: 2-D tensors
- * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq".
+ * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq". L-BFGS has none per
+ * tensor: its state (history over the flat concatenation of every tensor, torch's
+ * old_dirs, old_stps, ro, d, t, H_diag, prev_flat_grad, prev_loss, n_iter,
+ * func_evals) is the optimizer's, held in double and saved by checkpoints as
+ * "optim/<name>" tensors.
  */
 size_t dsc_optim_state_count(const dsc_optim *opt, size_t i);
 /* DSC_STATE_BF16: every state buffer holds n bfloat16 values (uint16_t, the high half

@@ -15,6 +15,9 @@
  *   state/<name>/<buffer>   each state buffer: exp_avg, exp_avg_sq, max_exp_avg_sq,
  *                           momentum_buffer, sum, square_avg, acc_delta, grad_avg, ...
  *                           (lookahead's slow weights are state/<name>/lookahead_slow)
+ *   optim/<name>            an optimizer-wide state of F64 (L-BFGS's old_dirs, old_stps,
+ *                           ro, d, prev_flat_grad, n_iter, func_evals, ...), checked by
+ *                           the kind when loaded
  *   average/<name>/<ema|swa> a weight average's buffers (the *_avg calls below)
  *
  * The header's "__metadata__" (string -> string) holds:

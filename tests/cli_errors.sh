@@ -184,6 +184,16 @@ check 2 bench --optimizer adam --params 0
 check 2 bench --optimizer adam --params 10x
 check 2 bench --optimizer adam --params 3 --tensors 4
 check 2 bench --optimizer adam --params 100 --dtype f16
+# lbfgs steps with a closure: bench (per-element updates) and train (mini-batches) refuse it
+# before anything is allocated or read
+check 2 bench --optimizer lbfgs
+check 2 train --data nosuch.csv --optimizer 'lbfgs(max_iter=5)'
+case $("$bin" train --data nosuch.csv --optimizer lbfgs 2>&1) in
+  *"lbfgs needs a closure over the whole loss"*) ;;
+  *) echo "FAIL: descent train --optimizer lbfgs does not say why it refuses"; fail=$((fail + 1)) ;;
+esac
+check 2 optimize --optimizer 'lbfgs(weight_decay=0.1)' --steps 10
+check 2 optimize --optimizer 'lbfgs(line_search_fn=wolfe)' --steps 10
 check 2 bench --optimizer adam --params 100 --threads -1
 check 2 bench --optimizer adam --params 100 --reps 0
 check 2 bench --optimizer nosuch --params 100

@@ -3,6 +3,12 @@
  * has its update rule in the registry and its rows in the tests, the benchmark and the
  * docs that docs/adding_an_optimizer.md lists: a new kind that lacks one fails here,
  * naming the file.
+ *
+ * A closure kind (L-BFGS: its step re-evaluates the loss, over the flat vector of every
+ * tensor) has no per-element rule: no reference or fast loop, so no row in test_fast.c,
+ * test_bench.c or bench/targets.sh, and its state is not per tensor, so test_checkpoint.c's
+ * per-tensor save/load list does not fit it either. Its own tests/test_<kind>.c replays
+ * torch's trajectories and resumes from checkpoints instead (checked here).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,6 +76,11 @@ static void test_registry_has_every_kind(void **state)
         const dsc__ops *ops = dsc__ops_for((dsc_kind)k);
         if (!ops || ops->kind != (dsc_kind)k || !dsc_kind_name((dsc_kind)k))
             fail_msg("kind %d has no update rule in src/core/registry.c (or no name in kind.c)", k);
+        if (ops->closure_step) {
+            if (!ops->wide_create || !ops->wide_free || !ops->wide_count || !ops->wide_tensor || !ops->wide_check)
+                fail_msg("%s: a closure kind needs every wide hook of dsc__ops", dsc_kind_name((dsc_kind)k));
+            continue;
+        }
         if (!ops->state_names || !ops->prepare || !ops->reference[0] || !ops->reference[1])
             fail_msg("%s: its dsc__ops lacks state_names, prepare or a reference loop", dsc_kind_name((dsc_kind)k));
     }
@@ -103,7 +114,9 @@ static void test_every_kind_has_its_rows(void **state)
     for (int k = 0; k < DSC_KIND_COUNT; k++) {
         const char *name = dsc_kind_name((dsc_kind)k);
         int sparse_only = dsc__ops_for((dsc_kind)k)->sparse == DSC__SPARSE_ONLY;
+        const int closure = dsc__ops_for((dsc_kind)k)->closure_step != NULL;
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+            if (closure && strcmp(rows[r].file, "cli_resume.sh")) continue; /* per-element or per-tensor rows */
             int alt = sparse_only && rows[r].sparse_file;
             const char *t = alt ? sparse_text[r] : text[r], *file = alt ? rows[r].sparse_file : rows[r].file;
             int ok = rows[r].quote ? has_spec(t, rows[r].quote, name) : has_word(t, name);
@@ -115,6 +128,15 @@ static void test_every_kind_has_its_rows(void **state)
             fail_msg("%s: no golden cases from torch (tests/golden/%s.txt or make_beyond.py)", name, name);
         snprintf(row, sizeof row, "| `%s` |", name);
         if (!strstr(library, row)) fail_msg("%s: docs/library.md has no row %s", name, row);
+        if (closure) { /* its own test file: torch's trajectories and checkpoint resumes */
+            char own[128];
+            snprintf(own, sizeof own, "test_%s.c", name);
+            if (!file_exists(own)) fail_msg("%s: a closure kind needs tests/%s", name, own);
+            char *text_own = slurp(own);
+            if (!strstr(text_own, "dsc_checkpoint_load") || !strstr(text_own, "golden/"))
+                fail_msg("%s: tests/%s must replay golden cases and load checkpoints", name, own);
+            free(text_own);
+        }
     }
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         free(text[r]);

@@ -30,7 +30,8 @@ typedef struct scratch {
     dsc__sched_snap *sched; /* per group */
     int64_t accum_count;
     double accum_loss;
-    size_t *src; /* for each (param, state buffer) in order: its tensor in the file */
+    size_t *src; /* for each (param, state buffer) in order, then each optimizer-wide
+                    tensor (L-BFGS's): its tensor in the file */
     size_t nsrc;
     dsc__avg_snap avg; /* the weight average's, when one is restored */
     int skip_state;    /* the state buffers are the caller's (dsc_checkpoint_load_options) */
@@ -246,6 +247,38 @@ static dsc_status check_square(const dsc_ckpt *ck, size_t t, const char *buf, sc
     return DSC_OK;
 }
 
+/* The optimizer-wide tensors ("optim/<name>", L-BFGS's), found and checked as a whole
+ * by the kind before anything changes. */
+static dsc_status match_wide(const dsc_ckpt *ck, const dsc_optim *opt, scratch *s, unsigned char *used)
+{
+    size_t count = dsc__optim_wide_count(opt);
+    if (!count) return DSC_OK;
+    const unsigned char **bytes = calloc(count, sizeof *bytes);
+    if (!bytes) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    dsc_status st = DSC_OK;
+    for (size_t k = 0; !st && k < count; k++) {
+        dsc__wide w;
+        dsc__optim_wide(opt, k, &w);
+        dsc_param q = {.n = w.n, .dtype = DSC_F64, .ndim = w.ndim, .shape = {w.shape[0], w.shape[1]}};
+        char name[300];
+        snprintf(name, sizeof name, "optim/%s", w.name);
+        if (!(st = dsc__ckpt_match(ck, name, &q, "optimizer", &s->src[s->nsrc]))) {
+            /* read for the kind's check (the reader holds no data section); commit_tensors
+             * reads them again into the state */
+            const dsc__st_entry *e = &ck->t[s->src[s->nsrc]];
+            unsigned char *b = malloc(e->end - e->begin ? e->end - e->begin : 1);
+            bytes[k] = b;
+            if (!b) st = dsc__fail(DSC_ERR_NOMEM, "out of memory");
+            else st = dsc__ckpt_read_bytes(ck, e->begin, e->end - e->begin, b);
+            used[s->src[s->nsrc++]] = 1;
+        }
+    }
+    if (!st) st = dsc__optim_wide_check(opt, bytes);
+    for (size_t k = 0; k < count; k++) free((void *)bytes[k]);
+    free(bytes);
+    return st;
+}
+
 /* Every tensor of the optimizer (and of avg, when not NULL) found, and no other. The
  * state buffers are those of the file's hyperparameters (groups may differ in momentum,
  * amsgrad or centered), which apply sets before commit_tensors fills them. */
@@ -255,7 +288,8 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
     const char *names[DSC__MAX_STATE + 1];
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
         n += 1 + (s->skip_state ? 0 : dsc__optim_state_names(opt, i, &s->hp[dsc_optim_param(opt, i)->group], names));
-    s->src = calloc(n, sizeof *s->src);
+    n += dsc__optim_wide_count(opt);
+    s->src = calloc(n ? n : 1, sizeof *s->src);
     unsigned char *used = calloc(ck->nt ? ck->nt : 1, 1);
     dsc_status st = s->src && used ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; !st && i < dsc_optim_param_count(opt); i++) {
@@ -272,6 +306,7 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
                 used[s->src[s->nsrc++]] = 1;
         }
     }
+    if (!st) st = match_wide(ck, opt, s, used);
     if (!st) st = dsc__ckpt_read_average(ck, avg, &s->avg, used);
     for (size_t i = 0; !st && i < ck->nt; i++)
         /* the caller's tensors are the caller's, and so is the state when skipped */
@@ -369,6 +404,12 @@ static dsc_status commit_tensors(const dsc_ckpt *ck, dsc_optim *opt, const scrat
             e = &ck->t[s->src[j++]];
             st = dsc__ckpt_read_bytes(ck, e->begin, e->end - e->begin, dst);
         }
+    }
+    for (size_t k = 0; !st && k < dsc__optim_wide_count(opt); k++) {
+        dsc__wide w;
+        dsc__optim_wide(opt, k, &w);
+        const dsc__st_entry *e = &ck->t[s->src[j++]];
+        st = dsc__ckpt_read_bytes(ck, e->begin, e->end - e->begin, w.data);
     }
     if (st)
         return dsc__ckpt_prefix(st, "the file changed after it was checked, and the optimizer is only partly "

@@ -155,6 +155,14 @@ static int add_tensors(plan *p, const dsc_optim *opt, const dsc_param *mine, siz
             if (!add_tensor(p, name, q, data)) return 0;
         }
     }
+    for (size_t k = 0; k < dsc__optim_wide_count(opt); k++) { /* L-BFGS's state over every tensor */
+        dsc__wide w;
+        dsc__optim_wide(opt, k, &w);
+        dsc_param q = {.n = w.n, .dtype = DSC_F64, .ndim = w.ndim, .shape = {w.shape[0], w.shape[1]}};
+        char name[300];
+        snprintf(name, sizeof name, "optim/%s", w.name);
+        if (!add_tensor(p, name, &q, w.data)) return 0;
+    }
     for (size_t i = 0; i < nmine; i++) {
         char name[300];
         snprintf(name, sizeof name, "extra/%s", mine[i].name);
@@ -263,7 +271,7 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *av
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
         if (!dsc__utf8_valid(dsc_optim_param(opt, i)->name))
             return dsc__fail(DSC_ERR_ARG, "checkpoint: parameter %zu's name is not valid UTF-8", i);
-    size_t count = 1 + dsc_average_count(avg) + nmine;
+    size_t count = 1 + dsc_average_count(avg) + nmine + dsc__optim_wide_count(opt);
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++) count += 1 + dsc_optim_state_count(opt, i);
     p->segs = calloc(count, sizeof *p->segs);
     p->root = cJSON_CreateObject();

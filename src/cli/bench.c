@@ -588,6 +588,10 @@ int cmd_bench(int argc, char **argv)
     if (r.touched > 0 && (r.k != 1 || r.n % r.dim))
         return cli_usage_error("bench", "--rows-touched takes one table: --params (%lld) a multiple of --dim (%lld), "
                                "no --tensors", (long long)r.n, (long long)r.dim);
+    dsc_hparams hp; /* a malformed spec is reported where the optimizer is made */
+    if (dsc_hparams_parse(r.spec, &hp) == DSC_OK && hp.kind == DSC_LBFGS)
+        return cli_usage_error("bench", "lbfgs steps with a closure that re-evaluates the loss; descent bench times "
+                               "the per-element update of the other kinds against their plain loop");
     int rc = measure(&r);
     return rc ? rc : report(&r);
 }

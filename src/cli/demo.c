@@ -2,7 +2,8 @@
  * demo.c: descent demo, the main job a newcomer runs (make demo): comparisons whose
  * tables print here and whose figures go under out/:
  *   1. the textbook comparison of SGD, momentum, RMSprop and Adam on Rosenbrock
- *      from (-1.5, 0.5), 3000 steps in float64;
+ *      from (-1.5, 0.5), 3000 steps in float64, with L-BFGS beside them (each of its
+ *      steps is torch's step(closure): up to 20 iterations);
  *   2. the Adam family (Adam, AdamW, AMSGrad, RAdam, AdaBelief) on the mixture of
  *      four Gaussians;
  *   3. newer optimizers (Lion, LAMB, Schedule-Free AdamW, Lookahead) against Adam on
@@ -30,9 +31,10 @@ typedef struct part {
     size_t count;
 } part;
 
-static const char *const textbook_labels[] = {"SGD", "Momentum", "RMSprop", "Adam"};
-static const char *const textbook_specs[] = {
-    "sgd(lr=1e-3)", "sgd(lr=1e-3, momentum=0.9)", "rmsprop(lr=1e-2, alpha=0.9)", "adam(lr=1e-2)"};
+static const char *const textbook_labels[] = {"SGD", "Momentum", "RMSprop", "Adam", "L-BFGS"};
+static const char *const textbook_specs[] = {"sgd(lr=1e-3)", "sgd(lr=1e-3, momentum=0.9)",
+                                             "rmsprop(lr=1e-2, alpha=0.9)", "adam(lr=1e-2)",
+                                             "lbfgs(line_search_fn=strong_wolfe)"};
 
 static const char *const adam_labels[] = {"Adam", "AdamW", "AMSGrad", "RAdam", "AdaBelief"};
 static const char *const adam_specs[] = {"adam(lr=1e-2)", "adamw(lr=1e-2)", "adam(lr=1e-2, amsgrad=true)",
@@ -45,8 +47,9 @@ static const char *const newer_specs[] = {"adam(lr=1e-2)", "lion(lr=1e-3)", "lam
                                           "schedulefree_adamw(lr=1e-2)", "lookahead(inner=adam(lr=1e-2))"};
 
 static const part parts[] = {
-    {"1. The textbook comparison: Rosenbrock from (-1.5, 0.5), 3000 steps, float64 (minimum 0 at (1, 1))",
-     "rosenbrock", "rosenbrock.png", 3000, textbook_labels, textbook_specs, 4},
+    {"1. The textbook comparison: Rosenbrock from (-1.5, 0.5), 3000 steps, float64 (minimum 0 at (1, 1));\n"
+     "   L-BFGS's step is torch's step(closure), up to 20 iterations with a line search",
+     "rosenbrock", "rosenbrock.png", 3000, textbook_labels, textbook_specs, 5},
     {"2. The Adam family on a mixture of four Gaussians from (-0.3, 0.2), 600 steps, float64\n"
      "   (minimum -0.3127 near (1.5, 1.0); three shallower wells)",
      "gaussians", "gaussians.png", 600, adam_labels, adam_specs, 5},

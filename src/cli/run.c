@@ -16,6 +16,21 @@ static double evaluate(const dsc_problem *pb, dsc_dtype dt, const void *data, vo
     return dt == DSC_F32 ? dsc_problem_eval_f32(pb, data, grad) : dsc_problem_eval(pb, data, grad);
 }
 
+/* A closure kind's view of the problem (L-BFGS re-evaluates it within a step). */
+typedef struct run_closure {
+    const dsc_problem *pb;
+    dsc_dtype dtype;
+    const void *data;
+    void *grad;
+} run_closure;
+
+static dsc_status problem_closure(void *ctx, double *loss)
+{
+    const run_closure *c = ctx;
+    *loss = evaluate(c->pb, c->dtype, c->data, c->grad);
+    return DSC_OK;
+}
+
 /* The i-th value of the run's point, read in its dtype. */
 static double coord(dsc_dtype dt, const void *data, size_t i)
 {
@@ -130,8 +145,12 @@ dsc_status cli_run_exec(cli_run *r)
     if (r->trace) trace_row(r->trace, k0, loss, r->dtype, data, dim);
     if (r->record) record_row(r, 0, loss, data);
     note_progress(r, k0, loss, fstar, known);
+    run_closure closure = {pb, r->dtype, data, grad};
     for (int64_t k = k0 + 1; k <= k0 + r->steps; k++) {
-        if ((st = dsc_optim_step_loss(opt, loss))) goto done;
+        /* one step of L-BFGS is one torch step(closure): up to max_iter iterations */
+        st = dsc_optim_needs_closure(opt) ? dsc_optim_step_closure(opt, problem_closure, &closure, NULL)
+                                          : dsc_optim_step_loss(opt, loss);
+        if (st) goto done;
         if (avg && dsc_optim_last_updated(opt) && (st = dsc_average_update(avg))) goto done;
         loss = evaluate(pb, r->dtype, data, grad);
         if (r->trace) trace_row(r->trace, k, loss, r->dtype, data, dim);

@@ -258,6 +258,11 @@ static int parse_args(int argc, char **argv, train_opts *o)
                                "--targets, --val-data, --val-targets, --test-data, --test-targets, --save, --save-every, "
                                "--history, --plot, --threads, --json, --quiet, --zero, --bucket-kb, --timeout and --log-dir "
                                "may be)", fixed);
+    dsc_hparams hp; /* a malformed spec is reported where the optimizer is made */
+    if (dsc_hparams_parse(o->optimizer, &hp) == DSC_OK && hp.kind == DSC_LBFGS)
+        return cli_usage_error(CMD, "lbfgs needs a closure over the whole loss (dsc_optim_step_closure); descent "
+                               "train steps on mini-batches (and under mpirun on shards): use descent optimize on a "
+                               "problem, or the library");
     if (o->save_every && !o->save) return cli_usage_error(CMD, "--save-every needs --save FILE");
     if (o->val_targets && !o->val_data) return cli_usage_error(CMD, "--val-targets needs --val-data FILE");
     if (o->test_targets && !o->test_data) return cli_usage_error(CMD, "--test-targets needs --test-data FILE");

@@ -16,6 +16,7 @@
                K(DSC_SCHEDULEFREE_ADAMW) | K(DSC_MUON) | K(DSC_SPARSE_ADAM))
 #define K_BETAS (K_ADAMS | K(DSC_LION) | K(DSC_LAMB) | K(DSC_SCHEDULEFREE_ADAMW) | K(DSC_SPARSE_ADAM))
 
+
 dsc_hparams dsc_hparams_default(dsc_kind kind)
 {
     dsc_hparams hp;
@@ -46,6 +47,10 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     hp.step_size_max = 50;
     hp.lambd = 1e-4;
     hp.t0 = 1e6;
+    hp.max_iter = 20;
+    hp.tolerance_grad = 1e-7;
+    hp.tolerance_change = 1e-9;
+    hp.history_size = 100;
     switch (kind) {
     case DSC_ADAGRAD: hp.lr = 1e-2; hp.eps = 1e-10; break;
     case DSC_RMSPROP: hp.lr = 1e-2; break;
@@ -69,6 +74,8 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     /* torch.optim.Rprop and torch.optim.ASGD */
     case DSC_RPROP: hp.lr = 1e-2; break;
     case DSC_ASGD: hp.lr = 1e-2; hp.alpha = 0.75; break;
+    /* torch.optim.LBFGS (max_eval 0: max_iter * 5 / 4, its None) */
+    case DSC_LBFGS: hp.lr = 1.0; break;
     default: break;
     }
     return hp;
@@ -76,7 +83,7 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
 
 /* ---------------------------------------------------------------- the key table */
 
-typedef enum { T_DOUBLE, T_BOOL, T_INT64, T_NONFINITE, T_ADJUST, T_STATE_DTYPE } ftype;
+typedef enum { T_DOUBLE, T_BOOL, T_INT64, T_NONFINITE, T_ADJUST, T_STATE_DTYPE, T_LINE_SEARCH } ftype;
 
 enum {
     LO_OPEN = 1,   /* lo is excluded */
@@ -142,6 +149,12 @@ static const field fields[] = {
     {"step_size_max", T_DOUBLE, OFF(step_size_max), K(DSC_RPROP), 0, INFINITY, HI_OPEN},
     {"lambd", T_DOUBLE, OFF(lambd), K(DSC_ASGD), 0, INFINITY, HI_OPEN},
     {"t0", T_DOUBLE, OFF(t0), K(DSC_ASGD), 0, INFINITY, HI_OPEN},
+    {"max_iter", T_INT64, OFF(max_iter), K(DSC_LBFGS), 1, 1e9, 0},
+    {"max_eval", T_INT64, OFF(max_eval), K(DSC_LBFGS), 0, 1e9, 0},
+    {"tolerance_grad", T_DOUBLE, OFF(tolerance_grad), K(DSC_LBFGS), 0, INFINITY, HI_OPEN},
+    {"tolerance_change", T_DOUBLE, OFF(tolerance_change), K(DSC_LBFGS), 0, INFINITY, HI_OPEN},
+    {"history_size", T_INT64, OFF(history_size), K(DSC_LBFGS), 1, 1e6, 0},
+    {"line_search_fn", T_LINE_SEARCH, OFF(line_search_fn), K(DSC_LBFGS), 0, 1, 0},
     {"lookahead_k", T_INT64, OFF(lookahead_k), K_ALL, 0, 1e9, 0},
     {"lookahead_alpha", T_DOUBLE, OFF(lookahead_alpha), K_ALL, 0, 1, LO_OPEN},
     {"accumulate", T_INT64, OFF(accumulate), K_ALL, 1, 1e9, 0},
@@ -162,15 +175,18 @@ static const alias aliases[] = {
     {"norm_type", "clip_norm_type", K_ALL},
     {"trust_coeff", "trust_coefficient", K(DSC_LARS)},
     {"adjust_lr_fn", "adjust_lr", K(DSC_MUON)},
+    {"line_search", "line_search_fn", K(DSC_LBFGS)},
 };
 
 static const char *const nonfinite_names[] = {"skip", "error", "ignore"};
 static const char *const state_dtype_names[] = {"param", "bf16"};
 static const char *const adjust_names[] = {"original", "match_rms_adamw"};
+static const char *const line_search_names[] = {"none", "strong_wolfe"};
 
 /* The value names of an enum-typed field. */
 static const char *const *enum_names(ftype t)
 {
+    if (t == T_LINE_SEARCH) return line_search_names;
     return t == T_ADJUST ? adjust_names : t == T_STATE_DTYPE ? state_dtype_names : nonfinite_names;
 }
 
@@ -184,6 +200,7 @@ static double get_num(const dsc_hparams *hp, const field *f)
     case T_NONFINITE: { dsc_nonfinite v; memcpy(&v, base, sizeof v); return (double)v; }
     case T_ADJUST: { dsc_muon_adjust v; memcpy(&v, base, sizeof v); return (double)v; }
     case T_STATE_DTYPE: { dsc_state_dtype v; memcpy(&v, base, sizeof v); return (double)v; }
+    case T_LINE_SEARCH: { dsc_line_search v; memcpy(&v, base, sizeof v); return (double)v; }
     }
     return 0;
 }
@@ -198,6 +215,7 @@ static void set_num(dsc_hparams *hp, const field *f, double v)
     case T_NONFINITE: { dsc_nonfinite i = (dsc_nonfinite)(int)v; memcpy(base, &i, sizeof i); break; }
     case T_ADJUST: { dsc_muon_adjust i = (dsc_muon_adjust)(int)v; memcpy(base, &i, sizeof i); break; }
     case T_STATE_DTYPE: { dsc_state_dtype i = (dsc_state_dtype)(int)v; memcpy(base, &i, sizeof i); break; }
+    case T_LINE_SEARCH: { dsc_line_search i = (dsc_line_search)(int)v; memcpy(base, &i, sizeof i); break; }
     }
 }
 
@@ -240,6 +258,8 @@ static dsc_status check_range(const char *who, const field *f, double v)
         return dsc__fail(DSC_ERR_RANGE, "%s: adjust_lr must be original or match_rms_adamw, got %g", who, v);
     if (f->type == T_STATE_DTYPE)
         return dsc__fail(DSC_ERR_RANGE, "%s: state_dtype must be param or bf16, got %g", who, v);
+    if (f->type == T_LINE_SEARCH)
+        return dsc__fail(DSC_ERR_RANGE, "%s: line_search_fn must be none or strong_wolfe, got %g", who, v);
     char hi[32];
     if (isinf(f->hi)) snprintf(hi, sizeof hi, "%s", (f->flags & INF_OK) ? "inf]" : "inf)");
     else snprintf(hi, sizeof hi, "%g%c", f->hi, (f->flags & HI_OPEN) ? ')' : ']');
@@ -341,7 +361,7 @@ static dsc_status set_key(dsc_hparams *hp, given *gv, const char *who, const cha
         int b;
         st = dsc__spec_bool(who, key, value, &b);
         v = b;
-    } else if (f->type == T_NONFINITE || f->type == T_ADJUST || f->type == T_STATE_DTYPE) {
+    } else if (f->type == T_NONFINITE || f->type == T_ADJUST || f->type == T_STATE_DTYPE || f->type == T_LINE_SEARCH) {
         int found = 0;
         for (int i = 0; i <= (int)f->hi; i++)
             if (!strcmp(value, enum_names(f->type)[i])) { v = i; found = 1; }
@@ -349,6 +369,8 @@ static dsc_status set_key(dsc_hparams *hp, given *gv, const char *who, const cha
             return dsc__fail(DSC_ERR_SPEC, "%s: adjust_lr must be original or match_rms_adamw, got '%s'", who, value);
         if (!found && f->type == T_STATE_DTYPE)
             return dsc__fail(DSC_ERR_SPEC, "%s: state_dtype must be param or bf16, got '%s'", who, value);
+        if (!found && f->type == T_LINE_SEARCH)
+            return dsc__fail(DSC_ERR_SPEC, "%s: line_search_fn must be none or strong_wolfe, got '%s'", who, value);
         if (!found)
             return dsc__fail(DSC_ERR_SPEC, "%s: nonfinite must be skip, error or ignore, got '%s'", who, value);
     } else if (f->type == T_INT64) {
@@ -485,7 +507,7 @@ size_t dsc_hparams_format(const dsc_hparams *hp, char *buf, size_t size)
             const char *sep = n++ ? ", " : "(";
             if (f->type == T_BOOL)
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, v ? "true" : "false");
-            else if (f->type == T_NONFINITE || f->type == T_ADJUST || f->type == T_STATE_DTYPE)
+            else if (f->type == T_NONFINITE || f->type == T_ADJUST || f->type == T_STATE_DTYPE || f->type == T_LINE_SEARCH)
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, enum_names(f->type)[(int)v]);
             else
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%.17g", sep, f->key, v);

@@ -188,6 +188,24 @@ typedef struct dsc__gstate {
     double mu;         /* asgd: the averaging weight of the next step (starts at 1) */
 } dsc__gstate;
 
+/* The outcome of a closure step: updated, or skipped for a non-finite first evaluation. */
+typedef enum dsc__closure_result { DSC__CLOSURE_UPDATED = 0, DSC__CLOSURE_NONFINITE = 1 } dsc__closure_result;
+
+/* One step of a closure kind over the count tensors of params under hp (the kind's wide
+ * state w); *loss gets the first evaluation's loss; nonfinite says whether to check the
+ * first evaluation. */
+typedef dsc_status (*dsc__closure_step)(void *w, const dsc_param *params, size_t count, const dsc_hparams *hp,
+                                        dsc_closure_fn fn, void *ctx, double *loss, dsc__closure_result *result);
+
+/* One tensor of an optimizer-wide state (L-BFGS's): F64, 1-D or 2-D, owned by the kind. */
+typedef struct dsc__wide {
+    const char *name; /* saved as "optim/<name>" */
+    double *data;
+    int ndim;
+    size_t shape[2];
+    size_t n;         /* the product of the shape */
+} dsc__wide;
+
 /* One optimizer family: its state layout, validation, per-step scalars, kernels. */
 typedef struct dsc__ops {
     dsc_kind kind;
@@ -239,6 +257,20 @@ typedef struct dsc__ops {
      * such a tensor (SGD's momentum); NULL: none. */
     int sparse;
     dsc_status (*sparse_check)(const dsc_hparams *hp);
+    /* A kind whose step re-evaluates the loss (L-BFGS): dsc_optim_step refuses it, and
+     * dsc_optim_step_closure runs closure_step instead of the per-element update. Its
+     * state is the optimizer's, not per tensor ("wide": vectors over every tensor's
+     * elements), made by wide_create at create (which may refuse the parameters) and
+     * freed by wide_free; wide_change refuses new group hyperparameters its state
+     * cannot follow. See dsc__optim_wide for its checkpoint side. */
+    dsc_status (*wide_create)(const dsc_param *params, size_t count, const dsc_hparams *hp, void **out,
+                              size_t *bytes);
+    void (*wide_free)(void *w);
+    dsc_status (*wide_change)(const dsc_hparams *old, const dsc_hparams *hp);
+    dsc__closure_step closure_step;
+    size_t (*wide_count)(const void *w);
+    void (*wide_tensor)(const void *w, size_t k, dsc__wide *out);
+    dsc_status (*wide_check)(const void *w, const unsigned char *const *bytes);
 } dsc__ops;
 
 enum { DSC__SPARSE_NO = 0, DSC__SPARSE_TAKES, DSC__SPARSE_ONLY };
@@ -293,6 +325,13 @@ dsc_status dsc__optim_check_group(const dsc_optim *o, int g, const dsc_hparams *
 /* A restore has written every state buffer: a buffer a group just turned on holds the
  * file's values, not a fresh start (SGD's momentum buffer must not restart as g). */
 void dsc__optim_state_restored(dsc_optim *o);
+
+/* The optimizer-wide state tensors (L-BFGS's; 0 for the other kinds), for checkpoints:
+ * count, the k-th, and whether candidate contents would be a valid state (bytes[k]:
+ * the k-th tensor's n little-endian doubles, perhaps unaligned) before any is copied in. */
+size_t dsc__optim_wide_count(const dsc_optim *o);
+void dsc__optim_wide(const dsc_optim *o, size_t k, dsc__wide *out);
+dsc_status dsc__optim_wide_check(const dsc_optim *o, const unsigned char *const *bytes);
 
 /* The data of tensor i at the optimizer's evaluation point, whatever its mode (optimizer.c):
  * the ops' eval_state buffer once it has stepped, else the parameter itself. */
@@ -401,6 +440,7 @@ extern const dsc__ops dsc__ops_muon;
 extern const dsc__ops dsc__ops_rprop;
 extern const dsc__ops dsc__ops_asgd;
 extern const dsc__ops dsc__ops_sparse_adam;
+extern const dsc__ops dsc__ops_lbfgs;
 
 /* ---- lookahead (lookahead.c): slow weights around any kind, driven by optimizer.c.
  * The slow buffer is the last state buffer of a tensor ("lookahead_slow"). */

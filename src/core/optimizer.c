@@ -192,6 +192,7 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
             (st = dsc__accum_alloc(o, i)) || (st = alloc_sparse(o, i)))
             goto fail;
     if ((st = alloc_scratch(o))) goto fail;
+    if (o->ops->wide_create && (st = o->ops->wide_create(o->params, count, hp, &o->wide, &o->state_bytes))) goto fail;
     for (size_t i = 0; i < count; i++) o->plan.tasks[i].g = dsc__accum_grad(o, i);
     if ((st = dsc__plan_finish(&o->plan))) goto fail;
     dsc__plan_fill_state(&o->plan);
@@ -230,6 +231,7 @@ void dsc_optim_destroy(dsc_optim *o)
     free(o->groups);
     free(o->partial);
     dsc__free(o->scratch);
+    if (o->wide) o->ops->wide_free(o->wide);
     dsc__plan_free(&o->plan);
     free(o);
 }
@@ -278,6 +280,8 @@ static void set_task(dsc_optim *o, size_t i, const dsc__scal *s, int64_t t)
 static dsc_status step(dsc_optim *o, int have_loss, double loss)
 {
     if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_step: NULL optimizer");
+    if (o->ops->closure_step)
+        return dsc__fail(DSC_ERR_ARG, "%s: needs a closure: call dsc_optim_step_closure", dsc_kind_name(o->ops->kind));
     if (o->eval_mode && o->ops->place[0])
         return dsc__fail(DSC_ERR_ARG, "%s: step in eval mode; call dsc_optim_eval_mode(opt, 0) first",
                          dsc_kind_name(o->ops->kind));
@@ -340,6 +344,59 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
 
 dsc_status dsc_optim_step(dsc_optim *o) { return step(o, 0, NAN); }
 dsc_status dsc_optim_step_loss(dsc_optim *o, double loss) { return step(o, 1, loss); }
+
+/* A closure kind's step (L-BFGS) with the training controls around it; any other kind
+ * evaluates once and steps with that loss, as torch's step(closure) does. */
+dsc_status dsc_optim_step_closure(dsc_optim *o, dsc_closure_fn fn, void *ctx, double *loss)
+{
+    if (!o || !fn) return dsc__fail(DSC_ERR_ARG, "dsc_optim_step_closure: NULL %s", o ? "closure" : "optimizer");
+    double first = NAN;
+    dsc_status st;
+    if (!o->ops->closure_step) {
+        if ((st = fn(ctx, &first))) return st;
+        if (loss) *loss = first;
+        return step(o, 1, first);
+    }
+    o->last_skipped = 0;
+    o->last_updated = 0;
+    int update = 0; /* the kind refuses accumulation: always 1 */
+    if ((st = controls_begin(o, 1, NAN, &update))) return st;
+    dsc__closure_result result;
+    st = o->ops->closure_step(o->wide, o->params, o->count, &o->groups[0].hp, fn, ctx, &first, &result);
+    if (loss) *loss = first;
+    if (st) return st;
+    if (result == DSC__CLOSURE_NONFINITE) return dsc__optim_handle_nonfinite(o);
+    o->consecutive = 0;
+    o->steps++;
+    o->accum_loss = first; /* the loss a loss-driven schedule sees */
+    controls_end(o);
+    return DSC_OK;
+}
+
+int dsc_optim_needs_closure(const dsc_optim *o) { return o && o->ops->closure_step; }
+
+size_t dsc__optim_wide_count(const dsc_optim *o) { return o && o->wide ? o->ops->wide_count(o->wide) : 0; }
+
+void dsc__optim_wide(const dsc_optim *o, size_t k, dsc__wide *out) { o->ops->wide_tensor(o->wide, k, out); }
+
+dsc_status dsc__optim_wide_check(const dsc_optim *o, const unsigned char *const *bytes)
+{
+    return o->wide ? o->ops->wide_check(o->wide, bytes) : DSC_OK;
+}
+
+/* A one-element tensor of the wide state, by name, as a counter (0 when none). */
+static int64_t wide_counter(const dsc_optim *o, const char *name)
+{
+    for (size_t k = 0; k < dsc__optim_wide_count(o); k++) {
+        dsc__wide t;
+        dsc__optim_wide(o, k, &t);
+        if (!strcmp(t.name, name)) return (int64_t)t.data[0];
+    }
+    return 0;
+}
+
+int64_t dsc_optim_lbfgs_iterations(const dsc_optim *o) { return wide_counter(o, "n_iter"); }
+int64_t dsc_optim_lbfgs_evaluations(const dsc_optim *o) { return wide_counter(o, "func_evals"); }
 
 void dsc_optim_zero_grad(dsc_optim *o)
 {
@@ -421,6 +478,10 @@ static dsc_status check_compatible(const dsc_optim *o, int g, const dsc_hparams 
         hp->accumulate != c->accumulate || hp->state_dtype != c->state_dtype)
         return dsc__fail(DSC_ERR_ARG, "%s: clipping, accumulation, the non-finite policy and state_dtype are "
                          "optimizer-wide; set them when creating the optimizer", who);
+    if (o->ops->wide_change) {
+        dsc_status st = o->ops->wide_change(&o->groups[g].hp, hp);
+        if (st) return st;
+    }
     if ((hp->lookahead_k > 0) != (o->groups[g].hp.lookahead_k > 0))
         return dsc__fail(DSC_ERR_UNSUPPORTED, "%s: lookahead cannot be turned on or off for a group; create a "
                          "new optimizer", who);

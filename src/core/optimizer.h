@@ -45,6 +45,7 @@ struct dsc_optim {
     double accum_loss;     /* the sum of their losses */
     int last_updated;
     dsc__sparse **sparse;  /* per tensor: its row-sparse gradient (sparse.c), NULL if dense */
+    void *wide; /* the kind's optimizer-wide state (L-BFGS), made by ops->wide_create */
 };
 
 /* ---- gradient accumulation (accumulate.c) */

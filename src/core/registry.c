@@ -16,6 +16,7 @@ static const dsc__ops *const table[DSC_KIND_COUNT] = {
     [DSC_LARS] = &dsc__ops_lars,       [DSC_SCHEDULEFREE_ADAMW] = &dsc__ops_schedulefree_adamw,
     [DSC_MUON] = &dsc__ops_muon,         [DSC_RPROP] = &dsc__ops_rprop,
     [DSC_ASGD] = &dsc__ops_asgd,       [DSC_SPARSE_ADAM] = &dsc__ops_sparse_adam,
+    [DSC_LBFGS] = &dsc__ops_lbfgs,
 };
 
 const dsc__ops *dsc__ops_for(dsc_kind kind)
