@@ -136,9 +136,9 @@ static void run_layer_case(const golden_case *c)
     void *gwt = gw ? typed(dt, NULL, gw->n) : NULL, *gbt = gb ? typed(dt, NULL, gb->n) : NULL;
     void *stats = NULL, *col = NULL;
     if (l.kind == DSC__CONV) {
-        col = typed(dt, NULL, dsc__conv_scratch(&l));
-        dsc__conv_forward(dt, &l, wt, b, x, y, col, n);
-        dsc__conv_backward(dt, &l, wt, x, d, gwt, gbt, dx, col, n);
+        col = typed(dt, NULL, dsc__conv_scratch(&l, 2));
+        dsc__conv_forward(dt, &l, wt, b, x, y, col, 2, n);
+        dsc__conv_backward(dt, &l, wt, x, d, gwt, gbt, dx, col, 2, n);
     } else if (l.kind == DSC__MAXPOOL || l.kind == DSC__AVGPOOL) {
         l.aux = calloc(n * l.out, sizeof(size_t));
         dsc__pool_forward(dt, &l, x, y, n);
