@@ -391,6 +391,34 @@ static void test_checkpoint_resume_bit_exact(void **state)
     dsc_dataset_destroy(ds);
 }
 
+/* maxpool2d(2) has its own unrolled loop: the same rules as PyTorch's (and as the
+ * general loop's): the first of equal maxima, a NaN winning over numbers and the last
+ * NaN over earlier ones; the gradient goes where the maximum was. */
+static void test_maxpool_ties_and_nan(void **state)
+{
+    (void)state;
+    for (int f = 0; f < 2; f++) {
+        dsc_dtype dt = f ? DSC_F64 : DSC_F32;
+        dsc_mlp_config cfg = dsc_mlp_config_model("maxpool2d(2)", 1, 2, 4);
+        dsc__layer l;
+        int nl, np;
+        size_t nw, ns;
+        OK(dsc__net_plan(&cfg, &l, &nl, &nw, &ns, &np));
+        /* windows [1 3; 3 2] and [NaN 5; NaN 2] */
+        const double xv[8] = {1, 3, NAN, 5, 3, 2, NAN, 2}, dv[2] = {10, 20};
+        void *x = typed(dt, xv, 8), *y = typed(dt, NULL, 2), *d = typed(dt, dv, 2), *dx = typed(dt, NULL, 8);
+        l.aux = calloc(2, sizeof(size_t));
+        dsc__pool_forward(dt, &l, x, y, 1);
+        dsc__pool_backward(dt, &l, d, dx, 1);
+        assert_int_equal(((size_t *)l.aux)[0], 1);
+        assert_int_equal(((size_t *)l.aux)[1], 6);
+        assert_true(at(dt, y, 0) == 3 && isnan(at(dt, y, 1)));
+        const double want[8] = {0, 10, 0, 0, 0, 0, 20, 0};
+        for (size_t i = 0; i < 8; i++) assert_true(at(dt, dx, i) == want[i]);
+        free(x), free(y), free(d), free(dx), free(l.aux);
+    }
+}
+
 /* The seed's experiment in small: digits as 1x8x8 images, RAdam, held-out accuracy. */
 static void test_digits_as_images(void **state)
 {
@@ -420,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_layer),
         cmocka_unit_test_setup_teardown(test_checkpoint_resume_bit_exact, make_path, remove_path),
         cmocka_unit_test(test_digits_as_images),
+        cmocka_unit_test(test_maxpool_ties_and_nan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

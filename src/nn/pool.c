@@ -19,9 +19,52 @@ static void window_of(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t
     if (*hi > n) *hi = n;
 }
 
-#define POOL_KERNELS(T, SFX)                                                                        \
+/* T: the element type; U: the unsigned integer of its size (the selects' masks) */
+#define POOL_KERNELS(T, U, SFX)                                                                     \
+    /* Input i of xc replaces the maximum (*best, *bv) when larger or NaN (PyTorch's:       \
+       the first maximum, NaN winning), by masks rather than branches (which input wins    \
+       is data, unpredictable), the value's bits with its index (loading it from the      \
+       index would chain each comparison behind a load). */                               \
+    static inline void challenge_##SFX(const T *xc, size_t i, size_t *best, T *bv)                \
+    {                                                                                               \
+        T v = xc[i];                                                                                \
+        U vbits, bits;                                                                              \
+        memcpy(&vbits, &v, sizeof vbits);                                                           \
+        memcpy(&bits, bv, sizeof bits);                                                             \
+        int win = (v > *bv) | (v != v);                                                             \
+        size_t iwin = (size_t)0 - (size_t)win;                                                      \
+        U vwin = (U)0 - (U)win;                                                                     \
+        *best = (i & iwin) | (*best & ~iwin);                                                       \
+        bits = (vbits & vwin) | (bits & ~vwin);                                                     \
+        memcpy(bv, &bits, sizeof bits);                                                             \
+    }                                                                                               \
+    /* maxpool2d(2) without padding, the usual pooling, spelled out: the general loops    \
+       below take 3 times as long over its windows. The shape is in locals (stores into   \
+       arg could change l's fields as far as the compiler knows). */                        \
+    static void max_2x2_##SFX(const dsc__layer *l, const T *x, T *y, size_t *arg, size_t n)         \
+    {                                                                                               \
+        const size_t w = l->iw, hw = l->ih * l->iw, oh = l->oh, ow = l->ow, oc = l->oc;            \
+        for (size_t rc = 0; rc < n * oc; rc++) { /* row rc / oc, channel rc % oc */                 \
+            const T *xc = x + rc * hw;                                                              \
+            size_t first = rc % oc * hw; /* xc's offset in its row */                               \
+            for (size_t oy = 0; oy < oh; oy++)                                                      \
+                for (size_t ox = 0; ox < ow; ox++) {                                                \
+                    size_t i = 2 * oy * w + 2 * ox, best = i, o = (rc * oh + oy) * ow + ox;         \
+                    T bv = xc[i];                                                                   \
+                    challenge_##SFX(xc, i + 1, &best, &bv);                                         \
+                    challenge_##SFX(xc, i + w, &best, &bv);                                         \
+                    challenge_##SFX(xc, i + w + 1, &best, &bv);                                     \
+                    y[o] = bv;                                                                      \
+                    arg[o] = first + best;                                                          \
+                }                                                                                   \
+        }                                                                                           \
+    }                                                                                               \
     static void forward_##SFX(const dsc__layer *l, const T *x, T *y, size_t *arg, size_t n)         \
     {                                                                                               \
+        if (arg && l->k == 2 && l->stride == 2 && !l->pad) {                                        \
+            max_2x2_##SFX(l, x, y, arg, n);                                                         \
+            return;                                                                                 \
+        }                                                                                           \
         const T inv = (T)1 / (T)(l->k * l->k);                                                      \
         size_t hw = l->ih * l->iw;                                                                  \
         for (size_t r = 0; r < n; r++)                                                              \
@@ -83,8 +126,8 @@ static void window_of(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t
                 }                                                                                   \
         }                                                                                           \
     }
-POOL_KERNELS(float, f32)
-POOL_KERNELS(double, f64)
+POOL_KERNELS(float, uint32_t, f32)
+POOL_KERNELS(double, uint64_t, f64)
 
 void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t n)
 {
