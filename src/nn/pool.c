@@ -129,16 +129,31 @@ static void window_of(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t
 POOL_KERNELS(float, uint32_t, f32)
 POOL_KERNELS(double, uint64_t, f64)
 
+/* The rows run on the BLAS's threads, like the convolutions around them, a share of
+ * consecutive rows each (the rows are independent: the same bits on any number). */
+static void run_rows(dsc_dtype dt, const dsc__layer *l, const void *in, void *out, size_t n, int forward)
+{
+    size_t es = dsc_dtype_size(dt), nt = (size_t)dsc__blas_threads();
+    nt = nt < 1 ? 1 : nt > n ? n : nt;
+#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
+    for (size_t k = 0; k < nt; k++) {
+        size_t r0 = n * k / nt, rows = n * (k + 1) / nt - r0;
+        size_t *arg = l->kind == DSC__MAXPOOL ? (size_t *)l->aux + r0 * l->out : NULL;
+        const char *i = (const char *)in + r0 * (forward ? l->in : l->out) * es;
+        char *o = (char *)out + r0 * (forward ? l->out : l->in) * es;
+        if (forward && dt == DSC_F32) forward_f32(l, (const float *)i, (float *)o, arg, rows);
+        else if (forward) forward_f64(l, (const double *)i, (double *)o, arg, rows);
+        else if (dt == DSC_F32) backward_f32(l, (const float *)i, (float *)o, arg, rows);
+        else backward_f64(l, (const double *)i, (double *)o, arg, rows);
+    }
+}
+
 void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t n)
 {
-    size_t *arg = l->kind == DSC__MAXPOOL ? l->aux : NULL;
-    if (dt == DSC_F32) forward_f32(l, x, y, arg, n);
-    else forward_f64(l, x, y, arg, n);
+    run_rows(dt, l, x, y, n, 1);
 }
 
 void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t n)
 {
-    const size_t *arg = l->kind == DSC__MAXPOOL ? l->aux : NULL;
-    if (dt == DSC_F32) backward_f32(l, d, dx, arg, n);
-    else backward_f64(l, d, dx, arg, n);
+    run_rows(dt, l, d, dx, n, 0);
 }
