@@ -3,7 +3,8 @@
  * [out, in, k, k]) through im2col: each row's patches are unfolded into a
  * (in*k*k) x (oh*ow) matrix, so that the layer is one matrix product per row and
  * runs at the BLAS's speed. The backward pass folds the patches' gradients back
- * (col2im).
+ * (col2im). The first layer's input needs no gradient (dx NULL): its patches are
+ * unfolded for the weights' gradient only.
  *
  * One row's products are too small for the BLAS's threads to share (32 x 196 x 400
  * for the second layer of the MNIST network: the threads would wait on each other
@@ -20,8 +21,8 @@
 #include <omp.h>
 #endif
 
-/* Slots start on cache lines (16 floats, 8 doubles): a thread's writes never share
- * a line with another's. */
+/* The scratch's parts are whole multiples of 16 values (64 bytes of floats): two
+ * threads' parts never share a cache line. */
 #define SLOT_ALIGN 16
 
 static size_t aligned(size_t n) { return (n + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN; }
