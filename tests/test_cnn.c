@@ -391,6 +391,33 @@ static void test_checkpoint_resume_bit_exact(void **state)
     dsc_dataset_destroy(ds);
 }
 
+/* A convolution's gradients have the same bits on one thread as on several: the
+ * weights' gradient is summed in fixed runs of rows whatever the threads. */
+static void test_conv_bits_independent_of_threads(void **state)
+{
+    (void)state;
+    dsc_mlp_config cfg = dsc_mlp_config_model("conv2d(4,k=3,pad=1)", 2, 6, 5);
+    dsc__layer l;
+    int nl, np;
+    size_t nw, ns, n = 13;
+    OK(dsc__net_plan(&cfg, &l, &nl, &nw, &ns, &np));
+    double *v = malloc(n * l.out * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n * l.out; i++) v[i] = sin(0.37 * (double)i) * 3;
+    void *x = typed(DSC_F32, v, n * l.in), *d = typed(DSC_F32, v, n * l.out), *w = typed(DSC_F32, v, nw);
+    void *g[2], *dx[2];
+    OK(dsc_blas_set_threads(2));
+    for (size_t t = 1; t <= 2; t++) {
+        void *scratch = typed(DSC_F32, NULL, dsc__conv_scratch(&l, t));
+        g[t - 1] = typed(DSC_F32, NULL, nw), dx[t - 1] = typed(DSC_F32, NULL, n * l.in);
+        dsc__conv_backward(DSC_F32, &l, w, x, d, g[t - 1], (float *)g[t - 1] + nw - l.oc, dx[t - 1], scratch, t, n);
+        free(scratch);
+    }
+    assert_memory_equal(g[0], g[1], nw * sizeof(float));
+    assert_memory_equal(dx[0], dx[1], n * l.in * sizeof(float));
+    free(v), free(x), free(d), free(w), free(g[0]), free(g[1]), free(dx[0]), free(dx[1]);
+}
+
 /* maxpool2d(2) has its own unrolled loop: the same rules as PyTorch's (and as the
  * general loop's): the first of equal maxima, a NaN winning over numbers and the last
  * NaN over earlier ones; the gradient goes where the maximum was. */
@@ -449,6 +476,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpoint_resume_bit_exact, make_path, remove_path),
         cmocka_unit_test(test_digits_as_images),
         cmocka_unit_test(test_maxpool_ties_and_nan),
+        cmocka_unit_test(test_conv_bits_independent_of_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
