@@ -136,9 +136,9 @@ static void run_layer_case(const golden_case *c)
     void *gwt = gw ? typed(dt, NULL, gw->n) : NULL, *gbt = gb ? typed(dt, NULL, gb->n) : NULL;
     void *stats = NULL, *col = NULL;
     if (l.kind == DSC__CONV) {
-        col = typed(dt, NULL, dsc__conv_scratch(&l));
-        dsc__conv_forward(dt, &l, wt, b, x, y, col, n);
-        dsc__conv_backward(dt, &l, wt, x, d, gwt, gbt, dx, col, n);
+        col = typed(dt, NULL, dsc__conv_scratch(&l, 2));
+        dsc__conv_forward(dt, &l, wt, b, x, y, col, 2, n);
+        dsc__conv_backward(dt, &l, wt, x, d, gwt, gbt, dx, col, 2, n);
     } else if (l.kind == DSC__MAXPOOL || l.kind == DSC__AVGPOOL) {
         l.aux = calloc(n * l.out, sizeof(size_t));
         dsc__pool_forward(dt, &l, x, y, n);
@@ -391,6 +391,61 @@ static void test_checkpoint_resume_bit_exact(void **state)
     dsc_dataset_destroy(ds);
 }
 
+/* A convolution's gradients have the same bits on one thread as on several: the
+ * weights' gradient is summed in fixed runs of rows whatever the threads. */
+static void test_conv_bits_independent_of_threads(void **state)
+{
+    (void)state;
+    dsc_mlp_config cfg = dsc_mlp_config_model("conv2d(4,k=3,pad=1)", 2, 6, 5);
+    dsc__layer l;
+    int nl, np;
+    size_t nw, ns, n = 13;
+    OK(dsc__net_plan(&cfg, &l, &nl, &nw, &ns, &np));
+    double *v = malloc(n * l.out * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n * l.out; i++) v[i] = sin(0.37 * (double)i) * 3;
+    void *x = typed(DSC_F32, v, n * l.in), *d = typed(DSC_F32, v, n * l.out), *w = typed(DSC_F32, v, nw);
+    void *g[2], *dx[2];
+    OK(dsc_blas_set_threads(2));
+    for (size_t t = 1; t <= 2; t++) {
+        void *scratch = typed(DSC_F32, NULL, dsc__conv_scratch(&l, t));
+        g[t - 1] = typed(DSC_F32, NULL, nw), dx[t - 1] = typed(DSC_F32, NULL, n * l.in);
+        dsc__conv_backward(DSC_F32, &l, w, x, d, g[t - 1], (float *)g[t - 1] + nw - l.oc, dx[t - 1], scratch, t, n);
+        free(scratch);
+    }
+    assert_memory_equal(g[0], g[1], nw * sizeof(float));
+    assert_memory_equal(dx[0], dx[1], n * l.in * sizeof(float));
+    free(v), free(x), free(d), free(w), free(g[0]), free(g[1]), free(dx[0]), free(dx[1]);
+}
+
+/* maxpool2d(2) has its own unrolled loop: the same rules as PyTorch's (and as the
+ * general loop's): the first of equal maxima, a NaN winning over numbers and the last
+ * NaN over earlier ones; the gradient goes where the maximum was. */
+static void test_maxpool_ties_and_nan(void **state)
+{
+    (void)state;
+    for (int f = 0; f < 2; f++) {
+        dsc_dtype dt = f ? DSC_F64 : DSC_F32;
+        dsc_mlp_config cfg = dsc_mlp_config_model("maxpool2d(2)", 1, 2, 4);
+        dsc__layer l;
+        int nl, np;
+        size_t nw, ns;
+        OK(dsc__net_plan(&cfg, &l, &nl, &nw, &ns, &np));
+        /* windows [1 3; 3 2] and [NaN 5; NaN 2] */
+        const double xv[8] = {1, 3, NAN, 5, 3, 2, NAN, 2}, dv[2] = {10, 20};
+        void *x = typed(dt, xv, 8), *y = typed(dt, NULL, 2), *d = typed(dt, dv, 2), *dx = typed(dt, NULL, 8);
+        l.aux = calloc(2, sizeof(size_t));
+        dsc__pool_forward(dt, &l, x, y, 1);
+        dsc__pool_backward(dt, &l, d, dx, 1);
+        assert_int_equal(((size_t *)l.aux)[0], 1);
+        assert_int_equal(((size_t *)l.aux)[1], 6);
+        assert_true(at(dt, y, 0) == 3 && isnan(at(dt, y, 1)));
+        const double want[8] = {0, 10, 0, 0, 0, 0, 20, 0};
+        for (size_t i = 0; i < 8; i++) assert_true(at(dt, dx, i) == want[i]);
+        free(x), free(y), free(d), free(dx), free(l.aux);
+    }
+}
+
 /* The seed's experiment in small: digits as 1x8x8 images, RAdam, held-out accuracy. */
 static void test_digits_as_images(void **state)
 {
@@ -420,6 +475,8 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_layer),
         cmocka_unit_test_setup_teardown(test_checkpoint_resume_bit_exact, make_path, remove_path),
         cmocka_unit_test(test_digits_as_images),
+        cmocka_unit_test(test_maxpool_ties_and_nan),
+        cmocka_unit_test(test_conv_bits_independent_of_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,3 +39,17 @@ const char *dsc_blas_preferred_core(void)
 #endif
     return NULL;
 }
+
+int dsc__blas_threads(void) { return openblas_get_num_threads(); }
+
+int dsc__blas_threads_off(void)
+{
+    int threads = openblas_get_num_threads();
+    if (threads > 1) openblas_set_num_threads(1);
+    return threads;
+}
+
+void dsc__blas_threads_on(int threads)
+{
+    if (threads > 1) openblas_set_num_threads(threads);
+}

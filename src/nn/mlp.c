@@ -174,6 +174,7 @@ static void free_batch(dsc_mlp *m)
     m->x0 = m->delta[0] = m->delta[1] = m->col = NULL;
     m->ybuf = NULL;
     m->cap = 0;
+    m->col_threads = 0;
 }
 
 void dsc_mlp_destroy(dsc_mlp *m)
@@ -221,14 +222,18 @@ static int reserve_layer(dsc_mlp *m, int i, size_t rows)
 
 dsc_status dsc__mlp_reserve(dsc_mlp *m, size_t rows)
 {
-    if (rows <= m->cap) return DSC_OK;
+    /* a conv layer runs on the BLAS's threads, each with its own patch matrix */
+    int blas = dsc__blas_threads();
+    size_t threads = blas < 1 ? 1 : blas > DSC__CONV_LANES ? DSC__CONV_LANES : (size_t)blas;
+    if (rows <= m->cap && threads <= m->col_threads) return DSC_OK;
+    if (rows < m->cap) rows = m->cap;
     free_batch(m);
     size_t widest = m->inputs, col = 0, es = m->esize;
     int ok = (m->x0 = dsc__alloc(rows * m->inputs * es)) != NULL;
     for (int i = 0; ok && i < m->nlayers; i++) {
         const dsc__layer *l = &m->layer[i];
         widest = l->out > widest ? l->out : widest;
-        if (l->kind == DSC__CONV && dsc__conv_scratch(l) > col) col = dsc__conv_scratch(l);
+        if (l->kind == DSC__CONV && dsc__conv_scratch(l, threads) > col) col = dsc__conv_scratch(l, threads);
         ok = reserve_layer(m, i, rows);
     }
     ok = ok && (m->delta[0] = dsc__alloc(rows * widest * es)) && (m->delta[1] = dsc__alloc(rows * widest * es)) &&
@@ -238,6 +243,7 @@ dsc_status dsc__mlp_reserve(dsc_mlp *m, size_t rows)
         return dsc__fail(DSC_ERR_NOMEM, "mlp: out of memory for a batch of %zu rows", rows);
     }
     m->cap = rows;
+    m->col_threads = threads;
     return DSC_OK;
 }
 

@@ -113,12 +113,21 @@ void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const 
                         const void *x, void *a, size_t n);
 void dsc__dense_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x,
                          const void *d, void *gw, void *gb, void *dx, size_t n);
-/* conv2d through im2col (col: l->ic*k*k x oh*ow values of scratch) */
-size_t dsc__conv_scratch(const dsc__layer *l);
+/* conv2d through im2col. The weight gradient is summed in DSC__CONV_LANES fixed runs
+ * of rows, added in order (the same bits on any number of threads); a layer runs on
+ * at most that many threads. scratch: dsc__conv_scratch(l, threads) values, threads
+ * the most the passes may use (each has its own patch matrix). */
+#define DSC__CONV_LANES 8
+size_t dsc__conv_scratch(const dsc__layer *l, size_t threads);
 void dsc__conv_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b, const void *x, void *y,
-                       void *col, size_t n);
+                       void *scratch, size_t threads, size_t n);
 void dsc__conv_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *x, const void *d, void *gw,
-                        void *gb, void *dx, void *col, size_t n);
+                        void *gb, void *dx, void *scratch, size_t threads, size_t n);
+/* The BLAS's threads; _off sets them to one for products the caller runs on its own
+ * threads and returns how many there were, _on(that) restores them. */
+int dsc__blas_threads(void);
+int dsc__blas_threads_off(void);
+void dsc__blas_threads_on(int threads);
 /* pools: maxpool records the argmax of every output in l->aux */
 void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t n);
 void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t n);
@@ -176,7 +185,8 @@ struct dsc_mlp {
     size_t cap;
     void *x0;            /* cap x inputs */
     void *delta[2];      /* cap x widest layer */
-    void *col;           /* conv scratch (one row's im2col) */
+    void *col;           /* conv scratch (dsc__conv_scratch for col_threads threads) */
+    size_t col_threads;
     double *ybuf;        /* cap targets */
     /* compile */
     dsc_optim *opt;

@@ -116,7 +116,7 @@ static const void *forward_layer(dsc_mlp *m, dsc__layer *l, const void *in, size
         dsc__dense_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), in, l->y, n);
         return l->y;
     case DSC__CONV:
-        dsc__conv_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), in, l->y, m->col, n);
+        dsc__conv_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), in, l->y, m->col, m->col_threads, n);
         return l->y;
     case DSC__MAXPOOL:
     case DSC__AVGPOOL:
@@ -167,7 +167,7 @@ static void *backward_layer(dsc_mlp *m, int i, void *d, void *dx, size_t n, int 
         dsc__dense_backward(dt, l, wptr(m, l->w_off), x, d, gptr(m, l->w_off), gptr(m, l->b_off), dx, n);
         return dx;
     case DSC__CONV:
-        dsc__conv_backward(dt, l, wptr(m, l->w_off), x, d, gptr(m, l->w_off), gptr(m, l->b_off), dx, m->col, n);
+        dsc__conv_backward(dt, l, wptr(m, l->w_off), x, d, gptr(m, l->w_off), gptr(m, l->b_off), dx, m->col, m->col_threads, n);
         return dx;
     case DSC__MAXPOOL:
     case DSC__AVGPOOL:

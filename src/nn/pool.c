@@ -19,9 +19,52 @@ static void window_of(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t
     if (*hi > n) *hi = n;
 }
 
-#define POOL_KERNELS(T, SFX)                                                                        \
+/* T: the element type; U: the unsigned integer of its size (the selects' masks) */
+#define POOL_KERNELS(T, U, SFX)                                                                     \
+    /* Input i of xc replaces the maximum (*best, *bv) when larger or NaN (PyTorch's:       \
+       the first maximum, NaN winning), by masks rather than branches (which input wins    \
+       is data, unpredictable), the value's bits with its index (loading it from the      \
+       index would chain each comparison behind a load). */                               \
+    static inline void challenge_##SFX(const T *xc, size_t i, size_t *best, T *bv)                \
+    {                                                                                               \
+        T v = xc[i];                                                                                \
+        U vbits, bits;                                                                              \
+        memcpy(&vbits, &v, sizeof vbits);                                                           \
+        memcpy(&bits, bv, sizeof bits);                                                             \
+        int win = (v > *bv) | (v != v);                                                             \
+        size_t iwin = (size_t)0 - (size_t)win;                                                      \
+        U vwin = (U)0 - (U)win;                                                                     \
+        *best = (i & iwin) | (*best & ~iwin);                                                       \
+        bits = (vbits & vwin) | (bits & ~vwin);                                                     \
+        memcpy(bv, &bits, sizeof bits);                                                             \
+    }                                                                                               \
+    /* maxpool2d(2) without padding, the usual pooling, spelled out: the general loops    \
+       below take 3 times as long over its windows. The shape is in locals (stores into   \
+       arg could change l's fields as far as the compiler knows). */                        \
+    static void max_2x2_##SFX(const dsc__layer *l, const T *x, T *y, size_t *arg, size_t n)         \
+    {                                                                                               \
+        const size_t w = l->iw, hw = l->ih * l->iw, oh = l->oh, ow = l->ow, oc = l->oc;            \
+        for (size_t rc = 0; rc < n * oc; rc++) { /* row rc / oc, channel rc % oc */                 \
+            const T *xc = x + rc * hw;                                                              \
+            size_t first = rc % oc * hw; /* xc's offset in its row */                               \
+            for (size_t oy = 0; oy < oh; oy++)                                                      \
+                for (size_t ox = 0; ox < ow; ox++) {                                                \
+                    size_t i = 2 * oy * w + 2 * ox, best = i, o = (rc * oh + oy) * ow + ox;         \
+                    T bv = xc[i];                                                                   \
+                    challenge_##SFX(xc, i + 1, &best, &bv);                                         \
+                    challenge_##SFX(xc, i + w, &best, &bv);                                         \
+                    challenge_##SFX(xc, i + w + 1, &best, &bv);                                     \
+                    y[o] = bv;                                                                      \
+                    arg[o] = first + best;                                                          \
+                }                                                                                   \
+        }                                                                                           \
+    }                                                                                               \
     static void forward_##SFX(const dsc__layer *l, const T *x, T *y, size_t *arg, size_t n)         \
     {                                                                                               \
+        if (arg && l->k == 2 && l->stride == 2 && !l->pad) {                                        \
+            max_2x2_##SFX(l, x, y, arg, n);                                                         \
+            return;                                                                                 \
+        }                                                                                           \
         const T inv = (T)1 / (T)(l->k * l->k);                                                      \
         size_t hw = l->ih * l->iw;                                                                  \
         for (size_t r = 0; r < n; r++)                                                              \
@@ -83,19 +126,34 @@ static void window_of(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t
                 }                                                                                   \
         }                                                                                           \
     }
-POOL_KERNELS(float, f32)
-POOL_KERNELS(double, f64)
+POOL_KERNELS(float, uint32_t, f32)
+POOL_KERNELS(double, uint64_t, f64)
+
+/* The rows run on the BLAS's threads, like the convolutions around them, a share of
+ * consecutive rows each (the rows are independent: the same bits on any number). */
+static void run_rows(dsc_dtype dt, const dsc__layer *l, const void *in, void *out, size_t n, int forward)
+{
+    size_t es = dsc_dtype_size(dt), nt = (size_t)dsc__blas_threads();
+    nt = nt < 1 ? 1 : nt > n ? n : nt;
+#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
+    for (size_t k = 0; k < nt; k++) {
+        size_t r0 = n * k / nt, rows = n * (k + 1) / nt - r0;
+        size_t *arg = l->kind == DSC__MAXPOOL ? (size_t *)l->aux + r0 * l->out : NULL;
+        const char *i = (const char *)in + r0 * (forward ? l->in : l->out) * es;
+        char *o = (char *)out + r0 * (forward ? l->out : l->in) * es;
+        if (forward && dt == DSC_F32) forward_f32(l, (const float *)i, (float *)o, arg, rows);
+        else if (forward) forward_f64(l, (const double *)i, (double *)o, arg, rows);
+        else if (dt == DSC_F32) backward_f32(l, (const float *)i, (float *)o, arg, rows);
+        else backward_f64(l, (const double *)i, (double *)o, arg, rows);
+    }
+}
 
 void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t n)
 {
-    size_t *arg = l->kind == DSC__MAXPOOL ? l->aux : NULL;
-    if (dt == DSC_F32) forward_f32(l, x, y, arg, n);
-    else forward_f64(l, x, y, arg, n);
+    run_rows(dt, l, x, y, n, 1);
 }
 
 void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t n)
 {
-    const size_t *arg = l->kind == DSC__MAXPOOL ? l->aux : NULL;
-    if (dt == DSC_F32) backward_f32(l, d, dx, arg, n);
-    else backward_f64(l, d, dx, arg, n);
+    run_rows(dt, l, d, dx, n, 0);
 }
