@@ -108,6 +108,7 @@ typedef enum dsc_kind {
     DSC_MUON,               /* torch.optim.Muon on 2-D tensors, AdamW on the others */
     DSC_RPROP,              /* torch.optim.Rprop (resilient backpropagation) */
     DSC_ASGD,               /* torch.optim.ASGD (averaged SGD), torch 1.13's rule */
+    DSC_ADAFACTOR,          /* torch.optim.Adafactor (torch 2.5): factored second moment */
     DSC_KIND_COUNT /* sentinel */
 } dsc_kind;
 
@@ -200,6 +201,14 @@ typedef struct dsc_hparams {
     /* asgd: eta = lr / (1 + lambd*lr*t)^alpha; averaging of ax starts after t0 steps */
     double lambd;
     double t0;
+    /* adafactor: beta2_t = 1 - t^beta2_decay; the second moment's estimate is floored
+     * at eps1^2 (eps1 DSC_EPS1_DTYPE: the element type's machine epsilon, torch's None);
+     * the step is max(eps2, RMS(p)) * min(lr, 1/sqrt(t)); the update's RMS is clipped
+     * to d */
+    double beta2_decay;
+    double eps1;
+    double eps2;
+    double d;
     /* lookahead, around any kind (Zhang et al. 2019): when lookahead_k > 0, every
      * lookahead_k steps slow += alpha (p - slow) and p = slow */
     int64_t lookahead_k;
@@ -208,6 +217,10 @@ typedef struct dsc_hparams {
                                       with the mean of the K gradients (default 1) */
     dsc_state_dtype state_dtype;   /* optimizer-wide, spec key state_dtype=param|bf16 */
 } dsc_hparams;
+
+/* adafactor's eps1 when not given (torch's eps=(None, ...)): the machine epsilon of
+ * each tensor's element type. */
+#define DSC_EPS1_DTYPE (-1.0)
 
 /* PyTorch's defaults for kind (lr 1e-3 for Adam, weight_decay 1e-2 for AdamW, ...). */
 dsc_hparams dsc_hparams_default(dsc_kind kind);
@@ -289,9 +302,15 @@ size_t dsc_optim_state_bytes(const dsc_optim *opt);
  * Rprop's "prev" and "step_size"; ASGD's "ax", the running average of the parameter;
  * "lookahead_slow", last, under lookahead). Each holds n elements of the tensor's
  * dtype, owned by the optimizer. Muon's layout depends on the tensor: 2-D tensors
- * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq".
+ * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq". So does Adafactor's,
+ * whose buffers are smaller: a tensor of >= 2 dimensions keeps "row_var" (its shape
+ * with the last dimension 1) and "col_var" (the one before it 1), the others
+ * "variance" (n elements); dsc_optim_state_shape gives each buffer's shape.
  */
 size_t dsc_optim_state_count(const dsc_optim *opt, size_t i);
+/* The shape of state buffer k of tensor i (shape holds DSC_MAX_DIMS; the elements are
+ * their product): the tensor's, but for Adafactor's row and column factors. */
+dsc_status dsc_optim_state_shape(const dsc_optim *opt, size_t i, size_t k, int *ndim, size_t *shape);
 /* DSC_STATE_BF16: every state buffer holds n bfloat16 values (uint16_t, the high half
  * of the f32 bits) instead of elements of the tensor's dtype. */
 dsc_state_dtype dsc_optim_state_dtype(const dsc_optim *opt);

@@ -13,7 +13,7 @@ specs=(
   'adagrad(lr=0.1, lr_decay=0.01)' 'rmsprop(lr=1e-2, momentum=0.5, centered=true)' 'adadelta'
   'adam(lr=1e-2, amsgrad=true)' 'adamw(lr=1e-2)' 'adamax(lr=1e-2)' 'nadam(lr=1e-2)' 'radam(lr=1e-2)'
   'adabelief(lr=1e-2)' 'adam(lr=1e-2, clip_norm=1)' 'lion(lr=1e-3)' 'lamb(lr=1e-2)' 'lars(lr=1e-2, momentum=0.9)'
-  'schedulefree_adamw(lr=1e-2, warmup_steps=5)' 'muon(lr=1e-2)' 'rprop(lr=1e-2)' 'asgd(lr=1e-2, t0=10)' 'adam(lr=1e-2, lookahead_k=5)' 'lookahead(inner=adam(lr=1e-2), k=5, alpha=0.5)'
+  'schedulefree_adamw(lr=1e-2, warmup_steps=5)' 'muon(lr=1e-2)' 'rprop(lr=1e-2)' 'asgd(lr=1e-2, t0=10)' 'adafactor(lr=0.05)' 'adam(lr=1e-2, lookahead_k=5)' 'lookahead(inner=adam(lr=1e-2), k=5, alpha=0.5)'
 )
 result() { # the loss and x of a --json line
   sed -e 's/.*\("loss":[^,]*\).*\("x":\[[^]]*\]\).*/\1 \2/' <<<"$1"

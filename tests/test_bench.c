@@ -66,7 +66,7 @@ static void test_every_optimizer(void **state)
     static const char *const kinds[] = {"sgd", "sgdm", "adagrad", "rmsprop", "adadelta", "adam",
                                         "adamw", "adamax", "nadam", "radam", "adabelief",
                                         "lion", "lamb", "lars", "schedulefree_adamw", "muon",
-                                        "rprop", "asgd", "'lookahead(inner=sgd)'"};
+                                        "rprop", "asgd", "adafactor", "'lookahead(inner=sgd)'"};
     char args[128], out[2048];
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         snprintf(args, sizeof args, "--optimizer %s --params 5000 --tensors 7 --threads 2", kinds[i]);

@@ -210,6 +210,11 @@ typedef struct dsc__ops {
     void (*norms_finish)(dsc__scal *s, const double *sums);
     /* whole_tensor for this tensor only (Muon: the 2-D ones); NULL: every tensor */
     int (*tensor_whole)(const dsc_param *p);
+    /* The shape of the state buffer called name of tensor p when it is not the tensor's
+     * (Adafactor's row and column factors): writes shape and returns ndim; 0 (or a NULL
+     * hook): the tensor's shape. Such buffers need whole_tensor (a piece of the tensor
+     * has no piece of them). */
+    int (*state_shape)(const dsc_param *p, const char *name, size_t *shape);
 } dsc__ops;
 
 /* bfloat16 is the high half of an f32's bits; stores round to nearest even, NaN
@@ -263,6 +268,10 @@ dsc_status dsc__optim_check_group(const dsc_optim *o, int g, const dsc_hparams *
  * file's values, not a fresh start (SGD's momentum buffer must not restart as g). */
 void dsc__optim_state_restored(dsc_optim *o);
 
+/* Tensor i's descriptor with the shape (n, ndim, shape) of its state buffer called name
+ * (dsc_optim_state_shape's), which checkpoints store and check. */
+void dsc__optim_state_param(const dsc_optim *o, size_t i, const char *name, dsc_param *out);
+
 /* The data of tensor i at the optimizer's evaluation point, whatever its mode (params.c):
  * the ops' eval_state buffer once it has stepped, else the parameter itself. */
 const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i);
@@ -270,13 +279,15 @@ const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i);
 /* Marks a loop for vectorisation (OpenMP's simd, or -fopenmp-simd without OpenMP). */
 #if defined(_OPENMP) || defined(DSC_OMP_SIMD)
 #define DSC__SIMD _Pragma("omp simd")
-/* The same for a loop that sums into a and b (the lanes' order is fixed by the code,
+/* The same for a loop that sums into a and b (or a alone) (the lanes' order is fixed by the code,
  * so the sums do not depend on the thread count). */
 #define DSC__SIMD_SUM2(a, b) DSC__PRAGMA(omp simd reduction(+ : a, b))
+#define DSC__SIMD_SUM(a) DSC__PRAGMA(omp simd reduction(+ : a))
 #define DSC__PRAGMA(x) _Pragma(#x)
 #else
 #define DSC__SIMD
 #define DSC__SIMD_SUM2(a, b)
+#define DSC__SIMD_SUM(a)
 #endif
 
 /* ---- the parallel step (parallel.c)
@@ -289,6 +300,7 @@ typedef struct dsc__task {
     void *p;
     const void *g;
     void *const *st;    /* the tensor's state buffers */
+    size_t st_n[DSC__MAX_STATE]; /* elements of each (n but for factored state, ops->state_shape) */
     size_t st_es;       /* bytes of one state element (2 for bf16 state) */
     int nstate;
     dsc_dtype dtype;
@@ -346,6 +358,7 @@ extern const dsc__ops dsc__ops_schedulefree_adamw;
 extern const dsc__ops dsc__ops_muon;
 extern const dsc__ops dsc__ops_rprop;
 extern const dsc__ops dsc__ops_asgd;
+extern const dsc__ops dsc__ops_adafactor;
 
 /* ---- lookahead (lookahead.c): slow weights around any kind, driven by optimizer.c.
  * The slow buffer is the last state buffer of a tensor ("lookahead_slow"). */

@@ -10,7 +10,7 @@ static const dsc__ops *const table[DSC_KIND_COUNT] = {
     [DSC_LION] = &dsc__ops_lion,       [DSC_LAMB] = &dsc__ops_lamb,
     [DSC_LARS] = &dsc__ops_lars,       [DSC_SCHEDULEFREE_ADAMW] = &dsc__ops_schedulefree_adamw,
     [DSC_MUON] = &dsc__ops_muon,         [DSC_RPROP] = &dsc__ops_rprop,
-    [DSC_ASGD] = &dsc__ops_asgd,
+    [DSC_ASGD] = &dsc__ops_asgd,       [DSC_ADAFACTOR] = &dsc__ops_adafactor,
 };
 
 const dsc__ops *dsc__ops_for(dsc_kind kind)
