@@ -178,6 +178,8 @@ check 2 bench --optimizer adam --params 0
 check 2 bench --optimizer adam --params 10x
 check 2 bench --optimizer adam --params 3 --tensors 4
 check 2 bench --optimizer adam --params 100 --dtype f16
+check 2 bench --optimizer adafactor --params 1000 --tensors 3 --cols 10 # 334 is no multiple of 10
+check 2 bench --optimizer adafactor --params 1000 --cols -1
 check 2 bench --optimizer adam --params 100 --threads -1
 check 2 bench --optimizer adam --params 100 --reps 0
 check 2 bench --optimizer nosuch --params 100

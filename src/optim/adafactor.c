@@ -112,11 +112,11 @@ static double adafactor_step(const struct adafactor_scalars *k, double p_sq, dou
 #ifdef T
 /* ---- the rule, for element type T */
 
-/* torch's lerp, in its two forms. */
+/* torch's lerp, in its two forms (both computed, so a loop has no branch). */
 static inline T FN(lerp)(T a, T b, T w)
 {
-    const T diff = b - a;
-    return DSC__ABS(w) < (T)0.5 ? a + w * diff : b - diff * ((T)1 - w);
+    const T diff = b - a, from_a = a + w * diff, from_b = b - diff * ((T)1 - w);
+    return DSC__ABS(w) < (T)0.5 ? from_a : from_b;
 }
 
 /* eps1 in double (None: the element type's epsilon) and the estimates' floor eps1^2 in
@@ -222,31 +222,51 @@ DSC__ALWAYS_INLINE void FN(matrix_factors)(const dsc__scal *s, const T *restrict
     *p_sq = psq;
 }
 
-/* Pass 2 (update 0) adds |u|^2 of one matrix into *u_sq; pass 3 (update 1) steps. */
-DSC__ALWAYS_INLINE void FN(matrix_pass)(const dsc__scal *s, T *restrict p, const T *restrict g,
+/* Pass 2 over one matrix: |u|^2 into *u_sq. */
+DSC__ALWAYS_INLINE void FN(matrix_u_sq)(const dsc__scal *s, const T *restrict p, const T *restrict g,
                                         const T *restrict row, const T *restrict col, struct adafactor_dims m,
-                                        double *u_sq, T step, const int update, const int gen)
+                                        double *u_sq, const int gen)
 {
     const struct adafactor_scalars k = adafactor_scalars_of(s);
     const struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(s);
     const double eps1 = FN(eps1_of)(&k);
     const T floor = (T)(eps1 * eps1), mean = FN(row_mean)(row, m.rows, (T)eps1);
-    double usq = 0;
+    double usq = *u_sq;
     for (size_t i = 0; i < m.rows; i++) {
-        T *restrict pr = p + i * m.cols;
-        const T *restrict gr = g + i * m.cols;
+        const T *restrict pr = p + i * m.cols, *restrict gr = g + i * m.cols;
         const T ri = row[i];
         double urow = 0;
         DSC__SIMD_SUM(urow)
         for (size_t j = 0; j < m.cols; j++) {
-            const T pj = pr[j], d = FN(dsc__grad_fast)(&gc, gen, pj, gr[j]);
+            const T d = FN(dsc__grad_fast)(&gc, gen, pr[j], gr[j]);
             const T u = FN(u_of)(d, (ri * col[j]) / mean, floor);
-            if (update) pr[j] = (gen ? pj * gc.decay : pj) + step * u;
-            else urow += (double)u * (double)u;
+            urow += (double)u * (double)u;
         }
         usq += urow;
     }
-    *u_sq += usq;
+    *u_sq = usq;
+}
+
+/* Pass 3 over one matrix: the update, u again. */
+DSC__ALWAYS_INLINE void FN(matrix_update)(const dsc__scal *s, T *restrict p, const T *restrict g,
+                                          const T *restrict row, const T *restrict col, struct adafactor_dims m,
+                                          T step, const int gen)
+{
+    const struct adafactor_scalars k = adafactor_scalars_of(s);
+    const struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(s);
+    const double eps1 = FN(eps1_of)(&k);
+    const T floor = (T)(eps1 * eps1), mean = FN(row_mean)(row, m.rows, (T)eps1);
+    for (size_t i = 0; i < m.rows; i++) {
+        T *restrict pr = p + i * m.cols;
+        const T *restrict gr = g + i * m.cols;
+        const T ri = row[i];
+        DSC__SIMD
+        for (size_t j = 0; j < m.cols; j++) {
+            const T pj = pr[j], d = FN(dsc__grad_fast)(&gc, gen, pj, gr[j]);
+            const T u = FN(u_of)(d, (ri * col[j]) / mean, floor);
+            pr[j] = (gen ? pj * gc.decay : pj) + step * u;
+        }
+    }
 }
 
 DSC__ALWAYS_INLINE void FN(matrix_rule)(const dsc__scal *s, T *p, const T *g, T *row, T *col, const int gen)
@@ -259,10 +279,10 @@ DSC__ALWAYS_INLINE void FN(matrix_rule)(const dsc__scal *s, T *p, const T *g, T 
         FN(matrix_factors)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, s->scratch, m,
                            &p_sq, gen);
     for (size_t b = 0; b < m.batch; b++)
-        FN(matrix_pass)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, m, &u_sq, 0, 0, gen);
+        FN(matrix_u_sq)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, m, &u_sq, gen);
     const T step = (T)adafactor_step(&k, p_sq, u_sq, s->param->n);
     for (size_t b = 0; b < m.batch; b++)
-        FN(matrix_pass)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, m, &u_sq, step, 1, gen);
+        FN(matrix_update)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, m, step, gen);
 }
 
 DSC__ALWAYS_INLINE void FN(adafactor_rule)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n,
