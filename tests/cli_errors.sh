@@ -151,6 +151,8 @@ check 2 optimize --optimizer adam --steps 5 --average 'swa(every=0)'
 check 2 optimize --optimizer adam --steps 5 --average 'ema(decay=0.9, beta=1)'
 check 2 optimize --optimizer adam --steps 5 --average
 check 2 compare --optimizer adam --steps 5 --average 'ema(decay=-1)'
+check 2 optimize --optimizer adam --steps 5 --average ax # ax is ASGD's
+check 2 compare --optimizer asgd --optimizer adam --steps 5 --average ax
 # checkpoints with an average whose metadata disagrees with its file (same length, so
 # only the header text changes)
 "$bin" optimize --optimizer 'adam(lr=1e-2)' --average 'ema(decay=0.9)' --steps 5 --save "$ck/avg.st" >/dev/null ||

@@ -7,7 +7,7 @@ set -u
 bin=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-fail=0
+. "$(dirname "$0")/lib.sh" # fail=0, num
 specs=(
   'sgd(lr=1e-3)' 'sgd(lr=1e-3, momentum=0.9, nesterov=true)' 'sgd(lr=1e-3, momentum=0.9, lr_in_buffer=true)'
   'adagrad(lr=0.1, lr_decay=0.01)' 'rmsprop(lr=1e-2, momentum=0.5, centered=true)' 'adadelta'
@@ -85,6 +85,18 @@ for want in 'average                          swa(start=5, every=2)' 'average.up
             'state/x/z'; do
   grep -qF -- "$want" <<<"$out" || { echo "FAIL: inspect lacks '$want':"; echo "$out"; fail=$((fail+1)); }
 done
+# ASGD's own average (--average ax, its state ax) resumes too; before the averaging
+# starts (t0 = 30) ax is the parameters, after it differs from them
+for dt in f32 f64; do
+  resume_check "asgd --average ax, $dt" avg_result --problem 'rosenbrock(n=3)' --optimizer 'asgd(lr=1e-3, t0=10)' \
+    --average ax --dtype "$dt"
+  case "$want" in *'"average":"ax","average_loss":'*) ;; *) echo "FAIL: no ax average in: $want"; fail=$((fail+1));; esac
+done
+early=$("$bin" optimize --problem 'rosenbrock(n=3)' --optimizer 'asgd(lr=1e-3, t0=30)' --average ax --steps 20 --json)
+[ "$(num loss "$early")" = "$(num average_loss "$early")" ] || { echo "FAIL: ax is not p before t0: $early"; fail=$((fail+1)); }
+[ "$(num loss "$want")" != "$(num average_loss "$want")" ] || { echo "FAIL: ax is p after t0: $want"; fail=$((fail+1)); }
+line=$("$bin" optimize --problem rosenbrock --optimizer 'asgd(lr=1e-3)' --average ax --steps 3)
+grep -qE '; ax: loss [0-9.e+-]+ at \(' <<<"$line" || { echo "FAIL: optimize --average ax prints: $line"; fail=$((fail+1)); }
 # the table line reports the average too
 line=$("$bin" optimize --problem rosenbrock --optimizer 'adam(lr=1e-2)' --average 'ema(decay=0.5)' --steps 3)
 grep -qE '; ema\(decay=0\.5\): loss [0-9.e+-]+ at \(' <<<"$line" || { echo "FAIL: optimize --average prints: $line"; fail=$((fail+1)); }
