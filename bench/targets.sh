@@ -71,7 +71,7 @@ for s in "${sections[@]}"; do
     echo "## every kind, $params f32 parameters in one tensor: step, plain loop, fraction"
     for k in sgd 'sgd(momentum=0.9)' adagrad 'rmsprop(momentum=0.9, centered=1)' adadelta adam \
              'adam(amsgrad=1)' adamw adamax nadam radam adabelief lion lamb 'lars(momentum=0.9)' \
-             schedulefree_adamw muon rprop asgd 'lookahead(inner=adam)' 'adam(state_dtype=bf16)'; do
+             schedulefree_adamw muon rprop asgd adafactor 'lookahead(inner=adam)' 'adam(state_dtype=bf16)'; do
       spec="${k%)}"
       if [ "$spec" = "$k" ]; then spec="$k(nonfinite=ignore)"; else spec="$spec, nonfinite=ignore)"; fi
       case $k in lookahead*) spec='lookahead(inner=adam(nonfinite=ignore))' ;; esac

@@ -112,6 +112,7 @@ typedef enum dsc_kind {
     DSC_ASGD,               /* torch.optim.ASGD (averaged SGD), torch 1.13's rule */
     DSC_SPARSE_ADAM,        /* torch.optim.SparseAdam: lazy Adam for row-sparse gradients */
     DSC_LBFGS,              /* torch.optim.LBFGS, torch 1.13's algorithm: dsc_optim_step_closure */
+    DSC_ADAFACTOR,          /* torch.optim.Adafactor (torch 2.5): factored second moment */
     DSC_KIND_COUNT /* sentinel */
 } dsc_kind;
 
@@ -220,6 +221,14 @@ typedef struct dsc_hparams {
     double tolerance_change;
     int64_t history_size;
     dsc_line_search line_search_fn;
+    /* adafactor: beta2_t = 1 - t^beta2_decay; the second moment's estimate is floored
+     * at eps1^2 (eps1 DSC_EPS1_DTYPE: the element type's machine epsilon, torch's None);
+     * the step is max(eps2, RMS(p)) * min(lr, 1/sqrt(t)); the update's RMS is clipped
+     * to d */
+    double beta2_decay;
+    double eps1;
+    double eps2;
+    double d;
     /* lookahead, around any kind (Zhang et al. 2019): when lookahead_k > 0, every
      * lookahead_k steps slow += alpha (p - slow) and p = slow */
     int64_t lookahead_k;
@@ -228,6 +237,10 @@ typedef struct dsc_hparams {
                                       with the mean of the K gradients (default 1) */
     dsc_state_dtype state_dtype;   /* optimizer-wide, spec key state_dtype=param|bf16 */
 } dsc_hparams;
+
+/* adafactor's eps1 when not given (torch's eps=(None, ...)): the machine epsilon of
+ * each tensor's element type. */
+#define DSC_EPS1_DTYPE (-1.0)
 
 /* PyTorch's defaults for kind (lr 1e-3 for Adam, weight_decay 1e-2 for AdamW, ...). */
 dsc_hparams dsc_hparams_default(dsc_kind kind);
@@ -363,13 +376,20 @@ size_t dsc_optim_state_bytes(const dsc_optim *opt);
  * Rprop's "prev" and "step_size"; ASGD's "ax", the running average of the parameter;
  * "lookahead_slow", last, under lookahead). Each holds n elements of the tensor's
  * dtype, owned by the optimizer. Muon's layout depends on the tensor: 2-D tensors
- * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq". L-BFGS has none per
+ * have "momentum_buffer", the others "exp_avg" and "exp_avg_sq". So does Adafactor's,
+ * whose buffers are smaller: a tensor of >= 2 dimensions keeps "row_var" (its shape
+ * with the last dimension 1) and "col_var" (the one before it 1), the others
+ * "variance" (n elements); dsc_optim_state_shape gives each buffer's shape.
+ * L-BFGS has none per
  * tensor: its state (history over the flat concatenation of every tensor, torch's
  * old_dirs, old_stps, ro, d, t, H_diag, prev_flat_grad, prev_loss, n_iter,
  * func_evals) is the optimizer's, held in double and saved by checkpoints as
  * "optim/<name>" tensors.
  */
 size_t dsc_optim_state_count(const dsc_optim *opt, size_t i);
+/* The shape of state buffer k of tensor i (shape holds DSC_MAX_DIMS; the elements are
+ * their product): the tensor's, but for Adafactor's row and column factors. */
+dsc_status dsc_optim_state_shape(const dsc_optim *opt, size_t i, size_t k, int *ndim, size_t *shape);
 /* DSC_STATE_BF16: every state buffer holds n bfloat16 values (uint16_t, the high half
  * of the f32 bits) instead of elements of the tensor's dtype. */
 dsc_state_dtype dsc_optim_state_dtype(const dsc_optim *opt);

@@ -157,6 +157,8 @@ check 2 optimize --optimizer adam --steps 5 --average 'swa(every=0)'
 check 2 optimize --optimizer adam --steps 5 --average 'ema(decay=0.9, beta=1)'
 check 2 optimize --optimizer adam --steps 5 --average
 check 2 compare --optimizer adam --steps 5 --average 'ema(decay=-1)'
+check 2 optimize --optimizer adam --steps 5 --average ax # ax is ASGD's
+check 2 compare --optimizer asgd --optimizer adam --steps 5 --average ax
 # checkpoints with an average whose metadata disagrees with its file (same length, so
 # only the header text changes)
 "$bin" optimize --optimizer 'adam(lr=1e-2)' --average 'ema(decay=0.9)' --steps 5 --save "$ck/avg.st" >/dev/null ||
@@ -194,6 +196,8 @@ case $("$bin" train --data nosuch.csv --optimizer lbfgs 2>&1) in
 esac
 check 2 optimize --optimizer 'lbfgs(weight_decay=0.1)' --steps 10
 check 2 optimize --optimizer 'lbfgs(line_search_fn=wolfe)' --steps 10
+check 2 bench --optimizer adafactor --params 1000 --tensors 3 --cols 10 # 334 is no multiple of 10
+check 2 bench --optimizer adafactor --params 1000 --cols -1
 check 2 bench --optimizer adam --params 100 --threads -1
 check 2 bench --optimizer adam --params 100 --reps 0
 check 2 bench --optimizer nosuch --params 100

@@ -7,13 +7,13 @@ set -u
 bin=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-fail=0
+. "$(dirname "$0")/lib.sh" # fail=0, num
 specs=(
   'sgd(lr=1e-3)' 'sgd(lr=1e-3, momentum=0.9, nesterov=true)' 'sgd(lr=1e-3, momentum=0.9, lr_in_buffer=true)'
   'adagrad(lr=0.1, lr_decay=0.01)' 'rmsprop(lr=1e-2, momentum=0.5, centered=true)' 'adadelta'
   'adam(lr=1e-2, amsgrad=true)' 'adamw(lr=1e-2)' 'adamax(lr=1e-2)' 'nadam(lr=1e-2)' 'radam(lr=1e-2)'
   'adabelief(lr=1e-2)' 'adam(lr=1e-2, clip_norm=1)' 'lion(lr=1e-3)' 'lamb(lr=1e-2)' 'lars(lr=1e-2, momentum=0.9)'
-  'schedulefree_adamw(lr=1e-2, warmup_steps=5)' 'muon(lr=1e-2)' 'rprop(lr=1e-2)' 'asgd(lr=1e-2, t0=10)' 'lbfgs(max_iter=4, history_size=3, line_search_fn=strong_wolfe)' 'lbfgs(lr=0.1, max_iter=3)' 'adam(lr=1e-2, lookahead_k=5)' 'lookahead(inner=adam(lr=1e-2), k=5, alpha=0.5)'
+  'schedulefree_adamw(lr=1e-2, warmup_steps=5)' 'muon(lr=1e-2)' 'rprop(lr=1e-2)' 'asgd(lr=1e-2, t0=10)' 'lbfgs(max_iter=4, history_size=3, line_search_fn=strong_wolfe)' 'lbfgs(lr=0.1, max_iter=3)' 'adafactor(lr=0.05)' 'adam(lr=1e-2, lookahead_k=5)' 'lookahead(inner=adam(lr=1e-2), k=5, alpha=0.5)'
 )
 result() { # the loss and x of a --json line
   sed -e 's/.*\("loss":[^,]*\).*\("x":\[[^]]*\]\).*/\1 \2/' <<<"$1"
@@ -85,6 +85,18 @@ for want in 'average                          swa(start=5, every=2)' 'average.up
             'state/x/z'; do
   grep -qF -- "$want" <<<"$out" || { echo "FAIL: inspect lacks '$want':"; echo "$out"; fail=$((fail+1)); }
 done
+# ASGD's own average (--average ax, its state ax) resumes too; before the averaging
+# starts (t0 = 30) ax is the parameters, after it differs from them
+for dt in f32 f64; do
+  resume_check "asgd --average ax, $dt" avg_result --problem 'rosenbrock(n=3)' --optimizer 'asgd(lr=1e-3, t0=10)' \
+    --average ax --dtype "$dt"
+  case "$want" in *'"average":"ax","average_loss":'*) ;; *) echo "FAIL: no ax average in: $want"; fail=$((fail+1));; esac
+done
+early=$("$bin" optimize --problem 'rosenbrock(n=3)' --optimizer 'asgd(lr=1e-3, t0=30)' --average ax --steps 20 --json)
+[ "$(num loss "$early")" = "$(num average_loss "$early")" ] || { echo "FAIL: ax is not p before t0: $early"; fail=$((fail+1)); }
+[ "$(num loss "$want")" != "$(num average_loss "$want")" ] || { echo "FAIL: ax is p after t0: $want"; fail=$((fail+1)); }
+line=$("$bin" optimize --problem rosenbrock --optimizer 'asgd(lr=1e-3)' --average ax --steps 3)
+grep -qE '; ax: loss [0-9.e+-]+ at \(' <<<"$line" || { echo "FAIL: optimize --average ax prints: $line"; fail=$((fail+1)); }
 # the table line reports the average too
 line=$("$bin" optimize --problem rosenbrock --optimizer 'adam(lr=1e-2)' --average 'ema(decay=0.5)' --steps 3)
 grep -qE '; ema\(decay=0\.5\): loss [0-9.e+-]+ at \(' <<<"$line" || { echo "FAIL: optimize --average prints: $line"; fail=$((fail+1)); }

@@ -66,6 +66,14 @@ done
 a=$("$bin" train --data "$iris" --epochs 2 --seed 7 --quiet --json | sed 's/"seconds":[^,]*//g; s/"samples_per_second":[^,]*//; s/"load_seconds":[^,]*//')
 b=$("$bin" train --data "$iris" --epochs 2 --seed 7 --quiet --json | sed 's/"seconds":[^,]*//g; s/"samples_per_second":[^,]*//; s/"load_seconds":[^,]*//')
 [ "$a" = "$b" ] || { echo "FAIL: same seed, different runs"; fail=$((fail + 1)); }
+# the optimizer's state as allocated: Adam keeps two buffers of the 4-8-3 net's 67
+# values (536 bytes in f32), adafactor rows + columns per matrix (8x4: 12, 3x8: 11) and
+# the biases' 8 + 3, 34 floats, and 8 doubles of workspace for the column sums: 200
+for pair in adam:536 adafactor:200; do
+  out=$("$bin" train --data "$iris" --layers 8 --epochs 2 --optimizer "${pair%%:*}" --quiet --json)
+  case $out in *"\"optimizer_state_bytes\":${pair#*:},"*) ;;
+    *) echo "FAIL: ${pair%%:*}'s state is not ${pair#*:} bytes: $out"; fail=$((fail + 1)) ;; esac
+done
 # OpenBLAS on generic kernels (played by a preloaded shim): one re-execution with
 # OPENBLAS_CORETYPE set for a CPU with AVX2/AVX-512; a user's own setting is kept
 if [ -n "${3:-}" ] && grep -qw avx2 /proc/cpuinfo; then

@@ -58,6 +58,12 @@ static void test_bytes_per_param(void **state)
     expect_bytes("--optimizer 'lars(momentum=0, nonfinite=ignore)' --params 1000 --dtype f64", "40");
     /* lookahead: the slow weights read and written once in k = 4 steps: 8/4 more */
     expect_bytes("--optimizer 'lookahead(inner=adam(nonfinite=ignore), k=4)' --params 1000", "30");
+    /* adafactor on vectors: g p read, the variance read and written (16), then g and the
+     * variance read, p read and written (16); on matrices (--cols) the factors are a few
+     * rows and columns: g p read, g read, then g read, p read and written: 24 */
+    expect_bytes("--optimizer 'adafactor(nonfinite=ignore)' --params 1000", "32");
+    expect_bytes("--optimizer 'adafactor(nonfinite=ignore)' --params 1000 --tensors 2 --cols 50", "24");
+    expect_bytes("--optimizer 'adam(nonfinite=ignore)' --params 1000 --cols 10", "28");
 }
 
 /* A sparse table (--rows-touched): the kinds that take row-sparse gradients, and the
@@ -81,7 +87,7 @@ static void test_every_optimizer(void **state)
     static const char *const kinds[] = {"sgd", "sgdm", "adagrad", "rmsprop", "adadelta", "adam",
                                         "adamw", "adamax", "nadam", "radam", "adabelief",
                                         "lion", "lamb", "lars", "schedulefree_adamw", "muon",
-                                        "rprop", "asgd", "'lookahead(inner=sgd)'"};
+                                        "rprop", "asgd", "adafactor", "'lookahead(inner=sgd)'"};
     char args[128], out[2048];
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         snprintf(args, sizeof args, "--optimizer %s --params 5000 --tensors 7 --threads 2", kinds[i]);

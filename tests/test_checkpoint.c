@@ -120,6 +120,16 @@ static void put(snapshot *s, const void *p, size_t n)
     s->len += n;
 }
 
+/* Elements of tensor i's state buffer k (adafactor's factors are smaller than it). */
+static size_t state_elems(const dsc_optim *opt, size_t i, size_t k)
+{
+    int ndim;
+    size_t shape[DSC_MAX_DIMS], n = 1;
+    assert_int_equal(dsc_optim_state_shape(opt, i, k, &ndim, shape), DSC_OK);
+    for (int d = 0; d < ndim; d++) n *= shape[d];
+    return n;
+}
+
 static snapshot take(const dsc_optim *opt)
 {
     snapshot s = {.len = 0};
@@ -130,7 +140,7 @@ static snapshot take(const dsc_optim *opt)
         for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
             void *d;
             dsc_optim_state(opt, i, k, NULL, &d);
-            put(&s, d, bytes);
+            put(&s, d, state_elems(opt, i, k) * dsc_dtype_size(q->dtype));
         }
     }
     int64_t c[3] = {dsc_optim_step_count(opt), dsc_optim_skipped_count(opt), dsc_optim_consecutive_skips(opt)};
@@ -219,6 +229,8 @@ static const char *const specs[] = {
     "rprop(etas=(0.4, 1.3), step_sizes=(1e-4, 0.1), weight_decay=0.01)",
     "asgd(lr=0.05, t0=10)",
     "asgd(lr=0.05, lambd=0.01, alpha=0.6, t0=20, weight_decay=0.01)",
+    "adafactor(lr=0.05)",
+    "adafactor(lr=0.5, beta2_decay=-0.5, eps=(1e-3, 0.1), d=1.2, weight_decay=0.01)",
     "adam(lr=0.01, lookahead_k=5)",
     "sgd(lr=0.01, momentum=0.9, lookahead_k=3, lookahead_alpha=0.5)",
 };

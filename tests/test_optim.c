@@ -744,6 +744,7 @@ static void test_state_buffers(void **state)
         {"adabelief(amsgrad=true)", 3, {"exp_avg", "exp_avg_var", "max_exp_avg_var"}},
         {"rprop", 2, {"prev", "step_size"}},
         {"asgd", 1, {"ax"}},
+        {"adafactor", 1, {"variance"}}, /* the 1-D tensors'; test_adafactor.c: matrices */
     };
     float p32[5] = {0}, g32[5] = {0};
     double p64[3] = {0}, g64[3] = {0};

@@ -239,6 +239,55 @@ static double harmonic(int64_t t, void *ctx)
     return 1.0 / (1.0 + (double)t);
 }
 
+/* Restoring "lr" into spec over base 0.2: accepted or refused (DSC_ERR_RANGE, naming
+ * the rates the schedule reaches). */
+static void restore_lr(const char *spec, double lr, int ok)
+{
+    dsc_sched *s = make(spec, 0.2);
+    dsc_status st = dsc_sched_set_state(s, "lr", lr);
+    if (ok && st) fail_msg("%s: lr %.17g refused: %s", spec, lr, dsc_last_error());
+    if (!ok && st != DSC_ERR_RANGE) fail_msg("%s: lr %.17g accepted", spec, lr);
+    if (!ok && !strstr(dsc_last_error(), "the rates this schedule reaches"))
+        fail_msg("%s: '%s'", spec, dsc_last_error());
+    dsc_sched_destroy(s);
+}
+
+/* The ranges of lambda, multiplicative and chained: tight where the rule bounds the
+ * rate (the loose bound from the keys took 0.15 for these, and refused multiplicative's
+ * growth past it), loose for a C callback. */
+static void test_restored_rate_ranges(void **state)
+{
+    (void)state;
+    /* lambda: base * factor * [0, 1]; constant exactly base * factor */
+    restore_lr("lambda(fn=warmup_linear, warmup=10, factor=0.5)", 0.1, 1);
+    restore_lr("lambda(fn=warmup_linear, warmup=10, factor=0.5)", 0.0, 1);
+    restore_lr("lambda(fn=warmup_linear, warmup=10, factor=0.5)", 0.15, 0);
+    restore_lr("lambda(fn=inverse_sqrt, warmup=10)", 0.2, 1);
+    restore_lr("lambda(fn=inverse_sqrt, warmup=10)", 0.25, 0);
+    restore_lr("lambda(fn=constant, factor=0.5)", 0.1, 1);
+    restore_lr("lambda(fn=constant, factor=0.5)", 0.05, 0);
+    /* multiplicative: shrinking from base with factor <= 1, growing from it with a
+     * constant factor > 1 (0.2 * 1.1^100 = 2.8e3 is reachable) */
+    restore_lr("multiplicative(fn=inverse_sqrt, warmup=4)", 0.01, 1);
+    restore_lr("multiplicative(fn=inverse_sqrt, warmup=4)", 0.3, 0);
+    restore_lr("multiplicative(factor=1.1)", 2.8e3, 1);
+    restore_lr("multiplicative(factor=1.1)", 0.1, 0);
+    restore_lr("multiplicative(fn=warmup_linear, warmup=5, factor=1.5)", 1e6, 1);
+    /* chained: base times the children's factors, each in [0, 1] here */
+    restore_lr("chained(exponential(gamma=0.9), step(step_size=2, gamma=0.5))", 0.2, 1);
+    restore_lr("chained(exponential(gamma=0.9), step(step_size=2, gamma=0.5))", 0.25, 0);
+    restore_lr("chained(linear(start_factor=0.5, total_iters=4), multiplicative(factor=0.9))", 0.2, 1);
+    restore_lr("chained(linear(start_factor=0.5, total_iters=4), multiplicative(factor=0.9))", 0.21, 0);
+    restore_lr("chained(constant(factor=0.5), multiplicative(factor=2))", 0.05, 0);
+    restore_lr("chained(constant(factor=0.5), multiplicative(factor=2))", 1e3, 1);
+    /* a C callback: any rate under the keys' loose bound */
+    dsc_sched *s;
+    int calls = 0;
+    assert_int_equal(dsc_sched_create_fn(&s, "lambda(fn=callback)", 0.2, harmonic, &calls), DSC_OK);
+    assert_int_equal(dsc_sched_set_state(s, "lr", 0.9), DSC_OK);
+    dsc_sched_destroy(s);
+}
+
 /* lambda and multiplicative with the caller's function: base * f(t), and the running
  * product of f(1..t); a function needs the spec fn=callback and the reverse. */
 static void test_callback(void **state)
@@ -429,6 +478,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_sequences),    cmocka_unit_test(test_state_roundtrip),
         cmocka_unit_test(test_state_names),         cmocka_unit_test(test_bad_specs),
+        cmocka_unit_test(test_restored_rate_ranges),
         cmocka_unit_test(test_zero_rates),          cmocka_unit_test(test_callback),
         cmocka_unit_test(test_stepping_rules),      cmocka_unit_test(test_optimizer_schedule),
         cmocka_unit_test(test_optimizer_loss_schedule), cmocka_unit_test(test_optimizer_schedule_end),

@@ -695,8 +695,11 @@ static PyObject *optimizer_state(PyObject *self, PyObject *arg)
             Py_DECREF(d);
             return raise_status(st);
         }
+        /* a buffer's own shape (adafactor's factors are smaller than the tensor) */
+        dsc_param shape = *p;
+        dsc_optim_state_shape(o->opt, (size_t)i, k, &shape.ndim, shape.shape);
         /* grad_accum holds the gradients' sum in the parameter's dtype */
-        PyObject *v = view_new(self, p, data, bf16 && strcmp(name, "grad_accum"));
+        PyObject *v = view_new(self, &shape, data, bf16 && strcmp(name, "grad_accum"));
         if (!v || PyDict_SetItemString(d, name, v) < 0) Py_CLEAR(d);
         Py_XDECREF(v);
     }

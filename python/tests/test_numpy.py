@@ -39,6 +39,20 @@ def test_adam_first_step_and_state_views():
     assert st["exp_avg"][0] == pytest.approx(0.2)
 
 
+def test_adafactor_state_views_have_the_factors_shapes():
+    # a 3x4 matrix keeps row_var (3, 1) and col_var (1, 4): its first step's factors are
+    # the means of g^2 over the columns and over the rows (beta2_t's weight is 1)
+    w = np.ones((3, 4))
+    g = np.arange(12, dtype=np.float64).reshape(3, 4)
+    opt = descent.Optimizer("adafactor", [w], [g])
+    opt.step()
+    st = opt.state[0]
+    assert set(st) == {"row_var", "col_var"}
+    assert st["row_var"].shape == (3, 1) and st["col_var"].shape == (1, 4)
+    np.testing.assert_allclose(st["row_var"], (g * g).mean(axis=1, keepdims=True), rtol=1e-15)
+    np.testing.assert_allclose(st["col_var"], (g * g).mean(axis=0, keepdims=True), rtol=1e-15)
+
+
 def test_group_dicts_and_set_group():
     w1, g1 = pair(2)
     w2, g2 = pair(2)

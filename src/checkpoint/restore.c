@@ -207,7 +207,8 @@ dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param
 /* The state buffers of squares (second moments, accumulators, infinity norms), which
  * every kind keeps >= 0: a negative or NaN element would turn a square root into NaN. */
 static const char *const squares[] = {"exp_avg_sq", "max_exp_avg_sq", "exp_avg_var", "max_exp_avg_var",
-                                      "square_avg", "acc_delta", "sum", "exp_inf"};
+                                      "square_avg", "acc_delta", "sum", "exp_inf",
+                                      "row_var", "col_var", "variance"};
 
 /* Element i of values read from the file, float or double by esize. */
 static double element(const unsigned char *v, size_t esize, size_t i)
@@ -300,8 +301,10 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
         used[s->src[s->nsrc++]] = 1;
         size_t count = s->skip_state ? 0 : dsc__optim_state_names(opt, i, &s->hp[q->group], names);
         for (size_t k = 0; !st && k < count; k++) {
+            dsc_param shape; /* factored state (adafactor's) is smaller than its tensor */
+            dsc__optim_state_param(opt, i, names[k], &shape);
             snprintf(name, sizeof name, "state/%s/%s", q->name, names[k]);
-            if (!(st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc])) &&
+            if (!(st = dsc__ckpt_match(ck, name, &shape, "optimizer", &s->src[s->nsrc])) &&
                 !(st = check_square(ck, s->src[s->nsrc], names[k], s)))
                 used[s->src[s->nsrc++]] = 1;
         }

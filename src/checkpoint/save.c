@@ -150,9 +150,11 @@ static int add_tensors(plan *p, const dsc_optim *opt, const dsc_param *mine, siz
         for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
             const char *buf;
             void *data;
+            dsc_param shape; /* factored state (adafactor's) is smaller than its tensor */
             dsc_optim_state(opt, i, k, &buf, &data);
+            dsc__optim_state_param(opt, i, buf, &shape);
             snprintf(name, sizeof name, "state/%s/%s", q->name, buf);
-            if (!add_tensor(p, name, q, data)) return 0;
+            if (!add_tensor(p, name, &shape, data)) return 0;
         }
     }
     for (size_t k = 0; k < dsc__optim_wide_count(opt); k++) { /* L-BFGS's state over every tensor */

@@ -1,13 +1,15 @@
 /*
- * bench.c: descent bench --optimizer SPEC --params N [--tensors K] [--dtype f32|f64]
- *                        [--threads T] [--reps R] [--rows-touched F [--dim D]] [--json]
+ * bench.c: descent bench --optimizer SPEC --params N [--tensors K] [--cols C]
+ *                        [--dtype f32|f64] [--threads T] [--reps R] [--rows-touched F [--dim D]]
+ *                        [--json]
  *
  * Times one optimizer step on K tensors totalling N parameters, and in the same run a
  * plain read-modify-write loop that moves the same bytes (reads the gradient, reads
  * and writes the parameter and each state buffer; plus one read of the gradient when
  * the step measures it for clipping or the non-finite check). Rules with per-tensor
  * norms (LAMB, LARS) need the norms before the update, so their plain loop makes the
- * same two passes; lookahead is timed a cycle of k steps a rep, its slow weights read
+ * same two passes, Adafactor's three over a matrix (|p| and the squares' means, |u|, the
+ * update; --cols makes the tensors matrices) or two over a vector; lookahead is timed a cycle of k steps a rep, its slow weights read
  * and written in the cycle's last pass. A step is memory-bound, so the plain loop is
  * the speed to reach. The two alternate rep by rep, so noise from a shared machine
  * hits both; the medians are reported.
@@ -31,7 +33,7 @@
 
 typedef struct bench {
     const char *spec;
-    int64_t n, k, threads, reps;
+    int64_t n, k, cols, threads, reps;
     dsc_dtype dtype;
     int json;
     double touched; /* > 0: the fraction of a sparse table's rows each step names */
@@ -48,11 +50,13 @@ typedef struct bench {
 static void help(FILE *f)
 {
     fprintf(f,
-            "usage: descent bench --optimizer SPEC [--params N] [--tensors K] [--dtype f32|f64]\n"
-            "                     [--threads T] [--reps R] [--rows-touched F [--dim D]] [--json]\n"
+            "usage: descent bench --optimizer SPEC [--params N] [--tensors K] [--cols C]\n"
+            "                     [--dtype f32|f64] [--threads T] [--reps R] [--rows-touched F [--dim D]] [--json]\n"
             "  --optimizer  spec, e.g. 'adam' or 'sgd(momentum=0.9)'\n"
             "  --params     parameters in all (default 10000000)\n"
             "  --tensors    split into this many tensors of equal size (default 1)\n"
+            "  --cols       each tensor a matrix of this many columns (default 0: vectors;\n"
+            "               adafactor factors matrices)\n"
             "  --dtype      f32 or f64 (default f32)\n"
             "  --threads    threads (default 0: the OpenMP default)\n"
             "  --reps       timed steps after two warm-up steps (default 10; lookahead: cycles\n"
@@ -153,7 +157,7 @@ typedef struct plain {
     int measured, threads, npass, bf16;
     size_t n;
     const void *g;
-    pass passes[2];
+    pass passes[3];
     void *slow; /* lookahead: the slow weights, read and written with a cycle's last pass */
     /* a sparse table: the rows this rep touches, of dim elements each (rows NULL: dense) */
     const int64_t *rows;
@@ -359,12 +363,25 @@ static void add_rw(pass *ps, void *buf, size_t es)
  * nstate state buffers). Per-tensor norms need two: LAMB updates its moments and reads
  * the parameter, then steps from the moments; LARS reads gradient and parameter, then
  * steps (with its momentum buffer). The others take one. */
-static void plain_layout(plain *pl, dsc_kind kind, void *const *rw, int nstate, size_t es, size_t st_es)
+static void plain_layout(plain *pl, dsc_kind kind, int matrices, void *const *rw, int nstate, size_t es,
+                         size_t st_es)
 {
-    pass *p0 = &pl->passes[0], *p1 = &pl->passes[1];
+    pass *p0 = &pl->passes[0], *p1 = &pl->passes[1], *p2 = &pl->passes[2];
     add_read(p0, pl->g, es);
-    pl->npass = kind == DSC_LAMB || kind == DSC_LARS ? 2 : 1;
-    if (kind == DSC_LAMB) {
+    pl->npass = kind == DSC_LAMB || kind == DSC_LARS || kind == DSC_ADAFACTOR ? 2 : 1;
+    if (kind == DSC_ADAFACTOR && matrices) { /* the factors are a few rows and columns */
+        pl->npass = 3;
+        add_read(p0, rw[0], es);
+        add_read(p1, pl->g, es);
+        add_read(p2, pl->g, es);
+        add_rw(p2, rw[0], es);
+    } else if (kind == DSC_ADAFACTOR) { /* the variance beside |p| and |u|, then the update */
+        add_read(p0, rw[0], es);
+        add_rw(p0, rw[1], st_es);
+        add_read(p1, pl->g, es);
+        add_read(p1, rw[1], st_es);
+        add_rw(p1, rw[0], es);
+    } else if (kind == DSC_LAMB) {
         add_read(p0, rw[0], es);
         for (int k = 1; k <= nstate; k++) add_rw(p0, rw[k], st_es);
         for (int k = 1; k <= nstate && k <= 2; k++) add_read(p1, rw[k], st_es);
@@ -393,6 +410,14 @@ static int setup(bench *r, buffers *b, plain *pl)
         size_t len = n / k + (i < n % k);
         b->params[i] = (dsc_param){.data = (char *)b->p + off * es, .grad = (char *)b->g + off * es,
                                    .n = len, .dtype = r->dtype};
+        if (r->cols && len % (size_t)r->cols)
+            return cli_usage_error("bench", "--cols %lld does not divide a tensor of %zu parameters (--params / "
+                                   "--tensors)", (long long)r->cols, len);
+        if (r->cols) {
+            b->params[i].ndim = 2;
+            b->params[i].shape[0] = len / (size_t)r->cols;
+            b->params[i].shape[1] = (size_t)r->cols;
+        }
         off += len;
     }
     if (r->touched > 0) { /* one table, its gradient the values of nt rows */
@@ -430,7 +455,7 @@ static int setup(bench *r, buffers *b, plain *pl)
         if (!pl->slow) return cli_fail("bench", "out of memory for the plain loop's buffers");
         fill(r->dtype, pl->slow, n, 1.0, 9);
     }
-    plain_layout(pl, hp.kind, b->rw, nstate, es, st_es);
+    plain_layout(pl, hp.kind, r->cols > 0, b->rw, nstate, es, st_es);
     r->bytes = plain_bytes(pl, r->cycle);
     pl->dim = (size_t)r->dim;
     pl->nrows = r->nt;
@@ -533,6 +558,7 @@ int cmd_bench(int argc, char **argv)
     static const struct option opts[] = {
         {"optimizer", required_argument, 0, 'o'}, {"params", required_argument, 0, 'n'},
         {"tensors", required_argument, 0, 'k'},   {"dtype", required_argument, 0, 'd'},
+        {"cols", required_argument, 0, 'c'},
         {"threads", required_argument, 0, 't'},   {"reps", required_argument, 0, 'r'},
         {"json", no_argument, 0, 'j'},            {"help", no_argument, 0, 'h'},
         {"rows-touched", required_argument, 0, 'f'}, {"dim", required_argument, 0, 'D'},
@@ -553,6 +579,10 @@ int cmd_bench(int argc, char **argv)
         case 'k':
             if (cli_parse_int64(optarg, 1, INT64_C(10000000), &r.k))
                 return cli_usage_error("bench", "--tensors must be an integer in [1, 1e7], got '%s'", optarg);
+            break;
+        case 'c':
+            if (cli_parse_int64(optarg, 0, INT64_C(4000000000), &r.cols))
+                return cli_usage_error("bench", "--cols must be an integer in [0, 4e9], got '%s'", optarg);
             break;
         case 'd':
             if (cli_parse_dtype(optarg, &r.dtype))

@@ -91,7 +91,7 @@ typedef struct cli_run {
                               dtype, optimizer and position (those fields are ignored) */
     int record;            /* keep losses (and path, for 2-D problems) in memory */
     const char *average;   /* NULL or a weight average spec, "ema(decay=0.99)", folded after
-                              every update and saved with the checkpoint */
+                              every update and saved with the checkpoint; or CLI_AVERAGE_AX */
     const dsc_problem *pb; /* NULL, or the problem already made from spec problem (the
                               caller's, unused with resume): runs of one comparison share it
                               (a CSV read and solved once) */
@@ -114,6 +114,11 @@ typedef struct cli_run {
                               checkpoint (owned) */
     char *resumed_average; /* the average's spec from the checkpoint (owned) */
 } cli_run;
+
+/* --average ax: ASGD's own average, its state buffer "ax" (torch's averaged parameters),
+ * evaluated like a weight average; no dsc_average is kept beside it. */
+#define CLI_AVERAGE_AX "ax"
+int cli_average_is_ax(const char *spec);
 
 /* Runs it. On failure, report with cli_run_error. */
 dsc_status cli_run_exec(cli_run *r);

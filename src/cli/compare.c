@@ -32,7 +32,8 @@ static void help(FILE *f)
             "  --schedule   learning-rate schedule for every optimizer, e.g. 'cosine(T_max=1000)'\n"
             "  --dtype      f32 or f64 (default f64)\n"
             "  --average    keep a weight average in every run and report the loss at it too,\n"
-            "               e.g. 'ema(decay=0.99)' or 'swa(start=100)'\n"
+            "               e.g. 'ema(decay=0.99)' or 'swa(start=100)'; ax: ASGD's own average\n"
+            "               (every optimizer asgd)\n"
             "  --plot       draw loss against step (and, in 2-D, the paths over a contour)\n"
             "  --json       print one JSON object on stdout\n",
             CLI_FIGURE_MAX_RUNS);

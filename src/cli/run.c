@@ -90,6 +90,23 @@ static dsc_status average_point(cli_run *r, const dsc_problem *pb, const dsc_ave
     return st;
 }
 
+/* The loss at ASGD's average ax, copied into point (before the first step the average
+ * is the parameters, as a weight average's is until its first fold). */
+static void ax_point(cli_run *r, const dsc_problem *pb, const dsc_optim *opt, void *point, void *grad)
+{
+    const dsc_param *q = dsc_optim_param(opt, 0);
+    const void *ax = q->data;
+    for (size_t k = 0; dsc_optim_step_count(opt) > 0 && k < dsc_optim_state_count(opt, 0); k++) {
+        const char *name;
+        void *data;
+        dsc_optim_state(opt, 0, k, &name, &data);
+        if (!strcmp(name, "ax")) ax = data;
+    }
+    memcpy(point, ax, q->n * dsc_dtype_size(q->dtype));
+    r->avg_loss = evaluate(pb, r->dtype, point, grad);
+    copy_point(r->dtype, point, r->avg_x, r->dim);
+}
+
 dsc_status cli_run_exec(cli_run *r)
 {
     dsc_problem *own = NULL; /* made here when the caller gave none */
@@ -165,7 +182,8 @@ dsc_status cli_run_exec(cli_run *r)
     r->seconds = cli_now() - t0;
     /* everything the report needs is allocated before the save: a failure after it
      * would exit non-zero with the old checkpoint already replaced */
-    if (avg && (!(avg_point = malloc(dim * es)) || !(r->avg_x = malloc(dim * sizeof *r->avg_x)))) {
+    const int ax = cli_average_is_ax(r->average);
+    if ((avg || ax) && (!(avg_point = malloc(dim * es)) || !(r->avg_x = malloc(dim * sizeof *r->avg_x)))) {
         snprintf(r->error, sizeof r->error, "out of memory for the average's point");
         st = DSC_ERR_NOMEM;
         goto done;
@@ -179,6 +197,7 @@ dsc_status cli_run_exec(cli_run *r)
     copy_point(r->dtype, data, r->x, dim);
     r->avg_loss = NAN;
     if (avg && (st = average_point(r, pb, avg, avg_point, grad))) goto done;
+    if (ax) ax_point(r, pb, opt, avg_point, grad);
     r->skipped = dsc_optim_skipped_count(opt);
     r->fstar = known ? fstar : NAN;
     r->dist = NAN;

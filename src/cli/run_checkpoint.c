@@ -78,6 +78,19 @@ dsc_status cli_run_open_resume(cli_run *r, dsc_ckpt **out)
     return DSC_OK;
 }
 
+int cli_average_is_ax(const char *spec) { return spec && !strcmp(spec, CLI_AVERAGE_AX); }
+
+/* A weight average over p for r->average, but none for ASGD's ax, which the optimizer
+ * keeps (refused for the other kinds). */
+static dsc_status create_average(cli_run *r, const dsc_optim *opt, const dsc_param *p, dsc_average **avg)
+{
+    if (!cli_average_is_ax(r->average)) return r->average ? dsc_average_create(avg, r->average, p, 1) : DSC_OK;
+    if (dsc_optim_kind(opt) == DSC_ASGD) return DSC_OK;
+    snprintf(r->error, sizeof r->error, "--average ax is ASGD's average of the parameters (its state ax); "
+             "the optimizer is %s", dsc_kind_name(dsc_optim_kind(opt)));
+    return DSC_ERR_ARG;
+}
+
 dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param *p, dsc_optim **out,
                                 dsc_average **avg)
 {
@@ -86,13 +99,13 @@ dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param 
     if (!ck) {
         st = dsc_optim_create_spec(out, r->optimizer, p, 1);
         if (!st && r->schedule) st = dsc_optim_set_schedule(*out, -1, r->schedule);
-        if (!st && r->average) st = dsc_average_create(avg, r->average, p, 1);
+        if (!st) st = create_average(r, *out, p, avg);
         return st;
     }
     dsc_hparams hp;
     st = dsc_ckpt_hparams(ck, 0, &hp);
     if (!st) st = dsc_optim_create(out, &hp, p, 1);
-    if (!st && r->average) st = dsc_average_create(avg, r->average, p, 1);
+    if (!st) st = create_average(r, *out, p, avg);
     dsc_checkpoint_load_options lo = dsc_checkpoint_load_options_default();
     lo.average = *avg;
     if (!st) st = dsc_ckpt_restore(ck, *out, &lo);
@@ -118,7 +131,7 @@ dsc_status cli_run_save(cli_run *r, const dsc_optim *opt, const dsc_average *avg
         {"dtype", dsc_dtype_name(r->dtype)},
     };
     size_t n = 3;
-    if (avg) kv[n++] = (dsc_kv){"average", r->average};
+    if (avg || cli_average_is_ax(r->average)) kv[n++] = (dsc_kv){"average", r->average};
     if (start) kv[n++] = (dsc_kv){"start", start};
     dsc_status st = dsc_checkpoint_save_avg(opt, avg, r->save, kv, n);
     free(start);

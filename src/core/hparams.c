@@ -51,6 +51,10 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     hp.tolerance_grad = 1e-7;
     hp.tolerance_change = 1e-9;
     hp.history_size = 100;
+    hp.beta2_decay = -0.8;
+    hp.eps1 = DSC_EPS1_DTYPE;
+    hp.eps2 = 1e-3;
+    hp.d = 1.0;
     switch (kind) {
     case DSC_ADAGRAD: hp.lr = 1e-2; hp.eps = 1e-10; break;
     case DSC_RMSPROP: hp.lr = 1e-2; break;
@@ -76,6 +80,8 @@ dsc_hparams dsc_hparams_default(dsc_kind kind)
     case DSC_ASGD: hp.lr = 1e-2; hp.alpha = 0.75; break;
     /* torch.optim.LBFGS (max_eval 0: max_iter * 5 / 4, its None) */
     case DSC_LBFGS: hp.lr = 1.0; break;
+    /* torch.optim.Adafactor (2.5): its weight decay is decoupled (p *= 1 - lr*wd) */
+    case DSC_ADAFACTOR: hp.lr = 1e-2; hp.decoupled_weight_decay = 1; break;
     default: break;
     }
     return hp;
@@ -88,7 +94,8 @@ typedef enum { T_DOUBLE, T_BOOL, T_INT64, T_NONFINITE, T_ADJUST, T_STATE_DTYPE, 
 enum {
     LO_OPEN = 1,   /* lo is excluded */
     HI_OPEN = 2,   /* hi is excluded */
-    INF_OK = 4     /* +infinity is allowed (norm type) */
+    INF_OK = 4,    /* +infinity is allowed (norm type) */
+    NONE_OK = 8    /* DSC_EPS1_DTYPE is allowed, written None (adafactor's eps1) */
 };
 
 typedef struct field {
@@ -155,6 +162,11 @@ static const field fields[] = {
     {"tolerance_change", T_DOUBLE, OFF(tolerance_change), K(DSC_LBFGS), 0, INFINITY, HI_OPEN},
     {"history_size", T_INT64, OFF(history_size), K(DSC_LBFGS), 1, 1e6, 0},
     {"line_search_fn", T_LINE_SEARCH, OFF(line_search_fn), K(DSC_LBFGS), 0, 1, 0},
+    /* adafactor's bounds as torch.optim.Adafactor checks them */
+    {"beta2_decay", T_DOUBLE, OFF(beta2_decay), K(DSC_ADAFACTOR), -INFINITY, 0, 0},
+    {"eps1", T_DOUBLE, OFF(eps1), K(DSC_ADAFACTOR), 0, INFINITY, HI_OPEN | NONE_OK},
+    {"eps2", T_DOUBLE, OFF(eps2), K(DSC_ADAFACTOR), 0, INFINITY, HI_OPEN},
+    {"d", T_DOUBLE, OFF(d), K(DSC_ADAFACTOR), 1, INFINITY, HI_OPEN},
     {"lookahead_k", T_INT64, OFF(lookahead_k), K_ALL, 0, 1e9, 0},
     {"lookahead_alpha", T_DOUBLE, OFF(lookahead_alpha), K_ALL, 0, 1, LO_OPEN},
     {"accumulate", T_INT64, OFF(accumulate), K_ALL, 1, 1e9, 0},
@@ -234,6 +246,7 @@ static void list_keys(dsc_kind kind, char *buf, size_t size)
     if (K(kind) & K_BETAS) len += (size_t)snprintf(buf + len, size - len, "betas, ");
     if (kind == DSC_RPROP) len += (size_t)snprintf(buf + len, size - len, "etas, step_sizes, ");
     if (kind == DSC_MUON) len += (size_t)snprintf(buf + len, size - len, "adamw_betas, ");
+    if (kind == DSC_ADAFACTOR) len += (size_t)snprintf(buf + len, size - len, "eps, ");
     const char *sep = "";
     for (size_t i = 0; i < NFIELDS && len < size; i++)
         if (fields[i].kinds & K(kind)) {
@@ -244,6 +257,7 @@ static void list_keys(dsc_kind kind, char *buf, size_t size)
 
 static dsc_status check_range(const char *who, const field *f, double v)
 {
+    if ((f->flags & NONE_OK) && v == DSC_EPS1_DTYPE) return DSC_OK;
     int ok = !isnan(v);
     if (ok && isinf(v)) ok = (f->flags & INF_OK) && v > 0;
     else if (ok) {
@@ -260,11 +274,13 @@ static dsc_status check_range(const char *who, const field *f, double v)
         return dsc__fail(DSC_ERR_RANGE, "%s: state_dtype must be param or bf16, got %g", who, v);
     if (f->type == T_LINE_SEARCH)
         return dsc__fail(DSC_ERR_RANGE, "%s: line_search_fn must be none or strong_wolfe, got %g", who, v);
+    if ((f->flags & NONE_OK) && !isnan(v))
+        return dsc__fail(DSC_ERR_RANGE, "%s: %s must be >= 0 or None, got %.17g", who, f->key, v);
     char hi[32];
     if (isinf(f->hi)) snprintf(hi, sizeof hi, "%s", (f->flags & INF_OK) ? "inf]" : "inf)");
     else snprintf(hi, sizeof hi, "%g%c", f->hi, (f->flags & HI_OPEN) ? ')' : ']');
     return dsc__fail(DSC_ERR_RANGE, "%s: %s must be in %c%g, %s, got %.17g", who, f->key,
-                     (f->flags & LO_OPEN) ? '(' : '[', f->lo, hi, v);
+                     (f->flags & LO_OPEN) || isinf(f->lo) ? '(' : '[', f->lo, hi, v);
 }
 
 dsc_status dsc_hparams_validate(const dsc_hparams *hp)
@@ -332,6 +348,35 @@ static dsc_status set_pair(dsc_hparams *hp, given *gv, const char *who, const ch
     return DSC_OK;
 }
 
+/* Whether text is torch's None (adafactor's eps1 default). */
+static int is_none(const char *text)
+{
+    return !strcmp(text, "None") || !strcmp(text, "none");
+}
+
+/* adafactor's "eps=(eps1, eps2)" (torch's spelling), eps1 a number >= 0 or None (the
+ * dtype's epsilon): None is read as a 0 written over it, then set. */
+static dsc_status set_adafactor_eps(dsc_hparams *hp, given *gv, const char *who, const char *key,
+                                    const char *value)
+{
+    char text[DSC__SPEC_MAX_TEXT];
+    snprintf(text, sizeof text, "%s", value);
+    char *comma = strchr(text, ','), *b = text + 1, *e = comma;
+    int none = 0;
+    if (comma) {
+        while (*b == ' ') b++;
+        while (e > b && e[-1] == ' ') e--;
+        none = e - b == 4 && (!strncmp(b, "None", 4) || !strncmp(b, "none", 4));
+        if (none) memcpy(b, "0   ", 4);
+    }
+    dsc_status st = set_pair(hp, gv, who, key, text, "eps1", "eps2");
+    if (st) return st;
+    if (none) hp->eps1 = DSC_EPS1_DTYPE;
+    else if (hp->eps1 < 0)
+        return dsc__fail(DSC_ERR_RANGE, "%s: eps1 must be >= 0 or None, got %.17g", who, hp->eps1);
+    return DSC_OK;
+}
+
 static dsc_status set_key(dsc_hparams *hp, given *gv, const char *who, const char *key, const char *value)
 {
     char keys[512];
@@ -342,6 +387,7 @@ static dsc_status set_key(dsc_hparams *hp, given *gv, const char *who, const cha
         return set_pair(hp, gv, who, key, value, "adamw_beta1", "adamw_beta2");
     if (!strcmp(key, "etas") && hp->kind == DSC_RPROP)
         return set_pair(hp, gv, who, key, value, "eta_minus", "eta_plus");
+    if (!strcmp(key, "eps") && hp->kind == DSC_ADAFACTOR) return set_adafactor_eps(hp, gv, who, key, value);
     if (!strcmp(key, "step_sizes") && hp->kind == DSC_RPROP)
         return set_pair(hp, gv, who, key, value, "step_size_min", "step_size_max");
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
@@ -377,8 +423,12 @@ static dsc_status set_key(dsc_hparams *hp, given *gv, const char *who, const cha
         int64_t i;
         st = dsc__spec_int64(who, key, value, &i);
         v = (double)i;
+    } else if ((f->flags & NONE_OK) && is_none(value)) {
+        v = DSC_EPS1_DTYPE;
     } else {
         st = dsc__spec_double(who, key, value, &v);
+        if (!st && (f->flags & NONE_OK) && v < 0) /* a number: >= 0 (None is written None) */
+            return dsc__fail(DSC_ERR_RANGE, "%s: %s must be >= 0 or None, got %.17g", who, key, v);
     }
     if (st) return st;
     if ((st = check_range(who, f, v))) return st;
@@ -509,6 +559,8 @@ size_t dsc_hparams_format(const dsc_hparams *hp, char *buf, size_t size)
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, v ? "true" : "false");
             else if (f->type == T_NONFINITE || f->type == T_ADJUST || f->type == T_STATE_DTYPE || f->type == T_LINE_SEARCH)
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%s", sep, f->key, enum_names(f->type)[(int)v]);
+            else if ((f->flags & NONE_OK) && v == DSC_EPS1_DTYPE)
+                len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=None", sep, f->key);
             else
                 len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s=%.17g", sep, f->key, v);
         }

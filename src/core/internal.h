@@ -271,6 +271,11 @@ typedef struct dsc__ops {
     size_t (*wide_count)(const void *w);
     void (*wide_tensor)(const void *w, size_t k, dsc__wide *out);
     dsc_status (*wide_check)(const void *w, const unsigned char *const *bytes);
+    /* The shape of the state buffer called name of tensor p when it is not the tensor's
+     * (Adafactor's row and column factors): writes shape and returns ndim; 0 (or a NULL
+     * hook): the tensor's shape. Such buffers need whole_tensor (a piece of the tensor
+     * has no piece of them). */
+    int (*state_shape)(const dsc_param *p, const char *name, size_t *shape);
 } dsc__ops;
 
 enum { DSC__SPARSE_NO = 0, DSC__SPARSE_TAKES, DSC__SPARSE_ONLY };
@@ -333,6 +338,10 @@ size_t dsc__optim_wide_count(const dsc_optim *o);
 void dsc__optim_wide(const dsc_optim *o, size_t k, dsc__wide *out);
 dsc_status dsc__optim_wide_check(const dsc_optim *o, const unsigned char *const *bytes);
 
+/* Tensor i's descriptor with the shape (n, ndim, shape) of its state buffer called name
+ * (dsc_optim_state_shape's), which checkpoints store and check. */
+void dsc__optim_state_param(const dsc_optim *o, size_t i, const char *name, dsc_param *out);
+
 /* The data of tensor i at the optimizer's evaluation point, whatever its mode (optimizer.c):
  * the ops' eval_state buffer once it has stepped, else the parameter itself. */
 const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i);
@@ -340,13 +349,15 @@ const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i);
 /* Marks a loop for vectorisation (OpenMP's simd, or -fopenmp-simd without OpenMP). */
 #if defined(_OPENMP) || defined(DSC_OMP_SIMD)
 #define DSC__SIMD _Pragma("omp simd")
-/* The same for a loop that sums into a and b (the lanes' order is fixed by the code,
+/* The same for a loop that sums into a and b (or a alone) (the lanes' order is fixed by the code,
  * so the sums do not depend on the thread count). */
 #define DSC__SIMD_SUM2(a, b) DSC__PRAGMA(omp simd reduction(+ : a, b))
+#define DSC__SIMD_SUM(a) DSC__PRAGMA(omp simd reduction(+ : a))
 #define DSC__PRAGMA(x) _Pragma(#x)
 #else
 #define DSC__SIMD
 #define DSC__SIMD_SUM2(a, b)
+#define DSC__SIMD_SUM(a)
 #endif
 
 /* ---- the parallel step (parallel.c)
@@ -359,6 +370,7 @@ typedef struct dsc__task {
     void *p;
     const void *g;
     void *const *st;    /* the tensor's state buffers */
+    size_t st_n[DSC__MAX_STATE]; /* elements of each (n but for factored state, ops->state_shape) */
     size_t st_es;       /* bytes of one state element (2 for bf16 state) */
     int nstate;
     dsc_dtype dtype;
@@ -441,6 +453,7 @@ extern const dsc__ops dsc__ops_rprop;
 extern const dsc__ops dsc__ops_asgd;
 extern const dsc__ops dsc__ops_sparse_adam;
 extern const dsc__ops dsc__ops_lbfgs;
+extern const dsc__ops dsc__ops_adafactor;
 
 /* ---- lookahead (lookahead.c): slow weights around any kind, driven by optimizer.c.
  * The slow buffer is the last state buffer of a tensor ("lookahead_slow"). */

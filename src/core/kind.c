@@ -11,7 +11,7 @@ static const char *const kind_names[DSC_KIND_COUNT] = {
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
     "adamax", "nadam", "radam", "adabelief",
     "lion", "lamb", "lars", "schedulefree_adamw", "muon",
-    "rprop", "asgd", "sparse_adam", "lbfgs",
+    "rprop", "asgd", "sparse_adam", "lbfgs", "adafactor",
 };
 
 const char *dsc_kind_name(dsc_kind kind)
@@ -27,5 +27,5 @@ dsc_status dsc_kind_from_name(const char *name, dsc_kind *out)
     return dsc__fail(DSC_ERR_SPEC,
                      "unknown optimizer '%s' (known: sgd, sgdm, sgdnm, adagrad, rmsprop, adadelta, "
                      "adam, adamw, amsgrad, adamax, nadam, radam, adabelief, lion, lamb, lars, "
-                     "schedulefree_adamw, muon, rprop, asgd, sparse_adam, lbfgs, lookahead(inner=...))", name);
+                     "schedulefree_adamw, muon, rprop, asgd, sparse_adam, lbfgs, adafactor, lookahead(inner=...))", name);
 }

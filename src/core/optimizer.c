@@ -90,6 +90,24 @@ static int layout(const dsc__ops *ops, const dsc_hparams *hp, const dsc_param *p
     return n;
 }
 
+/* Elements of tensor p's state buffer called name: n, but for a kind's factored state
+ * (ops->state_shape), whose shape goes to shape (DSC_MAX_DIMS) and *ndim when not NULL. */
+static size_t state_elems(const dsc__ops *ops, const dsc_param *p, const char *name, int *ndim, size_t *shape)
+{
+    size_t mine[DSC_MAX_DIMS];
+    size_t *sh = shape ? shape : mine;
+    int nd = ops->state_shape ? ops->state_shape(p, name, sh) : 0;
+    if (!nd) {
+        if (ndim) *ndim = p->ndim;
+        memcpy(sh, p->shape, sizeof p->shape);
+        return p->n;
+    }
+    size_t n = 1;
+    for (int d = 0; d < nd; d++) n *= sh[d];
+    if (ndim) *ndim = nd;
+    return n;
+}
+
 /* The largest workspace any tensor's kernel needs, allocated once. */
 static dsc_status alloc_scratch(dsc_optim *o)
 {
@@ -127,13 +145,15 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
                          p->name, dsc_dtype_name(p->dtype));
     if (bf16 && hp->lookahead_k > 0) /* the slow weights must keep the parameters' precision */
         return dsc__fail(DSC_ERR_UNSUPPORTED, "state_dtype=bf16 does not combine with lookahead");
-    size_t st_es = bf16 ? 2 : dsc_dtype_size(p->dtype), bytes = p->n * st_es;
+    size_t st_es = bf16 ? 2 : dsc_dtype_size(p->dtype);
     dsc__task *task = &o->plan.tasks[i];
     *task = (dsc__task){.p = p->data, .g = p->grad, .st = t->state, .st_es = st_es,
                         .nstate = t->nstate, .dtype = p->dtype, .n = p->n,
                         /* as the fast path will split it, so first touch matches */
                         .whole = needs_whole(o->ops, p, !o->ops->fast[p->dtype == DSC_F64])};
     for (int k = 0; k < t->nstate; k++) {
+        task->st_n[k] = state_elems(o->ops, p, t->state_names[k], NULL, NULL);
+        size_t bytes = task->st_n[k] * st_es;
         /* written by dsc__plan_fill_state, by the threads that will update it */
         t->state[k] = dsc__alloc_uninit(bytes);
         if (!t->state[k])
@@ -514,11 +534,12 @@ static dsc_status relayout(dsc_optim *o, int g, const dsc_hparams *hp)
         const tensor *t = &o->tensors[i];
         const char *names[DSC__MAX_STATE];
         int n = layout(o->ops, hp, &o->params[i], names);
-        size_t bytes = o->params[i].n * o->plan.tasks[i].st_es;
-        for (int k = 0; k < n && !st; k++, j++)
+        for (int k = 0; k < n && !st; k++, j++) {
+            size_t bytes = state_elems(o->ops, &o->params[i], names[k], NULL, NULL) * o->plan.tasks[i].st_es;
             if (find_name(t->state_names, t->nstate, names[k]) < 0 && !(made[j] = dsc__alloc(bytes)))
                 st = dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of state of '%s'", bytes,
                                o->params[i].name);
+        }
         j += (size_t)(DSC__MAX_STATE - n);
     }
     for (size_t i = 0, jt = 0; i < o->count; i++) {
@@ -528,7 +549,7 @@ static dsc_status relayout(dsc_optim *o, int g, const dsc_hparams *hp)
         const char *names[DSC__MAX_STATE];
         void *bufs[DSC__MAX_STATE];
         int n = layout(o->ops, hp, &o->params[i], names);
-        size_t bytes = o->params[i].n * o->plan.tasks[i].st_es;
+        dsc__task *task = &o->plan.tasks[i];
         if (st) { /* give back what this call allocated */
             for (int k = 0; k < n; k++) dsc__free(mine[k]);
             continue;
@@ -538,21 +559,22 @@ static dsc_status relayout(dsc_optim *o, int g, const dsc_hparams *hp)
             bufs[k] = old >= 0 ? t->state[old] : mine[k];
             if (old >= 0) t->state[old] = NULL;
             else {
-                o->state_bytes += bytes;
+                o->state_bytes += state_elems(o->ops, &o->params[i], names[k], NULL, NULL) * task->st_es;
                 t->fresh |= o->steps > 0;
             }
         }
         for (int k = 0; k < t->nstate; k++)
             if (t->state[k]) {
                 dsc__free(t->state[k]);
-                o->state_bytes -= bytes;
+                o->state_bytes -= task->st_n[k] * task->st_es;
             }
         t->nstate = n;
         for (int k = 0; k < n; k++) {
             t->state_names[k] = names[k];
             t->state[k] = bufs[k];
+            task->st_n[k] = state_elems(o->ops, &o->params[i], names[k], NULL, NULL);
         }
-        o->plan.tasks[i].nstate = n;
+        task->nstate = n;
     }
     free(made);
     return st;
@@ -648,6 +670,22 @@ const void *dsc__optim_eval_point(const dsc_optim *opt, size_t i)
         if (!dsc_optim_state(opt, i, k, &name, &data) && !strcmp(name, want)) return data;
     }
     return q->data;
+}
+
+dsc_status dsc_optim_state_shape(const dsc_optim *o, size_t i, size_t k, int *ndim, size_t *shape)
+{
+    const char *name;
+    if (!ndim || !shape) return dsc__fail(DSC_ERR_ARG, "dsc_optim_state_shape: NULL argument");
+    dsc_status st = dsc_optim_state(o, i, k, &name, NULL);
+    if (st) return st;
+    state_elems(o->ops, &o->params[i], name, ndim, shape);
+    return DSC_OK;
+}
+
+void dsc__optim_state_param(const dsc_optim *o, size_t i, const char *name, dsc_param *out)
+{
+    *out = o->params[i];
+    out->n = state_elems(o->ops, &o->params[i], name, &out->ndim, out->shape);
 }
 
 /* The group scalars (NAdam's mu_product, schedule-free's weight_sum and lr_max, ASGD's

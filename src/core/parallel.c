@@ -186,15 +186,18 @@ static void fill_range(const dsc__plan *pl, size_t i, size_t off, size_t len)
 {
     const dsc__task *t = &pl->tasks[i];
     for (int k = 0; k < t->nstate; k++) {
+        /* factored state (ops->state_shape) is filled whole: its task goes whole, in one call */
+        const int whole = t->st_n[k] != t->n;
+        const size_t o = whole ? 0 : off, m = whole ? t->st_n[k] : len;
         if (t->st_es == 2) {
-            uint16_t *b = (uint16_t *)t->st[k] + off, v = dsc__f32_to_bf16((float)t->init[k]);
-            for (size_t e = 0; e < len; e++) b[e] = v;
+            uint16_t *b = (uint16_t *)t->st[k] + o, v = dsc__f32_to_bf16((float)t->init[k]);
+            for (size_t e = 0; e < m; e++) b[e] = v;
         } else if (t->dtype == DSC_F32) {
-            float *b = (float *)t->st[k] + off, v = (float)t->init[k];
-            for (size_t e = 0; e < len; e++) b[e] = v;
+            float *b = (float *)t->st[k] + o, v = (float)t->init[k];
+            for (size_t e = 0; e < m; e++) b[e] = v;
         } else {
-            double *b = (double *)t->st[k] + off, v = t->init[k];
-            for (size_t e = 0; e < len; e++) b[e] = v;
+            double *b = (double *)t->st[k] + o, v = t->init[k];
+            for (size_t e = 0; e < m; e++) b[e] = v;
         }
     }
 }

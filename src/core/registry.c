@@ -17,6 +17,7 @@ static const dsc__ops *const table[DSC_KIND_COUNT] = {
     [DSC_MUON] = &dsc__ops_muon,         [DSC_RPROP] = &dsc__ops_rprop,
     [DSC_ASGD] = &dsc__ops_asgd,       [DSC_SPARSE_ADAM] = &dsc__ops_sparse_adam,
     [DSC_LBFGS] = &dsc__ops_lbfgs,
+    [DSC_ADAFACTOR] = &dsc__ops_adafactor,
 };
 
 const dsc__ops *dsc__ops_for(dsc_kind kind)

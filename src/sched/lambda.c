@@ -18,6 +18,7 @@
  */
 #include "sched_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -57,11 +58,22 @@ static void lambda_rate(dsc_sched *s)
     s->lr = s->base * lambda_of(s, s->pos);
 }
 
+/* base * f(t): every named f is factor times a value in [0, 1] (constant: exactly 1),
+ * and the rounding of each product is monotone, so base * factor bounds it. The
+ * caller's function is unknown: the loose bound from the keys stays. */
+static void lambda_range(const dsc_sched *s, double *lo, double *hi)
+{
+    if (s->fn || s->p[0] == FN_CALLBACK) return;
+    const double top = s->base * s->p[2];
+    dsc__sched_between(s->p[0] == FN_CONSTANT ? top : 0, top, lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_lambda = {
     .name = "lambda",
     .keys = lambda_keys,
     .nkeys = DSC__NKEYS(lambda_keys),
     .rate = lambda_rate,
+    .range = lambda_range,
 };
 
 static void multiplicative_start(dsc_sched *s, int closed)
@@ -76,12 +88,25 @@ static void multiplicative_advance(dsc_sched *s, double loss)
     s->lr = s->lr * lambda_of(s, s->pos);
 }
 
+/* A running product of f(t) from base: with factor <= 1 every named f(t) is in [0, 1],
+ * so the rate only shrinks ([0, base]); constant's factor > 1 grows it from base up; the
+ * others with factor > 1 may grow or shrink, without a bound short of overflow. The
+ * caller's function is unknown: the loose bound from the keys stays. */
+static void multiplicative_range(const dsc_sched *s, double *lo, double *hi)
+{
+    if (s->fn || s->p[0] == FN_CALLBACK) return;
+    const double factor = s->p[2];
+    if (s->p[0] == FN_CONSTANT || factor <= 1) dsc__sched_decayed(s->base, factor, lo, hi);
+    else dsc__sched_between(0, DBL_MAX, lo, hi);
+}
+
 const dsc__sched_kind dsc__sched_multiplicative = {
     .name = "multiplicative",
     .keys = lambda_keys,
     .nkeys = DSC__NKEYS(lambda_keys),
     .start = multiplicative_start,
     .advance = multiplicative_advance,
+    .range = multiplicative_range,
 };
 
 /* ---------------------------------------------------------------- chained */
@@ -136,6 +161,24 @@ static void chained_advance(dsc_sched *s, double loss)
     chained_product(s);
 }
 
+/* base times the product of the children's factors, each within its child's range
+ * over base: the products of the ends, widened by the rounding of the quotients (as
+ * chained_product forms them); [0, 0] for a frozen group. */
+static void chained_range(const dsc_sched *s, double *lo, double *hi)
+{
+    double l = s->base, h = s->base;
+    for (int c = 0; c < s->nchild && s->base != 0; c++) {
+        double cl, ch;
+        dsc__sched_rate_range(s->child[c], &cl, &ch);
+        l = l * (cl / s->base);
+        h = h * (ch / s->base);
+    }
+    /* each end widened by its own rounding (an unbounded top must not widen the bottom) */
+    double unused;
+    dsc__sched_rounded(l, l, lo, &unused);
+    dsc__sched_rounded(h, h, &unused, hi);
+}
+
 const dsc__sched_kind dsc__sched_chained = {
     .name = "chained",
     .composite = 1,
@@ -143,4 +186,5 @@ const dsc__sched_kind dsc__sched_chained = {
     .start = chained_start,
     .can_step = chained_can_step,
     .advance = chained_advance,
+    .range = chained_range,
 };

@@ -145,8 +145,8 @@ DIST_TEST(test_eval_mode_gathers_the_point)
 /* Kinds that need whole tensors cannot be sharded; data-parallel takes them. */
 DIST_TEST(test_zero_refuses_whole_tensor_kinds)
 {
-    static const char *const kinds[] = {"lamb", "lars", "muon"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const kinds[] = {"lamb", "lars", "muon", "adafactor"};
+    for (int k = 0; k < 4; k++) {
         reg_model m;
         reg_init(&m, 3);
         assert_null(reg_dist(kinds[k], 1, &m));
@@ -154,6 +154,7 @@ DIST_TEST(test_zero_refuses_whole_tensor_kinds)
     }
     compare_dp_only("lamb(lr=0.01)");
     compare_dp_only("muon(lr=0.02)");
+    compare_dp_only("adafactor(lr=0.05)");
 }
 
 /* A loss-driven schedule sees the global loss on every rank (dsc_dist_step_loss): the

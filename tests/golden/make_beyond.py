@@ -6,7 +6,8 @@ of the C code: Lion (google/automl lion_pytorch.py), LAMB (You et al. 2019 Alg. 
 apex FusedLAMB with use_nvlamb), LARS (torchlars / timm Lars), Schedule-Free AdamW
 (facebookresearch/schedule_free AdamWScheduleFreeReference), Muon (torch.optim.Muon
 in float64 instead of bfloat16; MuonWithAuxAdam's AdamW for other tensors), Lookahead
-(michaelrzhang/lookahead). Gradients are fixed random sequences, so the vectors test
+(michaelrzhang/lookahead), Adafactor (torch 2.5's torch.optim.Adafactor as its
+documentation and torch/optim/_adafactor.py state it; no torch 2.5 here). Gradients are fixed random sequences, so the vectors test
 the update rules alone.
 
 Run:  /usr/bin/python3 tests/golden/make_beyond.py > tests/golden/beyond_golden.h
@@ -130,6 +131,42 @@ def lookahead_sgd(ps, gs, lr, mu, k, alpha):
     return ps, {"lookahead_slow": slow}
 
 
+def torch_lerp(a, b, w):
+    """torch's lerp: a + w (b - a) for |w| < 0.5, else b - (b - a)(1 - w)."""
+    return a + w * (b - a) if abs(w) < 0.5 else b - (b - a) * (1 - w)
+
+
+def adafactor(ps, gs, lr, beta2_decay, eps1, eps2, d, wd, maximize=False):
+    """torch 2.5's Adafactor as its documentation states it (float64, so eps1 None is
+    float64's epsilon): factored over the last two dimensions for >= 2-D tensors."""
+    state = [None for _ in ps]
+    for t, g in enumerate(gs, 1):
+        for i, p in enumerate(ps):
+            grad = -g[i] if maximize else g[i]
+            e1 = np.finfo(np.float64).eps if eps1 is None else eps1
+            w = t ** beta2_decay
+            rho = min(lr, 1 / math.sqrt(t))
+            alpha = max(eps2, math.sqrt(np.sum(p * p) / p.size)) * rho
+            p *= 1 - lr * wd
+            sq = grad * grad
+            if p.ndim >= 2:
+                if state[i] is None:
+                    state[i] = [np.zeros(p.shape[:-1] + (1,)), np.zeros(p.shape[:-2] + (1,) + p.shape[-1:])]
+                row, col = state[i]
+                row[...] = torch_lerp(row, sq.mean(axis=-1, keepdims=True), w)
+                col[...] = torch_lerp(col, sq.mean(axis=-2, keepdims=True), w)
+                v = (row * col) / np.maximum(row.mean(axis=-2, keepdims=True), e1)
+            else:
+                if state[i] is None:
+                    state[i] = np.zeros_like(p)
+                state[i] = torch_lerp(state[i], sq, w)
+                v = state[i]
+            u = grad / np.sqrt(np.maximum(v, e1 * e1))
+            clip = max(1.0, math.sqrt(np.sum(u * u) / u.size) / d)
+            p -= alpha / clip * u
+    return ps, {}
+
+
 CASES = [
     ("lion(lr=0.01, betas=(0.9, 0.99), weight_decay=0.1)", [(2, 3), (4,)],
      lambda ps, gs: lion(ps, gs, 0.01, 0.9, 0.99, 0.1)),
@@ -148,6 +185,15 @@ CASES = [
      lambda ps, gs: muon(ps, gs, 0.01, 0.9, False, 0.1, 1e-7, 3, 1, 3e-4, 0.8, 0.9, 1e-8, 0.0)),
     ("lookahead(inner=sgd(lr=0.1, momentum=0.9), k=2, alpha=0.5)", [(2, 3), (4,)],
      lambda ps, gs: lookahead_sgd(ps, gs, 0.1, 0.9, 2, 0.5)),
+    # adafactor: the defaults (lr 1e-2 caps rho), then an lr above 1/sqrt(t), decay, a
+    # small d (clipping), eps2 above |p|'s RMS and maximize
+    ("adafactor", [(2, 3), (4,)],
+     lambda ps, gs: adafactor(ps, gs, 1e-2, -0.8, None, 1e-3, 1.0, 0.0)),
+    ("adafactor(lr=0.7, beta2_decay=-0.5, eps=(1e-3, 0.8), d=1.5, weight_decay=0.1, maximize=true)",
+     [(3, 4), (1, 5), (3,)],
+     lambda ps, gs: adafactor(ps, gs, 0.7, -0.5, 1e-3, 0.8, 1.5, 0.1, maximize=True)),
+    ("adafactor(lr=0.3, beta2_decay=-0.3, eps2=1e-2, d=1)", [(4, 2), (2,)],
+     lambda ps, gs: adafactor(ps, gs, 0.3, -0.3, None, 1e-2, 1.0, 0.0)),
 ]
 
 
