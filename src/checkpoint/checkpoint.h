@@ -142,19 +142,6 @@ dsc_status dsc__ckpt_read_average(const dsc_ckpt *ck, const dsc_average *avg, ds
  * file: fails only when it changed since). */
 dsc_status dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s);
 
-/* Writes a checkpoint of opt, with avg beside it (NULL: none), the caller's strings
- * and extra/ tensors, to path atomically (every public save to a file comes here). */
-dsc_status dsc__ckpt_save_file(const dsc_optim *opt, const dsc_average *avg, const char *path, const dsc_kv *extra,
-                               size_t nextra, const dsc_param *tensors, size_t ntensors);
-
-/* Opens path, runs use(ck, ctx) and closes it; a failure of use is prefixed
- * "<who> '<path>'" (one of the opening names the file itself). */
-dsc_status dsc__ckpt_with_file(const char *path, const char *who, dsc_status (*use)(const dsc_ckpt *, void *),
-                               void *ctx);
-
-/* Rewrites the last error as "<prefix>: <message>", keeping st. */
-dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix);
-
 /* The host stores numbers little-endian (the format's byte order). */
 int dsc__little_endian(void);
 

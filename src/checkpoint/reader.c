@@ -134,25 +134,9 @@ dsc_status dsc_ckpt_open(dsc_ckpt **out, const char *path)
         char prefix[300];
         snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
         dsc_ckpt_close(ck);
-        return dsc__ckpt_prefix(st, prefix);
+        return dsc__fail_prefix(st, prefix);
     }
     *out = ck;
-    return DSC_OK;
-}
-
-dsc_status dsc__ckpt_with_file(const char *path, const char *prefix_who,
-                               dsc_status (*use)(const dsc_ckpt *, void *), void *ctx)
-{
-    dsc_ckpt *ck;
-    dsc_status st = dsc_ckpt_open(&ck, path);
-    if (st) return st;
-    st = use(ck, ctx);
-    dsc_ckpt_close(ck);
-    if (st) {
-        char prefix[300];
-        snprintf(prefix, sizeof prefix, "%s '%.256s'", prefix_who, path);
-        return dsc__ckpt_prefix(st, prefix);
-    }
     return DSC_OK;
 }
 
@@ -172,7 +156,7 @@ dsc_status dsc_ckpt_open_mem(dsc_ckpt **out, const void *buf, size_t len)
     ck->owned = copy;
     if (st) {
         dsc_ckpt_close(ck);
-        return dsc__ckpt_prefix(st, "checkpoint");
+        return dsc__fail_prefix(st, "checkpoint");
     }
     *out = ck;
     return DSC_OK;
@@ -243,7 +227,7 @@ dsc_status dsc_ckpt_read(const dsc_ckpt *ck, const char *name, size_t first, siz
         return dsc__fail(DSC_ERR_RANGE, "dsc_ckpt_read: tensor '%s' has %zu elements; %zu from element %zu run past "
                          "its end", name, n, count, first);
     dsc_status st = dsc__ckpt_read_bytes(ck, e->begin + first * e->esize, count * e->esize, dst);
-    return st ? dsc__ckpt_prefix(st, "dsc_ckpt_read") : DSC_OK;
+    return st ? dsc__fail_prefix(st, "dsc_ckpt_read") : DSC_OK;
 }
 
 size_t dsc_ckpt_header_bytes(const dsc_ckpt *ck) { return ck ? ck->header_len : 0; }

@@ -61,7 +61,7 @@ static dsc_status as_format(dsc_status st, const char *key)
     if (!st) return st;
     char prefix[128];
     snprintf(prefix, sizeof prefix, "__metadata__ '%.96s'", key);
-    return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, prefix);
+    return dsc__fail_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, prefix);
 }
 
 dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out)
@@ -345,7 +345,7 @@ static dsc_status commit_scalars(dsc_optim *opt, const scratch *s)
     char what[64];
     dsc_status st = take_old(opt, s, &old);
     if (!st && (st = apply(opt, s, what, sizeof what))) {
-        st = dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, what);
+        st = dsc__fail_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, what);
         apply(opt, &old, what, sizeof what);
     }
     scratch_free(&old);
@@ -371,7 +371,7 @@ static dsc_status commit_tensors(const dsc_ckpt *ck, dsc_optim *opt, const scrat
         }
     }
     if (st)
-        return dsc__ckpt_prefix(st, "the file changed after it was checked, and the optimizer is only partly "
+        return dsc__fail_prefix(st, "the file changed after it was checked, and the optimizer is only partly "
                                 "restored");
     return DSC_OK;
 }
@@ -409,50 +409,35 @@ dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt, const dsc_checkp
     if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
     dsc_checkpoint_load_options defaults = dsc_checkpoint_load_options_default();
     dsc_status st = restore(ck, opt, o ? o : &defaults);
-    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
+    return st ? dsc__fail_prefix(st, "checkpoint") : DSC_OK;
 }
 
-dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const void *buf, size_t len)
-{
-    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem_avg: NULL argument");
-    dsc_ckpt ck;
-    dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
-    o.average = avg;
-    dsc_status st = dsc__ckpt_parse_mem(&ck, buf, len);
-    if (!st) {
-        st = restore(&ck, opt, &o);
-        dsc__ckpt_release(&ck);
-    }
-    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
-}
-
-dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
+dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len, const dsc_checkpoint_load_options *o)
 {
     if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
-    return dsc_checkpoint_load_mem_avg(opt, NULL, buf, len);
+    dsc_checkpoint_load_options defaults = dsc_checkpoint_load_options_default();
+    dsc_ckpt ck;
+    dsc_status st = dsc__ckpt_parse_mem(&ck, buf, len);
+    if (!st) {
+        st = restore(&ck, opt, o ? o : &defaults);
+        dsc__ckpt_release(&ck);
+    }
+    return st ? dsc__fail_prefix(st, "checkpoint") : DSC_OK;
 }
 
-typedef struct restore_target {
-    dsc_optim *opt;
-    dsc_checkpoint_load_options o;
-} restore_target;
-
-static dsc_status restore_into(const dsc_ckpt *ck, void *ctx)
-{
-    restore_target *t = ctx;
-    return restore(ck, t->opt, &t->o);
-}
-
-dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path)
-{
-    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_avg: NULL argument");
-    restore_target t = {opt, dsc_checkpoint_load_options_default()};
-    t.o.average = avg;
-    return dsc__ckpt_with_file(path, "checkpoint", restore_into, &t);
-}
-
-dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path)
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path, const dsc_checkpoint_load_options *o)
 {
     if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
-    return dsc_checkpoint_load_avg(opt, NULL, path);
+    dsc_ckpt *ck;
+    dsc_status st = dsc_ckpt_open(&ck, path);
+    if (st) return st; /* the message names the file */
+    dsc_checkpoint_load_options defaults = dsc_checkpoint_load_options_default();
+    st = restore(ck, opt, o ? o : &defaults);
+    dsc_ckpt_close(ck);
+    if (st) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
+        return dsc__fail_prefix(st, prefix);
+    }
+    return DSC_OK;
 }
