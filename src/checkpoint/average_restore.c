@@ -1,9 +1,9 @@
 /*
- * average.c: a weight average (dsc_average) restored beside the optimizer. The file
+ * average_restore.c: a weight average (dsc_average) restored beside the optimizer. The file
  * holds its canonical spec ("average"), its counters ("average.updates",
  * "average.averaged") and one tensor per averaged tensor, "average/<name>/<ema|swa>"
  * (save.c writes them). Everything is checked against the caller's average before
- * restore.c changes anything; the copy itself cannot fail.
+ * restore.c changes anything; the copy reads the checked buffers from the file.
  */
 #include "checkpoint.h"
 

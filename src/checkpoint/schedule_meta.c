@@ -1,5 +1,5 @@
 /*
- * schedule.c: the schedules of a checkpoint. A group's schedule is saved as its spec,
+ * schedule_meta.c: the schedules of a checkpoint. A group's schedule is saved as its spec,
  * its base learning rate, its named state scalars and its loss history:
  *
  *   group.<g>.schedule                 the spec ("cosine(T_max=100)"); absent: none
