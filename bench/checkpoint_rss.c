@@ -7,8 +7,9 @@
  *   cc -O2 -Iinclude bench/checkpoint_rss.c build/libdescent.so -Wl,-rpath,build -o /tmp/checkpoint_rss
  *   /tmp/checkpoint_rss save /tmp/ck.safetensors && /tmp/checkpoint_rss load /tmp/ck.safetensors
  *
- * (docs/checkpoints.md has the numbers.) Uses only calls whose signatures did not
- * change, so the same file builds against older libraries to compare.
+ * (docs/checkpoints.md has the numbers.) To compare with a build from before the
+ * checkpoint calls took options (5dcf497), drop their last argument and add NULL, 0
+ * to the save.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,8 +60,8 @@ int main(int argc, char **argv)
         return 1;
     }
     long steady = peak_kib();
-    dsc_status st = !strcmp(argv[1], "save") ? dsc_checkpoint_save(opt, argv[2], NULL, 0)
-                                              : dsc_checkpoint_load(opt, argv[2]);
+    dsc_status st = !strcmp(argv[1], "save") ? dsc_checkpoint_save(opt, argv[2], NULL)
+                                              : dsc_checkpoint_load(opt, argv[2], NULL);
     if (st) {
         fprintf(stderr, "%s\n", dsc_last_error());
         return 1;

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
     FILE *f = fopen(path, "rb");
     if (f) {
         fclose(f);
-        if (dsc_checkpoint_load(opt, path)) {
+        if (dsc_checkpoint_load(opt, path, NULL)) {
             fprintf(stderr, "%s\n", dsc_last_error());
             dsc_optim_destroy(opt);
             return 1;
@@ -41,7 +41,10 @@ int main(int argc, char **argv)
         dsc_optim_step(opt);
         if (dsc_optim_step_count(opt) % 50 == 0) {
             dsc_kv note = {"example", "checkpoint.c"};
-            if (dsc_checkpoint_save(opt, path, &note, 1)) {
+            dsc_checkpoint_save_options o = dsc_checkpoint_save_options_default();
+            o.extra = &note;
+            o.nextra = 1;
+            if (dsc_checkpoint_save(opt, path, &o)) {
                 fprintf(stderr, "%s\n", dsc_last_error());
                 dsc_optim_destroy(opt);
                 return 1;

@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
     dsc_param p = {.name = "x", .data = x, .grad = g, .n = 2, .dtype = DSC_F64};
     dsc_optim *opt;
     if (dsc_optim_create_spec(&opt, "adam(lr=0.01)", &p, 1) == DSC_OK) {
-        dsc_checkpoint_load_mem(opt, bytes, size);
+        dsc_checkpoint_load_mem(opt, bytes, size, NULL);
         dsc_optim_destroy(opt);
     }
     return 0;

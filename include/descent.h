@@ -470,7 +470,7 @@ dsc_status dsc_average_set_counters(dsc_average *avg, int64_t updates, int64_t a
 /* The tensors averaged (descriptors as given to create; names copied, "p<i>" when NULL,
  * as the optimizer names them; ndim 0 as [n]), and the canonical spec, every key given
  * ("ema(decay=0.999, every=1, start=0)"; like snprintf). Checkpoints: descent_checkpoint.h,
- * dsc_checkpoint_save_avg. */
+ * dsc_checkpoint_save_options' average. */
 size_t dsc_average_count(const dsc_average *avg);
 const dsc_param *dsc_average_param(const dsc_average *avg, size_t i);
 size_t dsc_average_format(const dsc_average *avg, char *buf, size_t size);

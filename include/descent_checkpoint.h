@@ -18,7 +18,7 @@
  *   optim/<name>            an optimizer-wide state of F64 (L-BFGS's old_dirs, old_stps,
  *                           ro, d, prev_flat_grad, n_iter, func_evals, ...), checked by
  *                           the kind when loaded
- *   average/<name>/<ema|swa> a weight average's buffers (the *_avg calls below)
+ *   average/<name>/<ema|swa> a weight average's buffers (the options' average below)
  *
  * The header's "__metadata__" (string -> string) holds:
  *
@@ -41,7 +41,7 @@
  *                           a weight average's canonical spec (dsc_average_format) and
  *                           counters, when one was saved
  *   extra.<key>             the caller's own strings (problem, RNG state, epoch, ...)
- *   (and tensors named extra/<name> hold the caller's own arrays, dsc_checkpoint_save_with)
+ *   (and tensors named extra/<name> hold the caller's own arrays, the options' tensors)
  *   checksum                "crc32:xxxxxxxx", zlib's CRC-32 of the whole data section
  *   header_checksum         "crc32:xxxxxxxx", the last key: zlib's CRC-32 of the file's
  *                           first 8 + N bytes (the length and the header, padding
@@ -85,46 +85,62 @@ typedef struct dsc_kv {
 
 /* ---------------------------------------------------------------- save */
 
-/* Writes opt (its parameters, state, hyperparameters and counters) and nextra caller
- * strings to path, atomically. */
-dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra,
-                               size_t nextra);
+/* What a save writes beside the optimizer. */
+typedef struct dsc_checkpoint_save_options {
+    /* A weight average (NULL: none), stored as "average/<name>/<ema|swa>" with its spec
+     * and counters. A swapped-in one (dsc_average_swap) is refused: the parameters
+     * would hold the average instead of the training point. */
+    const dsc_average *average;
+    /* nextra caller strings, stored as "extra.<key>" (dsc_ckpt_extra reads them). */
+    const dsc_kv *extra;
+    size_t nextra;
+    /* ntensors caller tensors (F32 or F64; name, dtype, ndim, shape, n and data are
+     * used), stored as "extra/<name>": a load leaves them alone, the caller reads them
+     * back (dsc_ckpt_find, dsc_ckpt_read). */
+    const dsc_param *tensors;
+    size_t ntensors;
+} dsc_checkpoint_save_options;
 
-/* The same with ntensors caller tensors (F32 or F64; name, dtype, ndim, shape, n and
- * data are used) stored as "extra/<name>": loading an optimizer leaves them alone;
- * the caller reads them back with dsc_ckpt_find. */
-dsc_status dsc_checkpoint_save_with(const dsc_optim *opt, const char *path, const dsc_kv *extra,
-                                    size_t nextra, const dsc_param *tensors, size_t ntensors);
+/* Nothing beside the optimizer. */
+dsc_checkpoint_save_options dsc_checkpoint_save_options_default(void);
+
+/* Writes opt (its parameters, state, hyperparameters, schedules and counters) and what
+ * o adds (NULL: nothing) to path, atomically. */
+dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_checkpoint_save_options *o);
 
 /* The same into caller memory. *len receives the size the checkpoint needs; with buf
  * NULL nothing else happens (a size query); with cap < *len it is DSC_ERR_ARG. */
-dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, size_t nextra,
-                                   void *buf, size_t cap, size_t *len);
-
-/* The same with a weight average beside the optimizer (avg NULL: none, as above). A
- * swapped-in average (dsc_average_swap) is refused: the parameters would hold the
- * average instead of the training point. */
-dsc_status dsc_checkpoint_save_avg(const dsc_optim *opt, const dsc_average *avg, const char *path,
-                                   const dsc_kv *extra, size_t nextra);
-dsc_status dsc_checkpoint_save_mem_avg(const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
-                                       size_t nextra, void *buf, size_t cap, size_t *len);
+dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, void *buf, size_t cap, size_t *len,
+                                   const dsc_checkpoint_save_options *o);
 
 /* ---------------------------------------------------------------- load */
+
+/* What a load restores beside the optimizer. */
+typedef struct dsc_checkpoint_load_options {
+    /* A weight average to restore too (NULL: none): created over tensors of the same
+     * names, dtypes and shapes with the same spec (compared canonically), not swapped
+     * in. A file that holds an average loads only with one (and one without, only
+     * without). */
+    dsc_average *average;
+    /* 1: restore everything but the state buffers (parameters, hyperparameters,
+     * scalars, counters, schedules, accumulation count, the average): the file's
+     * state/ tensors are neither read nor required, and the caller fills the buffers
+     * (dsc_optim_state; a sharded run its slices with dsc_ckpt_read), then sets the
+     * saved mode (dsc_optim_eval_mode with the metadata's eval_mode), which rebuilds
+     * schedule-free's training point from the state. */
+    int skip_state;
+} dsc_checkpoint_load_options;
+
+/* No average, the state restored. */
+dsc_checkpoint_load_options dsc_checkpoint_load_options_default(void);
 
 /* Restores opt, created over parameters of the same names, dtypes and shapes and of
  * the same kind, from a checkpoint: parameter values, state, every group's
  * hyperparameters, scalars and schedule (attached as saved, replacing or removing the
- * group's own), counters, accumulation window, eval mode. On any failure opt is
- * unchanged. */
-dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path);
-dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len);
-
-/* The same with a weight average, created over tensors of the same names, dtypes and
- * shapes with the same spec (compared canonically), not swapped in: its buffers and
- * counters are restored too, all or nothing. A file that holds an average loads only
- * through these (and one without, only through the calls above). */
-dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path);
-dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const void *buf, size_t len);
+ * group's own), counters, accumulation window, eval mode; and what o asks for (NULL:
+ * the defaults). On any failure opt (and o's average) is unchanged. */
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path, const dsc_checkpoint_load_options *o);
+dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len, const dsc_checkpoint_load_options *o);
 
 /* ---------------------------------------------------------------- inspect */
 
@@ -179,25 +195,6 @@ size_t dsc_ckpt_data_bytes(const dsc_ckpt *ck);
 
 /* The hyperparameters saved for a group, to create an optimizer to restore into. */
 dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out);
-
-/* What a load restores beside the optimizer. */
-typedef struct dsc_checkpoint_load_options {
-    /* A weight average to restore too (NULL: none): created over tensors of the same
-     * names, dtypes and shapes with the same spec (compared canonically), not swapped
-     * in. A file that holds an average loads only with one (and one without, only
-     * without). */
-    dsc_average *average;
-    /* 1: restore everything but the state buffers (parameters, hyperparameters,
-     * scalars, counters, schedules, accumulation count, the average): the file's
-     * state/ tensors are neither read nor required, and the caller fills the buffers
-     * (dsc_optim_state; a sharded run its slices with dsc_ckpt_read), then sets the
-     * saved mode (dsc_optim_eval_mode with the metadata's eval_mode), which rebuilds
-     * schedule-free's training point from the state. */
-    int skip_state;
-} dsc_checkpoint_load_options;
-
-/* No average, the state restored. */
-dsc_checkpoint_load_options dsc_checkpoint_load_options_default(void);
 
 /* dsc_checkpoint_load from an open checkpoint (o NULL: the defaults). Everything is
  * checked first (reading only the values that are range-checked, through a bounded

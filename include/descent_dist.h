@@ -139,19 +139,20 @@ dsc_status dsc_dist_gather_state(dsc_dist *d, dsc_optim *full);
 dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full);
 
 /*
- * The same through checkpoint files (descent_checkpoint.h). Collective; path and
- * extra are used at rank 0. save writes one complete checkpoint that
+ * The same through checkpoint files (descent_checkpoint.h). Collective; path and o
+ * (NULL: the defaults) are used at rank 0. save writes one complete checkpoint that
  * dsc_checkpoint_load resumes in one process (rank 0 holds the whole optimizer state
  * for the while); load reads a checkpoint of one process or of any number of ranks
  * and scatters it. A failure at rank 0 fails on every rank, changing nothing.
  */
-dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra);
+dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o);
+dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);
 
 /* The gather of dsc_dist_checkpoint_save with the caller's writer: collective; at rank
  * 0, save(full, ctx) with the complete optimizer over the run's buffers (to write it
- * with more, e.g. dsc_mlp_save_with). Its failure fails on every rank. */
-dsc_status dsc_dist_save_with(dsc_dist *d, dsc_status (*save)(const dsc_optim *full, void *ctx), void *ctx);
-dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);
+ * with more, e.g. dsc_mlp_save with its optimizer option). Its failure fails on every
+ * rank. */
+dsc_status dsc_dist_checkpoint_gather(dsc_dist *d, dsc_status (*save)(const dsc_optim *full, void *ctx), void *ctx);
 
 #ifdef __cplusplus
 }

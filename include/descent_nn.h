@@ -299,15 +299,22 @@ int dsc_mlp_using_average(const dsc_mlp *m);
  * Fitting E1 epochs, saving, loading and fitting E2 more with resume set gives the bits
  * (weights, optimizer state, history) of E1 + E2 epochs straight. Positions are epoch
  * boundaries: a checkpoint saved from on_epoch resumes like one saved after the fit.
- * nextra caller strings go along (keys must not start with "mlp." or "fit."). The
- * write is atomic.
+ * The write is atomic. o NULL: the defaults.
  */
-dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_kv *extra, size_t nextra);
-/* The same with opt, an optimizer over the model's own tensors (its buffers), standing
- * for the model's: a data-parallel run saves the state it gathered at one rank
- * (dsc_dist_gather_state) with the model's position. */
-dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char *path, const dsc_kv *extra,
-                             size_t nextra);
+typedef struct dsc_mlp_save_options {
+    /* nextra caller strings, stored as "extra.<key>" (keys must not start with "mlp."
+     * or "fit.": those are the model's) */
+    const dsc_kv *extra;
+    size_t nextra;
+    /* NULL: the model's optimizer; or another over the model's own tensors (its
+     * buffers) standing for it: a data-parallel run saves the state it gathered at one
+     * rank (dsc_dist_gather_state) with the model's position */
+    const dsc_optim *optimizer;
+} dsc_mlp_save_options;
+
+/* No strings, the model's own optimizer. */
+dsc_mlp_save_options dsc_mlp_save_options_default(void);
+dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_mlp_save_options *o);
 
 /* Creates a compiled model from a file dsc_mlp_save wrote (or from an open one). It
  * predicts at once (dsc_mlp_predict, through the saved standardization; with the best

@@ -187,12 +187,12 @@ static void assert_same(const snapshot *a, const snapshot *b, const char *what)
 
 static unsigned char *save_mem(const dsc_optim *opt, const dsc_kv *kv, size_t nkv, size_t *len)
 {
-    dsc_status st = dsc_checkpoint_save_mem(opt, kv, nkv, NULL, 0, len);
+    dsc_status st = dsc_checkpoint_save_mem(opt, NULL, 0, len, &(dsc_checkpoint_save_options){.extra = kv, .nextra = nkv});
     if (st) fail_msg("size query: %s", dsc_last_error());
     unsigned char *buf = malloc(*len);
     assert_non_null(buf);
     size_t len2;
-    if ((st = dsc_checkpoint_save_mem(opt, kv, nkv, buf, *len, &len2))) fail_msg("save: %s", dsc_last_error());
+    if ((st = dsc_checkpoint_save_mem(opt, buf, *len, &len2, &(dsc_checkpoint_save_options){.extra = kv, .nextra = nkv}))) fail_msg("save: %s", dsc_last_error());
     assert_int_equal(len2, *len); /* the size query (no checksum computed) agrees */
     return buf;
 }
@@ -251,12 +251,12 @@ static void resume_case(const char *spec, dsc_dtype dt, int via_file, const char
     size_t len = 0;
     char path[512];
     snprintf(path, sizeof path, "%s/resume.safetensors", dir);
-    if (via_file) assert_int_equal(dsc_checkpoint_save(first.opt, path, NULL, 0), DSC_OK);
+    if (via_file) assert_int_equal(dsc_checkpoint_save(first.opt, path, NULL), DSC_OK);
     else buf = save_mem(first.opt, NULL, 0, &len);
     model_free(&first);
 
     model_init(&second, spec, dt, -2.5); /* other values everywhere: all must be restored */
-    dsc_status st = via_file ? dsc_checkpoint_load(second.opt, path) : dsc_checkpoint_load_mem(second.opt, buf, len);
+    dsc_status st = via_file ? dsc_checkpoint_load(second.opt, path, NULL) : dsc_checkpoint_load_mem(second.opt, buf, len, NULL);
     if (st) fail_msg("%s %s: load: %s", spec, dsc_dtype_name(dt), dsc_last_error());
     assert_int_equal(dsc_optim_step_count(second.opt), 16); /* 17 calls, one skipped */
     assert_int_equal(dsc_optim_skipped_count(second.opt), 1);
@@ -323,7 +323,7 @@ static void split_case(const char *spec, const char *sched, const char *group1, 
     char what[300];
     snprintf(what, sizeof what, "%s with %s, group 1 %s, %s", spec, sched ? sched : "no schedule",
              group1 ? group1 : "as created", dsc_dtype_name(dt));
-    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("%s: %s", what, dsc_last_error());
+    if (dsc_checkpoint_load_mem(second.opt, buf, len, NULL)) fail_msg("%s: %s", what, dsc_last_error());
     if (sched) assert_non_null(dsc_optim_schedule(second.opt, 1));
     run_steps(&second, 23, &call);
     snapshot got = take(second.opt);
@@ -365,12 +365,12 @@ static void test_resume_with_callback_schedule(void **state)
     unsigned char *buf = save_mem(first.opt, NULL, 0, &len);
     model_free(&first);
     model_init(&bare, spec, DSC_F64, -2.5);
-    assert_int_not_equal(dsc_checkpoint_load_mem(bare.opt, buf, len), DSC_OK);
+    assert_int_not_equal(dsc_checkpoint_load_mem(bare.opt, buf, len, NULL), DSC_OK);
     assert_non_null(strstr(dsc_last_error(), "C function"));
     model_free(&bare);
     model_init(&second, spec, DSC_F64, -2.5);
     assert_int_equal(dsc_optim_set_schedule_fn(second.opt, -1, sched, warm_then_decay, NULL), DSC_OK);
-    if (dsc_checkpoint_load_mem(second.opt, buf, len)) fail_msg("load: %s", dsc_last_error());
+    if (dsc_checkpoint_load_mem(second.opt, buf, len, NULL)) fail_msg("load: %s", dsc_last_error());
     run_steps(&second, 18, &call);
     snapshot got = take(second.opt);
     assert_same(&want, &got, "adam with lambda(fn=callback)");
@@ -452,13 +452,13 @@ static void test_metadata_and_layout(void **state)
     dsc_ckpt_close(ck);
     /* a buffer too small is refused; two equal extra keys too */
     size_t len2;
-    assert_int_equal(dsc_checkpoint_save_mem(m.opt, NULL, 0, buf, 10, &len2), DSC_ERR_ARG);
+    assert_int_equal(dsc_checkpoint_save_mem(m.opt, buf, 10, &len2, NULL), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "needs"));
     dsc_kv dup[] = {{"a", "1"}, {"a", "2"}};
-    assert_int_equal(dsc_checkpoint_save_mem(m.opt, dup, 2, NULL, 0, &len2), DSC_ERR_ARG);
+    assert_int_equal(dsc_checkpoint_save_mem(m.opt, NULL, 0, &len2, &(dsc_checkpoint_save_options){.extra = dup, .nextra = 2}), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "twice"));
     dsc_kv latin1[] = {{"name", "caf\xe9"}};
-    assert_int_equal(dsc_checkpoint_save_mem(m.opt, latin1, 1, NULL, 0, &len2), DSC_ERR_ARG);
+    assert_int_equal(dsc_checkpoint_save_mem(m.opt, NULL, 0, &len2, &(dsc_checkpoint_save_options){.extra = latin1, .nextra = 1}), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "UTF-8"));
     /* control characters are escaped by the writer and read back */
     dsc_kv text[] = {{"note", "two\nlines\tand \xc3\xa9"}};
@@ -484,7 +484,7 @@ static void test_eval_mode_is_restored(void **state)
     assert_int_equal(dsc_optim_eval_mode(a.opt, 1), DSC_OK);
     size_t len;
     unsigned char *buf = save_mem(a.opt, NULL, 0, &len);
-    assert_int_equal(dsc_checkpoint_load_mem(b.opt, buf, len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(b.opt, buf, len, NULL), DSC_OK);
     assert_true(dsc_optim_in_eval_mode(b.opt));
     snapshot sa = take(a.opt), sb = take(b.opt);
     assert_same(&sa, &sb, "eval mode");
@@ -562,7 +562,7 @@ typedef struct fixture {
 static void refuse(fixture *fx, const unsigned char *buf, size_t len, dsc_status want, const char *needle)
 {
     snapshot before = take(fx->m.opt);
-    dsc_status st = dsc_checkpoint_load_mem(fx->m.opt, buf, len);
+    dsc_status st = dsc_checkpoint_load_mem(fx->m.opt, buf, len, NULL);
     if (st != want) fail_msg("want status %d for '%s', got %d: %s", want, needle, st, dsc_last_error());
     if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
     snapshot after = take(fx->m.opt);
@@ -604,14 +604,14 @@ static void test_truncated_files(void **state)
         for (int i = 7; i >= 0; i--) n = n << 8 | fx.good[i];
         const char *needle = cut < 8 ? "too short" : cut < 8 + n ? "runs past the end" : "truncated";
         snapshot before = take(fx.m.opt);
-        dsc_status st = dsc_checkpoint_load_mem(fx.m.opt, fx.good, cut);
+        dsc_status st = dsc_checkpoint_load_mem(fx.m.opt, fx.good, cut, NULL);
         if (st != DSC_ERR_FORMAT) fail_msg("cut at %zu: status %d (%s)", cut, st, dsc_last_error());
         if (!strstr(dsc_last_error(), needle)) fail_msg("cut at %zu: '%s' lacks '%s'", cut, dsc_last_error(), needle);
         snapshot after = take(fx.m.opt);
         assert_same(&before, &after, "truncated");
     }
     /* and the whole file loads */
-    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len, NULL), DSC_OK);
     fixture_free(&fx);
 }
 
@@ -708,7 +708,7 @@ static void test_damaged_schedules(void **state)
     refuse_edit(&fx, "adam(lr=0.0030000000000000001)", "adam(lr=0.0030000000000000001, clip_norm=1)",
                 DSC_ERR_MISMATCH, "group 1");
     /* and the file as it is loads, with its schedule */
-    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len, NULL), DSC_OK);
     assert_string_equal(dsc_sched_spec(dsc_optim_schedule(fx.m.opt, 0)), "king(patience=3)");
     fixture_free(&fx);
 }
@@ -729,7 +729,7 @@ static void test_missing_and_extra_state(void **state)
     refuse(&with, f, len, DSC_ERR_MISMATCH, "'state/layer.w/max_exp_avg_sq' is missing");
     free(f);
     /* a good file sets the layout of its own hyperparameters: amsgrad off, its buffer gone */
-    assert_int_equal(dsc_checkpoint_load_mem(with.m.opt, without.good, without.len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(with.m.opt, without.good, without.len, NULL), DSC_OK);
     assert_int_equal(dsc_optim_state_count(with.m.opt, 0), 2);
     fixture_free(&with);
     fixture_free(&without);
@@ -816,7 +816,7 @@ static void test_foreign_layouts(void **state)
     model_init(&m, "sgd", DSC_F32, 1.0);
     unsigned char *f = build("{\"param/layer.w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", d, 16,
                              &len);
-    assert_int_equal(dsc_checkpoint_load_mem(m.opt, f, len), DSC_ERR_FORMAT);
+    assert_int_equal(dsc_checkpoint_load_mem(m.opt, f, len, NULL), DSC_ERR_FORMAT);
     assert_non_null(strstr(dsc_last_error(), "not a descent checkpoint"));
     free(f);
     model_free(&m);
@@ -832,7 +832,7 @@ static void test_header_bit_flips(void **state)
     (void)state;
     fixture fx;
     fixture_init(&fx, "adam(lr=0.01, amsgrad=true)", "plateau(patience=2, factor=0.5)");
-    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len, NULL), DSC_OK);
     snapshot want = take(fx.m.opt);
     size_t n = 0, loaded = 0, refused = 0;
     for (int i = 7; i >= 0; i--) n = n << 8 | fx.good[i];
@@ -842,7 +842,7 @@ static void test_header_bit_flips(void **state)
     for (size_t bit = 0; bit < 8 * n; bit++) {
         memcpy(bad, fx.good, fx.len);
         bad[bit / 8] ^= (unsigned char)(1u << bit % 8);
-        dsc_status st = dsc_checkpoint_load_mem(fx.m.opt, bad, fx.len);
+        dsc_status st = dsc_checkpoint_load_mem(fx.m.opt, bad, fx.len, NULL);
         snapshot got = take(fx.m.opt);
         if (got.len != want.len || memcmp(got.bytes, want.bytes, got.len))
             fail_msg("flipping bit %zu of byte %zu ('%c') %s other values", bit % 8, bit / 8, fx.good[bit / 8],
@@ -866,7 +866,7 @@ static void test_header_checksum(void **state)
     fixture_init(&fx, "adam(lr=0.01)", NULL);
     size_t len;
     unsigned char *f = edit(fx.good, fx.len, ",\"header_checksum\":\"crc32:", ",\"unread\":\"crc32:", &len);
-    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, f, len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, f, len, NULL), DSC_OK);
     free(f);
     unsigned char *bad = malloc(fx.len);
     memcpy(bad, fx.good, fx.len);
@@ -935,7 +935,7 @@ static void test_restored_rate_in_kind_range(void **state)
         snprintf(to, sizeof to, "\"group.0.schedule.state.lr\":\"%s\",\"unused\":\"", cases[i].inside);
         size_t len;
         unsigned char *f = edit(fx.good, fx.len, "\"group.0.schedule.state.lr\":\"", to, &len);
-        if (dsc_checkpoint_load_mem(fx.m.opt, f, len))
+        if (dsc_checkpoint_load_mem(fx.m.opt, f, len, NULL))
             fail_msg("%s: a rate of %s is refused: %s", cases[i].sched, cases[i].inside, dsc_last_error());
         free(f);
         fixture_free(&fx);
@@ -1002,21 +1002,21 @@ static void test_file_errors(void **state)
     (void)state;
     model m;
     model_init(&m, "adam", DSC_F64, 1.0);
-    assert_int_equal(dsc_checkpoint_save(m.opt, "/nonexistent-dir/x.safetensors", NULL, 0), DSC_ERR_IO);
+    assert_int_equal(dsc_checkpoint_save(m.opt, "/nonexistent-dir/x.safetensors", NULL), DSC_ERR_IO);
     assert_non_null(strstr(dsc_last_error(), "/nonexistent-dir/x.safetensors"));
-    assert_int_equal(dsc_checkpoint_load(m.opt, "/nonexistent-dir/x.safetensors"), DSC_ERR_IO);
+    assert_int_equal(dsc_checkpoint_load(m.opt, "/nonexistent-dir/x.safetensors", NULL), DSC_ERR_IO);
     assert_non_null(strstr(dsc_last_error(), "cannot open"));
-    assert_int_equal(dsc_checkpoint_load(m.opt, tmpdir), DSC_ERR_IO);
+    assert_int_equal(dsc_checkpoint_load(m.opt, tmpdir, NULL), DSC_ERR_IO);
     assert_non_null(strstr(dsc_last_error(), "not a regular file"));
     /* a save replaces the file; no temporary stays behind */
     char path[512];
     snprintf(path, sizeof path, "%s/replace.safetensors", tmpdir);
-    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
-    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL), DSC_OK);
     DIR *dir = opendir(tmpdir);
     for (struct dirent *e; (e = readdir(dir));) assert_null(strstr(e->d_name, ".tmp."));
     closedir(dir);
-    assert_int_equal(dsc_checkpoint_load(m.opt, path), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load(m.opt, path, NULL), DSC_OK);
     /* the file opened for inspection: metadata in file order */
     dsc_ckpt *ck;
     assert_int_equal(dsc_ckpt_open(&ck, path), DSC_OK);
@@ -1058,13 +1058,13 @@ static void test_save_keeps_mode_links_and_long_names(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     /* the mode */
     snprintf(path, sizeof path, "%s/private.st", dir);
-    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL), DSC_OK);
     assert_int_equal(chmod(path, 0600), 0);
-    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL), DSC_OK);
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0600);
     assert_int_equal(chmod(path, 0640), 0);
-    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL), DSC_OK);
     assert_int_equal(stat(path, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0640);
     /* an absolute link, then a relative link to that link: both stay links */
@@ -1074,7 +1074,7 @@ static void test_save_keeps_mode_links_and_long_names(void **state)
     assert_int_equal(symlink("latest.st", other), 0);
     int64_t call = 0;
     run_steps(&m, 2, &call);
-    assert_int_equal(dsc_checkpoint_save(m.opt, other, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, other, NULL), DSC_OK);
     assert_int_equal(lstat(link, &sb), 0);
     assert_true(S_ISLNK(sb.st_mode));
     assert_int_equal(lstat(other, &sb), 0);
@@ -1088,18 +1088,18 @@ static void test_save_keeps_mode_links_and_long_names(void **state)
     /* a dangling link: its target is created */
     snprintf(link, sizeof link, "%s/dangling.st", dir);
     assert_int_equal(symlink("later.st", link), 0);
-    assert_int_equal(dsc_checkpoint_save(m.opt, link, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, link, NULL), DSC_OK);
     assert_int_equal(lstat(link, &sb), 0);
     assert_true(S_ISLNK(sb.st_mode));
     snprintf(other, sizeof other, "%s/later.st", dir);
-    assert_int_equal(dsc_checkpoint_load(m.opt, other), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load(m.opt, other, NULL), DSC_OK);
     /* a name of NAME_MAX bytes: the temporary's must fit too */
     int len = snprintf(path, sizeof path, "%s/", dir);
     memset(path + len, 'n', 255);
     path[len + 255] = '\0';
-    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
-    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
-    assert_int_equal(dsc_checkpoint_load(m.opt, path), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load(m.opt, path, NULL), DSC_OK);
     DIR *d = opendir(dir);
     for (struct dirent *e; (e = readdir(d));) assert_null(strstr(e->d_name, ".tmp."));
     closedir(d);
@@ -1140,7 +1140,7 @@ static void test_kill_mid_save_keeps_old_file(void **state)
         if (!x || !g || dsc_optim_create_spec(&opt, "adam", &p, 1)) _exit(3);
         for (int k = 1;; k++) {
             for (size_t i = 0; i < BIG; i++) x[i] = (float)k;
-            if (dsc_checkpoint_save(opt, path, NULL, 0)) _exit(4);
+            if (dsc_checkpoint_save(opt, path, NULL)) _exit(4);
             if (write(fds[1], "s", 1) != 1) _exit(5);
         }
     }
@@ -1165,13 +1165,13 @@ static void test_kill_mid_save_keeps_old_file(void **state)
     dsc_param p = {.name = "x", .data = x, .grad = g, .n = BIG, .dtype = DSC_F32};
     dsc_optim *opt;
     assert_int_equal(dsc_optim_create_spec(&opt, "adam", &p, 1), DSC_OK);
-    if (dsc_checkpoint_load(opt, path)) fail_msg("after the kill: %s", dsc_last_error());
+    if (dsc_checkpoint_load(opt, path, NULL)) fail_msg("after the kill: %s", dsc_last_error());
     assert_true(x[0] >= 2);
     for (size_t i = 0; i < BIG; i++)
         if (x[i] != x[0]) fail_msg("element %zu is %g, element 0 is %g: a torn file", i, x[i], x[0]);
     /* the killed save's temporary is gone after the next save */
     assert_true(save_in_progress(dir));
-    assert_int_equal(dsc_checkpoint_save(opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(opt, path, NULL), DSC_OK);
     assert_false(save_in_progress(dir));
     dsc_optim_destroy(opt);
     free(x);
@@ -1218,12 +1218,12 @@ static void test_save_removes_stale_temporaries(void **state)
     touch(dir, odd);
     model m;
     model_init(&m, "adam", DSC_F64, 1.0);
-    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL, 0), DSC_OK);
+    assert_int_equal(dsc_checkpoint_save(m.opt, path, NULL), DSC_OK);
     assert_false(exists(dir, dead));
     assert_true(exists(dir, live));
     assert_true(exists(dir, other));
     assert_true(exists(dir, odd));
-    assert_int_equal(dsc_checkpoint_load(m.opt, path), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load(m.opt, path, NULL), DSC_OK);
     model_free(&m);
 }
 
@@ -1261,11 +1261,11 @@ static dsc_average *average_of(model *m, const char *spec)
 
 static unsigned char *save_mem_avg(const model *m, const dsc_average *avg, size_t *len)
 {
-    if (dsc_checkpoint_save_mem_avg(m->opt, avg, NULL, 0, NULL, 0, len)) fail_msg("size: %s", dsc_last_error());
+    if (dsc_checkpoint_save_mem(m->opt, NULL, 0, len, &(dsc_checkpoint_save_options){.average = avg})) fail_msg("size: %s", dsc_last_error());
     unsigned char *buf = malloc(*len);
     assert_non_null(buf);
     size_t written;
-    if (dsc_checkpoint_save_mem_avg(m->opt, avg, NULL, 0, buf, *len, &written)) fail_msg("save: %s", dsc_last_error());
+    if (dsc_checkpoint_save_mem(m->opt, buf, *len, &written, &(dsc_checkpoint_save_options){.average = avg})) fail_msg("save: %s", dsc_last_error());
     assert_int_equal(written, *len); /* the size query (no checksum computed) agrees */
     return buf;
 }
@@ -1290,15 +1290,15 @@ static void avg_resume_case(const char *spec, const char *avgspec, const char *a
     size_t len = 0;
     unsigned char *buf = NULL;
     snprintf(path, sizeof path, "%s/average.safetensors", tmpdir);
-    if (via_file) assert_int_equal(dsc_checkpoint_save_avg(first.opt, a, path, NULL, 0), DSC_OK);
+    if (via_file) assert_int_equal(dsc_checkpoint_save(first.opt, path, &(dsc_checkpoint_save_options){.average = a}), DSC_OK);
     else buf = save_mem_avg(&first, a, &len);
     dsc_average_destroy(a);
     model_free(&first);
 
     model_init(&second, spec, dt, -2.5);
     a = average_of(&second, again);
-    dsc_status st = via_file ? dsc_checkpoint_load_avg(second.opt, a, path)
-                             : dsc_checkpoint_load_mem_avg(second.opt, a, buf, len);
+    dsc_status st = via_file ? dsc_checkpoint_load(second.opt, path, &(dsc_checkpoint_load_options){.average = a})
+                             : dsc_checkpoint_load_mem(second.opt, buf, len, &(dsc_checkpoint_load_options){.average = a});
     if (st) fail_msg("%s + %s %s: load: %s", spec, avgspec, dsc_dtype_name(dt), dsc_last_error());
     assert_int_equal(dsc_average_updates(a), dsc_optim_step_count(second.opt));
     run_avg_steps(&second, a, 23, &call);
@@ -1437,8 +1437,8 @@ static void refuse_avg(avg_fixture *fx, dsc_average *avg, const unsigned char *b
                        const char *needle)
 {
     snapshot before = take_all(fx->m.opt, fx->avg);
-    dsc_status st = avg ? dsc_checkpoint_load_mem_avg(fx->m.opt, avg, buf, len)
-                        : dsc_checkpoint_load_mem(fx->m.opt, buf, len);
+    dsc_status st = avg ? dsc_checkpoint_load_mem(fx->m.opt, buf, len, &(dsc_checkpoint_load_options){.average = avg})
+                        : dsc_checkpoint_load_mem(fx->m.opt, buf, len, NULL);
     if (st != want) fail_msg("want status %d for '%s', got %d: %s", want, needle, st, dsc_last_error());
     if (!strstr(dsc_last_error(), needle)) fail_msg("message '%s' lacks '%s'", dsc_last_error(), needle);
     snapshot after = take_all(fx->m.opt, fx->avg);
@@ -1494,13 +1494,13 @@ static void test_average_mismatch(void **state)
     /* a swapped-in average neither saves nor loads: the parameters hold the average */
     assert_int_equal(dsc_average_swap(fx.avg), DSC_OK);
     size_t n;
-    assert_int_equal(dsc_checkpoint_save_mem_avg(fx.m.opt, fx.avg, NULL, 0, NULL, 0, &n), DSC_ERR_ARG);
+    assert_int_equal(dsc_checkpoint_save_mem(fx.m.opt, NULL, 0, &n, &(dsc_checkpoint_save_options){.average = fx.avg}), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "swap it back"));
     refuse_avg(&fx, fx.avg, fx.good, fx.len, DSC_ERR_ARG, "swapped into the parameters");
     assert_int_equal(dsc_average_swap(fx.avg), DSC_OK);
     /* and the file as it is loads, spelled another way */
     other = average_of(&fx.m, "ema(decay=9e-1, start=0)");
-    assert_int_equal(dsc_checkpoint_load_mem_avg(fx.m.opt, other, fx.good, fx.len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(fx.m.opt, fx.good, fx.len, &(dsc_checkpoint_load_options){.average = other}), DSC_OK);
     assert_int_equal(dsc_average_updates(other), 8);
     dsc_average_destroy(other);
     avg_fixture_free(&fx);
@@ -1542,7 +1542,7 @@ static void test_schedulefree_saves_the_eval_point(void **state)
     dsc_ckpt_close(ck);
     /* the training-mode file resumes in training mode, on the bits of the original */
     model_init(&b, "schedulefree_adamw(lr=0.01)", DSC_F64, -1.0);
-    assert_int_equal(dsc_checkpoint_load_mem(b.opt, train, len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(b.opt, train, len, NULL), DSC_OK);
     assert_false(dsc_optim_in_eval_mode(b.opt));
     snapshot sa = take(a.opt), sb = take(b.opt);
     assert_same(&sa, &sb, "schedule-free restored from its evaluation point");
@@ -1581,7 +1581,7 @@ static void test_read_ranges(void **state)
     spit(path, fx.good, fx.len);
     model saved;
     model_init(&saved, "adam(lr=0.01)", DSC_F32, 1.0);
-    assert_int_equal(dsc_checkpoint_load_mem(saved.opt, fx.good, fx.len), DSC_OK);
+    assert_int_equal(dsc_checkpoint_load_mem(saved.opt, fx.good, fx.len, NULL), DSC_OK);
     for (int via_file = 0; via_file < 2; via_file++) {
         dsc_ckpt *ck;
         assert_int_equal(via_file ? dsc_ckpt_open(&ck, path) : dsc_ckpt_open_mem(&ck, fx.good, fx.len), DSC_OK);
@@ -1633,7 +1633,7 @@ static void test_file_changed_under_the_reader(void **state)
         assert_non_null(strstr(dsc_last_error(), "checksum mismatch: the data section is corrupted"));
         assert_null(ck);
         snapshot before = take(fx.m.opt);
-        assert_int_equal(dsc_checkpoint_load(fx.m.opt, path), DSC_ERR_FORMAT);
+        assert_int_equal(dsc_checkpoint_load(fx.m.opt, path, NULL), DSC_ERR_FORMAT);
         snapshot after = take(fx.m.opt);
         assert_same(&before, &after, "a flipped data byte");
     }
@@ -1689,7 +1689,7 @@ static void test_load_without_state(void **state)
         model_init(&first, kinds[c], DSC_F64, 1.0);
         assert_int_equal(dsc_optim_set_schedule(first.opt, -1, "cosine(T_max=50)"), DSC_OK);
         run_steps(&first, 17, &call);
-        assert_int_equal(dsc_checkpoint_save(first.opt, path, NULL, 0), DSC_OK);
+        assert_int_equal(dsc_checkpoint_save(first.opt, path, NULL), DSC_OK);
 
         model_init(&second, kinds[c], DSC_F64, -2.5);
         int64_t other = 0;
@@ -1748,16 +1748,22 @@ static int remove_tmpdir(void **state)
 static void test_null_argument_names_the_call(void **state)
 {
     (void)state;
-    assert_int_equal(dsc_ckpt_restore(NULL, NULL, NULL), DSC_ERR_ARG);
+    dsc_checkpoint_load_options lo = dsc_checkpoint_load_options_default();
+    size_t len;
+    assert_int_equal(dsc_ckpt_restore(NULL, NULL, &lo), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "dsc_ckpt_restore: "));
-    assert_int_equal(dsc_checkpoint_load_mem(NULL, NULL, 0), DSC_ERR_ARG);
+    assert_int_equal(dsc_checkpoint_load_mem(NULL, NULL, 0, &lo), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_mem: "));
-    assert_int_equal(dsc_checkpoint_load_mem_avg(NULL, NULL, NULL, 0), DSC_ERR_ARG);
-    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_mem_avg: "));
-    assert_int_equal(dsc_checkpoint_load(NULL, NULL), DSC_ERR_ARG);
+    assert_int_equal(dsc_checkpoint_load(NULL, NULL, NULL), DSC_ERR_ARG);
     assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load: "));
-    assert_int_equal(dsc_checkpoint_load_avg(NULL, NULL, NULL), DSC_ERR_ARG);
-    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_load_avg: "));
+    assert_int_equal(dsc_checkpoint_save(NULL, NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_save: "));
+    assert_int_equal(dsc_checkpoint_save_mem(NULL, NULL, 0, NULL, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_save_mem: "));
+    assert_int_equal(dsc_checkpoint_save_mem(NULL, NULL, 0, &len, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_checkpoint_save_mem: "));
+    assert_int_equal(dsc_ckpt_read(NULL, "x", 0, 0, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_ckpt_read: "));
 }
 
 int main(void)

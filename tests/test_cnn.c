@@ -373,7 +373,7 @@ static void test_checkpoint_resume_bit_exact(void **state)
     OK(dsc_mlp_fit(straight, ds, &fc, NULL));
     fc.epochs = 2;
     OK(dsc_mlp_fit(first, ds, &fc, NULL));
-    OK(dsc_mlp_save(first, path, NULL, 0));
+    OK(dsc_mlp_save(first, path, NULL));
     OK(dsc_mlp_load(&loaded, path));
     assert_string_equal(dsc_mlp_get_config(loaded)->model, SMALL_CNN);
     assert_int_equal(dsc_mlp_get_config(loaded)->shape[1], 8);

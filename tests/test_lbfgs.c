@@ -375,10 +375,10 @@ static void test_nonfinite_and_errors(void **state)
 
 static unsigned char *save(const dsc_optim *opt, size_t *len)
 {
-    if (dsc_checkpoint_save_mem(opt, NULL, 0, NULL, 0, len)) fail_msg("save: %s", dsc_last_error());
+    if (dsc_checkpoint_save_mem(opt, NULL, 0, len, NULL)) fail_msg("save: %s", dsc_last_error());
     unsigned char *buf = malloc(*len);
     assert_non_null(buf);
-    if (dsc_checkpoint_save_mem(opt, NULL, 0, buf, *len, len)) fail_msg("save: %s", dsc_last_error());
+    if (dsc_checkpoint_save_mem(opt, buf, *len, len, NULL)) fail_msg("save: %s", dsc_last_error());
     return buf;
 }
 
@@ -397,7 +397,7 @@ static void resume_case(const char *spec, int total, int k)
     dsc_optim_destroy(two);
     run c = {.sizes = {2, 1}, .ntensors = 2, .x = {7, 7, 7}};
     two = make(&c, spec);
-    if (dsc_checkpoint_load_mem(two, buf, len)) fail_msg("%s: load: %s", spec, dsc_last_error());
+    if (dsc_checkpoint_load_mem(two, buf, len, NULL)) fail_msg("%s: load: %s", spec, dsc_last_error());
     free(buf);
     for (int s = k; s < total; s++) assert_int_equal(dsc_optim_step_closure(two, closure, &c, NULL), DSC_OK);
     assert_memory_equal(a.x, c.x, sizeof a.x);

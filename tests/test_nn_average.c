@@ -236,7 +236,7 @@ static void resume_case(dsc_dtype dt, const char *optimizer, const char *average
     dsc_history *h7 = fit(straight, ds, fc);
     fc.epochs = 3;
     dsc_history_destroy(fit(first, ds, fc));
-    OK(dsc_mlp_save(first, path, NULL, 0));
+    OK(dsc_mlp_save(first, path, NULL));
     OK(dsc_mlp_load(&loaded, path));
     assert_false(dsc_mlp_using_average(loaded));
     fc.epochs = 4;
@@ -325,7 +325,7 @@ static void test_refusals(void **state)
     OK(dsc_mlp_use_average(m, 1));
     fc.average = "ema(decay=0.9)";
     refused(dsc_mlp_fit(m, ds, &fc, NULL), DSC_ERR_ARG, "averaged weights are in use");
-    refused(dsc_mlp_save(m, path, NULL, 0), DSC_ERR_ARG, "averaged weights are in use");
+    refused(dsc_mlp_save(m, path, NULL), DSC_ERR_ARG, "averaged weights are in use");
     OK(dsc_mlp_use_average(m, 0));
     assert_int_equal(dsc_mlp_epochs_done(m), 2);
     /* a fresh fit without an average drops the old one; resuming it with one is refused */
@@ -337,7 +337,7 @@ static void test_refusals(void **state)
     fc.average = "swa";
     refused(dsc_mlp_fit(m, ds, &fc, NULL), DSC_ERR_MISMATCH, "continues (none)");
     /* a file with an average loads with it; one without, without */
-    OK(dsc_mlp_save(m, path, NULL, 0));
+    OK(dsc_mlp_save(m, path, NULL));
     dsc_mlp *loaded;
     OK(dsc_mlp_load(&loaded, path));
     assert_null(dsc_mlp_average(loaded));

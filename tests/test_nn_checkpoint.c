@@ -102,7 +102,7 @@ static void resume_equals_straight(const setup *s)
     int64_t pat = s->patience;
     dsc_history *h7 = fit(straight, ds, 7, 0, pat), *h3 = fit(first, ds, 3, 0, pat);
     assert_false(h3->stopped_early); /* the setups stop, if at all, after epoch 3 */
-    OK(dsc_mlp_save(first, path, (const dsc_kv[]){{"note", "three epochs"}}, 1));
+    OK(dsc_mlp_save(first, path, &(dsc_mlp_save_options){.extra = (const dsc_kv[]){{"note", "three epochs"}}, .nextra = 1}));
     dsc_history_destroy(fit(again, ds, 3, 0, pat));
     dsc_history *mem = fit(again, ds, 4, 1, pat);
     OK(dsc_mlp_load(&loaded, path));
@@ -117,7 +117,7 @@ static void resume_equals_straight(const setup *s)
     dsc_history *h22 = fit(chain, ds, 2, 1, pat);
     if (!h22->stopped_early) { /* a run that has stopped cannot go on */
         dsc_history_destroy(h22);
-        OK(dsc_mlp_save(chain, path, NULL, 0));
+        OK(dsc_mlp_save(chain, path, NULL));
         dsc_mlp_destroy(chain);
         OK(dsc_mlp_load(&chain, path));
         h22 = fit(chain, ds, 2, 1, pat);
@@ -142,7 +142,7 @@ static void resume_equals_straight(const setup *s)
     assert_true(a->hidden == b->hidden && a->dropout == b->dropout && a->seed == b->seed && a->dtype == b->dtype);
     assert_int_equal(dsc_mlp_loss(loaded), s->loss);
     dsc_ckpt *ck;
-    OK(dsc_mlp_save(first, path, (const dsc_kv[]){{"note", "three epochs"}}, 1));
+    OK(dsc_mlp_save(first, path, &(dsc_mlp_save_options){.extra = (const dsc_kv[]){{"note", "three epochs"}}, .nextra = 1}));
     OK(dsc_ckpt_open(&ck, path));
     assert_string_equal(dsc_ckpt_extra(ck, "note"), "three epochs");
     assert_string_equal(dsc_ckpt_extra(ck, "fit.epoch"), "3");
@@ -213,7 +213,7 @@ static void refused(dsc_status want, const char *msg)
  * the tensor extra/<key>. */
 static void save_altered(dsc_mlp *m, const char *key, const char *value)
 {
-    OK(dsc_mlp_save(m, path, NULL, 0));
+    OK(dsc_mlp_save(m, path, NULL));
     dsc_ckpt *ck;
     OK(dsc_ckpt_open(&ck, path));
     dsc_kv kv[64];
@@ -236,7 +236,7 @@ static void save_altered(dsc_mlp *m, const char *key, const char *value)
                             .dtype = strcmp(x.dtype, "F32") ? DSC_F64 : DSC_F32, .ndim = x.ndim};
         memcpy(t[nt++].shape, x.shape, sizeof x.shape);
     }
-    OK(dsc_checkpoint_save_with(dsc_mlp_optimizer(m), path, kv, n, t, nt));
+    OK(dsc_checkpoint_save(dsc_mlp_optimizer(m), path, &(dsc_checkpoint_save_options){.extra = kv, .nextra = n, .tensors = t, .ntensors = nt}));
     dsc_ckpt_close(ck);
 }
 
@@ -266,15 +266,15 @@ static void test_refusals(void **state)
     fc.val_split = 0.3;
     assert_int_equal(dsc_mlp_fit(m, ds, &fc, NULL), DSC_ERR_MISMATCH);
     fc.val_split = 0.2;
-    assert_int_equal(dsc_mlp_save(m, path, (const dsc_kv[]){{"fit.epoch", "9"}}, 1), DSC_ERR_ARG);
+    assert_int_equal(dsc_mlp_save(m, path, &(dsc_mlp_save_options){.extra = (const dsc_kv[]){{"fit.epoch", "9"}}, .nextra = 1}), DSC_ERR_ARG);
 
-    OK(dsc_mlp_save(m, path, NULL, 0));
+    OK(dsc_mlp_save(m, path, NULL));
     rewrite(-3, 0x40, 0);
     refused(DSC_ERR_FORMAT, "checksum");
-    OK(dsc_mlp_save(m, path, NULL, 0));
+    OK(dsc_mlp_save(m, path, NULL));
     rewrite(0, 0, 100);
     refused(DSC_ERR_FORMAT, "truncated file");
-    OK(dsc_checkpoint_save(dsc_mlp_optimizer(m), path, NULL, 0)); /* an optimizer's alone */
+    OK(dsc_checkpoint_save(dsc_mlp_optimizer(m), path, NULL)); /* an optimizer's alone */
     refused(DSC_ERR_FORMAT, "no extra.mlp.sizes");
     save_altered(m, "mlp.sizes", "13,17,3");
     refused(DSC_ERR_MISMATCH, "fc1.weight");
@@ -327,7 +327,7 @@ static void test_new_position(void **state)
     h = fit(m, ds, 3, 0, 0);
     assert_int_equal(h->count, 3);
     assert_false(h->stopped_early);
-    OK(dsc_mlp_save(m, path, NULL, 0));
+    OK(dsc_mlp_save(m, path, NULL));
     dsc_ckpt *ck;
     dsc_ckpt_tensor t;
     OK(dsc_ckpt_open(&ck, path));
@@ -366,14 +366,14 @@ static void test_header_bit_flips(void **state)
     dsc_dataset *ds = load_data(s.data);
     dsc_mlp *m = make(&s), *back;
     dsc_history_destroy(fit(m, ds, 2, 0, 1));
-    OK(dsc_mlp_save(m, path, NULL, 0));
+    OK(dsc_mlp_save(m, path, NULL));
     size_t len, want_len, got_len, header = 0;
     unsigned char *good = slurp(path, &len), *bad = malloc(len);
     for (int i = 7; i >= 0; i--) header = header << 8 | good[i];
     char again[80];
     snprintf(again, sizeof again, "%s.again", path);
     OK(dsc_mlp_load(&back, path));
-    OK(dsc_mlp_save(back, again, NULL, 0));
+    OK(dsc_mlp_save(back, again, NULL));
     dsc_mlp_destroy(back);
     unsigned char *want = slurp(again, &want_len);
     size_t loaded = 0, refused = 0;
@@ -390,7 +390,7 @@ static void test_header_bit_flips(void **state)
             refused++;
             continue;
         }
-        OK(dsc_mlp_save(back, again, NULL, 0));
+        OK(dsc_mlp_save(back, again, NULL));
         dsc_mlp_destroy(back);
         unsigned char *got = slurp(again, &got_len);
         if (got_len != want_len || memcmp(got, want, got_len))

@@ -781,8 +781,10 @@ static PyObject *optimizer_save(PyObject *self, PyObject *args, PyObject *kw)
     dsc_status st = DSC_OK;
     if (average_of(avgobj, &avg) == 0 && busy_check(o) == 0) {
         const char *p = PyBytes_AS_STRING(path);
+        dsc_checkpoint_save_options so = dsc_checkpoint_save_options_default();
+        so.average = avg;
         Py_BEGIN_ALLOW_THREADS
-        st = dsc_checkpoint_save_avg(o->opt, avg, p, NULL, 0);
+        st = dsc_checkpoint_save(o->opt, p, &so);
         Py_END_ALLOW_THREADS
     } else {
         Py_DECREF(path);
@@ -807,8 +809,10 @@ static PyObject *optimizer_load(PyObject *self, PyObject *args, PyObject *kw)
         return NULL;
     }
     const char *p = PyBytes_AS_STRING(path);
+    dsc_checkpoint_load_options lo = dsc_checkpoint_load_options_default();
+    lo.average = avg;
     Py_BEGIN_ALLOW_THREADS
-    st = avg ? dsc_checkpoint_load_avg(o->opt, avg, p) : dsc_checkpoint_load(o->opt, p);
+    st = dsc_checkpoint_load(o->opt, p, &lo);
     Py_END_ALLOW_THREADS
     Py_DECREF(path);
     if (st) return raise_status(st);

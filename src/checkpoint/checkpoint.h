@@ -93,7 +93,21 @@ typedef struct dsc__segment {
  * fsync, rename, fsync of the directory). */
 dsc_status dsc__write_atomic(const char *path, const dsc__segment *segs, size_t nseg);
 
-/* ---- schedules and accumulation (schedule.c) */
+/* ---- values of a descent checkpoint (reader.c), for the restore and its parts */
+
+/* A metadata value that must be there; a missing one is DSC_ERR_FORMAT. */
+dsc_status dsc__ckpt_need_meta(const dsc_ckpt *ck, const char *key, const char **out);
+
+/* A metadata value as an integer; a missing or malformed one is DSC_ERR_FORMAT. */
+dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out);
+/* The same for a number (a double: "inf" is one, "1e999" is out of range). */
+dsc_status dsc__ckpt_meta_double(const dsc_ckpt *ck, const char *key, double *out);
+/* *out: the index of the tensor called name, which must have q's dtype and shape;
+ * who ("optimizer") names the side that needs it in messages. */
+dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
+                           size_t *out);
+
+/* ---- schedules and accumulation (schedule_meta.c) */
 
 /* A group's schedule as data: spec (NULL: none), base, named state, loss history. */
 typedef struct dsc__sched_snap {
@@ -115,18 +129,7 @@ int dsc__ckpt_save_schedules(cJSON *meta, const dsc_optim *opt);
 /* The saved schedules of ngroups groups, checked on scratch schedules. */
 dsc_status dsc__ckpt_read_schedules(const dsc_ckpt *ck, int ngroups, dsc__sched_snap *snaps);
 
-/* ---- restore helpers (restore.c) */
-
-/* A metadata value as an integer; a missing or malformed one is DSC_ERR_FORMAT. */
-dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out);
-/* The same for a number (a double: "inf" is one, "1e999" is out of range). */
-dsc_status dsc__ckpt_meta_double(const dsc_ckpt *ck, const char *key, double *out);
-/* *out: the index of the tensor called name, which must have q's dtype and shape;
- * who ("optimizer") names the side that needs it in messages. */
-dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
-                           size_t *out);
-
-/* ---- a weight average beside the optimizer (average.c) */
+/* ---- a weight average beside the optimizer (average_restore.c) */
 
 typedef struct dsc__avg_snap {
     int64_t updates, averaged;
@@ -141,19 +144,6 @@ dsc_status dsc__ckpt_read_average(const dsc_ckpt *ck, const dsc_average *avg, ds
 /* Puts what dsc__ckpt_read_average checked into avg (reading the buffers from the
  * file: fails only when it changed since). */
 dsc_status dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s);
-
-/* Writes a checkpoint of opt, with avg beside it (NULL: none), the caller's strings
- * and extra/ tensors, to path atomically (every public save to a file comes here). */
-dsc_status dsc__ckpt_save_file(const dsc_optim *opt, const dsc_average *avg, const char *path, const dsc_kv *extra,
-                               size_t nextra, const dsc_param *tensors, size_t ntensors);
-
-/* Opens path, runs use(ck, ctx) and closes it; a failure of use is prefixed
- * "<who> '<path>'" (one of the opening names the file itself). */
-dsc_status dsc__ckpt_with_file(const char *path, const char *who, dsc_status (*use)(const dsc_ckpt *, void *),
-                               void *ctx);
-
-/* Rewrites the last error as "<prefix>: <message>", keeping st. */
-dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix);
 
 /* The host stores numbers little-endian (the format's byte order). */
 int dsc__little_endian(void);

@@ -5,7 +5,9 @@
  * data section once through a bounded buffer to verify its checksum; the tensors' bytes
  * stay in the file and are read when asked for (pread), so a reader holds the header
  * and at most one buffer of DSC__CKPT_CHUNK bytes, never the file. Opening bytes in
- * memory reads from a copy of them.
+ * memory reads from a copy of them. At the end, the typed values of a descent
+ * checkpoint that the restore and its parts read (metadata numbers, the saved
+ * hyperparameters, a tensor that must match a parameter).
  */
 #include "checkpoint.h"
 
@@ -134,25 +136,9 @@ dsc_status dsc_ckpt_open(dsc_ckpt **out, const char *path)
         char prefix[300];
         snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
         dsc_ckpt_close(ck);
-        return dsc__ckpt_prefix(st, prefix);
+        return dsc__fail_prefix(st, prefix);
     }
     *out = ck;
-    return DSC_OK;
-}
-
-dsc_status dsc__ckpt_with_file(const char *path, const char *prefix_who,
-                               dsc_status (*use)(const dsc_ckpt *, void *), void *ctx)
-{
-    dsc_ckpt *ck;
-    dsc_status st = dsc_ckpt_open(&ck, path);
-    if (st) return st;
-    st = use(ck, ctx);
-    dsc_ckpt_close(ck);
-    if (st) {
-        char prefix[300];
-        snprintf(prefix, sizeof prefix, "%s '%.256s'", prefix_who, path);
-        return dsc__ckpt_prefix(st, prefix);
-    }
     return DSC_OK;
 }
 
@@ -172,7 +158,7 @@ dsc_status dsc_ckpt_open_mem(dsc_ckpt **out, const void *buf, size_t len)
     ck->owned = copy;
     if (st) {
         dsc_ckpt_close(ck);
-        return dsc__ckpt_prefix(st, "checkpoint");
+        return dsc__fail_prefix(st, "checkpoint");
     }
     *out = ck;
     return DSC_OK;
@@ -243,8 +229,84 @@ dsc_status dsc_ckpt_read(const dsc_ckpt *ck, const char *name, size_t first, siz
         return dsc__fail(DSC_ERR_RANGE, "dsc_ckpt_read: tensor '%s' has %zu elements; %zu from element %zu run past "
                          "its end", name, n, count, first);
     dsc_status st = dsc__ckpt_read_bytes(ck, e->begin + first * e->esize, count * e->esize, dst);
-    return st ? dsc__ckpt_prefix(st, "dsc_ckpt_read") : DSC_OK;
+    return st ? dsc__fail_prefix(st, "dsc_ckpt_read") : DSC_OK;
 }
 
 size_t dsc_ckpt_header_bytes(const dsc_ckpt *ck) { return ck ? ck->header_len : 0; }
 size_t dsc_ckpt_data_bytes(const dsc_ckpt *ck) { return ck ? ck->data_len : 0; }
+
+/* ---------------------------------------------------------------- values of a descent checkpoint */
+
+dsc_status dsc__ckpt_need_meta(const dsc_ckpt *ck, const char *key, const char **out)
+{
+    *out = dsc_ckpt_meta(ck, key);
+    if (!*out) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ lacks '%s'", key);
+    return DSC_OK;
+}
+
+/* A metadata value the spec parsers refuse is a malformed file, not a bad argument. */
+static dsc_status as_format(dsc_status st, const char *key)
+{
+    if (!st) return st;
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "__metadata__ '%.96s'", key);
+    return dsc__fail_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, prefix);
+}
+
+dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out)
+{
+    const char *v;
+    dsc_status st = dsc__ckpt_need_meta(ck, key, &v);
+    if (st) return st;
+    return as_format(dsc__spec_int64("checkpoint", key, v, out), key);
+}
+
+dsc_status dsc__ckpt_meta_double(const dsc_ckpt *ck, const char *key, double *out)
+{
+    const char *v;
+    dsc_status st = dsc__ckpt_need_meta(ck, key, &v);
+    if (st) return st;
+    return as_format(dsc__spec_double("checkpoint", key, v, out), key);
+}
+
+dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out)
+{
+    if (!ck || !out || group < 0) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_hparams: bad argument");
+    char key[64];
+    const char *v;
+    snprintf(key, sizeof key, "group.%d.hparams", group);
+    dsc_status st = dsc__ckpt_need_meta(ck, key, &v);
+    if (st) return st;
+    return as_format(dsc_hparams_parse(v, out), key);
+}
+
+static void shape_text(char *buf, size_t cap, int ndim, const size_t *shape)
+{
+    size_t len = (size_t)snprintf(buf, cap, "[");
+    for (int d = 0; d < ndim && len < cap; d++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", d ? ", " : "", shape[d]);
+    if (len < cap) snprintf(buf + len, cap - len, "]");
+}
+
+dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
+                           size_t *out)
+{
+    size_t i = dsc__ckpt_lookup(ck, name);
+    if (i == SIZE_MAX) return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the %s needs it)", name, who);
+    const dsc__st_entry *e = &ck->t[i];
+    const char *want = q->dtype == DSC_F32 ? "F32" : "F64";
+    if (strcmp(e->dtype, want))
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is %s in the checkpoint, %s in the %s", name, e->dtype,
+                         want, who);
+    int same = e->ndim == q->ndim;
+    for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == q->shape[d];
+    if (!same) {
+        char a[128], b[128];
+        shape_text(a, sizeof a, e->ndim, e->shape);
+        shape_text(b, sizeof b, q->ndim, q->shape);
+        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' has shape %s in the checkpoint, %s in the %s", name, a, b,
+                             who);
+    }
+    *out = i;
+    return DSC_OK;
+}

@@ -49,49 +49,6 @@ static void scratch_free(scratch *s)
     dsc__avg_snap_free(&s->avg);
 }
 
-static dsc_status need_meta(const dsc_ckpt *ck, const char *key, const char **out)
-{
-    *out = dsc_ckpt_meta(ck, key);
-    if (!*out) return dsc__fail(DSC_ERR_FORMAT, "__metadata__ lacks '%s'", key);
-    return DSC_OK;
-}
-
-/* A metadata value the spec parsers refuse is a malformed file, not a bad argument. */
-static dsc_status as_format(dsc_status st, const char *key)
-{
-    if (!st) return st;
-    char prefix[128];
-    snprintf(prefix, sizeof prefix, "__metadata__ '%.96s'", key);
-    return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, prefix);
-}
-
-dsc_status dsc__ckpt_meta_int64(const dsc_ckpt *ck, const char *key, int64_t *out)
-{
-    const char *v;
-    dsc_status st = need_meta(ck, key, &v);
-    if (st) return st;
-    return as_format(dsc__spec_int64("checkpoint", key, v, out), key);
-}
-
-dsc_status dsc__ckpt_meta_double(const dsc_ckpt *ck, const char *key, double *out)
-{
-    const char *v;
-    dsc_status st = need_meta(ck, key, &v);
-    if (st) return st;
-    return as_format(dsc__spec_double("checkpoint", key, v, out), key);
-}
-
-dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out)
-{
-    if (!ck || !out || group < 0) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_hparams: bad argument");
-    char key[64];
-    const char *v;
-    snprintf(key, sizeof key, "group.%d.hparams", group);
-    dsc_status st = need_meta(ck, key, &v);
-    if (st) return st;
-    return as_format(dsc_hparams_parse(v, out), key);
-}
-
 static dsc_status check_identity(const dsc_ckpt *ck, const dsc_optim *opt)
 {
     const char *v;
@@ -102,13 +59,13 @@ static dsc_status check_identity(const dsc_ckpt *ck, const dsc_optim *opt)
     if (!v || strcmp(v, DSC_CHECKPOINT_FORMAT))
         return dsc__fail(DSC_ERR_FORMAT, "not a descent checkpoint (__metadata__ format is '%.40s', want '%s')",
                          v ? v : "(absent)", DSC_CHECKPOINT_FORMAT);
-    dsc_status st = need_meta(ck, "format_version", &v);
+    dsc_status st = dsc__ckpt_need_meta(ck, "format_version", &v);
     if (st) return st;
     snprintf(want, sizeof want, "%d", DSC_CHECKPOINT_VERSION);
     if (strcmp(v, want))
         return dsc__fail(DSC_ERR_UNSUPPORTED, "format_version '%.20s' is not supported (this build reads %s)", v, want);
-    if ((st = need_meta(ck, "checksum", &v))) return st;
-    if ((st = need_meta(ck, "optimizer", &v))) return st;
+    if ((st = dsc__ckpt_need_meta(ck, "checksum", &v))) return st;
+    if ((st = dsc__ckpt_need_meta(ck, "optimizer", &v))) return st;
     const char *kind = dsc_kind_name(dsc_optim_kind(opt));
     if (strcmp(v, kind))
         return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint holds optimizer '%.40s', this one is '%s'", v, kind);
@@ -170,37 +127,6 @@ static dsc_status read_counters(const dsc_ckpt *ck, scratch *s)
         return dsc__fail(DSC_ERR_FORMAT, "counters must be in [0, 2^53] with consecutive_skips <= skipped, got step %lld, "
                          "skipped %lld, consecutive_skips %lld", (long long)s->steps, (long long)s->skipped,
                          (long long)s->consecutive);
-    return DSC_OK;
-}
-
-static void shape_text(char *buf, size_t cap, int ndim, const size_t *shape)
-{
-    size_t len = (size_t)snprintf(buf, cap, "[");
-    for (int d = 0; d < ndim && len < cap; d++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", d ? ", " : "", shape[d]);
-    if (len < cap) snprintf(buf + len, cap - len, "]");
-}
-
-dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
-                           size_t *out)
-{
-    size_t i = dsc__ckpt_lookup(ck, name);
-    if (i == SIZE_MAX) return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the %s needs it)", name, who);
-    const dsc__st_entry *e = &ck->t[i];
-    const char *want = q->dtype == DSC_F32 ? "F32" : "F64";
-    if (strcmp(e->dtype, want))
-        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is %s in the checkpoint, %s in the %s", name, e->dtype,
-                         want, who);
-    int same = e->ndim == q->ndim;
-    for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == q->shape[d];
-    if (!same) {
-        char a[128], b[128];
-        shape_text(a, sizeof a, e->ndim, e->shape);
-        shape_text(b, sizeof b, q->ndim, q->shape);
-        return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' has shape %s in the checkpoint, %s in the %s", name, a, b,
-                             who);
-    }
-    *out = i;
     return DSC_OK;
 }
 
@@ -383,7 +309,7 @@ static dsc_status commit_scalars(dsc_optim *opt, const scratch *s)
     char what[64];
     dsc_status st = take_old(opt, s, &old);
     if (!st && (st = apply(opt, s, what, sizeof what))) {
-        st = dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, what);
+        st = dsc__fail_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_MISMATCH, what);
         apply(opt, &old, what, sizeof what);
     }
     scratch_free(&old);
@@ -415,7 +341,7 @@ static dsc_status commit_tensors(const dsc_ckpt *ck, dsc_optim *opt, const scrat
         st = dsc__ckpt_read_bytes(ck, e->begin, e->end - e->begin, w.data);
     }
     if (st)
-        return dsc__ckpt_prefix(st, "the file changed after it was checked, and the optimizer is only partly "
+        return dsc__fail_prefix(st, "the file changed after it was checked, and the optimizer is only partly "
                                 "restored");
     return DSC_OK;
 }
@@ -453,50 +379,35 @@ dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt, const dsc_checkp
     if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
     dsc_checkpoint_load_options defaults = dsc_checkpoint_load_options_default();
     dsc_status st = restore(ck, opt, o ? o : &defaults);
-    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
+    return st ? dsc__fail_prefix(st, "checkpoint") : DSC_OK;
 }
 
-dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const void *buf, size_t len)
-{
-    if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem_avg: NULL argument");
-    dsc_ckpt ck;
-    dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
-    o.average = avg;
-    dsc_status st = dsc__ckpt_parse_mem(&ck, buf, len);
-    if (!st) {
-        st = restore(&ck, opt, &o);
-        dsc__ckpt_release(&ck);
-    }
-    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
-}
-
-dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
+dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len, const dsc_checkpoint_load_options *o)
 {
     if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem: NULL argument");
-    return dsc_checkpoint_load_mem_avg(opt, NULL, buf, len);
+    dsc_checkpoint_load_options defaults = dsc_checkpoint_load_options_default();
+    dsc_ckpt ck;
+    dsc_status st = dsc__ckpt_parse_mem(&ck, buf, len);
+    if (!st) {
+        st = restore(&ck, opt, o ? o : &defaults);
+        dsc__ckpt_release(&ck);
+    }
+    return st ? dsc__fail_prefix(st, "checkpoint") : DSC_OK;
 }
 
-typedef struct restore_target {
-    dsc_optim *opt;
-    dsc_checkpoint_load_options o;
-} restore_target;
-
-static dsc_status restore_into(const dsc_ckpt *ck, void *ctx)
-{
-    restore_target *t = ctx;
-    return restore(ck, t->opt, &t->o);
-}
-
-dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path)
-{
-    if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_avg: NULL argument");
-    restore_target t = {opt, dsc_checkpoint_load_options_default()};
-    t.o.average = avg;
-    return dsc__ckpt_with_file(path, "checkpoint", restore_into, &t);
-}
-
-dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path)
+dsc_status dsc_checkpoint_load(dsc_optim *opt, const char *path, const dsc_checkpoint_load_options *o)
 {
     if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load: NULL argument");
-    return dsc_checkpoint_load_avg(opt, NULL, path);
+    dsc_ckpt *ck;
+    dsc_status st = dsc_ckpt_open(&ck, path);
+    if (st) return st; /* the message names the file */
+    dsc_checkpoint_load_options defaults = dsc_checkpoint_load_options_default();
+    st = restore(ck, opt, o ? o : &defaults);
+    dsc_ckpt_close(ck);
+    if (st) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "checkpoint '%.256s'", path);
+        return dsc__fail_prefix(st, prefix);
+    }
+    return DSC_OK;
 }

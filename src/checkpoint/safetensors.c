@@ -61,13 +61,6 @@ uint32_t dsc__header_crc(const unsigned char *file, size_t header_len, size_t di
     return dsc__crc32(crc, file + digits + 8, 8 + header_len - digits - 8);
 }
 
-dsc_status dsc__ckpt_prefix(dsc_status st, const char *prefix)
-{
-    char msg[400];
-    snprintf(msg, sizeof msg, "%s", dsc_last_error());
-    return dsc__fail(st, "%s: %s", prefix, msg);
-}
-
 /* The length of the valid UTF-8 sequence at s (at most n bytes), 0 if none: no
  * overlongs, no surrogates, nothing past U+10FFFF. */
 static size_t utf8_seq(const unsigned char *s, size_t n)

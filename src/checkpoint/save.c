@@ -261,7 +261,6 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *av
 {
     memset(p, 0, sizeof *p);
     p->size_only = size_only;
-    if (!opt) return dsc__fail(DSC_ERR_ARG, "checkpoint: NULL optimizer");
     if (!dsc__little_endian())
         return dsc__fail(DSC_ERR_UNSUPPORTED, "checkpoint: safetensors is little-endian; this host is not");
     if (dsc_optim_state_dtype(opt) == DSC_STATE_BF16) /* tensors are written in the parameters' dtype */
@@ -291,12 +290,24 @@ static dsc_status make_plan(plan *p, const dsc_optim *opt, const dsc_average *av
     return DSC_OK;
 }
 
-dsc_status dsc_checkpoint_save_mem_avg(const dsc_optim *opt, const dsc_average *avg, const dsc_kv *extra,
-                                       size_t nextra, void *buf, size_t cap, size_t *len)
+dsc_checkpoint_save_options dsc_checkpoint_save_options_default(void)
 {
-    if (!len) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save_mem: NULL len");
+    return (dsc_checkpoint_save_options){.average = NULL, .extra = NULL, .nextra = 0, .tensors = NULL, .ntensors = 0};
+}
+
+static dsc_status plan_with(plan *p, const dsc_optim *opt, const dsc_checkpoint_save_options *o, int size_only)
+{
+    dsc_checkpoint_save_options defaults = dsc_checkpoint_save_options_default();
+    if (!o) o = &defaults;
+    return make_plan(p, opt, o->average, o->extra, o->nextra, o->tensors, o->ntensors, size_only);
+}
+
+dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, void *buf, size_t cap, size_t *len,
+                                   const dsc_checkpoint_save_options *o)
+{
+    if (!opt || !len) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save_mem: NULL optimizer or len");
     plan p;
-    dsc_status st = make_plan(&p, opt, avg, extra, nextra, NULL, 0, buf == NULL);
+    dsc_status st = plan_with(&p, opt, o, buf == NULL);
     if (st) return st;
     *len = p.total;
     if (buf && cap < p.total) {
@@ -313,38 +324,13 @@ dsc_status dsc_checkpoint_save_mem_avg(const dsc_optim *opt, const dsc_average *
     return st;
 }
 
-dsc_status dsc_checkpoint_save_mem(const dsc_optim *opt, const dsc_kv *extra, size_t nextra, void *buf,
-                                   size_t cap, size_t *len)
+dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_checkpoint_save_options *o)
 {
-    return dsc_checkpoint_save_mem_avg(opt, NULL, extra, nextra, buf, cap, len);
-}
-
-/* Everything a file can hold: the optimizer, an average beside it, caller strings and tensors. */
-dsc_status dsc__ckpt_save_file(const dsc_optim *opt, const dsc_average *avg, const char *path, const dsc_kv *extra,
-                               size_t nextra, const dsc_param *tensors, size_t ntensors)
-{
-    if (!path || !path[0]) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save: empty path");
+    if (!opt || !path || !path[0]) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_save: NULL optimizer or empty path");
     plan p;
-    dsc_status st = make_plan(&p, opt, avg, extra, nextra, tensors, ntensors, 0);
+    dsc_status st = plan_with(&p, opt, o, 0);
     if (st) return st;
     st = dsc__write_atomic(path, p.segs, p.nseg);
     plan_free(&p);
     return st;
-}
-
-dsc_status dsc_checkpoint_save_avg(const dsc_optim *opt, const dsc_average *avg, const char *path,
-                                   const dsc_kv *extra, size_t nextra)
-{
-    return dsc__ckpt_save_file(opt, avg, path, extra, nextra, NULL, 0);
-}
-
-dsc_status dsc_checkpoint_save_with(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra,
-                                    const dsc_param *tensors, size_t ntensors)
-{
-    return dsc__ckpt_save_file(opt, NULL, path, extra, nextra, tensors, ntensors);
-}
-
-dsc_status dsc_checkpoint_save(const dsc_optim *opt, const char *path, const dsc_kv *extra, size_t nextra)
-{
-    return dsc__ckpt_save_file(opt, NULL, path, extra, nextra, NULL, 0);
 }

@@ -133,7 +133,8 @@ dsc_status cli_run_save(cli_run *r, const dsc_optim *opt, const dsc_average *avg
     size_t n = 3;
     if (avg || cli_average_is_ax(r->average)) kv[n++] = (dsc_kv){"average", r->average};
     if (start) kv[n++] = (dsc_kv){"start", start};
-    dsc_status st = dsc_checkpoint_save_avg(opt, avg, r->save, kv, n);
+    dsc_checkpoint_save_options o = {.average = avg, .extra = kv, .nextra = n, .tensors = NULL, .ntensors = 0};
+    dsc_status st = dsc_checkpoint_save(opt, r->save, &o);
     free(start);
     return st;
 }

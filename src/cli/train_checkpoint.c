@@ -108,7 +108,8 @@ void train_saver_free(train_saver *s)
 
 dsc_status train_saver_save(train_saver *s, const dsc_mlp *m)
 {
-    dsc_status st = s->save ? s->save(s->ctx, m, s->path, s->kv, s->n) : dsc_mlp_save(m, s->path, s->kv, s->n);
+    dsc_mlp_save_options o = {.extra = s->kv, .nextra = s->n, .optimizer = NULL};
+    dsc_status st = s->save ? s->save(s->ctx, m, s->path, s->kv, s->n) : dsc_mlp_save(m, s->path, &o);
     if (st && !s->failed) {
         s->failed = st;
         snprintf(s->error, sizeof s->error, "%s", dsc_last_error());

@@ -419,13 +419,14 @@ typedef struct model_save {
 static dsc_status save_model(const dsc_optim *full, void *ctx)
 {
     const model_save *s = ctx;
-    return dsc_mlp_save_with(s->m, full, s->path, s->kv, s->n);
+    dsc_mlp_save_options o = {.extra = s->kv, .nextra = s->n, .optimizer = full};
+    return dsc_mlp_save(s->m, s->path, &o);
 }
 
 dsc_status train_dist_save(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n)
 {
     model_save s = {m, path, kv, n};
-    return dsc_dist_save_with(((train_dist *)ctx)->dist, save_model, &s);
+    return dsc_dist_checkpoint_gather(((train_dist *)ctx)->dist, save_model, &s);
 }
 
 size_t train_dist_state_bytes(const train_dist *td) { return dsc_dist_state_bytes(td->dist); }

@@ -62,7 +62,7 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
 
 /* --save under mpirun (a train_saver's save, ctx the train_dist). Collective: the
  * run's optimizer state gathered at rank 0 into one optimizer over the model's tensors,
- * written there with the model (dsc_mlp_save_with); a failure fails on every rank. */
+ * written there with the model (dsc_mlp_save with the gathered optimizer); a failure fails on every rank. */
 dsc_status train_dist_save(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n);
 
 /* Bytes of optimizer state this process holds. */

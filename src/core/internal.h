@@ -21,6 +21,9 @@ dsc_status dsc__fail(dsc_status st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Rewrites the calling thread's last message as "<prefix>: <message>" and returns st
+ * (a caller saying where a callee's failure happened). */
+dsc_status dsc__fail_prefix(dsc_status st, const char *prefix);
 
 /* ---- memory (memory.c): 64-byte aligned, zeroed; NULL on failure. */
 void *dsc__alloc(size_t bytes);

@@ -37,3 +37,10 @@ dsc_status dsc__fail(dsc_status st, const char *fmt, ...)
     va_end(ap);
     return st;
 }
+
+dsc_status dsc__fail_prefix(dsc_status st, const char *prefix)
+{
+    char msg[sizeof last_error];
+    snprintf(msg, sizeof msg, "%s", last_error);
+    return dsc__fail(st, "%s: %s", prefix, msg);
+}

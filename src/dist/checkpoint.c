@@ -17,9 +17,9 @@ static dsc_status make_full(dsc_dist *d, dsc_optim **full)
     return dsc_optim_create(full, &d->hp, d->params, d->count);
 }
 
-dsc_status dsc_dist_save_with(dsc_dist *d, dsc_status (*save)(const dsc_optim *full, void *ctx), void *ctx)
+dsc_status dsc_dist_checkpoint_gather(dsc_dist *d, dsc_status (*save)(const dsc_optim *full, void *ctx), void *ctx)
 {
-    if (!d || !save) return dsc__fail(DSC_ERR_ARG, "dsc_dist_save_with: NULL argument");
+    if (!d || !save) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_gather: NULL argument");
     dsc_optim *full;
     dsc_status st = dsc__dist_agree(d, make_full(d, &full));
     if (!st) st = dsc_dist_gather_state(d, full);
@@ -30,21 +30,20 @@ dsc_status dsc_dist_save_with(dsc_dist *d, dsc_status (*save)(const dsc_optim *f
 
 typedef struct file_save {
     const char *path;
-    const dsc_kv *extra;
-    size_t nextra;
+    const dsc_checkpoint_save_options *o;
 } file_save;
 
 static dsc_status save_file(const dsc_optim *full, void *ctx)
 {
     const file_save *f = ctx;
-    return dsc_checkpoint_save(full, f->path, f->extra, f->nextra);
+    return dsc_checkpoint_save(full, f->path, f->o);
 }
 
-dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra)
+dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_save: NULL context");
-    file_save f = {path, extra, nextra};
-    return dsc_dist_save_with(d, save_file, &f);
+    file_save f = {path, o};
+    return dsc_dist_checkpoint_gather(d, save_file, &f);
 }
 
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path)
@@ -53,7 +52,7 @@ dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path)
     dsc_optim *full;
     dsc_status st = make_full(d, &full);
     /* a failed load leaves full, and so the run's parameters, untouched */
-    if (!st && d->rank == 0) st = dsc_checkpoint_load(full, path);
+    if (!st && d->rank == 0) st = dsc_checkpoint_load(full, path, NULL);
     st = dsc__dist_agree(d, st);
     if (!st) st = dsc_dist_scatter_state(d, full);
     dsc_optim_destroy(full);

@@ -7,7 +7,7 @@
  * bits), its arrays (standardization, history, best weights) as extra/ tensors.
  */
 #include "nn.h"
-#include "../checkpoint/checkpoint.h"
+#include "descent_checkpoint.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -180,18 +180,20 @@ static int over_model(const dsc_mlp *m, const dsc_optim *opt)
     return 1;
 }
 
-dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_kv *extra, size_t nextra)
+dsc_mlp_save_options dsc_mlp_save_options_default(void)
 {
-    if (!m) return dsc__fail(DSC_ERR_ARG, "mlp_save: model and path must not be NULL");
-    if (!m->opt) return dsc__fail(DSC_ERR_ARG, "mlp_save: compile the model first");
-    return dsc_mlp_save_with(m, m->opt, path, extra, nextra);
+    return (dsc_mlp_save_options){.extra = NULL, .nextra = 0, .optimizer = NULL};
 }
 
-dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char *path, const dsc_kv *extra,
-                             size_t nextra)
+dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_mlp_save_options *o)
 {
-    if (!m || !opt || !path) return dsc__fail(DSC_ERR_ARG, "mlp_save: model, optimizer and path must not be NULL");
+    dsc_mlp_save_options defaults = dsc_mlp_save_options_default();
+    if (!o) o = &defaults;
+    const dsc_kv *extra = o->extra;
+    size_t nextra = o->nextra;
+    if (!m || !path) return dsc__fail(DSC_ERR_ARG, "mlp_save: model and path must not be NULL");
     if (!m->opt) return dsc__fail(DSC_ERR_ARG, "mlp_save: compile the model first");
+    const dsc_optim *opt = o->optimizer ? o->optimizer : m->opt;
     if (!over_model(m, opt))
         return dsc__fail(DSC_ERR_MISMATCH, "mlp_save: the optimizer must step the model's own tensors (its buffers)");
     if (nextra && !extra) return dsc__fail(DSC_ERR_ARG, "mlp_save: NULL extra metadata with count %zu", nextra);
@@ -211,7 +213,9 @@ dsc_status dsc_mlp_save_with(const dsc_mlp *m, const dsc_optim *opt, const char 
     if (!st) {
         memcpy(all, s.kv, s.n * sizeof *all);
         if (nextra) memcpy(all + s.n, extra, nextra * sizeof *all);
-        st = dsc__ckpt_save_file(opt, m->pos.avg, path, all, s.n + nextra, s.t, s.nt);
+        dsc_checkpoint_save_options so = {.average = m->pos.avg, .extra = all, .nextra = s.n + nextra,
+                                          .tensors = s.t, .ntensors = s.nt};
+        st = dsc_checkpoint_save(opt, path, &so);
     }
     free(all);
     free(s.hist);
@@ -373,12 +377,9 @@ static dsc_status read_tensor(const dsc_ckpt *ck, const char *name, dsc_dtype dt
     dsc_ckpt_tensor t;
     snprintf(full, sizeof full, "extra/%s", name);
     if (found) *found = 0;
-    if (dsc__ckpt_lookup(ck, full) == SIZE_MAX) {
-        if (found) return DSC_OK;
-        return dsc__fail(DSC_ERR_FORMAT, "tensor '%s' is missing", full);
-    }
     dsc_status st = dsc_ckpt_find(ck, full, &t);
-    if (st) return st;
+    if (st && found) return DSC_OK;
+    if (st) return dsc__fail(DSC_ERR_FORMAT, "tensor '%s' is missing", full);
     int ndim = cols ? 2 : 1;
     if (strcmp(t.dtype, dt == DSC_F32 ? "F32" : "F64") || t.ndim != ndim || t.shape[0] != rows ||
         (cols && t.shape[1] != cols))
@@ -397,7 +398,8 @@ static dsc_status read_scaling(const dsc_ckpt *ck, dsc_mlp *m)
     dsc_status st = read_double(ck, "mlp.y_mean", &ym);
     if (!st) st = read_double(ck, "mlp.y_std", &ys);
     if (!st) st = dsc_mlp_set_target_scaling(m, ym, ys);
-    if (st || (dsc__ckpt_lookup(ck, "extra/mlp.mean") == SIZE_MAX && dsc__ckpt_lookup(ck, "extra/mlp.inv_std") == SIZE_MAX))
+    dsc_ckpt_tensor t;
+    if (st || (dsc_ckpt_find(ck, "extra/mlp.mean", &t) && dsc_ckpt_find(ck, "extra/mlp.inv_std", &t)))
         return st;
     m->mean = malloc(k * sizeof *m->mean);
     m->inv_std = malloc(k * sizeof *m->inv_std);
@@ -552,7 +554,7 @@ static dsc_status check_plan(const dsc_ckpt *ck, const dsc_mlp_config *c, dsc__l
             dsc_ckpt_tensor t;
             dsc__layer_tensor(&layers[i], j, &suffix, &ndim, shape);
             snprintf(name, sizeof name, "param/%s.%s", layers[i].name, suffix);
-            if (dsc__ckpt_lookup(ck, name) == SIZE_MAX || dsc_ckpt_find(ck, name, &t))
+            if (dsc_ckpt_find(ck, name, &t))
                 return dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' is missing (the model has it)", name);
             int same = t.ndim == ndim;
             for (int d = 0; same && d < ndim; d++) same = t.shape[d] == shape[d];
@@ -625,15 +627,23 @@ dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck)
 {
     if (!out || !ck) return dsc__fail(DSC_ERR_ARG, "mlp_load: out and the checkpoint must not be NULL");
     dsc_status st = load(out, ck);
-    return st ? dsc__ckpt_prefix(st, "mlp_load") : DSC_OK;
+    return st ? dsc__fail_prefix(st, "mlp_load") : DSC_OK;
 }
-
-static dsc_status load_into(const dsc_ckpt *ck, void *out) { return load(out, ck); }
 
 dsc_status dsc_mlp_load(dsc_mlp **out, const char *path)
 {
     if (!out || !path) return dsc__fail(DSC_ERR_ARG, "mlp_load: out and path must not be NULL");
-    return dsc__ckpt_with_file(path, "mlp_load", load_into, out);
+    dsc_ckpt *ck;
+    dsc_status st = dsc_ckpt_open(&ck, path);
+    if (st) return st; /* the message names the file */
+    st = load(out, ck);
+    dsc_ckpt_close(ck);
+    if (st) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "mlp_load '%.256s'", path);
+        return dsc__fail_prefix(st, prefix);
+    }
+    return DSC_OK;
 }
 
 int64_t dsc_mlp_epochs_done(const dsc_mlp *m) { return m ? m->pos.epochs : 0; }

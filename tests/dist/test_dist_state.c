@@ -157,7 +157,7 @@ static void scheduled_reference(const char *spec, reg_model *end, const char *ha
     dsc_optim *opt = single(spec, end, 3);
     assert_int_equal(dsc_optim_set_schedule(opt, -1, SCHED), DSC_OK);
     reg_train_local(opt, end, &data, 0, HALF, BATCH, -1);
-    if (half_path) assert_int_equal(dsc_checkpoint_save(opt, half_path, NULL, 0), DSC_OK);
+    if (half_path) assert_int_equal(dsc_checkpoint_save(opt, half_path, NULL), DSC_OK);
     reg_train_local(opt, end, &data, HALF, HALF, BATCH, -1);
     dsc_optim_destroy(opt);
 }
@@ -183,11 +183,11 @@ DIST_TEST(test_checkpoint_file_resumes_in_one_process)
         assert_int_equal(dsc_dist_set_schedule(d, -1, SCHED), DSC_OK);
         reg_train_dist(d, &m, &data, 0, HALF, BATCH, -1);
         dsc_kv extra = {"epoch", "3"};
-        assert_int_equal(dsc_dist_checkpoint_save(d, path, &extra, 1), DSC_OK);
+        assert_int_equal(dsc_dist_checkpoint_save(d, path, &(dsc_checkpoint_save_options){.extra = &extra, .nextra = 1}), DSC_OK);
         dsc_dist_destroy(d);
         if (!rank0()) continue;
         dsc_optim *opt = single("adam", &fm, 5); /* everything comes from the file */
-        if (dsc_checkpoint_load(opt, path)) fail_msg("%s", dsc_last_error());
+        if (dsc_checkpoint_load(opt, path, NULL)) fail_msg("%s", dsc_last_error());
         assert_non_null(dsc_optim_schedule(opt, 0));
         reg_train_local(opt, &fm, &data, HALF, HALF, BATCH, -1);
         check_close("scheduled adam", &fm, &ref);

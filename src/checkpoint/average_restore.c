@@ -1,9 +1,9 @@
 /*
- * average.c: a weight average (dsc_average) restored beside the optimizer. The file
+ * average_restore.c: a weight average (dsc_average) restored beside the optimizer. The file
  * holds its canonical spec ("average"), its counters ("average.updates",
  * "average.averaged") and one tensor per averaged tensor, "average/<name>/<ema|swa>"
  * (save.c writes them). Everything is checked against the caller's average before
- * restore.c changes anything; the copy itself cannot fail.
+ * restore.c changes anything; the copy reads the checked buffers from the file.
  */
 #include "checkpoint.h"
 
@@ -23,7 +23,7 @@ static dsc_status check_spec(const char *saved, const dsc_average *avg)
     char want[256], got[256];
     dsc_average_format(avg, want, sizeof want);
     dsc_status st = dsc__average_canonical(saved, got, sizeof got);
-    if (st) return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, "__metadata__ 'average'");
+    if (st) return dsc__fail_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, "__metadata__ 'average'");
     if (strcmp(got, want))
         return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint's weight average is '%s', this one is '%s'", got, want);
     return DSC_OK;
@@ -66,7 +66,7 @@ dsc_status dsc__ckpt_read_average(const dsc_ckpt *ck, const dsc_average *avg, ds
     char mine[256];
     if (!avg && saved)
         return dsc__fail(DSC_ERR_MISMATCH, "the checkpoint holds a weight average '%.200s'; restore it into one "
-                         "(dsc_checkpoint_load_avg)", saved);
+                         "(dsc_checkpoint_load_options' average)", saved);
     if (!avg) return DSC_OK;
     dsc_average_format(avg, mine, sizeof mine);
     if (!saved)
@@ -88,7 +88,7 @@ dsc_status dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const d
         const dsc__st_entry *e = &ck->t[s->src[i]];
         dsc_average_buffer(avg, i, NULL, &dst);
         dsc_status st = dsc__ckpt_read_bytes(ck, e->begin, e->end - e->begin, dst);
-        if (st) return dsc__ckpt_prefix(st, "the file changed after it was checked, and the average is only partly "
+        if (st) return dsc__fail_prefix(st, "the file changed after it was checked, and the average is only partly "
                                         "restored");
     }
     return DSC_OK;

@@ -1,5 +1,5 @@
 /*
- * schedule.c: the schedules of a checkpoint. A group's schedule is saved as its spec,
+ * schedule_meta.c: the schedules of a checkpoint. A group's schedule is saved as its spec,
  * its base learning rate, its named state scalars and its loss history:
  *
  *   group.<g>.schedule                 the spec ("cosine(T_max=100)"); absent: none
@@ -178,7 +178,7 @@ static dsc_status read_one(const dsc_ckpt *ck, int g, dsc__sched_snap *s)
     dsc_sched *tmp;
     if ((st = dsc__sched_create_unbound(&tmp, spec, base))) {
         snprintf(key, sizeof key, "__metadata__ 'group.%d.schedule'", g);
-        return dsc__ckpt_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, key);
+        return dsc__fail_prefix(st == DSC_ERR_NOMEM ? st : DSC_ERR_FORMAT, key);
     }
     for (size_t k = 0; !st && k < dsc_sched_state_count(tmp); k++) {
         const char *name;
@@ -186,7 +186,7 @@ static dsc_status read_one(const dsc_ckpt *ck, int g, dsc__sched_snap *s)
         dsc_sched_get_state(tmp, k, &name, NULL);
         snprintf(key, sizeof key, "group.%d.schedule.state.%.100s", g, name);
         if (!(st = dsc__ckpt_meta_double(ck, key, &v)) && (st = dsc_sched_set_state(tmp, name, v)))
-            st = dsc__ckpt_prefix(DSC_ERR_FORMAT, key);
+            st = dsc__fail_prefix(DSC_ERR_FORMAT, key);
     }
     double *hist = NULL;
     size_t nhist = 0;
@@ -194,7 +194,7 @@ static dsc_status read_one(const dsc_ckpt *ck, int g, dsc__sched_snap *s)
     const char *text = dsc_ckpt_meta(ck, key);
     if (!st && !text) st = dsc__fail(DSC_ERR_FORMAT, "__metadata__ lacks '%s'", key);
     if (!st) st = parse_history(key, text, &hist, &nhist);
-    if (!st && (st = dsc_sched_set_history(tmp, hist, nhist))) st = dsc__ckpt_prefix(DSC_ERR_FORMAT, key);
+    if (!st && (st = dsc_sched_set_history(tmp, hist, nhist))) st = dsc__fail_prefix(DSC_ERR_FORMAT, key);
     free(hist);
     if (!st) st = snap_of(tmp, s);
     dsc_sched_destroy(tmp);
