@@ -6,7 +6,7 @@
  * batch; dsc_dist averages (or sums) them with MPI collectives over the contiguous
  * gradient buffer, one call per bucket (~25 MB), and every rank applies the same step.
  * With zero = 1 the optimizer state is sharded (ZeRO stage 1): each rank owns the state
- * of 1/N of the elements, gradients are reduce-scattered, each rank updates its slice
+ * of 1/N of every bucket, gradients are reduce-scattered, each rank updates its pieces
  * and the updated parameters are all-gathered. Either way the parameters are broadcast
  * from rank 0 at create, so every rank starts identical.
  *
@@ -78,8 +78,9 @@ dsc_status dsc_dist_bucket_range(const dsc_dist *d, size_t b, size_t *first, siz
 
 /*
  * Overlap: say that the gradients of bucket b (or tensor i) are final; the bucket's
- * non-blocking reduction (MPI_Iallreduce, or MPI_Ireduce_scatter with zero) may start
- * while the caller computes the rest. A bucket starts when every tensor touching it
+ * non-blocking reduction (MPI_Iallreduce, or with zero a ring reduce-scatter over
+ * MPI_Isend/MPI_Irecv, whose later steps these calls also send) may start while the
+ * caller computes the rest. A bucket starts when every tensor touching it
  * is ready and every bucket after it has started: all ranks start the buckets in one
  * order, last to first (the order of a backward pass), whatever each has computed, as
  * MPI pairs collectives by their order. Each bucket or tensor once per step.
@@ -88,8 +89,9 @@ dsc_status dsc_dist_grad_ready(dsc_dist *d, size_t b);
 dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i);
 
 /* Collective. Starts the buckets not yet started and waits for all. Afterwards the
- * gradient buffer holds the combined gradients (without zero) or this rank's slice of
- * them has been reduced into the context (with zero). */
+ * gradient buffer holds the combined gradients (without zero), or (with zero) the
+ * combined gradients in this rank's pieces (dsc_dist_shard_piece) and partial sums
+ * elsewhere. */
 dsc_status dsc_dist_wait(dsc_dist *d);
 
 /*
@@ -116,8 +118,13 @@ void dsc_dist_zero_grad(dsc_dist *d);
 dsc_optim *dsc_dist_optim(const dsc_dist *d);
 /* Bytes of optimizer state on this rank (about 1/N of the unsharded with zero). */
 size_t dsc_dist_state_bytes(const dsc_dist *d);
-/* This rank's slice [*lo, *hi) of the contiguous buffer (every element without zero). */
-void dsc_dist_shard(const dsc_dist *d, size_t *lo, size_t *hi);
+/* The elements this rank owns: with zero a piece of every bucket (the bucket split
+ * into N pieces in rank order, lengths differing by at most one), about 1/N of the
+ * model; without zero every element. */
+size_t dsc_dist_shard_size(const dsc_dist *d);
+/* This rank's piece of bucket b: elements [*first, *first + *count) of the contiguous
+ * buffer (*count may be 0; the whole bucket without zero). */
+dsc_status dsc_dist_shard_piece(const dsc_dist *d, size_t b, size_t *first, size_t *count);
 
 /* Counters and measures of the global step, identical on every rank. */
 int64_t dsc_dist_step_count(const dsc_dist *d);

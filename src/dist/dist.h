@@ -9,11 +9,13 @@
 #include "../core/internal.h"
 #include "descent_dist.h"
 
-/* A piece of tensor `tensor` inside this rank's shard: elements [offset, offset+len). */
+/* A piece of tensor `tensor` inside this rank's shard: its elements [offset,
+ * offset+len), which sit at soff in the shard's own run (its pieces back to back). */
 typedef struct dsc__piece {
     size_t tensor;
     size_t offset;
     size_t len;
+    size_t soff;
 } dsc__piece;
 
 struct dsc_dist {
@@ -33,17 +35,21 @@ struct dsc_dist {
     int ngroups;
     /* buckets */
     size_t bucket_elems, nbuckets;
-    MPI_Request *req;
+    MPI_Request *req;     /* 2 per bucket: its collective, or (zero) its ring step's send and receive */
     unsigned char *marked; /* per bucket, said ready by dsc_dist_grad_ready */
     size_t *pending;      /* per bucket, elements whose tensor is not ready yet */
     size_t nstarted;      /* buckets started this step, in the agreed order (see start_in_order) */
     int stalled;          /* a wait timed out with reductions in flight: destroy only */
     unsigned char *tready;
-    /* the shard (the whole run without zero) */
-    size_t *bounds;       /* size + 1 shard boundaries */
-    size_t lo, hi;
-    int *counts, *displs; /* zero: per bucket and rank, its overlap with each shard */
-    char *shard_grad;     /* zero: this rank's reduced slice of the gradient */
+    /* the shard: with zero, every rank owns a piece of every bucket (its 1/N); without,
+     * every element */
+    size_t nshard;        /* elements this rank owns */
+    int *counts, *displs; /* zero: per bucket and rank, the rank's piece: its length and
+                           * where it starts inside the bucket */
+    size_t *soff;         /* zero: per bucket, where this rank's piece sits in the shard's run */
+    int *ring;            /* zero: per bucket, the ring step in flight (RING_IDLE, size - 1: done) */
+    char *scratch;        /* zero: per bucket, room for one piece received */
+    size_t piece_max;     /* zero: the longest piece of any bucket, in elements */
     size_t npieces;
     dsc__piece *pieces;
     dsc_param *views;
@@ -63,9 +69,17 @@ dsc_status dsc__dist_broadcast_params(dsc_dist *d);
 /* Element range of bucket b. */
 void dsc__dist_bucket(const dsc_dist *d, size_t b, size_t *b0, size_t *b1);
 
-/* reduce.c: starts bucket b's reduction; completes every started one. */
+/* reduce.c: starts bucket b's reduction; moves the started ones on without waiting
+ * (zero's ring steps); completes every started one. */
 dsc_status dsc__dist_start(dsc_dist *d, size_t b);
+dsc_status dsc__dist_progress(dsc_dist *d);
 dsc_status dsc__dist_complete(dsc_dist *d);
+/* The first n requests of d->req, by MPI_Waitall, or under cfg.timeout by MPI_Testall
+ * every millisecond until the deadline: a rank that stopped answering then fails the
+ * wait (DSC_ERR_IO, d->stalled) instead of holding it for ever. */
+dsc_status dsc__dist_wait_requests(dsc_dist *d, size_t n);
+/* The ring's state of a bucket not started this step. */
+#define DSC__RING_IDLE (-1)
 
 /* zero.c: the sharded optimizer and its step. */
 dsc_status dsc__zero_setup(dsc_dist *d);

@@ -1,9 +1,14 @@
 /*
- * zero.c: sharded optimizer state (ZeRO stage 1). Rank r owns the elements
- * [bounds[r], bounds[r+1]) of the contiguous run; its optimizer is an ordinary core
- * optimizer over views of that slice (one per tensor piece, named like the tensor),
- * which works for every element-wise update rule. Parameters stay whole on every
- * rank; the views' gradients are the reduce-scattered slice.
+ * zero.c: sharded optimizer state (ZeRO stage 1). Every rank owns 1/N of every bucket:
+ * bucket b is split into N pieces in rank order, so that each bucket's reduce-scatter
+ * and all-gather are balanced (each rank sends and receives (N-1)/N of the bucket,
+ * the ring's optimum, whichever buckets are in flight). The pieces' lengths differ by
+ * at most one element, and the longer pieces go round the ranks from bucket to bucket,
+ * so the ranks' shards differ by at most one element too. A rank's optimizer is an
+ * ordinary core optimizer over views of its pieces (one per tensor piece, named like
+ * the tensor), which works for every element-wise update rule. Parameters stay whole
+ * on every rank; the views' gradients are the reduced pieces, in place in the
+ * gradient buffer.
  *
  * What is not element-wise is done here over the whole model: the gradient norm for
  * clipping and the non-finite check take one all-reduce of per-tensor partials, so
@@ -16,44 +21,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per bucket and rank: the bucket's overlap with the rank's shard, and where it
- * starts inside the bucket (the counts and displacements of the collectives). */
+/* Per bucket and rank: the rank's piece (length and start inside the bucket), and
+ * per bucket where this rank's piece sits in its shard. Bucket b of length L gives
+ * every rank L / N elements and L % N of them one more, starting at the rank after
+ * the last that got one in the bucket before. */
 static void bucket_layout(dsc_dist *d)
 {
-    size_t N = (size_t)d->size;
+    size_t N = (size_t)d->size, next = 0; /* the rank the next longer piece goes to */
+    d->nshard = 0;
+    d->piece_max = 0;
     for (size_t b = 0; b < d->nbuckets; b++) {
         size_t b0, b1;
         dsc__dist_bucket(d, b, &b0, &b1);
+        size_t base = (b1 - b0) / N, extra = (b1 - b0) % N, at = 0;
         for (size_t r = 0; r < N; r++) {
-            size_t s = b0 > d->bounds[r] ? b0 : d->bounds[r];
-            size_t e = b1 < d->bounds[r + 1] ? b1 : d->bounds[r + 1];
-            d->counts[b * N + r] = e > s ? (int)(e - s) : 0;
-            d->displs[b * N + r] = e > s ? (int)(s - b0) : 0;
+            size_t len = base + ((r + N - next) % N < extra);
+            d->counts[b * N + r] = (int)len;
+            d->displs[b * N + r] = (int)at;
+            at += len;
         }
+        next = (next + extra) % N;
+        d->soff[b] = d->nshard;
+        d->nshard += (size_t)d->counts[b * N + (size_t)d->rank];
+        if (base + (extra > 0) > d->piece_max) d->piece_max = base + (extra > 0);
     }
 }
 
-/* One view per tensor piece inside [lo, hi), keeping the tensor's name, group and flags. */
-static void make_views(dsc_dist *d, char (*names)[32])
+/* One view per tensor piece inside this rank's pieces, keeping the tensor's group and
+ * flags, named after the tensor and the piece's elements ("fc1.weight[512:768]": a
+ * tensor may have a piece in several buckets, and an optimizer's names are unique). */
+static dsc_status make_views(dsc_dist *d, char **names)
 {
-    for (size_t i = 0; i < d->count; i++) {
-        size_t t0 = d->offsets[i], t1 = d->offsets[i + 1];
-        size_t s = t0 > d->lo ? t0 : d->lo, e = t1 < d->hi ? t1 : d->hi;
-        if (e <= s) continue;
-        dsc__piece *pc = &d->pieces[d->npieces];
-        dsc_param *v = &d->views[d->npieces];
-        *pc = (dsc__piece){.tensor = i, .offset = s - t0, .len = e - s};
-        const dsc_param *p = &d->params[i];
-        snprintf(names[d->npieces], sizeof names[0], "p%zu", i);
-        *v = (dsc_param){.name = p->name ? p->name : names[d->npieces],
-                         .data = d->pbase + s * d->esize,
-                         .grad = d->shard_grad + (s - d->lo) * d->esize,
-                         .n = e - s,
-                         .dtype = d->dtype,
-                         .flags = p->flags,
-                         .group = p->group};
-        d->npieces++;
+    size_t N = (size_t)d->size, me = (size_t)d->rank, i = 0;
+    for (size_t b = 0; b < d->nbuckets; b++) {
+        size_t b0, b1;
+        dsc__dist_bucket(d, b, &b0, &b1);
+        size_t s0 = b0 + (size_t)d->displs[b * N + me], s1 = s0 + (size_t)d->counts[b * N + me];
+        while (i < d->count && d->offsets[i + 1] <= s0) i++;
+        for (size_t t = i; s1 > s0 && t < d->count && d->offsets[t] < s1; t++) {
+            size_t t0 = d->offsets[t], t1 = d->offsets[t + 1];
+            size_t s = t0 > s0 ? t0 : s0, e = t1 < s1 ? t1 : s1;
+            dsc__piece *pc = &d->pieces[d->npieces];
+            dsc_param *v = &d->views[d->npieces];
+            *pc = (dsc__piece){.tensor = t, .offset = s - t0, .len = e - s, .soff = d->soff[b] + (s - s0)};
+            const dsc_param *p = &d->params[t];
+            char own[32];
+            snprintf(own, sizeof own, "p%zu", t);
+            const char *base = p->name ? p->name : own;
+            size_t len = strlen(base) + 2 * 24 + 4;
+            if (!(names[d->npieces] = malloc(len))) return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory");
+            snprintf(names[d->npieces], len, "%s[%zu:%zu]", base, s - t0, e - t0);
+            *v = (dsc_param){.name = names[d->npieces],
+                             .data = d->pbase + s * d->esize,
+                             .grad = d->gbase + s * d->esize,
+                             .n = e - s,
+                             .dtype = d->dtype,
+                             .flags = p->flags,
+                             .group = p->group};
+            d->npieces++;
+        }
     }
+    return DSC_OK;
 }
 
 /* The shard's hyperparameters: clipping and the non-finite policy move to the
@@ -68,6 +96,19 @@ static dsc_hparams shard_hparams(const dsc_hparams *hp)
     return h;
 }
 
+/* The ring tags each bucket's messages with its index, so buckets in flight at once
+ * never take each other's messages: there can be no more buckets than tags. */
+static dsc_status check_tags(const dsc_dist *d)
+{
+    int *ub = NULL, found = 0;
+    MPI_Comm_get_attr(d->comm, MPI_TAG_UB, &ub, &found);
+    size_t tags = found && ub ? (size_t)*ub + 1 : 32768; /* MPI guarantees 32767 */
+    if (d->nbuckets > tags)
+        return dsc__fail(DSC_ERR_RANGE, "dist: zero tags each bucket's messages and this MPI has %zu tags; "
+                         "the model makes %zu buckets (use larger buckets)", tags, d->nbuckets);
+    return DSC_OK;
+}
+
 dsc_status dsc__zero_setup(dsc_dist *d)
 {
     const dsc__ops *ops = dsc__ops_for(d->hp.kind);
@@ -79,45 +120,44 @@ dsc_status dsc__zero_setup(dsc_dist *d)
         return dsc__fail(DSC_ERR_UNSUPPORTED, "dist: zero steps every call; accumulate the micro-batches' "
                          "gradients before dsc_dist_step (accumulate must be 1, got %lld)",
                          (long long)d->hp.accumulate);
-    size_t N = (size_t)d->size;
-    d->bounds = malloc((N + 1) * sizeof *d->bounds);
+    dsc_status st = check_tags(d);
+    if (st) return st;
+    size_t N = (size_t)d->size, most = d->count + d->nbuckets; /* a piece ends at a tensor's or a bucket's end */
     d->counts = malloc(d->nbuckets * N * sizeof *d->counts);
     d->displs = malloc(d->nbuckets * N * sizeof *d->displs);
-    d->pieces = malloc(d->count * sizeof *d->pieces);
-    d->views = malloc(d->count * sizeof *d->views);
+    d->soff = malloc(d->nbuckets * sizeof *d->soff);
+    d->ring = malloc(d->nbuckets * sizeof *d->ring);
+    d->pieces = malloc(most * sizeof *d->pieces);
+    d->views = malloc(most * sizeof *d->views);
     d->stats = malloc((2 * d->count + 1) * sizeof *d->stats);
-    char (*names)[32] = malloc(d->count * sizeof *names);
-    if (!d->bounds || !d->counts || !d->displs || !d->pieces || !d->views || !d->stats || !names) {
+    char **names = calloc(most, sizeof *names);
+    if (!d->counts || !d->displs || !d->soff || !d->ring || !d->pieces || !d->views || !d->stats || !names) {
         free(names);
         return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the shard layout");
     }
-    for (size_t r = 0; r < N; r++) {
-        size_t hi;
-        dsc_dist_split(d->n, (int)r, d->size, &d->bounds[r], &hi);
-    }
-    d->bounds[N] = d->n;
-    d->lo = d->bounds[d->rank];
-    d->hi = d->bounds[d->rank + 1];
+    for (size_t b = 0; b < d->nbuckets; b++) d->ring[b] = DSC__RING_IDLE;
     bucket_layout(d);
-    dsc_status st = DSC_OK;
-    d->shard_grad = dsc__alloc((d->hi - d->lo) * d->esize);
-    if (!d->shard_grad) st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the gradient shard");
-    if (!st) make_views(d, names);
+    d->scratch = dsc__alloc(d->nbuckets * d->piece_max * d->esize + 1);
+    if (!d->scratch) st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the ring's buffers");
+    if (!st) st = make_views(d, names);
     dsc_hparams h = shard_hparams(&d->hp);
-    if (!st && d->npieces) st = dsc_optim_create(&d->opt, &h, d->views, d->npieces);
+    if (!st && d->npieces) st = dsc_optim_create(&d->opt, &h, d->views, d->npieces); /* copies the names */
+    for (size_t j = 0; j < most; j++) free(names[j]);
     free(names);
+    for (size_t j = 0; j < d->npieces; j++) d->views[j].name = NULL; /* the optimizer's copies stand */
     return st;
 }
 
 void dsc__zero_free(dsc_dist *d)
 {
-    free(d->bounds);
     free(d->counts);
     free(d->displs);
+    free(d->soff);
+    free(d->ring);
     free(d->pieces);
     free(d->views);
     free(d->stats);
-    dsc__free(d->shard_grad);
+    dsc__free(d->scratch);
 }
 
 /* ---------------------------------------------------------------- global gradient statistics */
@@ -141,9 +181,12 @@ static dsc_status global_stats(dsc_dist *d, double p)
         if (!isfinite(s) && !d->stats[2 * C]) d->stats[2 * C] = !dsc__grad_finite(d->dtype, v->grad, v->n);
     }
     for (size_t i = 0; i < C; i++) nanflag[i] = isnan(part[i]);
-    int rc = MPI_Allreduce(MPI_IN_PLACE, d->stats, (int)(2 * C + 1), MPI_DOUBLE, isinf(p) ? MPI_MAX : MPI_SUM,
-                           d->comm);
-    if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Allreduce");
+    /* non-blocking, so that a timeout covers it too */
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, d->stats, (int)(2 * C + 1), MPI_DOUBLE, isinf(p) ? MPI_MAX : MPI_SUM,
+                            d->comm, &d->req[0]);
+    if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Iallreduce");
+    dsc_status st = dsc__dist_wait_requests(d, 1);
+    if (st) return st;
     for (size_t i = 0; i < C; i++)
         if (nanflag[i] > 0) part[i] = NAN;
     return DSC_OK;
@@ -194,9 +237,7 @@ dsc_status dsc__zero_gather_params(dsc_dist *d)
             return dsc__mpi_fail(rc, "dist", "MPI_Iallgatherv");
         }
     }
-    int rc = MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
-    for (size_t b = 0; b < d->nbuckets; b++) d->req[b] = MPI_REQUEST_NULL;
-    return rc == MPI_SUCCESS ? DSC_OK : dsc__mpi_fail(rc, "dist", "MPI_Waitall");
+    return dsc__dist_wait_requests(d, d->nbuckets);
 }
 
 dsc_status dsc__zero_step(dsc_dist *d, const double *loss)
