@@ -43,6 +43,8 @@ typedef struct dsc_dist_config {
                              * before it fails with DSC_ERR_IO (a rank stopped
                              * answering); the context can then only be destroyed, and
                              * the caller should end the job (MPI_Abort). 0: for ever */
+    int shard_checkpoints;  /* 1 (with zero): dsc_dist_checkpoint_save writes one file per
+                             * rank and an index (see there); default 0: one file */
 } dsc_dist_config;
 
 /* The defaults: 25 MiB buckets, plain data-parallel, mean, no timeout. */
@@ -151,6 +153,17 @@ dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full);
  * dsc_checkpoint_load resumes in one process (rank 0 holds the whole optimizer state
  * for the while); load reads a checkpoint of one process or of any number of ranks
  * and scatters it. A failure at rank 0 fails on every rank, changing nothing.
+ *
+ * With cfg.zero and cfg.shard_checkpoints, save writes a sharded checkpoint instead:
+ * every rank its shard, "<path>.shard-<set>-<rank>-of-<N>" (an ordinary checkpoint of
+ * its optimizer over its pieces, extra included), then rank 0 the index at path (a
+ * small JSON file naming them), whose atomic rename commits the set; the shards no
+ * index names (an earlier or a crashed save's) are removed after. No rank holds more
+ * than its own state. load takes an index as well as a file: with the same rank count
+ * and bucket size every rank reads only its own shard; any other run (another rank
+ * count, one rank, plain data-parallel) through rank 0, which rebuilds the whole
+ * state shard by shard and scatters it. Every shard is checked before the run
+ * changes (a shard that changes on disk meanwhile can still fail it part way).
  */
 dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra);
 

@@ -68,6 +68,8 @@ static dsc_status check_config(const dsc_dist_config *c, size_t esize)
         return dsc__fail(DSC_ERR_RANGE, "dist: zero must be 0 or 1, got %d", c->zero);
     if (c->reduce != DSC_DIST_MEAN && c->reduce != DSC_DIST_SUM)
         return dsc__fail(DSC_ERR_RANGE, "dist: reduce must be mean (0) or sum (1), got %d", (int)c->reduce);
+    if (c->shard_checkpoints != 0 && c->shard_checkpoints != 1)
+        return dsc__fail(DSC_ERR_RANGE, "dist: shard_checkpoints must be 0 or 1, got %d", c->shard_checkpoints);
     if (!(c->timeout >= 0 && c->timeout < MAX_TIMEOUT_S))
         return dsc__fail(DSC_ERR_RANGE, "dist: timeout must be seconds in [0, %g), got %g", MAX_TIMEOUT_S, c->timeout);
     return DSC_OK;
@@ -109,14 +111,16 @@ static dsc_status check_layout(dsc_dist *d, const dsc_param *params, size_t coun
 /* Every rank must describe the same model the same way. */
 static dsc_status check_same_everywhere(dsc_dist *d)
 {
-    long long v[6] = {(long long)d->n, (long long)d->count, d->cfg.zero, (long long)d->bucket_elems,
-                      d->dtype, d->hp.kind};
-    long long lo[6], hi[6];
-    int rc = MPI_Allreduce(v, lo, 6, MPI_LONG_LONG, MPI_MIN, d->comm);
-    if (rc == MPI_SUCCESS) rc = MPI_Allreduce(v, hi, 6, MPI_LONG_LONG, MPI_MAX, d->comm);
+    enum { NV = 7 };
+    long long v[NV] = {(long long)d->n, (long long)d->count, d->cfg.zero, (long long)d->bucket_elems,
+                       d->dtype, d->hp.kind, d->cfg.shard_checkpoints};
+    long long lo[NV], hi[NV];
+    int rc = MPI_Allreduce(v, lo, NV, MPI_LONG_LONG, MPI_MIN, d->comm);
+    if (rc == MPI_SUCCESS) rc = MPI_Allreduce(v, hi, NV, MPI_LONG_LONG, MPI_MAX, d->comm);
     if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Allreduce");
-    static const char *const what[6] = {"element count", "tensor count", "zero", "bucket size", "dtype", "kind"};
-    for (int i = 0; i < 6; i++)
+    static const char *const what[NV] = {"element count", "tensor count", "zero", "bucket size", "dtype", "kind",
+                                         "shard_checkpoints"};
+    for (int i = 0; i < NV; i++)
         if (lo[i] != hi[i])
             return dsc__fail(DSC_ERR_MISMATCH, "dist: the ranks disagree on the %s (%lld to %lld)", what[i],
                              lo[i], hi[i]);

@@ -18,6 +18,16 @@ typedef struct dsc__piece {
     size_t soff;
 } dsc__piece;
 
+/* A sharded optimizer: over views of one rank's pieces of a layout (a rank count and
+ * a bucket size), pointing into the context's buffers; its own, or another run's when
+ * a sharded checkpoint of it is read. */
+typedef struct dsc__shard {
+    size_t npieces;
+    dsc__piece *pieces;
+    dsc_param *views; /* names owned */
+    dsc_optim *opt;   /* NULL when the rank has no piece */
+} dsc__shard;
+
 struct dsc_dist {
     MPI_Comm comm;
     int rank, size;
@@ -50,6 +60,7 @@ struct dsc_dist {
     int *ring;            /* zero: per bucket, the ring step in flight (RING_IDLE, size - 1: done) */
     char *scratch;        /* zero: per bucket, room for one piece received */
     size_t piece_max;     /* zero: the longest piece of any bucket, in elements */
+    dsc__shard own;       /* zero: this rank's; pieces, views and opt below are its */
     size_t npieces;
     dsc__piece *pieces;
     dsc_param *views;
@@ -82,6 +93,15 @@ dsc_status dsc__dist_wait_requests(dsc_dist *d, size_t n);
 #define DSC__RING_IDLE (-1)
 
 /* zero.c: the sharded optimizer and its step. */
+/* Rank `rank`'s shard of a layout of `size` ranks and buckets of bucket_elems elements,
+ * over d's tensors, their values in pbase (d->pbase, or a copy of its size), the
+ * gradients in d's (the optimizer with dsc__shard_hparams of d's). */
+dsc_status dsc__shard_create(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
+                             dsc__shard *sh);
+void dsc__shard_free(dsc__shard *sh);
+/* The shard's hyperparameters: clipping and the non-finite policy move to the
+ * context (they need the global gradient); everything element-wise stays. */
+dsc_hparams dsc__shard_hparams(const dsc_hparams *hp);
 dsc_status dsc__zero_setup(dsc_dist *d);
 void dsc__zero_free(dsc_dist *d);
 /* loss: NULL, or the loss for loss-driven schedules */
@@ -92,6 +112,16 @@ dsc_status dsc__zero_gather_params(dsc_dist *d);
 /* schedule.c: group g's schedule of opt as bytes (malloc'd), and back onto opt. */
 dsc_status dsc__dist_pack_schedule(const dsc_optim *opt, int g, unsigned char **out, size_t *len);
 dsc_status dsc__dist_apply_schedule(dsc_optim *opt, int g, unsigned char *buf, size_t len);
+
+/* gather.c: group g's hyperparameters, scalars and schedule from src onto dst (dst
+ * keeps its own clipping and non-finite controls). */
+dsc_status dsc__dist_copy_group(const dsc_optim *src, dsc_optim *dst, int g);
+
+/* shards.c: sharded checkpoints (cfg.shard_checkpoints with zero). save_sharded
+ * writes the set; load_index resumes from an index file, and returns DSC_ERR_FORMAT
+ * without doing anything (and without a message) when path is not one. */
+dsc_status dsc__dist_save_sharded(dsc_dist *d, const char *path, const dsc_kv *extra, size_t nextra);
+dsc_status dsc__dist_load_index(dsc_dist *d, const char *path, int *is_index);
 
 /* Names an MPI failure: "who: MPI_Xxx failed: <MPI's message>". */
 dsc_status dsc__mpi_fail(int rc, const char *who, const char *call);

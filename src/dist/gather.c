@@ -200,6 +200,20 @@ static dsc_status set_group(dsc_optim *opt, int g, const group_msg *m)
     return st;
 }
 
+dsc_status dsc__dist_copy_group(const dsc_optim *src, dsc_optim *dst, int g)
+{
+    group_msg m;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    memset(&m, 0, sizeof m);
+    read_group(src, g, &m);
+    /* the schedule first: attaching one sets the rate, which the hparams then fix */
+    dsc_status st = dsc__dist_pack_schedule(src, g, &buf, &len);
+    if (!st && len) st = dsc__dist_apply_schedule(dst, g, buf, len);
+    free(buf);
+    return st ? st : set_group(dst, g, &m);
+}
+
 static int has_group(const dsc_optim *opt, int g) { return opt && g < dsc_optim_group_count(opt); }
 
 /* Group g's schedule, packed from src at rank `from`, to every rank; applied to dst

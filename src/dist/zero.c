@@ -21,72 +21,105 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Rank r's piece of a bucket of len elements split among N ranks, the longer pieces
+ * (len % N of them, one element more) going to the ranks from `next` on (mod N): its
+ * length, and its start inside the bucket in *at. */
+static size_t piece_of(size_t len, size_t N, size_t next, size_t r, size_t *at)
+{
+    size_t base = len / N, extra = len % N, longer; /* the longer pieces before rank r */
+    if (next + extra <= N) longer = r > next ? (r < next + extra ? r : next + extra) - next : 0;
+    else longer = (r > next ? r - next : 0) + (r < next + extra - N ? r : next + extra - N);
+    *at = r * base + longer;
+    return base + ((r + N - next) % N < extra);
+}
+
 /* Per bucket and rank: the rank's piece (length and start inside the bucket), and
  * per bucket where this rank's piece sits in its shard. Bucket b of length L gives
  * every rank L / N elements and L % N of them one more, starting at the rank after
- * the last that got one in the bucket before. */
+ * the last that got one in the bucket before, so the shards differ by one at most. */
 static void bucket_layout(dsc_dist *d)
 {
     size_t N = (size_t)d->size, next = 0; /* the rank the next longer piece goes to */
     d->nshard = 0;
     d->piece_max = 0;
     for (size_t b = 0; b < d->nbuckets; b++) {
-        size_t b0, b1;
+        size_t b0, b1, at;
         dsc__dist_bucket(d, b, &b0, &b1);
-        size_t base = (b1 - b0) / N, extra = (b1 - b0) % N, at = 0;
         for (size_t r = 0; r < N; r++) {
-            size_t len = base + ((r + N - next) % N < extra);
+            size_t len = piece_of(b1 - b0, N, next, r, &at);
             d->counts[b * N + r] = (int)len;
             d->displs[b * N + r] = (int)at;
-            at += len;
+            if (len > d->piece_max) d->piece_max = len;
         }
-        next = (next + extra) % N;
+        next = (next + (b1 - b0) % N) % N;
         d->soff[b] = d->nshard;
         d->nshard += (size_t)d->counts[b * N + (size_t)d->rank];
-        if (base + (extra > 0) > d->piece_max) d->piece_max = base + (extra > 0);
     }
 }
 
-/* One view per tensor piece inside this rank's pieces, keeping the tensor's group and
- * flags, named after the tensor and the piece's elements ("fc1.weight[512:768]": a
- * tensor may have a piece in several buckets, and an optimizer's names are unique). */
-static dsc_status make_views(dsc_dist *d, char **names)
+/* The view of tensor t's elements [s, e) of the flat run (its values in pbase), named after the tensor and
+ * the elements ("fc1.weight[512:768]": a tensor may have a piece in several buckets,
+ * and an optimizer's names are unique); the name is malloc'd. */
+static dsc_status view_of(const dsc_dist *d, size_t t, size_t s, size_t e, char *pbase, dsc_param *v)
 {
-    size_t N = (size_t)d->size, me = (size_t)d->rank, i = 0;
-    for (size_t b = 0; b < d->nbuckets; b++) {
-        size_t b0, b1;
-        dsc__dist_bucket(d, b, &b0, &b1);
-        size_t s0 = b0 + (size_t)d->displs[b * N + me], s1 = s0 + (size_t)d->counts[b * N + me];
+    const dsc_param *p = &d->params[t];
+    char own[32];
+    snprintf(own, sizeof own, "p%zu", t);
+    const char *base = p->name ? p->name : own;
+    size_t len = strlen(base) + 2 * 24 + 4;
+    char *name = malloc(len);
+    if (!name) return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory");
+    snprintf(name, len, "%s[%zu:%zu]", base, s - d->offsets[t], e - d->offsets[t]);
+    *v = (dsc_param){.name = name,
+                     .data = pbase + s * d->esize,
+                     .grad = d->gbase + s * d->esize,
+                     .n = e - s,
+                     .dtype = d->dtype,
+                     .flags = p->flags,
+                     .group = p->group};
+    return DSC_OK;
+}
+
+dsc_status dsc__shard_create(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
+                             dsc__shard *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    size_t nb = (d->n + bucket_elems - 1) / bucket_elems, most = d->count + nb; /* a piece ends at a tensor's or a bucket's end */
+    sh->pieces = malloc(most * sizeof *sh->pieces);
+    sh->views = calloc(most, sizeof *sh->views);
+    if (!sh->pieces || !sh->views) return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the shard layout");
+    size_t next = 0, soff = 0, i = 0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t b0 = b * bucket_elems, b1 = b0 + bucket_elems < d->n ? b0 + bucket_elems : d->n, at;
+        size_t s0 = b0, len = piece_of(b1 - b0, size, next, rank, &at);
+        s0 += at;
+        size_t s1 = s0 + len;
+        next = (next + (b1 - b0) % size) % size;
         while (i < d->count && d->offsets[i + 1] <= s0) i++;
         for (size_t t = i; s1 > s0 && t < d->count && d->offsets[t] < s1; t++) {
             size_t t0 = d->offsets[t], t1 = d->offsets[t + 1];
             size_t s = t0 > s0 ? t0 : s0, e = t1 < s1 ? t1 : s1;
-            dsc__piece *pc = &d->pieces[d->npieces];
-            dsc_param *v = &d->views[d->npieces];
-            *pc = (dsc__piece){.tensor = t, .offset = s - t0, .len = e - s, .soff = d->soff[b] + (s - s0)};
-            const dsc_param *p = &d->params[t];
-            char own[32];
-            snprintf(own, sizeof own, "p%zu", t);
-            const char *base = p->name ? p->name : own;
-            size_t len = strlen(base) + 2 * 24 + 4;
-            if (!(names[d->npieces] = malloc(len))) return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory");
-            snprintf(names[d->npieces], len, "%s[%zu:%zu]", base, s - t0, e - t0);
-            *v = (dsc_param){.name = names[d->npieces],
-                             .data = d->pbase + s * d->esize,
-                             .grad = d->gbase + s * d->esize,
-                             .n = e - s,
-                             .dtype = d->dtype,
-                             .flags = p->flags,
-                             .group = p->group};
-            d->npieces++;
+            sh->pieces[sh->npieces] = (dsc__piece){.tensor = t, .offset = s - t0, .len = e - s, .soff = soff + (s - s0)};
+            dsc_status st = view_of(d, t, s, e, pbase, &sh->views[sh->npieces]);
+            if (st) return st;
+            sh->npieces++;
         }
+        soff += len;
     }
-    return DSC_OK;
+    dsc_hparams h = dsc__shard_hparams(&d->hp);
+    return sh->npieces ? dsc_optim_create(&sh->opt, &h, sh->views, sh->npieces) : DSC_OK;
 }
 
-/* The shard's hyperparameters: clipping and the non-finite policy move to the
- * context (they need the global gradient); everything element-wise stays. */
-static dsc_hparams shard_hparams(const dsc_hparams *hp)
+void dsc__shard_free(dsc__shard *sh)
+{
+    dsc_optim_destroy(sh->opt);
+    for (size_t j = 0; sh->views && j < sh->npieces; j++) free((char *)sh->views[j].name);
+    free(sh->pieces);
+    free(sh->views);
+    memset(sh, 0, sizeof *sh);
+}
+
+dsc_hparams dsc__shard_hparams(const dsc_hparams *hp)
 {
     dsc_hparams h = *hp;
     h.clip_norm = 0;
@@ -122,29 +155,23 @@ dsc_status dsc__zero_setup(dsc_dist *d)
                          (long long)d->hp.accumulate);
     dsc_status st = check_tags(d);
     if (st) return st;
-    size_t N = (size_t)d->size, most = d->count + d->nbuckets; /* a piece ends at a tensor's or a bucket's end */
+    size_t N = (size_t)d->size;
     d->counts = malloc(d->nbuckets * N * sizeof *d->counts);
     d->displs = malloc(d->nbuckets * N * sizeof *d->displs);
     d->soff = malloc(d->nbuckets * sizeof *d->soff);
     d->ring = malloc(d->nbuckets * sizeof *d->ring);
-    d->pieces = malloc(most * sizeof *d->pieces);
-    d->views = malloc(most * sizeof *d->views);
     d->stats = malloc((2 * d->count + 1) * sizeof *d->stats);
-    char **names = calloc(most, sizeof *names);
-    if (!d->counts || !d->displs || !d->soff || !d->ring || !d->pieces || !d->views || !d->stats || !names) {
-        free(names);
+    if (!d->counts || !d->displs || !d->soff || !d->ring || !d->stats)
         return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the shard layout");
-    }
     for (size_t b = 0; b < d->nbuckets; b++) d->ring[b] = DSC__RING_IDLE;
     bucket_layout(d);
     d->scratch = dsc__alloc(d->nbuckets * d->piece_max * d->esize + 1);
-    if (!d->scratch) st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the ring's buffers");
-    if (!st) st = make_views(d, names);
-    dsc_hparams h = shard_hparams(&d->hp);
-    if (!st && d->npieces) st = dsc_optim_create(&d->opt, &h, d->views, d->npieces); /* copies the names */
-    for (size_t j = 0; j < most; j++) free(names[j]);
-    free(names);
-    for (size_t j = 0; j < d->npieces; j++) d->views[j].name = NULL; /* the optimizer's copies stand */
+    if (!d->scratch) return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the ring's buffers");
+    st = dsc__shard_create(d, N, (size_t)d->rank, d->bucket_elems, d->pbase, &d->own);
+    d->npieces = d->own.npieces;
+    d->pieces = d->own.pieces;
+    d->views = d->own.views;
+    d->opt = d->own.opt;
     return st;
 }
 
@@ -154,10 +181,10 @@ void dsc__zero_free(dsc_dist *d)
     free(d->displs);
     free(d->soff);
     free(d->ring);
-    free(d->pieces);
-    free(d->views);
     free(d->stats);
     dsc__free(d->scratch);
+    if (d->opt == d->own.opt) d->opt = NULL; /* the shard's, freed with it */
+    dsc__shard_free(&d->own);
 }
 
 /* ---------------------------------------------------------------- global gradient statistics */
