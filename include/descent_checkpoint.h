@@ -52,7 +52,9 @@
  * Loading checks everything (the header length, the JSON, every dtype, shape and
  * offset, that the offsets tile the data section without gaps or overlap, both
  * checksums, no metadata key twice, every value in its range, that every tensor the optimizer needs is present and no other is, but
- * the caller's extra/ tensors) before it changes anything: a failed load leaves the optimizer untouched.
+ * the caller's extra/ tensors) before it changes anything: a failed load leaves the optimizer untouched
+ * (only a file changed in place while it loads, which the checks cannot foresee,
+ * fails after the copy began: the message says the optimizer is partly restored).
  *
  * Saving to a path is atomic: a temporary file in the same directory, fsync, rename
  * over the target, fsync of the directory. A crash mid-save leaves the previous
@@ -123,12 +125,18 @@ dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const v
 
 /* ---------------------------------------------------------------- inspect */
 
-/* A checked safetensors file in memory: any valid safetensors file opens (also one
- * another program wrote, of any standard dtype); only a descent checkpoint restores. */
+/* A checked safetensors file: any valid safetensors file opens (also one another
+ * program wrote, of any standard dtype); only a descent checkpoint restores. */
 typedef struct dsc_ckpt dsc_ckpt;
 
-/* Reads and checks path (or a copy of buf): the structure, and the checksum when the
- * metadata has one. */
+/* Opens path: reads and checks its length and header (the structure, the header
+ * checksum) and streams the data section once through a bounded buffer to verify the
+ * data checksum, when the metadata has one. The tensors stay in the file, read when
+ * asked for (dsc_ckpt_read, dsc_ckpt_restore): an open checkpoint holds its header
+ * and the open file, never the data. The file must not be changed in place while
+ * open (descent's own saves replace a file by renaming, which an open reader does not
+ * see); one that shrank since is refused when read. dsc_ckpt_open_mem reads a copy of
+ * buf. */
 dsc_status dsc_ckpt_open(dsc_ckpt **out, const char *path);
 dsc_status dsc_ckpt_open_mem(dsc_ckpt **out, const void *buf, size_t len);
 void dsc_ckpt_close(dsc_ckpt *ck);
@@ -146,14 +154,21 @@ typedef struct dsc_ckpt_tensor {
     size_t elem_size;    /* bytes per element */
     int ndim;            /* 0 for a scalar */
     size_t shape[DSC_MAX_DIMS];
+    size_t n;            /* elements: the product of the shape */
     size_t begin, end;   /* data_offsets, relative to the start of the data section */
-    const void *data;    /* end - begin bytes owned by the dsc_ckpt; not aligned */
 } dsc_ckpt_tensor;
 
 /* Tensors in header order, or by name. */
 size_t dsc_ckpt_tensor_count(const dsc_ckpt *ck);
 dsc_status dsc_ckpt_tensor_at(const dsc_ckpt *ck, size_t i, dsc_ckpt_tensor *out);
 dsc_status dsc_ckpt_find(const dsc_ckpt *ck, const char *name, dsc_ckpt_tensor *out);
+
+/* Elements [first, first + count) of the tensor called name into dst, as stored: the
+ * tensor's own dtype (dsc_ckpt_find says which), count * elem_size bytes, little-endian,
+ * no conversion. A range past the tensor's end is DSC_ERR_RANGE; no such tensor,
+ * DSC_ERR_MISMATCH; a file that shrank since it was opened, DSC_ERR_IO. Reads only
+ * those bytes (a rank of a sharded run reads its slice of each state buffer). */
+dsc_status dsc_ckpt_read(const dsc_ckpt *ck, const char *name, size_t first, size_t count, void *dst);
 
 /* Bytes of the JSON header (padding included) and of the data section. */
 size_t dsc_ckpt_header_bytes(const dsc_ckpt *ck);
@@ -162,9 +177,29 @@ size_t dsc_ckpt_data_bytes(const dsc_ckpt *ck);
 /* The hyperparameters saved for a group, to create an optimizer to restore into. */
 dsc_status dsc_ckpt_hparams(const dsc_ckpt *ck, int group, dsc_hparams *out);
 
-/* dsc_checkpoint_load (dsc_checkpoint_load_avg) from an open file. */
-dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt);
-dsc_status dsc_ckpt_restore_avg(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg);
+/* What a load restores beside the optimizer. */
+typedef struct dsc_checkpoint_load_options {
+    /* A weight average to restore too (NULL: none): created over tensors of the same
+     * names, dtypes and shapes with the same spec (compared canonically), not swapped
+     * in. A file that holds an average loads only with one (and one without, only
+     * without). */
+    dsc_average *average;
+    /* 1: restore everything but the state buffers (parameters, hyperparameters,
+     * scalars, counters, schedules, accumulation count, the average): the file's
+     * state/ tensors are neither read nor required, and the caller fills the buffers
+     * (dsc_optim_state; a sharded run its slices with dsc_ckpt_read), then sets the
+     * saved mode (dsc_optim_eval_mode with the metadata's eval_mode), which rebuilds
+     * schedule-free's training point from the state. */
+    int skip_state;
+} dsc_checkpoint_load_options;
+
+/* No average, the state restored. */
+dsc_checkpoint_load_options dsc_checkpoint_load_options_default(void);
+
+/* dsc_checkpoint_load from an open checkpoint (o NULL: the defaults). Everything is
+ * checked first (reading only the values that are range-checked, through a bounded
+ * buffer), then each tensor is read from the file straight into its buffer. */
+dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt, const dsc_checkpoint_load_options *o);
 
 #ifdef __cplusplus
 }

@@ -225,13 +225,13 @@ static void save_altered(dsc_mlp *m, const char *key, const char *value)
         if (strncmp(k, "extra.", 6)) continue;
         kv[n++] = (dsc_kv){k + 6, strcmp(k + 6, key) ? v : value};
     }
-    static unsigned char copy[8][4096]; /* the file's bytes are not aligned */
+    static unsigned char copy[8][4096];
     for (size_t i = 0; i < dsc_ckpt_tensor_count(ck); i++) {
         dsc_ckpt_tensor x;
         OK(dsc_ckpt_tensor_at(ck, i, &x));
         if (strncmp(x.name, "extra/", 6) || (!value && !strcmp(x.name + 6, key))) continue;
         assert_true(x.end - x.begin <= sizeof copy[0]);
-        memcpy(copy[nt], x.data, x.end - x.begin);
+        OK(dsc_ckpt_read(ck, x.name, 0, x.n, copy[nt]));
         t[nt] = (dsc_param){.name = x.name + 6, .data = copy[nt], .n = (x.end - x.begin) / x.elem_size,
                             .dtype = strcmp(x.dtype, "F32") ? DSC_F64 : DSC_F32, .ndim = x.ndim};
         memcpy(t[nt++].shape, x.shape, sizeof x.shape);

@@ -80,13 +80,16 @@ dsc_status dsc__ckpt_read_average(const dsc_ckpt *ck, const dsc_average *avg, ds
     return st;
 }
 
-void dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s)
+dsc_status dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s)
 {
     dsc_average_set_counters(avg, s->updates, s->averaged); /* checked by read_counters */
     for (size_t i = 0; i < dsc_average_count(avg); i++) {
         void *dst;
         const dsc__st_entry *e = &ck->t[s->src[i]];
         dsc_average_buffer(avg, i, NULL, &dst);
-        memcpy(dst, ck->data + e->begin, e->end - e->begin);
+        dsc_status st = dsc__ckpt_read_bytes(ck, e->begin, e->end - e->begin, dst);
+        if (st) return dsc__ckpt_prefix(st, "the file changed after it was checked, and the average is only partly "
+                                        "restored");
     }
+    return DSC_OK;
 }

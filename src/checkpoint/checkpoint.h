@@ -18,9 +18,14 @@ typedef struct dsc__st_entry {
     size_t begin, end;
 } dsc__st_entry;
 
+/* A checked file. Opened from a path it holds the parsed header and the open file, and
+ * reads tensor bytes when asked (pread): never the whole data section at once. Opened
+ * from memory it reads them from the bytes (a copy it owns, or the caller's). */
 struct dsc_ckpt {
-    unsigned char *owned;      /* the file's bytes when the dsc_ckpt owns them */
-    const unsigned char *data; /* the data section */
+    int fd;                    /* the file, or -1 for bytes in memory */
+    char *path;                /* the file's path, for messages (NULL in memory) */
+    const unsigned char *mem;  /* in memory: the data section */
+    unsigned char *owned;      /* in memory: the copy the dsc_ckpt owns (NULL: borrowed) */
     size_t header_len, data_len;
     cJSON *root;
     size_t nt;
@@ -30,12 +35,34 @@ struct dsc_ckpt {
     const char **mkey, **mval; /* __metadata__ in file order */
 };
 
-/* Parses and checks buf (borrowed: it must outlive ck) into *ck (zeroed first). */
-dsc_status dsc__ckpt_parse(dsc_ckpt *ck, const unsigned char *buf, size_t len);
-/* Frees what dsc__ckpt_parse allocated (not ck itself, not the bytes). */
+/* The most bytes the reader holds at once beyond the header: the data checksum and the
+ * restore's checks stream through a buffer of this size. */
+#define DSC__CKPT_CHUNK ((size_t)1 << 20)
+
+/* ---- the format (safetensors.c): header bytes to a checked table, no file access */
+
+/* The header length in the first 8 of a file's len bytes (len >= 8 is checked), checked
+ * against the limit and against len. */
+dsc_status dsc__ckpt_header_len(const unsigned char *first8, size_t len, size_t *n);
+/* Parses and checks the 8 + n bytes at head (the length, then the JSON header) of a
+ * file of len bytes into ck's table (its other fields untouched): the header checksum,
+ * the text, every entry, the layout of the data section. The data checksum is the
+ * reader's (it needs the data). */
+dsc_status dsc__ckpt_parse_header(dsc_ckpt *ck, const unsigned char *head, size_t len);
+/* Frees what dsc__ckpt_parse_header allocated (not ck itself, not the bytes). */
 void dsc__ckpt_release(dsc_ckpt *ck);
 /* The index of the tensor named name, or SIZE_MAX. */
 size_t dsc__ckpt_lookup(const dsc_ckpt *ck, const char *name);
+
+/* ---- the reader (reader.c): a dsc_ckpt's bytes */
+
+/* Checks len bytes at buf (borrowed: they must outlive ck) into *ck, checksums included. */
+dsc_status dsc__ckpt_parse_mem(dsc_ckpt *ck, const unsigned char *buf, size_t len);
+/* len bytes of the data section from offset at (at + len <= data_len) into dst. */
+dsc_status dsc__ckpt_read_bytes(const dsc_ckpt *ck, size_t at, size_t len, void *dst);
+/* Whether the file still holds the data section it had when opened (not truncated
+ * since): checked before a restore changes anything. */
+dsc_status dsc__ckpt_still_whole(const dsc_ckpt *ck);
 
 /* Whether the n bytes at text are one JSON value that cJSON can read (json_check.c):
  * tells a failed allocation from a syntax error when cJSON fails. */
@@ -111,8 +138,9 @@ void dsc__avg_snap_free(dsc__avg_snap *s);
  * marking the tensors it takes in used[]. Changes nothing. */
 dsc_status dsc__ckpt_read_average(const dsc_ckpt *ck, const dsc_average *avg, dsc__avg_snap *s,
                                   unsigned char *used);
-/* Puts what dsc__ckpt_read_average checked into avg (cannot fail). */
-void dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s);
+/* Puts what dsc__ckpt_read_average checked into avg (reading the buffers from the
+ * file: fails only when it changed since). */
+dsc_status dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s);
 
 /* Writes a checkpoint of opt, with avg beside it (NULL: none), the caller's strings
  * and extra/ tensors, to path atomically (every public save to a file comes here). */

@@ -33,6 +33,8 @@ typedef struct scratch {
     size_t *src; /* for each (param, state buffer) in order: its tensor in the file */
     size_t nsrc;
     dsc__avg_snap avg; /* the weight average's, when one is restored */
+    int skip_state;    /* the state buffers are the caller's (dsc_checkpoint_load_options) */
+    unsigned char *chunk; /* DSC__CKPT_CHUNK bytes at most, to check values through */
 } scratch;
 
 static void scratch_free(scratch *s)
@@ -42,6 +44,7 @@ static void scratch_free(scratch *s)
     free(s->hp);
     free(s->scalars);
     free(s->src);
+    free(s->chunk);
     dsc__avg_snap_free(&s->avg);
 }
 
@@ -205,24 +208,40 @@ dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param
 static const char *const squares[] = {"exp_avg_sq", "max_exp_avg_sq", "exp_avg_var", "max_exp_avg_var",
                                       "square_avg", "acc_delta", "sum", "exp_inf"};
 
-static dsc_status check_square(const dsc_ckpt *ck, size_t t, const char *buf)
+/* Element i of values read from the file, float or double by esize. */
+static double element(const unsigned char *v, size_t esize, size_t i)
+{
+    if (esize == sizeof(float)) {
+        float f;
+        memcpy(&f, v + i * sizeof f, sizeof f);
+        return f;
+    }
+    double d;
+    memcpy(&d, v + i * sizeof d, sizeof d);
+    return d;
+}
+
+/* Tensor t of the file holds no negative or NaN element when buf names a square,
+ * read through s's buffer of at most DSC__CKPT_CHUNK bytes (the file stays unread
+ * otherwise: only these values are checked before the copy). */
+static dsc_status check_square(const dsc_ckpt *ck, size_t t, const char *buf, scratch *s)
 {
     int square = 0;
     for (size_t k = 0; k < sizeof squares / sizeof squares[0]; k++) square |= !strcmp(buf, squares[k]);
     const dsc__st_entry *e = &ck->t[t];
-    size_t n = (e->end - e->begin) / e->esize;
-    for (size_t i = 0; square && i < n; i++) {
-        double v;
-        if (e->esize == sizeof(float)) {
-            float f;
-            memcpy(&f, ck->data + e->begin + i * sizeof f, sizeof f);
-            v = f;
-        } else {
-            memcpy(&v, ck->data + e->begin + i * sizeof v, sizeof v);
+    if (!square || e->end == e->begin) return DSC_OK;
+    if (!s->chunk && !(s->chunk = malloc(DSC__CKPT_CHUNK))) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    size_t per = DSC__CKPT_CHUNK / e->esize, n = (e->end - e->begin) / e->esize;
+    for (size_t at = 0; at < n; at += per) {
+        size_t m = n - at < per ? n - at : per;
+        dsc_status st = dsc__ckpt_read_bytes(ck, e->begin + at * e->esize, m * e->esize, s->chunk);
+        if (st) return st;
+        for (size_t i = 0; i < m; i++) {
+            double v = element(s->chunk, e->esize, i);
+            if (!(v >= 0))
+                return dsc__fail(DSC_ERR_FORMAT, "tensor '%s' element %zu is %g: a %s is never negative or NaN",
+                                 e->name, at + i, v, buf);
         }
-        if (!(v >= 0))
-            return dsc__fail(DSC_ERR_FORMAT, "tensor '%s' element %zu is %g: a %s is never negative or NaN", e->name,
-                             i, v, buf);
     }
     return DSC_OK;
 }
@@ -235,7 +254,7 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
     size_t n = 0;
     const char *names[DSC__MAX_STATE + 1];
     for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
-        n += 1 + dsc__optim_state_names(opt, i, &s->hp[dsc_optim_param(opt, i)->group], names);
+        n += 1 + (s->skip_state ? 0 : dsc__optim_state_names(opt, i, &s->hp[dsc_optim_param(opt, i)->group], names));
     s->src = calloc(n, sizeof *s->src);
     unsigned char *used = calloc(ck->nt ? ck->nt : 1, 1);
     dsc_status st = s->src && used ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "out of memory");
@@ -245,17 +264,18 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
         snprintf(name, sizeof name, "param/%s", q->name);
         if ((st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc]))) break;
         used[s->src[s->nsrc++]] = 1;
-        size_t count = dsc__optim_state_names(opt, i, &s->hp[q->group], names);
+        size_t count = s->skip_state ? 0 : dsc__optim_state_names(opt, i, &s->hp[q->group], names);
         for (size_t k = 0; !st && k < count; k++) {
             snprintf(name, sizeof name, "state/%s/%s", q->name, names[k]);
             if (!(st = dsc__ckpt_match(ck, name, q, "optimizer", &s->src[s->nsrc])) &&
-                !(st = check_square(ck, s->src[s->nsrc], names[k])))
+                !(st = check_square(ck, s->src[s->nsrc], names[k], s)))
                 used[s->src[s->nsrc++]] = 1;
         }
     }
     if (!st) st = dsc__ckpt_read_average(ck, avg, &s->avg, used);
     for (size_t i = 0; !st && i < ck->nt; i++)
-        if (!used[i] && strncmp(ck->t[i].name, "extra/", 6)) /* the caller's tensors are the caller's */
+        /* the caller's tensors are the caller's, and so is the state when skipped */
+        if (!used[i] && strncmp(ck->t[i].name, "extra/", 6) && !(s->skip_state && !strncmp(ck->t[i].name, "state/", 6)))
             st = dsc__fail(DSC_ERR_MISMATCH, "tensor '%s' of the checkpoint matches nothing in the optimizer",
                            ck->t[i].name);
     free(used);
@@ -332,64 +352,75 @@ static dsc_status commit_scalars(dsc_optim *opt, const scratch *s)
     return st;
 }
 
-static void commit_tensors(const dsc_ckpt *ck, dsc_optim *opt, const scratch *s)
+/* The tensors straight from the file into the optimizer's buffers (and the average's).
+ * Everything was checked, the file's length too, so only a file changed in place
+ * since then (or a failing disk) can fail here. */
+static dsc_status commit_tensors(const dsc_ckpt *ck, dsc_optim *opt, const scratch *s)
 {
     size_t j = 0;
-    for (size_t i = 0; i < dsc_optim_param_count(opt); i++) {
+    dsc_status st = DSC_OK;
+    for (size_t i = 0; !st && i < dsc_optim_param_count(opt); i++) {
         const dsc_param *q = dsc_optim_param(opt, i);
         const dsc__st_entry *e = &ck->t[s->src[j++]];
-        memcpy(q->data, ck->data + e->begin, e->end - e->begin);
-        for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+        st = dsc__ckpt_read_bytes(ck, e->begin, e->end - e->begin, q->data);
+        for (size_t k = 0; !st && !s->skip_state && k < dsc_optim_state_count(opt, i); k++) {
             void *dst;
             dsc_optim_state(opt, i, k, NULL, &dst);
             e = &ck->t[s->src[j++]];
-            memcpy(dst, ck->data + e->begin, e->end - e->begin);
+            st = dsc__ckpt_read_bytes(ck, e->begin, e->end - e->begin, dst);
         }
     }
+    if (st)
+        return dsc__ckpt_prefix(st, "the file changed after it was checked, and the optimizer is only partly "
+                                "restored");
+    return DSC_OK;
 }
 
-static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
+static dsc_status restore(const dsc_ckpt *ck, dsc_optim *opt, const dsc_checkpoint_load_options *o)
 {
     scratch s;
     memset(&s, 0, sizeof s);
+    s.skip_state = o->skip_state;
     if (dsc_optim_state_dtype(opt) == DSC_STATE_BF16) /* tensors are read in the parameters' dtype */
         return dsc__fail(DSC_ERR_UNSUPPORTED, "checkpoint: an optimizer with state_dtype=bf16 cannot be restored");
     dsc_status st = check_identity(ck, opt);
     if (!st) st = read_groups(ck, opt, &s);
     if (!st) st = read_counters(ck, &s);
-    if (!st) st = match_tensors(ck, opt, avg, &s);
+    if (!st) st = match_tensors(ck, opt, o->average, &s);
+    if (!st) st = dsc__ckpt_still_whole(ck);
     if (!st) st = commit_scalars(opt, &s);
-    if (!st) {
-        commit_tensors(ck, opt, &s);
-        dsc__optim_state_restored(opt);
-    }
-    if (!st && avg) dsc__ckpt_apply_average(ck, avg, &s.avg);
-    /* rebuilds the parameters of the saved mode from the state (schedule-free) */
-    if (!st) dsc_optim_eval_mode(opt, s.eval_mode);
+    if (!st) st = commit_tensors(ck, opt, &s);
+    if (!st) dsc__optim_state_restored(opt);
+    if (!st && o->average) st = dsc__ckpt_apply_average(ck, o->average, &s.avg);
+    /* rebuilds the parameters of the saved mode from the state (schedule-free); with
+     * the state skipped, the caller does once it has filled the state */
+    if (!st && !s.skip_state) dsc_optim_eval_mode(opt, s.eval_mode);
     scratch_free(&s);
     return st;
 }
 
-dsc_status dsc_ckpt_restore_avg(const dsc_ckpt *ck, dsc_optim *opt, dsc_average *avg)
+dsc_checkpoint_load_options dsc_checkpoint_load_options_default(void)
 {
-    if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore_avg: NULL argument");
-    dsc_status st = restore(ck, opt, avg);
-    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
+    return (dsc_checkpoint_load_options){.average = NULL, .skip_state = 0};
 }
 
-dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt)
+dsc_status dsc_ckpt_restore(const dsc_ckpt *ck, dsc_optim *opt, const dsc_checkpoint_load_options *o)
 {
     if (!ck || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_ckpt_restore: NULL argument");
-    return dsc_ckpt_restore_avg(ck, opt, NULL);
+    dsc_checkpoint_load_options defaults = dsc_checkpoint_load_options_default();
+    dsc_status st = restore(ck, opt, o ? o : &defaults);
+    return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
 }
 
 dsc_status dsc_checkpoint_load_mem_avg(dsc_optim *opt, dsc_average *avg, const void *buf, size_t len)
 {
     if (!opt || (!buf && len)) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_mem_avg: NULL argument");
     dsc_ckpt ck;
-    dsc_status st = dsc__ckpt_parse(&ck, buf, len);
+    dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
+    o.average = avg;
+    dsc_status st = dsc__ckpt_parse_mem(&ck, buf, len);
     if (!st) {
-        st = restore(&ck, opt, avg);
+        st = restore(&ck, opt, &o);
         dsc__ckpt_release(&ck);
     }
     return st ? dsc__ckpt_prefix(st, "checkpoint") : DSC_OK;
@@ -403,19 +434,20 @@ dsc_status dsc_checkpoint_load_mem(dsc_optim *opt, const void *buf, size_t len)
 
 typedef struct restore_target {
     dsc_optim *opt;
-    dsc_average *avg;
+    dsc_checkpoint_load_options o;
 } restore_target;
 
 static dsc_status restore_into(const dsc_ckpt *ck, void *ctx)
 {
     restore_target *t = ctx;
-    return restore(ck, t->opt, t->avg);
+    return restore(ck, t->opt, &t->o);
 }
 
 dsc_status dsc_checkpoint_load_avg(dsc_optim *opt, dsc_average *avg, const char *path)
 {
     if (!opt || !path) return dsc__fail(DSC_ERR_ARG, "dsc_checkpoint_load_avg: NULL argument");
-    restore_target t = {opt, avg};
+    restore_target t = {opt, dsc_checkpoint_load_options_default()};
+    t.o.average = avg;
     return dsc__ckpt_with_file(path, "checkpoint", restore_into, &t);
 }
 

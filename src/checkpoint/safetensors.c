@@ -9,6 +9,8 @@
  * each shape and dtype against its byte range (with overflow checks), and the ranges
  * against each other: together they must tile the data section exactly, with no
  * gap and no overlap (as the specification requires, so no bytes hide in a file).
+ * This file sees the length and the header only; the data section is the reader's
+ * (reader.c), which also checks its checksum.
  */
 #include "checkpoint.h"
 
@@ -359,48 +361,39 @@ static dsc_status check_header_crc(const unsigned char *buf, size_t n, int *foun
     return DSC_OK;
 }
 
-static dsc_status check_checksum(const dsc_ckpt *ck)
+dsc_status dsc__ckpt_header_len(const unsigned char *first8, size_t len, size_t *n)
 {
-    const char *sum = dsc_ckpt_meta(ck, "checksum");
-    if (!sum) return DSC_OK;
-    int ok = !strncmp(sum, "crc32:", 6) && strlen(sum) == 14;
-    for (int i = 6; ok && i < 14; i++) ok = isxdigit((unsigned char)sum[i]) != 0;
-    if (!ok) return dsc__fail(DSC_ERR_FORMAT, "checksum must be crc32:<8 hex digits>, got '%.40s'", sum);
-    unsigned long want = strtoul(sum + 6, NULL, 16);
-    uint32_t got = dsc__crc32(0, ck->data, ck->data_len);
-    if (got != (uint32_t)want)
-        return dsc__fail(DSC_ERR_FORMAT, "checksum mismatch: the data section is corrupted (stored crc32:%08lx, "
-                         "computed crc32:%08lx)", want, (unsigned long)got);
+    if (len < 8)
+        return dsc__fail(DSC_ERR_FORMAT, "%zu bytes is too short for a safetensors file (truncated?)", len);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | first8[i];
+    if (v > DSC_CHECKPOINT_MAX_HEADER)
+        return dsc__fail(DSC_ERR_FORMAT, "header length %llu is absurd (the limit is %u bytes)",
+                         (unsigned long long)v, DSC_CHECKPOINT_MAX_HEADER);
+    if (v > len - 8)
+        return dsc__fail(DSC_ERR_FORMAT, "header length %llu runs past the end of the %zu-byte file (truncated?)",
+                         (unsigned long long)v, len);
+    *n = (size_t)v;
     return DSC_OK;
 }
 
-dsc_status dsc__ckpt_parse(dsc_ckpt *ck, const unsigned char *buf, size_t len)
+dsc_status dsc__ckpt_parse_header(dsc_ckpt *ck, const unsigned char *head, size_t len)
 {
-    memset(ck, 0, sizeof *ck);
-    if (len < 8)
-        return dsc__fail(DSC_ERR_FORMAT, "%zu bytes is too short for a safetensors file (truncated?)", len);
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
-    if (n > DSC_CHECKPOINT_MAX_HEADER)
-        return dsc__fail(DSC_ERR_FORMAT, "header length %llu is absurd (the limit is %u bytes)",
-                         (unsigned long long)n, DSC_CHECKPOINT_MAX_HEADER);
-    if (n > len - 8)
-        return dsc__fail(DSC_ERR_FORMAT, "header length %llu runs past the end of the %zu-byte file (truncated?)",
-                         (unsigned long long)n, len);
-    if (n < 2 || buf[8] != '{')
+    size_t n;
+    dsc_status st = dsc__ckpt_header_len(head, len, &n);
+    if (st) return st;
+    if (n < 2 || head[8] != '{')
         return dsc__fail(DSC_ERR_FORMAT, "the header must be a JSON object starting with '{'");
-    ck->header_len = (size_t)n;
-    ck->data = buf + 8 + n;
-    ck->data_len = len - 8 - (size_t)n;
+    ck->header_len = n;
+    ck->data_len = len - 8 - n;
     int has_crc = 0;
-    dsc_status st = check_header_crc(buf, (size_t)n, &has_crc);
-    if (!st) st = check_text(buf + 8, (size_t)n);
-    if (!st) st = parse_json(ck, (const char *)buf + 8, (size_t)n);
+    st = check_header_crc(head, n, &has_crc);
+    if (!st) st = check_text(head + 8, n);
+    if (!st) st = parse_json(ck, (const char *)head + 8, n);
     if (!st && !has_crc && dsc_ckpt_meta(ck, DSC__HEADER_CRC_KEY))
         st = dsc__fail(DSC_ERR_FORMAT, "__metadata__ '" DSC__HEADER_CRC_KEY "' is not written as descent writes it "
                        "(\"crc32:\" and 8 hex digits after the key)");
     if (!st) st = check_layout(ck);
-    if (!st) st = check_checksum(ck);
     if (st) dsc__ckpt_release(ck);
     return st;
 }
@@ -430,4 +423,12 @@ size_t dsc__ckpt_lookup(const dsc_ckpt *ck, const char *name)
         else hi = mid;
     }
     return SIZE_MAX;
+}
+
+const char *dsc_ckpt_meta(const dsc_ckpt *ck, const char *key)
+{
+    if (!ck || !key) return NULL;
+    for (size_t i = 0; i < ck->nm; i++)
+        if (!strcmp(ck->mkey[i], key)) return ck->mval[i];
+    return NULL;
 }

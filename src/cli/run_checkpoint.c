@@ -93,7 +93,9 @@ dsc_status cli_run_create_optim(cli_run *r, const dsc_ckpt *ck, const dsc_param 
     st = dsc_ckpt_hparams(ck, 0, &hp);
     if (!st) st = dsc_optim_create(out, &hp, p, 1);
     if (!st && r->average) st = dsc_average_create(avg, r->average, p, 1);
-    if (!st) st = dsc_ckpt_restore_avg(ck, *out, *avg);
+    dsc_checkpoint_load_options lo = dsc_checkpoint_load_options_default();
+    lo.average = *avg;
+    if (!st) st = dsc_ckpt_restore(ck, *out, &lo);
     if (!st) { /* the calls so far: updates of K micro-batches, the window's, the skipped */
         int64_t window;
         dsc_optim_get_accum(*out, &window, NULL);

@@ -50,21 +50,36 @@ static dsc_status read_all(const char *who, const char *path, int fd, unsigned c
     return DSC_OK;
 }
 
+dsc_status dsc__open_regular(const char *who, const char *path, int *fd, size_t *size)
+{
+    *fd = -1;
+    *size = 0;
+    if (!path) return dsc__fail(DSC_ERR_ARG, "%s: path must not be NULL", who);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it
+     * (regular files ignore the flag) */
+    int f;
+    do f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    while (f < 0 && errno == EINTR);
+    if (f < 0) return dsc__io_fail(who, "open", path);
+    dsc_status st = check_regular(who, path, f, size);
+    if (st) {
+        close(f);
+        return st;
+    }
+    *fd = f;
+    return DSC_OK;
+}
+
 dsc_status dsc__read_whole_file(const char *who, const char *path, unsigned char **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;
-    if (!path) return dsc__fail(DSC_ERR_ARG, "%s: path must not be NULL", who);
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat refuses it
-     * (regular files ignore the flag) */
     int fd;
-    do fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    while (fd < 0 && errno == EINTR);
-    if (fd < 0) return dsc__io_fail(who, "open", path);
     size_t size = 0;
-    dsc_status st = check_regular(who, path, fd, &size);
+    dsc_status st = dsc__open_regular(who, path, &fd, &size);
+    if (st) return st;
     unsigned char *b = NULL;
-    if (!st && !(b = malloc(size ? size : 1)))
+    if (!(b = malloc(size ? size : 1)))
         st = dsc__fail(DSC_ERR_NOMEM, "%s: out of memory for the %zu bytes of '%.256s'", who, size, path);
     if (!st) st = read_all(who, path, fd, b, size);
     close(fd);

@@ -34,6 +34,9 @@ char *dsc__strdup(const char *s);
  * terminator added); anything else (a directory, a device) is refused. Messages start
  * "who: " and name the path. */
 dsc_status dsc__read_whole_file(const char *who, const char *path, unsigned char **buf, size_t *len);
+/* Opens a regular file for reading (*fd, to close) and gives its size: a device or a
+ * FIFO is refused, as above (checkpoints read what they need with pread). */
+dsc_status dsc__open_regular(const char *who, const char *path, int *fd, size_t *size);
 /* DSC_ERR_IO with "who: cannot <what> 'path': <errno's text>" (no "who: " when NULL). */
 dsc_status dsc__io_fail(const char *who, const char *what, const char *path);
 

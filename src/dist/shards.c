@@ -273,7 +273,7 @@ static dsc_status load_own(dsc_dist *d, const char *path, const shard_index *ix)
     dsc_ckpt *ck = NULL;
     dsc_status st = DSC_OK;
     if (d->opt && !(st = shard_file(path, ix->names[d->rank], file))) st = dsc_ckpt_open(&ck, file);
-    if (!(st = dsc__dist_agree(d, st)) && ck) st = dsc_ckpt_restore(ck, d->opt);
+    if (!(st = dsc__dist_agree(d, st)) && ck) st = dsc_ckpt_restore(ck, d->opt, NULL);
     dsc_ckpt_close(ck);
     if ((st = dsc__dist_agree(d, st))) return st;
     d->steps = ix->step, d->skipped = ix->skipped, d->consecutive = ix->consecutive;

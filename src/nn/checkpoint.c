@@ -384,7 +384,7 @@ static dsc_status read_tensor(const dsc_ckpt *ck, const char *name, dsc_dtype dt
         (cols && t.shape[1] != cols))
         return dsc__fail(DSC_ERR_FORMAT, "tensor '%s' must be %s of %zu x %zu values", full,
                          dt == DSC_F32 ? "F32" : "F64", rows, cols ? cols : 1);
-    memcpy(dst, t.data, t.end - t.begin);
+    if ((st = dsc_ckpt_read(ck, full, 0, t.n, dst))) return st;
     if (found) *found = 1;
     return DSC_OK;
 }
@@ -523,7 +523,9 @@ static dsc_status read_optimizer(const dsc_ckpt *ck, dsc_mlp *m, int loss)
     if (!st) st = dsc_optim_create(&m->opt, &hp, m->params, dsc_mlp_param_count(m));
     if (!st) st = dsc_optim_set_threads(m->opt, DSC__MLP_STEP_THREADS);
     if (!st && avg) st = dsc_average_create(&m->pos.avg, avg, m->params, dsc_mlp_param_count(m));
-    if (!st) st = dsc_ckpt_restore_avg(ck, m->opt, m->pos.avg);
+    dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
+    o.average = m->pos.avg;
+    if (!st) st = dsc_ckpt_restore(ck, m->opt, &o);
     m->loss = (dsc_loss)loss;
     return st;
 }
