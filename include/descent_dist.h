@@ -115,8 +115,9 @@ dsc_status dsc_dist_set_schedule(dsc_dist *d, int group, const char *spec);
 /* Sets the local gradient buffer to zero. */
 void dsc_dist_zero_grad(dsc_dist *d);
 
-/* The local optimizer: over every tensor, or (zero) over this rank's views, named
- * like their tensors; NULL for a rank whose slice is empty. Owned by d. */
+/* The local optimizer: over every tensor, or (zero) over this rank's views, one per
+ * piece of a tensor, named after it and the piece's elements ("fc1.weight[512:768]");
+ * NULL for a rank that owns no element. Owned by d. */
 dsc_optim *dsc_dist_optim(const dsc_dist *d);
 /* Bytes of optimizer state on this rank (about 1/N of the unsharded with zero). */
 size_t dsc_dist_state_bytes(const dsc_dist *d);

@@ -229,7 +229,10 @@ static dsc_status read_index(dsc_dist *d, const char *path, char **text, int *is
         if (f && fread(head, 1, sizeof head - 1, f) == sizeof head - 1 && !memcmp(head, INDEX_HEAD, sizeof head - 1)) n = 1;
         if (f) fclose(f);
         if (n && (dsc__read_whole_file("dist", path, &buf, &len) || len > MAX_INDEX_BYTES)) n = 0;
-        else if (n) n = len + 1;
+        else if (n) n = len + 1; /* and a terminator */
+        unsigned char *room = n ? realloc(buf, (size_t)n) : NULL;
+        if (n && !room) n = 0;
+        else if (n) (buf = room)[len] = 0;
     }
     int rc = MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, d->comm);
     *is_index = n > 0;

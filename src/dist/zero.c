@@ -5,8 +5,8 @@
  * the ring's optimum, whichever buckets are in flight). The pieces' lengths differ by
  * at most one element, and the longer pieces go round the ranks from bucket to bucket,
  * so the ranks' shards differ by at most one element too. A rank's optimizer is an
- * ordinary core optimizer over views of its pieces (one per tensor piece, named like
- * the tensor), which works for every element-wise update rule. Parameters stay whole
+ * ordinary core optimizer over views of its pieces (one per tensor piece, named after
+ * the tensor and the elements), which works for every element-wise update rule. Parameters stay whole
  * on every rank; the views' gradients are the reduced pieces, in place in the
  * gradient buffer.
  *
