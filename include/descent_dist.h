@@ -6,7 +6,7 @@
  * batch; dsc_dist averages (or sums) them with MPI collectives over the contiguous
  * gradient buffer, one call per bucket (~25 MB), and every rank applies the same step.
  * With zero = 1 the optimizer state is sharded (ZeRO stage 1): each rank owns the state
- * of 1/N of the elements, gradients are reduce-scattered, each rank updates its slice
+ * of 1/N of every bucket, gradients are reduce-scattered, each rank updates its pieces
  * and the updated parameters are all-gathered. Either way the parameters are broadcast
  * from rank 0 at create, so every rank starts identical.
  *
@@ -43,6 +43,8 @@ typedef struct dsc_dist_config {
                              * before it fails with DSC_ERR_IO (a rank stopped
                              * answering); the context can then only be destroyed, and
                              * the caller should end the job (MPI_Abort). 0: for ever */
+    int shard_checkpoints;  /* 1 (with zero): dsc_dist_checkpoint_save writes one file per
+                             * rank and an index (see there); default 0: one file */
 } dsc_dist_config;
 
 /* The defaults: 25 MiB buckets, plain data-parallel, mean, no timeout. */
@@ -78,8 +80,9 @@ dsc_status dsc_dist_bucket_range(const dsc_dist *d, size_t b, size_t *first, siz
 
 /*
  * Overlap: say that the gradients of bucket b (or tensor i) are final; the bucket's
- * non-blocking reduction (MPI_Iallreduce, or MPI_Ireduce_scatter with zero) may start
- * while the caller computes the rest. A bucket starts when every tensor touching it
+ * non-blocking reduction (MPI_Iallreduce, or with zero a ring reduce-scatter over
+ * MPI_Isend/MPI_Irecv, whose later steps these calls also send) may start while the
+ * caller computes the rest. A bucket starts when every tensor touching it
  * is ready and every bucket after it has started: all ranks start the buckets in one
  * order, last to first (the order of a backward pass), whatever each has computed, as
  * MPI pairs collectives by their order. Each bucket or tensor once per step.
@@ -88,8 +91,9 @@ dsc_status dsc_dist_grad_ready(dsc_dist *d, size_t b);
 dsc_status dsc_dist_tensor_ready(dsc_dist *d, size_t i);
 
 /* Collective. Starts the buckets not yet started and waits for all. Afterwards the
- * gradient buffer holds the combined gradients (without zero) or this rank's slice of
- * them has been reduced into the context (with zero). */
+ * gradient buffer holds the combined gradients (without zero), or (with zero) the
+ * combined gradients in this rank's pieces (dsc_dist_shard_piece) and partial sums
+ * elsewhere. */
 dsc_status dsc_dist_wait(dsc_dist *d);
 
 /*
@@ -111,13 +115,19 @@ dsc_status dsc_dist_set_schedule(dsc_dist *d, int group, const char *spec);
 /* Sets the local gradient buffer to zero. */
 void dsc_dist_zero_grad(dsc_dist *d);
 
-/* The local optimizer: over every tensor, or (zero) over this rank's views, named
- * like their tensors; NULL for a rank whose slice is empty. Owned by d. */
+/* The local optimizer: over every tensor, or (zero) over this rank's views, one per
+ * piece of a tensor, named after it and the piece's elements ("fc1.weight[512:768]");
+ * NULL for a rank that owns no element. Owned by d. */
 dsc_optim *dsc_dist_optim(const dsc_dist *d);
 /* Bytes of optimizer state on this rank (about 1/N of the unsharded with zero). */
 size_t dsc_dist_state_bytes(const dsc_dist *d);
-/* This rank's slice [*lo, *hi) of the contiguous buffer (every element without zero). */
-void dsc_dist_shard(const dsc_dist *d, size_t *lo, size_t *hi);
+/* The elements this rank owns: with zero a piece of every bucket (the bucket split
+ * into N pieces in rank order, lengths differing by at most one), about 1/N of the
+ * model; without zero every element. */
+size_t dsc_dist_shard_size(const dsc_dist *d);
+/* This rank's piece of bucket b: elements [*first, *first + *count) of the contiguous
+ * buffer (*count may be 0; the whole bucket without zero). */
+dsc_status dsc_dist_shard_piece(const dsc_dist *d, size_t b, size_t *first, size_t *count);
 
 /* Counters and measures of the global step, identical on every rank. */
 int64_t dsc_dist_step_count(const dsc_dist *d);
@@ -144,6 +154,17 @@ dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full);
  * dsc_checkpoint_load resumes in one process (rank 0 holds the whole optimizer state
  * for the while); load reads a checkpoint of one process or of any number of ranks
  * and scatters it. A failure at rank 0 fails on every rank, changing nothing.
+ *
+ * With cfg.zero and cfg.shard_checkpoints, save writes a sharded checkpoint instead:
+ * every rank its shard, "<path>.shard-<set>-<rank>-of-<N>" (an ordinary checkpoint of
+ * its optimizer over its pieces, extra included), then rank 0 the index at path (a
+ * small JSON file naming them), whose atomic rename commits the set; the shards no
+ * index names (an earlier or a crashed save's) are removed after. No rank holds more
+ * than its own state. load takes an index as well as a file: with the same rank count
+ * and bucket size every rank reads only its own shard; any other run (another rank
+ * count, one rank, plain data-parallel) through rank 0, which rebuilds the whole
+ * state shard by shard and scatters it. Every shard is checked before the run
+ * changes (a shard that changes on disk meanwhile can still fail it part way).
  */
 dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o);
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);

@@ -42,6 +42,7 @@ static dsc_status save_file(const dsc_optim *full, void *ctx)
 dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_save: NULL context");
+    if (d->cfg.zero && d->cfg.shard_checkpoints) return dsc__dist_save_sharded(d, path, o);
     file_save f = {path, o};
     return dsc_dist_checkpoint_gather(d, save_file, &f);
 }
@@ -49,8 +50,11 @@ dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_che
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_load: NULL context");
+    int is_index = 0;
+    dsc_status st = dsc__dist_load_index(d, path, &is_index); /* a sharded checkpoint (shards.c) */
+    if (st || is_index) return st;
     dsc_optim *full;
-    dsc_status st = make_full(d, &full);
+    st = make_full(d, &full);
     /* a failed load leaves full, and so the run's parameters, untouched */
     if (!st && d->rank == 0) st = dsc_checkpoint_load(full, path, NULL);
     st = dsc__dist_agree(d, st);

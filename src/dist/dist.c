@@ -43,6 +43,8 @@ static dsc_status check_config(const dsc_dist_config *c, size_t esize)
         return dsc__fail(DSC_ERR_RANGE, "dist: zero must be 0 or 1, got %d", c->zero);
     if (c->reduce != DSC_DIST_MEAN && c->reduce != DSC_DIST_SUM)
         return dsc__fail(DSC_ERR_RANGE, "dist: reduce must be mean (0) or sum (1), got %d", (int)c->reduce);
+    if (c->shard_checkpoints != 0 && c->shard_checkpoints != 1)
+        return dsc__fail(DSC_ERR_RANGE, "dist: shard_checkpoints must be 0 or 1, got %d", c->shard_checkpoints);
     if (!(c->timeout >= 0 && c->timeout < MAX_TIMEOUT_S))
         return dsc__fail(DSC_ERR_RANGE, "dist: timeout must be seconds in [0, %g), got %g", MAX_TIMEOUT_S, c->timeout);
     return DSC_OK;
@@ -89,14 +91,16 @@ static dsc_status check_layout(dsc_dist *d, const dsc_param *params, size_t coun
 /* Every rank must describe the same model the same way. */
 static dsc_status check_same_everywhere(dsc_dist *d)
 {
-    long long v[6] = {(long long)d->n, (long long)d->count, d->cfg.zero, (long long)d->bucket_elems,
-                      d->dtype, d->hp.kind};
-    long long lo[6], hi[6];
-    int rc = MPI_Allreduce(v, lo, 6, MPI_LONG_LONG, MPI_MIN, d->comm);
-    if (rc == MPI_SUCCESS) rc = MPI_Allreduce(v, hi, 6, MPI_LONG_LONG, MPI_MAX, d->comm);
+    enum { NV = 7 };
+    long long v[NV] = {(long long)d->n, (long long)d->count, d->cfg.zero, (long long)d->bucket_elems,
+                       d->dtype, d->hp.kind, d->cfg.shard_checkpoints};
+    long long lo[NV], hi[NV];
+    int rc = MPI_Allreduce(v, lo, NV, MPI_LONG_LONG, MPI_MIN, d->comm);
+    if (rc == MPI_SUCCESS) rc = MPI_Allreduce(v, hi, NV, MPI_LONG_LONG, MPI_MAX, d->comm);
     if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Allreduce");
-    static const char *const what[6] = {"element count", "tensor count", "zero", "bucket size", "dtype", "kind"};
-    for (int i = 0; i < 6; i++)
+    static const char *const what[NV] = {"element count", "tensor count", "zero", "bucket size", "dtype", "kind",
+                                         "shard_checkpoints"};
+    for (int i = 0; i < NV; i++)
         if (lo[i] != hi[i])
             return dsc__fail(DSC_ERR_MISMATCH, "dist: the ranks disagree on the %s (%lld to %lld)", what[i],
                              lo[i], hi[i]);
@@ -107,13 +111,13 @@ static dsc_status alloc_buckets(dsc_dist *d)
 {
     d->bucket_elems = d->cfg.bucket_bytes / d->esize;
     d->nbuckets = (d->n + d->bucket_elems - 1) / d->bucket_elems;
-    d->req = malloc(d->nbuckets * sizeof *d->req);
+    d->req = malloc(2 * d->nbuckets * sizeof *d->req);
     d->marked = calloc(d->nbuckets, 1);
     d->pending = malloc(d->nbuckets * sizeof *d->pending);
     d->tready = calloc(d->count, 1);
     if (!d->req || !d->marked || !d->pending || !d->tready)
         return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for %zu buckets", d->nbuckets);
-    for (size_t b = 0; b < d->nbuckets; b++) d->req[b] = MPI_REQUEST_NULL;
+    for (size_t b = 0; b < 2 * d->nbuckets; b++) d->req[b] = MPI_REQUEST_NULL;
     return DSC_OK;
 }
 
@@ -123,7 +127,8 @@ static void reset_buckets(dsc_dist *d)
     for (size_t b = 0; b < d->nbuckets; b++) {
         size_t b0, b1;
         dsc__dist_bucket(d, b, &b0, &b1);
-        d->req[b] = MPI_REQUEST_NULL;
+        d->req[2 * b] = d->req[2 * b + 1] = MPI_REQUEST_NULL;
+        if (d->ring) d->ring[b] = DSC__RING_IDLE;
         d->marked[b] = 0;
         d->pending[b] = b1 - b0;
     }
@@ -177,8 +182,7 @@ static dsc_status setup(dsc_dist *d, const dsc_param *params, size_t count)
     if (d->cfg.zero) {
         st = dsc__zero_setup(d);
     } else {
-        d->lo = 0;
-        d->hi = d->n;
+        d->nshard = d->n;
         st = dsc_optim_create(&d->opt, &d->hp, params, count);
     }
     return dsc__dist_agree(d, st);
@@ -217,7 +221,7 @@ void dsc_dist_destroy(dsc_dist *d)
 {
     if (!d) return;
     /* after a timeout the missing rank may never answer: leave its requests */
-    if (d->req && !d->stalled) MPI_Waitall((int)d->nbuckets, d->req, MPI_STATUSES_IGNORE);
+    if (d->req && !d->stalled) MPI_Waitall((int)(2 * d->nbuckets), d->req, MPI_STATUSES_IGNORE);
     dsc__zero_free(d);
     dsc_optim_destroy(d->opt);
     for (size_t i = 0; d->params && i < d->count; i++) free((char *)d->params[i].name);
@@ -252,7 +256,8 @@ static dsc_status start_in_order(dsc_dist *d, int all)
         if (st) return st;
         d->nstarted++;
     }
-    return DSC_OK;
+    /* a backward hook is also where the ring's next steps go out */
+    return dsc__dist_progress(d);
 }
 
 dsc_status dsc_dist_grad_ready(dsc_dist *d, size_t b)
@@ -352,10 +357,16 @@ int64_t dsc_dist_step_count(const dsc_dist *d) { return d ? d->steps : 0; }
 int64_t dsc_dist_skipped_count(const dsc_dist *d) { return d ? d->skipped : 0; }
 double dsc_dist_grad_norm(const dsc_dist *d) { return d ? d->grad_norm : NAN; }
 
-void dsc_dist_shard(const dsc_dist *d, size_t *lo, size_t *hi)
+size_t dsc_dist_shard_size(const dsc_dist *d) { return d ? d->nshard : 0; }
+
+dsc_status dsc_dist_shard_piece(const dsc_dist *d, size_t b, size_t *first, size_t *count)
 {
-    *lo = d ? d->lo : 0;
-    *hi = d ? d->hi : 0;
+    dsc_status st = dsc_dist_bucket_range(d, b, first, count);
+    if (st || !d->cfg.zero) return st;
+    size_t at = b * (size_t)d->size + (size_t)d->rank;
+    *first += (size_t)d->displs[at];
+    *count = (size_t)d->counts[at];
+    return DSC_OK;
 }
 
 dsc_status dsc_dist_bucket_range(const dsc_dist *d, size_t b, size_t *first, size_t *count)

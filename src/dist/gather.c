@@ -79,13 +79,14 @@ static void flat_copy(const dsc_dist *d, const dsc_optim *full, int k, size_t b0
     }
 }
 
-/* Copies state buffer k between this rank's views and tmp, the shard's flat run. */
+/* Copies state buffer k between this rank's views and tmp, the shard's run (its
+ * pieces back to back). */
 static void shard_copy(const dsc_dist *d, int k, char *tmp, int to_views)
 {
     for (size_t j = 0; j < d->npieces; j++) {
         void *st;
         dsc_optim_state(d->opt, j, (size_t)k, NULL, &st);
-        char *f = tmp + ((char *)d->views[j].data - d->pbase) - d->lo * d->esize;
+        char *f = tmp + d->pieces[j].soff * d->esize;
         size_t bytes = d->views[j].n * d->esize;
         if (to_views) memcpy(st, f, bytes);
         else memcpy(f, st, bytes);
@@ -103,7 +104,7 @@ static dsc_status move_shards(dsc_dist *d, const dsc_optim *full, int k, char *t
         size_t b0, b1;
         dsc__dist_bucket(d, b, &b0, &b1);
         int mine = d->counts[b * N + (size_t)d->rank];
-        char *part = tmp + (mine ? (b0 + (size_t)d->displs[b * N + (size_t)d->rank] - d->lo) * d->esize : 0);
+        char *part = tmp + d->soff[b] * d->esize;
         int rc;
         if (dir == TO_FULL) {
             rc = MPI_Gatherv(part, mine, d->mtype, bucket, d->counts + b * N, d->displs + b * N, d->mtype, 0, d->comm);
@@ -152,7 +153,7 @@ static dsc_status move_state(dsc_dist *d, const dsc_optim *full, int dir)
         for (int k = 0; k < ns && !st; k++) st = move_replicas(d, full, k, dir);
         return st;
     }
-    char *tmp = malloc((d->hi - d->lo + 1) * d->esize);
+    char *tmp = malloc((d->nshard + 1) * d->esize);
     char *bucket = d->rank == 0 ? malloc(d->bucket_elems * d->esize) : NULL;
     dsc_status st = !tmp || (d->rank == 0 && !bucket)
                         ? dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for a state bucket")
@@ -197,6 +198,20 @@ static dsc_status set_group(dsc_optim *opt, int g, const group_msg *m)
     for (size_t k = 0; !st && k < MAX_SCALARS && dsc_optim_scalar_name(k); k++)
         st = dsc_optim_set_scalar(opt, g, dsc_optim_scalar_name(k), m->scalar[k]);
     return st;
+}
+
+dsc_status dsc__dist_copy_group(const dsc_optim *src, dsc_optim *dst, int g)
+{
+    group_msg m;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    memset(&m, 0, sizeof m);
+    read_group(src, g, &m);
+    /* the schedule first: attaching one sets the rate, which the hparams then fix */
+    dsc_status st = dsc__dist_pack_schedule(src, g, &buf, &len);
+    if (!st && len) st = dsc__dist_apply_schedule(dst, g, buf, len);
+    free(buf);
+    return st ? st : set_group(dst, g, &m);
 }
 
 static int has_group(const dsc_optim *opt, int g) { return opt && g < dsc_optim_group_count(opt); }

@@ -63,8 +63,8 @@ expect 2 1 0 "^descent train: rank 1 did not answer; ending the job" --data "$tm
 base=("${base[@]:0:${#base[@]}-2}")
 
 # --timeout during training: rank 1 stops (SIGSTOP) once its log shows it training;
-# rank 0's step fails after the timeout, and its end agreement ends the job naming rank 1
-mkdir "$tmp/stoplogs"
+# rank 0's step fails after the timeout (in the all-reduce, or with --zero in the ring
+# reduce-scatter or the all-gather), and its end agreement ends the job naming rank 1
 cat >"$tmp/stop" <<'STOP'
 #!/usr/bin/env bash
 log=$1
@@ -77,12 +77,16 @@ kill -STOP "$pid"
 wait "$pid"
 STOP
 chmod +x "$tmp/stop"
-timeout 60 "$mpiexec" --oversubscribe -np 2 "$tmp/stop" "$tmp/stoplogs/rank-1.log" "$bin" train \
-  --data "$data/iris.csv" --layers 8 --epochs 1000000 --batch 16 --json --timeout 1 --log-dir "$tmp/stoplogs" \
-  >/dev/null 2>"$tmp/err"
-rc=$?
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q '"error":"rank 1 did not answer; ending the job"' "$tmp/err" ||
-  { echo "FAIL: a rank stopped in training: exit $rc: $(grep descent "$tmp/err" | head -3)"; fail=$((fail + 1)); }
+for zero in "" --zero; do
+  rm -rf "$tmp/stoplogs"
+  mkdir "$tmp/stoplogs"
+  timeout 60 "$mpiexec" --oversubscribe -np 2 "$tmp/stop" "$tmp/stoplogs/rank-1.log" "$bin" train \
+    --data "$data/iris.csv" --layers 8 --epochs 1000000 --batch 16 --json --timeout 1 --log-dir "$tmp/stoplogs" \
+    $zero >/dev/null 2>"$tmp/err"
+  rc=$?
+  [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q '"error":"rank 1 did not answer; ending the job"' "$tmp/err" ||
+    { echo "FAIL: a rank stopped in training $zero: exit $rc: $(grep descent "$tmp/err" | head -3)"; fail=$((fail + 1)); }
+done
 
 # --log-dir: every rank's epoch lines in its own log; a rank's error in its log, and
 # rank 0 points there

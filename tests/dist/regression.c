@@ -74,6 +74,12 @@ double reg_train_local(dsc_optim *opt, reg_model *m, const reg_data *data, int f
 double reg_train_dist(dsc_dist *d, reg_model *m, const reg_data *data, int first, int steps, size_t batch,
                       int nan_step)
 {
+    return reg_train_on(d, MPI_COMM_WORLD, m, data, first, steps, batch, nan_step);
+}
+
+double reg_train_on(dsc_dist *d, MPI_Comm comm, reg_model *m, const reg_data *data, int first, int steps,
+                    size_t batch, int nan_step)
+{
     int rank = dsc_dist_rank(d), size = dsc_dist_size(d);
     size_t lo, hi;
     dsc_dist_split(batch, rank, size, &lo, &hi);
@@ -82,7 +88,7 @@ double reg_train_dist(dsc_dist *d, reg_model *m, const reg_data *data, int first
         dsc_dist_zero_grad(d);
         double mine = reg_grad(m, data, s, batch, lo, hi);
         if (s == nan_step && rank == size - 1) m->grad[3] = NAN;
-        MPI_Allreduce(&mine, &loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Allreduce(&mine, &loss, 1, MPI_DOUBLE, MPI_SUM, comm);
         if (dsc_dist_step(d) != DSC_OK) return NAN;
     }
     return loss;

@@ -48,6 +48,9 @@ double reg_train_local(dsc_optim *opt, reg_model *m, const reg_data *data, int f
  * appears on the last rank only. Returns the last global loss (every rank). */
 double reg_train_dist(dsc_dist *d, reg_model *m, const reg_data *data, int first, int steps, size_t batch,
                       int nan_step);
+/* The same on a context over comm (the ranks that sum the loss). */
+double reg_train_on(dsc_dist *d, MPI_Comm comm, reg_model *m, const reg_data *data, int first, int steps,
+                    size_t batch, int nan_step);
 
 /* A context over m for spec: sum of shares already divided by the global batch, and
  * 13-float buckets that cut both tensors. NULL on failure (see dsc_last_error). */

@@ -2,7 +2,8 @@
  * test_dist_collectives.c (under mpirun -np 2 and 3): the bucketed all-reduce and the
  * reduce-scatter/all-gather on odd sizes, with buckets that cut tensors and shards
  * anywhere; the non-blocking path; the parameter broadcast; layouts that must be
- * refused on every rank. Gradients are small integers, so every result is exact.
+ * refused on every rank. Gradients are small integers, so every result is exact; the
+ * ring's own order of summation is checked bit for bit.
  */
 #include "mpitest.h"
 
@@ -75,6 +76,9 @@ static double grad_of(int rank, size_t i) { return (double)(rank + 1) * (double)
 
 static const size_t sizes[] = {1, 5, 37, 1001};
 
+/* cfg.timeout of the contexts make() creates: > 0 takes the polling path of the waits */
+static double make_timeout;
+
 static dsc_dist *make(flat *f, size_t n, dsc_dtype dt, int zero, dsc_dist_reduce red, size_t bucket_bytes,
                       const char *spec)
 {
@@ -85,6 +89,7 @@ static dsc_dist *make(flat *f, size_t n, dsc_dtype dt, int zero, dsc_dist_reduce
     cfg.zero = zero;
     cfg.reduce = red;
     cfg.bucket_bytes = bucket_bytes;
+    cfg.timeout = make_timeout;
     /* rank 0's parameters are i; the others' are garbage the broadcast must replace */
     for (size_t i = 0; i < n; i++) set(dt, f->p, i, world_rank() == 0 ? (double)i : -999.0);
     dsc_dist *d = NULL;
@@ -111,6 +116,35 @@ DIST_TEST(test_allreduce_odd_sizes)
         }
 }
 
+/* Every bucket is split into N pieces in rank order whose lengths differ by at most
+ * one, and the ranks' shards differ by at most one element. */
+static void check_pieces(const dsc_dist *d, size_t n)
+{
+    int N = world_size();
+    unsigned long total = dsc_dist_shard_size(d), sum = 0, most = 0, least = 0;
+    for (size_t b = 0; b < dsc_dist_bucket_count(d); b++) {
+        size_t b0, len, first, count;
+        assert_int_equal(dsc_dist_bucket_range(d, b, &b0, &len), DSC_OK);
+        assert_int_equal(dsc_dist_shard_piece(d, b, &first, &count), DSC_OK);
+        unsigned long mine[2] = {first, count}, all[2 * 8];
+        assert_true(N <= 8);
+        MPI_Allgather(mine, 2, MPI_UNSIGNED_LONG, all, 2, MPI_UNSIGNED_LONG, MPI_COMM_WORLD);
+        size_t at = b0;
+        for (int r = 0; r < N; r++) {
+            assert_int_equal(all[2 * r], at);
+            assert_true(all[2 * r + 1] == len / (size_t)N || all[2 * r + 1] == len / (size_t)N + 1);
+            at += all[2 * r + 1];
+        }
+        assert_int_equal(at, b0 + len);
+    }
+    assert_int_equal(dsc_dist_shard_piece(d, dsc_dist_bucket_count(d), &(size_t){0}, &(size_t){0}), DSC_ERR_ARG);
+    MPI_Allreduce(&total, &sum, 1, MPI_UNSIGNED_LONG, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(&total, &most, 1, MPI_UNSIGNED_LONG, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Allreduce(&total, &least, 1, MPI_UNSIGNED_LONG, MPI_MIN, MPI_COMM_WORLD);
+    assert_int_equal(sum, n);
+    assert_true(most - least <= 1);
+}
+
 /* sgd(lr=1) from p = i leaves p = i - mean gradient: the reduce-scatter into the
  * shards and the all-gather back are both visible in the parameters. */
 static void check_zero_sgd(dsc_dtype dt, size_t bucket_bytes)
@@ -120,10 +154,7 @@ static void check_zero_sgd(dsc_dtype dt, size_t bucket_bytes)
         flat f;
         size_t n = sizes[s];
         dsc_dist *d = make(&f, n, dt, 1, DSC_DIST_MEAN, bucket_bytes, "sgd(lr=1)");
-        size_t lo, hi, want_lo, want_hi;
-        dsc_dist_shard(d, &lo, &hi);
-        dsc_dist_split(n, world_rank(), N, &want_lo, &want_hi);
-        assert_true(lo == want_lo && hi == want_hi);
+        check_pieces(d, n);
         assert_int_equal(dsc_dist_step(d), DSC_OK);
         for (size_t i = 0; i < n; i++)
             assert_true(get(&f, dt, f.p, i) == (double)i - (N + 1) / 2.0 * (double)(i % 7 + 1));
@@ -138,6 +169,9 @@ DIST_TEST(test_reduce_scatter_allgather_odd_sizes)
     check_zero_sgd(DSC_F32, 44);
     check_zero_sgd(DSC_F64, 24);
     check_zero_sgd(DSC_F32, (size_t)25 << 20); /* one bucket */
+    make_timeout = 30; /* the ring's steps and the all-gather tested every millisecond */
+    check_zero_sgd(DSC_F32, 44);
+    make_timeout = 0;
 }
 
 /* Tensors reported ready last to first start their buckets early; the result is the
@@ -170,12 +204,14 @@ DIST_TEST(test_empty_shards)
 {
     flat f;
     dsc_dist *d = make(&f, 1, DSC_F32, 1, DSC_DIST_MEAN, 44, "adam(lr=0.5)");
-    size_t lo, hi;
-    dsc_dist_shard(d, &lo, &hi);
+    size_t first, count;
+    assert_int_equal(dsc_dist_shard_piece(d, 0, &first, &count), DSC_OK);
     if (world_rank() > 0) {
-        assert_true(lo == hi && dsc_dist_optim(d) == NULL && dsc_dist_state_bytes(d) == 0);
+        assert_true(count == 0 && dsc_dist_shard_size(d) == 0);
+        assert_true(dsc_dist_optim(d) == NULL && dsc_dist_state_bytes(d) == 0);
     } else {
-        assert_true(lo == 0 && hi == 1 && dsc_dist_state_bytes(d) == 2 * sizeof(float));
+        assert_true(first == 0 && count == 1 && dsc_dist_shard_size(d) == 1);
+        assert_true(dsc_dist_state_bytes(d) == 2 * sizeof(float));
     }
     assert_int_equal(dsc_dist_step(d), DSC_OK);
     /* Adam's first step moves by lr * sign(g) (to within eps) */
@@ -185,6 +221,40 @@ DIST_TEST(test_empty_shards)
     assert_int_equal(dsc_dist_set_lr(d, 5, 0.1), DSC_ERR_ARG);
     dsc_dist_destroy(d);
     flat_free(&f);
+}
+
+/* The ring's order of summation: piece j (rank j's) is summed as
+ * ((g[j+1] + g[j+2]) + ...) + g[j], rank indices mod N, whatever the timing. Values
+ * of very different magnitudes make another order round differently (for N >= 3),
+ * so the check is bit for bit. */
+static float ring_grad(int rank, size_t i) { return rank == 1 ? 1e8f : (float)(rank + 1) * (1.0f + (float)(i % 3)) + 0.25f; }
+
+DIST_TEST(test_ring_sums_in_its_order)
+{
+    int N = world_size();
+    size_t n = 37;
+    for (int early = 0; early < 2; early++) {
+        flat f;
+        dsc_dist *d = make(&f, n, DSC_F32, 1, DSC_DIST_SUM, 20, "sgd(lr=1)");
+        float *g = (float *)(void *)f.g;
+        for (size_t i = 0; i < n; i++) g[i] = ring_grad(world_rank(), i);
+        if (early) /* start every bucket before the wait: the same bits */
+            for (size_t b = dsc_dist_bucket_count(d); b-- > 0;) assert_int_equal(dsc_dist_grad_ready(d, b), DSC_OK);
+        assert_int_equal(dsc_dist_wait(d), DSC_OK);
+        for (size_t b = 0; b < dsc_dist_bucket_count(d); b++) {
+            size_t first, count;
+            assert_int_equal(dsc_dist_shard_piece(d, b, &first, &count), DSC_OK);
+            for (size_t i = first; i < first + count; i++) {
+                int j = world_rank();
+                float want = ring_grad((j + 1) % N, i);
+                for (int k = 2; k <= N; k++) want += ring_grad((j + k) % N, i);
+                if (memcmp(&g[i], &want, sizeof want))
+                    fail_msg("element %zu: %.9g, the ring's order gives %.9g", i, (double)g[i], (double)want);
+            }
+        }
+        dsc_dist_destroy(d);
+        flat_free(&f);
+    }
 }
 
 static void expect_refused(dsc_param *t, size_t count, const dsc_dist_config *cfg, dsc_status want,
@@ -232,4 +302,5 @@ DIST_MAIN((void)0,
           DIST_CASE(test_reduce_scatter_allgather_odd_sizes),
           DIST_CASE(test_tensor_ready_overlaps),
           DIST_CASE(test_empty_shards),
+          DIST_CASE(test_ring_sums_in_its_order),
           DIST_CASE(test_bad_layouts_fail_everywhere))

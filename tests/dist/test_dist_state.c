@@ -8,6 +8,7 @@
  */
 #include "mpitest.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -225,6 +226,117 @@ DIST_TEST(test_one_process_file_resumes_on_ranks)
     dsc_dist_destroy(d);
 }
 
+/* ---- sharded checkpoints (cfg.shard_checkpoints with zero) */
+
+static dsc_dist *context(const char *spec, reg_model *m, unsigned seed, MPI_Comm comm, int zero, size_t bucket_elems)
+{
+    dsc_hparams hp;
+    assert_int_equal(dsc_hparams_parse(spec, &hp), DSC_OK);
+    dsc_dist_config cfg = dsc_dist_config_default();
+    cfg.zero = zero;
+    cfg.reduce = DSC_DIST_SUM;
+    cfg.bucket_bytes = bucket_elems * sizeof(float);
+    cfg.shard_checkpoints = 1;
+    reg_init(m, seed);
+    dsc_dist *d = NULL;
+    if (dsc_dist_create(&d, comm, &hp, m->tensors, 2, &cfg)) fail_msg("%s", dsc_last_error());
+    return d;
+}
+
+/* The files beside path whose names start with path's own and ".shard-" (rank 0). */
+static int shard_files(const char *path)
+{
+    char prefix[300];
+    const char *base = strrchr(path, '/') + 1;
+    snprintf(prefix, sizeof prefix, "%s.shard-", base);
+    DIR *dp = opendir(DSC_TEST_TMP);
+    assert_non_null(dp);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(dp));) n += !strncmp(e->d_name, prefix, strlen(prefix));
+    closedir(dp);
+    return n;
+}
+
+/* A set of HALF steps resumed on comm (MPI_COMM_NULL: this rank sits out) with its own
+ * zero and bucket size, for HALF more steps: where one process ends. */
+static void resume_sharded(const char *path, const reg_model *ref, MPI_Comm comm, int zero, size_t bucket_elems,
+                           const char *what)
+{
+    if (comm == MPI_COMM_NULL) return;
+    reg_model m;
+    dsc_dist *d = context("adam", &m, 6, comm, zero, bucket_elems); /* everything comes from the files */
+    if (dsc_dist_checkpoint_load(d, path)) fail_msg("%s: %s", what, dsc_last_error());
+    assert_int_equal(dsc_dist_step_count(d), HALF);
+    reg_train_on(d, comm, &m, &data, HALF, HALF, BATCH, -1);
+    check_close(what, &m, ref);
+    dsc_dist_destroy(d);
+}
+
+/* N ranks save a sharded set; it resumes on the same ranks (each reads its own shard),
+ * on fewer ranks with another bucket size, on one rank, and plain data-parallel; a
+ * second save replaces the set and removes the shards no index names. */
+DIST_TEST(test_sharded_checkpoint_resumes_anywhere)
+{
+    char path[256], stale[300];
+    path_for(path, sizeof path, "sharded");
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    reg_model ref, m;
+    scheduled_reference("adam(lr=0.05)", &ref, NULL);
+    snprintf(stale, sizeof stale, "%s.shard-0123456789abcdef-0-of-9", path); /* a crashed save's */
+    if (rank == 0) fclose(fopen(stale, "w"));
+    dsc_dist *d = context("adam(lr=0.05)", &m, 3, MPI_COMM_WORLD, 1, 13);
+    assert_int_equal(dsc_dist_set_schedule(d, -1, SCHED), DSC_OK);
+    reg_train_dist(d, &m, &data, 0, HALF, BATCH, -1);
+    dsc_kv extra = {"epoch", "3"};
+    assert_int_equal(dsc_dist_checkpoint_save(d, path, &(dsc_checkpoint_save_options){.extra = &extra, .nextra = 1}), DSC_OK);
+    if (rank == 0) {
+        assert_int_equal(shard_files(path), size); /* the stale one is gone */
+        FILE *f = fopen(stale, "r");
+        assert_null(f);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    resume_sharded(path, &ref, MPI_COMM_WORLD, 1, 13, "the same layout");
+    MPI_Comm fewer, one;
+    MPI_Comm_split(MPI_COMM_WORLD, rank < size - 1 ? 0 : MPI_UNDEFINED, rank, &fewer);
+    resume_sharded(path, &ref, fewer, 1, 7, "fewer ranks, other buckets");
+    MPI_Comm_split(MPI_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, rank, &one);
+    resume_sharded(path, &ref, one, 1, 13, "one rank");
+    resume_sharded(path, &ref, MPI_COMM_WORLD, 0, 13, "data-parallel");
+    if (fewer != MPI_COMM_NULL) MPI_Comm_free(&fewer);
+    if (one != MPI_COMM_NULL) MPI_Comm_free(&one);
+    /* the next save is a new set: the first one's shards go */
+    assert_int_equal(dsc_dist_checkpoint_save(d, path, &(dsc_checkpoint_save_options){.extra = &extra, .nextra = 1}), DSC_OK);
+    if (rank == 0) assert_int_equal(shard_files(path), size);
+    dsc_dist_destroy(d);
+    /* a damaged index fails on every rank, the run unchanged */
+    if (rank == 0) {
+        FILE *f = fopen(path, "w");
+        fputs("{\"format\":\"descent.sharded-checkpoint\",\"version\":1,\"ranks\":0}", f);
+        fclose(f);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    d = context("adam", &m, 6, MPI_COMM_WORLD, 1, 13);
+    reg_model before = m;
+    assert_int_equal(dsc_dist_checkpoint_load(d, path), DSC_ERR_FORMAT);
+    if (rank == 0) assert_non_null(strstr(dsc_last_error(), "'ranks' is missing or out of range"));
+    assert_memory_equal(m.param, before.param, sizeof m.param);
+    dsc_dist_destroy(d);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) {
+        remove(path);
+        DIR *dp = opendir(DSC_TEST_TMP);
+        char file[600];
+        for (struct dirent *e; dp && (e = readdir(dp));)
+            if (strstr(e->d_name, "dsc_dist_sharded_") && strstr(e->d_name, ".shard-")) {
+                snprintf(file, sizeof file, "%s/%s", DSC_TEST_TMP, e->d_name);
+                remove(file);
+            }
+        if (dp) closedir(dp);
+    }
+}
+
 /* A wrong optimizer at rank 0 fails on every rank and changes nothing. */
 DIST_TEST(test_mismatch_fails_everywhere)
 {
@@ -255,4 +367,5 @@ DIST_MAIN(reg_make_data(&data, 17),
           DIST_CASE(test_one_process_state_resumes_replicated),
           DIST_CASE(test_checkpoint_file_resumes_in_one_process),
           DIST_CASE(test_one_process_file_resumes_on_ranks),
+          DIST_CASE(test_sharded_checkpoint_resumes_anywhere),
           DIST_CASE(test_mismatch_fails_everywhere))

@@ -56,6 +56,11 @@ static void on_ranks(const char *spec, int zero, run *r, int nan_step)
     r->state_bytes = dsc_dist_state_bytes(d);
     assert_int_equal(dsc_dist_step_count(d), STEPS - r->skipped);
     dsc_dist_destroy(d);
+    /* every rank holds rank 0's parameters, bit for bit */
+    float root[REG_N];
+    memcpy(root, r->m.param, sizeof root);
+    MPI_Bcast(root, REG_N, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    if (memcmp(root, r->m.param, sizeof root)) fail_msg("%s, zero %d: the ranks' parameters differ", spec, zero);
 }
 
 static void compare(const char *spec, int nan_step)

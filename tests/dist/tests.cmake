@@ -8,7 +8,7 @@ if(DSC_SANITIZE)
        LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/dist/lsan.supp)
 endif()
 set(DSC_DIST_RANKS_test_dist_collectives 2 3)
-set(DSC_DIST_RANKS_test_dist_train 2 3 4)
+set(DSC_DIST_RANKS_test_dist_train 1 2 3 4)
 set(DSC_DIST_RANKS_test_dist_state 2 3)
 
 add_library(dsc_test_regression STATIC ${CMAKE_CURRENT_SOURCE_DIR}/dist/regression.c)

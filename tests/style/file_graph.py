@@ -48,11 +48,7 @@ RANK = {layer: r for r, peers in enumerate(LAYERS) for layer in peers}
 # Findings known and being removed (issue 18 item 4): each loop as the set of its files
 # (a loop that shrinks to a subset of one listed here is still allowed), each arrow as
 # "from.c -> to.c". Empty this list as the findings go; never add to it.
-ALLOWED_LOOPS = [
-    # hckpt is removing these (restore.c <-> average.c/schedule.c, safetensors.c <-> inspect.c)
-    {"src/checkpoint/restore.c", "src/checkpoint/average.c", "src/checkpoint/schedule.c"},
-    {"src/checkpoint/safetensors.c", "src/checkpoint/inspect.c"},
-]
+ALLOWED_LOOPS = []
 ALLOWED_ARROWS = set()
 
 # The tables of function pointers through which a lower layer calls the one above

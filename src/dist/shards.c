@@ -1,0 +1,354 @@
+/*
+ * shards.c: sharded checkpoints of a zero run (dsc_dist_config.shard_checkpoints).
+ * Every rank writes its own shard, an ordinary descent checkpoint of its optimizer over
+ * its pieces (tensors named "param/fc1.weight[512:768]", "state/fc1.weight[512:768]/
+ * exp_avg", its groups, schedules and counters), to "<path>.shard-<set>-<r>-of-<N>";
+ * then rank 0 writes the index, path itself, a small JSON file naming the set's shards,
+ * the layout (ranks, elements, bucket size) and the global counters:
+ *
+ *   {"format":"descent.sharded-checkpoint","version":1,"ranks":3,"elements":19210,
+ *    "bucket_elems":6553600,"dtype":"f32","step":40,"skipped":0,"consecutive":0,
+ *    "shards":["ck.st.shard-5f1c...-0-of-3","ck.st.shard-5f1c...-1-of-3",...]}
+ *
+ * The index's atomic rename commits the set: a crash before it leaves the previous
+ * index and its shards intact, and every save removes the shards no index names (a
+ * crashed save's, the previous set's) once its own index is in place. No rank holds
+ * more than its own shard while saving.
+ *
+ * Resuming with the same rank count and bucket size, every rank reads its own shard
+ * alone. Any other run (another rank count, one rank, another bucket size, plain
+ * data-parallel) resumes through rank 0, which rebuilds the whole state shard by
+ * shard (each read through an optimizer over that shard's pieces, laid out as the
+ * saving run laid them out) and scatters it, as a single-file checkpoint resumes.
+ */
+#include "dist.h"
+
+#include "descent_checkpoint.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INDEX_FORMAT "descent.sharded-checkpoint"
+#define INDEX_VERSION 1
+#define INDEX_HEAD "{\"format\":\"" INDEX_FORMAT "\"" /* how an index file starts */
+#define MAX_INDEX_BYTES ((size_t)64 << 20)
+#define PATH_CAP 4200
+#define SET_CHARS 16 /* hex digits of a set's id */
+
+/* What an index says. */
+typedef struct shard_index {
+    size_t ranks, elements, bucket_elems;
+    int64_t step, skipped, consecutive;
+    char **names; /* ranks entries, NULL for a rank that held no piece */
+} shard_index;
+
+static void index_free(shard_index *ix)
+{
+    for (size_t r = 0; ix->names && r < ix->ranks; r++) free(ix->names[r]);
+    free(ix->names);
+}
+
+/* The directory part of path ("." when none), and its last component. */
+static void split_path(const char *path, char *dir, size_t cap, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    *base = slash ? slash + 1 : path;
+    if (!slash) snprintf(dir, cap, ".");
+    else if (slash == path) snprintf(dir, cap, "/");
+    else snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+}
+
+static dsc_status shard_path(char *out, const char *path, const char *set, int r, int N)
+{
+    int len = snprintf(out, PATH_CAP, "%s.shard-%s-%d-of-%d", path, set, r, N);
+    if (len < 0 || len >= PATH_CAP) return dsc__fail(DSC_ERR_ARG, "dist: the checkpoint path is too long: %s", path);
+    return DSC_OK;
+}
+
+/* ---------------------------------------------------------------- save */
+
+static dsc_status write_index(const dsc_dist *d, const char *path, const char *set)
+{
+    const char *base;
+    char dir[PATH_CAP], file[PATH_CAP];
+    split_path(path, dir, sizeof dir, &base);
+    cJSON *j = cJSON_CreateObject(), *names = cJSON_CreateArray();
+    int ok = j && names;
+    if (ok) {
+        cJSON_AddStringToObject(j, "format", INDEX_FORMAT);
+        cJSON_AddNumberToObject(j, "version", INDEX_VERSION);
+        cJSON_AddNumberToObject(j, "ranks", d->size);
+        cJSON_AddNumberToObject(j, "elements", (double)d->n);
+        cJSON_AddNumberToObject(j, "bucket_elems", (double)d->bucket_elems);
+        cJSON_AddStringToObject(j, "dtype", dsc_dtype_name(d->dtype));
+        cJSON_AddNumberToObject(j, "step", (double)d->steps);
+        cJSON_AddNumberToObject(j, "skipped", (double)d->skipped);
+        cJSON_AddNumberToObject(j, "consecutive", (double)d->consecutive);
+        for (int r = 0; r < d->size; r++) {
+            /* a rank holds a piece exactly when it is among the first n (one piece of bucket 0 each) */
+            int holds = (size_t)r < d->n;
+            snprintf(file, sizeof file, "%s.shard-%s-%d-of-%d", base, set, r, d->size);
+            cJSON_AddItemToArray(names, holds ? cJSON_CreateString(file) : cJSON_CreateNull());
+        }
+        cJSON_AddItemToObject(j, "shards", names);
+        names = NULL;
+    }
+    char *text = ok ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    cJSON_Delete(names);
+    if (!text) return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the checkpoint index");
+    dsc__outfile o;
+    dsc_status st = dsc__outfile_open("dist", path, &o);
+    if (!st) {
+        fputs(text, o.f);
+        fputc('\n', o.f);
+        st = dsc__outfile_finish("dist", &o, 1);
+    }
+    free(text);
+    return st;
+}
+
+/* Removes the shards of path that belong to no set but `set` (an earlier save's, a
+ * crashed save's). Best effort: a file that cannot be removed stays. */
+static void remove_stale(const char *path, const char *set)
+{
+    const char *base;
+    char dir[PATH_CAP], prefix[PATH_CAP], mine[PATH_CAP + 32], file[2 * PATH_CAP];
+    split_path(path, dir, sizeof dir, &base);
+    int len = snprintf(prefix, sizeof prefix, "%s.shard-", base);
+    if (len < 0 || len >= (int)sizeof prefix) return;
+    snprintf(mine, sizeof mine, "%s%s-", prefix, set);
+    DIR *dp = opendir(dir);
+    if (!dp) return;
+    for (struct dirent *e; (e = readdir(dp));) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) || !strncmp(e->d_name, mine, strlen(mine))) continue;
+        len = snprintf(file, sizeof file, "%s/%s", dir, e->d_name);
+        if (len > 0 && len < (int)sizeof file) unlink(file);
+    }
+    closedir(dp);
+}
+
+dsc_status dsc__dist_save_sharded(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o)
+{
+    /* a shard's optimizer holds pieces of the tensors: an average or caller tensors over
+     * whole tensors have no place in it (refused on every rank alike: same options) */
+    if (o && (o->average || o->ntensors))
+        return dsc__fail(DSC_ERR_ARG, "dist: sharded checkpoints hold no weight average or caller tensors");
+    dsc_checkpoint_save_options so = dsc_checkpoint_save_options_default();
+    if (o) {
+        so.extra = o->extra;
+        so.nextra = o->nextra;
+    }
+    /* a set's id, from rank 0's clock and process: another save's shards never share it */
+    char set[SET_CHARS + 1] = "";
+    if (d->rank == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        unsigned long long id = (unsigned long long)ts.tv_sec * 1000000007ull ^ (unsigned long long)ts.tv_nsec ^
+                                (unsigned long long)getpid() << 40;
+        snprintf(set, sizeof set, "%016llx", id);
+    }
+    int rc = MPI_Bcast(set, (int)sizeof set, MPI_CHAR, 0, d->comm);
+    if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
+    char file[PATH_CAP];
+    dsc_status st = shard_path(file, path, set, d->rank, d->size);
+    int wrote = 0;
+    if (!st && d->opt) wrote = !(st = dsc_checkpoint_save(d->opt, file, &so));
+    if (!(st = dsc__dist_agree(d, st)) && d->rank == 0) st = write_index(d, path, set);
+    if ((st = dsc__dist_agree(d, st))) {
+        if (wrote) unlink(file); /* the previous set stays whole */
+        return st;
+    }
+    if (d->rank == 0) remove_stale(path, set);
+    return DSC_OK;
+}
+
+/* ---------------------------------------------------------------- the index */
+
+/* A non-negative whole number of j's key within [lo, hi]. */
+static int get_count(const cJSON *j, const char *key, double lo, double hi, double *v)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int64_t)x->valuedouble || x->valuedouble < lo ||
+        x->valuedouble > hi)
+        return 0;
+    *v = x->valuedouble;
+    return 1;
+}
+
+static dsc_status parse_index(const dsc_dist *d, const char *path, const char *text, shard_index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    cJSON *j = cJSON_Parse(text);
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format");
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(j, "dtype");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(j, "shards");
+    double v[8];
+    static const char *const keys[8] = {"version", "ranks", "elements", "bucket_elems", "step", "skipped",
+                                        "consecutive", NULL};
+    static const double most[7] = {INDEX_VERSION, 1 << 24, 9e15, 9e15, 9e15, 9e15, 9e15};
+    dsc_status st = DSC_OK;
+    if (!cJSON_IsObject(j) || !cJSON_IsString(fmt) || strcmp(fmt->valuestring, INDEX_FORMAT))
+        st = dsc__fail(DSC_ERR_FORMAT, "dist: %s is not a sharded checkpoint index", path);
+    for (int k = 0; !st && keys[k]; k++)
+        if (!get_count(j, keys[k], k == 1 || k == 3 ? 1 : k == 0 ? INDEX_VERSION : 0, most[k], &v[k]))
+            st = dsc__fail(DSC_ERR_FORMAT, "dist: index %s: '%s' is missing or out of range", path, keys[k]);
+    if (!st && (size_t)v[2] != d->n)
+        st = dsc__fail(DSC_ERR_MISMATCH, "dist: index %s holds %.0f elements, the run %zu", path, v[2], d->n);
+    if (!st && (!cJSON_IsString(dt) || !dsc_dtype_name(d->dtype) || strcmp(dt->valuestring, dsc_dtype_name(d->dtype))))
+        st = dsc__fail(DSC_ERR_MISMATCH, "dist: index %s is not of the run's dtype %s", path, dsc_dtype_name(d->dtype));
+    if (!st && (!cJSON_IsArray(names) || (size_t)cJSON_GetArraySize(names) != (size_t)v[1]))
+        st = dsc__fail(DSC_ERR_FORMAT, "dist: index %s must name %.0f shards", path, v[1]);
+    if (!st) {
+        ix->ranks = (size_t)v[1], ix->elements = (size_t)v[2], ix->bucket_elems = (size_t)v[3];
+        ix->step = (int64_t)v[4], ix->skipped = (int64_t)v[5], ix->consecutive = (int64_t)v[6];
+        if (!(ix->names = calloc(ix->ranks, sizeof *ix->names)))
+            st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the checkpoint index");
+    }
+    for (size_t r = 0; !st && r < ix->ranks; r++) {
+        const cJSON *nm = cJSON_GetArrayItem(names, (int)r);
+        /* a rank holds a piece exactly when it is among the first n: the layout says who */
+        int holds = r < ix->elements;
+        if (holds ? !cJSON_IsString(nm) || !*nm->valuestring || strchr(nm->valuestring, '/') : !cJSON_IsNull(nm))
+            st = dsc__fail(DSC_ERR_FORMAT, "dist: index %s: shard %zu must be %s", path, r,
+                           holds ? "a file name in the index's directory" : "null (that rank held nothing)");
+        else if (holds && !(ix->names[r] = dsc__strdup(nm->valuestring)))
+            st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the checkpoint index");
+    }
+    cJSON_Delete(j);
+    return st;
+}
+
+/* Rank 0 reads path and tells every rank whether it is an index; when it is, every
+ * rank gets its text. */
+static dsc_status read_index(dsc_dist *d, const char *path, char **text, int *is_index)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    unsigned long long n = 0;
+    *text = NULL;
+    if (d->rank == 0) {
+        FILE *f = fopen(path, "rb");
+        char head[sizeof INDEX_HEAD] = "";
+        if (f && fread(head, 1, sizeof head - 1, f) == sizeof head - 1 && !memcmp(head, INDEX_HEAD, sizeof head - 1)) n = 1;
+        if (f) fclose(f);
+        if (n && (dsc__read_whole_file("dist", path, &buf, &len) || len > MAX_INDEX_BYTES)) n = 0;
+        else if (n) n = len + 1; /* and a terminator */
+        unsigned char *room = n ? realloc(buf, (size_t)n) : NULL;
+        if (n && !room) n = 0;
+        else if (n) (buf = room)[len] = 0;
+    }
+    int rc = MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, d->comm);
+    *is_index = n > 0;
+    if (rc != MPI_SUCCESS || !n) {
+        free(buf);
+        return rc == MPI_SUCCESS ? DSC_OK : dsc__mpi_fail(rc, "dist", "MPI_Bcast");
+    }
+    dsc_status st = d->rank == 0 ? DSC_OK : (buf = malloc((size_t)n)) ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "dist: out of memory");
+    if ((st = dsc__dist_agree(d, st))) {
+        free(buf);
+        return st;
+    }
+    rc = MPI_Bcast(buf, (int)n, MPI_CHAR, 0, d->comm);
+    if (rc != MPI_SUCCESS) {
+        free(buf);
+        return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
+    }
+    buf[n - 1] = 0;
+    *text = (char *)buf;
+    return DSC_OK;
+}
+
+/* ---------------------------------------------------------------- load */
+
+/* The shard called name (in the index) beside the index at path. */
+static dsc_status shard_file(const char *path, const char *name, char *out)
+{
+    const char *base;
+    char dir[PATH_CAP];
+    split_path(path, dir, sizeof dir, &base);
+    int len = snprintf(out, PATH_CAP, "%s/%s", dir, name);
+    if (len < 0 || len >= PATH_CAP) return dsc__fail(DSC_ERR_ARG, "dist: the shard's path is too long: %s", name);
+    return DSC_OK;
+}
+
+/* The same layout: every rank restores its own shard. Every rank opens and checks its
+ * file before any rank changes anything. */
+static dsc_status load_own(dsc_dist *d, const char *path, const shard_index *ix)
+{
+    char file[PATH_CAP];
+    dsc_ckpt *ck = NULL;
+    dsc_status st = DSC_OK;
+    if (d->opt && !(st = shard_file(path, ix->names[d->rank], file))) st = dsc_ckpt_open(&ck, file);
+    if (!(st = dsc__dist_agree(d, st)) && ck) st = dsc_ckpt_restore(ck, d->opt, NULL);
+    dsc_ckpt_close(ck);
+    if ((st = dsc__dist_agree(d, st))) return st;
+    d->steps = ix->step, d->skipped = ix->skipped, d->consecutive = ix->consecutive;
+    return dsc__zero_gather_params(d); /* each rank restored the parameters of its pieces */
+}
+
+/* Copies every state buffer of shard sh's optimizer into full at its pieces. */
+static void shard_state_to_full(const dsc_dist *d, const dsc__shard *sh, dsc_optim *full)
+{
+    for (size_t j = 0; j < sh->npieces; j++) {
+        const dsc__piece *pc = &sh->pieces[j];
+        for (size_t k = 0; k < dsc_optim_state_count(sh->opt, j); k++) {
+            void *from, *to;
+            dsc_optim_state(sh->opt, j, k, NULL, &from);
+            dsc_optim_state(full, pc->tensor, k, NULL, &to);
+            memcpy((char *)to + pc->offset * d->esize, from, pc->len * d->esize);
+        }
+    }
+}
+
+/* Rank 0: the whole state of the set into full (over the run's buffers), shard by
+ * shard through an optimizer over that shard's pieces of the saving run's layout. The
+ * shards' parameters go to a copy first: a shard that fails leaves the run's alone. */
+static dsc_status assemble(dsc_dist *d, const char *path, const shard_index *ix, dsc_optim *full)
+{
+    char *params = dsc__alloc_uninit(d->n * d->esize);
+    if (!params) return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the checkpoint's parameters");
+    char file[PATH_CAP];
+    int next_group = 0; /* groups are taken from the first shard that has them */
+    dsc_status st = DSC_OK;
+    for (size_t r = 0; !st && r < ix->ranks && ix->names[r]; r++) {
+        dsc__shard sh = {0};
+        st = shard_file(path, ix->names[r], file);
+        if (!st) st = dsc__shard_create(d, ix->ranks, r, ix->bucket_elems, params, &sh);
+        if (!st) st = dsc_checkpoint_load(sh.opt, file, NULL);
+        if (!st) shard_state_to_full(d, &sh, full);
+        for (; !st && next_group < dsc_optim_group_count(sh.opt); next_group++)
+            st = dsc__dist_copy_group(sh.opt, full, next_group);
+        dsc__shard_free(&sh);
+    }
+    if (!st) st = dsc_optim_set_counters(full, ix->step, ix->skipped, ix->consecutive);
+    if (!st) memcpy(d->pbase, params, d->n * d->esize);
+    dsc__free(params);
+    return st;
+}
+
+dsc_status dsc__dist_load_index(dsc_dist *d, const char *path, int *is_index)
+{
+    char *text = NULL;
+    dsc_status st = read_index(d, path, &text, is_index);
+    if (st || !*is_index) return st;
+    shard_index ix;
+    st = dsc__dist_agree(d, parse_index(d, path, text, &ix));
+    free(text);
+    if (!st && d->cfg.zero && ix.ranks == (size_t)d->size && ix.bucket_elems == d->bucket_elems) {
+        st = load_own(d, path, &ix);
+    } else if (!st) {
+        dsc_optim *full = NULL;
+        if (d->rank == 0 && !(st = dsc_optim_create(&full, &d->hp, d->params, d->count))) st = assemble(d, path, &ix, full);
+        st = dsc__dist_agree(d, st);
+        if (!st) st = dsc_dist_scatter_state(d, full);
+        dsc_optim_destroy(full);
+    }
+    index_free(&ix);
+    return st;
+}
