@@ -141,8 +141,8 @@ static void run_layer_case(const golden_case *c)
         dsc__conv_backward(dt, &l, wt, x, d, gwt, gbt, dx, col, 2, n);
     } else if (l.kind == DSC__MAXPOOL || l.kind == DSC__AVGPOOL) {
         l.aux = calloc(n * l.out, sizeof(size_t));
-        dsc__pool_forward(dt, &l, x, y, n);
-        dsc__pool_backward(dt, &l, d, dx, n);
+        dsc__pool_forward(dt, &l, x, y, 2, n);
+        dsc__pool_backward(dt, &l, d, dx, 2, n);
     } else {
         assert_int_equal(l.kind, DSC__BATCHNORM);
         double s[2 * 64];
@@ -418,6 +418,37 @@ static void test_conv_bits_independent_of_threads(void **state)
     free(v), free(x), free(d), free(w), free(g[0]), free(g[1]), free(dx[0]), free(dx[1]);
 }
 
+/* A whole network's pass runs its rows on OpenMP threads and keeps OpenBLAS's threads
+ * out of it: its loss and gradient have the same bits on 1 and 2 threads (every layer
+ * split by rows, the activations' too), and the BLAS has its threads back after it. */
+static void test_network_bits_independent_of_threads(void **state)
+{
+    (void)state;
+    dsc_mlp_config cfg = dsc_mlp_config_model("conv2d(3,k=3,pad=1),relu,maxpool2d(2),conv2d(4,k=3),tanh,flatten,"
+                                              "dense(6),relu,dense(3)",
+                                              2, 10, 9);
+    cfg.seed = 5;
+    dsc_mlp *m;
+    OK(dsc_mlp_create(&m, &cfg));
+    OK(dsc_mlp_compile(m, "sgd", NULL, DSC_LOSS_SOFTMAX_CE));
+    size_t n = 11, in = m->inputs, nw = dsc_mlp_weight_count(m);
+    double *x = malloc(n * in * sizeof *x), y[11], loss[2];
+    float *g[2];
+    for (size_t i = 0; i < n * in; i++) x[i] = sin(0.29 * (double)i + 0.1) * 2;
+    for (size_t r = 0; r < n; r++) y[r] = (double)(r % 3);
+    for (int t = 1; t <= 2; t++) {
+        OK(dsc_blas_set_threads(t));
+        OK(dsc_mlp_loss_grad(m, x, y, n, &loss[t - 1]));
+        assert_int_equal(dsc_blas_get_info().threads, t);
+        g[t - 1] = malloc(nw * sizeof(float));
+        memcpy(g[t - 1], dsc_mlp_grad(m), nw * sizeof(float));
+    }
+    assert_memory_equal(&loss[0], &loss[1], sizeof loss[0]);
+    assert_memory_equal(g[0], g[1], nw * sizeof(float));
+    free(x), free(g[0]), free(g[1]);
+    dsc_mlp_destroy(m);
+}
+
 /* maxpool2d(2) has its own unrolled loop: the same rules as PyTorch's (and as the
  * general loop's): the first of equal maxima, a NaN winning over numbers and the last
  * NaN over earlier ones; the gradient goes where the maximum was. */
@@ -435,8 +466,8 @@ static void test_maxpool_ties_and_nan(void **state)
         const double xv[8] = {1, 3, NAN, 5, 3, 2, NAN, 2}, dv[2] = {10, 20};
         void *x = typed(dt, xv, 8), *y = typed(dt, NULL, 2), *d = typed(dt, dv, 2), *dx = typed(dt, NULL, 8);
         l.aux = calloc(2, sizeof(size_t));
-        dsc__pool_forward(dt, &l, x, y, 1);
-        dsc__pool_backward(dt, &l, d, dx, 1);
+        dsc__pool_forward(dt, &l, x, y, 1, 1);
+        dsc__pool_backward(dt, &l, d, dx, 1, 1);
         assert_int_equal(((size_t *)l.aux)[0], 1);
         assert_int_equal(((size_t *)l.aux)[1], 6);
         assert_true(at(dt, y, 0) == 3 && isnan(at(dt, y, 1)));
@@ -477,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_digits_as_images),
         cmocka_unit_test(test_maxpool_ties_and_nan),
         cmocka_unit_test(test_conv_bits_independent_of_threads),
+        cmocka_unit_test(test_network_bits_independent_of_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@
  * One row's products are too small for the BLAS's threads to share (32 x 196 x 400
  * for the second layer of the MNIST network: the threads would wait on each other
  * more than they work), so the layer runs the rows on its own threads, as many as
- * the BLAS has, each row's products on one. Every thread has its own patch matrix
+ * the caller gives it, each row's products on one BLAS thread. Every thread has its own patch matrix
  * (an image's stays in the core's L2 cache). The weight gradient is a sum over the
  * rows: it is summed in DSC__CONV_LANES fixed runs of rows, each run its own sum,
  * added in order at the end, so its bits do not depend on the number of threads.
@@ -108,13 +108,11 @@ size_t dsc__conv_scratch(const dsc__layer *l, size_t threads)
 PATCH_KERNELS(float, f32)
 PATCH_KERNELS(double, f64)
 
-/* The threads a pass over n rows (or lanes) runs on: the BLAS's, at most threads
- * (the scratch's slots) and n. */
+/* The threads a pass over n rows (or lanes) runs on: threads (the scratch's slots),
+ * at most n. */
 static int threads_for(size_t threads, size_t n)
 {
-    size_t t = (size_t)dsc__blas_threads();
-    if (t > threads) t = threads;
-    if (t > n) t = n;
+    size_t t = threads < n ? threads : n;
     return t > 1 ? (int)t : 1;
 }
 

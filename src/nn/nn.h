@@ -129,8 +129,8 @@ int dsc__blas_threads(void);
 int dsc__blas_threads_off(void);
 void dsc__blas_threads_on(int threads);
 /* pools: maxpool records the argmax of every output in l->aux */
-void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t n);
-void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t n);
+void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t threads, size_t n);
+void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t threads, size_t n);
 /* batchnorm: train normalizes by the batch's statistics and updates the running ones
  * (stats: mean then var, oc each); otherwise by the running ones. */
 void dsc__bn_forward(dsc_dtype dt, dsc__layer *l, const void *gamma, const void *beta, void *stats, const void *x,

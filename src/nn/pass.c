@@ -106,8 +106,45 @@ DROPOUT(double, f64)
 static void *wptr(dsc_mlp *m, size_t off) { return (char *)m->data + off * m->esize; }
 static void *gptr(dsc_mlp *m, size_t off) { return (char *)m->grad + off * m->esize; }
 
-/* Layer l's forward pass from in; returns where its output is. */
-static const void *forward_layer(dsc_mlp *m, dsc__layer *l, const void *in, size_t n, int train)
+/* A network with convolutions runs its batch on OpenMP threads (a share of the rows
+ * each, in the convolutions, the pools and the activations), as many as the BLAS has
+ * and the conv scratch has slots for, and keeps OpenBLAS's own threads out of the
+ * whole pass: one woken for a dense layer's small product spins in sched_yield for a
+ * long while after it (OpenBLAS's thread timeout) and takes a core from the OpenMP
+ * threads that come next. On 2 cores that cost the CNN's epoch about a third of its
+ * time. Sets *threads; returns the BLAS's threads for pass_end. A network without
+ * convolutions keeps its products on OpenBLAS's threads. */
+static int pass_begin(const dsc_mlp *m, size_t *threads)
+{
+    if (!m->col) {
+        int blas = dsc__blas_threads();
+        *threads = blas > 1 ? (size_t)blas : 1;
+        return 0;
+    }
+    int blas = dsc__blas_threads_off();
+    *threads = blas < 1 ? 1 : (size_t)blas < m->col_threads ? (size_t)blas : m->col_threads;
+    return blas;
+}
+
+static void pass_end(int blas) { dsc__blas_threads_on(blas); }
+
+/* An activation over n rows of out values (its backward pass with d set), a share of
+ * consecutive rows on each thread: every activation works row by row (softmax too),
+ * so the bits do not depend on the threads. */
+static void act_rows(const dsc_mlp *m, const dsc__layer *l, void *a, void *d, size_t threads, size_t n)
+{
+    size_t es = m->esize, nt = threads < 1 ? 1 : threads > n ? n : threads;
+#pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
+    for (size_t k = 0; k < nt; k++) {
+        size_t r0 = n * k / nt, rows = n * (k + 1) / nt - r0, off = r0 * l->out * es;
+        if (d) dsc__act_backward(l->act, m->cfg.dtype, &m->actp, (char *)a + off, (char *)d + off, rows, l->out);
+        else dsc__act_forward(l->act, m->cfg.dtype, &m->actp, (char *)a + off, rows, l->out);
+    }
+}
+
+/* Layer l's forward pass from in on threads (see pass_begin); returns where its
+ * output is. */
+static const void *forward_layer(dsc_mlp *m, dsc__layer *l, const void *in, size_t threads, size_t n, int train)
 {
     dsc_dtype dt = m->cfg.dtype;
     size_t len = n * l->out;
@@ -116,11 +153,11 @@ static const void *forward_layer(dsc_mlp *m, dsc__layer *l, const void *in, size
         dsc__dense_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), in, l->y, n);
         return l->y;
     case DSC__CONV:
-        dsc__conv_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), in, l->y, m->col, m->col_threads, n);
+        dsc__conv_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), in, l->y, m->col, threads, n);
         return l->y;
     case DSC__MAXPOOL:
     case DSC__AVGPOOL:
-        dsc__pool_forward(dt, l, in, l->y, n);
+        dsc__pool_forward(dt, l, in, l->y, threads, n);
         return l->y;
     case DSC__BATCHNORM:
         dsc__bn_forward(dt, l, wptr(m, l->w_off), wptr(m, l->b_off), m->stats, in, l->y, n, train);
@@ -128,7 +165,7 @@ static const void *forward_layer(dsc_mlp *m, dsc__layer *l, const void *in, size
     case DSC__ACT: {
         void *a = l->inplace ? (void *)in : l->y;
         if (a != in) memcpy(a, in, len * m->esize);
-        dsc__act_forward(l->act, dt, &m->actp, a, n, l->out);
+        act_rows(m, l, a, NULL, threads, n);
         return a;
     }
     case DSC__DROPOUT:
@@ -150,14 +187,17 @@ static const void *forward_layer(dsc_mlp *m, dsc__layer *l, const void *in, size
 const void *dsc__mlp_forward(dsc_mlp *m, size_t n, int train)
 {
     const void *x = m->x0;
-    for (int i = 0; i < m->nlayers; i++) x = m->layer[i].cur = forward_layer(m, &m->layer[i], x, n, train);
+    size_t threads;
+    int blas = pass_begin(m, &threads);
+    for (int i = 0; i < m->nlayers; i++) x = m->layer[i].cur = forward_layer(m, &m->layer[i], x, threads, n, train);
+    pass_end(blas);
     return x;
 }
 
 /* Layer i's backward pass from d (dLoss/d its output) into its gradients and, when
  * dx is not NULL, dLoss/d its input; returns where that is (d itself for the layers
  * that work in place). */
-static void *backward_layer(dsc_mlp *m, int i, void *d, void *dx, size_t n, int train)
+static void *backward_layer(dsc_mlp *m, int i, void *d, void *dx, size_t threads, size_t n, int train)
 {
     dsc_dtype dt = m->cfg.dtype;
     dsc__layer *l = &m->layer[i];
@@ -167,17 +207,17 @@ static void *backward_layer(dsc_mlp *m, int i, void *d, void *dx, size_t n, int 
         dsc__dense_backward(dt, l, wptr(m, l->w_off), x, d, gptr(m, l->w_off), gptr(m, l->b_off), dx, n);
         return dx;
     case DSC__CONV:
-        dsc__conv_backward(dt, l, wptr(m, l->w_off), x, d, gptr(m, l->w_off), gptr(m, l->b_off), dx, m->col, m->col_threads, n);
+        dsc__conv_backward(dt, l, wptr(m, l->w_off), x, d, gptr(m, l->w_off), gptr(m, l->b_off), dx, m->col, threads, n);
         return dx;
     case DSC__MAXPOOL:
     case DSC__AVGPOOL:
-        if (dx) dsc__pool_backward(dt, l, d, dx, n);
+        if (dx) dsc__pool_backward(dt, l, d, dx, threads, n);
         return dx;
     case DSC__BATCHNORM:
         dsc__bn_backward(dt, l, wptr(m, l->w_off), d, gptr(m, l->w_off), gptr(m, l->b_off), dx, n, train);
         return dx;
     case DSC__ACT:
-        dsc__act_backward(l->act, dt, &m->actp, l->cur, d, n, l->out);
+        act_rows(m, l, (void *)l->cur, d, threads, n);
         return d;
     case DSC__DROPOUT:
         if (train && l->p > 0) {
@@ -195,16 +235,19 @@ void dsc__mlp_backward(dsc_mlp *m, size_t n, int train) { dsc__mlp_backward_par(
 void dsc__mlp_backward_par(dsc_mlp *m, size_t n, int train, const dsc_fit_parallel *par)
 {
     void *d = m->delta[0];
+    size_t threads;
+    int blas = pass_begin(m, &threads);
     for (int i = m->nlayers - 1; i >= 0; i--) {
         const dsc__layer *l = &m->layer[i];
         /* the first layer's input needs no gradient */
         void *dx = i ? (d == m->delta[0] ? m->delta[1] : m->delta[0]) : NULL;
-        d = backward_layer(m, i, d, dx, n, train);
+        d = backward_layer(m, i, d, dx, threads, n, train);
         if (l->param >= 0 && par && par->tensor_ready) {
             par->tensor_ready(par->ctx, (size_t)l->param + 1); /* bias, then weight: both final */
             par->tensor_ready(par->ctx, (size_t)l->param);
         }
     }
+    pass_end(blas);
 }
 
 static dsc_status ready(const dsc_mlp *m, const char *who, const void *x, size_t n)

@@ -129,12 +129,12 @@ static void window_of(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t
 POOL_KERNELS(float, uint32_t, f32)
 POOL_KERNELS(double, uint64_t, f64)
 
-/* The rows run on the BLAS's threads, like the convolutions around them, a share of
+/* The rows run on the threads the convolutions around them run on, a share of
  * consecutive rows each (the rows are independent: the same bits on any number). */
-static void run_rows(dsc_dtype dt, const dsc__layer *l, const void *in, void *out, size_t n, int forward)
+static void run_rows(dsc_dtype dt, const dsc__layer *l, const void *in, void *out, size_t threads, size_t n,
+                     int forward)
 {
-    size_t es = dsc_dtype_size(dt), nt = (size_t)dsc__blas_threads();
-    nt = nt < 1 ? 1 : nt > n ? n : nt;
+    size_t es = dsc_dtype_size(dt), nt = threads < 1 ? 1 : threads > n ? n : threads;
 #pragma omp parallel for num_threads((int)nt) schedule(static) if (nt > 1)
     for (size_t k = 0; k < nt; k++) {
         size_t r0 = n * k / nt, rows = n * (k + 1) / nt - r0;
@@ -148,12 +148,12 @@ static void run_rows(dsc_dtype dt, const dsc__layer *l, const void *in, void *ou
     }
 }
 
-void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t n)
+void dsc__pool_forward(dsc_dtype dt, const dsc__layer *l, const void *x, void *y, size_t threads, size_t n)
 {
-    run_rows(dt, l, x, y, n, 1);
+    run_rows(dt, l, x, y, threads, n, 1);
 }
 
-void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t n)
+void dsc__pool_backward(dsc_dtype dt, const dsc__layer *l, const void *d, void *dx, size_t threads, size_t n)
 {
-    run_rows(dt, l, d, dx, n, 0);
+    run_rows(dt, l, d, dx, threads, n, 0);
 }
