@@ -10,6 +10,15 @@
  * narrower than the CPU's vectors (AVX2 or AVX-512), the command re-executes itself
  * once with the variable set. DSC_BLAS_REEXEC guards against loops; a user's own
  * OPENBLAS_CORETYPE wins.
+ *
+ * The same start sets OMP_WAIT_POLICY=passive unless the user chose a policy: libgomp
+ * reads it once, when it is loaded. A convolutional network's batch runs its rows on
+ * OpenMP threads, a dozen parallel loops a batch with short serial stretches (the
+ * dense layers, the loss, the step) between them; libgomp's default lets an idle
+ * worker spin for thousands of iterations first, and on a shared or virtual 2-core
+ * machine that spinning took the time the other thread needed (one epoch of the CNN
+ * of bench/cnn_vs_torch.sh on 12,800 images, this 2-core virtual machine: 7.7-8.1 s
+ * against 3.2-3.6 s passive).
  */
 #include "cli.h"
 #include "descent_nn.h"
@@ -35,10 +44,14 @@ static int good_enough(const char *core, const char *want)
 
 void cli_prefer_fast_blas(char **argv)
 {
-    if (getenv("OPENBLAS_CORETYPE") || getenv("DSC_BLAS_REEXEC")) return;
-    const char *want = dsc_blas_preferred_core();
-    if (!want || good_enough(dsc_blas_get_info().core, want)) return;
-    if (setenv("OPENBLAS_CORETYPE", want, 1) || setenv("DSC_BLAS_REEXEC", "1", 1)) return;
+    if (getenv("DSC_BLAS_REEXEC")) return;
+    const char *want = getenv("OPENBLAS_CORETYPE") ? NULL : dsc_blas_preferred_core();
+    int core = want && !good_enough(dsc_blas_get_info().core, want);
+    int wait = !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT");
+    if (!core && !wait) return;
+    if ((core && setenv("OPENBLAS_CORETYPE", want, 1)) || (wait && setenv("OMP_WAIT_POLICY", "passive", 1)) ||
+        setenv("DSC_BLAS_REEXEC", "1", 1))
+        return;
     execv("/proc/self/exe", argv);
     /* exec failed: carry on with the kernels OpenBLAS chose */
 }
