@@ -321,11 +321,10 @@ dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full)
  * "state/<name>/<buffer>" (checked: the state's dtype and the tensor's whole shape),
  * and the elements [*first, *first + *count) of it (a piece with zero, else all). */
 static dsc_status state_source(const dsc_dist *d, const dsc_ckpt *ck, size_t j, size_t k, char *name, size_t cap,
-                               size_t *first, size_t *count, void **dst)
+                               size_t *first, size_t *count, void **dst, size_t *idx)
 {
     const char *buffer;
     dsc_param shape, whole;
-    size_t idx;
     dsc_optim_state(d->opt, j, k, &buffer, dst);
     dsc__optim_state_param(d->opt, j, buffer, &shape);
     size_t i = d->cfg.zero ? d->pieces[j].tensor : j;
@@ -342,7 +341,7 @@ static dsc_status state_source(const dsc_dist *d, const dsc_ckpt *ck, size_t j, 
         if (whole.ndim == 0) whole.ndim = 1, whole.shape[0] = whole.n; /* as the optimizer's copy */
         *first = d->pieces[j].offset;
     }
-    return dsc__ckpt_match(ck, name, &whole, "run", &idx);
+    return dsc__ckpt_match(ck, name, &whole, "run", idx);
 }
 
 /* Every state buffer of this rank, checked (read 0) or read from the file (read 1). */
@@ -352,14 +351,18 @@ static dsc_status state_from_file(const dsc_dist *d, const dsc_ckpt *ck, int rea
     if (d->opt && dsc__optim_wide_count(d->opt))
         return dsc__fail(DSC_ERR_UNSUPPORTED, "dist: %s's state is not per tensor", dsc_kind_name(d->hp.kind));
     dsc_status st = DSC_OK;
+    unsigned char *chunk = NULL;
     for (size_t j = 0; !st && j < local; j++)
         for (size_t k = 0; !st && k < dsc_optim_state_count(d->opt, j); k++) {
             char name[300];
-            size_t first, count;
+            size_t first, count, idx;
             void *dst;
-            st = state_source(d, ck, j, k, name, sizeof name, &first, &count, &dst);
+            st = state_source(d, ck, j, k, name, sizeof name, &first, &count, &dst, &idx);
+            /* the values a single-process restore checks (squares never negative) */
+            if (!st && !read) st = dsc__ckpt_check_square(ck, idx, strrchr(name, '/') + 1, &chunk);
             if (!st && read) st = dsc_ckpt_read(ck, name, first, count, dst);
         }
+    free(chunk);
     return st;
 }
 

@@ -373,18 +373,25 @@ static dsc_optim *loaded(const char *path, reg_model *fm, int skip_state)
 
 /* Each rank reads its own state from the file (its pieces with zero, pieces that split
  * tensors with 13-element buckets): the run goes on bit for bit as after a scatter of
- * the whole state from rank 0. A file without the state fails on every rank, the run
- * unchanged. */
+ * the whole state from rank 0. A file without the state, or with a negative square,
+ * fails on every rank, the run unchanged. */
 DIST_TEST(test_state_read_from_file_on_every_rank)
 {
-    char path[256], stateless[256];
+    char path[256], stateless[256], negative[256];
     path_for(path, sizeof path, "own_state");
     path_for(stateless, sizeof stateless, "no_state");
+    path_for(negative, sizeof negative, "negative_state");
     if (rank0()) {
         reg_model fm;
         dsc_optim *opt = single("adam(lr=0.05)", &fm, 3);
         reg_train_local(opt, &fm, &data, 0, HALF, BATCH, -1);
         assert_int_equal(dsc_checkpoint_save(opt, path, NULL), DSC_OK);
+        const char *name;
+        void *sq;
+        dsc_optim_state(opt, 1, 1, &name, &sq); /* a square the file must never hold negative */
+        assert_string_equal(name, "exp_avg_sq");
+        ((float *)sq)[4] = -1;
+        assert_int_equal(dsc_checkpoint_save(opt, negative, NULL), DSC_OK);
         dsc_optim_destroy(opt);
         opt = single("sgd(lr=0.05)", &fm, 3);
         assert_int_equal(dsc_checkpoint_save(opt, stateless, NULL), DSC_OK);
@@ -418,12 +425,18 @@ DIST_TEST(test_state_read_from_file_on_every_rank)
         dsc_ckpt_close(ck);
         assert_non_null(strstr(dsc_last_error(), "'state/"));
         assert_memory_equal(m.param, before.param, sizeof m.param);
+        assert_int_equal(dsc_ckpt_open(&ck, negative), DSC_OK);
+        assert_int_equal(dsc_dist_restore_state(d, full, ck), DSC_ERR_FORMAT);
+        dsc_ckpt_close(ck);
+        /* a rank that holds no piece of the tensor hears it from the one that does */
+        assert_true(strstr(dsc_last_error(), "never negative") || strstr(dsc_last_error(), "another rank failed"));
+        assert_memory_equal(m.param, before.param, sizeof m.param);
         assert_int_equal(dsc_dist_step_count(d), 0);
         dsc_dist_destroy(d);
         dsc_optim_destroy(full);
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    if (rank0()) remove(path), remove(stateless);
+    if (rank0()) remove(path), remove(stateless), remove(negative);
 }
 
 DIST_MAIN(reg_make_data(&data, 17),
