@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
         (void)sink;
         restore_own(ck);
         dsc_mlp *m;
-        if (dsc_mlp_load_ckpt(&m, ck) == DSC_OK) dsc_mlp_destroy(m);
+        if (dsc_mlp_load_ckpt(&m, ck, NULL) == DSC_OK) dsc_mlp_destroy(m);
         dsc_ckpt_close(ck);
     }
     double x[2] = {0, 0}, g[2] = {0, 0};

@@ -147,6 +147,13 @@ dsc_status dsc_dist_set_lr(dsc_dist *d, int group, double lr);
  */
 dsc_status dsc_dist_gather_state(dsc_dist *d, dsc_optim *full);
 dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full);
+/* Collective. scatter_state from a full restored without its state (dsc_mlp_load_options'
+ * skip_state, or dsc_checkpoint_load_options'), every rank reading its own state from
+ * ck, the same checkpoint open on every rank: with zero only its pieces of each state
+ * tensor, without zero each whole tensor straight into its buffer, so no rank holds a
+ * second copy. Every rank checks the file's state tensors (names, dtypes, shapes)
+ * before anything changes; a failure on one fails on every rank. */
+dsc_status dsc_dist_restore_state(dsc_dist *d, const dsc_optim *full, const dsc_ckpt *ck);
 
 /*
  * The same through checkpoint files (descent_checkpoint.h). Collective; path and o

@@ -323,7 +323,22 @@ dsc_status dsc_mlp_save(const dsc_mlp *m, const char *path, const dsc_mlp_save_o
  * On any failure (damaged file, not an MLP checkpoint, inconsistent metadata) nothing
  * is created and *out is untouched. */
 dsc_status dsc_mlp_load(dsc_mlp **out, const char *path);
-dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck);
+
+/* What dsc_mlp_load_ckpt restores. */
+typedef struct dsc_mlp_load_options {
+    /* 1: the optimizer is restored without its state buffers, which are neither read
+     * nor allocated (the file's state/ tensors must still be there for a later read):
+     * everything else as dsc_mlp_load. For a data-parallel run, whose ranks read their
+     * own state from the file (dsc_dist_restore_state); the model predicts, but
+     * cannot train or be saved until dsc_mlp_compile gives it another optimizer. */
+    int skip_state;
+} dsc_mlp_load_options;
+
+/* The state restored. */
+dsc_mlp_load_options dsc_mlp_load_options_default(void);
+
+/* dsc_mlp_load from an open checkpoint, with o (NULL: the defaults). */
+dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck, const dsc_mlp_load_options *o);
 
 /* Epochs of the model's training position (0 before any fit). */
 int64_t dsc_mlp_epochs_done(const dsc_mlp *m);

@@ -355,6 +355,64 @@ static unsigned char *slurp(const char *file, size_t *len)
     return b;
 }
 
+/* skip_state: the same weights, hyperparameters and counters, no state buffer
+ * allocated (their names kept for a distributed run to fill), and a model that refuses
+ * to step or be saved (the good file stays) until it is compiled again. */
+static void test_skip_state(void **state)
+{
+    (void)state;
+    dsc_dataset *ds = load_data("wine.csv");
+    dsc_mlp *m = make(&adam_f32_classify), *full, *bare;
+    dsc_history_destroy(fit(m, ds, 2, 0, 0));
+    OK(dsc_mlp_save(m, path, NULL));
+    dsc_ckpt *ck;
+    OK(dsc_ckpt_open(&ck, path));
+    dsc_mlp_load_options o = dsc_mlp_load_options_default();
+    assert_int_equal(o.skip_state, 0);
+    OK(dsc_mlp_load_ckpt(&full, ck, &o));
+    o.skip_state = 1;
+    OK(dsc_mlp_load_ckpt(&bare, ck, &o));
+    dsc_ckpt_close(ck);
+    const dsc_optim *a = dsc_mlp_optimizer(full), *b = dsc_mlp_optimizer(bare);
+    assert_int_equal(dsc_optim_step_count(b), dsc_optim_step_count(a));
+    assert_true(dsc_optim_step_count(a) > 0);
+    assert_true(dsc_optim_state_bytes(b) < dsc_optim_state_bytes(a) / 100);
+    for (size_t i = 0; i < dsc_mlp_param_count(full); i++) {
+        const dsc_param *p = dsc_optim_param(a, i), *q = dsc_optim_param(b, i);
+        assert_memory_equal(p->data, q->data, p->n * sizeof(float));
+        assert_int_equal(dsc_optim_state_count(b, i), 2);
+        for (size_t k = 0; k < 2; k++) {
+            const char *na, *nb;
+            void *da, *db;
+            dsc_optim_state(a, i, k, &na, &da);
+            dsc_optim_state(b, i, k, &nb, &db);
+            assert_string_equal(nb, na);
+            assert_non_null(da);
+            assert_null(db);
+        }
+    }
+    dsc_hparams ha, hb;
+    dsc_optim_get_group_hparams(a, 0, &ha);
+    dsc_optim_get_group_hparams(b, 0, &hb);
+    assert_true(ha.lr == hb.lr && ha.beta1 == hb.beta1 && ha.kind == hb.kind);
+    size_t before;
+    unsigned char *good = slurp(path, &before);
+    assert_int_equal(dsc_mlp_save(bare, path, NULL), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "without its state"));
+    size_t after;
+    unsigned char *kept = slurp(path, &after);
+    assert_true(after == before && !memcmp(kept, good, before));
+    assert_int_equal(dsc_optim_step((dsc_optim *)b), DSC_ERR_ARG);
+    assert_int_equal(dsc_optim_eval_mode((dsc_optim *)b, 1), DSC_ERR_ARG);
+    free(good);
+    free(kept);
+    dsc_mlp_destroy(bare);
+    dsc_mlp_destroy(full);
+    dsc_mlp_destroy(m);
+    dsc_dataset_destroy(ds);
+}
+
+
 /* Every single-bit flip of a training checkpoint's length and header is refused or
  * loads the model of the intact file (saved again, the same bytes): before the header
  * checksum, flips read the activation relu as selu, other epochs, rates, batch
@@ -383,7 +441,7 @@ static void test_header_bit_flips(void **state)
         dsc_ckpt *ck;
         dsc_status st = dsc_ckpt_open_mem(&ck, bad, len);
         if (!st) {
-            st = dsc_mlp_load_ckpt(&back, ck);
+            st = dsc_mlp_load_ckpt(&back, ck, NULL);
             dsc_ckpt_close(ck);
         }
         if (st) {
@@ -420,6 +478,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_new_position, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_refusals, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_header_bit_flips, make_path, remove_path),
+        cmocka_unit_test_setup_teardown(test_skip_state, make_path, remove_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,10 @@ dsc_status dsc__ckpt_meta_double(const dsc_ckpt *ck, const char *key, double *ou
  * who ("optimizer") names the side that needs it in messages. */
 dsc_status dsc__ckpt_match(const dsc_ckpt *ck, const char *name, const dsc_param *q, const char *who,
                            size_t *out);
+/* Tensor t holds no negative or NaN element when buf (its state buffer's name) names a
+ * square ("exp_avg_sq"...), read through *chunk (DSC__CKPT_CHUNK bytes, allocated on
+ * first use, the caller's to free). */
+dsc_status dsc__ckpt_check_square(const dsc_ckpt *ck, size_t t, const char *buf, unsigned char **chunk);
 
 /* ---- schedules and accumulation (schedule_meta.c) */
 

@@ -152,20 +152,20 @@ static double element(const unsigned char *v, size_t esize, size_t i)
 /* Tensor t of the file holds no negative or NaN element when buf names a square,
  * read through s's buffer of at most DSC__CKPT_CHUNK bytes (the file stays unread
  * otherwise: only these values are checked before the copy). */
-static dsc_status check_square(const dsc_ckpt *ck, size_t t, const char *buf, scratch *s)
+dsc_status dsc__ckpt_check_square(const dsc_ckpt *ck, size_t t, const char *buf, unsigned char **chunk)
 {
     int square = 0;
     for (size_t k = 0; k < sizeof squares / sizeof squares[0]; k++) square |= !strcmp(buf, squares[k]);
     const dsc__st_entry *e = &ck->t[t];
     if (!square || e->end == e->begin) return DSC_OK;
-    if (!s->chunk && !(s->chunk = malloc(DSC__CKPT_CHUNK))) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
+    if (!*chunk && !(*chunk = malloc(DSC__CKPT_CHUNK))) return dsc__fail(DSC_ERR_NOMEM, "out of memory");
     size_t per = DSC__CKPT_CHUNK / e->esize, n = (e->end - e->begin) / e->esize;
     for (size_t at = 0; at < n; at += per) {
         size_t m = n - at < per ? n - at : per;
-        dsc_status st = dsc__ckpt_read_bytes(ck, e->begin + at * e->esize, m * e->esize, s->chunk);
+        dsc_status st = dsc__ckpt_read_bytes(ck, e->begin + at * e->esize, m * e->esize, *chunk);
         if (st) return st;
         for (size_t i = 0; i < m; i++) {
-            double v = element(s->chunk, e->esize, i);
+            double v = element(*chunk, e->esize, i);
             if (!(v >= 0))
                 return dsc__fail(DSC_ERR_FORMAT, "tensor '%s' element %zu is %g: a %s is never negative or NaN",
                                  e->name, at + i, v, buf);
@@ -231,7 +231,7 @@ static dsc_status match_tensors(const dsc_ckpt *ck, const dsc_optim *opt, const 
             dsc__optim_state_param(opt, i, names[k], &shape);
             snprintf(name, sizeof name, "state/%s/%s", q->name, names[k]);
             if (!(st = dsc__ckpt_match(ck, name, &shape, "optimizer", &s->src[s->nsrc])) &&
-                !(st = check_square(ck, s->src[s->nsrc], names[k], s)))
+                !(st = dsc__ckpt_check_square(ck, s->src[s->nsrc], names[k], &s->chunk)))
                 used[s->src[s->nsrc++]] = 1;
         }
     }

@@ -299,6 +299,13 @@ static dsc_status plan_with(plan *p, const dsc_optim *opt, const dsc_checkpoint_
 {
     dsc_checkpoint_save_options defaults = dsc_checkpoint_save_options_default();
     if (!o) o = &defaults;
+    for (size_t i = 0; i < dsc_optim_param_count(opt); i++)
+        for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+            void *data;
+            dsc_optim_state(opt, i, k, NULL, &data);
+            if (!data) /* dsc__optim_create_stateless's */
+                return dsc__fail(DSC_ERR_ARG, "checkpoint_save: the optimizer was restored without its state");
+        }
     return make_plan(p, opt, o->average, o->extra, o->nextra, o->tensors, o->ntensors, size_only);
 }
 

@@ -14,7 +14,7 @@ int cli_model_open(const char *cmd, const char *path, cli_model *m)
     m->load = dsc_load_options_default();
     dsc_status st = dsc_ckpt_open(&m->ck, path);
     if (st != DSC_OK) return cli_lib_error(cmd, st);
-    if ((st = dsc_mlp_load_ckpt(&m->mlp, m->ck)) != DSC_OK) {
+    if ((st = dsc_mlp_load_ckpt(&m->mlp, m->ck, NULL)) != DSC_OK) {
         fprintf(stderr, "descent %s: checkpoint '%s': %s\n", cmd, path, dsc_last_error());
         return st == DSC_ERR_NOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
     }

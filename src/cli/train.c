@@ -442,7 +442,8 @@ static int prepare(train_opts *o, train_run *r, size_t *classes)
     if (o->history && r->rank == 0 && cli_out_open(CMD, "--history", o->history, &r->history)) return CLI_EXIT_FAIL;
     if (o->save && !train_save_dir_writable(o->save)) /* on every rank: none goes on alone */
         return cli_fail(CMD, "cannot write the checkpoint %s: its directory is missing or not writable", o->save);
-    if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model))) return usage;
+    /* under mpirun each rank reads its own optimizer state later (train_dist_attach) */
+    if (o->resume && (usage = train_resume_open(o, &r->resumed, &r->model, r->dist != NULL))) return usage;
     if ((usage = load(o, r))) return usage;
     dsc_status st;
     if ((usage = task_classes(o, r, classes))) return usage;
@@ -512,7 +513,8 @@ static int run(train_opts *o, train_run *r, int rc)
     fc.on_epoch = train_on_epoch;
     fc.user = &prog;
 #ifdef DSC_HAVE_MPI
-    if (r->dist && (st = train_dist_attach(r->dist, r->model, o->optimizer, o->schedule, o->zero, (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
+    if (r->dist && (st = train_dist_attach(r->dist, r->model, r->resumed, o->optimizer, o->schedule, o->zero,
+                                                 (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
         return cli_lib_error(CMD, st);
     if (r->dist) {
         r->saver.save = train_dist_save;

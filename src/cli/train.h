@@ -82,7 +82,7 @@ dsc_status train_saver_save(train_saver *s, const dsc_mlp *m);
 void train_saver_epoch(train_saver *s, const dsc_epoch *e);
 /* --resume: the run's options (o->resume set) and the model from the checkpoint, kept
  * open in *ck (its strings are the options'); 0 or the exit code of a reported error. */
-int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model);
+int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model, int skip_state);
 
 /* Progress on stderr: one line per epoch; a bar while the epoch runs, only when
  * stderr is a terminal. */

@@ -198,13 +198,15 @@ static int read_options(const dsc_ckpt *ck, train_opts *o)
     return 0;
 }
 
-int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model)
+int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model, int skip_state)
 {
     dsc_status st = dsc_ckpt_open(ck, o->resume);
     if (st) return cli_lib_error(CMD, st);
     int rc = read_options(*ck, o);
     if (rc) return rc;
-    if ((st = dsc_mlp_load_ckpt(model, *ck)) != DSC_OK) {
+    dsc_mlp_load_options lo = dsc_mlp_load_options_default();
+    lo.skip_state = skip_state;
+    if ((st = dsc_mlp_load_ckpt(model, *ck, &lo)) != DSC_OK) {
         if (st == DSC_ERR_NOMEM) return cli_fail(CMD, "checkpoint '%s': %s", o->resume, dsc_last_error());
         return cli_usage_error(CMD, "checkpoint '%s': %s", o->resume, dsc_last_error());
     }

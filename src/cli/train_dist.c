@@ -374,7 +374,7 @@ dsc_status train_dist_compile(dsc_mlp *m, const char *spec, const char *schedule
     return dsc_mlp_compile(m, plain, schedule, loss);
 }
 
-dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const char *schedule, int zero,
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const dsc_ckpt *ck, const char *spec, const char *schedule, int zero,
                              size_t bucket_bytes, dsc_fit_config *fc)
 {
     dsc_hparams hp;
@@ -392,9 +392,10 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const
     dsc_optim *own = dsc_dist_optim(td->dist); /* NULL on a rank that owns no shard */
     if (own && (st = dsc_optim_set_threads(own, 1)) != DSC_OK) return st;
     if (schedule && (st = dsc_dist_set_schedule(td->dist, -1, schedule)) != DSC_OK) return st;
-    /* a resumed run: every rank loaded the checkpoint; rank 0's optimizer is the
-     * source, and then the model's own becomes the stateless one of a fresh run */
-    if (fc->resume && ((st = dsc_dist_scatter_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL)) ||
+    /* a resumed run: every rank loaded the model and its optimizer without state; rank
+     * 0's optimizer is the source of the rest, each rank reads its state from the file,
+     * and then the model's own becomes the stateless one of a fresh run */
+    if (fc->resume && ((st = dsc_dist_restore_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL, ck)) ||
                        (st = train_dist_compile(m, spec, schedule, dsc_mlp_loss(m)))))
         return st;
     td->par.tensor_ready = hook_tensor_ready;

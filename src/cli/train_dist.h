@@ -53,11 +53,11 @@ dsc_status train_dist_compile(dsc_mlp *m, const char *spec, const char *schedule
  * Makes the compiled model's training data-parallel: a dsc_dist over its contiguous
  * buffers with the optimizer spec and schedule (NULL: none), sharded state with zero,
  * buckets of bucket_bytes, hooked into *fc; the model compiled by train_dist_compile.
- * With fc->resume, the state of the model's optimizer (loaded from a checkpoint of one
- * process or of any number of ranks) is scattered over the ranks, and the model is
- * then recompiled by train_dist_compile.
+ * With fc->resume, the model's optimizer (loaded from ck without its state, on every
+ * rank) and each rank's own state read from ck become the run's (dsc_dist_restore_state),
+ * and the model is then recompiled by train_dist_compile.
  */
-dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const char *spec, const char *schedule, int zero,
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const dsc_ckpt *ck, const char *spec, const char *schedule, int zero,
                              size_t bucket_bytes, dsc_fit_config *fc);
 
 /* --save under mpirun (a train_saver's save, ctx the train_dist). Collective: the

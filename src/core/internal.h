@@ -343,6 +343,13 @@ dsc_status dsc__optim_wide_check(const dsc_optim *o, const unsigned char *const 
 
 /* Tensor i's descriptor with the shape (n, ndim, shape) of its state buffer called name
  * (dsc_optim_state_shape's), which checkpoints store and check. */
+/* An optimizer like dsc_optim_create's whose state buffers are never allocated
+ * (dsc_optim_state gives their names and NULL data): a resume that restores it with
+ * skip_state (parameters, hyperparameters, schedules, counters) to hand them to a
+ * distributed run, which reads its own state from the file. It cannot step, change
+ * mode or be saved (DSC_ERR_ARG). */
+dsc_status dsc__optim_create_stateless(dsc_optim **out, const dsc_hparams *hp, const dsc_param *params,
+                                       size_t count);
 void dsc__optim_state_param(const dsc_optim *o, size_t i, const char *name, dsc_param *out);
 
 /* The data of tensor i at the optimizer's evaluation point, whatever its mode (optimizer.c):

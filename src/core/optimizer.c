@@ -154,13 +154,14 @@ static dsc_status alloc_state(dsc_optim *o, size_t i)
     for (int k = 0; k < t->nstate; k++) {
         task->st_n[k] = state_elems(o->ops, p, t->state_names[k], NULL, NULL);
         size_t bytes = task->st_n[k] * st_es;
+        task->init[k] = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
+        if (o->stateless) continue;
         /* written by dsc__plan_fill_state, by the threads that will update it */
         t->state[k] = dsc__alloc_uninit(bytes);
         if (!t->state[k])
             return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for %zu bytes of state of '%s'",
                              bytes, p->name);
         o->state_bytes += bytes;
-        task->init[k] = o->ops->state_init ? o->ops->state_init(hp, k) : 0.0;
     }
     return DSC_OK;
 }
@@ -179,8 +180,8 @@ static dsc_status alloc_sparse(dsc_optim *o, size_t i)
     return DSC_OK;
 }
 
-dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_param *params,
-                            size_t count)
+static dsc_status create(dsc_optim **out, const dsc_hparams *hp, const dsc_param *params, size_t count,
+                         int stateless)
 {
     if (!out || !hp || (!params && count)) return dsc__fail(DSC_ERR_ARG, "dsc_optim_create: NULL argument");
     *out = NULL;
@@ -190,6 +191,7 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
     dsc_optim *o = calloc(1, sizeof *o);
     if (!o) return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory");
     o->ops = dsc__ops_for(hp->kind);
+    o->stateless = stateless;
     o->controls = *hp;
     o->grad_norm = NAN;
     if ((st = copy_params(o, params, count))) goto fail;
@@ -215,12 +217,23 @@ dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_pa
     if (o->ops->wide_create && (st = o->ops->wide_create(o->params, count, hp, &o->wide, &o->state_bytes))) goto fail;
     for (size_t i = 0; i < count; i++) o->plan.tasks[i].g = dsc__accum_grad(o, i);
     if ((st = dsc__plan_finish(&o->plan))) goto fail;
-    dsc__plan_fill_state(&o->plan);
+    if (!stateless) dsc__plan_fill_state(&o->plan);
     *out = o;
     return DSC_OK;
 fail:
     dsc_optim_destroy(o);
     return st;
+}
+
+dsc_status dsc_optim_create(dsc_optim **out, const dsc_hparams *hp, const dsc_param *params, size_t count)
+{
+    return create(out, hp, params, count, 0);
+}
+
+dsc_status dsc__optim_create_stateless(dsc_optim **out, const dsc_hparams *hp, const dsc_param *params,
+                                       size_t count)
+{
+    return create(out, hp, params, count, 1);
 }
 
 dsc_status dsc_optim_create_spec(dsc_optim **out, const char *spec, const dsc_param *params,
@@ -300,6 +313,7 @@ static void set_task(dsc_optim *o, size_t i, const dsc__scal *s, int64_t t)
 static dsc_status step(dsc_optim *o, int have_loss, double loss)
 {
     if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_step: NULL optimizer");
+    if (o->stateless) return dsc__fail(DSC_ERR_ARG, "dsc_optim_step: the optimizer was restored without its state");
     if (o->ops->closure_step)
         return dsc__fail(DSC_ERR_ARG, "%s: needs a closure: call dsc_optim_step_closure", dsc_kind_name(o->ops->kind));
     if (o->eval_mode && o->ops->place[0])
@@ -745,6 +759,8 @@ dsc_status dsc_optim_set_counters(dsc_optim *o, int64_t steps, int64_t skipped, 
 dsc_status dsc_optim_eval_mode(dsc_optim *o, int eval)
 {
     if (!o) return dsc__fail(DSC_ERR_ARG, "dsc_optim_eval_mode: NULL optimizer");
+    if (o->stateless)
+        return dsc__fail(DSC_ERR_ARG, "dsc_optim_eval_mode: the optimizer was restored without its state");
     o->eval_mode = eval != 0;
     /* before the first step x = y = the parameters as given: nothing to write */
     for (size_t i = 0; o->ops->place[0] && o->steps > 0 && i < o->count; i++) {

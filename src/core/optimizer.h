@@ -46,6 +46,7 @@ struct dsc_optim {
     int last_updated;
     dsc__sparse **sparse;  /* per tensor: its row-sparse gradient (sparse.c), NULL if dense */
     void *wide; /* the kind's optimizer-wide state (L-BFGS), made by ops->wide_create */
+    int stateless; /* dsc__optim_create_stateless: no state buffers; cannot step or save */
 };
 
 /* ---- gradient accumulation (accumulate.c) */

@@ -8,6 +8,7 @@
  * shard overlaps as counts), so no rank ever holds a second full copy.
  */
 #include "dist.h"
+#include "../checkpoint/checkpoint.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,5 +312,68 @@ dsc_status dsc_dist_scatter_state(dsc_dist *d, const dsc_optim *full)
     if (d->rank == 0) copy_params(d, full, FROM_FULL);
     if ((st = dsc__dist_broadcast_params(d))) return st;
     if ((st = dsc__dist_agree(d, move_state(d, full, FROM_FULL)))) return st;
+    return dsc__dist_agree(d, scatter_groups(d, full));
+}
+
+/* ---------------------------------------------------------------- state from a file */
+
+/* Where this rank's state buffer k of local tensor j comes from: the file's tensor
+ * "state/<name>/<buffer>" (checked: the state's dtype and the tensor's whole shape),
+ * and the elements [*first, *first + *count) of it (a piece with zero, else all). */
+static dsc_status state_source(const dsc_dist *d, const dsc_ckpt *ck, size_t j, size_t k, char *name, size_t cap,
+                               size_t *first, size_t *count, void **dst, size_t *idx)
+{
+    const char *buffer;
+    dsc_param shape, whole;
+    dsc_optim_state(d->opt, j, k, &buffer, dst);
+    dsc__optim_state_param(d->opt, j, buffer, &shape);
+    size_t i = d->cfg.zero ? d->pieces[j].tensor : j;
+    char buf[32];
+    snprintf(name, cap, "state/%s/%s", param_name(d, i, buf, sizeof buf), buffer);
+    whole = shape;
+    *first = 0;
+    *count = shape.n;
+    if (d->cfg.zero) { /* a sharded kind's state is elementwise: the piece's elements of the tensor's */
+        if (shape.n != d->pieces[j].len)
+            return dsc__fail(DSC_ERR_UNSUPPORTED, "dist: state '%s' is not elementwise", name);
+        whole = d->params[i];
+        whole.dtype = shape.dtype;
+        if (whole.ndim == 0) whole.ndim = 1, whole.shape[0] = whole.n; /* as the optimizer's copy */
+        *first = d->pieces[j].offset;
+    }
+    return dsc__ckpt_match(ck, name, &whole, "run", idx);
+}
+
+/* Every state buffer of this rank, checked (read 0) or read from the file (read 1). */
+static dsc_status state_from_file(const dsc_dist *d, const dsc_ckpt *ck, int read)
+{
+    size_t local = !d->opt ? 0 : d->cfg.zero ? d->npieces : d->count;
+    if (d->opt && dsc__optim_wide_count(d->opt))
+        return dsc__fail(DSC_ERR_UNSUPPORTED, "dist: %s's state is not per tensor", dsc_kind_name(d->hp.kind));
+    dsc_status st = DSC_OK;
+    unsigned char *chunk = NULL;
+    for (size_t j = 0; !st && j < local; j++)
+        for (size_t k = 0; !st && k < dsc_optim_state_count(d->opt, j); k++) {
+            char name[300];
+            size_t first, count, idx;
+            void *dst;
+            st = state_source(d, ck, j, k, name, sizeof name, &first, &count, &dst, &idx);
+            /* the values a single-process restore checks (squares never negative) */
+            if (!st && !read) st = dsc__ckpt_check_square(ck, idx, strrchr(name, '/') + 1, &chunk);
+            if (!st && read) st = dsc_ckpt_read(ck, name, first, count, dst);
+        }
+    free(chunk);
+    return st;
+}
+
+dsc_status dsc_dist_restore_state(dsc_dist *d, const dsc_optim *full, const dsc_ckpt *ck)
+{
+    if (!d || !ck) return dsc__fail(DSC_ERR_ARG, "dsc_dist_restore_state: NULL context or checkpoint");
+    dsc_status st = dsc__dist_agree(d, d->rank == 0 ? check_full(d, full) : DSC_OK);
+    if (!st) st = dsc__dist_agree(d, state_from_file(d, ck, 0));
+    if (st) return st;
+    if (d->rank == 0) copy_params(d, full, FROM_FULL);
+    if ((st = dsc__dist_broadcast_params(d))) return st;
+    if ((st = dsc__dist_agree(d, state_from_file(d, ck, 1)))) return st;
     return dsc__dist_agree(d, scatter_groups(d, full));
 }

@@ -516,17 +516,19 @@ static dsc_status read_position(const dsc_ckpt *ck, dsc_mlp *m)
 
 /* The optimizer the file describes, over m's parameters, restored, and the weight
  * average beside it when the file holds one. */
-static dsc_status read_optimizer(const dsc_ckpt *ck, dsc_mlp *m, int loss)
+static dsc_status read_optimizer(const dsc_ckpt *ck, dsc_mlp *m, int loss, int skip_state)
 {
     dsc_hparams hp;
     const char *avg = dsc_ckpt_meta(ck, "average");
     dsc_status st = dsc__mlp_check_loss(m, "extra.mlp.loss", (dsc_loss)loss);
     if (!st) st = dsc_ckpt_hparams(ck, 0, &hp);
-    if (!st) st = dsc_optim_create(&m->opt, &hp, m->params, dsc_mlp_param_count(m));
+    if (!st && skip_state) st = dsc__optim_create_stateless(&m->opt, &hp, m->params, dsc_mlp_param_count(m));
+    else if (!st) st = dsc_optim_create(&m->opt, &hp, m->params, dsc_mlp_param_count(m));
     if (!st) st = dsc_optim_set_threads(m->opt, DSC__MLP_STEP_THREADS);
     if (!st && avg) st = dsc_average_create(&m->pos.avg, avg, m->params, dsc_mlp_param_count(m));
     dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
     o.average = m->pos.avg;
+    o.skip_state = skip_state;
     if (!st) st = dsc_ckpt_restore(ck, m->opt, &o);
     m->loss = (dsc_loss)loss;
     return st;
@@ -603,7 +605,7 @@ static dsc_status read_buffers(const dsc_ckpt *ck, dsc_mlp *m)
 }
 
 /* The model of ck, or an unprefixed message. */
-static dsc_status load(dsc_mlp **out, const dsc_ckpt *ck)
+static dsc_status load(dsc_mlp **out, const dsc_ckpt *ck, int skip_state)
 {
     dsc_mlp_config cfg;
     dsc_mlp *m = NULL;
@@ -611,7 +613,7 @@ static dsc_status load(dsc_mlp **out, const dsc_ckpt *ck)
     dsc_status st = read_config(ck, &cfg, &loss);
     if (!st) st = check_weights(ck, &cfg);
     if (!st) st = dsc__mlp_create(&m, &cfg, 0); /* the restore writes every weight */
-    if (!st) st = read_optimizer(ck, m, loss);
+    if (!st) st = read_optimizer(ck, m, loss, skip_state);
     if (!st) st = read_scaling(ck, m);
     if (!st) st = read_position(ck, m);
     if (!st) st = read_buffers(ck, m);
@@ -623,10 +625,14 @@ static dsc_status load(dsc_mlp **out, const dsc_ckpt *ck)
     return DSC_OK;
 }
 
-dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck)
+dsc_mlp_load_options dsc_mlp_load_options_default(void) { return (dsc_mlp_load_options){.skip_state = 0}; }
+
+dsc_status dsc_mlp_load_ckpt(dsc_mlp **out, const dsc_ckpt *ck, const dsc_mlp_load_options *o)
 {
     if (!out || !ck) return dsc__fail(DSC_ERR_ARG, "mlp_load: out and the checkpoint must not be NULL");
-    dsc_status st = load(out, ck);
+    dsc_mlp_load_options defaults = dsc_mlp_load_options_default();
+    if (!o) o = &defaults;
+    dsc_status st = load(out, ck, o->skip_state != 0);
     return st ? dsc__fail_prefix(st, "mlp_load") : DSC_OK;
 }
 
@@ -636,7 +642,7 @@ dsc_status dsc_mlp_load(dsc_mlp **out, const char *path)
     dsc_ckpt *ck;
     dsc_status st = dsc_ckpt_open(&ck, path);
     if (st) return st; /* the message names the file */
-    st = load(out, ck);
+    st = load(out, ck, 0);
     dsc_ckpt_close(ck);
     if (st) {
         char prefix[300];

@@ -360,6 +360,85 @@ DIST_TEST(test_mismatch_fails_everywhere)
     }
 }
 
+/* Rank 0's optimizer loaded from path (skip_state: without its state), or NULL. */
+static dsc_optim *loaded(const char *path, reg_model *fm, int skip_state)
+{
+    if (!rank0()) return NULL;
+    dsc_optim *full = single("adam(lr=0.05)", fm, 5);
+    dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
+    o.skip_state = skip_state;
+    assert_int_equal(dsc_checkpoint_load(full, path, &o), DSC_OK);
+    return full;
+}
+
+/* Each rank reads its own state from the file (its pieces with zero, pieces that split
+ * tensors with 13-element buckets): the run goes on bit for bit as after a scatter of
+ * the whole state from rank 0. A file without the state, or with a negative square,
+ * fails on every rank, the run unchanged. */
+DIST_TEST(test_state_read_from_file_on_every_rank)
+{
+    char path[256], stateless[256], negative[256];
+    path_for(path, sizeof path, "own_state");
+    path_for(stateless, sizeof stateless, "no_state");
+    path_for(negative, sizeof negative, "negative_state");
+    if (rank0()) {
+        reg_model fm;
+        dsc_optim *opt = single("adam(lr=0.05)", &fm, 3);
+        reg_train_local(opt, &fm, &data, 0, HALF, BATCH, -1);
+        assert_int_equal(dsc_checkpoint_save(opt, path, NULL), DSC_OK);
+        const char *name;
+        void *sq;
+        dsc_optim_state(opt, 1, 1, &name, &sq); /* a square the file must never hold negative */
+        assert_string_equal(name, "exp_avg_sq");
+        ((float *)sq)[4] = -1;
+        assert_int_equal(dsc_checkpoint_save(opt, negative, NULL), DSC_OK);
+        dsc_optim_destroy(opt);
+        opt = single("sgd(lr=0.05)", &fm, 3);
+        assert_int_equal(dsc_checkpoint_save(opt, stateless, NULL), DSC_OK);
+        dsc_optim_destroy(opt);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model m, want, fm;
+        dsc_ckpt *ck;
+        dsc_optim *full = loaded(path, &fm, 0);
+        dsc_dist *d = context("adam(lr=0.05)", &want, 6, MPI_COMM_WORLD, zero, 13);
+        assert_int_equal(dsc_dist_scatter_state(d, full), DSC_OK);
+        reg_train_dist(d, &want, &data, HALF, HALF, BATCH, -1);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+
+        full = loaded(path, &fm, 1);
+        d = context("adam(lr=0.05)", &m, 6, MPI_COMM_WORLD, zero, 13);
+        assert_int_equal(dsc_ckpt_open(&ck, path), DSC_OK);
+        assert_int_equal(dsc_dist_restore_state(d, full, ck), DSC_OK);
+        dsc_ckpt_close(ck);
+        assert_int_equal(dsc_dist_step_count(d), HALF);
+        reg_train_dist(d, &m, &data, HALF, HALF, BATCH, -1);
+        assert_memory_equal(m.param, want.param, sizeof m.param);
+        dsc_dist_destroy(d);
+
+        d = context("adam(lr=0.05)", &m, 6, MPI_COMM_WORLD, zero, 13);
+        reg_model before = m;
+        assert_int_equal(dsc_ckpt_open(&ck, stateless), DSC_OK);
+        assert_int_equal(dsc_dist_restore_state(d, full, ck), DSC_ERR_MISMATCH);
+        dsc_ckpt_close(ck);
+        assert_non_null(strstr(dsc_last_error(), "'state/"));
+        assert_memory_equal(m.param, before.param, sizeof m.param);
+        assert_int_equal(dsc_ckpt_open(&ck, negative), DSC_OK);
+        assert_int_equal(dsc_dist_restore_state(d, full, ck), DSC_ERR_FORMAT);
+        dsc_ckpt_close(ck);
+        /* a rank that holds no piece of the tensor hears it from the one that does */
+        assert_true(strstr(dsc_last_error(), "never negative") || strstr(dsc_last_error(), "another rank failed"));
+        assert_memory_equal(m.param, before.param, sizeof m.param);
+        assert_int_equal(dsc_dist_step_count(d), 0);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank0()) remove(path), remove(stateless), remove(negative);
+}
+
 DIST_MAIN(reg_make_data(&data, 17),
           DIST_CASE(test_sharded_state_resumes_in_one_process),
           DIST_CASE(test_replicated_state_resumes_in_one_process),
@@ -368,4 +447,5 @@ DIST_MAIN(reg_make_data(&data, 17),
           DIST_CASE(test_checkpoint_file_resumes_in_one_process),
           DIST_CASE(test_one_process_file_resumes_on_ranks),
           DIST_CASE(test_sharded_checkpoint_resumes_anywhere),
-          DIST_CASE(test_mismatch_fails_everywhere))
+          DIST_CASE(test_mismatch_fails_everywhere),
+          DIST_CASE(test_state_read_from_file_on_every_rank))
