@@ -291,6 +291,11 @@ static void test_npy_malformed(void **state)
     npy_bad(write_file("c.npy", "\x93NUMPY\x02\x00\x10\x00", 10), yp, DSC_ERR_FORMAT, "header is truncated");
     npy_bad(write_file("c.npy", "\x93NUMPY\x09\x00\x10\x00", 10), yp, DSC_ERR_UNSUPPORTED, "format version 9");
     npy_bad("/nonexistent.npy", yp, DSC_ERR_IO, "cannot open");
+    /* 2^38 rows of width 0 hold no bytes; without a targets file the loader once asked
+     * for 2 TiB of zero targets before it said the array was empty (a fuzzer found it:
+     * out of memory in CI, an abort under ASan). */
+    xp = npy_file("a.npy", "{'descr': '<i2', 'fortran_order': False, 'shape': (274877906944, 0), }", xs, 0);
+    npy_bad(xp, NULL, DSC_ERR_FORMAT, "is empty (274877906944 x 0)");
 }
 
 /* ---- idx */

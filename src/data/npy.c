@@ -331,7 +331,9 @@ dsc_status dsc__npy_dataset(dsc_dataset **out, dsc__npy *x, dsc__npy *y, const c
                             const char *yname)
 {
     dsc_status st = check_pair(x, y, xname, yname);
-    double *targets = y ? y->values : calloc(x->shape[0] ? x->shape[0] : 1, sizeof *targets);
+    /* Zero targets only once the pair is checked: a header may claim billions of rows of
+     * width 0, which holds no bytes but would ask for gigabytes here. */
+    double *targets = y ? y->values : st == DSC_OK ? calloc(x->shape[0], sizeof *targets) : NULL;
     if (y) y->values = NULL;
     if (st == DSC_OK && !targets) st = dsc__fail(DSC_ERR_NOMEM, "npy: out of memory");
     if (st == DSC_OK && x->fvalues)
