@@ -33,6 +33,8 @@ def kinds():
 
 def _value(v):
     """A hyperparameter value as the spec parser reads it (repr round-trips floats)."""
+    if v is None:  # torch's None for "the default" (adafactor's eps1)
+        return "None"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (tuple, list)):

@@ -24,6 +24,8 @@ torch one per tensor. A step over a set of tensors whose counts differ (a tensor
 sat out steps with .grad None, then came back) raises RuntimeError rather than
 computing another bias correction than torch would.
 """
+import json as _json
+import zlib as _zlib
 from itertools import repeat as _repeat
 from operator import is_ as _is, is_not as _is_not
 
@@ -33,7 +35,7 @@ import torch as _torch
 from . import _descent, spec_keys
 
 __all__ = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam", "SparseAdam",
-           "AdaBelief", "Lion", "LAMB", "LARS", "ScheduleFreeAdamW", "Muon"]
+           "Rprop", "ASGD", "Adafactor", "LBFGS", "AdaBelief", "Lion", "LAMB", "LARS", "ScheduleFreeAdamW", "Muon"]
 
 _DTYPES = (_torch.float32, _torch.float64)
 # descent's optimizer-wide keys, fixed at construction; torch.optim checks nothing
@@ -68,8 +70,18 @@ class _DescentOptimizer(_torch.optim.Optimizer):
     _kind = None       # descent's kind name
     _defaults = {}     # the constructor's defaults (torch's)
     _open = False      # descent's own kinds take any key of their spec
+    _scalars = ()      # descent's group scalars torch keeps per tensor (NAdam's mu_product)
 
-    def __init__(self, params, **kw):
+    def __init__(self, params, *args, **kw):
+        # torch's positional arguments after params (SGD(params, 0.1)), in its order
+        names = list(self._defaults)
+        if len(args) > len(names):
+            raise TypeError("%s takes params and at most %d positional argument(s), got %d more"
+                            % (type(self).__name__, len(names), len(args)))
+        for k, v in zip(names, args):
+            if k in kw:
+                raise TypeError("%s got multiple values for argument '%s'" % (type(self).__name__, k))
+            kw[k] = v
         self._controls = {k: kw.pop(k) for k in _CONTROLS if k in kw}
         unknown = [] if self._open else [k for k in kw if k not in self._defaults and k not in _TORCH_ONLY]
         if unknown:
@@ -115,8 +127,12 @@ class _DescentOptimizer(_torch.optim.Optimizer):
     # ---------------------------------------------------------------- binding
 
     def _hkeys(self, group):
-        """The group's hyperparameters as descent spec keys."""
+        """The group's hyperparameters (the keys of descent's spec)."""
         return {k: v for k, v in group.items() if k not in _TORCH_ONLY}
+
+    def _spec_keys(self, keys):
+        """Hyperparameters as the keys of descent's spec."""
+        return spec_keys(keys)
 
     def _sync(self):
         """Binds the tensors with gradients and the groups' hyperparameters; False when
@@ -143,7 +159,13 @@ class _DescentOptimizer(_torch.optim.Optimizer):
             c.bind(params=[None if a == b else _check_tensor(p, "param %s" % n) for a, b, p, n
                            in zip(ptrs, self._ptrs, self._active, self._names)])
             self._ptrs = ptrs
-        # hyperparameters: lr alone is cheap to set; anything else sets the group's keys
+        self._sync_hparams()
+        return True
+
+    def _sync_hparams(self):
+        """The groups' hyperparameters into descent: lr alone is cheap to set; anything
+        else sets the group's keys."""
+        c = self._c
         for g, sig in self._sigs:
             group = self.param_groups[g]
             if any(group[k] != v for k, v in sig.items()):
@@ -151,9 +173,8 @@ class _DescentOptimizer(_torch.optim.Optimizer):
                 if all(keys[k] == v for k, v in sig.items() if k != "lr") and len(keys) == len(sig):
                     c.set_lr(g, float(keys["lr"]))
                 else:
-                    c.set_group(g, spec_keys(keys))
+                    c.set_group(g, self._spec_keys(keys))
                 self._sigs[self._sig_index[g]] = (g, keys)
-        return True
 
     def _set_sparse(self, i, g):
         """Param i's sparse gradient to descent: its row indices and their values."""
@@ -189,7 +210,8 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         self._c = None
 
     def _refresh_steps(self):
-        """Writes the step count (and NAdam's mu_product) into each tensor's state."""
+        """Writes the step count (and the group scalars, NAdam's mu_product, ASGD's eta
+        and mu) into each tensor's state."""
         c = self.__dict__.get("_c")
         if c is None:
             return
@@ -198,9 +220,8 @@ class _DescentOptimizer(_torch.optim.Optimizer):
             st = self.state[p]
             if self._kind != "sgd":  # torch's SGD has no count
                 st["step"] = _torch.tensor(float(n))
-            if self._kind == "nadam":
-                g = self._pgroup[i]
-                st["mu_product"] = _torch.tensor(c.get_scalar(g, "mu_product"), dtype=_torch.float64)
+            for name in self._scalars:
+                st[name] = _torch.tensor(c.get_scalar(self._pgroup[i], name), dtype=_torch.float64)
 
     def _build(self, active):
         """A descent optimizer over the active tensors, continuing their state."""
@@ -229,18 +250,19 @@ class _DescentOptimizer(_torch.optim.Optimizer):
                                "keeps one count for all (a tensor skipped steps with .grad None)" % sorted(steps))
         step = steps.pop()
         keys0 = self._hkeys(self.param_groups[groups[0]])
-        spec = "%s(%s)" % (self._kind, spec_keys(dict(keys0, **dict({"nonfinite": "ignore"}, **self._controls))))
+        controls = dict({"nonfinite": "ignore"}, **self._controls)
+        spec = "%s(%s)" % (self._kind, self._spec_keys(dict(keys0, **controls)))
         c = _descent.Optimizer(spec, pviews, gviews, groups, names)
         c.threads = _threads()
         self._sigs = []  # (group, its keys as last set), for the groups with tensors
         for g in sorted(set(groups)):
             keys = self._hkeys(self.param_groups[g])
-            c.set_group(g, spec_keys(keys))
+            c.set_group(g, self._spec_keys(keys))
             self._sigs.append((g, keys))
         self._sig_index = {g: i for i, (g, _) in enumerate(self._sigs)}
         if step:
             c.set_counters(step)
-        mu = {}
+        scalars = {}  # (group, name): the value the group's first tensor brings
         for i, p in enumerate(active):
             old = self.state.get(p, {})
             live = {}
@@ -253,14 +275,15 @@ class _DescentOptimizer(_torch.optim.Optimizer):
                                          % (name, i, tuple(src.shape), arr.shape))
                     arr[...] = src.detach().to(_torch.float64 if arr.dtype == _np.float64 else _torch.float32).numpy()
                 live[name] = _torch.from_numpy(arr)
-            if "mu_product" in old:
-                m = old["mu_product"]
-                mu.setdefault(groups[i], float(m.item() if isinstance(m, _torch.Tensor) else m))
+            for name in self._scalars:
+                if name in old:
+                    m = old[name]
+                    scalars.setdefault((groups[i], name), float(m.item() if isinstance(m, _torch.Tensor) else m))
             if self._kind != "sgd":
                 live["step"] = _torch.tensor(float(step))
             self.state[p] = live
-        for g, m in mu.items():
-            c.set_scalar(g, "mu_product", m)
+        for (g, name), m in scalars.items():
+            c.set_scalar(g, name, m)
         self._c = c
         self._active = active
         self._pgroup = groups
@@ -273,7 +296,7 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         self._ptrs = [p.data_ptr() for p in active]
         ids = {id(p) for p in active}
         self._inactive = [p for group in self.param_groups for p in group["params"] if id(p) not in ids]
-        if self._kind == "nadam":
+        if self._scalars:
             self._refresh_steps()
 
 
@@ -305,11 +328,23 @@ Adamax = _optimizer("Adamax", "adamax", dict(lr=2e-3, betas=(0.9, 0.999), eps=1e
 NAdam = _optimizer("NAdam", "nadam", dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                                           momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False),
                    "torch.optim.NAdam on descent's kernels.")
+NAdam._scalars = ("mu_product",)
 SparseAdam = _optimizer("SparseAdam", "sparse_adam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False),
                         "torch.optim.SparseAdam on descent's kernels: row-sparse gradients only.")
 RAdam = _optimizer("RAdam", "radam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                                           decoupled_weight_decay=False, maximize=False),
                    "torch.optim.RAdam on descent's kernels.")
+Rprop = _optimizer("Rprop", "rprop", dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=False),
+                   "torch.optim.Rprop on descent's kernels.")
+ASGD = _optimizer("ASGD", "asgd", dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, maximize=False),
+                  "torch.optim.ASGD on descent's kernels; the average to evaluate at is state[p]['ax'].")
+ASGD._scalars = ("eta", "mu")
+Adafactor = _optimizer("Adafactor", "adafactor", dict(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+                                                      weight_decay=0.0, maximize=False),
+                       "torch.optim.Adafactor (torch 2.5's) on descent's kernels: a tensor of >= 2 dimensions "
+                       "keeps row_var and col_var (its factored second moment), the others variance.")
+
+
 # descent's own kinds: any key of their specs (docs/optimizers.md), descent's defaults
 def _own(name, kind, lr, doc):
     cls = _optimizer(name, kind, {"lr": lr}, doc)
@@ -324,3 +359,224 @@ LARS = _own("LARS", "lars", 1.0, "LARS (You et al. 2017).")
 ScheduleFreeAdamW = _own("ScheduleFreeAdamW", "schedulefree_adamw", 2.5e-3,
                          "Schedule-Free AdamW (Defazio et al. 2024); call opt.eval()/opt.train().")
 Muon = _own("Muon", "muon", 1e-3, "torch.optim.Muon on 2-D tensors, AdamW on the others.")
+
+
+# ---------------------------------------------------------------- L-BFGS
+
+# The scalars of descent's L-BFGS state (its checkpoint tensors "optim/<name>") and the
+# vectors; old_dirs and old_stps are a ring of history_size slots from slot "oldest".
+_LBFGS_SCALARS = ("n_iter", "func_evals", "num_old", "oldest", "t", "H_diag", "prev_loss")
+_LBFGS_VECTORS = ("old_dirs", "old_stps", "ro", "d", "prev_flat_grad")
+
+
+def _checkpoint_tensors(blob):
+    """{name: writable float64 NumPy view} of a descent checkpoint's "optim/" tensors
+    (a safetensors file: 8-byte header length, JSON header, data)."""
+    n = int.from_bytes(blob[:8], "little")
+    header = _json.loads(bytes(blob[8:8 + n]))
+    out = {}
+    for name, t in header.items():
+        if name.startswith("optim/"):
+            assert t["dtype"] == "F64", t  # descent saves the optimizer-wide state in double
+            begin, end = t["data_offsets"]
+            out[name[6:]] = _np.frombuffer(blob, dtype="<f8", count=(end - begin) // 8,
+                                           offset=8 + n + begin).reshape(t["shape"])
+    return out
+
+
+def _reseal(blob):
+    """The checksums of a descent checkpoint whose data were changed in place: the data
+    section's CRC-32, then the header's (over the length and the header, its own 8
+    digits read as zeros), both at fixed width in the header."""
+    n = int.from_bytes(blob[:8], "little")
+    header = bytes(blob[8:8 + n])
+
+    def put(key, crc):
+        at = 8 + header.index(b'"%s":"crc32:' % key) + len(key) + 10
+        blob[at:at + 8] = b"%08x" % crc
+        return at
+
+    put(b"checksum", _zlib.crc32(blob[8 + n:]))
+    at = put(b"header_checksum", 0)
+    crc = _zlib.crc32(blob[at + 8:8 + n], _zlib.crc32(b"00000000", _zlib.crc32(blob[:at])))
+    put(b"header_checksum", crc)
+
+
+class LBFGS(_DescentOptimizer):
+    """torch.optim.LBFGS on descent's L-BFGS (torch 1.13's algorithm, in C): step(closure)
+    evaluates the closure as often as torch's does (up to max_eval times) and returns its
+    first loss. One parameter group, dense CPU tensors; the closure zeroes the gradients,
+    computes the loss, calls backward() and returns the loss, as torch's. A gradient left
+    None by the closure counts as zeros, as in torch. The history is kept in double (f32
+    parameters get double arithmetic); state_dict() holds it in torch's layout
+    (state[first param]: func_evals, n_iter, d, t, old_dirs, old_stps, ro, H_diag,
+    prev_flat_grad, prev_loss), so a state moves between torch.optim.LBFGS and this one."""
+
+    _kind = "lbfgs"
+    _defaults = dict(lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
+                     history_size=100, line_search_fn=None)
+
+    def __init__(self, params, *args, **kw):
+        super().__init__(params, *args, **kw)
+        if len(self.param_groups) != 1:
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+        group = self.param_groups[0]
+        if group["max_eval"] is None:  # torch's default, fixed at construction as torch fixes it
+            group["max_eval"] = self.defaults["max_eval"] = group["max_iter"] * 5 // 4
+        if group["line_search_fn"] not in (None, "strong_wolfe"):
+            raise ValueError("LBFGS: line_search_fn must be None or 'strong_wolfe', got %r" % group["line_search_fn"])
+        self._params = group["params"]
+
+    def add_param_group(self, param_group):
+        if getattr(self, "_params", None) is not None:
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+        super().add_param_group(param_group)
+
+    def _spec_keys(self, keys):
+        return spec_keys(dict(keys, line_search_fn=keys["line_search_fn"] or "none"))
+
+    @_torch.no_grad()
+    def step(self, closure=None):
+        """One torch LBFGS step: up to max_iter iterations, each evaluating closure()."""
+        if closure is None:
+            raise TypeError("LBFGS.step() needs a closure: it evaluates the loss and its gradient several "
+                            "times per step (def closure(): opt.zero_grad(); loss = ...; loss.backward(); "
+                            "return loss)")
+        self._sync()
+
+        def evaluate():
+            with _torch.enable_grad():
+                loss = closure()
+            self._bind_grads()
+            return loss
+
+        c = self._c
+        try:
+            return c.step_closure(evaluate)
+        finally:  # torch's counters, cheap to read (state_dict() adds the history)
+            st = self.state[self._active[0]]
+            st["func_evals"], st["n_iter"] = c.func_evals, c.n_iter
+
+    step.hooked = _DescentOptimizer.step.hooked
+
+    # ------------------------------------------------------------ binding
+
+    def _sync(self):
+        if self._c is None:
+            self._build(list(self._params))
+            return True
+        ptrs = [p.data_ptr() for p in self._active]
+        if ptrs != self._ptrs:
+            self._c.bind(params=[None if a == b else _check_tensor(p, "param %s" % n) for a, b, p, n
+                                 in zip(ptrs, self._ptrs, self._active, self._names)])
+            self._ptrs = ptrs
+        self._sync_hparams()
+        return True
+
+    def _grad_view(self, i, p):
+        """What descent reads as param i's gradient: its .grad, zeros for None, a dense
+        copy of a sparse one (torch's _gather_flat_grad)."""
+        g = p.grad
+        if g is None:
+            g = self._zeros[i]
+            if g is None:
+                g = self._zeros[i] = _torch.zeros_like(p, memory_format=_torch.contiguous_format)
+        elif g.is_sparse:
+            g = g.to_dense()
+            self._dense[i] = g  # alive while descent reads it
+        return g, _check_tensor(g, "grad of param %s" % self._names[i])
+
+    def _bind_grads(self):
+        """The gradients the closure left (torch may allocate new ones) into descent."""
+        views = [None] * len(self._active)
+        for i, p in enumerate(self._active):
+            g = p.grad
+            if g is not self._grads[i] or (g is not None and g.is_sparse):
+                self._grads[i] = g
+                views[i] = self._grad_view(i, p)[1]
+        if any(v is not None for v in views):
+            self._c.bind(grads=views)
+
+    def _build(self, active):
+        self._names = ["p%d" % j for j in range(len(active))]
+        self._zeros = [None] * len(active)
+        self._dense = [None] * len(active)
+        pviews = [_check_tensor(p, "param %s" % n) for p, n in zip(active, self._names)]
+        gviews = [self._grad_view(i, p)[1] for i, p in enumerate(active)]
+        keys = self._hkeys(self.param_groups[0])
+        spec = "lbfgs(%s)" % self._spec_keys(dict(keys, **dict({"nonfinite": "ignore"}, **self._controls)))
+        c = _descent.Optimizer(spec, pviews, gviews, None, self._names)
+        self._sigs, self._sig_index = [(0, keys)], {0: 0}
+        st = self.state.get(active[0], {})
+        if st:
+            self._import(c, st)
+        self._c = c
+        self._active = active
+        self._grads = [p.grad for p in active]
+        self._ptrs = [p.data_ptr() for p in active]
+
+    # ------------------------------------------------------------ state
+
+    def _retire(self):
+        if self.__dict__.get("_c") is not None:
+            self._refresh_steps()
+            self._c = None
+
+    def _refresh_steps(self):
+        """descent's L-BFGS state into state[first param], in torch's layout."""
+        c = self.__dict__.get("_c")
+        if c is None or not c.func_evals:
+            return
+        w = _checkpoint_tensors(bytearray(c.save_bytes()))
+        p0 = self._active[0]
+        dtype = p0.dtype
+        sc = {k: float(w[k][0]) for k in _LBFGS_SCALARS}
+        order = [(int(sc["oldest"]) + i) % w["ro"].shape[0] for i in range(int(sc["num_old"]))]
+
+        def vec(a):
+            return _torch.tensor(a, dtype=dtype)
+
+        st = {"func_evals": int(sc["func_evals"]), "n_iter": int(sc["n_iter"])}
+        if sc["n_iter"]:
+            st.update(d=vec(w["d"]), t=sc["t"], old_dirs=[vec(w["old_dirs"][k]) for k in order],
+                      old_stps=[vec(w["old_stps"][k]) for k in order], ro=[vec(w["ro"][k]) for k in order],
+                      H_diag=vec(sc["H_diag"]), prev_flat_grad=vec(w["prev_flat_grad"]),
+                      prev_loss=sc["prev_loss"])
+        self.state[p0] = st
+
+    def _import(self, c, st):
+        """torch's LBFGS state (state[first param]) into descent's optimizer c, checked
+        there as a checkpoint is (all or nothing)."""
+        blob = bytearray(c.save_bytes())
+        w = _checkpoint_tensors(blob)
+        h, n = w["ro"].shape[0], w["d"].shape[0]
+
+        def number(k, default=0.0):
+            v = st.get(k, default)
+            return float(v.item() if isinstance(v, _torch.Tensor) else v)
+
+        def flat(v, k):
+            a = v.detach().to(_torch.float64).reshape(-1).numpy()
+            if a.shape[0] != n:
+                raise ValueError("LBFGS state %r has %d elements, the parameters %d" % (k, a.shape[0], n))
+            return a
+
+        pairs = [st.get(k) or [] for k in ("old_dirs", "old_stps", "ro")]
+        if len(set(map(len, pairs))) != 1 or len(pairs[0]) > h:
+            raise ValueError("LBFGS state: old_dirs, old_stps and ro must have as many entries, at most "
+                             "history_size %d, got %s" % (h, [len(x) for x in pairs]))
+        for k in _LBFGS_VECTORS:
+            w[k][...] = 0
+        for i, (y, s, r) in enumerate(zip(*pairs)):
+            w["old_dirs"][i] = flat(y, "old_dirs")
+            w["old_stps"][i] = flat(s, "old_stps")
+            w["ro"][i] = float(r.item() if isinstance(r, _torch.Tensor) else r)
+        for k in ("d", "prev_flat_grad"):
+            if st.get(k) is not None:
+                w[k][...] = flat(st[k], k)
+        values = dict(n_iter=number("n_iter"), func_evals=number("func_evals"), num_old=len(pairs[0]), oldest=0,
+                      t=number("t"), H_diag=number("H_diag", 1.0), prev_loss=number("prev_loss"))
+        for k, v in values.items():
+            w[k][0] = v
+        _reseal(blob)
+        c.load_bytes(blob)

@@ -205,21 +205,33 @@ typedef struct {
     array *sparse;         /* the values of each row-sparse param's gradient, which each
                               step reads (dsc_optim_set_sparse_grad borrows them) */
     char **names;
-    int busy; /* a step runs without the GIL */
+    int busy; /* IDLE, STEPPING or IN_CLOSURE */
 } Optimizer;
 
-static int busy_check(Optimizer *o)
+/* What an optimizer is doing: nothing; a step without the GIL; a step with a closure
+ * running Python code (the closure, which may rebind gradients but nothing else). */
+enum { IDLE = 0, STEPPING = 1, IN_CLOSURE = 2 };
+
+/* Whether o may be used now; else raises. in_closure: also from inside its closure. */
+static int usable(Optimizer *o, int in_closure)
 {
     if (!o->opt) {
         PyErr_SetString(PyExc_RuntimeError, "the optimizer was not created");
         return -1;
     }
-    if (o->busy) {
+    if (o->busy == STEPPING) {
         PyErr_SetString(PyExc_RuntimeError, "the optimizer is stepping in another thread");
+        return -1;
+    }
+    if (o->busy == IN_CLOSURE && !in_closure) {
+        PyErr_SetString(PyExc_RuntimeError, "the optimizer is in step_closure: its closure may bind gradients "
+                        "and zero them, nothing else (no step, state or checkpoint)");
         return -1;
     }
     return 0;
 }
+
+static int busy_check(Optimizer *o) { return usable(o, 0); }
 
 static void optimizer_clear(Optimizer *o)
 {
@@ -445,13 +457,115 @@ static PyObject *optimizer_step(PyObject *self, PyObject *args, PyObject *kw)
     if (loss != Py_None && (l = PyFloat_AsDouble(loss)) == -1.0 && PyErr_Occurred()) return NULL;
     if (grads != Py_None && bind_all(o, grads, 1) < 0) return NULL;
     dsc_status st;
-    o->busy = 1;
+    o->busy = STEPPING;
     Py_BEGIN_ALLOW_THREADS
     st = loss == Py_None ? dsc_optim_step(o->opt) : dsc_optim_step_loss(o->opt, l);
     Py_END_ALLOW_THREADS
-    o->busy = 0;
+    o->busy = IDLE;
     if (st) return raise_status(st);
     return PyBool_FromLong(dsc_optim_last_updated(o->opt));
+}
+
+/* A closure step's Python side: the callable, the thread state saved while the library
+ * runs without the GIL, the first value the callable returned, and the exception it
+ * raised (fetched, so that it crosses the library intact). */
+typedef struct {
+    Optimizer *o;
+    PyObject *fn;
+    PyThreadState *released;
+    PyObject *first;
+    PyObject *exc_type, *exc_value, *exc_tb;
+} closure_call;
+
+/* The dsc_closure_fn: calls the Python callable with the GIL, its return value (a
+ * float, or anything float() takes, such as a 0-dim tensor) the loss. An exception
+ * stops the step (DSC_ERR_ARG) and is raised again by step_closure. */
+static dsc_status call_closure(void *ctx, double *loss)
+{
+    closure_call *c = ctx;
+    PyEval_RestoreThread(c->released);
+    c->o->busy = IN_CLOSURE;
+    PyObject *r = PyObject_CallNoArgs(c->fn);
+    double v = r ? PyFloat_AsDouble(r) : -1.0;
+    dsc_status st = DSC_OK;
+    if (!r || (v == -1.0 && PyErr_Occurred())) {
+        if (r && PyErr_ExceptionMatches(PyExc_TypeError))
+            PyErr_Format(PyExc_TypeError, "the closure must return the loss (a number or a one-element "
+                         "tensor), got %s", Py_TYPE(r)->tp_name);
+        PyErr_Fetch(&c->exc_type, &c->exc_value, &c->exc_tb);
+        Py_XDECREF(r);
+        st = DSC_ERR_ARG;
+    } else {
+        *loss = v;
+        if (!c->first) c->first = r;
+        else Py_DECREF(r);
+    }
+    c->o->busy = STEPPING;
+    c->released = PyEval_SaveThread();
+    return st;
+}
+
+/* step_closure(fn): torch's step(closure). fn() evaluates the loss at the parameters'
+ * values, writes its gradient into the gradient arrays (or binds others) and returns the
+ * loss; L-BFGS calls it up to max_eval times, the other kinds once. Returns what the
+ * first call returned. */
+static PyObject *optimizer_step_closure(PyObject *self, PyObject *fn)
+{
+    Optimizer *o = (Optimizer *)self;
+    if (busy_check(o) < 0) return NULL;
+    if (!PyCallable_Check(fn))
+        return PyErr_Format(PyExc_TypeError, "step_closure: the closure must be callable, got %s",
+                            Py_TYPE(fn)->tp_name);
+    closure_call c = {o, fn, NULL, NULL, NULL, NULL, NULL};
+    o->busy = STEPPING;
+    c.released = PyEval_SaveThread();
+    dsc_status st = dsc_optim_step_closure(o->opt, call_closure, &c, NULL);
+    PyEval_RestoreThread(c.released);
+    o->busy = IDLE;
+    if (c.exc_type) { /* the closure's own exception, as it raised it */
+        Py_XDECREF(c.first);
+        PyErr_Restore(c.exc_type, c.exc_value, c.exc_tb);
+        return NULL;
+    }
+    if (st) {
+        Py_XDECREF(c.first);
+        return raise_status(st);
+    }
+    if (!c.first) Py_RETURN_NONE; /* cannot happen: the first evaluation always runs */
+    return c.first;
+}
+
+/* save_bytes(): the checkpoint dsc_checkpoint_save would write, as bytes (the
+ * optimizer-wide state of L-BFGS travels in them). */
+static PyObject *optimizer_save_bytes(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    Optimizer *o = (Optimizer *)self;
+    if (busy_check(o) < 0) return NULL;
+    size_t len = 0;
+    dsc_status st = dsc_checkpoint_save_mem(o->opt, NULL, 0, &len, NULL);
+    if (st) return raise_status(st);
+    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len);
+    if (!b) return NULL;
+    st = dsc_checkpoint_save_mem(o->opt, PyBytes_AS_STRING(b), len, &len, NULL);
+    if (st) {
+        Py_DECREF(b);
+        return raise_status(st);
+    }
+    return b;
+}
+
+/* load_bytes(data): restores from a checkpoint in memory (all or nothing). */
+static PyObject *optimizer_load_bytes(PyObject *self, PyObject *arg)
+{
+    Optimizer *o = (Optimizer *)self;
+    if (busy_check(o) < 0) return NULL;
+    Py_buffer b;
+    if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0) return NULL;
+    dsc_status st = dsc_checkpoint_load_mem(o->opt, b.buf, (size_t)b.len, NULL);
+    PyBuffer_Release(&b);
+    if (st) return raise_status(st);
+    Py_RETURN_NONE;
 }
 
 static PyObject *optimizer_bind(PyObject *self, PyObject *args, PyObject *kw)
@@ -460,7 +574,7 @@ static PyObject *optimizer_bind(PyObject *self, PyObject *args, PyObject *kw)
     static char *keys[] = {"params", "grads", NULL};
     PyObject *params = Py_None, *grads = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO:bind", keys, &params, &grads)) return NULL;
-    if (busy_check(o) < 0) return NULL;
+    if (usable(o, 1) < 0) return NULL;
     if (params != Py_None && bind_all(o, params, 0) < 0) return NULL;
     if (grads != Py_None && bind_all(o, grads, 1) < 0) return NULL;
     Py_RETURN_NONE;
@@ -470,7 +584,7 @@ static PyObject *optimizer_zero_grad(PyObject *self, PyObject *unused)
 {
     (void)unused;
     Optimizer *o = (Optimizer *)self;
-    if (busy_check(o) < 0) return NULL;
+    if (usable(o, 1) < 0) return NULL;
     dsc_optim_zero_grad(o->opt);
     for (size_t i = 0; i < o->count; i++) array_release(&o->sparse[i]); /* no rows: nothing borrowed */
     Py_RETURN_NONE;
@@ -580,6 +694,9 @@ OPT_GETTER(optimizer_get_grad_norm, PyFloat_FromDouble(dsc_optim_grad_norm(o->op
 OPT_GETTER(optimizer_get_state_bytes, PyLong_FromSize_t(dsc_optim_state_bytes(o->opt)))
 OPT_GETTER(optimizer_get_threads, PyLong_FromLong(dsc_optim_threads(o->opt)))
 OPT_GETTER(optimizer_get_eval, PyBool_FromLong(dsc_optim_in_eval_mode(o->opt)))
+OPT_GETTER(optimizer_get_needs_closure, PyBool_FromLong(dsc_optim_needs_closure(o->opt)))
+OPT_GETTER(optimizer_get_n_iter, PyLong_FromLongLong(dsc_optim_lbfgs_iterations(o->opt)))
+OPT_GETTER(optimizer_get_func_evals, PyLong_FromLongLong(dsc_optim_lbfgs_evaluations(o->opt)))
 
 static int optimizer_set_threads(PyObject *self, PyObject *value, void *unused)
 {
@@ -823,6 +940,11 @@ static PyMethodDef optimizer_methods[] = {
     {"step", (PyCFunction)(void (*)(void))optimizer_step, METH_VARARGS | METH_KEYWORDS,
      "step(grads=None, loss=None): one update in place; grads rebinds the gradient arrays first.\n"
      "Returns whether an update was applied (False while accumulating or after a skip)."},
+    {"step_closure", optimizer_step_closure, METH_O,
+     "step_closure(fn): torch's step(closure); fn() writes the gradients and returns the loss,\n"
+     "called as often as the kind needs (L-BFGS: up to max_eval). Returns fn's first result."},
+    {"save_bytes", optimizer_save_bytes, METH_NOARGS, "save_bytes(): the checkpoint as bytes."},
+    {"load_bytes", optimizer_load_bytes, METH_O, "load_bytes(data): restore from checkpoint bytes."},
     {"bind", (PyCFunction)(void (*)(void))optimizer_bind, METH_VARARGS | METH_KEYWORDS,
      "bind(params=None, grads=None): point tensors at other arrays of the same dtype and shape\n"
      "(None entries keep theirs)."},
@@ -860,6 +982,11 @@ static PyGetSetDef optimizer_getset[] = {
     {"state_bytes", optimizer_get_state_bytes, NULL, "Bytes of optimizer state.", NULL},
     {"threads", optimizer_get_threads, optimizer_set_threads, "Threads a step uses (0: OpenMP default).", NULL},
     {"eval_mode", optimizer_get_eval, optimizer_set_eval, "Evaluation point (schedule-free).", NULL},
+    {"needs_closure", optimizer_get_needs_closure, NULL, "Whether step() is refused for want of a closure "
+     "(L-BFGS: use step_closure).", NULL},
+    {"n_iter", optimizer_get_n_iter, NULL, "L-BFGS's iterations over all its steps (torch's n_iter).", NULL},
+    {"func_evals", optimizer_get_func_evals, NULL, "L-BFGS's closure evaluations over all its steps "
+     "(torch's func_evals).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -343,3 +343,63 @@ def test_sparse_grad_rows():
         opt.bind(grads=[np.ones((5, 2)), None])
     with pytest.raises(ValueError, match="adam: sparse gradients are not supported"):
         descent.Optimizer("adam", [np.zeros((5, 2))], [None])
+
+
+def test_lbfgs_step_closure_solves_a_quadratic():
+    """f(x) = x.Ax/2 - b.x: L-BFGS with the strong Wolfe search reaches A^-1 b; the
+    closure writes the gradient into the optimizer's array and returns the loss."""
+    rng = np.random.default_rng(2)
+    m = rng.standard_normal((6, 6))
+    a, b = m @ m.T + 6 * np.eye(6), rng.standard_normal(6)
+    x, g = np.zeros(6), np.zeros(6)
+    opt = descent.Optimizer("lbfgs(line_search_fn=strong_wolfe, tolerance_change=0, tolerance_grad=1e-12)", [x], [g])
+    assert opt.needs_closure
+    calls = []
+
+    def closure():
+        calls.append(1)
+        g[:] = a @ x - b
+        return 0.5 * x @ a @ x - b @ x
+
+    first = opt.step_closure(closure)
+    assert first == 0.0  # the loss at the start, as torch's step returns it
+    np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-8)
+    assert opt.step_count == 1 and opt.func_evals == len(calls) > 1 and opt.n_iter >= 1
+    with pytest.raises(TypeError, match="callable"):
+        opt.step_closure(None)
+    # any other kind evaluates once, then steps with that gradient
+    w, gw = np.ones(2), np.zeros(2)
+    sgd = descent.Optimizer("sgd(lr=0.5)", [w], [gw])
+    assert not sgd.needs_closure
+
+    def grad_of_w():
+        gw[:] = 2 * w
+        return float(w @ w)
+
+    assert sgd.step_closure(grad_of_w) == 2.0
+    np.testing.assert_array_equal(w, [0.0, 0.0])
+
+
+def test_step_closure_exception_and_reentry():
+    x, g = np.ones(3), np.zeros(3)
+    opt = descent.Optimizer("lbfgs", [x], [g])
+
+    def boom():
+        raise KeyError("from the closure")
+
+    with pytest.raises(KeyError, match="from the closure"):
+        opt.step_closure(boom)
+
+    def reenter():
+        opt.step()
+
+    with pytest.raises(RuntimeError, match="in step_closure"):
+        opt.step_closure(reenter)
+
+    def rebind():  # the one thing a closure may do to its optimizer besides zero_grad
+        opt.bind(grads=[np.full(3, 2.0)])
+        return 1.0
+
+    opt.step_closure(rebind)
+    np.testing.assert_array_equal(opt.grads[0], [2.0, 2.0, 2.0])
+    assert opt.step_count == 1 and x[0] < 1

@@ -25,7 +25,26 @@ KINDS = {
     "Adamax": lambda r: dict(lr=r.uniform(1e-3, 1e-2), betas=(r.uniform(0.8, 0.95), r.uniform(0.9, 0.999))),
     "NAdam": lambda r: dict(lr=r.uniform(1e-3, 1e-2), momentum_decay=r.uniform(1e-3, 1e-2)),
     "RAdam": lambda r: dict(lr=r.uniform(1e-3, 1e-2), betas=(r.uniform(0.8, 0.95), r.uniform(0.9, 0.999))),
+    "Rprop": lambda r: dict(lr=r.uniform(1e-3, 1e-1), etas=(r.uniform(0.3, 0.7), r.uniform(1.1, 1.5)),
+                            step_sizes=(r.uniform(1e-6, 1e-3), r.uniform(0.05, 1.0))),
+    # t0 within the run, so that ax averages rather than copies p
+    "ASGD": lambda r: dict(lr=r.uniform(1e-3, 1e-1), lambd=r.uniform(1e-4, 1e-1), alpha=r.uniform(0.5, 1.0),
+                           t0=r.choice([2.0, 5.0])),
 }
+
+
+@pytest.fixture(autouse=True)
+def double_default_dtype(request):
+    """torch 1.13's ASGD keeps eta and mu as tensors of the default dtype; descent keeps
+    doubles (the same values with float64 as the default)."""
+    name = getattr(request.node, "callspec", None) and request.node.callspec.params.get("name")
+    if name != "ASGD":
+        yield
+        return
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 SHAPES = [(7, 5), (5,), (3, 2, 4)]
 STEPS = 12
 
@@ -86,8 +105,9 @@ def make_groups(name, dtype, seed):
     common = {k: h0.pop(k) for k in ("momentum", "amsgrad", "centered", "initial_accumulator_value") if k in h0}
     for k in common:
         h1.pop(k, None)
-    h0["weight_decay"] = r.uniform(0.0, 0.1)
-    h1["weight_decay"] = 0.0
+    if supports(name, "weight_decay"):
+        h0["weight_decay"] = r.uniform(0.0, 0.1)
+        h1["weight_decay"] = 0.0
     if supports(name, "maximize"):
         h1["maximize"] = True
     if name == "SGD" and common["momentum"] > 0 and h0["dampening"] == 0:
@@ -354,3 +374,26 @@ def test_sparse_refusals_like_torch():
     w.grad = torch.ones(3)
     with pytest.raises(ValueError, match="sparse_adam: dense gradients are not supported"):
         dt.SparseAdam([w]).step()
+
+
+def test_asgd_average_is_state_ax_like_torch():
+    """ASGD's average, to evaluate the model at, is optimizer.state[p]['ax'] as in torch:
+    equal to torch's once averaging starts (t0), and live (no state_dict() needed)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # torch 1.13 keeps eta and mu in it
+    try:
+        g = torch.Generator().manual_seed(4)
+        start = torch.randn(4, 3, generator=g)
+        grads = [torch.randn(4, 3, generator=g) for _ in range(7)]
+        ps = [torch.nn.Parameter(start.clone()) for _ in range(2)]
+        opts = [dt.ASGD([ps[0]], lr=0.05, t0=3), torch.optim.ASGD([ps[1]], lr=0.05, t0=3)]
+        for k, gr in enumerate(grads):
+            for p, o in zip(ps, opts):
+                p.grad = gr.clone()
+                o.step()
+            if k == 0:
+                ax = opts[0].state[ps[0]]["ax"]  # the same tensor, read again after later steps
+        assert torch.allclose(ax, opts[1].state[ps[1]]["ax"], rtol=1e-12)
+        assert not torch.allclose(ax, ps[0].detach(), rtol=1e-3)  # an average, not the last point
+    finally:
+        torch.set_default_dtype(old)
