@@ -7,7 +7,8 @@
  * by a reference and a held buffer (NumPy refuses to resize an array while a buffer
  * is exported), and the arrays can only be changed through step(grads=...) or
  * bind(), which check them again. Steps run with the GIL released; a flag refuses a
- * second call on the same object meanwhile.
+ * second call on the same object meanwhile. A closure step (L-BFGS) takes the GIL back
+ * for each call of the Python closure, which may then only rebind or zero gradients.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -474,8 +475,27 @@ typedef struct {
     PyObject *fn;
     PyThreadState *released;
     PyObject *first;
-    PyObject *exc_type, *exc_value, *exc_tb;
+    PyObject *exc[3]; /* the exception: [0] alone from 3.12, type, value, traceback before */
 } closure_call;
+
+/* The raised exception, taken out of the thread state into exc, and back. */
+static void exception_take(PyObject **exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    exc[0] = PyErr_GetRaisedException();
+#else
+    PyErr_Fetch(&exc[0], &exc[1], &exc[2]);
+#endif
+}
+
+static void exception_restore(PyObject **exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc[0]);
+#else
+    PyErr_Restore(exc[0], exc[1], exc[2]);
+#endif
+}
 
 /* The dsc_closure_fn: calls the Python callable with the GIL, its return value (a
  * float, or anything float() takes, such as a 0-dim tensor) the loss. An exception
@@ -492,8 +512,8 @@ static dsc_status call_closure(void *ctx, double *loss)
         if (r && PyErr_ExceptionMatches(PyExc_TypeError))
             PyErr_Format(PyExc_TypeError, "the closure must return the loss (a number or a one-element "
                          "tensor), got %s", Py_TYPE(r)->tp_name);
-        PyErr_Fetch(&c->exc_type, &c->exc_value, &c->exc_tb);
         Py_XDECREF(r);
+        exception_take(c->exc);
         st = DSC_ERR_ARG;
     } else {
         *loss = v;
@@ -516,15 +536,15 @@ static PyObject *optimizer_step_closure(PyObject *self, PyObject *fn)
     if (!PyCallable_Check(fn))
         return PyErr_Format(PyExc_TypeError, "step_closure: the closure must be callable, got %s",
                             Py_TYPE(fn)->tp_name);
-    closure_call c = {o, fn, NULL, NULL, NULL, NULL, NULL};
+    closure_call c = {o, fn, NULL, NULL, {NULL, NULL, NULL}};
     o->busy = STEPPING;
     c.released = PyEval_SaveThread();
     dsc_status st = dsc_optim_step_closure(o->opt, call_closure, &c, NULL);
     PyEval_RestoreThread(c.released);
     o->busy = IDLE;
-    if (c.exc_type) { /* the closure's own exception, as it raised it */
+    if (c.exc[0]) { /* the closure's own exception, as it raised it */
         Py_XDECREF(c.first);
-        PyErr_Restore(c.exc_type, c.exc_value, c.exc_tb);
+        exception_restore(c.exc);
         return NULL;
     }
     if (st) {

@@ -74,6 +74,29 @@ def test_trajectory_matches_torch(problem, line_search_fn, kw):
     assert (sa["n_iter"], sa["func_evals"]) == (sb["n_iter"], sb["func_evals"])
 
 
+def test_float32_follows_torch_closely():
+    """descent's history is double, torch's float: the same minimum to float precision,
+    and the state dict holds the history in the parameters' dtype, as torch's does."""
+    x, y = X.float(), Y.float()
+    finals = []
+    for cls in (dt.LBFGS, torch.optim.LBFGS):
+        w, b = torch.nn.Parameter(torch.zeros(3)), torch.nn.Parameter(torch.zeros(()))
+        opt = cls([w, b], line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y) + 1e-3 * (w * w).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(3):
+            opt.step(closure)
+        finals.append(torch.cat([w.detach(), b.detach().reshape(1)]))
+        state = opt.state_dict()["state"][0]
+        assert state["d"].dtype == state["old_dirs"][0].dtype == torch.float32
+    assert torch.allclose(finals[0], finals[1], rtol=1e-4, atol=1e-5)
+
+
 def test_rosenbrock_solved_and_new_grad_tensors_followed():
     # zero_grad(set_to_none=True): every evaluation's backward() allocates new .grad tensors
     losses, points, _, _ = steps(dt.LBFGS, "rosenbrock", 4, set_to_none=True, line_search_fn="strong_wolfe")
