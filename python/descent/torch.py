@@ -14,6 +14,10 @@ Beyond torch's arguments, each takes descent's optimizer-wide controls: nonfinit
 ("ignore" by default, as torch.optim, which lets NaN through; "skip" or "error"),
 clip_norm, clip_value, max_consecutive_skips, state_dtype ("bf16" for Adam/AdamW).
 
+LBFGS takes step(closure) as torch's does: descent's L-BFGS calls the closure for every
+evaluation it needs (Optimizer.step_closure) and reads the .grad tensors it leaves.
+Copies (copy.deepcopy, pickle) keep the state, step counts and controls.
+
 Row-sparse gradients (nn.Embedding(sparse=True)): SparseAdam takes them only, SGD
 (momentum 0) and Adagrad take them too, the others refuse them, as torch.optim does.
 A 2-D parameter's sparse .grad is passed to descent as its row indices and values at
@@ -105,9 +109,19 @@ class _DescentOptimizer(_torch.optim.Optimizer):
         self._refresh_steps()
         return super().state_dict()
 
+    def __getstate__(self):
+        """What pickle and copy.deepcopy keep: torch's three keys, with the live step
+        counts (and L-BFGS's history) written into the state first, and descent's
+        controls; the copy builds its own descent optimizer at its first step."""
+        self._refresh_steps()
+        state = super().__getstate__()
+        state["_controls"] = self._controls
+        return state
+
     def __setstate__(self, state):
         super().__setstate__(state)
         self.__dict__.setdefault("_c", None)
+        self.__dict__.setdefault("_controls", {})
 
     def step(self, closure=None):
         """One step of every tensor that has a gradient (closure: re-evaluates the loss)."""
@@ -426,6 +440,10 @@ class LBFGS(_DescentOptimizer):
         if group["line_search_fn"] not in (None, "strong_wolfe"):
             raise ValueError("LBFGS: line_search_fn must be None or 'strong_wolfe', got %r" % group["line_search_fn"])
         self._params = group["params"]
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._params = self.param_groups[0]["params"]
 
     def add_param_group(self, param_group):
         if getattr(self, "_params", None) is not None:

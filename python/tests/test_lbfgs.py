@@ -213,6 +213,19 @@ def test_state_dict_moves_both_ways():
                 assert len(saved["old_dirs"]) == len(saved["ro"]) <= 4
 
 
+def test_deepcopy_keeps_the_history():
+    ref = steps(torch.optim.LBFGS, "rosenbrock", 4, max_iter=3)[1][-1][0]
+    x = torch.nn.Parameter(torch.tensor([-1.5, 2.0], dtype=F64))
+    opt = dt.LBFGS([x], max_iter=3)
+    for _ in range(2):
+        opt.step(closure_for(opt, [x], rosenbrock))
+    twin = copy.deepcopy(opt)
+    y, = twin.param_groups[0]["params"]
+    for _ in range(2):
+        twin.step(closure_for(twin, [y], rosenbrock))
+    assert torch.allclose(y.detach(), ref, rtol=1e-9, atol=1e-12)
+
+
 def test_bad_state_refused_with_the_reason():
     x = torch.nn.Parameter(torch.tensor([-1.5, 2.0], dtype=F64))
     opt = dt.LBFGS([x], history_size=2)

@@ -397,3 +397,31 @@ def test_asgd_average_is_state_ax_like_torch():
         assert not torch.allclose(ax, ps[0].detach(), rtol=1e-3)  # an average, not the last point
     finally:
         torch.set_default_dtype(old)
+
+
+@pytest.mark.parametrize("name", ["Adam", "ASGD"])
+def test_deepcopy_and_pickle_continue_like_torch(name):
+    """A copy (copy.deepcopy, pickle) taken after some steps continues with the step
+    count, the group scalars and the controls it had."""
+    import pickle
+
+    def go(cls, ps, opt, grads):
+        for gr in grads:
+            for p, g in zip(ps, gr):
+                p.grad = g.clone()
+            opt.step()
+
+    tensors, hps = make_groups(name, torch.float64, 21)
+    grads = grads_for(tensors, torch.float64, 21)
+    ref = group_params(tensors)
+    go(reference(name), ref, make(reference(name), ref, hps), grads)
+    for copier in (copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))):
+        ps = group_params(tensors)
+        opt = make(getattr(dt, name), ps, hps)
+        opt._controls["clip_value"] = 1e9  # a control the copy must keep (too large to act)
+        go(None, ps, opt, grads[:4])
+        twin = copier(opt)
+        assert twin._controls == {"clip_value": 1e9}
+        qs = [p for group in twin.param_groups for p in group["params"]]
+        go(None, qs, twin, grads[4:])
+        assert_close(qs, ref, 1e-12)
