@@ -134,6 +134,20 @@ def test_grad_none_counts_as_zeros_like_torch():
     assert torch.equal(results[0][1], torch.ones(3, dtype=F64))
 
 
+def test_sparse_embedding_gradient_made_dense_like_torch():
+    weights = []
+    for cls in (dt.LBFGS, torch.optim.LBFGS):
+        torch.manual_seed(0)
+        emb = torch.nn.Embedding(6, 3, sparse=True).double()
+        idx, target = torch.tensor([0, 2, 2, 5]), torch.ones(4, 3, dtype=F64)
+        opt = cls(emb.parameters(), max_iter=5)
+        for _ in range(2):
+            opt.step(closure_for(opt, None, lambda _: ((emb(idx) - target) ** 2).sum()))
+        weights.append(emb.weight.detach().clone())
+    assert torch.allclose(weights[0], weights[1], rtol=1e-9, atol=1e-12)
+    assert torch.equal(weights[0][[1, 3, 4]], weights[1][[1, 3, 4]])  # rows never touched
+
+
 def test_step_without_closure_is_an_error():
     x = torch.nn.Parameter(torch.ones(2, dtype=F64))
     with pytest.raises(TypeError, match="needs a closure"):
