@@ -445,6 +445,19 @@ class LBFGS(_DescentOptimizer):
         super().__setstate__(state)
         self._params = self.param_groups[0]["params"]
 
+    def load_state_dict(self, state_dict):
+        """torch's load_state_dict, checked now by descent's L-BFGS as its checkpoints are:
+        a state it refuses raises ValueError and the optimizer keeps the one it had."""
+        self._retire()
+        before = self.state, self.param_groups
+        super().load_state_dict(state_dict)
+        try:
+            self._build(list(self._params))
+        except Exception:
+            self.state, self.param_groups = before
+            self._params = self.param_groups[0]["params"]
+            raise
+
     def add_param_group(self, param_group):
         if getattr(self, "_params", None) is not None:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")

@@ -240,19 +240,25 @@ def test_deepcopy_keeps_the_history():
     assert torch.allclose(y.detach(), ref, rtol=1e-9, atol=1e-12)
 
 
-def test_bad_state_refused_with_the_reason():
+def test_bad_state_refused_with_the_reason_and_nothing_lost():
+    """A state descent's checks refuse raises ValueError from load_state_dict, and the
+    optimizer goes on with its own as if nothing had been loaded."""
+    ref = steps(dt.LBFGS, "rosenbrock", 3, max_iter=3, history_size=2)[1][-1][0]
     x = torch.nn.Parameter(torch.tensor([-1.5, 2.0], dtype=F64))
-    opt = dt.LBFGS([x], history_size=2)
+    opt = dt.LBFGS([x], max_iter=3, history_size=2)
     opt.step(closure_for(opt, [x], rosenbrock))
-    state = opt.state_dict()
-    state["state"][0]["old_dirs"].append(torch.zeros(2, dtype=F64))
-    other = dt.LBFGS([x], history_size=2)
-    other.load_state_dict(state)
-    with pytest.raises(ValueError, match="as many entries"):
-        other.step(closure_for(other, [x], rosenbrock))
-    state = opt.state_dict()
-    state["state"][0]["H_diag"] = torch.tensor(-1.0, dtype=F64)
-    other = dt.LBFGS([x], history_size=2)
-    other.load_state_dict(state)
-    with pytest.raises(ValueError, match="H_diag must be finite and > 0"):
-        other.step(closure_for(other, [x], rosenbrock))
+    opt.step(closure_for(opt, [x], rosenbrock))
+    good = opt.state_dict()
+    for key, value, match in (("old_dirs", None, "as many entries"), ("H_diag", -1.0, "H_diag must be finite and > 0"),
+                              ("d", torch.zeros(5, dtype=F64), "'d' has 5 elements, the parameters 2"),
+                              ("n_iter", 0.5, "n_iter must be an integer")):
+        bad = copy.deepcopy(good)
+        if value is None:
+            bad["state"][0][key].append(torch.zeros(2, dtype=F64))
+        else:
+            bad["state"][0][key] = torch.tensor(value, dtype=F64) if isinstance(value, float) else value
+        with pytest.raises(ValueError, match=match):
+            opt.load_state_dict(bad)
+        assert opt.param_groups[0]["params"][0] is x
+    opt.step(closure_for(opt, [x], rosenbrock))
+    assert torch.equal(x.detach(), ref)
