@@ -10,6 +10,9 @@ optimizer keeps them (opt.params, opt.grads are tuples); to step with other grad
 arrays, pass them: opt.step(grads=[...]) (checked like the first ones). Rebinding your
 own list's entries does nothing to the optimizer: it never sees your list.
 
+L-BFGS ("lbfgs") re-evaluates the loss within a step: opt.step_closure(fn), fn() writing
+the gradients into the arrays and returning the loss, as torch's step(closure).
+
 descent.torch holds drop-in replacements of torch.optim's optimizers.
 """
 import numpy as _np

@@ -391,7 +391,8 @@ def _checkpoint_tensors(blob):
     out = {}
     for name, t in header.items():
         if name.startswith("optim/"):
-            assert t["dtype"] == "F64", t  # descent saves the optimizer-wide state in double
+            if t["dtype"] != "F64":  # descent saves the optimizer-wide state in double
+                raise RuntimeError("descent's checkpoint holds %s as %s, not F64" % (name, t["dtype"]))
             begin, end = t["data_offsets"]
             out[name[6:]] = _np.frombuffer(blob, dtype="<f8", count=(end - begin) // 8,
                                            offset=8 + n + begin).reshape(t["shape"])
