@@ -454,6 +454,12 @@ typedef struct dsc_average dsc_average;
 
 dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_param *params,
                               size_t count);
+/* ASGD's own average (torch.optim.ASGD's state['ax']) as a dsc_average with spec "ax":
+ * its buffers are opt's state buffers ax (borrowed: opt must outlive it), which opt's
+ * step folds, so dsc_average_update only counts. Before opt's first step it copies the
+ * parameters into ax (that step sets ax = p without reading it). Refused for a kind
+ * other than ASGD. Do not step opt while the average is swapped in. */
+dsc_status dsc_average_create_ax(dsc_average **out, dsc_optim *opt);
 void dsc_average_destroy(dsc_average *avg);
 dsc_status dsc_average_update(dsc_average *avg);
 /* Copies tensor i's average into dst (n elements of its dtype). */
@@ -462,7 +468,7 @@ dsc_status dsc_average_copy_to(const dsc_average *avg, size_t i, void *dst);
  * dsc_average_update fails while swapped. */
 dsc_status dsc_average_swap(dsc_average *avg);
 int dsc_average_swapped(const dsc_average *avg);
-/* For checkpoints: tensor i's buffer (named "ema" or "swa") and the two counters. */
+/* For checkpoints: tensor i's buffer (named "ema", "swa" or "ax") and the two counters. */
 dsc_status dsc_average_buffer(const dsc_average *avg, size_t i, const char **name, void **data);
 int64_t dsc_average_updates(const dsc_average *avg);  /* calls of update */
 int64_t dsc_average_averaged(const dsc_average *avg); /* folds so far */

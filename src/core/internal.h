@@ -476,5 +476,8 @@ void dsc__lookahead_sync(dsc_dtype dt, void *p, void *slow, size_t n, double alp
 /* ---- weight averaging (average.c): the canonical text of an average spec (as
  * dsc_average_format writes it), so checkpoints compare specs, not spellings. */
 dsc_status dsc__average_canonical(const char *spec, char *buf, size_t size);
+/* Whether the average's buffers are the optimizer's state (ASGD's ax), which a
+ * checkpoint saves and restores with the optimizer, not again as the average's. */
+int dsc__average_borrowed(const dsc_average *avg);
 
 #endif
