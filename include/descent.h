@@ -321,13 +321,14 @@ void dsc_optim_zero_grad(dsc_optim *opt);
  * rows)) and values, nrows x dim elements of the tensor's dtype, row k of values being
  * the gradient of row rows[k]. A row may appear more than once: its values are summed,
  * in order, as torch's coalesce() does. Rows not named have a zero gradient, and their
- * state and parameters do not change at all (sparse_adam's lazy moments). rows is read
+ * state and parameters do not change at all (sparse_adam's lazy moments), but for SGD's
+ * momentum, which moves every row it has ever named, as torch's does. rows is read
  * now; values is borrowed like a dense gradient: each step reads it, so it must stay
  * valid and hold the gradient until it is replaced by another call or cleared by
  * dsc_optim_zero_grad. Until the first call the gradient has no rows.
  *
- * Kinds: sparse_adam (which takes no dense gradient), sgd (momentum 0, as torch's sparse
- * SGD, whose momentum buffer would decay every row) and adagrad; every other kind
+ * Kinds: sparse_adam (which takes no dense gradient), sgd (momentum and Nesterov too:
+ * a dense buffer, 0 on the rows never named) and adagrad; every other kind
  * refuses DSC_SPARSE_GRAD tensors at create, as torch.optim refuses sparse gradients.
  * Weight decay, l1, lookahead and accumulate > 1 are refused for these tensors (they
  * would touch every row); clipping and the non-finite policy see the summed values.
