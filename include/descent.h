@@ -321,13 +321,14 @@ void dsc_optim_zero_grad(dsc_optim *opt);
  * rows)) and values, nrows x dim elements of the tensor's dtype, row k of values being
  * the gradient of row rows[k]. A row may appear more than once: its values are summed,
  * in order, as torch's coalesce() does. Rows not named have a zero gradient, and their
- * state and parameters do not change at all (sparse_adam's lazy moments). rows is read
+ * state and parameters do not change at all (sparse_adam's lazy moments), but for SGD's
+ * momentum, which moves every row it has ever named, as torch's does. rows is read
  * now; values is borrowed like a dense gradient: each step reads it, so it must stay
  * valid and hold the gradient until it is replaced by another call or cleared by
  * dsc_optim_zero_grad. Until the first call the gradient has no rows.
  *
- * Kinds: sparse_adam (which takes no dense gradient), sgd (momentum 0, as torch's sparse
- * SGD, whose momentum buffer would decay every row) and adagrad; every other kind
+ * Kinds: sparse_adam (which takes no dense gradient), sgd (momentum and Nesterov too:
+ * a dense buffer, 0 on the rows never named) and adagrad; every other kind
  * refuses DSC_SPARSE_GRAD tensors at create, as torch.optim refuses sparse gradients.
  * Weight decay, l1, lookahead and accumulate > 1 are refused for these tensors (they
  * would touch every row); clipping and the non-finite policy see the summed values.
@@ -454,6 +455,12 @@ typedef struct dsc_average dsc_average;
 
 dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_param *params,
                               size_t count);
+/* ASGD's own average (torch.optim.ASGD's state['ax']) as a dsc_average with spec "ax":
+ * its buffers are opt's state buffers ax (borrowed: opt must outlive it), which opt's
+ * step folds, so dsc_average_update only counts. Before opt's first step it copies the
+ * parameters into ax (that step sets ax = p without reading it). Refused for a kind
+ * other than ASGD. Do not step opt while the average is swapped in. */
+dsc_status dsc_average_create_ax(dsc_average **out, dsc_optim *opt);
 void dsc_average_destroy(dsc_average *avg);
 dsc_status dsc_average_update(dsc_average *avg);
 /* Copies tensor i's average into dst (n elements of its dtype). */
@@ -462,7 +469,7 @@ dsc_status dsc_average_copy_to(const dsc_average *avg, size_t i, void *dst);
  * dsc_average_update fails while swapped. */
 dsc_status dsc_average_swap(dsc_average *avg);
 int dsc_average_swapped(const dsc_average *avg);
-/* For checkpoints: tensor i's buffer (named "ema" or "swa") and the two counters. */
+/* For checkpoints: tensor i's buffer (named "ema", "swa" or "ax") and the two counters. */
 dsc_status dsc_average_buffer(const dsc_average *avg, size_t i, const char **name, void **data);
 int64_t dsc_average_updates(const dsc_average *avg);  /* calls of update */
 int64_t dsc_average_averaged(const dsc_average *avg); /* folds so far */

@@ -18,7 +18,8 @@
  *   optim/<name>            an optimizer-wide state of F64 (L-BFGS's old_dirs, old_stps,
  *                           ro, d, prev_flat_grad, n_iter, func_evals, ...), checked by
  *                           the kind when loaded
- *   average/<name>/<ema|swa> a weight average's buffers (the options' average below)
+ *   average/<name>/<ema|swa> a weight average's buffers (the options' average below;
+ *                           ASGD's ax has none: its buffers are state/<name>/ax)
  *
  * The header's "__metadata__" (string -> string) holds:
  *
@@ -88,7 +89,7 @@ typedef struct dsc_kv {
 /* What a save writes beside the optimizer. */
 typedef struct dsc_checkpoint_save_options {
     /* A weight average (NULL: none), stored as "average/<name>/<ema|swa>" with its spec
-     * and counters. A swapped-in one (dsc_average_swap) is refused: the parameters
+     * and counters (ASGD's ax as spec and counters: its buffers are the state's). A swapped-in one (dsc_average_swap) is refused: the parameters
      * would hold the average instead of the training point. */
     const dsc_average *average;
     /* nextra caller strings, stored as "extra.<key>" (dsc_ckpt_extra reads them). */

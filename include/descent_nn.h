@@ -240,7 +240,9 @@ typedef struct dsc_fit_config {
                               has not stopped early. Default 0 */
     const char *average;   /* a weight average of the parameters (dsc_average_create's spec:
                               "ema(decay=0.999)", "swa(start=1000)"; NULL: none, the default),
-                              folded after every optimizer update. A fit keeps it in the model
+                              folded after every optimizer update; or "ax", ASGD's own average
+                              (dsc_average_create_ax: the optimizer's state ax, which its step
+                              folds; refused for other kinds). A fit keeps it in the model
                               (dsc_mlp_average, dsc_mlp_use_average), validates at it every epoch
                               (dsc_epoch's avg_val_loss, avg_val_metric) and dsc_mlp_save stores
                               it. A fresh fit starts a new one from the weights it starts from
@@ -293,7 +295,7 @@ int dsc_mlp_using_average(const dsc_mlp *m);
  *                  the best epoch, with patience) and fit.live (the last epoch's weights
  *                  when the parameters hold the restored best ones).
  *   the average    with dsc_fit_config's average: the checkpoint's own average
- *                  (average/<name>/<ema|swa>, __metadata__ average, average.updates,
+ *                  (average/<name>/<ema|swa>, none for ax, __metadata__ average, average.updates,
  *                  average.averaged) and extra/fit.avg_history (F64 [epochs, 2]:
  *                  avg_val_loss, avg_val_metric).
  * Fitting E1 epochs, saving, loading and fitting E2 more with resume set gives the bits

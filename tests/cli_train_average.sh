@@ -51,6 +51,39 @@ for key in loss rmse r2; do
 done
 [ "$(num test_loss "$out")" != "$(num test_loss "$still")" ] || { echo "FAIL: adam did not train"; fail=$((fail + 1)); }
 
+# ASGD's own average (--average ax) is the optimizer's state ax: from step t0 + 2 on it
+# folds p_t with weight 1/(t - 1 - t0), as swa(start=t0+2) does with 1/(n + 1), so the two
+# score alike to the bit (24 steps here, t0 = 10, 20, and 1e6: ax is p, never averaged)
+asgd=(train --data "$data/wine.csv" --layers 8 --epochs 3 --batch 16 --val-split 0.2 --seed 2 --quiet --json)
+for dt in f32 f64; do
+  for t0 in 10 20; do
+    ax=$("$bin" "${asgd[@]}" --dtype $dt --optimizer "asgd(lr=0.05, t0=$t0)" --average ax) &&
+      swa=$("$bin" "${asgd[@]}" --dtype $dt --optimizer "asgd(lr=0.05, t0=$t0)" --average "swa(start=$((t0 + 2)))") ||
+      { echo "FAIL: asgd t0=$t0 $dt runs"; fail=$((fail + 1)); continue; }
+    for key in average_val_loss average_test_loss average_test_accuracy test_loss; do
+      [ "$(num $key "$ax")" = "$(num $key "$swa")" ] ||
+        { echo "FAIL: asgd t0=$t0 $dt: $key at ax $(num $key "$ax") vs at swa $(num $key "$swa")"; fail=$((fail + 1)); }
+    done
+    [ "$(num average_test_loss "$ax")" != "$(num test_loss "$ax")" ] ||
+      { echo "FAIL: asgd t0=$t0 $dt: ax scores as the live weights"; fail=$((fail + 1)); }
+  done
+  ax=$("$bin" "${asgd[@]}" --dtype $dt --optimizer 'asgd(lr=0.05)' --average ax --history "$tmp/ax.csv")
+  for key in val_loss test_loss test_accuracy; do
+    [ "$(num average_$key "$ax")" = "$(num $key "$ax")" ] ||
+      { echo "FAIL: asgd t0=1e6 $dt: average_$key $(num average_$key "$ax") vs $key $(num $key "$ax")"; fail=$((fail + 1)); }
+  done
+  head -1 "$tmp/ax.csv" | grep -q ',seconds,avg_val_loss,avg_val_accuracy$' ||
+    { echo "FAIL: ax history file: $(head -1 "$tmp/ax.csv")"; fail=$((fail + 1)); }
+done
+# any other optimizer is refused, naming it; ax takes no keys
+for bad in "adam|ax|the optimizer is adam" "asgd|ax(t0=3)|ax: takes no keys"; do
+  IFS='|' read -r opt avg msg <<<"$bad"
+  err=$("$bin" "${asgd[@]}" --optimizer "$opt" --average "$avg" 2>&1 >/dev/null)
+  rc=$?
+  [ $rc -eq 2 ] && grep -qF "$msg" <<<"$err" && [ "$(grep -c '' <<<"$err")" -eq 1 ] ||
+    { echo "FAIL: --optimizer $opt --average $avg: exit $rc: $err"; fail=$((fail + 1)); }
+done
+
 # the table: the spec, and an 'averaged' row under validation and under test
 table=$("$bin" train --data "$data/iris.csv" --layers 8 --epochs 2 --val-split 0.2 --average 'swa' --quiet)
 grep -q '^average   swa$' <<<"$table" && [ "$(grep -c '^  averaged ' <<<"$table")" -eq 2 ] ||

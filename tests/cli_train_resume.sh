@@ -3,7 +3,7 @@
 # 5 straight epochs (every loss, metric, rate and test score; only timings differ) and
 # saves the same weights, optimizer state and position; with dropout, a schedule and a
 # validation split in f32, early stopping in f64, a chain of resumes, --save-every,
-# weight averages (EMA, and SWA with early stopping).
+# weight averages (EMA, SWA with early stopping, ASGD's ax).
 # Damaged files and options the checkpoint fixes are refused with one line.
 # Usage: cli_train_resume.sh DESCENT DATA_DIR
 set -u
@@ -145,6 +145,20 @@ refuse 2 "--save-every without --save" train --data "$data/iris.csv" --save-ever
 refuse 1 "other data" train --resume "$dir/a.st" --data "$data/iris.csv" --epochs 1
 refuse 1 "unwritable --save" train --data "$data/iris.csv" --epochs 1 --save "$dir/no/such/dir/x.st"
 grep -q 'no/such/dir' "$dir/err" || { echo "FAIL: the unwritable --save names the file: $(cat "$dir/err")"; fail=$((fail + 1)); }
+
+# ASGD's own average (--average ax): the optimizer's state ax, averaging from step 12 on
+# (t0=10), so the 8 steps of each epoch resume in the averaging (the file holds no
+# average/ tensors of its own: state/<name>/ax is the average)
+args=(train --data "$data/wine.csv" --layers 8 --optimizer 'asgd(lr=0.05, t0=10)' --batch 16 --val-split 0.2 --seed 4
+      --average ax --quiet --json)
+for dt in f32 f64; do
+  split_run 5 3 "${args[@]}" --dtype $dt
+  check "asgd --average ax $dt 3 + 2"
+  grep -q '"average":"ax".*"average_test_loss":[0-9]' "$dir/got.json" ||
+    { echo "FAIL: the resumed run does not report its ax average: $(cat "$dir/got.json")"; fail=$((fail + 1)); }
+  "$bin" inspect "$dir/a.st" | grep -q 'average/' &&
+    { echo "FAIL: the ax checkpoint holds average/ tensors: $("$bin" inspect "$dir/a.st" | grep average)"; fail=$((fail + 1)); }
+done
 
 if [ $fail -ne 0 ]; then echo "$fail train resume checks failed"; exit 1; fi
 echo "all train resume checks passed"

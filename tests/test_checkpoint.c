@@ -1252,10 +1252,12 @@ static snapshot take_all(const dsc_optim *opt, const dsc_average *avg)
     return s;
 }
 
+/* spec's average over m's parameters, or for "ax" ASGD's over m's optimizer */
 static dsc_average *average_of(model *m, const char *spec)
 {
     dsc_average *avg;
-    if (dsc_average_create(&avg, spec, m->p, 2)) fail_msg("%s: %s", spec, dsc_last_error());
+    dsc_status st = strcmp(spec, "ax") ? dsc_average_create(&avg, spec, m->p, 2) : dsc_average_create_ax(&avg, m->opt);
+    if (st) fail_msg("%s: %s", spec, dsc_last_error());
     return avg;
 }
 
@@ -1331,7 +1333,13 @@ static void test_average_resume_is_bit_exact(void **state)
             avg_resume_case(opts[i], avgs[j][0], avgs[j][1], DSC_F32, (int)((i + j) % 2));
             avg_resume_case(opts[i], avgs[j][0], avgs[j][1], DSC_F64, (int)((i + j + 1) % 2));
         }
+    /* ASGD's own average, averaging from step 12 (t0=10), across the save at 17 */
+    for (int via_file = 0; via_file < 2; via_file++) {
+        avg_resume_case("asgd(lr=0.05, t0=10)", "ax", "ax", DSC_F32, via_file);
+        avg_resume_case("asgd(lr=0.05, t0=10, accumulate=2)", "ax", "ax", DSC_F64, !via_file);
+    }
 }
+
 
 /* The tensor named name, which must hold the bytes at want. */
 static void assert_tensor(const dsc_ckpt *ck, const char *name, const void *want, size_t bytes)
@@ -1401,6 +1409,63 @@ static void test_average_layout(void **state)
         assert_true(slow[0] != ((const double *)m.p[i].data)[0]);
         assert_true(((const double *)a)[0] != ((const double *)m.p[i].data)[0]);
     }
+    dsc_ckpt_close(ck);
+    free(buf);
+    dsc_average_destroy(avg);
+    model_free(&m);
+}
+
+/* ASGD's ax as an average: the optimizer's state buffers themselves (the parameters
+ * before the first step), counted by update, swapped like any average, saved as spec
+ * and counters only; refused for another kind and from dsc_average_create. */
+static void test_average_ax(void **state)
+{
+    (void)state;
+    model m;
+    int64_t call = 0;
+    dsc_average *avg = NULL;
+    model_init(&m, "adam(lr=0.01)", DSC_F64, 1.0);
+    assert_int_equal(dsc_average_create_ax(&avg, m.opt), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "the optimizer is adam"));
+    assert_null(avg);
+    model_free(&m);
+    model_init(&m, "asgd(lr=0.05, t0=3)", DSC_F64, 1.0);
+    assert_int_equal(dsc_average_create(&avg, "ax", m.p, 2), DSC_ERR_ARG);
+    assert_non_null(strstr(dsc_last_error(), "dsc_average_create_ax"));
+    assert_int_equal(dsc_average_create(&avg, "ax(t0=3)", m.p, 2), DSC_ERR_SPEC);
+    avg = average_of(&m, "ax");
+    for (size_t i = 0; i < 2; i++) {
+        void *a;
+        const char *name;
+        assert_int_equal(dsc_average_buffer(avg, i, &name, &a), DSC_OK);
+        assert_string_equal(name, "ax");
+        assert_ptr_equal(a, state_named(m.opt, i, "ax"));
+        assert_memory_equal(a, m.p[i].data, m.p[i].n * sizeof(double));
+    }
+    run_avg_steps(&m, avg, 9, &call); /* 8 updates (step 5 is skipped); averaging from step 5 */
+    assert_int_equal(dsc_average_updates(avg), 8);
+    assert_int_equal(dsc_average_averaged(avg), 8);
+    char spec[16];
+    assert_int_equal(dsc_average_format(avg, spec, sizeof spec), 2);
+    assert_string_equal(spec, "ax");
+    double live[NW], ax[NW];
+    memcpy(live, m.w, sizeof live);
+    memcpy(ax, state_named(m.opt, 0, "ax"), sizeof ax);
+    assert_true(memcmp(live, ax, sizeof ax) != 0);
+    assert_int_equal(dsc_average_swap(avg), DSC_OK);
+    assert_memory_equal(m.w, ax, sizeof ax);
+    assert_int_equal(dsc_average_update(avg), DSC_ERR_ARG);
+    assert_int_equal(dsc_average_swap(avg), DSC_OK);
+    assert_memory_equal(m.w, live, sizeof live);
+    assert_memory_equal(state_named(m.opt, 0, "ax"), ax, sizeof ax);
+    size_t len;
+    unsigned char *buf = save_mem_avg(&m, avg, &len);
+    dsc_ckpt *ck;
+    assert_int_equal(dsc_ckpt_open_mem(&ck, buf, len), DSC_OK);
+    assert_int_equal(dsc_ckpt_tensor_count(ck), 4); /* param/ and state/<name>/ax of w and b */
+    assert_string_equal(dsc_ckpt_meta(ck, "average"), "ax");
+    assert_string_equal(dsc_ckpt_meta(ck, "average.updates"), "8");
+    assert_tensor(ck, "state/layer.w/ax", ax, sizeof ax);
     dsc_ckpt_close(ck);
     free(buf);
     dsc_average_destroy(avg);
@@ -1791,6 +1856,7 @@ int main(void)
         cmocka_unit_test(test_save_keeps_mode_links_and_long_names),
         cmocka_unit_test(test_average_resume_is_bit_exact),
         cmocka_unit_test(test_average_layout),
+        cmocka_unit_test(test_average_ax),
         cmocka_unit_test(test_average_mismatch),
         cmocka_unit_test(test_schedulefree_saves_the_eval_point),
         cmocka_unit_test(test_null_argument_names_the_call),

@@ -4,7 +4,7 @@
  * average must not disturb); validation and evaluation at the average; fitting 3
  * epochs, saving, loading and fitting 4 more ends on the bits of 7 straight epochs,
  * average buffers and counters included (also with early stopping holding the best
- * weights); refusals. */
+ * weights); ASGD's ax, the optimizer's own state; refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -346,6 +346,49 @@ static void test_refusals(void **state)
     dsc_dataset_destroy(ds);
 }
 
+/* ASGD's own average (its state ax, averaging from update 12 of the 42 in 7 epochs) */
+static void test_resume_ax_f32(void **state)
+{
+    (void)state;
+    resume_case(DSC_F32, "asgd(lr=0.05, t0=10)", "ax", 0);
+}
+
+/* The ax average is the optimizer's state ax: in use, the weights are that buffer;
+ * compiling another optimizer drops the average with the state it borrowed (the
+ * live weights swapped back first), and a fit with ax refuses another kind. */
+static void test_ax_is_the_state(void **state)
+{
+    (void)state;
+    dsc_dataset *ds = load_data("wine.csv");
+    dsc_mlp *m = make(DSC_F64, 0, "asgd(lr=0.05, t0=5)");
+    dsc_history_destroy(fit(m, ds, config(2, "ax")));
+    size_t n = dsc_mlp_weight_count(m);
+    double *live = malloc(n * sizeof *live);
+    assert_non_null(live);
+    memcpy(live, dsc_mlp_data(m), n * sizeof *live);
+    OK(dsc_mlp_use_average(m, 1));
+    const dsc_optim *opt = dsc_mlp_optimizer(m);
+    for (size_t i = 0, at = 0; i < dsc_optim_param_count(opt); i++) {
+        const dsc_param *q = dsc_optim_param(opt, i);
+        const char *name;
+        void *ax;
+        OK(dsc_optim_state(opt, i, 0, &name, &ax));
+        assert_string_equal(name, "ax");
+        assert_memory_equal(ax, live + at, q->n * sizeof *live); /* swapped: ax holds the live weights */
+        assert_true(memcmp(q->data, live + at, q->n * sizeof *live) != 0);
+        at += q->n;
+    }
+    OK(dsc_mlp_compile(m, "adam(lr=1e-2)", NULL, DSC_LOSS_SOFTMAX_CE));
+    assert_null(dsc_mlp_average(m));
+    assert_memory_equal(dsc_mlp_data(m), live, n * sizeof *live);
+    refused(dsc_mlp_use_average(m, 1), DSC_ERR_ARG, "keeps no weight average");
+    dsc_fit_config fc = config(1, "ax");
+    refused(dsc_mlp_fit(m, ds, &fc, NULL), DSC_ERR_ARG, "the optimizer is adam");
+    free(live);
+    dsc_mlp_destroy(m);
+    dsc_dataset_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +399,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resume_swa_f64, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_resume_ema_best, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_refusals, make_path, remove_path),
+        cmocka_unit_test_setup_teardown(test_resume_ax_f32, make_path, remove_path),
+        cmocka_unit_test(test_ax_is_the_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

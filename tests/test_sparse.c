@@ -9,8 +9,8 @@
  * the reference loops, which must agree bit for bit, and compared with torch with the
  * tolerance of test_golden.c (1e-6 in f32, 1e-12 in f64, relative to the larger of the
  * value and the buffer's RMS). Then what torch cannot show: a gradient without rows,
- * checkpoints resumed bit-exactly, and every refusal (kinds, options, rows, shapes,
- * NaN under the non-finite policy).
+ * checkpoints resumed bit-exactly, SGD's momentum equal to the dense rule bit for bit,
+ * and every refusal (kinds, options, rows, shapes, NaN under the non-finite policy).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -214,7 +214,7 @@ static void test_golden(void **state)
         }
     }
     fclose(f);
-    assert_int_equal(cases, 12); /* 6 cases x 2 dtypes */
+    assert_int_equal(cases, 18); /* 9 cases x 2 dtypes */
 }
 
 /* ---------------------------------------------------------------- by hand */
@@ -355,6 +355,99 @@ static void test_checkpoint_resume(void **state)
     resume_case("sparse_adam(lr=0.01)", 1);
     resume_case("adagrad(lr=0.1, initial_accumulator_value=0.1)", 2);
     resume_case("sgd(lr=0.1)", 2);
+    resume_case("sgd(lr=0.1, momentum=0.9, nesterov=true)", 2);
+}
+
+/* ---------------------------------------------------------------- SGD's momentum */
+
+/* SGD with momentum on a sparse gradient is the dense rule on the summed rows with zeros
+ * elsewhere, bit for bit: a table of 500 rows x 70 (so that two threads split it),
+ * rows repeating within a step, a step without rows, rows 450.. never named (they and
+ * their momentum stay exactly as they were), through the fast kernels and the reference
+ * loops; then momentum switched off and on again (a fresh buffer) on both. */
+#define BIG_ROWS 500
+#define NAMED 450 /* rows from here on are never named */
+#define BIG_DIM 70
+#define BIG_K 40
+static void dense_twin_case(const char *spec, dsc_dtype dt, int reference)
+{
+    size_t n = BIG_ROWS * BIG_DIM, es = dsc_dtype_size(dt);
+    unsigned char *ps = calloc(n, es), *pd = calloc(n, es), *gd = calloc(n, es), *vals = calloc(BIG_K * BIG_DIM, es);
+    assert_true(ps && pd && gd && vals);
+    for (size_t i = 0; i < n; i++) {
+        double x = sin(0.37 * (double)i);
+        if (dt == DSC_F32) ((float *)ps)[i] = ((float *)pd)[i] = (float)x;
+        else ((double *)ps)[i] = ((double *)pd)[i] = x;
+    }
+    dsc_param sp = {.name = "emb", .data = ps, .n = n, .dtype = dt, .flags = DSC_SPARSE_GRAD, .ndim = 2,
+                    .shape = {BIG_ROWS, BIG_DIM}};
+    dsc_param dp = {.name = "emb", .data = pd, .grad = gd, .n = n, .dtype = dt, .ndim = 2, .shape = {BIG_ROWS, BIG_DIM}};
+    dsc_optim *os, *od;
+    if (dsc_optim_create_spec(&os, spec, &sp, 1)) fail_msg("%s: %s", spec, dsc_last_error());
+    assert_int_equal(dsc_optim_create_spec(&od, spec, &dp, 1), DSC_OK);
+    assert_int_equal(dsc_optim_set_threads(os, 2), DSC_OK);
+    dsc_optim_use_reference(os, reference);
+    dsc_optim_use_reference(od, reference);
+    int64_t rows[BIG_K];
+    int nesterov = strstr(spec, "nesterov") != NULL;
+    for (int s = 0; s < 12; s++) {
+        /* momentum off and on again: a fresh buffer, whose next step is its first */
+        const char *keys = s == 6 ? (nesterov ? "nesterov=false, momentum=0" : "momentum=0")
+                         : s == 8 ? (nesterov ? "momentum=0.8, nesterov=true" : "momentum=0.8") : NULL;
+        if (keys && (dsc_optim_set_group_spec(os, 0, keys) || dsc_optim_set_group_spec(od, 0, keys)))
+            fail_msg("%s: %s: %s", spec, keys, dsc_last_error());
+        int k = s == 3 ? 0 : BIG_K;
+        memset(gd, 0, n * es);
+        for (int j = 0; j < k; j++) {
+            rows[j] = (int64_t)((s * 37 + j * j * 11) % NAMED); /* repeats */
+            for (size_t e = 0; e < BIG_DIM; e++) {
+                double v = cos(1.3 * s + 0.7 * j + 0.11 * (double)e);
+                size_t at = (size_t)rows[j] * BIG_DIM + e;
+                if (dt == DSC_F32) {
+                    ((float *)vals)[j * BIG_DIM + e] = (float)v;
+                    ((float *)gd)[at] += (float)v; /* in order, as the sparse sum */
+                } else {
+                    ((double *)vals)[j * BIG_DIM + e] = v;
+                    ((double *)gd)[at] += v;
+                }
+            }
+        }
+        assert_int_equal(dsc_optim_set_sparse_grad(os, 0, rows, (size_t)k, vals), DSC_OK);
+        assert_int_equal(dsc_optim_step(os), DSC_OK);
+        assert_int_equal(dsc_optim_step(od), DSC_OK);
+        if (memcmp(ps, pd, n * es)) fail_msg("%s %s: the sparse step %d differs from the dense one", spec,
+                                             dsc_dtype_name(dt), s);
+        for (size_t i = NAMED * BIG_DIM; i < n; i++)
+            assert_true(dt == DSC_F32 ? ((float *)ps)[i] == (float)sin(0.37 * (double)i)
+                                      : ((double *)ps)[i] == sin(0.37 * (double)i));
+    }
+    void *bs, *bd;
+    assert_int_equal(dsc_optim_state(os, 0, 0, NULL, &bs), DSC_OK);
+    assert_int_equal(dsc_optim_state(od, 0, 0, NULL, &bd), DSC_OK);
+    /* equal values: the dense rule's momentum of a row never named can be -0 (maximize: the
+     * first step copies the negated zero gradient), the sparse one leaves it at +0 */
+    for (size_t i = 0; i < n; i++)
+        if (dt == DSC_F32 ? ((float *)bs)[i] != ((float *)bd)[i] : ((double *)bs)[i] != ((double *)bd)[i])
+            fail_msg("%s %s: momentum %zu differs", spec, dsc_dtype_name(dt), i);
+    for (size_t i = NAMED * BIG_DIM; i < n; i++)
+        assert_true(dt == DSC_F32 ? ((float *)bs)[i] == 0 : ((double *)bs)[i] == 0);
+    dsc_optim_destroy(os);
+    dsc_optim_destroy(od);
+    free(ps), free(pd), free(gd), free(vals);
+}
+
+static void test_momentum_is_the_dense_rule(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        "sgd(lr=0.1, momentum=0.9)", "sgd(lr=0.05, momentum=0.5, dampening=0.3, maximize=true)",
+        "sgd(lr=0.1, momentum=0.9, nesterov=true)", "sgd(lr=0.1, momentum=0.9, lr_in_buffer=true)",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        for (int ref = 0; ref < 2; ref++) {
+            dense_twin_case(specs[i], DSC_F32, ref);
+            dense_twin_case(specs[i], DSC_F64, ref);
+        }
 }
 
 /* ---------------------------------------------------------------- refusals */
@@ -383,7 +476,6 @@ static void test_kinds_refuse(void **state)
     expect_create_fails("sgd(weight_decay=0.1)", t.ps, 2, DSC_ERR_UNSUPPORTED, "not compatible with sparse");
     expect_create_fails("sgd(l1=0.1)", t.ps, 1, DSC_ERR_UNSUPPORTED, "not compatible with sparse");
     expect_create_fails("sparse_adam(weight_decay=0.1)", t.ps, 1, DSC_ERR_UNSUPPORTED, "not compatible");
-    expect_create_fails("sgd(momentum=0.9)", t.ps, 2, DSC_ERR_UNSUPPORTED, "sgd: momentum is not supported");
     expect_create_fails("lookahead(inner=sgd)", t.ps, 1, DSC_ERR_UNSUPPORTED, "lookahead");
     expect_create_fails("sgd(accumulate=2)", t.ps, 1, DSC_ERR_UNSUPPORTED, "accumulate");
     expect_create_fails("sparse_adam(eps=0)", t.ps, 1, DSC_ERR_RANGE, "sparse_adam: eps must be > 0");
@@ -393,12 +485,12 @@ static void test_kinds_refuse(void **state)
     assert_int_equal(dsc_optim_create_spec(&opt, "adagrad(weight_decay=0.1)", t.ps, 2), DSC_OK);
     dsc_optim_destroy(opt);
     t.ps[0].flags &= ~(unsigned)DSC_NO_DECAY;
-    /* a group turning momentum on later is refused the same way, and keeps its values */
-    assert_int_equal(dsc_optim_create_spec(&opt, "sgd(lr=0.1)", t.ps, 2), DSC_OK);
-    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "momentum=0.9"), DSC_ERR_UNSUPPORTED);
+    /* a group turning decay on later is refused the same way, and keeps its values */
+    assert_int_equal(dsc_optim_create_spec(&opt, "sgd(lr=0.1, momentum=0.9)", t.ps, 2), DSC_OK);
+    assert_int_equal(dsc_optim_set_group_spec(opt, 0, "weight_decay=0.1"), DSC_ERR_UNSUPPORTED);
     dsc_hparams hp;
     assert_int_equal(dsc_optim_get_group_hparams(opt, 0, &hp), DSC_OK);
-    assert_true(hp.momentum == 0);
+    assert_true(hp.weight_decay == 0 && hp.momentum == 0.9);
     dsc_optim_destroy(opt);
 }
 
@@ -502,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_sgd_by_hand),
         cmocka_unit_test(test_sparse_adam_first_step),
         cmocka_unit_test(test_checkpoint_resume),
+        cmocka_unit_test(test_momentum_is_the_dense_rule),
         cmocka_unit_test(test_kinds_refuse),
         cmocka_unit_test(test_bad_tensors),
         cmocka_unit_test(test_refused_rows_keep_the_gradient),

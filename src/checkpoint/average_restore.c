@@ -2,7 +2,7 @@
  * average_restore.c: a weight average (dsc_average) restored beside the optimizer. The file
  * holds its canonical spec ("average"), its counters ("average.updates",
  * "average.averaged") and one tensor per averaged tensor, "average/<name>/<ema|swa>"
- * (save.c writes them). Everything is checked against the caller's average before
+ * (save.c writes them); ASGD's ax has none, its buffers are the optimizer's state. Everything is checked against the caller's average before
  * restore.c changes anything; the copy reads the checked buffers from the file.
  */
 #include "checkpoint.h"
@@ -76,14 +76,14 @@ dsc_status dsc__ckpt_read_average(const dsc_ckpt *ck, const dsc_average *avg, ds
                          "before loading");
     dsc_status st = check_spec(saved, avg);
     if (!st) st = read_counters(ck, s);
-    if (!st) st = match_buffers(ck, avg, s, used);
+    if (!st && !dsc__average_borrowed(avg)) st = match_buffers(ck, avg, s, used);
     return st;
 }
 
 dsc_status dsc__ckpt_apply_average(const dsc_ckpt *ck, dsc_average *avg, const dsc__avg_snap *s)
 {
     dsc_average_set_counters(avg, s->updates, s->averaged); /* checked by read_counters */
-    for (size_t i = 0; i < dsc_average_count(avg); i++) {
+    for (size_t i = 0; !dsc__average_borrowed(avg) && i < dsc_average_count(avg); i++) {
         void *dst;
         const dsc__st_entry *e = &ck->t[s->src[i]];
         dsc_average_buffer(avg, i, NULL, &dst);

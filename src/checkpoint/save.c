@@ -173,7 +173,8 @@ static int add_tensors(plan *p, const dsc_optim *opt, const dsc_param *mine, siz
     return 1;
 }
 
-/* The average beside the optimizer: its spec and counters, then its buffers. */
+/* The average beside the optimizer: its spec and counters, then its buffers (but
+ * ASGD's ax's, which are the optimizer's state/<name>/ax). */
 static int add_average(plan *p, const dsc_average *avg)
 {
     char spec[256];
@@ -181,7 +182,7 @@ static int add_average(plan *p, const dsc_average *avg)
     int ok = add_meta(p, "average", "%s", spec) &&
              add_meta(p, "average.updates", "%" PRId64, dsc_average_updates(avg)) &&
              add_meta(p, "average.averaged", "%" PRId64, dsc_average_averaged(avg));
-    for (size_t i = 0; ok && i < dsc_average_count(avg); i++) {
+    for (size_t i = 0; ok && !dsc__average_borrowed(avg) && i < dsc_average_count(avg); i++) {
         const dsc_param *q = dsc_average_param(avg, i);
         const char *buf;
         void *data;

@@ -65,7 +65,8 @@ static void help(FILE *f)
             "  --seed        seed of the splits, initialisation, shuffling and dropout (default 0)\n"
             "  --average     also keep a weight average, folded after every optimizer update, and\n"
             "                report validation and test at it: 'ema(decay=0.999, every=1, start=0)'\n"
-            "                or 'swa(start=0, every=1)' (start and every count updates)\n"
+            "                or 'swa(start=0, every=1)' (start and every count updates), or 'ax':\n"
+            "                ASGD's own average (its state ax; --optimizer asgd only)\n"
             "  --threads     BLAS threads (default: OpenBLAS's)\n"
             "  --dtype       f32 or f64 (default f32)\n");
     /* two literals: ISO C promises 4095 characters in one */
@@ -560,6 +561,9 @@ int cmd_train(int argc, char **argv)
     if (rc == 0 && o.threads && dsc_blas_set_threads((int)o.threads) != DSC_OK) rc = cli_lib_error(CMD, DSC_ERR_RANGE);
 #ifdef DSC_HAVE_MPI
     if (r.dist) {
+        if (rc == 0 && cli_average_is_ax(o.average)) /* the ranks' optimizers keep ASGD's state apart */
+            rc = cli_usage_error(CMD, "--average ax is not available under mpirun: ASGD's ax is optimizer state, "
+                                 "which the data-parallel step keeps apart from the model's (use 'swa' or 'ema')");
         train_dist_set_timeout(r.dist, o.timeout);
         if (rc == 0 && o.log_dir) rc = train_dist_set_log_dir(r.dist, o.log_dir);
         if (r.rank != 0 && !o.log_dir) o.quiet = 1; /* one set of epoch lines on the terminal: rank 0's */

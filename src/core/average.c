@@ -6,6 +6,9 @@
  *   ema: avg += (1 - decay) (p - avg)        swa: avg += (p - avg) / (n + 1)
  * The buffers start as a copy of the parameters (AveragedModel deep-copies the model),
  * so the average is usable before the first fold.
+ * "ax" is ASGD's own average (torch.optim.ASGD's state['ax']): the optimizer folds it
+ * in its step, so this average keeps no buffers of its own but borrows the state ax
+ * (dsc_average_create_ax); update only counts, swap and checkpoints work as above.
  */
 #include "internal.h"
 
@@ -13,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { AVG_EMA, AVG_SWA } avg_kind;
+typedef enum { AVG_EMA, AVG_SWA, AVG_AX } avg_kind;
 
 struct dsc_average {
     avg_kind kind;
@@ -23,10 +26,10 @@ struct dsc_average {
     int swapped;
     size_t count;
     dsc_param *params; /* borrowed data pointers; names copied (checkpoints key by them) */
-    void **avg;
+    void **avg; /* owned, but for ax: the optimizer's state buffers */
 };
 
-/* "ema(decay=0.999, every=1, start=0)" or "swa(start=0, every=1)" */
+/* "ema(decay=0.999, every=1, start=0)", "swa(start=0, every=1)" or "ax" */
 static dsc_status parse(dsc_average *a, const char *spec)
 {
     dsc__spec sp;
@@ -34,8 +37,12 @@ static dsc_status parse(dsc_average *a, const char *spec)
     if (st) return st;
     if (!strcmp(sp.name, "ema")) a->kind = AVG_EMA;
     else if (!strcmp(sp.name, "swa")) a->kind = AVG_SWA;
-    else return dsc__fail(DSC_ERR_SPEC, "unknown average '%s' (known: ema, swa)", sp.name);
+    else if (!strcmp(sp.name, "ax")) a->kind = AVG_AX;
+    else return dsc__fail(DSC_ERR_SPEC, "unknown average '%s' (known: ema, swa, ax)", sp.name);
     const char *who = sp.name;
+    if (a->kind == AVG_AX && sp.count)
+        return dsc__fail(DSC_ERR_SPEC, "ax: takes no keys (it is ASGD's average; its hyperparameter t0 is the "
+                         "optimizer's), got '%s'", sp.items[0].key[0] ? sp.items[0].key : sp.items[0].value);
     a->decay = 0.999;
     a->every = 1;
     for (int i = 0; i < sp.count && !st; i++) {
@@ -68,6 +75,9 @@ dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_par
     dsc_average *a = calloc(1, sizeof *a);
     if (!a) return dsc__fail(DSC_ERR_NOMEM, "average: out of memory");
     dsc_status st = parse(a, spec);
+    if (!st && a->kind == AVG_AX)
+        st = dsc__fail(DSC_ERR_ARG, "average: ax is ASGD's own average (its state ax); make it from the optimizer "
+                       "with dsc_average_create_ax");
     if (!st) {
         a->params = calloc(count, sizeof *a->params);
         a->avg = calloc(count, sizeof *a->avg);
@@ -88,11 +98,61 @@ dsc_status dsc_average_create(dsc_average **out, const char *spec, const dsc_par
     return DSC_OK;
 }
 
+/* ASGD's ax of tensor i of opt, or NULL (another kind, or loaded without state). */
+static void *ax_buffer(const dsc_optim *opt, size_t i)
+{
+    for (size_t k = 0; k < dsc_optim_state_count(opt, i); k++) {
+        const char *name;
+        void *data;
+        if (!dsc_optim_state(opt, i, k, &name, &data) && !strcmp(name, "ax")) return data;
+    }
+    return NULL;
+}
+
+dsc_status dsc_average_create_ax(dsc_average **out, dsc_optim *opt)
+{
+    if (!out || !opt) return dsc__fail(DSC_ERR_ARG, "dsc_average_create_ax: NULL argument");
+    *out = NULL;
+    if (dsc_optim_kind(opt) != DSC_ASGD)
+        return dsc__fail(DSC_ERR_ARG, "average: ax is ASGD's average of the parameters (its state ax); the optimizer "
+                         "is %s", dsc_kind_name(dsc_optim_kind(opt)));
+    size_t count = dsc_optim_param_count(opt);
+    for (size_t i = 0; i < count; i++)
+        if (!ax_buffer(opt, i))
+            return dsc__fail(DSC_ERR_ARG, "average: ax is ASGD's state ax, and this optimizer holds none (loaded "
+                             "without its state)");
+    dsc_average *a = calloc(1, sizeof *a);
+    if (!a) return dsc__fail(DSC_ERR_NOMEM, "average: out of memory");
+    a->kind = AVG_AX;
+    a->params = calloc(count, sizeof *a->params);
+    a->avg = calloc(count, sizeof *a->avg);
+    dsc_status st = a->params && a->avg ? DSC_OK : dsc__fail(DSC_ERR_NOMEM, "average: out of memory");
+    for (size_t i = 0; !st && i < count; i++) {
+        a->count = i + 1;
+        a->params[i] = *dsc_optim_param(opt, i); /* named and shaped already (dsc__param_copy) */
+        a->params[i].name = dsc__strdup(a->params[i].name);
+        if (!a->params[i].name) st = dsc__fail(DSC_ERR_NOMEM, "average: out of memory");
+        a->avg[i] = ax_buffer(opt, i);
+    }
+    if (st) {
+        dsc_average_destroy(a);
+        return st;
+    }
+    /* Before its first step ASGD's ax is zeros, and that step sets ax = p without
+     * reading it: the parameters stand in, as an ema's or swa's buffers hold them
+     * until their first fold. */
+    if (dsc_optim_step_count(opt) == 0)
+        for (size_t i = 0; i < count; i++)
+            memcpy(a->avg[i], a->params[i].data, a->params[i].n * dsc_dtype_size(a->params[i].dtype));
+    *out = a;
+    return DSC_OK;
+}
+
 void dsc_average_destroy(dsc_average *a)
 {
     if (!a) return;
     for (size_t i = 0; a->avg && i < a->count; i++) {
-        dsc__free(a->avg[i]);
+        if (a->kind != AVG_AX) dsc__free(a->avg[i]);
         free((char *)a->params[i].name);
     }
     free(a->avg);
@@ -114,6 +174,10 @@ dsc_status dsc_average_update(dsc_average *a)
     if (!a) return dsc__fail(DSC_ERR_ARG, "dsc_average_update: NULL average");
     if (a->swapped) return dsc__fail(DSC_ERR_ARG, "dsc_average_update: the average is swapped in; swap back first");
     int64_t t = ++a->updates;
+    if (a->kind == AVG_AX) { /* the optimizer's step folded it */
+        a->averaged = t;
+        return DSC_OK;
+    }
     if (t < a->start || t % a->every != 0) return DSC_OK;
     double w = a->averaged == 0 ? 1.0 : a->kind == AVG_EMA ? 1.0 - a->decay : 1.0 / (double)(a->averaged + 1);
     for (size_t i = 0; i < a->count; i++) {
@@ -156,7 +220,7 @@ int64_t dsc_average_averaged(const dsc_average *a) { return a ? a->averaged : 0;
 dsc_status dsc_average_buffer(const dsc_average *a, size_t i, const char **name, void **data)
 {
     if (!a || i >= a->count) return dsc__fail(DSC_ERR_ARG, "dsc_average_buffer: no tensor %zu", i);
-    if (name) *name = a->kind == AVG_EMA ? "ema" : "swa";
+    if (name) *name = a->kind == AVG_EMA ? "ema" : a->kind == AVG_SWA ? "swa" : "ax";
     if (data) *data = a->swapped ? a->params[i].data : a->avg[i]; /* where the average is now */
     return DSC_OK;
 }
@@ -174,6 +238,8 @@ dsc_status dsc_average_set_counters(dsc_average *a, int64_t updates, int64_t ave
 
 size_t dsc_average_count(const dsc_average *a) { return a ? a->count : 0; }
 
+int dsc__average_borrowed(const dsc_average *a) { return a && a->kind == AVG_AX; }
+
 const dsc_param *dsc_average_param(const dsc_average *a, size_t i)
 {
     return a && i < a->count ? &a->params[i] : NULL;
@@ -182,6 +248,7 @@ const dsc_param *dsc_average_param(const dsc_average *a, size_t i)
 /* Every key, doubles with %.17g, so equal specs format to equal text. */
 static size_t format(const dsc_average *a, char *buf, size_t size)
 {
+    if (a->kind == AVG_AX) return (size_t)snprintf(buf, size, "ax");
     int n = a->kind == AVG_EMA ? snprintf(buf, size, "ema(decay=%.17g, every=%lld, start=%lld)", a->decay,
                                           (long long)a->every, (long long)a->start)
                                : snprintf(buf, size, "swa(start=%lld, every=%lld)", (long long)a->start,

@@ -257,9 +257,14 @@ typedef struct dsc__ops {
      * them (torch's "does not support sparse gradients"); DSC__SPARSE_TAKES where the
      * kernel applied to the named rows alone is torch's sparse rule; DSC__SPARSE_ONLY
      * refuses dense gradients (sparse_adam). sparse_check: the kind's own refusals for
-     * such a tensor (SGD's momentum); NULL: none. */
+     * such a tensor; NULL: none. sparse_all_rows: whether every row moves, those the
+     * gradient does not name with a zero gradient, but for rows whose state is all 0,
+     * which such a step leaves at rest (SGD's momentum: torch's sparse buffer keeps
+     * every row it ever named, and one never named leaves its parameters alone); NULL:
+     * the named rows alone. */
     int sparse;
     dsc_status (*sparse_check)(const dsc_hparams *hp);
+    int (*sparse_all_rows)(const dsc_hparams *hp);
     /* A kind whose step re-evaluates the loss (L-BFGS): dsc_optim_step refuses it, and
      * dsc_optim_step_closure runs closure_step instead of the per-element update. Its
      * state is the optimizer's, not per tensor ("wide": vectors over every tensor's
@@ -439,8 +444,9 @@ void dsc__sparse_clear(dsc__sparse *sp); /* no rows */
 void dsc__sparse_gather(dsc__sparse *sp, dsc_dtype dt);
 /* *partial = sum |g|^p of the gathered rows (max for inf); returns whether all finite. */
 int dsc__sparse_measure(const dsc__sparse *sp, dsc_dtype dt, double p, double *partial);
-/* The task's kernel (set by the step) on every gathered row, on up to threads threads. */
-void dsc__sparse_update(const dsc__sparse *sp, const dsc__task *t, int threads);
+/* The task's kernel (set by the step) on every gathered row, on up to threads threads;
+ * with all_rows on every row of the table, a zero gradient where none is named. */
+void dsc__sparse_update(dsc__sparse *sp, const dsc__task *t, int threads, int all_rows);
 /* Writes the initial values of the task's state buffers (n elements each). */
 void dsc__sparse_fill_state(const dsc__task *t, size_t n);
 
@@ -476,5 +482,8 @@ void dsc__lookahead_sync(dsc_dtype dt, void *p, void *slow, size_t n, double alp
 /* ---- weight averaging (average.c): the canonical text of an average spec (as
  * dsc_average_format writes it), so checkpoints compare specs, not spellings. */
 dsc_status dsc__average_canonical(const char *spec, char *buf, size_t size);
+/* Whether the average's buffers are the optimizer's state (ASGD's ax), which a
+ * checkpoint saves and restores with the optimizer, not again as the average's. */
+int dsc__average_borrowed(const dsc_average *avg);
 
 #endif

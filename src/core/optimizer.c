@@ -368,8 +368,11 @@ static dsc_status step(dsc_optim *o, int have_loss, double loss)
     }
     if (o->ops->norms_finish && !o->use_reference) dsc__plan_norms(&o->plan, o->ops->norms_finish);
     dsc__plan_update(&o->plan);
-    for (size_t i = 0; o->sparse && i < o->count; i++)
-        if (o->sparse[i]) dsc__sparse_update(o->sparse[i], &o->plan.tasks[i], o->plan.threads);
+    for (size_t i = 0; o->sparse && i < o->count; i++) {
+        const dsc_hparams *hp = &o->groups[o->params[i].group].hp;
+        int all_rows = o->ops->sparse_all_rows && o->ops->sparse_all_rows(hp);
+        if (o->sparse[i]) dsc__sparse_update(o->sparse[i], &o->plan.tasks[i], o->plan.threads, all_rows);
+    }
     for (size_t i = 0; i < o->count; i++) o->tensors[i].fresh = 0;
     /* once per real update: clear the window, advance the schedules */
     controls_end(o);

@@ -6,7 +6,10 @@
  * list of rows, and a step applies the kind's kernel to each distinct row alone, a
  * call of dim elements per row, so rows not named are not read or written. For
  * sparse_adam, sgd and adagrad that is torch's sparse rule: the per-element rule on
- * the coalesced rows (their moments, sums and parameters), nothing elsewhere.
+ * the coalesced rows (their moments, sums and parameters), nothing elsewhere. SGD with
+ * momentum (ops->sparse_all_rows) moves every row whose momentum is not 0, with a zero
+ * gradient where the step names none: torch's sparse buffer keeps every row it ever
+ * named (sgd.c).
  *
  * Coalescing (torch's grad.coalesce()): set_sparse_grad finds the distinct rows with a
  * hash table of twice the rows named (O(nrows), no sort, and small enough to stay in
@@ -40,6 +43,8 @@ struct dsc__sparse {
                            between calls */
     size_t nslot;       /* a power of two >= 2 cap */
     const void *values; /* the caller's values */
+    struct named { size_t row, u; } *sorted; /* [nuniq] the distinct rows by row (all_rows steps) */
+    void *zeros;        /* dim zero elements: the gradient of a row not named */
 };
 
 dsc_status dsc__sparse_check(const dsc__ops *ops, const dsc_hparams *hp, const dsc_param *p, size_t i)
@@ -74,6 +79,10 @@ dsc_status dsc__sparse_create(dsc__sparse **out, const dsc_param *p)
     sp->rows = p->shape[0];
     sp->dim = p->shape[1];
     sp->esize = dsc_dtype_size(p->dtype);
+    if (!(sp->zeros = calloc(sp->dim, sp->esize))) {
+        free(sp);
+        return dsc__fail(DSC_ERR_NOMEM, "optimizer: out of memory for the sparse gradient of '%s'", p->name);
+    }
     *out = sp;
     return DSC_OK;
 }
@@ -88,6 +97,8 @@ void dsc__sparse_destroy(dsc__sparse *sp)
     free(sp->val);
     free(sp->sums);
     free(sp->slot);
+    free(sp->sorted);
+    free(sp->zeros);
     free(sp);
 }
 
@@ -108,14 +119,16 @@ static dsc_status reserve(dsc__sparse *sp, size_t n, const char *name)
     size_t *row = malloc(n * sizeof *row), *first = malloc(n * sizeof *first), *next = malloc(n * sizeof *next);
     size_t *sum_at = malloc(n * sizeof *sum_at), *slot = calloc(nslot, sizeof *slot);
     const void **val = malloc(n * sizeof *val);
+    struct named *sorted = malloc(n * sizeof *sorted);
     void *sums = n / 2 ? malloc(n / 2 * sp->dim * sp->esize) : NULL;
-    if (!row || !first || !next || !sum_at || !slot || !val || (n / 2 && !sums)) {
-        free(row), free(first), free(next), free(sum_at), free(slot), free((void *)val), free(sums);
+    if (!row || !first || !next || !sum_at || !slot || !val || !sorted || (n / 2 && !sums)) {
+        free(row), free(first), free(next), free(sum_at), free(slot), free((void *)val), free(sorted), free(sums);
         return dsc__fail(DSC_ERR_NOMEM, "dsc_optim_set_sparse_grad: out of memory for %zu rows of '%s'", n, name);
     }
     free(sp->row), free(sp->first), free(sp->next), free(sp->sum_at), free(sp->slot), free((void *)sp->val);
-    free(sp->sums);
+    free(sp->sorted), free(sp->sums);
     sp->row = row, sp->first = first, sp->next = next, sp->sum_at = sum_at, sp->val = val, sp->sums = sums;
+    sp->sorted = sorted;
     sp->slot = slot, sp->nslot = nslot;
     sp->cap = n;
     return DSC_OK;
@@ -204,16 +217,21 @@ int dsc__sparse_measure(const dsc__sparse *sp, dsc_dtype dt, double p, double *p
     return finite;
 }
 
-/* Row u of the gradient through the task's kernel: parameters and state of its row.
- * The scalars go as they are (s->offset 0): only bf16 state reads the offset, and no
- * kind that takes sparse gradients has it; a copy per row would cost what a short
- * row's update does. */
-static void update_row(const dsc__sparse *sp, const dsc__task *t, size_t u)
+/* Row r of the table through the task's kernel with gradient g: parameters and state
+ * of its row. The scalars go as they are (s->offset 0): only bf16 state reads the
+ * offset, and no kind that takes sparse gradients has it; a copy per row would cost
+ * what a short row's update does. */
+static void update_at(const dsc__sparse *sp, const dsc__task *t, size_t r, const void *g)
 {
-    size_t off = sp->row[u] * sp->dim;
+    size_t off = r * sp->dim;
     void *st[DSC__MAX_STATE];
     for (int k = 0; k < t->nstate; k++) st[k] = (char *)t->st[k] + off * t->st_es;
-    t->kernel(&t->s, (char *)t->p + off * sp->esize, sp->val[u], st, sp->dim);
+    t->kernel(&t->s, (char *)t->p + off * sp->esize, g, st, sp->dim);
+}
+
+static void update_row(const dsc__sparse *sp, const dsc__task *t, size_t u)
+{
+    update_at(sp, t, sp->row[u], sp->val[u]);
 }
 
 /* Rows lie anywhere in a large table: each is a cache and TLB miss that a plain loop
@@ -242,8 +260,67 @@ static void update_rows(const dsc__sparse *sp, const dsc__task *t, size_t u)
     update_row(sp, t, u);
 }
 
-void dsc__sparse_update(const dsc__sparse *sp, const dsc__task *t, int threads)
+/* ---- every row (all_rows) */
+
+static int by_row(const void *a, const void *b)
 {
+    size_t x = ((const struct named *)a)->row, y = ((const struct named *)b)->row;
+    return (x > y) - (x < y);
+}
+
+/* Whether every state element of row r is 0: a row never named, which a zero gradient
+ * leaves at rest (SGD's momentum 0 stays 0 and moves nothing). */
+static int at_rest(const dsc__sparse *sp, const dsc__task *t, size_t r)
+{
+    for (int k = 0; k < t->nstate; k++) {
+        const char *row = (const char *)t->st[k] + r * sp->dim * t->st_es;
+        for (size_t e = 0; e < sp->dim; e++)
+            if (t->dtype == DSC_F32 ? ((const float *)row)[e] != 0 : ((const double *)row)[e] != 0) return 0;
+    }
+    return 1;
+}
+
+/* Rows [lo, hi) of the table: a named one with its gradient, another with zeros unless
+ * it is at rest. */
+static void update_range(const dsc__sparse *sp, const dsc__task *t, size_t lo, size_t hi)
+{
+    size_t k = 0, n = sp->nuniq; /* the first named row >= lo, by bisection */
+    for (size_t top = n; k < top;) {
+        size_t mid = k + (top - k) / 2;
+        if (sp->sorted[mid].row < lo) k = mid + 1;
+        else top = mid;
+    }
+    for (size_t r = lo; r < hi; r++) {
+        if (k < n && sp->sorted[k].row == r) update_row(sp, t, sp->sorted[k++].u);
+        else if (!at_rest(sp, t, r)) update_at(sp, t, r, sp->zeros);
+    }
+}
+
+static void update_all_rows(dsc__sparse *sp, const dsc__task *t, int threads)
+{
+    for (size_t u = 0; u < sp->nuniq; u++) sp->sorted[u] = (struct named){.row = sp->row[u], .u = u};
+    if (sp->nuniq) qsort(sp->sorted, sp->nuniq, sizeof *sp->sorted, by_row);
+#ifdef _OPENMP
+    size_t most = sp->rows * sp->dim / MIN_PER_THREAD;
+    int nt = (size_t)threads < most ? threads : (int)most;
+    if (nt > 1) {
+        /* each thread its share of the rows: the same bits for any count */
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int c = 0; c < nt; c++)
+            update_range(sp, t, sp->rows * (size_t)c / (size_t)nt, sp->rows * (size_t)(c + 1) / (size_t)nt);
+        return;
+    }
+#endif
+    (void)threads;
+    update_range(sp, t, 0, sp->rows);
+}
+
+void dsc__sparse_update(dsc__sparse *sp, const dsc__task *t, int threads, int all_rows)
+{
+    if (all_rows) {
+        update_all_rows(sp, t, threads);
+        return;
+    }
     size_t n = sp->nuniq;
     for (size_t u = 0; u < AHEAD && u < n; u++) prefetch_row(sp, t, u);
 #ifdef _OPENMP

@@ -525,7 +525,7 @@ static dsc_status read_optimizer(const dsc_ckpt *ck, dsc_mlp *m, int loss, int s
     if (!st && skip_state) st = dsc__optim_create_stateless(&m->opt, &hp, m->params, dsc_mlp_param_count(m));
     else if (!st) st = dsc_optim_create(&m->opt, &hp, m->params, dsc_mlp_param_count(m));
     if (!st) st = dsc_optim_set_threads(m->opt, DSC__MLP_STEP_THREADS);
-    if (!st && avg) st = dsc_average_create(&m->pos.avg, avg, m->params, dsc_mlp_param_count(m));
+    if (!st && avg) st = dsc__avg_start(m, avg);
     dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
     o.average = m->pos.avg;
     o.skip_state = skip_state;

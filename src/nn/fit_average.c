@@ -38,7 +38,12 @@ dsc_status dsc__avg_check(const dsc_mlp *m, const dsc_fit_config *c)
 dsc_status dsc__avg_start(dsc_mlp *m, const char *spec)
 {
     dsc_average *avg = NULL;
-    dsc_status st = spec ? dsc_average_create(&avg, spec, m->params, dsc_mlp_param_count(m)) : DSC_OK;
+    char canonical[SPEC_TEXT] = "";
+    dsc_status st = spec ? dsc__average_canonical(spec, canonical, sizeof canonical) : DSC_OK;
+    if (!st && spec && !strcmp(canonical, "ax"))
+        st = dsc_average_create_ax(&avg, m->opt); /* ASGD's own: the optimizer's state, which its step folds */
+    else if (!st && spec)
+        st = dsc_average_create(&avg, spec, m->params, dsc_mlp_param_count(m));
     if (st) return st;
     dsc_average_destroy(m->pos.avg);
     m->pos.avg = avg;

@@ -286,6 +286,11 @@ dsc_status dsc_mlp_compile(dsc_mlp *m, const char *optimizer, const char *schedu
         dsc_optim_destroy(opt);
         return st;
     }
+    if (dsc__average_borrowed(m->pos.avg)) { /* ASGD's ax is the old optimizer's state: it goes with it */
+        if (dsc_average_swapped(m->pos.avg)) dsc_average_swap(m->pos.avg);
+        dsc_average_destroy(m->pos.avg);
+        m->pos.avg = NULL;
+    }
     dsc_optim_destroy(m->opt);
     m->opt = opt;
     m->loss = loss;

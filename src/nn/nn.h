@@ -255,7 +255,8 @@ dsc_history *dsc__pos_history(const dsc__position *p);
 /* Checks cfg's average before anything changes: its spec, the hook it needs under
  * parallel, the one a resumed fit continues, and that the average is not in use. */
 dsc_status dsc__avg_check(const dsc_mlp *m, const dsc_fit_config *cfg);
-/* A fresh fit's average (spec NULL: none) from the weights it starts from. */
+/* A fresh fit's average (spec NULL: none) from the weights it starts from, or a loaded
+ * model's (the file's spec; the restore fills it). "ax" is over m->opt's state. */
 dsc_status dsc__avg_start(dsc_mlp *m, const char *spec);
 /* Folds the weights in when the step just taken updated them. */
 dsc_status dsc__avg_after_step(dsc_mlp *m, const dsc_fit_config *cfg);

@@ -174,12 +174,32 @@ DSC__ALWAYS_INLINE void FN(vector_update)(const dsc__scal *s, T *restrict p, con
     }
 }
 
-DSC__ALWAYS_INLINE void FN(vector_rule)(const dsc__scal *s, T *p, const T *g, T *var, size_t n, const int gen)
+DSC__CLONES static void FN(vector_sums_of)(const dsc__scal *s, const T *p, const T *g, T *var, size_t n,
+                                           double *sums, int gen)
+{
+    switch (gen) {
+    case 0: FN(vector_sums)(s, p, g, var, n, sums, 0); break;
+    case 1: FN(vector_sums)(s, p, g, var, n, sums, 1); break;
+    default: FN(vector_sums)(s, p, g, var, n, sums, 2); break;
+    }
+}
+
+DSC__CLONES_WIDE static void FN(vector_update_of)(const dsc__scal *s, T *p, const T *g, const T *var, size_t n,
+                                                  T step, int gen)
+{
+    switch (gen) {
+    case 0: FN(vector_update)(s, p, g, var, n, step, 0); break;
+    case 1: FN(vector_update)(s, p, g, var, n, step, 1); break;
+    default: FN(vector_update)(s, p, g, var, n, step, 2); break;
+    }
+}
+
+static void FN(vector_rule)(const dsc__scal *s, T *p, const T *g, T *var, size_t n, int gen)
 {
     const struct adafactor_scalars k = adafactor_scalars_of(s);
     double sums[2];
-    FN(vector_sums)(s, p, g, var, n, sums, gen);
-    FN(vector_update)(s, p, g, var, n, (T)adafactor_step(&k, sums[0], sums[1], n), gen);
+    FN(vector_sums_of)(s, p, g, var, n, sums, gen);
+    FN(vector_update_of)(s, p, g, var, n, (T)adafactor_step(&k, sums[0], sums[1], n), gen);
 }
 
 /* ---- >= 2 dimensions: row and column factors of each matrix */
@@ -222,85 +242,139 @@ DSC__ALWAYS_INLINE void FN(matrix_factors)(const dsc__scal *s, const T *restrict
     *p_sq = psq;
 }
 
-/* Pass 2 over one matrix: |u|^2 into *u_sq. */
-DSC__ALWAYS_INLINE void FN(matrix_u_sq)(const dsc__scal *s, const T *restrict p, const T *restrict g,
-                                        const T *restrict row, const T *restrict col, struct adafactor_dims m,
-                                        double *u_sq, const int gen)
+DSC__CLONES static void FN(matrix_factors_of)(const dsc__scal *s, const T *p, const T *g, T *row, T *col,
+                                              double *col_sum, struct adafactor_dims m, double *p_sq, int gen)
+{
+    switch (gen) {
+    case 0: FN(matrix_factors)(s, p, g, row, col, col_sum, m, p_sq, 0); break;
+    case 1: FN(matrix_factors)(s, p, g, row, col, col_sum, m, p_sq, 1); break;
+    default: FN(matrix_factors)(s, p, g, row, col, col_sum, m, p_sq, 2); break;
+    }
+}
+
+/* The sum of a row's u^2, the lanes those of the code's vectorised sum. */
+DSC__CLONES static double FN(sum_sq)(const T *restrict u, size_t n)
+{
+    double sum = 0;
+    DSC__SIMD_SUM(sum)
+    for (size_t j = 0; j < n; j++) sum += (double)u[j] * (double)u[j];
+    return sum;
+}
+
+/* A matrix row's u (passes 2 and 3): two divisions and a square root an element,
+ * which bound those passes; each element alone, so these loops go as wide as the
+ * machine does (DSC__CLONES_WIDE) and their results stay the same bits. */
+struct FN(row_args) {
+    const struct FN(dsc__grad_consts) *gc;
+    const T *col;
+    T ri, mean, floor;
+    size_t cols;
+};
+
+DSC__ALWAYS_INLINE void FN(row_u_loop)(const struct FN(row_args) *a, const T *restrict pr, const T *restrict gr,
+                                       T *restrict u, const int gen)
+{
+    const T *restrict col = a->col;
+    const T ri = a->ri, mean = a->mean, floor = a->floor;
+    DSC__SIMD
+    for (size_t j = 0; j < a->cols; j++) {
+        const T d = FN(dsc__grad_fast)(a->gc, gen, pr[j], gr[j]);
+        u[j] = FN(u_of)(d, (ri * col[j]) / mean, floor);
+    }
+}
+
+DSC__CLONES_WIDE static void FN(row_u)(const struct FN(row_args) *a, const T *pr, const T *gr, T *u, int gen)
+{
+    switch (gen) {
+    case 0: FN(row_u_loop)(a, pr, gr, u, 0); break;
+    case 1: FN(row_u_loop)(a, pr, gr, u, 1); break;
+    default: FN(row_u_loop)(a, pr, gr, u, 2); break;
+    }
+}
+
+DSC__ALWAYS_INLINE void FN(row_update_loop)(const struct FN(row_args) *a, T *restrict pr, const T *restrict gr,
+                                            T step, const int gen)
+{
+    const struct FN(dsc__grad_consts) *gc = a->gc;
+    const T *restrict col = a->col;
+    const T ri = a->ri, mean = a->mean, floor = a->floor;
+    DSC__SIMD
+    for (size_t j = 0; j < a->cols; j++) {
+        const T pj = pr[j], d = FN(dsc__grad_fast)(gc, gen, pj, gr[j]);
+        const T u = FN(u_of)(d, (ri * col[j]) / mean, floor);
+        pr[j] = (gen ? pj * gc->decay : pj) + step * u;
+    }
+}
+
+DSC__CLONES_WIDE static void FN(row_update)(const struct FN(row_args) *a, T *pr, const T *gr, T step, int gen)
+{
+    switch (gen) {
+    case 0: FN(row_update_loop)(a, pr, gr, step, 0); break;
+    case 1: FN(row_update_loop)(a, pr, gr, step, 1); break;
+    default: FN(row_update_loop)(a, pr, gr, step, 2); break;
+    }
+}
+
+/* Pass 2 over one matrix: |u|^2 into *u_sq, each row's u made first into u_row (cols
+ * elements: the workspace of pass 1's column sums), then summed. */
+static void FN(matrix_u_sq)(const dsc__scal *s, const T *p, const T *g, const T *row, const T *col, T *u_row,
+                            struct adafactor_dims m, double *u_sq, int gen)
 {
     const struct adafactor_scalars k = adafactor_scalars_of(s);
     const struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(s);
     const double eps1 = FN(eps1_of)(&k);
-    const T floor = (T)(eps1 * eps1), mean = FN(row_mean)(row, m.rows, (T)eps1);
+    struct FN(row_args) a = {.gc = &gc, .col = col, .floor = (T)(eps1 * eps1), .cols = m.cols,
+                             .mean = FN(row_mean)(row, m.rows, (T)eps1)};
     double usq = *u_sq;
     for (size_t i = 0; i < m.rows; i++) {
-        const T *restrict pr = p + i * m.cols, *restrict gr = g + i * m.cols;
-        const T ri = row[i];
-        double urow = 0;
-        DSC__SIMD_SUM(urow)
-        for (size_t j = 0; j < m.cols; j++) {
-            const T d = FN(dsc__grad_fast)(&gc, gen, pr[j], gr[j]);
-            const T u = FN(u_of)(d, (ri * col[j]) / mean, floor);
-            urow += (double)u * (double)u;
-        }
-        usq += urow;
+        a.ri = row[i];
+        FN(row_u)(&a, p + i * m.cols, g + i * m.cols, u_row, gen);
+        usq += FN(sum_sq)(u_row, m.cols);
     }
     *u_sq = usq;
 }
 
 /* Pass 3 over one matrix: the update, u again. */
-DSC__ALWAYS_INLINE void FN(matrix_update)(const dsc__scal *s, T *restrict p, const T *restrict g,
-                                          const T *restrict row, const T *restrict col, struct adafactor_dims m,
-                                          T step, const int gen)
+static void FN(matrix_update)(const dsc__scal *s, T *p, const T *g, const T *row, const T *col,
+                              struct adafactor_dims m, T step, int gen)
 {
     const struct adafactor_scalars k = adafactor_scalars_of(s);
     const struct FN(dsc__grad_consts) gc = FN(dsc__grad_consts_of)(s);
     const double eps1 = FN(eps1_of)(&k);
-    const T floor = (T)(eps1 * eps1), mean = FN(row_mean)(row, m.rows, (T)eps1);
+    struct FN(row_args) a = {.gc = &gc, .col = col, .floor = (T)(eps1 * eps1), .cols = m.cols,
+                             .mean = FN(row_mean)(row, m.rows, (T)eps1)};
     for (size_t i = 0; i < m.rows; i++) {
-        T *restrict pr = p + i * m.cols;
-        const T *restrict gr = g + i * m.cols;
-        const T ri = row[i];
-        DSC__SIMD
-        for (size_t j = 0; j < m.cols; j++) {
-            const T pj = pr[j], d = FN(dsc__grad_fast)(&gc, gen, pj, gr[j]);
-            const T u = FN(u_of)(d, (ri * col[j]) / mean, floor);
-            pr[j] = (gen ? pj * gc.decay : pj) + step * u;
-        }
+        a.ri = row[i];
+        FN(row_update)(&a, p + i * m.cols, g + i * m.cols, step, gen);
     }
 }
 
-DSC__ALWAYS_INLINE void FN(matrix_rule)(const dsc__scal *s, T *p, const T *g, T *row, T *col, const int gen)
+static void FN(matrix_rule)(const dsc__scal *s, T *p, const T *g, T *row, T *col, int gen)
 {
     const struct adafactor_scalars k = adafactor_scalars_of(s);
     const struct adafactor_dims m = adafactor_dims_of(s->param);
     const size_t size = m.rows * m.cols;
     double p_sq = 0, u_sq = 0;
     for (size_t b = 0; b < m.batch; b++)
-        FN(matrix_factors)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, s->scratch, m,
-                           &p_sq, gen);
-    for (size_t b = 0; b < m.batch; b++)
-        FN(matrix_u_sq)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, m, &u_sq, gen);
+        FN(matrix_factors_of)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, s->scratch, m,
+                              &p_sq, gen);
+    for (size_t b = 0; b < m.batch; b++) /* pass 1's column sums are spent: the rows' u go there */
+        FN(matrix_u_sq)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, s->scratch, m, &u_sq,
+                        gen);
     const T step = (T)adafactor_step(&k, p_sq, u_sq, s->param->n);
     for (size_t b = 0; b < m.batch; b++)
         FN(matrix_update)(s, p + b * size, g + b * size, row + b * m.rows, col + b * m.cols, m, step, gen);
 }
 
-DSC__ALWAYS_INLINE void FN(adafactor_rule)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n,
-                                           const int gen)
+/* One kernel for both paths (its sums' order is the code's, so the two agree by
+ * construction). It is not cloned itself: its loops are, each for the widest vectors
+ * that leave its bits alone (a call from a clone would go to the clone of the same
+ * target), the gradient prologue a constant in each. */
+static void FN(adafactor_kernel)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
 {
+    const int gen = dsc__variant(0, s);
     if (s->param->ndim >= 2) FN(matrix_rule)(s, p, g, st[0], st[1], gen);
     else FN(vector_rule)(s, p, g, st[0], n, gen);
-}
-
-/* One kernel for both paths (its sums' order is the code's, so the two agree by
- * construction); the gradient prologue a constant in each case. */
-DSC__CLONES static void FN(adafactor_kernel)(const dsc__scal *s, void *p, const void *g, void *const *st, size_t n)
-{
-    switch (dsc__variant(0, s)) {
-    case 0: FN(adafactor_rule)(s, p, g, st, n, 0); break;
-    case 1: FN(adafactor_rule)(s, p, g, st, n, 1); break;
-    default: FN(adafactor_rule)(s, p, g, st, n, 2); break;
-    }
 }
 #else
 #define DSC_RULE_FILE "adafactor.c"

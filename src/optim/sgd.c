@@ -124,15 +124,13 @@ DSC__CLONES static void FN(sgd_fast)(const dsc__scal *s, void *p, const void *g,
 #define DSC_RULE_FILE "sgd.c"
 #include "rule_types.h"
 
-/* torch 1.13 keeps a sparse momentum buffer, uncoalesced, that decays every row it has
- * ever named at each step: a dense update in all but storage, whose rounding follows
- * the order of its entries. Refused: the sparse SGD is the plain one. */
-static dsc_status sgd_sparse_check(const dsc_hparams *hp)
-{
-    if (hp->momentum == 0) return DSC_OK;
-    return dsc__fail(DSC_ERR_UNSUPPORTED, "sgd: momentum is not supported with sparse gradients (got %g); use "
-                     "momentum=0, or a dense gradient", hp->momentum);
-}
+/* torch 1.13's momentum buffer for a sparse gradient is a sparse tensor, a clone of the
+ * first gradient to which each step adds the next one's rows, and it decays and moves
+ * every row it has ever named at every step: the dense rule on a dense buffer whose
+ * rows never named stay 0, with a zero gradient on the rows a step does not name.
+ * (torch's buffer is uncoalesced, so its rounding follows the order of its entries;
+ * descent's is the dense rule's, equal to torch's within rounding.) */
+static int sgd_sparse_all_rows(const dsc_hparams *hp) { return hp->momentum != 0; }
 
 const dsc__ops dsc__ops_sgd = {
     .kind = DSC_SGD,
@@ -140,8 +138,8 @@ const dsc__ops dsc__ops_sgd = {
     .prepare = sgd_prepare,
     .reference = {sgd_ref_f32, sgd_ref_f64},
     .fast = {sgd_fast_f32, sgd_fast_f64},
-    /* plain sparse SGD: p -= lr*g on the named rows */
+    /* plain sparse SGD: p -= lr*g on the named rows; with momentum, every row */
     .sparse = DSC__SPARSE_TAKES,
-    .sparse_check = sgd_sparse_check,
+    .sparse_all_rows = sgd_sparse_all_rows,
 };
 #endif

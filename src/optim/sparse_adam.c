@@ -93,7 +93,9 @@ DSC__ALWAYS_INLINE void FN(sparse_adam_loop)(const dsc__scal *s, T *restrict p, 
     }
 }
 
-DSC__CLONES static void FN(sparse_adam_fast)(const dsc__scal *s, void *p, const void *g, void *const *st,
+/* Each element alone: an AVX-512 clone too, whose square roots and divisions keep a
+ * row's update within the time its rows take to arrive (kernel.h). */
+DSC__CLONES_WIDE static void FN(sparse_adam_fast)(const dsc__scal *s, void *p, const void *g, void *const *st,
                                              size_t n)
 {
     switch (dsc__variant(0, s)) {

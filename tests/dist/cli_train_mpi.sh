@@ -125,6 +125,12 @@ for zero in "" --zero; do
   done
 done
 
+# ASGD's ax is optimizer state, which the data-parallel step keeps apart: refused, once
+timeout 60 "$mpiexec" --oversubscribe -np 2 "$bin" train --data "$data/iris.csv" --optimizer asgd --average ax \
+  >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 2 ] && [ "$(grep -c '^descent train: --average ax is not available under mpirun' "$tmp/err")" -eq 1 ] &&
+  [ ! -s "$tmp/out" ] || { echo "FAIL: --average ax under mpirun: exit $rc, stderr: $(cat "$tmp/err")"; fail=$((fail + 1)); }
 # a bad spec fails on every rank; only rank 0 says so, once
 timeout 60 "$mpiexec" --oversubscribe -np 2 "$bin" train --data "$data/iris.csv" --optimizer 'adam(lr=-1)' \
   >"$tmp/out" 2>"$tmp/err"

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """make_sparse.py: golden vectors from PyTorch for tests/test_sparse.c (row-sparse gradients).
 
-Runs torch.optim.SparseAdam, and the sparse paths of torch.optim.Adagrad and SGD, on an
+Runs torch.optim.SparseAdam, and the sparse paths of torch.optim.Adagrad and SGD (with
+momentum too: its buffer, a sparse tensor, moves every row it ever named), on an
 embedding table "emb" (ROWS x DIM) whose gradient is a sparse COO tensor of a few rows
 per step: rows repeat within a step (torch's coalesce() sums them), rows 6 and 7 are
 never named (their moments and parameters must not move), and step 5 names no row at
 all in SGD's cases (torch 1.13's SparseAdam and Adagrad fail on such a gradient;
-tests/test_sparse.c checks descent's, which changes no row, by hand). Adagrad's and SGD's cases add a dense tensor "w" to the same group (a dense and a
-sparse parameter in one optimizer). float32 and float64; every gradient is written out.
+tests/test_sparse.c checks descent's, which changes no row, by hand; with momentum the rows
+named before still move). Adagrad's and SGD's cases add a dense tensor "w" to the same group
+(a dense and a sparse parameter in one optimizer). float32 and float64; every gradient is written out.
 
 Usage (from the repository root, needs Debian's python3-torch):
     /usr/bin/python3 tests/golden/make_sparse.py > tests/golden/sparse_adam.txt
@@ -40,8 +42,16 @@ CASES = (
                                    maximize=True), "adagrad", True),
     ("sgd", "sgd(lr=0.1)", lambda p: torch.optim.SGD(p, lr=0.1), "sgd", True),
     ("sgd_maximize", "sgd(lr=0.1,maximize=true)", lambda p: torch.optim.SGD(p, lr=0.1, maximize=True), "sgd", True),
+    # SGD's momentum: torch keeps a sparse buffer that moves every row it ever named
+    ("sgd_momentum", "sgd(lr=0.1,momentum=0.9)", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), "sgd_momentum",
+     True),
+    ("sgd_dampening", "sgd(lr=0.05,momentum=0.5,dampening=0.3)",
+     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5, dampening=0.3), "sgd_momentum", True),
+    ("sgd_nesterov", "sgd(lr=0.1,momentum=0.9,nesterov=true,maximize=true)",
+     lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, maximize=True), "sgd_momentum", True),
 )
-STATE = {"sparse_adam": ("exp_avg", "exp_avg_sq"), "adagrad": ("sum",), "sgd": ()}
+STATE = {"sparse_adam": ("exp_avg", "exp_avg_sq"), "adagrad": ("sum",), "sgd": (), "sgd_momentum": ("momentum_buffer",)}
+SGD = ("sgd", "sgd_momentum")  # the kinds that take a gradient without rows
 
 
 def hexes(t):
@@ -64,7 +74,7 @@ def run(name, spec, make, kind, dense, dtype, seed, out):
         out.append("init w " + hexes(w))
     for step in range(1, STEPS + 1):
         # torch 1.13's SparseAdam and Adagrad fail on a gradient without rows: SGD alone gets one
-        k = 0 if step == EMPTY_STEP and kind == "sgd" else int(torch.randint(1, 7, (1,), generator=gen))
+        k = 0 if step == EMPTY_STEP and kind in SGD else int(torch.randint(1, 7, (1,), generator=gen))
         rows = torch.randint(0, TOUCHED, (k,), generator=gen)
         vals = (torch.rand(k, DIM, generator=gen, dtype=torch.float64) - 0.5).to(dtype)
         emb.grad = torch.sparse_coo_tensor(rows.reshape(1, k), vals, (ROWS, DIM))
@@ -80,7 +90,8 @@ def run(name, spec, make, kind, dense, dtype, seed, out):
                     continue
                 out.append("param %s %s" % (pname, hexes(p)))
                 for buf in STATE[kind]:
-                    out.append("state %s %s %s" % (pname, buf, hexes(opt.state[p][buf])))
+                    b = opt.state[p][buf]  # SGD's momentum of a sparse gradient is a sparse tensor
+                    out.append("state %s %s %s" % (pname, buf, hexes(b.to_dense() if b.is_sparse else b)))
     out.append("end")
 
 
