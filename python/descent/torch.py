@@ -19,7 +19,7 @@ evaluation it needs (Optimizer.step_closure) and reads the .grad tensors it leav
 Copies (copy.deepcopy, pickle) keep the state, step counts and controls.
 
 Row-sparse gradients (nn.Embedding(sparse=True)): SparseAdam takes them only, SGD
-(momentum 0) and Adagrad take them too, the others refuse them, as torch.optim does.
+(momentum and Nesterov included) and Adagrad take them too, the others refuse them, as torch.optim does.
 A 2-D parameter's sparse .grad is passed to descent as its row indices and values at
 each step (repeated rows summed, as coalesce() does).
 

@@ -5,6 +5,7 @@ import inspect
 import random
 
 import pytest
+from functools import partial
 import torch
 
 import descent.torch as dt
@@ -353,7 +354,11 @@ def _embedding_run(make, dtype, steps=6, seed=3):
 
 
 @pytest.mark.parametrize("ours,theirs", [(dt.SparseAdam, torch.optim.SparseAdam), (dt.Adagrad, torch.optim.Adagrad),
-                                         (dt.SGD, torch.optim.SGD)])
+                                         (dt.SGD, torch.optim.SGD),
+                                         (partial(dt.SGD, momentum=0.9, dampening=0.1),
+                                          partial(torch.optim.SGD, momentum=0.9, dampening=0.1)),
+                                         (partial(dt.SGD, momentum=0.8, nesterov=True),
+                                          partial(torch.optim.SGD, momentum=0.8, nesterov=True))])
 @pytest.mark.parametrize("dtype,rel", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
 def test_sparse_embedding_matches_torch(ours, theirs, dtype, rel):
     w, l = _embedding_run(ours, dtype)
