@@ -176,6 +176,34 @@ dsc_status dsc_dist_restore_state(dsc_dist *d, const dsc_optim *full, const dsc_
 dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o);
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);
 
+/*
+ * Collective; cfg.zero and cfg.shard_checkpoints. The sharded save of
+ * dsc_dist_checkpoint_save and one file more, the set's sidecar: once every shard is
+ * written, rank 0 calls write(file, ctx) with file "<path>.shard-<set>-sidecar" (to
+ * hold what the caller keeps beside the optimizer, e.g. descent train's network
+ * without its optimizer state); the index names it, so it is committed by the index's
+ * rename and removed with its set. A failing write fails on every rank, and the files
+ * this save wrote are removed: the previous set stays whole.
+ */
+dsc_status dsc_dist_checkpoint_save_sidecar(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o,
+                                            dsc_status (*write)(const char *file, void *ctx), void *ctx);
+
+/*
+ * Not collective, needs no MPI (a single process may call it without MPI_Init).
+ * sidecar: whether path is the index of a sharded set (*is_index, after checking it:
+ * a damaged index fails), and when it is, the path of the set's sidecar into out
+ * (cap bytes; "" for a set saved without one). assemble: the whole training state of
+ * the set at path (parameters, every state buffer, groups, schedules, counters and
+ * the mode of schedule-free kinds) into full, a single-process optimizer of the
+ * saving run's kind over its tensors (same names, sizes, dtype), which must lie back
+ * to back in one buffer (a dsc_mlp's do); the set may come from any rank count. Every
+ * shard is read through an optimizer over its own pieces, so the peak is full plus
+ * one shard. On failure the parameters are unchanged; full's state may be partly
+ * written (destroy it).
+ */
+dsc_status dsc_dist_checkpoint_sidecar(const char *path, int *is_index, char *out, size_t cap);
+dsc_status dsc_dist_checkpoint_assemble(dsc_optim *full, const char *path);
+
 /* The gather of dsc_dist_checkpoint_save with the caller's writer: collective; at rank
  * 0, save(full, ctx) with the complete optimizer over the run's buffers (to write it
  * with more, e.g. dsc_mlp_save with its optimizer option). Its failure fails on every

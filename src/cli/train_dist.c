@@ -374,15 +374,15 @@ dsc_status train_dist_compile(dsc_mlp *m, const char *spec, const char *schedule
     return dsc_mlp_compile(m, plain, schedule, loss);
 }
 
-dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const dsc_ckpt *ck, const char *spec, const char *schedule, int zero,
-                             size_t bucket_bytes, dsc_fit_config *fc)
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const train_dist_options *o, dsc_fit_config *fc)
 {
     dsc_hparams hp;
-    dsc_status st = dsc_hparams_parse(spec, &hp);
+    dsc_status st = dsc_hparams_parse(o->spec, &hp);
     if (st != DSC_OK) return st;
     dsc_dist_config cfg = dsc_dist_config_default();
-    cfg.zero = zero;
-    cfg.bucket_bytes = bucket_bytes;
+    cfg.zero = o->zero;
+    cfg.shard_checkpoints = o->shard_checkpoints;
+    cfg.bucket_bytes = o->bucket_bytes;
     cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the whole batch */
     cfg.timeout = td->timeout;
     st = dsc_dist_create(&td->dist, MPI_COMM_WORLD, &hp, dsc_mlp_params(m), dsc_mlp_param_count(m), &cfg);
@@ -391,13 +391,15 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const dsc_ckpt *ck, con
      * spinning after a threaded step would take the cores from OpenBLAS */
     dsc_optim *own = dsc_dist_optim(td->dist); /* NULL on a rank that owns no shard */
     if (own && (st = dsc_optim_set_threads(own, 1)) != DSC_OK) return st;
-    if (schedule && (st = dsc_dist_set_schedule(td->dist, -1, schedule)) != DSC_OK) return st;
+    if (o->schedule && (st = dsc_dist_set_schedule(td->dist, -1, o->schedule)) != DSC_OK) return st;
     /* a resumed run: every rank loaded the model and its optimizer without state; rank
-     * 0's optimizer is the source of the rest, each rank reads its state from the file,
-     * and then the model's own becomes the stateless one of a fresh run */
-    if (fc->resume && ((st = dsc_dist_restore_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL, ck)) ||
-                       (st = train_dist_compile(m, spec, schedule, dsc_mlp_loss(m)))))
-        return st;
+     * 0's optimizer is the source of the rest, each rank reads its state from the file
+     * (or its shard of a sharded set), and then the model's own becomes the stateless
+     * one of a fresh run */
+    if (fc->resume && o->index) st = dsc_dist_checkpoint_load(td->dist, o->index);
+    else if (fc->resume) st = dsc_dist_restore_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL, o->ck);
+    if (!st && fc->resume) st = train_dist_compile(m, o->spec, o->schedule, dsc_mlp_loss(m));
+    if (st) return st;
     td->par.tensor_ready = hook_tensor_ready;
     td->par.step = hook_step;
     td->par.sum = hook_sum;
@@ -428,6 +430,20 @@ dsc_status train_dist_save(void *ctx, const dsc_mlp *m, const char *path, const 
 {
     model_save s = {m, path, kv, n};
     return dsc_dist_checkpoint_gather(((train_dist *)ctx)->dist, save_model, &s);
+}
+
+/* At rank 0: the set's sidecar, the model with its own stateless stand-in optimizer. */
+static dsc_status save_sidecar(const char *file, void *ctx)
+{
+    const model_save *s = ctx;
+    dsc_mlp_save_options o = {.extra = s->kv, .nextra = s->n, .optimizer = NULL};
+    return dsc_mlp_save(s->m, file, &o);
+}
+
+dsc_status train_dist_save_sharded(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n)
+{
+    model_save s = {m, path, kv, n};
+    return dsc_dist_checkpoint_save_sidecar(((train_dist *)ctx)->dist, path, NULL, save_sidecar, &s);
 }
 
 size_t train_dist_state_bytes(const train_dist *td) { return dsc_dist_state_bytes(td->dist); }

@@ -120,7 +120,8 @@ dsc_status dsc__dist_copy_group(const dsc_optim *src, dsc_optim *dst, int g);
 /* shards.c: sharded checkpoints (cfg.shard_checkpoints with zero). save_sharded
  * writes the set; load_index resumes from an index file, and returns DSC_ERR_FORMAT
  * without doing anything (and without a message) when path is not one. */
-dsc_status dsc__dist_save_sharded(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o);
+dsc_status dsc__dist_save_sharded(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o,
+                                  dsc_status (*sidecar)(const char *file, void *ctx), void *ctx);
 dsc_status dsc__dist_load_index(dsc_dist *d, const char *path, int *is_index);
 
 /* Names an MPI failure: "who: MPI_Xxx failed: <MPI's message>" (mpi_error.c). */
