@@ -383,5 +383,9 @@ dsc_status dsc_dist_restore_state(dsc_dist *d, const dsc_optim *full, const dsc_
     if (d->rank == 0) copy_params(d, full, FROM_FULL);
     if ((st = dsc__dist_broadcast_params(d))) return st;
     if ((st = dsc__dist_agree(d, state_from_file(d, ck, 1)))) return st;
-    return dsc__dist_agree(d, scatter_groups(d, full));
+    if ((st = dsc__dist_agree(d, scatter_groups(d, full)))) return st;
+    /* the file's parameters are its evaluation point (schedule-free's x): the saved
+     * mode's point is rebuilt from the state, as a single-process restore does */
+    const char *mode = dsc_ckpt_meta(ck, "eval_mode");
+    return dsc_dist_eval_mode(d, mode && !strcmp(mode, "1"));
 }

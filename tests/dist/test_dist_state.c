@@ -571,6 +571,53 @@ DIST_TEST(test_state_read_from_file_on_every_rank)
     if (rank0()) remove(path), remove(stateless), remove(negative);
 }
 
+/* A schedule-free file holds x as its parameters (the evaluation point, for inference):
+ * each rank reading its own state rebuilds the training point y from it, as a
+ * single-process restore and a scatter do, and goes on bit for bit as after the scatter
+ * (the ranks once trained on from x). */
+DIST_TEST(test_schedulefree_state_read_from_file)
+{
+    char path[256];
+    path_for(path, sizeof path, "sf_state");
+    if (rank0()) {
+        reg_model fm;
+        dsc_optim *opt = single(SF, &fm, 3);
+        reg_train_local(opt, &fm, &data, 0, HALF, BATCH, -1);
+        assert_int_equal(dsc_checkpoint_save(opt, path, NULL), DSC_OK);
+        dsc_optim_destroy(opt);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model m, want, fm;
+        dsc_ckpt *ck;
+        dsc_optim *full = rank0() ? single(SF, &fm, 5) : NULL;
+        if (full) assert_int_equal(dsc_checkpoint_load(full, path, NULL), DSC_OK);
+        dsc_dist *d = context(SF, &want, 6, MPI_COMM_WORLD, zero, 13);
+        assert_int_equal(dsc_dist_scatter_state(d, full), DSC_OK);
+        reg_train_dist(d, &want, &data, HALF, HALF, BATCH, -1);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+
+        full = NULL;
+        if (rank0()) {
+            dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
+            o.skip_state = 1;
+            full = single(SF, &fm, 5);
+            assert_int_equal(dsc_checkpoint_load(full, path, &o), DSC_OK);
+        }
+        d = context(SF, &m, 6, MPI_COMM_WORLD, zero, 13);
+        assert_int_equal(dsc_ckpt_open(&ck, path), DSC_OK);
+        assert_int_equal(dsc_dist_restore_state(d, full, ck), DSC_OK);
+        dsc_ckpt_close(ck);
+        reg_train_dist(d, &m, &data, HALF, HALF, BATCH, -1);
+        assert_memory_equal(m.param, want.param, sizeof m.param);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank0()) remove(path);
+}
+
 DIST_MAIN(reg_make_data(&data, 17),
           DIST_CASE(test_sharded_state_resumes_in_one_process),
           DIST_CASE(test_replicated_state_resumes_in_one_process),
@@ -581,4 +628,5 @@ DIST_MAIN(reg_make_data(&data, 17),
           DIST_CASE(test_sharded_checkpoint_resumes_anywhere),
           DIST_CASE(test_sharded_set_keeps_eval_mode_and_sidecar),
           DIST_CASE(test_mismatch_fails_everywhere),
-          DIST_CASE(test_state_read_from_file_on_every_rank))
+          DIST_CASE(test_state_read_from_file_on_every_rank),
+          DIST_CASE(test_schedulefree_state_read_from_file))
