@@ -257,19 +257,40 @@ static int shard_files(const char *path)
     return n;
 }
 
-/* A set of HALF steps resumed on comm (MPI_COMM_NULL: this rank sits out) with its own
- * zero and bucket size, for HALF more steps: where one process ends. */
-static void resume_sharded(const char *path, const reg_model *ref, MPI_Comm comm, int zero, size_t bucket_elems,
-                           const char *what)
+/* A set of HALF steps of spec resumed on comm (MPI_COMM_NULL: this rank sits out) with
+ * its own zero and bucket size, for HALF more steps: where one process ends. at_x: the
+ * set was saved in eval mode at those parameters (schedule-free's x), and resumes there,
+ * in eval mode, before it goes back to training; NULL: in training mode. */
+static void resume_sharded(const char *path, const char *spec, const reg_model *at_x, const reg_model *ref,
+                           MPI_Comm comm, int zero, size_t bucket_elems, const char *what)
 {
     if (comm == MPI_COMM_NULL) return;
     reg_model m;
-    dsc_dist *d = context("adam", &m, 6, comm, zero, bucket_elems); /* everything comes from the files */
+    dsc_dist *d = context(spec, &m, 6, comm, zero, bucket_elems); /* everything comes from the files */
     if (dsc_dist_checkpoint_load(d, path)) fail_msg("%s: %s", what, dsc_last_error());
     assert_int_equal(dsc_dist_step_count(d), HALF);
+    if (at_x && dsc_dist_optim(d) && !dsc_optim_in_eval_mode(dsc_dist_optim(d))) fail_msg("%s: the mode was lost", what);
+    if (at_x && reg_max_diff(m.param, at_x->param, REG_N) != 0) fail_msg("%s: the parameters are not x", what);
+    if (at_x) assert_int_equal(dsc_dist_eval_mode(d, 0), DSC_OK);
     reg_train_on(d, comm, &m, &data, HALF, HALF, BATCH, -1);
     check_close(what, &m, ref);
     dsc_dist_destroy(d);
+}
+
+/* Rank 0 removes the index at path and every file of its sets. */
+static void remove_sets(const char *path)
+{
+    if (!rank0()) return;
+    char prefix[300], file[600];
+    snprintf(prefix, sizeof prefix, "%s.shard-", strrchr(path, '/') + 1);
+    remove(path);
+    DIR *dp = opendir(DSC_TEST_TMP);
+    for (struct dirent *e; dp && (e = readdir(dp));)
+        if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+            snprintf(file, sizeof file, "%s/%s", DSC_TEST_TMP, e->d_name);
+            remove(file);
+        }
+    if (dp) closedir(dp);
 }
 
 /* N ranks save a sharded set; it resumes on the same ranks (each reads its own shard),
@@ -297,13 +318,13 @@ DIST_TEST(test_sharded_checkpoint_resumes_anywhere)
         assert_null(f);
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    resume_sharded(path, &ref, MPI_COMM_WORLD, 1, 13, "the same layout");
+    resume_sharded(path, "adam", NULL, &ref, MPI_COMM_WORLD, 1, 13, "the same layout");
     MPI_Comm fewer, one;
     MPI_Comm_split(MPI_COMM_WORLD, rank < size - 1 ? 0 : MPI_UNDEFINED, rank, &fewer);
-    resume_sharded(path, &ref, fewer, 1, 7, "fewer ranks, other buckets");
+    resume_sharded(path, "adam", NULL, &ref, fewer, 1, 7, "fewer ranks, other buckets");
     MPI_Comm_split(MPI_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, rank, &one);
-    resume_sharded(path, &ref, one, 1, 13, "one rank");
-    resume_sharded(path, &ref, MPI_COMM_WORLD, 0, 13, "data-parallel");
+    resume_sharded(path, "adam", NULL, &ref, one, 1, 13, "one rank");
+    resume_sharded(path, "adam", NULL, &ref, MPI_COMM_WORLD, 0, 13, "data-parallel");
     if (fewer != MPI_COMM_NULL) MPI_Comm_free(&fewer);
     if (one != MPI_COMM_NULL) MPI_Comm_free(&one);
     /* the next save is a new set: the first one's shards go */
@@ -324,17 +345,7 @@ DIST_TEST(test_sharded_checkpoint_resumes_anywhere)
     assert_memory_equal(m.param, before.param, sizeof m.param);
     dsc_dist_destroy(d);
     MPI_Barrier(MPI_COMM_WORLD);
-    if (rank == 0) {
-        remove(path);
-        DIR *dp = opendir(DSC_TEST_TMP);
-        char file[600];
-        for (struct dirent *e; dp && (e = readdir(dp));)
-            if (strstr(e->d_name, "dsc_dist_sharded_") && strstr(e->d_name, ".shard-")) {
-                snprintf(file, sizeof file, "%s/%s", DSC_TEST_TMP, e->d_name);
-                remove(file);
-            }
-        if (dp) closedir(dp);
-    }
+    remove_sets(path);
 }
 
 /* ---- schedule-free's mode and a sidecar through sharded sets */
@@ -353,24 +364,6 @@ static dsc_status refuse_write(const char *file, void *ctx)
 {
     (void)file, (void)ctx;
     return DSC_ERR_IO; /* a full disk at rank 0, after every shard is written */
-}
-
-/* A schedule-free set saved at the evaluation point x resumes at x, in eval mode, on
- * comm (MPI_COMM_NULL: this rank sits out) with its own zero and bucket size; back in
- * training mode, HALF more steps end where one process does. */
-static void resume_eval(const char *path, const reg_model *at_x, const reg_model *ref, MPI_Comm comm, int zero,
-                        size_t bucket_elems, const char *what)
-{
-    if (comm == MPI_COMM_NULL) return;
-    reg_model m;
-    dsc_dist *d = context(SF, &m, 6, comm, zero, bucket_elems);
-    if (dsc_dist_checkpoint_load(d, path)) fail_msg("%s: %s", what, dsc_last_error());
-    if (dsc_dist_optim(d) && !dsc_optim_in_eval_mode(dsc_dist_optim(d))) fail_msg("%s: the mode was lost", what);
-    if (reg_max_diff(m.param, at_x->param, REG_N) != 0) fail_msg("%s: the parameters are not x", what);
-    assert_int_equal(dsc_dist_eval_mode(d, 0), DSC_OK);
-    reg_train_on(d, comm, &m, &data, HALF, HALF, BATCH, -1);
-    check_close(what, &m, ref);
-    dsc_dist_destroy(d);
 }
 
 /* A set saved in eval mode keeps it wherever it resumes: the same layout (each rank its
@@ -420,13 +413,13 @@ DIST_TEST(test_sharded_set_keeps_eval_mode_and_sidecar)
     dsc_dist_destroy(d);
     MPI_Barrier(MPI_COMM_WORLD);
 
-    resume_eval(path, &at_x, &ref, MPI_COMM_WORLD, 1, 13, "the same layout");
+    resume_sharded(path, SF, &at_x, &ref, MPI_COMM_WORLD, 1, 13, "the same layout");
     MPI_Comm fewer, one;
     MPI_Comm_split(MPI_COMM_WORLD, rank < size - 1 ? 0 : MPI_UNDEFINED, rank, &fewer);
-    resume_eval(path, &at_x, &ref, fewer, 1, 7, "fewer ranks, other buckets");
+    resume_sharded(path, SF, &at_x, &ref, fewer, 1, 7, "fewer ranks, other buckets");
     MPI_Comm_split(MPI_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, rank, &one);
-    resume_eval(path, &at_x, &ref, one, 1, 13, "one rank");
-    resume_eval(path, &at_x, &ref, MPI_COMM_WORLD, 0, 13, "data-parallel");
+    resume_sharded(path, SF, &at_x, &ref, one, 1, 13, "one rank");
+    resume_sharded(path, SF, &at_x, &ref, MPI_COMM_WORLD, 0, 13, "data-parallel");
     if (fewer != MPI_COMM_NULL) MPI_Comm_free(&fewer);
     if (one != MPI_COMM_NULL) MPI_Comm_free(&one);
     if (rank == 0) { /* one process, no communicator */
@@ -456,17 +449,9 @@ DIST_TEST(test_sharded_set_keeps_eval_mode_and_sidecar)
         /* not an index */
         assert_int_equal(dsc_dist_checkpoint_sidecar(side, &is_index, again, sizeof again), DSC_OK);
         assert_false(is_index);
-        remove(path);
-        DIR *dp = opendir(DSC_TEST_TMP);
-        char file[600];
-        for (struct dirent *e; dp && (e = readdir(dp));)
-            if (strstr(e->d_name, "dsc_dist_sharded_sf_") && strstr(e->d_name, ".shard-")) {
-                snprintf(file, sizeof file, "%s/%s", DSC_TEST_TMP, e->d_name);
-                remove(file);
-            }
-        if (dp) closedir(dp);
     }
     MPI_Barrier(MPI_COMM_WORLD);
+    remove_sets(path);
 }
 
 /* A wrong optimizer at rank 0 fails on every rank and changes nothing. */
