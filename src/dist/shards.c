@@ -28,6 +28,7 @@
  * dsc_dist_checkpoint_assemble does the same rebuild in one process, without MPI.
  */
 #include "dist.h"
+#include "../checkpoint/checkpoint.h"
 
 #include "descent_checkpoint.h"
 
@@ -218,7 +219,9 @@ static dsc_status parse_index(const char *path, const char *text, shard_index *i
                                         "consecutive", NULL};
     static const double most[7] = {INDEX_VERSION, 1 << 24, 9e15, 9e15, 9e15, 9e15, 9e15};
     dsc_status st = DSC_OK;
-    if (!cJSON_IsObject(j) || !cJSON_IsString(fmt) || strcmp(fmt->valuestring, INDEX_FORMAT))
+    if (!j && dsc__json_valid(text, strlen(text))) /* the parser ran out of memory */
+        st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the checkpoint index %s", path);
+    else if (!cJSON_IsObject(j) || !cJSON_IsString(fmt) || strcmp(fmt->valuestring, INDEX_FORMAT))
         st = dsc__fail(DSC_ERR_FORMAT, "dist: %s is not a sharded checkpoint index", path);
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(j, "version");
     if (!st && cJSON_IsNumber(ver) && ver->valuedouble > INDEX_VERSION)
