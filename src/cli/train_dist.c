@@ -32,6 +32,7 @@
 #define NAMED_RANKS 8       /* ranks named in a message; then "and N more" */
 #define IALLREDUCE_ALGORITHM "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
 #define IALLREDUCE_RING "1"
+#define PREFIXED_LINE 4096  /* a prefixed line written in one piece up to this length */
 
 /* A rank's stderr: each line to the terminal (prefixed with "[rank R] " on ranks other
  * than 0) and, with --log-dir, unprefixed to the rank's log file. */
@@ -75,11 +76,19 @@ static ssize_t prefixed_write(void *cookie, const char *buf, size_t n)
 {
     prefixed *p = cookie;
     if (p->log >= 0 && write_all(p->log, buf, n)) return -1;
+    char line[PREFIXED_LINE];
     for (size_t done = 0; p->term >= 0 && done < n;) {
         const char *nl = memchr(buf + done, '\n', n - done);
-        size_t len = nl ? (size_t)(nl - buf) + 1 - done : n - done;
-        if ((p->line_start && write_all(p->term, p->tag, strlen(p->tag))) || write_all(p->term, buf + done, len))
+        size_t len = nl ? (size_t)(nl - buf) + 1 - done : n - done, tag = p->line_start ? strlen(p->tag) : 0;
+        /* tag and line in one write where they fit: mpirun forwards each write of every
+         * rank as it comes, and another rank's line could land between two */
+        if (tag + len <= sizeof line) {
+            memcpy(line, p->tag, tag);
+            memcpy(line + tag, buf + done, len);
+            if (write_all(p->term, line, tag + len)) return -1;
+        } else if (write_all(p->term, p->tag, tag) || write_all(p->term, buf + done, len)) {
             return -1;
+        }
         p->line_start = nl != NULL;
         done += len;
     }
