@@ -20,7 +20,8 @@ int cli_checkpoint_file(const char *cmd, const char *path, char *out, size_t cap
     if (*sharded && !out[0])
         return cli_usage_error(cmd, "'%s' is the index of a sharded checkpoint set without a network (written by the "
                                "library's dsc_dist_checkpoint_save, not by descent train --shard-checkpoints): only "
-                               "dsc_dist_checkpoint_load reads it", path);
+                               "dsc_dist_checkpoint_load resumes it; descent inspect reads its shards, %s.shard-*",
+                               path, path);
     if (*sharded) return 0;
 #endif
     if (snprintf(out, cap, "%s", path) >= (int)cap) return cli_usage_error(cmd, "the path '%.64s...' is too long", path);

@@ -79,6 +79,19 @@ check 2 train --resume "$side" --epochs 1
 "$bin" train --resume "$side" --epochs 1 2>&1 | grep -q 'resume from the set.s index' ||
   bad "--resume SIDECAR: unclear message"
 for f in "$tmp/x.st" "$tmp/x.st.shard-"*; do [ -e "$f" ] && bad "a refused run wrote $f"; done
+# an index without a network (the library's dsc_dist_checkpoint_save), one of a later version
+head='{"format":"descent.sharded-checkpoint","version":'
+tail='"ranks":1,"elements":530,"bucket_elems":6553600,"dtype":"f32","step":1,"skipped":0,"consecutive":0,"shards":["a"]'
+printf '%s1,%s}\n' "$head" "$tail" >"$tmp/lib.st"
+printf '%s3,%s,"more":1}\n' "$head" "$tail" >"$tmp/new.st"
+for c in "train --resume $tmp/lib.st --epochs 1" "predict --model $tmp/lib.st --data $csv" "inspect $tmp/lib.st"; do
+  # shellcheck disable=SC2086 # the words of c
+  check 2 $c
+  "$bin" $c 2>&1 | grep -q 'sharded checkpoint set without a network' || bad "$c: unclear message"
+done
+check 2 train --resume "$tmp/new.st" --epochs 1
+"$bin" evaluate --model "$tmp/new.st" --data "$csv" 2>&1 | grep -q 'of version 3; .* reads versions 1 to 2' ||
+  bad "an index of version 3: unclear message"
 
 # a full disk on rank 1 while saving: every rank fails, the previous set stays whole and resumes
 run=(train --data "$csv" --layers 16 --batch 24 --seed 3 --optimizer 'adamw(lr=0.01)' --quiet --json --zero)
