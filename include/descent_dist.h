@@ -169,9 +169,10 @@ dsc_status dsc_dist_restore_state(dsc_dist *d, const dsc_optim *full, const dsc_
  * index names (an earlier or a crashed save's) are removed after. No rank holds more
  * than its own state. load takes an index as well as a file: with the same rank count
  * and bucket size every rank reads only its own shard; any other run (another rank
- * count, one rank, plain data-parallel) through rank 0, which rebuilds the whole
- * state shard by shard and scatters it. Every shard is checked before the run
- * changes (a shard that changes on disk meanwhile can still fail it part way).
+ * count, one rank, plain data-parallel) has every rank read its slices of the saved
+ * pieces straight from the shards, so no rank holds more than its share either. Every
+ * shard is checked on every rank before the run changes (a shard that changes on
+ * disk meanwhile can still fail it part way).
  */
 dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o);
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);
@@ -196,10 +197,11 @@ dsc_status dsc_dist_checkpoint_save_sidecar(dsc_dist *d, const char *path, const
  * the set at path (parameters, every state buffer, groups, schedules, counters and
  * the mode of schedule-free kinds) into full, a single-process optimizer of the
  * saving run's kind over its tensors (same names, sizes, dtype), which must lie back
- * to back in one buffer (a dsc_mlp's do); the set may come from any rank count. Every
- * shard is read through an optimizer over its own pieces, so the peak is full plus
- * one shard. On failure the parameters are unchanged; full's state may be partly
- * written (destroy it).
+ * to back in one buffer, and their gradients in another (a dsc_mlp's do); the set may
+ * come from any rank count. The shards' tensors are read slice by slice into full's
+ * own buffers, after every one is checked: nothing else of that size is held. On a
+ * failure before the reading, nothing changed; a shard that changes on disk meanwhile
+ * can leave full partly written (destroy it).
  */
 dsc_status dsc_dist_checkpoint_sidecar(const char *path, int *is_index, char *out, size_t cap);
 dsc_status dsc_dist_checkpoint_assemble(dsc_optim *full, const char *path);

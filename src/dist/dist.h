@@ -98,6 +98,9 @@ dsc_status dsc__dist_wait_requests(dsc_dist *d, size_t n);
  * gradients in d's (the optimizer with dsc__shard_hparams of d's). */
 dsc_status dsc__shard_create(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
                              dsc__shard *sh);
+/* Its pieces and views alone (sh->opt NULL): where a saved shard's tensors belong. */
+dsc_status dsc__shard_layout(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
+                             dsc__shard *sh);
 void dsc__shard_free(dsc__shard *sh);
 /* The shard's hyperparameters: clipping and the non-finite policy move to the
  * context (they need the global gradient); everything element-wise stays. */

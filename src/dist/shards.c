@@ -22,10 +22,10 @@
  *
  * Resuming with the same rank count and bucket size, every rank reads its own shard
  * alone. Any other run (another rank count, one rank, another bucket size, plain
- * data-parallel) resumes through rank 0, which rebuilds the whole state shard by
- * shard (each read through an optimizer over that shard's pieces, laid out as the
- * saving run laid them out) and scatters it, as a single-file checkpoint resumes.
- * dsc_dist_checkpoint_assemble does the same rebuild in one process, without MPI.
+ * data-parallel) lays the saving run's pieces out again and every rank reads, from
+ * every shard, the slices of the pieces that overlap its own (dsc_ckpt_read), as a
+ * single file is read slice by slice; dsc_dist_checkpoint_assemble does the same in
+ * one process, without MPI, over whole tensors. No rank holds more than its share.
  */
 #include "dist.h"
 #include "../checkpoint/checkpoint.h"
@@ -358,48 +358,152 @@ static dsc_status load_own(dsc_dist *d, const char *path, const shard_index *ix)
     return dsc__zero_gather_params(d); /* each rank restored the parameters of its pieces */
 }
 
-/* Copies every state buffer of shard sh's optimizer into full at its pieces. */
-static void shard_state_to_full(const dsc_dist *d, const dsc__shard *sh, dsc_optim *full)
+/* The set's files open, each shard with the pieces its rank held (their names are the
+ * shard's tensors'), for reading slices on another layout. */
+typedef struct set_files {
+    size_t n;
+    dsc_ckpt **ck;
+    dsc__shard *old;
+} set_files;
+
+static void close_set(set_files *f)
 {
-    for (size_t j = 0; j < sh->npieces; j++) {
-        const dsc__piece *pc = &sh->pieces[j];
-        for (size_t k = 0; k < dsc_optim_state_count(sh->opt, j); k++) {
-            void *from, *to;
-            dsc_optim_state(sh->opt, j, k, NULL, &from);
-            dsc_optim_state(full, pc->tensor, k, NULL, &to);
-            memcpy((char *)to + pc->offset * d->esize, from, pc->len * d->esize);
-        }
+    for (size_t r = 0; r < f->n; r++) {
+        dsc_ckpt_close(f->ck[r]);
+        dsc__shard_free(&f->old[r]);
     }
+    free(f->ck);
+    free(f->old);
+    memset(f, 0, sizeof *f);
 }
 
-/* The whole state of the set into full (over the run's buffers), shard by shard
- * through an optimizer over that shard's pieces of the saving run's layout, with the
- * saving run's mode (schedule-free's evaluation point or training point). The shards'
- * parameters go to a copy first: a shard that fails leaves the run's alone. */
-static dsc_status assemble(dsc_dist *d, const char *path, const shard_index *ix, dsc_optim *full)
+static dsc_status open_set(const dsc_dist *d, const char *path, const shard_index *ix, set_files *f)
 {
-    char *params = dsc__alloc_uninit(d->n * d->esize);
-    if (!params) return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the checkpoint's parameters");
     char file[PATH_CAP];
-    int next_group = 0, eval = 0; /* groups and the mode are taken from the first shard that has them */
-    dsc_status st = DSC_OK;
-    for (size_t r = 0; !st && r < ix->ranks && ix->names[r]; r++) {
-        dsc__shard sh = {0};
-        st = shard_file(path, ix->names[r], file);
-        if (!st) st = dsc__shard_create(d, ix->ranks, r, ix->bucket_elems, params, &sh);
-        if (!st) st = dsc_checkpoint_load(sh.opt, file, NULL);
-        if (!st) shard_state_to_full(d, &sh, full);
-        if (!st && r == 0) eval = dsc_optim_in_eval_mode(sh.opt);
-        for (; !st && next_group < dsc_optim_group_count(sh.opt); next_group++)
-            st = dsc__dist_copy_group(sh.opt, full, next_group);
-        dsc__shard_free(&sh);
+    size_t n = 0;
+    while (n < ix->ranks && ix->names[n]) n++; /* the ranks that held pieces come first */
+    memset(f, 0, sizeof *f);
+    f->ck = calloc(n, sizeof *f->ck);
+    f->old = calloc(n, sizeof *f->old);
+    if (!f->ck || !f->old) {
+        close_set(f);
+        return dsc__fail(DSC_ERR_NOMEM, "dist: out of memory for the checkpoint's shards");
     }
-    if (!st) st = dsc_optim_set_counters(full, ix->step, ix->skipped, ix->consecutive);
-    if (!st) memcpy(d->pbase, params, d->n * d->esize);
-    /* the parameters are already the mode's; this sets the flag (and rewrites them alike) */
-    if (!st && eval) st = dsc_optim_eval_mode(full, 1);
-    dsc__free(params);
+    f->n = n;
+    dsc_status st = DSC_OK;
+    for (size_t r = 0; !st && r < n; r++) {
+        st = shard_file(path, ix->names[r], file);
+        if (!st) st = dsc__shard_layout(d, ix->ranks, r, ix->bucket_elems, d->pbase, &f->old[r]);
+        if (!st) st = dsc_ckpt_open(&f->ck[r], file);
+    }
     return st;
+}
+
+/* Elements [from, from + count) of the saved piece `piece` (its parameters, then each
+ * state buffer of opt's tensor j) to elements [to, to + count) of opt's tensor j:
+ * checked (read 0: the tensors are there with the piece's dtype and length, squares
+ * hold nothing negative) or read (read 1). */
+static dsc_status move_slice(const dsc_dist *d, const dsc_ckpt *ck, const dsc_param *piece, dsc_optim *opt, size_t j,
+                             size_t from, size_t to, size_t count, int read, unsigned char **chunk)
+{
+    char name[PATH_CAP];
+    dsc_status st = DSC_OK;
+    for (int k = -1; !st && k < (int)dsc_optim_state_count(opt, j); k++) {
+        const char *buf = NULL;
+        void *dst = dsc_optim_param(opt, j)->data;
+        dsc_param shape = *piece;
+        shape.ndim = 1, shape.shape[0] = shape.n; /* a piece is saved one-dimensional */
+        if (k >= 0) dsc_optim_state(opt, j, (size_t)k, &buf, &dst);
+        snprintf(name, sizeof name, k < 0 ? "param/%s" : "state/%s/%s", piece->name, buf);
+        size_t idx;
+        st = dsc__ckpt_match(ck, name, &shape, "run", &idx);
+        if (!st && !read && k >= 0) st = dsc__ckpt_check_square(ck, idx, buf, chunk);
+        if (!st && read) st = dsc_ckpt_read(ck, name, from, count, (char *)dst + to * d->esize);
+    }
+    return st;
+}
+
+/* Every saved piece's overlap with the destinations (dest[j]: opt's tensor j, the
+ * elements [offset, offset + len) of the model's tensor `tensor`), checked or read. */
+static dsc_status move_slices(const dsc_dist *d, const set_files *f, dsc_optim *opt, const dsc__piece *dest,
+                              size_t ndest, int read)
+{
+    unsigned char *chunk = NULL;
+    dsc_status st = DSC_OK;
+    if (opt && dsc__optim_wide_count(opt))
+        st = dsc__fail(DSC_ERR_UNSUPPORTED, "dist: %s's state is not per tensor", dsc_kind_name(d->hp.kind));
+    for (size_t r = 0; !st && r < f->n; r++)
+        for (size_t q = 0; !st && q < f->old[r].npieces; q++) {
+            const dsc__piece *o = &f->old[r].pieces[q];
+            for (size_t j = 0; !st && j < ndest; j++) {
+                const dsc__piece *w = &dest[j];
+                size_t s = o->offset > w->offset ? o->offset : w->offset;
+                size_t e = o->offset + o->len < w->offset + w->len ? o->offset + o->len : w->offset + w->len;
+                if (w->tensor == o->tensor && s < e)
+                    st = move_slice(d, f->ck[r], &f->old[r].views[q], opt, j, s - o->offset, s - w->offset, e - s,
+                                    read, &chunk);
+            }
+        }
+    free(chunk);
+    return st;
+}
+
+/* The groups (hyperparameters, scalars, schedules) into opt, each from the first shard
+ * that has it, read through an optimizer over that shard's pieces restored without
+ * state (its parameters are the set's, written where they belong); the index's
+ * counters; and the saved mode (*eval). */
+static dsc_status restore_groups(const dsc_dist *d, const set_files *f, const shard_index *ix, dsc_optim *opt, int *eval)
+{
+    const char *mode = dsc_ckpt_meta(f->ck[0], "eval_mode");
+    *eval = mode && !strcmp(mode, "1");
+    dsc_hparams h = dsc__shard_hparams(&d->hp);
+    dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
+    o.skip_state = 1;
+    int next_group = 0;
+    dsc_status st = DSC_OK;
+    for (size_t r = 0; !st && r < f->n && next_group < dsc_optim_group_count(opt); r++) {
+        dsc_optim *saved = NULL;
+        st = dsc__optim_create_stateless(&saved, &h, f->old[r].views, f->old[r].npieces);
+        if (!st) st = dsc_ckpt_restore(f->ck[r], saved, &o);
+        for (; !st && next_group < dsc_optim_group_count(saved); next_group++)
+            st = dsc__dist_copy_group(saved, opt, next_group);
+        dsc_optim_destroy(saved);
+    }
+    if (!st) st = dsc_optim_set_counters(opt, ix->step, ix->skipped, ix->consecutive);
+    return st;
+}
+
+/* Where each of opt's tensors lies in the model: the whole tensors of d. */
+static dsc__piece *whole_tensors(const dsc_dist *d)
+{
+    dsc__piece *w = malloc(d->count * sizeof *w);
+    for (size_t i = 0; w && i < d->count; i++) w[i] = (dsc__piece){.tensor = i, .offset = 0, .len = d->params[i].n};
+    return w;
+}
+
+/* Another layout: every rank reads its own slices of the set, its pieces (zero) or
+ * every tensor, straight from the shards, checked first on every rank; then each
+ * rebuilds the saved mode's point from the state (the shards' parameters are the
+ * evaluation point, schedule-free's x) and, with zero, the parameters are all-gathered. */
+static dsc_status load_slices(dsc_dist *d, const char *path, const shard_index *ix)
+{
+    dsc__piece *whole = d->cfg.zero ? NULL : whole_tensors(d);
+    const dsc__piece *dest = d->cfg.zero ? d->pieces : whole;
+    size_t ndest = !d->opt ? 0 : d->cfg.zero ? d->npieces : d->count;
+    set_files f = {0};
+    int eval = 0;
+    dsc_status st = !d->cfg.zero && !whole ? dsc__fail(DSC_ERR_NOMEM, "dist: out of memory") : DSC_OK;
+    if (!st && ndest) st = open_set(d, path, ix, &f);
+    if (!st && ndest) st = move_slices(d, &f, d->opt, dest, ndest, 0);
+    if (!(st = dsc__dist_agree(d, st)) && ndest) st = move_slices(d, &f, d->opt, dest, ndest, 1);
+    if (!st && ndest) st = restore_groups(d, &f, ix, d->opt, &eval);
+    close_set(&f);
+    free(whole);
+    if ((st = dsc__dist_agree(d, st))) return st;
+    int rc = MPI_Bcast(&eval, 1, MPI_INT, 0, d->comm); /* rank 0 holds pieces: the mode is its */
+    if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
+    d->steps = ix->step, d->skipped = ix->skipped, d->consecutive = ix->consecutive;
+    return dsc_dist_eval_mode(d, eval);
 }
 
 dsc_status dsc__dist_load_index(dsc_dist *d, const char *path, int *is_index)
@@ -415,11 +519,7 @@ dsc_status dsc__dist_load_index(dsc_dist *d, const char *path, int *is_index)
     if (!st && d->cfg.zero && ix.ranks == (size_t)d->size && ix.bucket_elems == d->bucket_elems) {
         st = load_own(d, path, &ix);
     } else if (!st) {
-        dsc_optim *full = NULL;
-        if (d->rank == 0 && !(st = dsc_optim_create(&full, &d->hp, d->params, d->count))) st = assemble(d, path, &ix, full);
-        st = dsc__dist_agree(d, st);
-        if (!st) st = dsc_dist_scatter_state(d, full);
-        dsc_optim_destroy(full);
+        st = load_slices(d, path, &ix);
     }
     index_free(&ix);
     return st;
@@ -465,14 +565,17 @@ static dsc_status layout_of(const dsc_optim *full, dsc_dist *d)
     d->dtype = dsc_optim_param(full, 0)->dtype;
     d->esize = dsc_dtype_size(d->dtype);
     d->pbase = dsc_optim_param(full, 0)->data;
-    d->gbase = d->pbase; /* the shards' views need a gradient; none is read */
+    d->gbase = dsc_optim_param(full, 0)->grad; /* the saved shards' views need one; none is read */
     d->size = 1;
     d->offsets[0] = 0;
     for (size_t i = 0; i < d->count; i++) {
         d->params[i] = *dsc_optim_param(full, i);
-        if (d->params[i].dtype != d->dtype || (char *)d->params[i].data != d->pbase + d->offsets[i] * d->esize)
-            return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_assemble: the tensors must lie back to back in one "
-                             "buffer, of one dtype ('%s' does not)", d->params[i].name ? d->params[i].name : "?");
+        size_t at = d->offsets[i] * d->esize;
+        if (!d->gbase || d->params[i].dtype != d->dtype || (char *)d->params[i].data != d->pbase + at ||
+            (char *)d->params[i].grad != d->gbase + at)
+            return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_assemble: the tensors and their gradients must lie "
+                             "back to back in one buffer each, of one dtype ('%s' does not)",
+                             d->params[i].name ? d->params[i].name : "?");
         d->offsets[i + 1] = d->offsets[i] + d->params[i].n;
     }
     d->n = d->offsets[d->count];
@@ -491,7 +594,18 @@ dsc_status dsc_dist_checkpoint_assemble(dsc_optim *full, const char *path)
     if (!st && !text) st = dsc__fail(DSC_ERR_FORMAT, "dist: %s is not a sharded checkpoint index", path);
     if (!st) st = parse_index(path, text, &ix);
     if (!st) st = check_index(&d, path, &ix);
-    if (!st) st = assemble(&d, path, &ix, full);
+    set_files f = {0};
+    dsc__piece *whole = st ? NULL : whole_tensors(&d);
+    int eval = 0;
+    if (!st && !whole) st = dsc__fail(DSC_ERR_NOMEM, "dist: out of memory");
+    if (!st) st = open_set(&d, path, &ix, &f);
+    if (!st) st = move_slices(&d, &f, full, whole, d.count, 0);
+    if (!st) st = move_slices(&d, &f, full, whole, d.count, 1);
+    if (!st) st = restore_groups(&d, &f, &ix, full, &eval);
+    /* the shards' parameters are the evaluation point: the saved mode's, from the state */
+    if (!st) st = dsc_optim_eval_mode(full, eval);
+    close_set(&f);
+    free(whole);
     free(text);
     index_free(&ix);
     free(d.params);

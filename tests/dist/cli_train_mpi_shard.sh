@@ -38,7 +38,7 @@ for opt in 'adamw(lr=0.01)' 'schedulefree_adamw(lr=0.01, warmup_steps=5)'; do
   "$bin" inspect "$side" | grep -q 'state/' && bad "$opt: the sidecar holds optimizer state"
   "$bin" inspect "$(ls "$tmp"/s.st.shard-*-0-of-2)" | grep -qE '^ *state/fc1\.weight\[0:[0-9]+\]/' ||
     bad "$opt: shard 0 lacks its piece of fc1.weight's state"
-  # 0: one process without mpirun; 2: each rank its own shard; 3: rebuilt at rank 0
+  # 0: one process without mpirun; 2: each rank its own shard; 3: each rank its slices
   case $opt in adamw*) counts="0 2 3" ;; *) counts="0 3" ;; esac
   for np in $counts; do
     for set in s u; do

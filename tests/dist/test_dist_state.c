@@ -367,8 +367,8 @@ static dsc_status refuse_write(const char *file, void *ctx)
 }
 
 /* A set saved in eval mode keeps it wherever it resumes: the same layout (each rank its
- * shard), other layouts and one process (the state rebuilt shard by shard), where a
- * rebuilt optimizer once came back in training mode with x in its parameters. The
+ * shard), other layouts and one process (each reading its slices), where the state
+ * once came back in training mode with x in its parameters. The
  * sidecar is written once the shards are, named by the index; a failing sidecar fails
  * the save on every rank and leaves the previous set whole. */
 DIST_TEST(test_sharded_set_keeps_eval_mode_and_sidecar)
