@@ -169,12 +169,42 @@ dsc_status dsc_dist_restore_state(dsc_dist *d, const dsc_optim *full, const dsc_
  * index names (an earlier or a crashed save's) are removed after. No rank holds more
  * than its own state. load takes an index as well as a file: with the same rank count
  * and bucket size every rank reads only its own shard; any other run (another rank
- * count, one rank, plain data-parallel) through rank 0, which rebuilds the whole
- * state shard by shard and scatters it. Every shard is checked before the run
- * changes (a shard that changes on disk meanwhile can still fail it part way).
+ * count, one rank, plain data-parallel) has every rank read its slices of the saved
+ * pieces straight from the shards, so no rank holds more than its share either. Every
+ * shard is checked on every rank before the run changes (a shard that changes on
+ * disk meanwhile can still fail it part way).
  */
 dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o);
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path);
+
+/*
+ * Collective; cfg.zero and cfg.shard_checkpoints. The sharded save of
+ * dsc_dist_checkpoint_save and one file more, the set's sidecar: once every shard is
+ * written, rank 0 calls write(file, ctx) with file "<path>.shard-<set>-sidecar" (to
+ * hold what the caller keeps beside the optimizer, e.g. descent train's network
+ * without its optimizer state); the index names it, so it is committed by the index's
+ * rename and removed with its set. A failing write fails on every rank, and the files
+ * this save wrote are removed: the previous set stays whole.
+ */
+dsc_status dsc_dist_checkpoint_save_sidecar(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o,
+                                            dsc_status (*write)(const char *file, void *ctx), void *ctx);
+
+/*
+ * Not collective, needs no MPI (a single process may call it without MPI_Init).
+ * sidecar: whether path is the index of a sharded set (*is_index, after checking it:
+ * a damaged index fails), and when it is, the path of the set's sidecar into out
+ * (cap bytes; "" for a set saved without one). assemble: the whole training state of
+ * the set at path (parameters, every state buffer, groups, schedules, counters and
+ * the mode of schedule-free kinds) into full, a single-process optimizer of the
+ * saving run's kind over its tensors (same names, sizes, dtype), which must lie back
+ * to back in one buffer, and their gradients in another (a dsc_mlp's do); the set may
+ * come from any rank count. The shards' tensors are read slice by slice into full's
+ * own buffers, after every one is checked: nothing else of that size is held. On a
+ * failure before the reading, nothing changed; a shard that changes on disk meanwhile
+ * can leave full partly written (destroy it).
+ */
+dsc_status dsc_dist_checkpoint_sidecar(const char *path, int *is_index, char *out, size_t cap);
+dsc_status dsc_dist_checkpoint_assemble(dsc_optim *full, const char *path);
 
 /* The gather of dsc_dist_checkpoint_save with the caller's writer: collective; at rank
  * 0, save(full, ctx) with the complete optimizer over the run's buffers (to write it

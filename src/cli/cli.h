@@ -137,6 +137,13 @@ dsc_status cli_run_save(cli_run *r, const dsc_optim *opt, const dsc_average *avg
  * generic kernels for a CPU with AVX2/AVX-512 (blas_env.c). */
 void cli_prefer_fast_blas(char **argv);
 
+/* The file holding the model that path names (sharded.c): path itself, or when path is
+ * the index of a sharded checkpoint set (descent train --shard-checkpoints) the set's
+ * sidecar, with *sharded set. 0, or the exit code of the error it reported (a damaged
+ * index, a set without a network). */
+#define CLI_PATH_CAP 4096
+int cli_checkpoint_file(const char *cmd, const char *path, char *out, size_t cap, int *sharded);
+
 int cmd_optimize(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

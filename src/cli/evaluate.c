@@ -17,7 +17,7 @@ static void help(FILE *f)
     fprintf(f,
             "usage: descent evaluate --model FILE --data FILE [--targets FILE] [--sep S]\n"
             "                        [--missing error|drop|mean] [--x-key K] [--y-key K] [--json]\n"
-            "  --model       a checkpoint of descent train --save\n"
+            "  --model       a checkpoint of descent train --save (or a sharded set's index)\n"
             "  --data        labelled rows: .csv/.tsv (the target column named at training, else the\n"
             "                last; class labels as at training), .npy or IDX with --targets, .npz\n"
             CLI_DATA_HELP

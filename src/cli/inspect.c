@@ -11,7 +11,8 @@ static void help(FILE *f)
 {
     fprintf(f, "usage: descent inspect FILE [--json]\n"
                "  prints the metadata and a table of the tensors (name, dtype, shape, bytes) of a\n"
-               "  safetensors file, after checking its layout and checksum\n"
+               "  safetensors file, after checking its layout and checksum; for the index of a sharded\n"
+               "  checkpoint set (descent train --shard-checkpoints), of the set's network file\n"
                "  --json  print one JSON object on stdout\n");
 }
 
@@ -114,10 +115,16 @@ int cmd_inspect(int argc, char **argv)
     if (optind >= argc) return cli_usage_error("inspect", "a checkpoint file is required (see --help)");
     if (optind + 1 < argc) return cli_usage_error("inspect", "unexpected argument '%s'", argv[optind + 1]);
     const char *path = argv[optind];
+    char file[CLI_PATH_CAP];
+    int sharded, rc = cli_checkpoint_file("inspect", path, file, sizeof file, &sharded);
+    if (rc) return rc;
+    /* a sharded set: its network, from the sidecar; the optimizer state is in the shards */
+    if (sharded && !json)
+        printf("%s: the index of a sharded checkpoint set; its network (without optimizer state) is %s\n", path, file);
     dsc_ckpt *ck;
-    dsc_status st = dsc_ckpt_open(&ck, path);
+    dsc_status st = dsc_ckpt_open(&ck, file);
     if (st) return cli_lib_error("inspect", st);
-    int rc = json ? print_json(path, ck) : (print_table(path, ck), 0);
+    rc = json ? print_json(file, ck) : (print_table(file, ck), 0);
     dsc_ckpt_close(ck);
     return rc;
 }

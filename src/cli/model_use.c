@@ -12,7 +12,10 @@ int cli_model_open(const char *cmd, const char *path, cli_model *m)
     memset(m, 0, sizeof *m);
     m->path = path;
     m->load = dsc_load_options_default();
-    dsc_status st = dsc_ckpt_open(&m->ck, path);
+    char file[CLI_PATH_CAP]; /* a sharded set's network is in its sidecar */
+    int sharded, rc = cli_checkpoint_file(cmd, path, file, sizeof file, &sharded);
+    if (rc) return rc;
+    dsc_status st = dsc_ckpt_open(&m->ck, file);
     if (st != DSC_OK) return cli_lib_error(cmd, st);
     if ((st = dsc_mlp_load_ckpt(&m->mlp, m->ck, NULL)) != DSC_OK) {
         fprintf(stderr, "descent %s: checkpoint '%s': %s\n", cmd, path, dsc_last_error());
@@ -23,7 +26,7 @@ int cli_model_open(const char *cmd, const char *path, cli_model *m)
     m->outputs = c->sizes[c->layers];
     dsc_loss loss = dsc_mlp_loss(m->mlp);
     m->classes = loss == DSC_LOSS_SOFTMAX_CE ? m->outputs : loss == DSC_LOSS_BCE ? 2 : 0;
-    int rc = cli_split_labels(cmd, dsc_ckpt_extra(m->ck, "train.labels"), &m->labels);
+    rc = cli_split_labels(cmd, dsc_ckpt_extra(m->ck, "train.labels"), &m->labels);
     if (rc) return rc;
     if (m->labels.count && m->labels.count != m->classes)
         return cli_usage_error(cmd, "checkpoint '%s' names %zu class labels for %zu classes", path, m->labels.count,

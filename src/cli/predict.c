@@ -16,7 +16,7 @@ static void help(FILE *f)
     fprintf(f,
             "usage: descent predict --model FILE --data FILE [--out FILE.csv|FILE.npy] [--proba]\n"
             "                       [--targets FILE] [--sep S] [--missing error|drop|mean] [--x-key K]\n"
-            "  --model       a checkpoint of descent train --save\n"
+            "  --model       a checkpoint of descent train --save (or a sharded set's index)\n"
             "  --data        the rows to predict: .csv/.tsv, .npy, .npz or IDX. A CSV with exactly the\n"
             "                model's feature count of columns holds features only; with one column more,\n"
             "                its target column (the one named at training, else the last) is skipped.\n"

@@ -35,7 +35,8 @@ static void help(FILE *f)
             "                     [--history FILE.csv] [--plot FILE.png|.svg|.pdf] [--save FILE [--save-every N]]\n"
             "                     [--json]\n"
             "       descent train --resume FILE --epochs N [--save FILE] [--json]\n"
-            "       mpirun -np N descent train ... [--zero]   (data-parallel over N processes)\n"
+            "       mpirun -np N descent train ... [--zero [--save FILE --shard-checkpoints]]\n"
+            "                                  (data-parallel over N processes)\n"
             "  --data        features: .csv/.tsv (the target is a column; a first row of numbers is data,\n"
             "                not a header; a column of texts is class labels), .npy, .npz (arrays x, y),\n"
             "                or MNIST IDX (.idx, -ubyte, optionally .gz)\n"
@@ -77,7 +78,7 @@ static void help(FILE *f)
             "  --save-every  with --save: also after every N-th epoch\n"
             "  --resume      continue a checkpoint for --epochs more epochs, on the bits of one\n"
             "                unbroken run; everything comes from the file (--data and --targets\n"
-            "                may name a moved copy of the same data)\n"
+            "                may name a moved copy of the same data), or from a sharded set's index\n"
             "  --json        print one JSON object on stdout\n"
             "  --quiet       no per-epoch lines on stderr\n"
             "  --zero        under mpirun: shard the optimizer state over the ranks (ZeRO-1)\n"
@@ -85,7 +86,11 @@ static void help(FILE *f)
             "  --timeout     under mpirun: seconds a rank waits for the others at start-up and at the\n"
             "                end before the job is ended, naming the ranks that did not answer\n"
             "                (default 0: for ever; a rank that failed waits at most 10 s)\n"
-            "  --log-dir     under mpirun: each rank also writes its stderr to DIR/rank-R.log\n", f);
+            "  --log-dir     under mpirun: each rank also writes its stderr to DIR/rank-R.log\n"
+            "  --shard-checkpoints  with --zero and --save under mpirun: FILE is the index of a set,\n"
+            "                each rank writing only its shard of the optimizer state (FILE.shard-*-R-of-N)\n"
+            "                and rank 0 the network (FILE.shard-*-sidecar); --resume FILE then works on\n"
+            "                any rank count or in one process, and predict, evaluate and inspect take it\n", f);
 }
 
 /* "CxHxW" into shape. */
@@ -158,6 +163,7 @@ static int set_option(train_opts *o, int c, const char *arg)
     case 'j': o->json = 1; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'Z': o->zero = 1; return 0;
+    case 'C': o->shard_checkpoints = 1; return 0;
     case 'K':
         return cli_parse_int64(arg, 1, 1 << 20, &o->bucket_kb) ? cli_usage_error(CMD, "--bucket-kb must be an integer in [1, 1048576], got '%s'", arg) : 0;
     case 'k':
@@ -207,7 +213,7 @@ static int set_option(train_opts *o, int c, const char *arg)
  * the same data), the length of the run and its outputs. */
 static int resume_may_set(int c)
 {
-    return c == CLI_OPT_TARGETS || (c < 0x80 && c > 0 && strchr("dVUXYeHPjqZKWERnuL", c));
+    return c == CLI_OPT_TARGETS || (c < 0x80 && c > 0 && strchr("dVUXYeHPjqZKWERnuLC", c));
 }
 
 static int parse_args(int argc, char **argv, train_opts *o)
@@ -231,6 +237,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         {"save", required_argument, 0, 'W'},     {"save-every", required_argument, 0, 'E'},
         {"resume", required_argument, 0, 'R'},   {"average", required_argument, 0, 'A'},
         {"timeout", required_argument, 0, 'u'}, {"log-dir", required_argument, 0, 'L'},
+        {"shard-checkpoints", no_argument, 0, 'C'},
         {"model", required_argument, 0, 'M'},    {"shape", required_argument, 0, 'G'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
@@ -257,7 +264,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
     if (o->resume && fixed)
         return cli_usage_error(CMD, "--%s cannot be given with --resume: the checkpoint fixes it (only --epochs, --data, "
                                "--targets, --val-data, --val-targets, --test-data, --test-targets, --save, --save-every, "
-                               "--history, --plot, --threads, --json, --quiet, --zero, --bucket-kb, --timeout and --log-dir "
+                               "--history, --plot, --threads, --json, --quiet, --zero, --bucket-kb, --timeout, --log-dir and "
+                               "--shard-checkpoints "
                                "may be)", fixed);
     dsc_hparams hp; /* a malformed spec is reported where the optimizer is made */
     if (dsc_hparams_parse(o->optimizer, &hp) == DSC_OK && hp.kind == DSC_LBFGS)
@@ -265,6 +273,9 @@ static int parse_args(int argc, char **argv, train_opts *o)
                                "train steps on mini-batches (and under mpirun on shards): use descent optimize on a "
                                "problem, or the library");
     if (o->save_every && !o->save) return cli_usage_error(CMD, "--save-every needs --save FILE");
+    if (o->shard_checkpoints && (!o->zero || !o->save))
+        return cli_usage_error(CMD, "--shard-checkpoints needs --zero and --save FILE: the set's shards are the "
+                               "ranks' shards of the optimizer state");
     if (o->val_targets && !o->val_data) return cli_usage_error(CMD, "--val-targets needs --val-data FILE");
     if (o->test_targets && !o->test_data) return cli_usage_error(CMD, "--test-targets needs --test-data FILE");
     if (o->val_data && o->val_split > 0) return cli_usage_error(CMD, "give --val-data or --val-split, not both");
@@ -473,12 +484,13 @@ static int agree_on_start(const train_opts *o, const train_run *r, int rc)
         snprintf(text, sizeof text,
                  "optimizer=%s schedule=%s layers=%s activation=%s init=%s dropout=%.17g dtype=%d task=%d "
                  "target=%s epochs=%lld batch=%lld seed=%llu val_split=%.17g test_split=%.17g patience=%lld "
-                 "average=%s zero=%d bucket_kb=%lld resume=%d save=%d save_every=%lld val_data=%d test_data=%d",
+                 "average=%s zero=%d bucket_kb=%lld resume=%d save=%d save_every=%lld val_data=%d test_data=%d shard=%d",
                  spec, o->schedule ? o->schedule : "", layers, o->activation, o->init ? o->init : "", o->dropout,
                  (int)o->dtype, o->task, o->target ? o->target : "", (long long)o->epochs, (long long)o->batch,
                  (unsigned long long)o->seed, o->val_split, o->test_split, (long long)o->patience,
                  o->average ? o->average : "", o->zero, (long long)o->bucket_kb, o->resume != NULL,
-                 o->save != NULL, (long long)o->save_every, o->val_data != NULL, o->test_data != NULL);
+                 o->save != NULL, (long long)o->save_every, o->val_data != NULL, o->test_data != NULL,
+                 o->shard_checkpoints);
         print = train_dist_fingerprint(text, r->all, r->model);
     }
     return train_dist_agree_start(r->dist, rc, print);
@@ -514,11 +526,12 @@ static int run(train_opts *o, train_run *r, int rc)
     fc.on_epoch = train_on_epoch;
     fc.user = &prog;
 #ifdef DSC_HAVE_MPI
-    if (r->dist && (st = train_dist_attach(r->dist, r->model, r->resumed, o->optimizer, o->schedule, o->zero,
-                                                 (size_t)o->bucket_kb << 10, &fc)) != DSC_OK)
-        return cli_lib_error(CMD, st);
+    train_dist_options dopt = {.spec = o->optimizer, .schedule = o->schedule, .zero = o->zero,
+                               .shard_checkpoints = o->shard_checkpoints, .bucket_bytes = (size_t)o->bucket_kb << 10,
+                               .ck = r->resumed, .index = o->resume_sharded ? o->resume : NULL};
+    if (r->dist && (st = train_dist_attach(r->dist, r->model, &dopt, &fc)) != DSC_OK) return cli_lib_error(CMD, st);
     if (r->dist) {
-        r->saver.save = train_dist_save;
+        r->saver.save = o->shard_checkpoints ? train_dist_save_sharded : train_dist_save;
         r->saver.ctx = r->dist;
     }
 #endif
@@ -558,6 +571,9 @@ int cmd_train(int argc, char **argv)
     if (st != DSC_OK) return cli_fail(CMD, "cannot join the MPI job");
 #endif
     int rc = parse_args(argc, argv, &o);
+    if (rc == 0 && o.shard_checkpoints && !r.dist) /* not under mpirun */
+        rc = cli_usage_error(CMD, "--shard-checkpoints is for mpirun -np N descent train --zero (one process has no "
+                             "shards: --save writes one file)");
     if (rc == 0 && o.threads && dsc_blas_set_threads((int)o.threads) != DSC_OK) rc = cli_lib_error(CMD, DSC_ERR_RANGE);
 #ifdef DSC_HAVE_MPI
     if (r.dist) {

@@ -32,6 +32,8 @@ typedef struct train_opts {
     const char *log_dir; /* --log-dir: per-rank logs under mpirun */
     double timeout;    /* --timeout: seconds a rank waits for the others under mpirun (0: for ever) */
     const char *save, *resume; /* --save FILE, --resume FILE */
+    int shard_checkpoints;     /* --shard-checkpoints: --save writes a sharded set (--zero under mpirun) */
+    int resume_sharded;        /* --resume names a sharded set's index: the network is its sidecar's */
     int64_t save_every;        /* --save-every N epochs (0: only at the end) */
     const char *average;       /* --average SPEC: a weight average kept by the fit */
     const char *model;         /* --model SPEC: the network's layers (else the MLP of --layers) */
@@ -81,8 +83,14 @@ dsc_status train_saver_save(train_saver *s, const dsc_mlp *m);
 /* The --save-every hook of the epoch callback. */
 void train_saver_epoch(train_saver *s, const dsc_epoch *e);
 /* --resume: the run's options (o->resume set) and the model from the checkpoint, kept
- * open in *ck (its strings are the options'); 0 or the exit code of a reported error. */
+ * open in *ck (its strings are the options'); 0 or the exit code of a reported error.
+ * A sharded set's index (o->resume_sharded then set): the network from its sidecar
+ * (*ck); in one process (skip_state 0) the whole optimizer state rebuilt from the
+ * shards into the model's optimizer; under mpirun (skip_state 1) the ranks read it
+ * later (train_dist_attach). */
 int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model, int skip_state);
+/* The key of the extra string that marks a sharded set's sidecar (not to be resumed alone). */
+#define TRAIN_SIDECAR_KEY "train.shard_sidecar"
 
 /* Progress on stderr: one line per epoch; a bar while the epoch runs, only when
  * stderr is a terminal. */

@@ -7,9 +7,16 @@
  * else, from any directory: the data files are stored as absolute paths. --data and
  * --targets may point at a moved copy of the same data (the library checks the row
  * counts, the fit the features).
+ * With --shard-checkpoints (--zero under mpirun) the file is the index of a sharded set
+ * (src/dist/shards.c): every rank's shard of the optimizer state, and the sidecar, the
+ * model's checkpoint as above but with the stateless stand-in optimizer of a
+ * data-parallel run (train_dist_compile), marked with TRAIN_SIDECAR_KEY.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "train.h"
+#ifdef DSC_HAVE_MPI
+#include "descent_dist.h"
+#endif
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -83,6 +90,7 @@ void train_saver_init(train_saver *s, const train_opts *o, size_t classes, const
     put_num(s, "train.patience", "%.0f", (double)o->patience);
     snprintf(s->num[s->nnum], sizeof s->num[0], "%" PRIu64, o->seed);
     put(s, "train.seed", s->num[s->nnum++]);
+    put(s, TRAIN_SIDECAR_KEY, o->shard_checkpoints ? "1" : NULL);
 }
 
 int train_save_dir_writable(const char *path)
@@ -198,11 +206,31 @@ static int read_options(const dsc_ckpt *ck, train_opts *o)
     return 0;
 }
 
+#ifdef DSC_HAVE_MPI
+/* One process resuming a sharded set: the model's optimizer becomes the run's (the
+ * spec and schedule as typed, as the ranks made it) with the whole state rebuilt from
+ * the shards, as a single file's restore would give it. */
+static int assemble_state(const train_opts *o, dsc_mlp *m)
+{
+    dsc_status st = dsc_mlp_compile(m, o->optimizer, o->schedule, dsc_mlp_loss(m));
+    if (!st) st = dsc_dist_checkpoint_assemble(dsc_mlp_optimizer(m), o->resume);
+    if (st == DSC_ERR_NOMEM) return cli_fail(CMD, "checkpoint '%s': %s", o->resume, dsc_last_error());
+    if (st) return cli_usage_error(CMD, "checkpoint '%s': %s", o->resume, dsc_last_error());
+    return 0;
+}
+#endif
+
 int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model, int skip_state)
 {
-    dsc_status st = dsc_ckpt_open(ck, o->resume);
+    char file[CLI_PATH_CAP];
+    int rc = cli_checkpoint_file(CMD, o->resume, file, sizeof file, &o->resume_sharded);
+    if (rc) return rc;
+    dsc_status st = dsc_ckpt_open(ck, file);
     if (st) return cli_lib_error(CMD, st);
-    int rc = read_options(*ck, o);
+    if (!o->resume_sharded && dsc_ckpt_extra(*ck, TRAIN_SIDECAR_KEY))
+        return cli_usage_error(CMD, "'%s' is the network of a sharded checkpoint set, without its optimizer state: "
+                               "resume from the set's index (the --save FILE of that run)", o->resume);
+    rc = read_options(*ck, o);
     if (rc) return rc;
     dsc_mlp_load_options lo = dsc_mlp_load_options_default();
     lo.skip_state = skip_state;
@@ -210,6 +238,9 @@ int train_resume_open(train_opts *o, dsc_ckpt **ck, dsc_mlp **model, int skip_st
         if (st == DSC_ERR_NOMEM) return cli_fail(CMD, "checkpoint '%s': %s", o->resume, dsc_last_error());
         return cli_usage_error(CMD, "checkpoint '%s': %s", o->resume, dsc_last_error());
     }
+#ifdef DSC_HAVE_MPI
+    if (o->resume_sharded && !skip_state && (rc = assemble_state(o, *model))) return rc;
+#endif
     const dsc_mlp_config *c = dsc_mlp_get_config(*model);
     o->dtype = c->dtype;
     o->dropout = c->dropout;

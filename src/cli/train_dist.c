@@ -32,6 +32,7 @@
 #define NAMED_RANKS 8       /* ranks named in a message; then "and N more" */
 #define IALLREDUCE_ALGORITHM "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
 #define IALLREDUCE_RING "1"
+#define PREFIXED_LINE 4096  /* a prefixed line written in one piece up to this length */
 
 /* A rank's stderr: each line to the terminal (prefixed with "[rank R] " on ranks other
  * than 0) and, with --log-dir, unprefixed to the rank's log file. */
@@ -75,11 +76,19 @@ static ssize_t prefixed_write(void *cookie, const char *buf, size_t n)
 {
     prefixed *p = cookie;
     if (p->log >= 0 && write_all(p->log, buf, n)) return -1;
+    char line[PREFIXED_LINE];
     for (size_t done = 0; p->term >= 0 && done < n;) {
         const char *nl = memchr(buf + done, '\n', n - done);
-        size_t len = nl ? (size_t)(nl - buf) + 1 - done : n - done;
-        if ((p->line_start && write_all(p->term, p->tag, strlen(p->tag))) || write_all(p->term, buf + done, len))
+        size_t len = nl ? (size_t)(nl - buf) + 1 - done : n - done, tag = p->line_start ? strlen(p->tag) : 0;
+        /* tag and line in one write where they fit: mpirun forwards each write of every
+         * rank as it comes, and another rank's line could land between two */
+        if (tag + len <= sizeof line) {
+            memcpy(line, p->tag, tag);
+            memcpy(line + tag, buf + done, len);
+            if (write_all(p->term, line, tag + len)) return -1;
+        } else if (write_all(p->term, p->tag, tag) || write_all(p->term, buf + done, len)) {
             return -1;
+        }
         p->line_start = nl != NULL;
         done += len;
     }
@@ -374,15 +383,15 @@ dsc_status train_dist_compile(dsc_mlp *m, const char *spec, const char *schedule
     return dsc_mlp_compile(m, plain, schedule, loss);
 }
 
-dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const dsc_ckpt *ck, const char *spec, const char *schedule, int zero,
-                             size_t bucket_bytes, dsc_fit_config *fc)
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const train_dist_options *o, dsc_fit_config *fc)
 {
     dsc_hparams hp;
-    dsc_status st = dsc_hparams_parse(spec, &hp);
+    dsc_status st = dsc_hparams_parse(o->spec, &hp);
     if (st != DSC_OK) return st;
     dsc_dist_config cfg = dsc_dist_config_default();
-    cfg.zero = zero;
-    cfg.bucket_bytes = bucket_bytes;
+    cfg.zero = o->zero;
+    cfg.shard_checkpoints = o->shard_checkpoints;
+    cfg.bucket_bytes = o->bucket_bytes;
     cfg.reduce = DSC_DIST_SUM; /* each share's gradient is already divided by the whole batch */
     cfg.timeout = td->timeout;
     st = dsc_dist_create(&td->dist, MPI_COMM_WORLD, &hp, dsc_mlp_params(m), dsc_mlp_param_count(m), &cfg);
@@ -391,13 +400,15 @@ dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const dsc_ckpt *ck, con
      * spinning after a threaded step would take the cores from OpenBLAS */
     dsc_optim *own = dsc_dist_optim(td->dist); /* NULL on a rank that owns no shard */
     if (own && (st = dsc_optim_set_threads(own, 1)) != DSC_OK) return st;
-    if (schedule && (st = dsc_dist_set_schedule(td->dist, -1, schedule)) != DSC_OK) return st;
+    if (o->schedule && (st = dsc_dist_set_schedule(td->dist, -1, o->schedule)) != DSC_OK) return st;
     /* a resumed run: every rank loaded the model and its optimizer without state; rank
-     * 0's optimizer is the source of the rest, each rank reads its state from the file,
-     * and then the model's own becomes the stateless one of a fresh run */
-    if (fc->resume && ((st = dsc_dist_restore_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL, ck)) ||
-                       (st = train_dist_compile(m, spec, schedule, dsc_mlp_loss(m)))))
-        return st;
+     * 0's optimizer is the source of the rest, each rank reads its state from the file
+     * (or its shard of a sharded set), and then the model's own becomes the stateless
+     * one of a fresh run */
+    if (fc->resume && o->index) st = dsc_dist_checkpoint_load(td->dist, o->index);
+    else if (fc->resume) st = dsc_dist_restore_state(td->dist, td->par.rank == 0 ? dsc_mlp_optimizer(m) : NULL, o->ck);
+    if (!st && fc->resume) st = train_dist_compile(m, o->spec, o->schedule, dsc_mlp_loss(m));
+    if (st) return st;
     td->par.tensor_ready = hook_tensor_ready;
     td->par.step = hook_step;
     td->par.sum = hook_sum;
@@ -428,6 +439,20 @@ dsc_status train_dist_save(void *ctx, const dsc_mlp *m, const char *path, const 
 {
     model_save s = {m, path, kv, n};
     return dsc_dist_checkpoint_gather(((train_dist *)ctx)->dist, save_model, &s);
+}
+
+/* At rank 0: the set's sidecar, the model with its own stateless stand-in optimizer. */
+static dsc_status save_sidecar(const char *file, void *ctx)
+{
+    const model_save *s = ctx;
+    dsc_mlp_save_options o = {.extra = s->kv, .nextra = s->n, .optimizer = NULL};
+    return dsc_mlp_save(s->m, file, &o);
+}
+
+dsc_status train_dist_save_sharded(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n)
+{
+    model_save s = {m, path, kv, n};
+    return dsc_dist_checkpoint_save_sidecar(((train_dist *)ctx)->dist, path, NULL, save_sidecar, &s);
 }
 
 size_t train_dist_state_bytes(const train_dist *td) { return dsc_dist_state_bytes(td->dist); }

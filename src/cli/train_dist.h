@@ -49,21 +49,37 @@ int train_dist_agree_end(train_dist *td, int rc);
  */
 dsc_status train_dist_compile(dsc_mlp *m, const char *spec, const char *schedule, dsc_loss loss);
 
+/* What train_dist_attach makes of the run. */
+typedef struct train_dist_options {
+    const char *spec, *schedule; /* the optimizer and its schedule (NULL: none) */
+    int zero;                    /* --zero: shard the optimizer state */
+    int shard_checkpoints;       /* --shard-checkpoints: saves write sharded sets (with zero) */
+    size_t bucket_bytes;
+    const dsc_ckpt *ck;          /* a resumed run (fc->resume): the checkpoint the network came from */
+    const char *index;           /* ... when that is a sharded set's sidecar, the set's index, else NULL */
+} train_dist_options;
+
 /*
  * Makes the compiled model's training data-parallel: a dsc_dist over its contiguous
- * buffers with the optimizer spec and schedule (NULL: none), sharded state with zero,
- * buckets of bucket_bytes, hooked into *fc; the model compiled by train_dist_compile.
+ * buffers with o's optimizer spec and schedule, sharded state with zero, buckets of
+ * bucket_bytes, hooked into *fc; the model compiled by train_dist_compile.
  * With fc->resume, the model's optimizer (loaded from ck without its state, on every
- * rank) and each rank's own state read from ck become the run's (dsc_dist_restore_state),
- * and the model is then recompiled by train_dist_compile.
+ * rank) and each rank's own state read from ck become the run's (dsc_dist_restore_state);
+ * from a sharded set, the set's state (dsc_dist_checkpoint_load of the index: each rank
+ * its own shard on the same layout, else rebuilt at rank 0). The model is then
+ * recompiled by train_dist_compile.
  */
-dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const dsc_ckpt *ck, const char *spec, const char *schedule, int zero,
-                             size_t bucket_bytes, dsc_fit_config *fc);
+dsc_status train_dist_attach(train_dist *td, dsc_mlp *m, const train_dist_options *o, dsc_fit_config *fc);
 
 /* --save under mpirun (a train_saver's save, ctx the train_dist). Collective: the
  * run's optimizer state gathered at rank 0 into one optimizer over the model's tensors,
  * written there with the model (dsc_mlp_save with the gathered optimizer); a failure fails on every rank. */
 dsc_status train_dist_save(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n);
+/* --save with --shard-checkpoints (a train_saver's save, ctx the train_dist). Collective:
+ * a sharded set at path, every rank writing its own shard of the optimizer state and
+ * rank 0 the sidecar, the model without its optimizer state (dsc_mlp_save with the
+ * model's stateless stand-in); a failure fails on every rank, the previous set whole. */
+dsc_status train_dist_save_sharded(void *ctx, const dsc_mlp *m, const char *path, const dsc_kv *kv, size_t n);
 
 /* Bytes of optimizer state this process holds. */
 size_t train_dist_state_bytes(const train_dist *td);

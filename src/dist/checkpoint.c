@@ -42,9 +42,19 @@ static dsc_status save_file(const dsc_optim *full, void *ctx)
 dsc_status dsc_dist_checkpoint_save(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o)
 {
     if (!d) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_save: NULL context");
-    if (d->cfg.zero && d->cfg.shard_checkpoints) return dsc__dist_save_sharded(d, path, o);
+    if (d->cfg.zero && d->cfg.shard_checkpoints) return dsc__dist_save_sharded(d, path, o, NULL, NULL);
     file_save f = {path, o};
     return dsc_dist_checkpoint_gather(d, save_file, &f);
+}
+
+dsc_status dsc_dist_checkpoint_save_sidecar(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o,
+                                            dsc_status (*write)(const char *file, void *ctx), void *ctx)
+{
+    if (!d || !path || !write) return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_save_sidecar: NULL argument");
+    /* the same on every rank (dsc_dist_create checked the configurations agree) */
+    if (!d->cfg.zero || !d->cfg.shard_checkpoints)
+        return dsc__fail(DSC_ERR_ARG, "dsc_dist_checkpoint_save_sidecar: the run must have zero and shard_checkpoints");
+    return dsc__dist_save_sharded(d, path, o, write, ctx);
 }
 
 dsc_status dsc_dist_checkpoint_load(dsc_dist *d, const char *path)

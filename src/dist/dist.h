@@ -98,6 +98,9 @@ dsc_status dsc__dist_wait_requests(dsc_dist *d, size_t n);
  * gradients in d's (the optimizer with dsc__shard_hparams of d's). */
 dsc_status dsc__shard_create(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
                              dsc__shard *sh);
+/* Its pieces and views alone (sh->opt NULL): where a saved shard's tensors belong. */
+dsc_status dsc__shard_layout(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
+                             dsc__shard *sh);
 void dsc__shard_free(dsc__shard *sh);
 /* The shard's hyperparameters: clipping and the non-finite policy move to the
  * context (they need the global gradient); everything element-wise stays. */
@@ -120,7 +123,8 @@ dsc_status dsc__dist_copy_group(const dsc_optim *src, dsc_optim *dst, int g);
 /* shards.c: sharded checkpoints (cfg.shard_checkpoints with zero). save_sharded
  * writes the set; load_index resumes from an index file, and returns DSC_ERR_FORMAT
  * without doing anything (and without a message) when path is not one. */
-dsc_status dsc__dist_save_sharded(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o);
+dsc_status dsc__dist_save_sharded(dsc_dist *d, const char *path, const dsc_checkpoint_save_options *o,
+                                  dsc_status (*sidecar)(const char *file, void *ctx), void *ctx);
 dsc_status dsc__dist_load_index(dsc_dist *d, const char *path, int *is_index);
 
 /* Names an MPI failure: "who: MPI_Xxx failed: <MPI's message>" (mpi_error.c). */

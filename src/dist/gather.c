@@ -261,19 +261,27 @@ static dsc_status gather_groups(dsc_dist *d, dsc_optim *full)
         if (!st) st = s2;
     }
     if (!st && d->rank == 0) st = dsc_optim_set_counters(full, d->steps, d->skipped, d->consecutive);
+    /* the run's mode (schedule-free's evaluation point): rank 0 holds a piece, so an
+     * optimizer, whenever the run has elements; full's parameters are the run's already */
+    if (!st && d->rank == 0 && dsc_optim_in_eval_mode(d->opt) != dsc_optim_in_eval_mode(full))
+        st = dsc_optim_eval_mode(full, dsc_optim_in_eval_mode(d->opt));
     return st;
 }
 
 /* Rank 0's full groups and counters to every rank. */
 static dsc_status scatter_groups(dsc_dist *d, const dsc_optim *full)
 {
-    int64_t c[3] = {0, 0, 0};
+    int64_t c[4] = {0, 0, 0, 0};
     if (d->rank == 0)
-        c[0] = dsc_optim_step_count(full), c[1] = dsc_optim_skipped_count(full), c[2] = dsc_optim_consecutive_skips(full);
-    int rc = MPI_Bcast(c, 3, MPI_INT64_T, 0, d->comm);
+        c[0] = dsc_optim_step_count(full), c[1] = dsc_optim_skipped_count(full), c[2] = dsc_optim_consecutive_skips(full),
+        c[3] = dsc_optim_in_eval_mode(full);
+    int rc = MPI_Bcast(c, 4, MPI_INT64_T, 0, d->comm);
     if (rc != MPI_SUCCESS) return dsc__mpi_fail(rc, "dist", "MPI_Bcast");
     d->steps = c[0], d->skipped = c[1], d->consecutive = c[2];
     dsc_status st = d->opt ? dsc_optim_set_counters(d->opt, c[0], c[1], c[2]) : DSC_OK;
+    /* full's mode (its parameters, broadcast, are already that mode's; the state, now
+     * in place, rewrites them alike) */
+    if (!st && d->opt && dsc_optim_in_eval_mode(d->opt) != (int)c[3]) st = dsc_optim_eval_mode(d->opt, (int)c[3]);
     for (int g = 0; g < d->ngroups; g++) { /* every rank takes part in every group */
         group_msg m;
         memset(&m, 0, sizeof m);
@@ -375,5 +383,9 @@ dsc_status dsc_dist_restore_state(dsc_dist *d, const dsc_optim *full, const dsc_
     if (d->rank == 0) copy_params(d, full, FROM_FULL);
     if ((st = dsc__dist_broadcast_params(d))) return st;
     if ((st = dsc__dist_agree(d, state_from_file(d, ck, 1)))) return st;
-    return dsc__dist_agree(d, scatter_groups(d, full));
+    if ((st = dsc__dist_agree(d, scatter_groups(d, full)))) return st;
+    /* the file's parameters are its evaluation point (schedule-free's x): the saved
+     * mode's point is rebuilt from the state, as a single-process restore does */
+    const char *mode = dsc_ckpt_meta(ck, "eval_mode");
+    return dsc_dist_eval_mode(d, mode && !strcmp(mode, "1"));
 }

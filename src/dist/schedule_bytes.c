@@ -100,17 +100,21 @@ dsc_status dsc__dist_apply_schedule(dsc_optim *opt, int g, unsigned char *buf, s
              s.n <= len;
     char **names = ok ? calloc(s.n + 1, sizeof *names) : NULL;
     double *values = ok ? calloc(s.n + 1, sizeof *values) : NULL;
-    ok = ok && names && values;
+    int nomem = ok && (!names || !values); /* not the bytes' fault */
+    ok = ok && !nomem;
     for (size_t k = 0; ok && k < s.n; k++) ok = take_text(&r, &names[k]) && names[k] && take(&r, &values[k], sizeof *values);
     ok = ok && take(&r, &s.nhist, sizeof s.nhist) && s.nhist <= len / sizeof(double);
     double *hist = ok ? malloc((s.nhist + 1) * sizeof *hist) : NULL;
+    nomem = nomem || (ok && !hist);
     ok = ok && hist && take(&r, hist, s.nhist * sizeof *hist) && r.p == r.end;
-    dsc_status st = DSC_ERR_FORMAT;
+    dsc_status st = nomem ? DSC_ERR_NOMEM : DSC_ERR_FORMAT;
     if (ok) {
         s.names = names;
         s.values = values;
         s.hist = hist;
         st = dsc__sched_snap_apply(opt, g, &s);
+    } else if (nomem) {
+        dsc__fail(st, "dist: out of memory for a schedule");
     } else {
         dsc__fail(st, "dist: a schedule arrived malformed");
     }

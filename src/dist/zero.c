@@ -80,7 +80,7 @@ static dsc_status view_of(const dsc_dist *d, size_t t, size_t s, size_t e, char 
     return DSC_OK;
 }
 
-dsc_status dsc__shard_create(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
+dsc_status dsc__shard_layout(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
                              dsc__shard *sh)
 {
     memset(sh, 0, sizeof *sh);
@@ -106,8 +106,15 @@ dsc_status dsc__shard_create(const dsc_dist *d, size_t size, size_t rank, size_t
         }
         soff += len;
     }
+    return DSC_OK;
+}
+
+dsc_status dsc__shard_create(const dsc_dist *d, size_t size, size_t rank, size_t bucket_elems, char *pbase,
+                             dsc__shard *sh)
+{
+    dsc_status st = dsc__shard_layout(d, size, rank, bucket_elems, pbase, sh);
     dsc_hparams h = dsc__shard_hparams(&d->hp);
-    return sh->npieces ? dsc_optim_create(&sh->opt, &h, sh->views, sh->npieces) : DSC_OK;
+    return !st && sh->npieces ? dsc_optim_create(&sh->opt, &h, sh->views, sh->npieces) : st;
 }
 
 void dsc__shard_free(dsc__shard *sh)

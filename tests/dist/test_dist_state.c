@@ -257,19 +257,40 @@ static int shard_files(const char *path)
     return n;
 }
 
-/* A set of HALF steps resumed on comm (MPI_COMM_NULL: this rank sits out) with its own
- * zero and bucket size, for HALF more steps: where one process ends. */
-static void resume_sharded(const char *path, const reg_model *ref, MPI_Comm comm, int zero, size_t bucket_elems,
-                           const char *what)
+/* A set of HALF steps of spec resumed on comm (MPI_COMM_NULL: this rank sits out) with
+ * its own zero and bucket size, for HALF more steps: where one process ends. at_x: the
+ * set was saved in eval mode at those parameters (schedule-free's x), and resumes there,
+ * in eval mode, before it goes back to training; NULL: in training mode. */
+static void resume_sharded(const char *path, const char *spec, const reg_model *at_x, const reg_model *ref,
+                           MPI_Comm comm, int zero, size_t bucket_elems, const char *what)
 {
     if (comm == MPI_COMM_NULL) return;
     reg_model m;
-    dsc_dist *d = context("adam", &m, 6, comm, zero, bucket_elems); /* everything comes from the files */
+    dsc_dist *d = context(spec, &m, 6, comm, zero, bucket_elems); /* everything comes from the files */
     if (dsc_dist_checkpoint_load(d, path)) fail_msg("%s: %s", what, dsc_last_error());
     assert_int_equal(dsc_dist_step_count(d), HALF);
+    if (at_x && dsc_dist_optim(d) && !dsc_optim_in_eval_mode(dsc_dist_optim(d))) fail_msg("%s: the mode was lost", what);
+    if (at_x && reg_max_diff(m.param, at_x->param, REG_N) != 0) fail_msg("%s: the parameters are not x", what);
+    if (at_x) assert_int_equal(dsc_dist_eval_mode(d, 0), DSC_OK);
     reg_train_on(d, comm, &m, &data, HALF, HALF, BATCH, -1);
     check_close(what, &m, ref);
     dsc_dist_destroy(d);
+}
+
+/* Rank 0 removes the index at path and every file of its sets. */
+static void remove_sets(const char *path)
+{
+    if (!rank0()) return;
+    char prefix[300], file[600];
+    snprintf(prefix, sizeof prefix, "%s.shard-", strrchr(path, '/') + 1);
+    remove(path);
+    DIR *dp = opendir(DSC_TEST_TMP);
+    for (struct dirent *e; dp && (e = readdir(dp));)
+        if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+            snprintf(file, sizeof file, "%s/%s", DSC_TEST_TMP, e->d_name);
+            remove(file);
+        }
+    if (dp) closedir(dp);
 }
 
 /* N ranks save a sharded set; it resumes on the same ranks (each reads its own shard),
@@ -297,13 +318,13 @@ DIST_TEST(test_sharded_checkpoint_resumes_anywhere)
         assert_null(f);
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    resume_sharded(path, &ref, MPI_COMM_WORLD, 1, 13, "the same layout");
+    resume_sharded(path, "adam", NULL, &ref, MPI_COMM_WORLD, 1, 13, "the same layout");
     MPI_Comm fewer, one;
     MPI_Comm_split(MPI_COMM_WORLD, rank < size - 1 ? 0 : MPI_UNDEFINED, rank, &fewer);
-    resume_sharded(path, &ref, fewer, 1, 7, "fewer ranks, other buckets");
+    resume_sharded(path, "adam", NULL, &ref, fewer, 1, 7, "fewer ranks, other buckets");
     MPI_Comm_split(MPI_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, rank, &one);
-    resume_sharded(path, &ref, one, 1, 13, "one rank");
-    resume_sharded(path, &ref, MPI_COMM_WORLD, 0, 13, "data-parallel");
+    resume_sharded(path, "adam", NULL, &ref, one, 1, 13, "one rank");
+    resume_sharded(path, "adam", NULL, &ref, MPI_COMM_WORLD, 0, 13, "data-parallel");
     if (fewer != MPI_COMM_NULL) MPI_Comm_free(&fewer);
     if (one != MPI_COMM_NULL) MPI_Comm_free(&one);
     /* the next save is a new set: the first one's shards go */
@@ -324,17 +345,113 @@ DIST_TEST(test_sharded_checkpoint_resumes_anywhere)
     assert_memory_equal(m.param, before.param, sizeof m.param);
     dsc_dist_destroy(d);
     MPI_Barrier(MPI_COMM_WORLD);
+    remove_sets(path);
+}
+
+/* ---- schedule-free's mode and a sidecar through sharded sets */
+
+#define SF "schedulefree_adamw(lr=0.05, warmup_steps=3)"
+
+static dsc_status write_marker(const char *file, void *ctx)
+{
+    FILE *f = fopen(file, "w");
+    if (!f) return DSC_ERR_IO;
+    fputs((const char *)ctx, f);
+    return fclose(f) ? DSC_ERR_IO : DSC_OK;
+}
+
+static dsc_status refuse_write(const char *file, void *ctx)
+{
+    (void)file, (void)ctx;
+    return DSC_ERR_IO; /* a full disk at rank 0, after every shard is written */
+}
+
+/* A set saved in eval mode keeps it wherever it resumes: the same layout (each rank its
+ * shard), other layouts and one process (each reading its slices), where the state
+ * once came back in training mode with x in its parameters. The
+ * sidecar is written once the shards are, named by the index; a failing sidecar fails
+ * the save on every rank and leaves the previous set whole. */
+DIST_TEST(test_sharded_set_keeps_eval_mode_and_sidecar)
+{
+    char path[256], side[600];
+    path_for(path, sizeof path, "sharded_sf");
+    int rank, size, is_index = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    reg_model ref, at_x, m;
+    dsc_optim *opt = single(SF, &ref, 3);
+    reg_train_local(opt, &ref, &data, 0, HALF, BATCH, -1);
+    assert_int_equal(dsc_optim_eval_mode(opt, 1), DSC_OK);
+    at_x = ref;
+    assert_int_equal(dsc_optim_eval_mode(opt, 0), DSC_OK);
+    reg_train_local(opt, &ref, &data, HALF, HALF, BATCH, -1);
+    dsc_optim_destroy(opt);
+
+    dsc_dist *d = context(SF, &m, 3, MPI_COMM_WORLD, 1, 13);
+    reg_train_dist(d, &m, &data, 0, HALF, BATCH, -1);
+    assert_int_equal(dsc_dist_eval_mode(d, 1), DSC_OK);
+    check_close("the run's x", &m, &at_x);
+    assert_int_equal(dsc_dist_checkpoint_save_sidecar(d, path, NULL, write_marker, "network"), DSC_OK);
+    assert_int_equal(dsc_dist_checkpoint_sidecar(path, &is_index, side, sizeof side), DSC_OK);
+    assert_true(is_index);
     if (rank == 0) {
-        remove(path);
-        DIR *dp = opendir(DSC_TEST_TMP);
-        char file[600];
-        for (struct dirent *e; dp && (e = readdir(dp));)
-            if (strstr(e->d_name, "dsc_dist_sharded_") && strstr(e->d_name, ".shard-")) {
-                snprintf(file, sizeof file, "%s/%s", DSC_TEST_TMP, e->d_name);
-                remove(file);
-            }
-        if (dp) closedir(dp);
+        char text[16] = "";
+        FILE *f = fopen(side, "r");
+        assert_non_null(f);
+        assert_non_null(fgets(text, sizeof text, f));
+        fclose(f);
+        assert_string_equal(text, "network");
+        assert_int_equal(shard_files(path), size + 1);
     }
+    /* a sidecar that cannot be written: the save fails everywhere, nothing of it stays */
+    assert_int_equal(dsc_dist_checkpoint_save_sidecar(d, path, NULL, refuse_write, NULL), DSC_ERR_IO);
+    if (rank == 0) assert_int_equal(shard_files(path), size + 1);
+    char again[600];
+    assert_int_equal(dsc_dist_checkpoint_sidecar(path, &is_index, again, sizeof again), DSC_OK);
+    assert_string_equal(again, side);
+    at_x = m; /* the run's own x (its rounding is the set's) */
+    dsc_dist_destroy(d);
+    MPI_Barrier(MPI_COMM_WORLD);
+
+    resume_sharded(path, SF, &at_x, &ref, MPI_COMM_WORLD, 1, 13, "the same layout");
+    MPI_Comm fewer, one;
+    MPI_Comm_split(MPI_COMM_WORLD, rank < size - 1 ? 0 : MPI_UNDEFINED, rank, &fewer);
+    resume_sharded(path, SF, &at_x, &ref, fewer, 1, 7, "fewer ranks, other buckets");
+    MPI_Comm_split(MPI_COMM_WORLD, rank == 0 ? 0 : MPI_UNDEFINED, rank, &one);
+    resume_sharded(path, SF, &at_x, &ref, one, 1, 13, "one rank");
+    resume_sharded(path, SF, &at_x, &ref, MPI_COMM_WORLD, 0, 13, "data-parallel");
+    if (fewer != MPI_COMM_NULL) MPI_Comm_free(&fewer);
+    if (one != MPI_COMM_NULL) MPI_Comm_free(&one);
+    if (rank == 0) { /* one process, no communicator */
+        reg_model fm;
+        dsc_optim *full = single(SF, &fm, 5);
+        if (dsc_dist_checkpoint_assemble(full, path)) fail_msg("assemble: %s", dsc_last_error());
+        assert_true(dsc_optim_in_eval_mode(full));
+        assert_int_equal(dsc_optim_step_count(full), HALF);
+        assert_memory_equal(fm.param, at_x.param, sizeof fm.param);
+        assert_int_equal(dsc_optim_eval_mode(full, 0), DSC_OK);
+        reg_train_local(full, &fm, &data, HALF, HALF, BATCH, -1);
+        check_close("one process", &fm, &ref);
+        dsc_optim_destroy(full);
+        /* the tensors must lie back to back: another layout is refused, untouched */
+        full = single(SF, &fm, 5);
+        reg_model before = fm;
+        dsc_param apart[2] = {fm.tensors[0], fm.tensors[1]};
+        float spare[REG_OUT];
+        apart[1].data = spare;
+        dsc_optim *scattered = NULL;
+        assert_int_equal(dsc_optim_create_spec(&scattered, SF, apart, 2), DSC_OK);
+        assert_int_equal(dsc_dist_checkpoint_assemble(scattered, path), DSC_ERR_ARG);
+        assert_non_null(strstr(dsc_last_error(), "back to back"));
+        assert_memory_equal(fm.param, before.param, sizeof fm.param);
+        dsc_optim_destroy(scattered);
+        dsc_optim_destroy(full);
+        /* not an index */
+        assert_int_equal(dsc_dist_checkpoint_sidecar(side, &is_index, again, sizeof again), DSC_OK);
+        assert_false(is_index);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    remove_sets(path);
 }
 
 /* A wrong optimizer at rank 0 fails on every rank and changes nothing. */
@@ -439,6 +556,53 @@ DIST_TEST(test_state_read_from_file_on_every_rank)
     if (rank0()) remove(path), remove(stateless), remove(negative);
 }
 
+/* A schedule-free file holds x as its parameters (the evaluation point, for inference):
+ * each rank reading its own state rebuilds the training point y from it, as a
+ * single-process restore and a scatter do, and goes on bit for bit as after the scatter
+ * (the ranks once trained on from x). */
+DIST_TEST(test_schedulefree_state_read_from_file)
+{
+    char path[256];
+    path_for(path, sizeof path, "sf_state");
+    if (rank0()) {
+        reg_model fm;
+        dsc_optim *opt = single(SF, &fm, 3);
+        reg_train_local(opt, &fm, &data, 0, HALF, BATCH, -1);
+        assert_int_equal(dsc_checkpoint_save(opt, path, NULL), DSC_OK);
+        dsc_optim_destroy(opt);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int zero = 0; zero < 2; zero++) {
+        reg_model m, want, fm;
+        dsc_ckpt *ck;
+        dsc_optim *full = rank0() ? single(SF, &fm, 5) : NULL;
+        if (full) assert_int_equal(dsc_checkpoint_load(full, path, NULL), DSC_OK);
+        dsc_dist *d = context(SF, &want, 6, MPI_COMM_WORLD, zero, 13);
+        assert_int_equal(dsc_dist_scatter_state(d, full), DSC_OK);
+        reg_train_dist(d, &want, &data, HALF, HALF, BATCH, -1);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+
+        full = NULL;
+        if (rank0()) {
+            dsc_checkpoint_load_options o = dsc_checkpoint_load_options_default();
+            o.skip_state = 1;
+            full = single(SF, &fm, 5);
+            assert_int_equal(dsc_checkpoint_load(full, path, &o), DSC_OK);
+        }
+        d = context(SF, &m, 6, MPI_COMM_WORLD, zero, 13);
+        assert_int_equal(dsc_ckpt_open(&ck, path), DSC_OK);
+        assert_int_equal(dsc_dist_restore_state(d, full, ck), DSC_OK);
+        dsc_ckpt_close(ck);
+        reg_train_dist(d, &m, &data, HALF, HALF, BATCH, -1);
+        assert_memory_equal(m.param, want.param, sizeof m.param);
+        dsc_dist_destroy(d);
+        dsc_optim_destroy(full);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank0()) remove(path);
+}
+
 DIST_MAIN(reg_make_data(&data, 17),
           DIST_CASE(test_sharded_state_resumes_in_one_process),
           DIST_CASE(test_replicated_state_resumes_in_one_process),
@@ -447,5 +611,7 @@ DIST_MAIN(reg_make_data(&data, 17),
           DIST_CASE(test_checkpoint_file_resumes_in_one_process),
           DIST_CASE(test_one_process_file_resumes_on_ranks),
           DIST_CASE(test_sharded_checkpoint_resumes_anywhere),
+          DIST_CASE(test_sharded_set_keeps_eval_mode_and_sidecar),
           DIST_CASE(test_mismatch_fails_everywhere),
-          DIST_CASE(test_state_read_from_file_on_every_rank))
+          DIST_CASE(test_state_read_from_file_on_every_rank),
+          DIST_CASE(test_schedulefree_state_read_from_file))

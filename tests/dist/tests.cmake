@@ -40,6 +40,12 @@ add_test(NAME cli_train_mpi_fail COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/dist/cli_tr
   $<TARGET_FILE:descent_cli> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}/data)
 set_tests_properties(cli_train_mpi_fail PROPERTIES ENVIRONMENT "${DSC_MPI_ENV}" TIMEOUT 300 PROCESSORS 3)
 
+# descent train --shard-checkpoints: sharded sets resumed anywhere, bit for bit with one
+# file; predict, evaluate, inspect of the index; a full disk on one rank, damaged sets.
+add_test(NAME cli_train_mpi_shard COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/dist/cli_train_mpi_shard.sh
+  $<TARGET_FILE:descent_cli> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}/data)
+set_tests_properties(cli_train_mpi_shard PROPERTIES ENVIRONMENT "${DSC_MPI_ENV}" TIMEOUT 300 PROCESSORS 3)
+
 # bytes on the wire per rank and step, counted by Open MPI's pml monitoring: the ring.
 add_test(NAME cli_train_mpi_volume COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/dist/cli_train_mpi_volume.sh
   $<TARGET_FILE:descent_cli> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}/data)

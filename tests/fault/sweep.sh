@@ -138,6 +138,15 @@ scenario "compare" "" "" "$bin" compare --problem "$problem" --optimizer 'sgd(lr
   --steps 3
 scenario "schedule" "" "" "$bin" schedule --schedule 'onecycle(max_lr=0.1, total_steps=6)' --lr 0.01 --steps 6
 scenario "inspect" "" "" "$bin" inspect "$dir/train_good.st"
+# a sharded set of descent train --zero (made by one rank, when MPI is here): rebuilt in
+# one process (index, sidecar, shards), and read by inspect
+if mpiexec=$(command -v mpiexec) &&
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "$mpiexec" -np 1 "${train[@]}" --epochs 1 --zero \
+    --save "$dir/shard_good.st" --shard-checkpoints >/dev/null 2>&1; then
+  scenario "train --resume SHARDED --save" "$dir/train_good.st" resume_train \
+    "$bin" train --resume "$dir/shard_good.st" --epochs 1 --quiet --save @SAVED@
+  scenario "inspect SHARDED" "" "" "$bin" inspect "$dir/shard_good.st"
+fi
 # --json: a builder whose cJSON allocation failed must not print what is left of its
 # object (schedule --json printed {} and exited 0); only the paths new to these run
 scenario "optimize --json --save" "$dir/opt_good.st" resume_opt "${opt[@]}" --steps 3 --json --save @SAVED@
