@@ -5,12 +5,7 @@
 # of the optimizer state on rank 0; --save and --resume across rank counts; --average.
 # Usage: cli_train_mpi.sh DESCENT MPIEXEC DATA_DIR
 set -u
-bin=$1
-mpiexec=$2
-data=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/mpi_lib.sh"
 args=(train --data "$data/breast_cancer.csv" --layers 16 --epochs 4 --batch 24 --seed 3
       --optimizer 'adamw(lr=0.01)' --json)
 near() { close "$1" "$2" 1e-6 1e-9; } # to float rounding

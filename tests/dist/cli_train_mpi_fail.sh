@@ -6,12 +6,7 @@
 # with the rank's message (prefixed with its rank) and a non-zero exit.
 # Usage: cli_train_mpi_fail.sh DESCENT MPIEXEC DATA_DIR
 set -u
-bin=$1
-mpiexec=$2
-data=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
+. "$(dirname "$0")/mpi_lib.sh"
 # the wrapper mpirun starts: rank $WHO gets the arguments after "--" too
 cat >"$tmp/wrap" <<'WRAP'
 #!/usr/bin/env bash

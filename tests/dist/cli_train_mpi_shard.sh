@@ -9,14 +9,8 @@
 # resume on every rank, naming the file, and changes nothing.
 # Usage: cli_train_mpi_shard.sh DESCENT MPIEXEC DATA_DIR
 set -u
-bin=$1
-mpiexec=$2
-data=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/mpi_lib.sh"
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-mpi() { timeout 120 "$mpiexec" --oversubscribe -np "$@"; }
 # the JSON report without what the clock decides
 steady() { sed -E 's/"(seconds|load_seconds|samples_per_second)":[-0-9.e+]*,?//g; s/"blas":\{[^}]*\},?//'; }
 set_files() { ls "$tmp" | grep -c "^$1\.shard-"; }

@@ -12,12 +12,7 @@
 #    from every rank, and the all-gather of the parameters ("I") (N-1)/N too.
 # Usage: cli_train_mpi_volume.sh DESCENT MPIEXEC DATA_DIR
 set -u
-bin=$1
-mpiexec=$2
-data=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
+. "$(dirname "$0")/mpi_lib.sh"
 # digits: 1438 training rows, batch 200: 8 steps an epoch; 64-256-10: 19210 floats
 steps=8
 grad=$((19210 * 4))
