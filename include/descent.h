@@ -492,7 +492,8 @@ size_t dsc_average_format(const dsc_average *avg, char *buf, size_t size);
  * after a skip or an error). */
 int dsc_optim_last_updated(const dsc_optim *opt);
 /* Micro-batches accumulated in the current window and the sum of their losses
- * (dsc_optim_step_loss), for checkpoints; set restores them (0 <= count < K). */
+ * (dsc_optim_step_loss; a plain dsc_optim_step adds none), for checkpoints; set
+ * restores them (0 <= count < K, any sum). */
 dsc_status dsc_optim_get_accum(const dsc_optim *opt, int64_t *count, double *loss_sum);
 dsc_status dsc_optim_set_accum(dsc_optim *opt, int64_t count, double loss_sum);
 

@@ -48,7 +48,7 @@ void dsc__accum_reset(dsc_optim *o)
     o->accum_loss = 0;
 }
 
-dsc_status dsc__accum_add(dsc_optim *o, double loss, int *update)
+dsc_status dsc__accum_add(dsc_optim *o, int have_loss, double loss, int *update)
 {
     int64_t K = o->controls.accumulate;
     *update = K <= 1;
@@ -62,7 +62,9 @@ dsc_status dsc__accum_add(dsc_optim *o, double loss, int *update)
                 return dsc__optim_handle_nonfinite(o); /* this micro-batch is left out of the window */
     for (size_t i = 0; i < o->count; i++)
         dsc__grad_accumulate(o->params[i].dtype, o->tensors[i].accum, o->params[i].grad, o->params[i].n);
-    o->accum_loss += loss;
+    /* A step without a loss adds none: only a loss-driven schedule reads the window's
+     * mean, and it takes a loss at every step. */
+    if (have_loss) o->accum_loss += loss;
     o->consecutive = 0;
     if (++o->accum_count < K) return DSC_OK;
     for (size_t i = 0; i < o->count; i++) /* the window's sum becomes its mean */
@@ -86,7 +88,9 @@ dsc_status dsc_optim_set_accum(dsc_optim *o, int64_t count, double loss_sum)
     if (count < 0 || count >= K)
         return dsc__fail(DSC_ERR_RANGE, "accumulation count must be in [0, %lld), got %lld", (long long)K,
                          (long long)count);
-    if (isnan(loss_sum)) return dsc__fail(DSC_ERR_RANGE, "accumulated loss must be a number, got NaN");
+    /* Any loss sum: a NaN one is a window that was given NaN losses (nonfinite=ignore lets
+     * them through, as torch does), or one from a descent before 2026-12 whose steps
+     * without a loss added NaN; refusing it left such a run unresumable. */
     o->accum_count = count;
     o->accum_loss = loss_sum;
     return DSC_OK;

@@ -28,7 +28,7 @@ static dsc_status controls_begin(dsc_optim *o, int have_loss, double loss, int *
     int last = K <= 1 || o->accum_count + 1 >= K;
     dsc_status st = dsc__optim_schedules_check(o, have_loss, last);
     if (st) return st;
-    return dsc__accum_add(o, loss, update);
+    return dsc__accum_add(o, have_loss, loss, update);
 }
 
 /* After the update: schedules advance (with the window's mean loss), the window clears. */

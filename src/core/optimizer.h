@@ -59,7 +59,7 @@ void dsc__accum_reset(dsc_optim *o);
 /* With accumulate=K this call's gradients join the window (a non-finite one is left
  * out, by the policy); *update tells whether this call updates (the K-th finite
  * micro-batch, whose window now holds the mean). */
-dsc_status dsc__accum_add(dsc_optim *o, double loss, int *update);
+dsc_status dsc__accum_add(dsc_optim *o, int have_loss, double loss, int *update);
 
 /* ---- the groups' schedules (group_schedules.c), through o->sched_hooks */
 /* Before an update: every schedule can take it (a loss where one is needed; last: this
