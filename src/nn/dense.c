@@ -4,7 +4,10 @@
  *   a  = x W^T + b        gemm(N, T)
  *   gW = d^T x            gemm(T, N)
  *   dx = d W              gemm(N, N)
+ * The bias kernels are written once over the element type T: the file is read once
+ * plain, then its typed part once per element type (core/typed.h).
  */
+#ifndef T
 #include "nn.h"
 
 #include <cblas.h>
@@ -22,21 +25,28 @@ void dsc__gemm(dsc_dtype dt, int trans_a, int trans_b, size_t m, size_t n, size_
                     beta, c, (blasint)ldc);
 }
 
-#define BIAS_KERNELS(T, SFX)                                                     \
-    static void add_bias_##SFX(T *a, const T *b, size_t n, size_t k)             \
-    {                                                                            \
-        for (size_t r = 0; r < n; r++)                                           \
-            for (size_t j = 0; j < k; j++) a[r * k + j] += b[j];                 \
-    }                                                                            \
-    static void sum_rows_##SFX(const T *d, T *gb, size_t n, size_t k)            \
-    {                                                                            \
-        for (size_t j = 0; j < k; j++) gb[j] = 0;                                \
-        for (size_t r = 0; r < n; r++)                                           \
-            for (size_t j = 0; j < k; j++) gb[j] += d[r * k + j];                \
-    }
-BIAS_KERNELS(float, f32)
-BIAS_KERNELS(double, f64)
+#define DSC_TYPED_FILE "../nn/dense.c" /* relative to typed.h */
+#include "../core/typed.h"
+#endif
 
+#ifdef T
+/* ---- the bias kernels, for element type T: a += b per row, gb = the column sums of d */
+
+static void FN(add_bias)(T *a, const T *b, size_t n, size_t k)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < k; j++) a[r * k + j] += b[j];
+}
+
+static void FN(sum_rows)(const T *d, T *gb, size_t n, size_t k)
+{
+    for (size_t j = 0; j < k; j++) gb[j] = 0;
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < k; j++) gb[j] += d[r * k + j];
+}
+#endif
+
+#ifndef T
 void dsc__dense_forward(dsc_dtype dt, const dsc__layer *l, const void *w, const void *b,
                         const void *x, void *a, size_t n)
 {
@@ -53,3 +63,4 @@ void dsc__dense_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const
     else sum_rows_f64(d, gb, n, l->out);
     if (dx) dsc__gemm(dt, 0, 0, n, l->in, l->out, d, l->out, w, l->in, 0, dx, l->in);
 }
+#endif
