@@ -12,11 +12,11 @@
 #include <math.h>
 
 /* The term a lane sum adds for each element x: x*x for the 2-norm, |x| for the 1-norm. */
-enum lane_term { SQUARE, ABS };
+enum lane_term { LANE_SQUARE, LANE_ABS };
 
 static inline __attribute__((always_inline)) double lane_term(double x, enum lane_term t)
 {
-    return t == SQUARE ? x * x : fabs(x);
+    return t == LANE_SQUARE ? x * x : fabs(x);
 }
 
 /* The independent partial sums of a lane sum (lane_sum below). */
@@ -48,9 +48,9 @@ static double FN(partial)(const T *g, size_t n, double p)
 {
     double acc = 0;
     if (p == 2) {
-        acc = FN(lane_sum)(g, n, SQUARE);
+        acc = FN(lane_sum)(g, n, LANE_SQUARE);
     } else if (p == 1) {
-        acc = FN(lane_sum)(g, n, ABS);
+        acc = FN(lane_sum)(g, n, LANE_ABS);
     } else if (isinf(p)) {
         for (size_t e = 0; e < n; e++) {
             double a = fabs((double)g[e]);
