@@ -2,20 +2,28 @@
  * accumulate.c: gradient accumulation (accumulate=K): each call's gradient joins the
  * window's buffer, in the tensor's own dtype, as summing .grad across backward passes
  * does in PyTorch; the K-th call updates with the window's mean.
+ *
+ * The file is read once plain, then its typed part (accumulate) once for float and
+ * once for double (typed.h).
  */
+#ifndef T
 #include "optimizer.h"
 
 #include <math.h>
 #include <string.h>
 
-#define ACCUMULATE(T, SFX)                                               \
-    static void accumulate_##SFX(T *acc, const T *g, size_t n)          \
-    {                                                                    \
-        for (size_t e = 0; e < n; e++) acc[e] = acc[e] + g[e];           \
-    }
-ACCUMULATE(float, f32)
-ACCUMULATE(double, f64)
+#define DSC_TYPED_FILE "accumulate.c"
+#include "typed.h"
+#endif
 
+#ifdef T
+static void FN(accumulate)(T *acc, const T *g, size_t n)
+{
+    for (size_t e = 0; e < n; e++) acc[e] = acc[e] + g[e];
+}
+#endif
+
+#ifndef T
 void dsc__grad_accumulate(dsc_dtype dt, void *acc, const void *g, size_t n)
 {
     if (dt == DSC_F32) accumulate_f32(acc, g, n);
@@ -95,3 +103,4 @@ dsc_status dsc_optim_set_accum(dsc_optim *o, int64_t count, double loss_sum)
     o->accum_loss = loss_sum;
     return DSC_OK;
 }
+#endif

@@ -9,7 +9,11 @@
  * "ax" is ASGD's own average (torch.optim.ASGD's state['ax']): the optimizer folds it
  * in its step, so this average keeps no buffers of its own but borrows the state ax
  * (dsc_average_create_ax); update only counts, swap and checkpoints work as above.
+ *
+ * The file is read once plain, then its typed part (fold) once for float and once for
+ * double (typed.h).
  */
+#ifndef T
 #include "internal.h"
 
 #include <stdio.h>
@@ -160,15 +164,19 @@ void dsc_average_destroy(dsc_average *a)
     free(a);
 }
 
-/* avg += w (p - avg), with w = 1 - decay (ema) or 1 / (n + 1) (swa). */
-#define FOLD(T, SFX)                                                 \
-    static void fold_##SFX(T *avg, const T *p, size_t n, T w)        \
-    {                                                                \
-        for (size_t i = 0; i < n; i++) avg[i] = avg[i] + w * (p[i] - avg[i]); \
-    }
-FOLD(float, f32)
-FOLD(double, f64)
+#define DSC_TYPED_FILE "average.c"
+#include "typed.h"
+#endif
 
+#ifdef T
+/* avg += w (p - avg), with w = 1 - decay (ema) or 1 / (n + 1) (swa). */
+static void FN(fold)(T *avg, const T *p, size_t n, T w)
+{
+    for (size_t i = 0; i < n; i++) avg[i] = avg[i] + w * (p[i] - avg[i]);
+}
+#endif
+
+#ifndef T
 dsc_status dsc_average_update(dsc_average *a)
 {
     if (!a) return dsc__fail(DSC_ERR_ARG, "dsc_average_update: NULL average");
@@ -273,3 +281,4 @@ dsc_status dsc__average_canonical(const char *spec, char *buf, size_t size)
     if (!st) format(&a, buf, size);
     return st;
 }
+#endif

@@ -2,73 +2,89 @@
  * clip.c: gradient norms and clipping, shared by the optimizer's step (clip_norm,
  * clip_per_tensor, the non-finite check) and the standalone torch.nn.utils-style
  * functions. Norms are accumulated in double whatever the tensor's dtype.
+ *
+ * The file is read once plain, then its typed part (the loops over a gradient) once
+ * for float and once for double (typed.h).
  */
+#ifndef T
 #include "internal.h"
 
 #include <math.h>
 
-/* A sum over n elements in LANES independent partial sums (a fixed order, so
- * deterministic), which the compiler turns into vectors: one running sum would be
- * bound by the latency of an add, not by memory. */
+/* The term a lane sum adds for each element x: x*x for the 2-norm, |x| for the 1-norm. */
+enum lane_term { LANE_SQUARE, LANE_ABS };
+
+static inline __attribute__((always_inline)) double lane_term(double x, enum lane_term t)
+{
+    return t == LANE_SQUARE ? x * x : fabs(x);
+}
+
+/* The independent partial sums of a lane sum (lane_sum below). */
 #define LANES 16
-#define LANE_SUM(g, n, term, out)                                                \
-    do {                                                                         \
-        double l_[LANES] = {0};                                                  \
-        size_t e_ = 0;                                                           \
-        for (; e_ + LANES <= (n); e_ += LANES)                                   \
-            for (int j_ = 0; j_ < LANES; j_++) {                                 \
-                double x = (double)(g)[e_ + (size_t)j_];                         \
-                l_[j_] += term;                                                  \
-            }                                                                    \
-        for (int j_ = 0; e_ < (n); e_++, j_++) {                                 \
-            double x = (double)(g)[e_];                                          \
-            l_[j_] += term;                                                      \
-        }                                                                        \
-        for (int w_ = LANES / 2; w_ > 0; w_ /= 2)                                \
-            for (int j_ = 0; j_ < w_; j_++) l_[j_] += l_[j_ + w_];               \
-        out = l_[0];                                                             \
-    } while (0)
+
+#define DSC_TYPED_FILE "clip.c"
+#include "typed.h"
+#endif
+
+#ifdef T
+/* The sum of term(x) over the n elements x of g in LANES independent partial sums (a
+ * fixed order, so deterministic), which the compiler turns into vectors: one running
+ * sum would be bound by the latency of an add, not by memory. Always inlined with a
+ * constant term, so that each sum has its own loop, without a test per element. */
+static inline __attribute__((always_inline)) double FN(lane_sum)(const T *g, size_t n, enum lane_term t)
+{
+    double l[LANES] = {0};
+    size_t e = 0;
+    for (; e + LANES <= n; e += LANES)
+        for (int j = 0; j < LANES; j++) l[j] += lane_term((double)g[e + (size_t)j], t);
+    for (int j = 0; e < n; e++, j++) l[j] += lane_term((double)g[e], t);
+    for (int w = LANES / 2; w > 0; w /= 2)
+        for (int j = 0; j < w; j++) l[j] += l[j + w];
+    return l[0];
+}
 
 /* sum |g|^p, or max |g| for p = inf, of n elements; NaN propagates (Inf as Inf). */
-#define CLIP_LOOPS(T, SFX)                                                       \
-    static double partial_##SFX(const T *g, size_t n, double p)                 \
-    {                                                                            \
-        double acc = 0;                                                          \
-        if (p == 2) {                                                            \
-            LANE_SUM(g, n, x * x, acc);                                          \
-        } else if (p == 1) {                                                     \
-            LANE_SUM(g, n, fabs(x), acc);                                        \
-        } else if (isinf(p)) {                                                   \
-            for (size_t e = 0; e < n; e++) {                                     \
-                double a = fabs((double)g[e]);                                   \
-                if (a > acc || a != a) acc = a;                                  \
-                if (acc != acc) break;                                           \
-            }                                                                    \
-        } else {                                                                 \
-            for (size_t e = 0; e < n; e++) acc += pow(fabs((double)g[e]), p);    \
-        }                                                                        \
-        return acc;                                                              \
-    }                                                                            \
-    static int finite_##SFX(const T *g, size_t n)                               \
-    {                                                                            \
-        for (size_t e = 0; e < n; e++)                                           \
-            if (!isfinite(g[e])) return 0;                                       \
-        return 1;                                                                \
-    }                                                                            \
-    static void scale_##SFX(T *g, size_t n, double c)                           \
-    {                                                                            \
-        T tc = (T)c;                                                             \
-        for (size_t e = 0; e < n; e++) g[e] = g[e] * tc;                         \
-    }                                                                            \
-    static void clamp_##SFX(T *g, size_t n, double v)                           \
-    {                                                                            \
-        T tv = (T)v;                                                             \
-        for (size_t e = 0; e < n; e++)                                           \
-            g[e] = g[e] > tv ? tv : (g[e] < -tv ? -tv : g[e]);                   \
+static double FN(partial)(const T *g, size_t n, double p)
+{
+    double acc = 0;
+    if (p == 2) {
+        acc = FN(lane_sum)(g, n, LANE_SQUARE);
+    } else if (p == 1) {
+        acc = FN(lane_sum)(g, n, LANE_ABS);
+    } else if (isinf(p)) {
+        for (size_t e = 0; e < n; e++) {
+            double a = fabs((double)g[e]);
+            if (a > acc || a != a) acc = a;
+            if (acc != acc) break;
+        }
+    } else {
+        for (size_t e = 0; e < n; e++) acc += pow(fabs((double)g[e]), p);
     }
-CLIP_LOOPS(float, f32)
-CLIP_LOOPS(double, f64)
+    return acc;
+}
 
+static int FN(finite)(const T *g, size_t n)
+{
+    for (size_t e = 0; e < n; e++)
+        if (!isfinite(g[e])) return 0;
+    return 1;
+}
+
+static void FN(scale)(T *g, size_t n, double c)
+{
+    T tc = (T)c;
+    for (size_t e = 0; e < n; e++) g[e] = g[e] * tc;
+}
+
+static void FN(clamp)(T *g, size_t n, double v)
+{
+    T tv = (T)v;
+    for (size_t e = 0; e < n; e++)
+        g[e] = g[e] > tv ? tv : (g[e] < -tv ? -tv : g[e]);
+}
+#endif
+
+#ifndef T
 double dsc__grad_partial(dsc_dtype dt, const void *g, size_t n, double p)
 {
     return dt == DSC_F32 ? partial_f32(g, n, p) : partial_f64(g, n, p);
@@ -166,3 +182,4 @@ dsc_status dsc_clip_grad_value(const dsc_param *params, size_t count, double cli
     }
     return DSC_OK;
 }
+#endif

@@ -13,7 +13,11 @@
  * (an image's stays in the core's L2 cache). The weight gradient is a sum over the
  * rows: it is summed in DSC__CONV_LANES fixed runs of rows, each run its own sum,
  * added in order at the end, so its bits do not depend on the number of threads.
+ *
+ * The file is read once plain, then its typed part (the kernels) once for float and
+ * once for double (core/typed.h).
  */
+#ifndef T
 #include "nn.h"
 
 #include <string.h>
@@ -41,73 +45,82 @@ size_t dsc__conv_scratch(const dsc__layer *l, size_t threads)
     return (DSC__CONV_LANES - 1) * grad_size(l) + threads * slot_size(l);
 }
 
+/* typed.h includes it again: the path is from src/core, where typed.h is */
+#define DSC_TYPED_FILE "../nn/conv.c"
+#include "../core/typed.h"
+#endif
+
+#ifdef T
 /* The patches are read from (and folded back into) a copy of the row inside a border
  * of pad zeros, so that every row of a patch matrix is a plain copy, without the
  * test of which of its outputs fall on the padding. */
-#define PATCH_KERNELS(T, SFX)                                                                      \
-    /* x's channels into p, each inside its border of zeros */                                    \
-    static void pad_##SFX(const dsc__layer *l, const T *x, T *p)                                   \
-    {                                                                                              \
-        size_t ph = padded_h(l), pw = padded_w(l);                                                 \
-        memset(p, 0, l->ic * ph * pw * sizeof *p);                                                 \
-        for (size_t c = 0; c < l->ic; c++)                                                         \
-            for (size_t iy = 0; iy < l->ih; iy++)                                                  \
-                memcpy(p + (c * ph + iy + l->pad) * pw + l->pad, x + (c * l->ih + iy) * l->iw,     \
-                       l->iw * sizeof *p);                                                         \
-    }                                                                                              \
-    /* the inside of p (a padded row) into x */                                                    \
-    static void unpad_##SFX(const dsc__layer *l, const T *p, T *x)                                 \
-    {                                                                                              \
-        size_t ph = padded_h(l), pw = padded_w(l);                                                 \
-        for (size_t c = 0; c < l->ic; c++)                                                         \
-            for (size_t iy = 0; iy < l->ih; iy++)                                                  \
-                memcpy(x + (c * l->ih + iy) * l->iw, p + (c * ph + iy + l->pad) * pw + l->pad,     \
-                       l->iw * sizeof *p);                                                         \
-    }                                                                                              \
-    /* The (ic*k*k) x (oh*ow) patch matrix col of the padded row p (row (c, ki, kj) holds  \
-       input c at offset ki, kj of every window), or, fold set, its fold back into p:      \
-       each entry added where it was taken from, in the order of col's rows. */            \
-    static void patches_##SFX(const dsc__layer *l, T *p, T *col, int fold)                         \
-    {                                                                                              \
-        size_t ph = padded_h(l), pw = padded_w(l), s = l->stride, oh = l->oh, ow = l->ow, k = l->k; \
-        for (size_t c = 0; c < l->ic; c++)                                                         \
-            for (size_t ki = 0; ki < k; ki++)                                                      \
-                for (size_t kj = 0; kj < k; kj++)                                                  \
-                    for (size_t oy = 0; oy < oh; oy++) {                                           \
-                        T *restrict o = col + (((c * k + ki) * k + kj) * oh + oy) * ow;           \
-                        T *restrict pr = p + (c * ph + oy * s + ki) * pw + kj;                     \
-                        if (fold && s == 1)                                                        \
-                            for (size_t ox = 0; ox < ow; ox++) pr[ox] += o[ox];                    \
-                        else if (fold)                                                             \
-                            for (size_t ox = 0; ox < ow; ox++) pr[ox * s] += o[ox];                \
-                        else if (s == 1)                                                           \
-                            for (size_t ox = 0; ox < ow; ox++) o[ox] = pr[ox];                     \
-                        else                                                                       \
-                            for (size_t ox = 0; ox < ow; ox++) o[ox] = pr[ox * s];                 \
-                    }                                                                              \
-    }                                                                                              \
-    static void add_bias_##SFX(const dsc__layer *l, const T *b, T *y)                              \
-    {                                                                                              \
-        size_t hw = l->oh * l->ow;                                                                 \
-        for (size_t o = 0; o < l->oc; o++)                                                         \
-            for (size_t i = 0; i < hw; i++) y[o * hw + i] += b[o];                                 \
-    }                                                                                              \
-    static void sum_bias_##SFX(const dsc__layer *l, const T *d, T *gb)                             \
-    {                                                                                              \
-        size_t hw = l->oh * l->ow;                                                                 \
-        for (size_t o = 0; o < l->oc; o++) {                                                       \
-            T s = 0;                                                                               \
-            for (size_t i = 0; i < hw; i++) s += d[o * hw + i];                                    \
-            gb[o] += s;                                                                            \
-        }                                                                                          \
-    }                                                                                              \
-    static void add_##SFX(T *a, const T *b, size_t len)                                           \
-    {                                                                                              \
-        for (size_t i = 0; i < len; i++) a[i] += b[i];                                             \
-    }
-PATCH_KERNELS(float, f32)
-PATCH_KERNELS(double, f64)
 
+/* x's channels into p, each inside its border of zeros */
+static void FN(pad)(const dsc__layer *l, const T *x, T *p)
+{
+    size_t ph = padded_h(l), pw = padded_w(l);
+    memset(p, 0, l->ic * ph * pw * sizeof *p);
+    for (size_t c = 0; c < l->ic; c++)
+        for (size_t iy = 0; iy < l->ih; iy++)
+            memcpy(p + (c * ph + iy + l->pad) * pw + l->pad, x + (c * l->ih + iy) * l->iw,
+                   l->iw * sizeof *p);
+}
+/* the inside of p (a padded row) into x */
+static void FN(unpad)(const dsc__layer *l, const T *p, T *x)
+{
+    size_t ph = padded_h(l), pw = padded_w(l);
+    for (size_t c = 0; c < l->ic; c++)
+        for (size_t iy = 0; iy < l->ih; iy++)
+            memcpy(x + (c * l->ih + iy) * l->iw, p + (c * ph + iy + l->pad) * pw + l->pad,
+                   l->iw * sizeof *p);
+}
+/* The (ic*k*k) x (oh*ow) patch matrix col of the padded row p (row (c, ki, kj) holds
+ * input c at offset ki, kj of every window), or, fold set, its fold back into p:
+ * each entry added where it was taken from, in the order of col's rows. */
+static void FN(patches)(const dsc__layer *l, T *p, T *col, int fold)
+{
+    size_t ph = padded_h(l), pw = padded_w(l), s = l->stride, oh = l->oh, ow = l->ow, k = l->k;
+    for (size_t c = 0; c < l->ic; c++)
+        for (size_t ki = 0; ki < k; ki++)
+            for (size_t kj = 0; kj < k; kj++)
+                for (size_t oy = 0; oy < oh; oy++) {
+                    T *restrict o = col + (((c * k + ki) * k + kj) * oh + oy) * ow;
+                    T *restrict pr = p + (c * ph + oy * s + ki) * pw + kj;
+                    if (fold && s == 1)
+                        for (size_t ox = 0; ox < ow; ox++) pr[ox] += o[ox];
+                    else if (fold)
+                        for (size_t ox = 0; ox < ow; ox++) pr[ox * s] += o[ox];
+                    else if (s == 1)
+                        for (size_t ox = 0; ox < ow; ox++) o[ox] = pr[ox];
+                    else
+                        for (size_t ox = 0; ox < ow; ox++) o[ox] = pr[ox * s];
+                }
+}
+
+static void FN(add_bias)(const dsc__layer *l, const T *b, T *y)
+{
+    size_t hw = l->oh * l->ow;
+    for (size_t o = 0; o < l->oc; o++)
+        for (size_t i = 0; i < hw; i++) y[o * hw + i] += b[o];
+}
+
+static void FN(sum_bias)(const dsc__layer *l, const T *d, T *gb)
+{
+    size_t hw = l->oh * l->ow;
+    for (size_t o = 0; o < l->oc; o++) {
+        T s = 0;
+        for (size_t i = 0; i < hw; i++) s += d[o * hw + i];
+        gb[o] += s;
+    }
+}
+
+static void FN(add)(T *a, const T *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) a[i] += b[i];
+}
+#endif
+
+#ifndef T
 /* The threads a pass over n rows (or lanes) runs on: threads (the scratch's slots),
  * at most n. */
 static int threads_for(size_t threads, size_t n)
@@ -210,3 +223,4 @@ void dsc__conv_backward(dsc_dtype dt, const dsc__layer *l, const void *w, const 
         else add_f64(gw, (const double *)lw, nw), add_f64(gb, (const double *)lb, l->oc);
     }
 }
+#endif

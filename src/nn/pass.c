@@ -3,32 +3,85 @@
  * the input buffer, the forward pass with optional dropout, the backward pass into
  * the gradient buffer, and the calls built on them (loss and gradient, predict,
  * evaluate). Everything works in the buffers sized by dsc__mlp_reserve.
+ *
+ * The file is read once plain, then its typed part (the kernels) once for float and
+ * once for double (core/typed.h).
  */
+#ifndef T
 #include "nn.h"
 
 #include <math.h>
 #include <string.h>
 
-/* T: the network's type; S: the data's (a dataset may hold float32 features) */
-#define GATHER(T, S, SFX)                                                                \
-    static void gather_##SFX(const dsc_mlp *m, const S *x, const size_t *idx,            \
-                             size_t n, T *out)                                           \
-    {                                                                                    \
-        size_t c = m->inputs;                                                             \
-        for (size_t r = 0; r < n; r++) {                                                 \
-            const S *row = x + (idx ? idx[r] : r) * c;                                   \
-            T *o = out + r * c;                                                          \
-            if (m->mean)                                                                 \
-                for (size_t j = 0; j < c; j++) o[j] = (T)((row[j] - m->mean[j]) * m->inv_std[j]); \
-            else                                                                         \
-                for (size_t j = 0; j < c; j++) o[j] = (T)row[j];                         \
-        }                                                                                \
-    }
-GATHER(float, double, f32)
-GATHER(double, double, f64)
-GATHER(float, float, f32_of_f32)
-GATHER(double, float, f64_of_f32)
+/* Uniform in [0, 1) for one unit: a counter-based draw keyed by the batch's key, the
+ * layer, the row's place in the global batch and the unit (splitmix64 rounds), so the
+ * mask of a row does not depend on which process computes it or in what order. */
+static double drop_uniform(uint64_t key, int layer, size_t row, size_t unit)
+{
+    uint64_t x = key ^ (uint64_t)layer;
+    x = dsc__splitmix64(&x) ^ (uint64_t)row;
+    x = dsc__splitmix64(&x) ^ (uint64_t)unit;
+    return (double)(dsc__splitmix64(&x) >> 11) * 0x1.0p-53;
+}
 
+/* typed.h includes it again: the path is from src/core, where typed.h is */
+#define DSC_TYPED_FILE "../nn/pass.c"
+#include "../core/typed.h"
+#endif
+
+#ifdef T
+/* The rows idx (the first n when idx is NULL) of the data into out, standardized when
+ * the network has the data's statistics. The data are double (xd) or float32 (xf, a
+ * dataset may hold float32 features), the other pointer NULL: always inlined into the
+ * two functions below with a constant NULL, so that each gets the loops of its own
+ * data type, as fast as ones written for it. */
+static inline __attribute__((always_inline)) void FN(gather_from)(const dsc_mlp *m, const double *xd, const float *xf,
+                                                                  const size_t *idx, size_t n, T *out)
+{
+    size_t c = m->inputs;
+    for (size_t r = 0; r < n; r++) {
+        size_t at = (idx ? idx[r] : r) * c;
+        const double *rd = xf ? NULL : xd + at;
+        const float *rf = xf ? xf + at : NULL;
+        T *o = out + r * c;
+        if (m->mean)
+            for (size_t j = 0; j < c; j++) o[j] = (T)(((rf ? rf[j] : rd[j]) - m->mean[j]) * m->inv_std[j]);
+        else
+            for (size_t j = 0; j < c; j++) o[j] = (T)(rf ? rf[j] : rd[j]);
+    }
+}
+
+static void FN(gather)(const dsc_mlp *m, const double *x, const size_t *idx, size_t n, T *out)
+{
+    FN(gather_from)(m, x, NULL, idx, n, out);
+}
+
+static void FN(gather_of_f32)(const dsc_mlp *m, const float *x, const size_t *idx, size_t n, T *out)
+{
+    FN(gather_from)(m, NULL, x, idx, n, out);
+}
+
+/* Draws the inverted-dropout mask of n rows of layer `layer` (kept units scaled by
+ * 1/(1-p), so evaluation needs no rescaling) and applies it. */
+static void FN(dropout)(const dsc_mlp *m, int layer, double p, const T *a, T *mask, T *h, size_t n, size_t out)
+{
+    const T keep = (T)(1 / (1 - p));
+    for (size_t r = 0; r < n; r++)
+        for (size_t u = 0; u < out; u++) {
+            size_t i = r * out + u;
+            double v = drop_uniform(m->drop_key, layer, m->drop_row0 + r, u);
+            mask[i] = v < p ? 0 : keep;
+            h[i] = a[i] * mask[i];
+        }
+}
+
+static void FN(mul)(T *d, const T *mask, size_t len)
+{
+    for (size_t i = 0; i < len; i++) d[i] *= mask[i];
+}
+#endif
+
+#ifndef T
 static void gather_targets(dsc_mlp *m, const double *y, const size_t *idx, size_t n);
 
 void dsc__mlp_gather(dsc_mlp *m, const double *x, const double *y, const size_t *idx,
@@ -49,8 +102,8 @@ void dsc__mlp_gather_rows(dsc_mlp *m, const dsc_dataset *ds, size_t first, const
         return;
     }
     xf += skip * m->inputs;
-    if (m->cfg.dtype == DSC_F32) gather_f32_of_f32(m, xf, idx, n, m->x0);
-    else gather_f64_of_f32(m, xf, idx, n, m->x0);
+    if (m->cfg.dtype == DSC_F32) gather_of_f32_f32(m, xf, idx, n, m->x0);
+    else gather_of_f32_f64(m, xf, idx, n, m->x0);
     gather_targets(m, y, idx, n);
 }
 
@@ -64,44 +117,11 @@ static void gather_targets(dsc_mlp *m, const double *y, const size_t *idx, size_
     }
 }
 
-/* Uniform in [0, 1) for one unit: a counter-based draw keyed by the batch's key, the
- * layer, the row's place in the global batch and the unit (splitmix64 rounds), so the
- * mask of a row does not depend on which process computes it or in what order. */
-static double drop_uniform(uint64_t key, int layer, size_t row, size_t unit)
-{
-    uint64_t x = key ^ (uint64_t)layer;
-    x = dsc__splitmix64(&x) ^ (uint64_t)row;
-    x = dsc__splitmix64(&x) ^ (uint64_t)unit;
-    return (double)(dsc__splitmix64(&x) >> 11) * 0x1.0p-53;
-}
-
 void dsc__mlp_dropout_batch(dsc_mlp *m, size_t row0)
 {
     m->drop_key = dsc__rng_next(&m->rng);
     m->drop_row0 = row0;
 }
-
-/* Draws the inverted-dropout mask of n rows of layer `layer` (kept units scaled by
- * 1/(1-p), so evaluation needs no rescaling) and applies it. */
-#define DROPOUT(T, SFX)                                                                  \
-    static void dropout_##SFX(const dsc_mlp *m, int layer, double p, const T *a, T *mask, \
-                              T *h, size_t n, size_t out)                                \
-    {                                                                                    \
-        const T keep = (T)(1 / (1 - p));                                                 \
-        for (size_t r = 0; r < n; r++)                                                   \
-            for (size_t u = 0; u < out; u++) {                                           \
-                size_t i = r * out + u;                                                  \
-                double v = drop_uniform(m->drop_key, layer, m->drop_row0 + r, u);        \
-                mask[i] = v < p ? 0 : keep;                                              \
-                h[i] = a[i] * mask[i];                                                   \
-            }                                                                            \
-    }                                                                                    \
-    static void mul_##SFX(T *d, const T *mask, size_t len)                               \
-    {                                                                                    \
-        for (size_t i = 0; i < len; i++) d[i] *= mask[i];                                \
-    }
-DROPOUT(float, f32)
-DROPOUT(double, f64)
 
 static void *wptr(dsc_mlp *m, size_t off) { return (char *)m->data + off * m->esize; }
 static void *gptr(dsc_mlp *m, size_t off) { return (char *)m->grad + off * m->esize; }
@@ -350,3 +370,4 @@ dsc_status dsc_mlp_evaluate_rmse(dsc_mlp *m, const dsc_dataset *ds, double *loss
     if (rmse) *rmse = m->loss == DSC_LOSS_MSE && t.rows ? sqrt(t.sse / (double)t.rows) : NAN;
     return DSC_OK;
 }
+#endif
