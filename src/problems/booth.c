@@ -1,7 +1,10 @@
 /*
  * booth.c: f(x, y) = (x + 2y - 7)^2 + (2x + y - 5)^2, a convex quadratic with
  * minimum 0 at (1, 3); start (-4, -4).
+ * The file is read once plain, then its typed part (the function and its gradient)
+ * once per element type (core/typed.h).
  */
+#ifndef T
 #include "problems.h"
 
 static dsc_status booth_configure(dsc_problem *pb, const dsc__spec *sp)
@@ -21,20 +24,22 @@ static size_t booth_minima(const dsc_problem *pb, size_t k, double *xstar, doubl
     return dsc__problem_table_minima(pb, table, 1, k, xstar, fstar);
 }
 
-#define BOOTH(T, SFX)                                                           \
-    static T booth_##SFX(const dsc_problem *pb, const T *p, T *grad)           \
-    {                                                                           \
-        (void)pb;                                                               \
-        T a = p[0] + 2 * p[1] - 7, b = 2 * p[0] + p[1] - 5;                     \
-        if (grad) {                                                             \
-            grad[0] = 2 * a + 4 * b;                                            \
-            grad[1] = 4 * a + 2 * b;                                            \
-        }                                                                       \
-        return a * a + b * b;                                                   \
-    }
-BOOTH(float, f32)
-BOOTH(double, f64)
+#define DSC_TYPED_FILE "../problems/booth.c" /* relative to typed.h */
+#include "../core/typed.h"
+#endif
 
+#ifdef T
+static T FN(booth)(const dsc_problem *pb, const T *p, T *grad)
+{
+    (void)pb;
+    T a = p[0] + 2 * p[1] - 7, b = 2 * p[0] + p[1] - 5;
+    if (grad) {
+        grad[0] = 2 * a + 4 * b;
+        grad[1] = 4 * a + 2 * b;
+    }
+    return a * a + b * b;
+}
+#else
 const dsc__problem_def dsc__problem_booth = {
     .name = "booth",
     .configure = booth_configure,
@@ -43,3 +48,4 @@ const dsc__problem_def dsc__problem_booth = {
     .eval_f64 = booth_f64,
     .eval_f32 = booth_f32,
 };
+#endif

@@ -13,6 +13,13 @@ typedef struct dsc__design {
     double fstar;
 } dsc__design;
 
+/* The data in one element type, for the typed parts of linreg.c and logreg.c
+ * (core/typed.h): FN(dsc__design_x)(ds) is ds->xf in float and ds->x in double. */
+static inline const float *dsc__design_x_f32(const dsc__design *ds) { return ds->xf; }
+static inline const double *dsc__design_x_f64(const dsc__design *ds) { return ds->x; }
+static inline const float *dsc__design_y_f32(const dsc__design *ds) { return ds->yf; }
+static inline const double *dsc__design_y_f64(const dsc__design *ds) { return ds->y; }
+
 /* Keys n, d, seed (a generated dataset) or data=FILE.csv (features, then the target
  * in the last column; features standardized). logistic: 0/1 targets. */
 /* solve looks for the minimiser (ds->xstar, ds->known); f* is then taken there. */

@@ -12,7 +12,10 @@
  * Gradient: grad N_k = -N_k S_k^-1 (x - mu_k), so grad f = sum_k w_k N_k S_k^-1 (x - mu_k).
  * The minimisers lie near the means, not at them (the tails of the other components
  * pull them); they are found by Newton's method at create. Start (-0.3, 0.2).
+ * The file is read once plain, then its typed part (the function and its gradient)
+ * once per element type (core/typed.h).
  */
+#ifndef T
 #include "problems.h"
 
 #include <math.h>
@@ -44,30 +47,35 @@ static size_t gauss_minima(const dsc_problem *pb, size_t k, double *xstar, doubl
     return dsc__problem_table_minima(pb, pb->aux, NCOMP, k, xstar, fstar);
 }
 
-/* Each component's precision S^-1 and normalizer w / (2 pi sqrt|S|), in T. */
-#define GAUSS(T, SFX, EXP)                                                      \
-    static T gauss_##SFX(const dsc_problem *pb, const T *x, T *grad)           \
-    {                                                                           \
-        (void)pb;                                                               \
-        T f = 0, g0 = 0, g1 = 0;                                                \
-        for (int k = 0; k < NCOMP; k++) {                                       \
-            double det = cov[k][0] * cov[k][2] - cov[k][1] * cov[k][1];         \
-            T pxx = (T)(cov[k][2] / det), pxy = (T)(-cov[k][1] / det);          \
-            T pyy = (T)(cov[k][0] / det);                                       \
-            T norm = (T)(weight[k] / (6.283185307179586 * sqrt(det)));          \
-            T dx = x[0] - (T)mean[k][0], dy = x[1] - (T)mean[k][1];             \
-            T ux = pxx * dx + pxy * dy, uy = pxy * dx + pyy * dy;               \
-            T dens = norm * EXP((T)-0.5 * (dx * ux + dy * uy));                 \
-            f -= dens;                                                          \
-            g0 += dens * ux;                                                    \
-            g1 += dens * uy;                                                    \
-        }                                                                       \
-        if (grad) grad[0] = g0, grad[1] = g1;                                   \
-        return f;                                                               \
-    }
-GAUSS(float, f32, expf)
-GAUSS(double, f64, exp)
+/* expf on a float, so the f32 run computes in float throughout */
+#define EXP(x) _Generic((x), float: expf, default: exp)(x)
 
+#define DSC_TYPED_FILE "../problems/gaussians.c" /* relative to typed.h */
+#include "../core/typed.h"
+#endif
+
+#ifdef T
+/* Each component's precision S^-1 and normalizer w / (2 pi sqrt|S|), in T. */
+static T FN(gauss)(const dsc_problem *pb, const T *x, T *grad)
+{
+    (void)pb;
+    T f = 0, g0 = 0, g1 = 0;
+    for (int k = 0; k < NCOMP; k++) {
+        double det = cov[k][0] * cov[k][2] - cov[k][1] * cov[k][1];
+        T pxx = (T)(cov[k][2] / det), pxy = (T)(-cov[k][1] / det);
+        T pyy = (T)(cov[k][0] / det);
+        T norm = (T)(weight[k] / (6.283185307179586 * sqrt(det)));
+        T dx = x[0] - (T)mean[k][0], dy = x[1] - (T)mean[k][1];
+        T ux = pxx * dx + pxy * dy, uy = pxy * dx + pyy * dy;
+        T dens = norm * EXP((T)-0.5 * (dx * ux + dy * uy));
+        f -= dens;
+        g0 += dens * ux;
+        g1 += dens * uy;
+    }
+    if (grad) grad[0] = g0, grad[1] = g1;
+    return f;
+}
+#else
 const dsc__problem_def dsc__problem_gaussians = {
     .name = "gaussians",
     .configure = gauss_configure,
@@ -76,3 +84,4 @@ const dsc__problem_def dsc__problem_gaussians = {
     .eval_f64 = gauss_f64,
     .eval_f32 = gauss_f32,
 };
+#endif

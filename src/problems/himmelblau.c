@@ -3,7 +3,10 @@
  * (3, 2) exactly and three irrational ones, tabulated to 6 digits and refined by
  * Newton's method at create so that the gradient there is 0 to rounding. Start (0, 0).
  * Distances are to the nearest minimum (dsc_problem_nearest_minimum).
+ * The file is read once plain, then its typed part (the function and its gradient)
+ * once per element type (core/typed.h).
  */
+#ifndef T
 #include "problems.h"
 
 static const double approx[] = {
@@ -32,21 +35,23 @@ static size_t himmel_minima(const dsc_problem *pb, size_t k, double *xstar, doub
     return dsc__problem_table_minima(pb, pb->aux, 4, k, xstar, fstar);
 }
 
-#define HIMMEL(T, SFX)                                                          \
-    static T himmel_##SFX(const dsc_problem *pb, const T *p, T *grad)          \
-    {                                                                           \
-        (void)pb;                                                               \
-        T x = p[0], y = p[1];                                                   \
-        T a = x * x + y - 11, b = x + y * y - 7;                                \
-        if (grad) {                                                             \
-            grad[0] = 4 * x * a + 2 * b;                                        \
-            grad[1] = 2 * a + 4 * y * b;                                        \
-        }                                                                       \
-        return a * a + b * b;                                                   \
-    }
-HIMMEL(float, f32)
-HIMMEL(double, f64)
+#define DSC_TYPED_FILE "../problems/himmelblau.c" /* relative to typed.h */
+#include "../core/typed.h"
+#endif
 
+#ifdef T
+static T FN(himmel)(const dsc_problem *pb, const T *p, T *grad)
+{
+    (void)pb;
+    T x = p[0], y = p[1];
+    T a = x * x + y - 11, b = x + y * y - 7;
+    if (grad) {
+        grad[0] = 4 * x * a + 2 * b;
+        grad[1] = 2 * a + 4 * y * b;
+    }
+    return a * a + b * b;
+}
+#else
 const dsc__problem_def dsc__problem_himmelblau = {
     .name = "himmelblau",
     .configure = himmel_configure,
@@ -55,3 +60,4 @@ const dsc__problem_def dsc__problem_himmelblau = {
     .eval_f64 = himmel_f64,
     .eval_f32 = himmel_f32,
 };
+#endif

@@ -2,7 +2,10 @@
  * linreg.c: least squares, f(w, b) = 1/(2n) sum_i (x_i . w + b - y_i)^2, on a
  * generated dataset (linreg(n=200, d=5, seed=1)) or a CSV file (linreg(data=FILE)).
  * The minimiser solves the normal equations, once at create. Start 0.
+ * The file is read once plain, then its typed part (the function and its gradient)
+ * once per element type (core/typed.h).
  */
+#ifndef T
 #include "design.h"
 
 #include <stdlib.h>
@@ -26,29 +29,32 @@ static void solve_normal(const dsc_problem *pb, dsc__design *ds)
     free(a);
 }
 
-#define LINREG(T, SFX, X, Y)                                                    \
-    static T linreg_##SFX(const dsc_problem *pb, const T *w, T *grad)          \
-    {                                                                           \
-        const dsc__design *ds = pb->data;                                       \
-        size_t d = ds->d;                                                       \
-        T f = 0, inv = (T)1 / (T)ds->n;                                         \
-        if (grad)                                                               \
-            for (size_t j = 0; j <= d; j++) grad[j] = 0;                        \
-        for (size_t i = 0; i < ds->n; i++) {                                    \
-            const T *row = &ds->X[i * d];                                       \
-            T r = w[d] - ds->Y[i];                                              \
-            for (size_t j = 0; j < d; j++) r += row[j] * w[j];                  \
-            f += r * r;                                                         \
-            if (grad) {                                                         \
-                for (size_t j = 0; j < d; j++) grad[j] += r * row[j] * inv;     \
-                grad[d] += r * inv;                                             \
-            }                                                                   \
-        }                                                                       \
-        return (T)0.5 * f * inv;                                                \
-    }
-LINREG(float, f32, xf, yf)
-LINREG(double, f64, x, y)
+#define DSC_TYPED_FILE "../problems/linreg.c" /* relative to typed.h */
+#include "../core/typed.h"
+#endif
 
+#ifdef T
+static T FN(linreg)(const dsc_problem *pb, const T *w, T *grad)
+{
+    const dsc__design *ds = pb->data;
+    const T *x = FN(dsc__design_x)(ds), *y = FN(dsc__design_y)(ds);
+    size_t d = ds->d;
+    T f = 0, inv = (T)1 / (T)ds->n;
+    if (grad)
+        for (size_t j = 0; j <= d; j++) grad[j] = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        const T *row = &x[i * d];
+        T r = w[d] - y[i];
+        for (size_t j = 0; j < d; j++) r += row[j] * w[j];
+        f += r * r;
+        if (grad) {
+            for (size_t j = 0; j < d; j++) grad[j] += r * row[j] * inv;
+            grad[d] += r * inv;
+        }
+    }
+    return (T)0.5 * f * inv;
+}
+#else
 static dsc_status linreg_configure(dsc_problem *pb, const dsc__spec *sp)
 {
     return dsc__design_configure("linreg", pb, sp, 0, solve_normal);
@@ -63,3 +69,4 @@ const dsc__problem_def dsc__problem_linreg = {
     .eval_f32 = linreg_f32,
     .destroy = dsc__design_destroy,
 };
+#endif

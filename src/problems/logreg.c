@@ -5,39 +5,50 @@
  * minimiser is found by Newton's method at create; on separable data there is none
  * (the weights grow without bound and the loss goes to 0: breast_cancer.csv's 30
  * features separate its classes) and the problem reports no known minimum. Start 0.
+ * The file is read once plain, then its typed part (the function and its gradient)
+ * once per element type (core/typed.h); Newton's method, which evaluates the f64
+ * one, after it.
  */
+#ifndef T
 #include "design.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LOGREG(T, SFX, X, Y, EXP, LOG1P)                                        \
-    static T logreg_##SFX(const dsc_problem *pb, const T *w, T *grad)          \
-    {                                                                           \
-        const dsc__design *ds = pb->data;                                       \
-        size_t d = ds->d;                                                       \
-        T f = 0, inv = (T)1 / (T)ds->n;                                         \
-        if (grad)                                                               \
-            for (size_t j = 0; j <= d; j++) grad[j] = 0;                        \
-        for (size_t i = 0; i < ds->n; i++) {                                    \
-            const T *row = &ds->X[i * d];                                       \
-            T z = w[d];                                                         \
-            for (size_t j = 0; j < d; j++) z += row[j] * w[j];                  \
-            /* softplus and sigmoid without overflow for large |z| */           \
-            T e = EXP(-(z > 0 ? z : -z));                                       \
-            f += (z > 0 ? z : 0) + LOG1P(e) - ds->Y[i] * z;                    \
-            if (grad) {                                                         \
-                T r = (z > 0 ? (T)1 / (1 + e) : e / (1 + e)) - ds->Y[i];        \
-                for (size_t j = 0; j < d; j++) grad[j] += r * row[j] * inv;     \
-                grad[d] += r * inv;                                             \
-            }                                                                   \
-        }                                                                       \
-        return f * inv;                                                         \
-    }
-LOGREG(float, f32, xf, yf, expf, log1pf)
-LOGREG(double, f64, x, y, exp, log1p)
+/* expf and log1pf on a float, so the f32 run computes in float throughout */
+#define EXP(x) _Generic((x), float: expf, default: exp)(x)
+#define LOG1P(x) _Generic((x), float: log1pf, default: log1p)(x)
 
+#define DSC_TYPED_FILE "../problems/logreg.c" /* relative to typed.h */
+#include "../core/typed.h"
+#endif
+
+#ifdef T
+static T FN(logreg)(const dsc_problem *pb, const T *w, T *grad)
+{
+    const dsc__design *ds = pb->data;
+    const T *x = FN(dsc__design_x)(ds), *y = FN(dsc__design_y)(ds);
+    size_t d = ds->d;
+    T f = 0, inv = (T)1 / (T)ds->n;
+    if (grad)
+        for (size_t j = 0; j <= d; j++) grad[j] = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        const T *row = &x[i * d];
+        T z = w[d];
+        for (size_t j = 0; j < d; j++) z += row[j] * w[j];
+        /* softplus and sigmoid without overflow for large |z| */
+        T e = EXP(-(z > 0 ? z : -z));
+        f += (z > 0 ? z : 0) + LOG1P(e) - y[i] * z;
+        if (grad) {
+            T r = (z > 0 ? (T)1 / (1 + e) : e / (1 + e)) - y[i];
+            for (size_t j = 0; j < d; j++) grad[j] += r * row[j] * inv;
+            grad[d] += r * inv;
+        }
+    }
+    return f * inv;
+}
+#else
 /* One Newton system: H = [X 1]^T diag(p (1 - p)) [X 1] / n, g the gradient. */
 static void hessian(const dsc__design *ds, const double *w, double *h)
 {
@@ -91,3 +102,4 @@ const dsc__problem_def dsc__problem_logreg = {
     .eval_f32 = logreg_f32,
     .destroy = dsc__design_destroy,
 };
+#endif

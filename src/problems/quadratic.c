@@ -5,7 +5,10 @@
  * start (1, ..., 1). Keys: n (dimension, default 2), cond (>= 1, default 100).
  * The curvatures are tabulated at configure (pb->data): an evaluation is then a plain
  * weighted sum of squares, with no exp per element.
+ * The file is read once plain, then its typed part (the function and its gradient)
+ * once per element type (core/typed.h).
  */
+#ifndef T
 #include "problems.h"
 
 #include <math.h>
@@ -38,21 +41,23 @@ static size_t quad_minima(const dsc_problem *pb, size_t k, double *xstar, double
     return dsc__problem_point_minimum(pb, 0.0, k, xstar, fstar);
 }
 
-#define QUAD(T, SFX)                                                            \
-    static T quad_##SFX(const dsc_problem *pb, const T *x, T *grad)            \
-    {                                                                           \
-        const double *curv = pb->data;                                          \
-        T f = 0;                                                                \
-        for (size_t i = 0; i < pb->dim; i++) {                                  \
-            T c = (T)curv[i];                                                   \
-            f += (T)0.5 * c * x[i] * x[i];                                      \
-            if (grad) grad[i] = c * x[i];                                       \
-        }                                                                       \
-        return f;                                                               \
-    }
-QUAD(float, f32)
-QUAD(double, f64)
+#define DSC_TYPED_FILE "../problems/quadratic.c" /* relative to typed.h */
+#include "../core/typed.h"
+#endif
 
+#ifdef T
+static T FN(quad)(const dsc_problem *pb, const T *x, T *grad)
+{
+    const double *curv = pb->data;
+    T f = 0;
+    for (size_t i = 0; i < pb->dim; i++) {
+        T c = (T)curv[i];
+        f += (T)0.5 * c * x[i] * x[i];
+        if (grad) grad[i] = c * x[i];
+    }
+    return f;
+}
+#else
 const dsc__problem_def dsc__problem_quadratic = {
     .name = "quadratic",
     .configure = quad_configure,
@@ -62,3 +67,4 @@ const dsc__problem_def dsc__problem_quadratic = {
     .eval_f32 = quad_f32,
     .destroy = quad_destroy,
 };
+#endif
