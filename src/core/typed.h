@@ -2,11 +2,12 @@
  * typed.h: reads the typed part of a file (its code under #ifdef T) once for float and
  * once for double, so a kernel is written once as plain C over the element type T.
  * FN(name) names the function of the current type: name_f32, name_f64. A file sets
- * DSC_TYPED_FILE to its own name and includes this at the end of its plain part:
+ * DSC_TYPED_FILE to its own path relative to this header (a quoted #include here looks
+ * in src/core first) and includes this at the end of its plain part:
  *
  *     #ifndef T
  *     ... the plain part: includes, types, functions that pick a typed one ...
- *     #define DSC_TYPED_FILE "pool.c"
+ *     #define DSC_TYPED_FILE "../nn/pool.c"
  *     #include "../core/typed.h"
  *     #endif
  *     #ifdef T
