@@ -9,7 +9,6 @@
 #ifndef T
 #include "optimizer.h"
 
-#include <math.h>
 #include <string.h>
 
 #define DSC_TYPED_FILE "accumulate.c"
